@@ -1,0 +1,48 @@
+// portable.cuh - the dialect every kernel in kernels/ is written in.
+//
+// Under nvcc it is plain CUDA. Under a host compiler (the emu build, DK_EMU) it maps the same
+// vocabulary - qualifiers, thread indices, shared memory, barriers, warp collectives, atomics,
+// intrinsics - onto the kernel emulator (native/src/emu), so one source serves both backends.
+// Kernels include this header and numeric.cuh and nothing else from CUDA.
+#pragma once
+
+#if defined(__CUDACC__)
+#include <cuda_runtime.h>
+#elif defined(DK_EMU)
+#include "deepkern/emu/dialect.h"
+#else
+#error "portable.cuh: compile with nvcc or define DK_EMU for the emulator build"
+#endif
+
+#include "deepkern/numeric.cuh"
+#include "deepkern/ops.h"
+#include "deepkern/error.h"
+
+namespace dk {
+
+// Grid size for a grid-stride loop over `work` items: enough blocks to fill the machine a few
+// times over, never more than the work needs.
+inline unsigned grid_for(const Exec& ex, int64_t work, int threads, int blocks_per_sm = 8) {
+    int64_t need = (work + threads - 1) / threads;
+    int64_t cap = int64_t(ex.multiprocessors) * blocks_per_sm;
+    int64_t g = need < cap ? need : cap;
+    return unsigned(g < 1 ? 1 : g);
+}
+
+// The one launch helper: every kernel launch in kernels/ goes through here.
+template <typename... Params, typename... Args>
+void launch(const Exec& ex, const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
+            size_t shared_bytes, Args... args) {
+#if defined(__CUDACC__)
+    kernel<<<grid, block, shared_bytes, static_cast<cudaStream_t>(ex.stream)>>>(
+        static_cast<Params>(args)...);
+    cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess)
+        throw Error(DK_ERROR_DEVICE, std::string("launch of ") + name + " failed: " +
+                                         cudaGetErrorString(err));
+#else
+    emu::launch(ex, name, kernel, grid, block, shared_bytes, static_cast<Params>(args)...);
+#endif
+}
+
+}  // namespace dk

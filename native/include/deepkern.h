@@ -1,0 +1,152 @@
+/*
+ * deepkern.h - the public C API of deepkern, and the only header the Java bindings parse.
+ *
+ * Conventions
+ * - Every function returns dk_status. On failure dk_last_error() returns a message naming the
+ *   op, the argument and the expected vs actual value. The message belongs to the calling
+ *   thread and stays valid until that thread's next failing call.
+ * - A dk_context owns one device (cpu, cuda:N or emu), a stream, a caching allocator, a
+ *   Philox seed/offset and workspace. Ops are asynchronous on the context's stream; copies to
+ *   the host synchronize.
+ * - Tensors cross the boundary as dk_tensor, laid out like DLPack's DLTensor. Strides count
+ *   elements, as in DLPack; NULL strides mean compact row-major.
+ * - Every op validates its arguments before anything is launched: bad input returns
+ *   DK_ERROR_INVALID_ARGUMENT and never reaches a kernel.
+ */
+#ifndef DEEPKERN_H
+#define DEEPKERN_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(DK_BUILDING_LIBRARY)
+#define DK_API __attribute__((visibility("default")))
+#else
+#define DK_API
+#endif
+
+typedef enum dk_status {
+    DK_SUCCESS = 0,
+    DK_ERROR_INVALID_ARGUMENT = 1, /* an argument failed validation */
+    DK_ERROR_OUT_OF_MEMORY = 2,    /* host or device allocation failed */
+    DK_ERROR_UNAVAILABLE = 3,      /* the backend or device is not built or not present */
+    DK_ERROR_NOT_SUPPORTED = 4,    /* a valid request this build cannot serve */
+    DK_ERROR_DEVICE = 5,           /* the CUDA runtime or driver reported an error */
+    DK_ERROR_KERNEL = 6,           /* the emulator's strict checks failed a launch */
+    DK_ERROR_INTERNAL = 7          /* a bug in deepkern */
+} dk_status;
+
+/* Device types: cpu and cuda share DLPack's codes; emu memory is host memory. */
+typedef enum dk_device_type {
+    DK_DEVICE_CPU = 1,
+    DK_DEVICE_CUDA = 2,
+    DK_DEVICE_EMU = 128
+} dk_device_type;
+
+/* Dtype codes follow DLPack (kDLInt, kDLUInt, kDLFloat, kDLBfloat). */
+typedef enum dk_dtype_code {
+    DK_DTYPE_INT = 0,
+    DK_DTYPE_UINT = 1,
+    DK_DTYPE_FLOAT = 2,
+    DK_DTYPE_BFLOAT = 4
+} dk_dtype_code;
+
+typedef struct dk_device {
+    int32_t device_type; /* dk_device_type */
+    int32_t device_id;
+} dk_device;
+
+typedef struct dk_dtype {
+    uint8_t code;   /* dk_dtype_code */
+    uint8_t bits;
+    uint16_t lanes; /* always 1 */
+} dk_dtype;
+
+typedef struct dk_tensor {
+    void* data;
+    dk_device device;
+    int32_t ndim;
+    dk_dtype dtype;
+    int64_t* shape;
+    int64_t* strides;     /* elements; NULL = compact row-major */
+    uint64_t byte_offset;
+} dk_tensor;
+
+typedef struct dk_context dk_context;
+
+typedef struct dk_memory_stats {
+    int64_t in_use;       /* bytes handed out and not yet freed (size-class rounded) */
+    int64_t peak_in_use;  /* high-water mark of in_use since creation or the last reset */
+    int64_t cached;       /* bytes held in the free lists for reuse */
+    int64_t reserved;     /* in_use + cached: what the allocator holds from the device */
+    int64_t alloc_count;  /* dk_malloc calls served */
+    int64_t cache_hits;   /* of those, served from the free lists */
+} dk_memory_stats;
+
+typedef struct dk_device_props {
+    char name[256];
+    int32_t device_type;
+    int32_t device_id;
+    int32_t compute_major;       /* cuda only; 0 otherwise */
+    int32_t compute_minor;
+    int32_t multiprocessors;     /* SMs on cuda, hardware threads on cpu/emu */
+    int64_t total_memory;        /* bytes */
+    int64_t l2_cache_bytes;
+    int32_t driver_version;      /* CUDA encoding, e.g. 13000; 0 when no driver */
+    int32_t runtime_version;
+} dk_device_props;
+
+typedef enum dk_gelu_approximation {
+    DK_GELU_NONE = 0, /* x * Phi(x), with erf */
+    DK_GELU_TANH = 1  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+} dk_gelu_approximation;
+
+/* ---- library and backends ---- */
+DK_API const char* dk_version(void);
+DK_API const char* dk_last_error(void);
+/* Whether the backend is compiled in and usable; *reason says why not (static string). */
+DK_API dk_status dk_backend_info(int32_t device_type, int32_t* available, const char** reason);
+DK_API dk_status dk_device_count(int32_t device_type, int32_t* count);
+DK_API dk_status dk_device_query(int32_t device_type, int32_t device_id, dk_device_props* props);
+
+/* ---- contexts ---- */
+DK_API dk_status dk_context_create(int32_t device_type, int32_t device_id, dk_context** ctx);
+DK_API dk_status dk_context_destroy(dk_context* ctx);
+DK_API dk_status dk_context_device(const dk_context* ctx, dk_device* device);
+DK_API dk_status dk_synchronize(dk_context* ctx);
+/* Philox4x32-10 stream state: ops that draw random numbers consume counters from offset. */
+DK_API dk_status dk_set_seed(dk_context* ctx, uint64_t seed, uint64_t offset);
+DK_API dk_status dk_get_seed(const dk_context* ctx, uint64_t* seed, uint64_t* offset);
+
+/* ---- memory ---- */
+DK_API dk_status dk_malloc(dk_context* ctx, int64_t bytes, void** ptr);
+DK_API dk_status dk_free(dk_context* ctx, void* ptr);
+DK_API dk_status dk_memory_stats_get(dk_context* ctx, dk_memory_stats* stats);
+DK_API dk_status dk_memory_reset_peak(dk_context* ctx);
+/* Return every cached block to the device. */
+DK_API dk_status dk_empty_cache(dk_context* ctx);
+DK_API dk_status dk_copy_from_host(dk_context* ctx, void* dst, const void* src_host, int64_t bytes);
+DK_API dk_status dk_copy_to_host(dk_context* ctx, void* dst_host, const void* src, int64_t bytes);
+DK_API dk_status dk_copy_device(dk_context* ctx, void* dst, const void* src, int64_t bytes);
+
+/* ---- tensor ops ---- */
+/* Every element of out = value (converted to out's dtype; saturating for integers). */
+DK_API dk_status dk_fill(dk_context* ctx, dk_tensor* out, double value);
+/* out = N(0, 1) from the Philox stream at (seed, offset); element i uses counter i/4 after offset.
+ * Passing the context's own state draws from it and advances its offset. */
+DK_API dk_status dk_randn(dk_context* ctx, dk_tensor* out, uint64_t seed, uint64_t offset);
+DK_API dk_status dk_randn_next(dk_context* ctx, dk_tensor* out);
+/* out = x converted to out's dtype (round to nearest even); same shape. */
+DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out);
+
+/* ---- activations ---- */
+DK_API dk_status dk_gelu(dk_context* ctx, const dk_tensor* x, dk_tensor* out, int32_t approximation);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DEEPKERN_H */

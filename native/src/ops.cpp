@@ -1,0 +1,69 @@
+// ops.cpp - the C API's tensor ops: validate every argument, then call the context's backend.
+#include "api.h"
+#include "validate.h"
+
+using namespace dk;
+
+extern "C" {
+
+DK_API dk_status dk_fill(dk_context* ctx, dk_tensor* out, double value) {
+    return guard_ctx("dk_fill", ctx, [&] {
+        Checked o = check_tensor(ctx, "out", out);
+        DK_BACKEND_CALL(ctx, fill, o.dtype, o.data, o.numel, value);
+    });
+}
+
+DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out) {
+    return guard_ctx("dk_cast", ctx, [&] {
+        Checked i = check_tensor(ctx, "x", x);
+        Checked o = check_tensor(ctx, "out", out);
+        check_same_shape(o, i);
+        if (o.data != i.data || o.dtype != i.dtype) {
+            // a cast cannot run in place across element sizes
+            if (o.bytes && i.bytes && o.data < static_cast<char*>(i.data) + i.bytes &&
+                i.data < static_cast<char*>(o.data) + o.bytes)
+                fail(DK_ERROR_INVALID_ARGUMENT, "argument 'out': overlaps 'x'");
+        }
+        DK_BACKEND_CALL(ctx, cast, i.dtype, i.data, o.dtype, o.data, o.numel);
+    });
+}
+
+DK_API dk_status dk_randn(dk_context* ctx, dk_tensor* out, uint64_t seed, uint64_t offset) {
+    return guard_ctx("dk_randn", ctx, [&] {
+        Checked o = check_tensor(ctx, "out", out);
+        check_floating(o);
+        DK_BACKEND_CALL(ctx, randn, o.dtype, o.data, o.numel, seed, offset);
+    });
+}
+
+DK_API dk_status dk_randn_next(dk_context* ctx, dk_tensor* out) {
+    return guard_ctx("dk_randn_next", ctx, [&] {
+        Checked o = check_tensor(ctx, "out", out);
+        check_floating(o);
+        uint64_t seed, offset;
+        {
+            std::lock_guard<std::mutex> lock(ctx->rng_mutex);
+            seed = ctx->seed;
+            offset = ctx->offset;
+            ctx->offset += uint64_t(o.numel + 3) / 4;  // one Philox block per four normals
+        }
+        DK_BACKEND_CALL(ctx, randn, o.dtype, o.data, o.numel, seed, offset);
+    });
+}
+
+DK_API dk_status dk_gelu(dk_context* ctx, const dk_tensor* x, dk_tensor* out, int32_t approximation) {
+    return guard_ctx("dk_gelu", ctx, [&] {
+        Checked i = check_tensor(ctx, "x", x);
+        Checked o = check_tensor(ctx, "out", out);
+        check_floating(i);
+        check_same_dtype(o, i);
+        check_same_shape(o, i);
+        check_no_partial_overlap(o, i);
+        if (approximation != DK_GELU_NONE && approximation != DK_GELU_TANH)
+            fail(DK_ERROR_INVALID_ARGUMENT, "argument 'approximation': expected 0 (none) or 1 (tanh), got " +
+                                                std::to_string(approximation));
+        DK_BACKEND_CALL(ctx, gelu, i.dtype, i.data, o.data, o.numel, approximation);
+    });
+}
+
+}  // extern "C"

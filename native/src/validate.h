@@ -1,0 +1,39 @@
+// validate.h - argument checks shared by every op. Each failure throws dk::Error with
+// DK_ERROR_INVALID_ARGUMENT and a message naming the argument and the expected vs actual value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "deepkern.h"
+#include "deepkern/ops.h"
+
+namespace dk {
+
+// A validated, compact tensor: its dtype, first element and extent.
+struct Checked {
+    const char* name;
+    DType dtype;
+    void* data;  // data + byte_offset
+    std::vector<int64_t> shape;
+    int64_t numel;
+    int64_t bytes;
+};
+
+constexpr int kMaxDims = 16;
+
+int64_t dtype_size(DType t);
+const char* dtype_name(DType t);
+std::string shape_string(const std::vector<int64_t>& shape);
+
+// Structure, dtype, size overflow, device (must be the context's), compactness, alignment.
+Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t);
+
+void check_floating(const Checked& t);
+void check_same_shape(const Checked& t, const Checked& like);
+void check_same_dtype(const Checked& t, const Checked& like);
+// out may be x itself (in place) but must not partially overlap it.
+void check_no_partial_overlap(const Checked& out, const Checked& in);
+
+}  // namespace dk
