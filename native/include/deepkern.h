@@ -145,6 +145,31 @@ DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out);
 /* ---- activations ---- */
 DK_API dk_status dk_gelu(dk_context* ctx, const dk_tensor* x, dk_tensor* out, int32_t approximation);
 
+/* ---- kernel emulator (emu contexts) ---- */
+typedef enum dk_emu_schedule {
+    DK_EMU_FORWARD = 0, /* threads of a block run in thread-index order between barriers */
+    DK_EMU_REVERSE = 1, /* in reverse order */
+    DK_EMU_RANDOM = 2   /* in an order drawn from schedule_seed, new at every barrier */
+} dk_emu_schedule;
+
+typedef struct dk_emu_options {
+    int32_t schedule;          /* dk_emu_schedule; a result that changes with it reveals a race */
+    uint64_t schedule_seed;    /* for DK_EMU_RANDOM */
+    int64_t shared_limit;      /* bytes of shared memory a block may use, static + dynamic */
+    int32_t threads;           /* OS threads running blocks; 0 = every worker of the pool */
+} dk_emu_options;
+
+DK_API dk_status dk_emu_get_options(const dk_context* ctx, dk_emu_options* options);
+DK_API dk_status dk_emu_set_options(dk_context* ctx, const dk_emu_options* options);
+
+/* Kernels that test the kernel runtime itself, on emu and cuda contexts (see kernels/selftest.cu
+ * for each test's inputs and output): "block_reduce", "warp_reduce", "block_scan",
+ * "shared_histogram", "mma_gemm", "cp_async_pipeline", and the planted bugs
+ * "bug_missing_barrier", "bug_divergent_barrier", "bug_bad_shuffle_mask". b may be NULL for
+ * tests with one input. */
+DK_API dk_status dk_selftest(dk_context* ctx, const char* name, const dk_tensor* a, const dk_tensor* b,
+                             dk_tensor* out);
+
 #ifdef __cplusplus
 }
 #endif
