@@ -1,0 +1,69 @@
+package org.deepkern;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+
+/**
+ * A resource scope, as in DJL: every tensor made on this thread while the scope is the innermost
+ * open one is closed with it.
+ *
+ * <pre>{@code
+ * try (Scope scope = Scope.open()) {
+ *     Tensor y = F.gelu(Tensor.randn(0, 1024));
+ *     return scope.keep(y);          // survives the scope
+ * }
+ * }</pre>
+ */
+public final class Scope implements AutoCloseable {
+    private static final ThreadLocal<ArrayDeque<Scope>> OPEN = ThreadLocal.withInitial(ArrayDeque::new);
+
+    private final List<Tensor> tensors = new ArrayList<>();
+    private boolean closed;
+
+    private Scope() {}
+
+    public static Scope open() {
+        Scope s = new Scope();
+        OPEN.get().push(s);
+        return s;
+    }
+
+    static void register(Tensor t) {
+        Scope s = OPEN.get().peek();
+        if (s != null) s.tensors.add(t);
+    }
+
+    /** Moves t out of this scope, into the enclosing one if there is one; returns t. */
+    public Tensor keep(Tensor t) {
+        if (tensors.remove(t)) {
+            Iterator<Scope> it = OPEN.get().iterator();  // innermost first
+            while (it.hasNext()) {
+                if (it.next() == this) {
+                    if (it.hasNext()) it.next().tensors.add(t);
+                    break;
+                }
+            }
+        }
+        return t;
+    }
+
+    /** Closes every tensor still registered here, newest first. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        OPEN.get().remove(this);
+        RuntimeException first = null;
+        for (int i = tensors.size() - 1; i >= 0; i--) {
+            try {
+                tensors.get(i).close();
+            } catch (RuntimeException e) {
+                if (first == null) first = e;
+            }
+        }
+        tensors.clear();
+        if (first != null) throw first;
+    }
+}

@@ -1,0 +1,367 @@
+package org.deepkern;
+
+import static org.deepkern.bindings.global.deepkern.*;
+import static org.deepkern.internal.Native.check;
+
+import java.lang.ref.Cleaner;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.deepkern.bindings.dk_context;
+import org.deepkern.bindings.dk_tensor;
+import org.deepkern.internal.Native;
+
+/**
+ * An n-dimensional array in device memory (off-heap): compact row-major, with a shape, a dtype
+ * and a device. Close it (or the {@link Scope} it was made in) to give the memory back at once;
+ * a Cleaner frees what is left unreachable, as a safety net only. Views made by
+ * {@link #reshape} share memory, which is freed when the last of them is closed.
+ *
+ * <p>Not thread-safe: do not close a tensor while another thread uses it.
+ */
+public final class Tensor implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** Device memory shared by a tensor and its views. */
+    private static final class Storage {
+        final Device device;
+        final dk_context ctx;
+        final Pointer data;
+        final AtomicInteger refs = new AtomicInteger();
+
+        Storage(Device device, long bytes) {
+            this.device = device;
+            this.ctx = Native.context(device);
+            this.data = new Pointer((Pointer) null);
+            check(dk_malloc(ctx, bytes, data));
+        }
+
+        void release() {
+            if (refs.decrementAndGet() == 0) check(dk_free(ctx, data));
+        }
+    }
+
+    /** What the Cleaner (or close) releases; holds no reference to the Tensor itself. */
+    private static final class Release implements Runnable {
+        private final Storage storage;
+        private final dk_tensor handle;
+        private final LongPointer shape;
+
+        Release(Storage storage, dk_tensor handle, LongPointer shape) {
+            this.storage = storage;
+            this.handle = handle;
+            this.shape = shape;
+        }
+
+        @Override
+        public void run() {
+            handle.close();
+            shape.close();
+            storage.release();
+        }
+    }
+
+    private final Storage storage;
+    private final long[] shape;
+    private final DType dtype;
+    private final long numel;
+    private final dk_tensor handle;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+
+    private Tensor(Storage storage, DType dtype, long[] shape, long byteOffset) {
+        this.storage = storage;
+        this.shape = shape;
+        this.dtype = dtype;
+        this.numel = numel(shape);
+        LongPointer shapePtr = new LongPointer(Math.max(1, shape.length));
+        shapePtr.put(shape);
+        handle = new dk_tensor();
+        handle.data(storage.data);
+        handle.device().device_type(storage.device.type().code()).device_id(storage.device.index());
+        handle.ndim(shape.length);
+        handle.dtype().code((byte) dtype.code()).bits((byte) dtype.bits()).lanes((short) 1);
+        handle.shape(shapePtr);
+        handle.strides(null);
+        handle.byte_offset(byteOffset);
+        storage.refs.incrementAndGet();
+        cleanable = CLEANER.register(this, new Release(storage, handle, shapePtr));
+        Scope.register(this);
+    }
+
+    // ---- factories ----
+
+    /** An uninitialized tensor. */
+    public static Tensor empty(DType dtype, Device device, long... shape) {
+        long[] s = checkShape("Tensor.empty", shape);
+        long bytes = Math.multiplyExact(numel(s), (long) dtype.byteSize());
+        return new Tensor(new Storage(device, bytes), dtype, s, 0);
+    }
+
+    public static Tensor zeros(DType dtype, Device device, long... shape) {
+        return full(0.0, dtype, device, shape);
+    }
+
+    /** An f32 tensor of zeros on the default device. */
+    public static Tensor zeros(long... shape) {
+        return zeros(DType.F32, DeepKern.defaultDevice(), shape);
+    }
+
+    /** Every element = value, converted to dtype (integers saturate). */
+    public static Tensor full(double value, DType dtype, Device device, long... shape) {
+        Tensor t = empty(dtype, device, shape);
+        check(dk_fill(t.storage.ctx, t.handle, value));
+        return t;
+    }
+
+    /** f32 values on the default device; no shape means 1-D. */
+    public static Tensor of(float[] values, long... shape) {
+        return of(DeepKern.defaultDevice(), values, shape);
+    }
+
+    public static Tensor of(Device device, float[] values, long... shape) {
+        Tensor t = empty(DType.F32, device, hostShape("Tensor.of", values.length, shape));
+        try (FloatPointer host = new FloatPointer(values)) {
+            t.copyFromHost(host);
+        }
+        return t;
+    }
+
+    public static Tensor of(Device device, int[] values, long... shape) {
+        Tensor t = empty(DType.I32, device, hostShape("Tensor.of", values.length, shape));
+        try (IntPointer host = new IntPointer(values)) {
+            t.copyFromHost(host);
+        }
+        return t;
+    }
+
+    public static Tensor of(Device device, long[] values, long... shape) {
+        Tensor t = empty(DType.I64, device, hostShape("Tensor.of", values.length, shape));
+        try (LongPointer host = new LongPointer(values)) {
+            t.copyFromHost(host);
+        }
+        return t;
+    }
+
+    /**
+     * Standard normal samples from the Philox4x32-10 stream with key {@code seed}, counters from
+     * 0: the same seed gives the same bits on every backend.
+     */
+    public static Tensor randn(long seed, long... shape) {
+        return randn(DeepKern.defaultDevice(), DType.F32, seed, shape);
+    }
+
+    public static Tensor randn(Device device, DType dtype, long seed, long... shape) {
+        Tensor t = empty(dtype, device, shape);
+        check(dk_randn(t.storage.ctx, t.handle, seed, 0));
+        return t;
+    }
+
+    // ---- accessors ----
+
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public long shape(int dim) {
+        return shape[dim < 0 ? dim + shape.length : dim];
+    }
+
+    public int ndim() {
+        return shape.length;
+    }
+
+    public long numel() {
+        return numel;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public Device device() {
+        return storage.device;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * The native {@code dk_tensor} describing this tensor, for op implementations; valid until
+     * the tensor is closed.
+     */
+    public dk_tensor nativeHandle() {
+        ensureOpen("tensor");
+        return handle;
+    }
+
+    /** The native context of this tensor's device, for op implementations. */
+    public dk_context nativeContext() {
+        ensureOpen("tensor");
+        return storage.ctx;
+    }
+
+    // ---- views and conversions ----
+
+    /** A view with a new shape and the same elements; one extent may be -1 (inferred). */
+    public Tensor reshape(long... newShape) {
+        ensureOpen("tensor");
+        long[] s = newShape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == -1 && infer < 0) infer = i;
+            else if (s[i] < 0) throw DeepKernException.invalidArgument("Tensor.reshape", "shape",
+                    "expected extents >= 0 (one may be -1), got " + Arrays.toString(newShape));
+            else known = Math.multiplyExact(known, s[i]);
+        }
+        if (infer >= 0) {
+            if (known == 0 || numel % known != 0) throw reshapeError(newShape);
+            s[infer] = numel / known;
+        }
+        if (numel(s) != numel) throw reshapeError(newShape);
+        return new Tensor(storage, dtype, s, handle.byte_offset());
+    }
+
+    /** Same as {@link #reshape}: every deepkern tensor is contiguous, so every view is free. */
+    public Tensor view(long... newShape) {
+        return reshape(newShape);
+    }
+
+    /** This tensor on another device (a copy), or a view of it when already there. */
+    public Tensor to(Device device) {
+        ensureOpen("tensor");
+        if (device.equals(storage.device)) return reshape(shape);
+        Tensor out = empty(dtype, device, shape);
+        long bytes = numel * dtype.byteSize();
+        try (BytePointer host = new BytePointer(Math.max(1, bytes))) {
+            copyToHost(host);
+            out.copyFromHost(host);
+        }
+        return out;
+    }
+
+    /** This tensor converted to another dtype (round to nearest even), or a view when equal. */
+    public Tensor to(DType target) {
+        ensureOpen("tensor");
+        if (target == dtype) return reshape(shape);
+        Tensor out = empty(target, storage.device, shape);
+        check(dk_cast(storage.ctx, handle, out.handle));
+        return out;
+    }
+
+    public float[] toFloatArray() {
+        ensureOpen("tensor");
+        if (dtype != DType.F32) {
+            try (Tensor f = to(DType.F32)) {
+                return f.toFloatArray();
+            }
+        }
+        float[] out = new float[Math.toIntExact(numel)];
+        try (FloatPointer host = new FloatPointer(Math.max(1, numel))) {
+            copyToHost(host);
+            host.get(out);
+        }
+        return out;
+    }
+
+    public int[] toIntArray() {
+        ensureOpen("tensor");
+        if (dtype != DType.I32) {
+            try (Tensor i = to(DType.I32)) {
+                return i.toIntArray();
+            }
+        }
+        int[] out = new int[Math.toIntExact(numel)];
+        try (IntPointer host = new IntPointer(Math.max(1, numel))) {
+            copyToHost(host);
+            host.get(out);
+        }
+        return out;
+    }
+
+    public long[] toLongArray() {
+        ensureOpen("tensor");
+        if (dtype != DType.I64) {
+            try (Tensor l = to(DType.I64)) {
+                return l.toLongArray();
+            }
+        }
+        long[] out = new long[Math.toIntExact(numel)];
+        try (LongPointer host = new LongPointer(Math.max(1, numel))) {
+            copyToHost(host);
+            host.get(out);
+        }
+        return out;
+    }
+
+    /** Releases the device memory (once the last view is closed). Closing twice is harmless. */
+    @Override
+    public void close() {
+        if (closed) return;
+        closed = true;
+        cleanable.clean();
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor[" + dtype.name().toLowerCase() + " " + Arrays.toString(shape) + " on " + storage.device
+                + (closed ? ", closed]" : "]");
+    }
+
+    // ---- internals ----
+
+    private void ensureOpen(String what) {
+        if (closed) throw new DeepKernException(Status.INVALID_ARGUMENT, what + " is closed: " + this);
+    }
+
+    private Pointer dataAt() {
+        return new BytePointer(storage.data).position(handle.byte_offset());
+    }
+
+    private void copyFromHost(Pointer host) {
+        check(dk_copy_from_host(storage.ctx, dataAt(), host, numel * dtype.byteSize()));
+    }
+
+    private void copyToHost(Pointer host) {
+        check(dk_copy_to_host(storage.ctx, host, dataAt(), numel * dtype.byteSize()));
+    }
+
+    private DeepKernException reshapeError(long[] newShape) {
+        return DeepKernException.invalidArgument("Tensor.reshape", "shape", "expected " + numel
+                + " elements (shape " + Arrays.toString(shape) + "), got shape " + Arrays.toString(newShape));
+    }
+
+    private static long numel(long[] shape) {
+        long n = 1;
+        for (long d : shape) n = Math.multiplyExact(n, d);
+        return n;
+    }
+
+    private static long[] checkShape(String op, long[] shape) {
+        if (shape == null) throw DeepKernException.invalidArgument(op, "shape", "expected extents, got null");
+        for (long d : shape) {
+            if (d < 0) throw DeepKernException.invalidArgument(op, "shape",
+                    "expected extents >= 0, got " + Arrays.toString(shape));
+        }
+        try {
+            numel(shape);
+        } catch (ArithmeticException e) {
+            throw DeepKernException.invalidArgument(op, "shape", "size of " + Arrays.toString(shape) + " overflows a long");
+        }
+        return shape.clone();
+    }
+
+    private static long[] hostShape(String op, int length, long[] shape) {
+        if (shape == null || shape.length == 0) return new long[] {length};
+        long[] s = checkShape(op, shape);
+        if (numel(s) != length) throw DeepKernException.invalidArgument(op, "shape",
+                "shape " + Arrays.toString(shape) + " holds " + numel(s) + " elements, the array has " + length);
+        return s;
+    }
+}
