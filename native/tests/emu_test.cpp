@@ -15,6 +15,7 @@
 #include "deepkern/numeric.cuh"
 
 double emu_fiber_switch_ns();  // fiber_bench.cpp
+int run_dialect_checks();      // dialect_checks.cpp: failures
 
 namespace {
 
@@ -292,6 +293,7 @@ int main() {
     set_schedule(ctx, DK_EMU_FORWARD);
     CHECK(correct_tests(ctx) == results[0], "results changed after the caught failures");
 
+    failures += run_dialect_checks();
     test_validation(ctx);
     test_gelu(ctx);
     std::printf("  fiber switch (suspend + resume at a barrier): %.1f ns\n", emu_fiber_switch_ns());

@@ -305,7 +305,7 @@ int Runner::barrier(const char* file, int line, int predicate, const char* what)
         bar_line_ = line;
         bar_what_ = what;
         bar_first_ = &t;
-    } else if (line != bar_line_ || std::strcmp(file, bar_file_) != 0) {
+    } else if (line != bar_line_ || (file != bar_file_ && std::strcmp(file, bar_file_) != 0)) {
         fail(t, std::string("waits at ") + what + " at " + site(file, line) + " while " + thread_name(*bar_first_) +
                     " waits at " + bar_what_ + " at " + site(bar_file_, bar_line_) +
                     ": threads of a block must meet at the same barrier");
