@@ -5,7 +5,10 @@
 // compiler, which would silently make shared arrays per-thread.
 //   qualifiers       __global__ __device__ __host__ vanish; __forceinline__ forces inlining
 //   __shared__       static thread_local: one copy per OS thread, and an OS thread runs one block
-//                    at a time, so every thread of the block sees the same array
+//                    at a time, so every thread of the block sees the same array. Its size is
+//                    invisible to the emulator: only dynamic shared memory counts against the
+//                    shared_limit option and is bounds-checked, and static arrays are not
+//                    poisoned between blocks (dynamic shared memory is, with 0xff bytes)
 //   indices          threadIdx, blockIdx, blockDim, gridDim (emu/runtime.h)
 //   the rest         emu/types.h (dim3, vectors, half types), emu/intrinsics.h (math, atomics,
 //                    barriers, warp collectives)
