@@ -7,6 +7,7 @@
 #include <string>
 
 #include "deepkern.h"
+#include "deepkern/emu/options.h"
 #include "deepkern/error.h"
 #include "deepkern/ops.h"
 #include "allocator.h"
@@ -18,9 +19,12 @@ struct dk_context {
     std::mutex rng_mutex;
     uint64_t seed = 0;
     uint64_t offset = 0;
+    dk::EmuOptions emu_options;  // emu contexts: read by every launch through exec.emu
 
     dk_context(dk_device d, dk::Exec e, dk::CachingAllocator::Raw raw)
-        : device(d), exec(e), allocator(raw, d.device_id) {}
+        : device(d), exec(e), allocator(raw, d.device_id) {
+        exec.emu = &emu_options;
+    }
 };
 
 namespace dk {

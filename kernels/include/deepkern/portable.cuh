@@ -2,7 +2,8 @@
 //
 // Under nvcc it is plain CUDA. Under a host compiler (the emu build, DK_EMU) it maps the same
 // vocabulary - qualifiers, thread indices, shared memory, barriers, warp collectives, atomics,
-// intrinsics - onto the kernel emulator (native/src/emu), so one source serves both backends.
+// intrinsics - onto the kernel emulator (deepkern/emu/, native/src/emu), so one source serves
+// both backends. Tensor cores and async copies have their wrappers in mma.cuh and async_copy.cuh.
 // Kernels include this header and numeric.cuh and nothing else from CUDA.
 #pragma once
 
@@ -17,6 +18,17 @@
 #include "deepkern/numeric.cuh"
 #include "deepkern/ops.h"
 #include "deepkern/error.h"
+
+// DK_DYNAMIC_SHARED(T, name): the block's dynamic shared memory (the launch's shared_bytes) as an
+// array of T, 16-byte aligned. Under nvcc a T*; in the emu build an array whose indexing is
+// bounds-checked and which converts to T*. Every use in one kernel names the same memory.
+#if defined(__CUDACC__)
+#define DK_DYNAMIC_SHARED(T, name)                                        \
+    extern __shared__ __align__(16) unsigned char dk_dynamic_shared_[];   \
+    T* name = reinterpret_cast<T*>(dk_dynamic_shared_)
+#else
+#define DK_DYNAMIC_SHARED(T, name) const ::dk::emu::rt::SharedArray<T> name(#name)
+#endif
 
 namespace dk {
 
@@ -41,7 +53,7 @@ void launch(const Exec& ex, const char* name, void (*kernel)(Params...), dim3 gr
         throw Error(DK_ERROR_DEVICE, std::string("launch of ") + name + " failed: " +
                                          cudaGetErrorString(err));
 #else
-    emu::launch(ex, name, kernel, grid, block, shared_bytes, static_cast<Params>(args)...);
+    emu::launch_grid(ex, name, kernel, grid, block, shared_bytes, static_cast<Params>(args)...);
 #endif
 }
 
