@@ -1,63 +1,103 @@
-// activation.cu - element-wise activations: y = act(x).
+// activation.cu - activations: out = act(x + bias) and its backward, every activation of
+// deepkern/activations.cuh, with and without a bias over the last dim.
 //
-// One grid-stride kernel for the whole family, templated on the storage type and on the
-// activation functor (deepkern/activations.cuh, shared with the cpu backend). Each thread
-// moves 16-byte packs; a scalar loop takes the tail, and packs are skipped altogether when a
-// pointer is not 16-byte aligned (views at odd offsets).
-// Memory traffic: n * sizeof(T) read + n * sizeof(T) written; about 20 FLOP per element, so
-// every form is bandwidth-bound on any GPU.
+// One grid-stride kernel walks the [rows, cols] index space in 16-byte packs (scalars where rows
+// or pointers are not pack-aligned, plus a scalar tail for flat tensors), carrying (row, col)
+// incrementally so there is no division per element; the per-element work is the family's body
+// (deepkern/activation_bodies.cuh) with the activation as a template parameter. gated.cu reuses
+// the walk. The bias gradient is a column sum of grad_in: a 2-D kernel gives each thread a pack
+// of columns and a strided set of rows, sums them in registers, combines the block's rows in
+// shared memory and writes one f32 partial row per block; a second kernel adds the partials.
+// Memory traffic: forward 2n elements (+cols), backward 3n (+ partials, tiny); all bandwidth-bound.
 #include "deepkern/portable.cuh"
-#include "deepkern/activations.cuh"
+#include "deepkern/activation_bodies.cuh"
+#include "deepkern/activation_walk.cuh"
 #include "deepkern/dispatch.h"
 
 namespace dk {
 namespace DK_BACKEND {
 
-template <typename T, bool Packed, typename Act>
-__global__ void unary_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t n, Act act) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    const int64_t first = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-    int64_t done = 0;
-    if (Packed) {
-        constexpr int V = Pack16<T>::size;
-        const int64_t packs = n / V;
-        const Pack16<T>* xp = reinterpret_cast<const Pack16<T>*>(x);
-        Pack16<T>* yp = reinterpret_cast<Pack16<T>*>(y);
-        for (int64_t i = first; i < packs; i += stride) {
-            Pack16<T> p = xp[i];
-#pragma unroll
-            for (int k = 0; k < V; ++k) store_float(p.v[k], act(load_float(p.v[k])));
-            yp[i] = p;
+constexpr int kColThreads = 32, kRowThreads = 8;
+
+template <int V, typename T, typename Act>
+__global__ void act_backward_bias_kernel(ActBackward<T, Act> body, int64_t rows, int64_t cols,
+                                         float* __restrict__ partials) {
+    __shared__ float sums[kRowThreads][kColThreads * Pack16<T>::size];
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int64_t col = (int64_t(blockIdx.x) * kColThreads + tx) * V;
+    float acc[V];
+DK_UNROLL
+    for (int k = 0; k < V; ++k) acc[k] = 0.0f;
+    if (col < cols) {
+        for (int64_t r = int64_t(blockIdx.y) * kRowThreads + ty; r < rows; r += int64_t(gridDim.y) * kRowThreads) {
+            const Floats<V> g = body.template apply<V>(r * cols + col, r, col);
+DK_UNROLL
+            for (int k = 0; k < V; ++k) acc[k] += g.v[k];
         }
-        done = packs * V;
     }
-    for (int64_t i = done + first; i < n; i += stride) store_float(y[i], act(load_float(x[i])));
+DK_UNROLL
+    for (int k = 0; k < V; ++k) sums[ty][tx * V + k] = acc[k];
+    __syncthreads();
+    if (ty == 0 && col < cols) {
+DK_UNROLL
+        for (int k = 0; k < V; ++k) {
+            float s = 0.0f;
+            for (int y = 0; y < kRowThreads; ++y) s += sums[y][tx * V + k];
+            partials[int64_t(blockIdx.y) * cols + col + k] = s;
+        }
+    }
 }
 
-template <typename Act>
-static void unary(const Exec& ex, const char* name, DType dtype, const void* x, void* y,
-                  int64_t n, Act act) {
-    if (n == 0) return;
-    const bool aligned = ((reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(y)) & 15) == 0;
+template <typename T>
+__global__ void column_sum_kernel(const float* __restrict__ partials, int64_t parts, int64_t cols,
+                                  T* __restrict__ out) {
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+    for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < cols; c += stride) {
+        float s = 0.0f;
+        for (int64_t p = 0; p < parts; ++p) s += partials[p * cols + c];
+        store_float(out[c], s);
+    }
+}
+
+template <int V, typename T, typename Act>
+static void backward_with_bias(const Exec& ex, const ActBackward<T, Act>& body, const ActArgs& a) {
+    const int64_t parts = bias_partial_rows(ex, a.rows);
+    const int64_t col_blocks = (a.cols + kColThreads * V - 1) / (kColThreads * V);
+    launch(ex, "activation_backward_bias", act_backward_bias_kernel<V, T, Act>,
+           dim3(unsigned(col_blocks), unsigned(parts)), dim3(kColThreads, kRowThreads), 0, body, a.rows,
+           a.cols, a.workspace);
+    launch(ex, "bias_grad_sum", column_sum_kernel<T>, dim3(grid_for(ex, a.cols, 256)), dim3(256), 0,
+           static_cast<const float*>(a.workspace), parts, a.cols, static_cast<T*>(a.grad_bias));
+}
+
+void activation_forward(const Exec& ex, DType dtype, const ActParams& p, const ActArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        constexpr int threads = 256;
-        const int64_t work = aligned ? (n + Pack16<T>::size - 1) / Pack16<T>::size : n;
-        const dim3 grid(grid_for(ex, work, threads));
-        const T* xs = static_cast<const T*>(x);
-        T* ys = static_cast<T*>(y);
-        if (aligned)
-            launch(ex, name, unary_kernel<T, true, Act>, grid, dim3(threads), 0, xs, ys, n, act);
-        else
-            launch(ex, name, unary_kernel<T, false, Act>, grid, dim3(threads), 0, xs, ys, n, act);
+        dispatch_activation(p, [&](auto act) {
+            ActForward<T, decltype(act)> body{static_cast<const T*>(a.x), static_cast<const T*>(a.bias),
+                                              static_cast<T*>(a.out), act};
+            walk<T>(ex, "activation_forward", body, a.rows, a.cols, {a.x, a.bias, a.out});
+        });
     });
 }
 
-void gelu(const Exec& ex, DType dtype, const void* x, void* out, int64_t n, int approximation) {
-    if (approximation == DK_GELU_TANH)
-        unary(ex, "gelu_tanh", dtype, x, out, n, GeluTanh{});
-    else
-        unary(ex, "gelu", dtype, x, out, n, GeluErf{});
+void activation_backward(const Exec& ex, DType dtype, const ActParams& p, const ActArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        dispatch_activation(p, [&](auto act) {
+            ActBackward<T, decltype(act)> body{static_cast<const T*>(a.x), static_cast<const T*>(a.bias),
+                                               static_cast<const T*>(a.grad_out), static_cast<T*>(a.out), act};
+            if (!a.grad_bias) {
+                walk<T>(ex, "activation_backward", body, a.rows, a.cols, {a.x, a.bias, a.grad_out, a.out});
+            } else if (a.rows * a.cols > 0) {
+                constexpr int V = Pack16<T>::size;
+                if (packable<T>(a.cols, {a.x, a.bias, a.grad_out, a.out}))
+                    backward_with_bias<V>(ex, body, a);
+                else
+                    backward_with_bias<1>(ex, body, a);
+            }
+        });
+    });
 }
 
 }  // namespace DK_BACKEND

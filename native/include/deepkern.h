@@ -99,10 +99,33 @@ typedef struct dk_device_props {
     int32_t runtime_version;
 } dk_device_props;
 
-typedef enum dk_gelu_approximation {
-    DK_GELU_NONE = 0, /* x * Phi(x), with erf */
-    DK_GELU_TANH = 1  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-} dk_gelu_approximation;
+/* Activations, named and parameterized as in torch.nn.functional. */
+typedef enum dk_activation_kind {
+    DK_ACT_THRESHOLD = 1,    /* x if x > alpha else beta            (torch threshold(x, alpha, beta)) */
+    DK_ACT_STEP = 2,         /* 1 if x > alpha else 0, zero gradient (the perceptron's threshold unit) */
+    DK_ACT_RELU = 3,
+    DK_ACT_LEAKY_RELU = 4,   /* alpha = negative slope */
+    DK_ACT_ELU = 5,          /* alpha */
+    DK_ACT_SELU = 6,
+    DK_ACT_CELU = 7,         /* alpha != 0 */
+    DK_ACT_SIGMOID = 8,
+    DK_ACT_TANH = 9,
+    DK_ACT_HARDTANH = 10,    /* alpha = min, beta = max, min <= max */
+    DK_ACT_HARDSIGMOID = 11,
+    DK_ACT_HARDSWISH = 12,
+    DK_ACT_SOFTPLUS = 13,    /* alpha = beta (!= 0), beta = threshold */
+    DK_ACT_SILU = 14,        /* swish */
+    DK_ACT_MISH = 15,
+    DK_ACT_GELU = 16,        /* x Phi(x), exact */
+    DK_ACT_GELU_TANH = 17,   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    DK_ACT_QUICK_GELU = 18   /* x sigmoid(1.702 x) */
+} dk_activation_kind;
+
+typedef struct dk_activation {
+    int32_t kind;  /* dk_activation_kind */
+    float alpha;   /* first parameter, where the kind has one */
+    float beta;    /* second parameter */
+} dk_activation;
 
 /* ---- library and backends ---- */
 DK_API const char* dk_version(void);
@@ -142,8 +165,30 @@ DK_API dk_status dk_randn_next(dk_context* ctx, dk_tensor* out);
 /* out = x converted to out's dtype (round to nearest even); same shape. */
 DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out);
 
-/* ---- activations ---- */
-DK_API dk_status dk_gelu(dk_context* ctx, const dk_tensor* x, dk_tensor* out, int32_t approximation);
+/* ---- activations ----
+ * x [..., C]; bias (optional, NULL for none) [C]: out = act(x + bias), same shape and dtype as x.
+ * out may be x itself. Floating dtypes only; math in f32. */
+DK_API dk_status dk_activation_forward(dk_context* ctx, const dk_activation* act, const dk_tensor* x,
+                                       const dk_tensor* bias, dk_tensor* out);
+/* grad_in = grad_out * act'(x + bias); grad_bias (optional, needs bias) = grad_in summed over every
+ * dim but the last. Recomputes the activation from x rather than storing it. */
+DK_API dk_status dk_activation_backward(dk_context* ctx, const dk_activation* act, const dk_tensor* x,
+                                        const dk_tensor* bias, const dk_tensor* grad_out, dk_tensor* grad_in,
+                                        dk_tensor* grad_bias);
+
+/* ---- gated linear units: out = up * act(gate) ----
+ * act is sigmoid (glu), silu (swiglu), gelu / gelu_tanh (geglu) or relu (reglu).
+ * Two-tensor form: gate, up and out share one shape. */
+DK_API dk_status dk_gated_forward(dk_context* ctx, const dk_activation* act, const dk_tensor* gate,
+                                  const dk_tensor* up, dk_tensor* out);
+DK_API dk_status dk_gated_backward(dk_context* ctx, const dk_activation* act, const dk_tensor* gate,
+                                   const dk_tensor* up, const dk_tensor* grad_out, dk_tensor* grad_gate,
+                                   dk_tensor* grad_up);
+/* Split form, as torch.nn.functional.glu: x [..., 2H] = [up | gate] along the last dim, out [..., H]. */
+DK_API dk_status dk_gated_split_forward(dk_context* ctx, const dk_activation* act, const dk_tensor* x,
+                                        dk_tensor* out);
+DK_API dk_status dk_gated_split_backward(dk_context* ctx, const dk_activation* act, const dk_tensor* x,
+                                         const dk_tensor* grad_out, dk_tensor* grad_x);
 
 /* ---- kernel emulator (emu contexts) ---- */
 typedef enum dk_emu_schedule {

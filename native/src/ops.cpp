@@ -51,19 +51,4 @@ DK_API dk_status dk_randn_next(dk_context* ctx, dk_tensor* out) {
     });
 }
 
-DK_API dk_status dk_gelu(dk_context* ctx, const dk_tensor* x, dk_tensor* out, int32_t approximation) {
-    return guard_ctx("dk_gelu", ctx, [&] {
-        Checked i = check_tensor(ctx, "x", x);
-        Checked o = check_tensor(ctx, "out", out);
-        check_floating(i);
-        check_same_dtype(o, i);
-        check_same_shape(o, i);
-        check_no_partial_overlap(o, i);
-        if (approximation != DK_GELU_NONE && approximation != DK_GELU_TANH)
-            fail(DK_ERROR_INVALID_ARGUMENT, "argument 'approximation': expected 0 (none) or 1 (tanh), got " +
-                                                std::to_string(approximation));
-        DK_BACKEND_CALL(ctx, gelu, i.dtype, i.data, o.data, o.numel, approximation);
-    });
-}
-
 }  // extern "C"

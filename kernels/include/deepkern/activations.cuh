@@ -1,7 +1,11 @@
 // activations.cuh - element-wise activation math, written once for every backend.
 //
-// Each activation is a functor with `float operator()(float) const`, callable from CUDA
-// kernels, emulated kernels and the cpu backend alike, so the formulas cannot drift apart.
+// Each activation is a functor with `float operator()(float x)` (the value) and
+// `float grad(float x)` (d value / dx), callable from CUDA kernels, emulated kernels and the cpu
+// backend alike, so the formulas cannot drift apart. Parameters live in the functor; anything
+// that would be a per-element division (1/alpha, 1/beta) is inverted once on the host.
+// Definitions and gradient conventions (the value at a kink) follow torch.nn.functional.
+//
 // Forms are chosen for relative accuracy in the tails, not only near zero:
 //   gelu(x)      = x Phi(x) = 0.5 x erfc(-x / sqrt 2)          (1 + erf cancels for x << 0)
 //   gelu_tanh(x) = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),   u = sqrt(2/pi) (x + 0.044715 x^3)
@@ -14,32 +18,207 @@
 #pragma once
 
 #include <cmath>
+#include "deepkern.h"
+#include "deepkern/error.h"
 #include "deepkern/numeric.cuh"
+#include "deepkern/ops.h"
 
 namespace dk {
 
-struct GeluErf {
+DK_HD float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+// softplus with PyTorch's linear cut-over, shared by Softplus and Mish.
+DK_HD float softplusf(float bx) { return bx > 20.0f ? bx : log1pf(expf(bx)); }
+
+struct Threshold {  // torch threshold: x if x > threshold else value
+    float threshold, value;
+    DK_HD float operator()(float x) const { return x > threshold ? x : value; }
+    DK_HD float grad(float x) const { return x > threshold ? 1.0f : 0.0f; }
+};
+
+struct Step {  // the perceptron's unit: 1 if x > theta else 0
+    float theta;
+    DK_HD float operator()(float x) const { return x > theta ? 1.0f : 0.0f; }
+    DK_HD float grad(float) const { return 0.0f; }
+};
+
+struct Relu {
+    DK_HD float operator()(float x) const { return x > 0.0f ? x : 0.0f; }
+    DK_HD float grad(float x) const { return x > 0.0f ? 1.0f : 0.0f; }
+};
+
+struct LeakyRelu {
+    float slope;
+    DK_HD float operator()(float x) const { return x > 0.0f ? x : slope * x; }
+    DK_HD float grad(float x) const { return x > 0.0f ? 1.0f : slope; }
+};
+
+// elu, selu and celu share one shape: scale * (x > 0 ? x : alpha (exp(x / width) - 1)).
+struct ExpLinear {
+    float scale, alpha, inv_width;
     DK_HD float operator()(float x) const {
+        return scale * (x > 0.0f ? x : alpha * expm1f(x * inv_width));
+    }
+    DK_HD float grad(float x) const {
+        return scale * (x > 0.0f ? 1.0f : alpha * inv_width * expf(x * inv_width));
+    }
+};
+
+struct Sigmoid {
+    DK_HD float operator()(float x) const { return sigmoidf(x); }
+    DK_HD float grad(float x) const {
+        const float s = sigmoidf(x);
+        return s * (1.0f - s);
+    }
+};
+
+struct Tanh {
+    DK_HD float operator()(float x) const { return tanhf(x); }
+    DK_HD float grad(float x) const {
+        const float t = tanhf(x);
+        return 1.0f - t * t;
+    }
+};
+
+struct Hardtanh {
+    float lo, hi;
+    DK_HD float operator()(float x) const { return x < lo ? lo : (x > hi ? hi : x); }
+    DK_HD float grad(float x) const { return (x > lo && x < hi) ? 1.0f : 0.0f; }
+};
+
+struct Hardsigmoid {
+    DK_HD float operator()(float x) const {
+        return x <= -3.0f ? 0.0f : (x >= 3.0f ? 1.0f : x * (1.0f / 6.0f) + 0.5f);
+    }
+    DK_HD float grad(float x) const { return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f; }
+};
+
+struct Hardswish {
+    DK_HD float operator()(float x) const {
+        return x <= -3.0f ? 0.0f : (x >= 3.0f ? x : x * (x + 3.0f) * (1.0f / 6.0f));
+    }
+    DK_HD float grad(float x) const {
+        return x < -3.0f ? 0.0f : (x <= 3.0f ? x * (1.0f / 3.0f) + 0.5f : 1.0f);
+    }
+};
+
+struct Softplus {  // log(1 + exp(beta x)) / beta, linear where beta x > threshold
+    float beta, inv_beta, threshold;
+    DK_HD float operator()(float x) const {
+        const float bx = beta * x;
+        return bx > threshold ? x : log1pf(expf(bx)) * inv_beta;
+    }
+    DK_HD float grad(float x) const {
+        const float bx = beta * x;
+        return bx > threshold ? 1.0f : sigmoidf(bx);
+    }
+};
+
+struct Silu {
+    DK_HD float operator()(float x) const { return x * sigmoidf(x); }
+    DK_HD float grad(float x) const {
+        const float s = sigmoidf(x);
+        return s * (1.0f + x * (1.0f - s));
+    }
+};
+
+struct Mish {  // x tanh(softplus(x))
+    DK_HD float operator()(float x) const { return x * tanhf(softplusf(x)); }
+    DK_HD float grad(float x) const {
+        const float t = tanhf(softplusf(x));
+        return t + x * sigmoidf(x) * (1.0f - t * t);
+    }
+};
+
+struct GeluErf {
+    // Phi(x) = 0.5 erfc(z), z = -x / sqrt 2, with z carried as hi + lo (see the header).
+    DK_HD static float cdf(float x) {
         double z = -0.70710678118654752 * double(x);
         z = z < -10.5 ? -10.5 : (z > 10.5 ? 10.5 : z);  // erfc(10.5) < 1e-49
         const float z_hi = float(z);
         const float z_lo = float(z - double(z_hi));
         // erfc(z_hi + z_lo) = erfc(z_hi) - z_lo * 2/sqrt(pi) * exp(-z_hi^2) + O(z_lo^2)
-        const float erfc_z = erfcf(z_hi) - z_lo * 1.1283791670955126f * expf(-z_hi * z_hi);
-        return 0.5f * x * erfc_z;
+        return 0.5f * (erfcf(z_hi) - z_lo * 1.1283791670955126f * expf(-z_hi * z_hi));
+    }
+    DK_HD float operator()(float x) const { return x * cdf(x); }
+    DK_HD float grad(float x) const {
+        return cdf(x) + x * 0.3989422804014327f * expf(-0.5f * x * x);  // Phi + x phi
     }
 };
 
 struct GeluTanh {
-    DK_HD float operator()(float x) const {
+    // 2u in f64, clamped where sigmoid has saturated in f32.
+    DK_HD static double two_u(float x) {
         const double xd = double(x);
-        double v = 1.5957691216057308 * (xd + 0.044715 * xd * xd * xd);  // 2u
-        v = v < -200.0 ? -200.0 : (v > 200.0 ? 200.0 : v);  // exp(+-200) is past f32 range
+        const double v = 1.5957691216057308 * (xd + 0.044715 * xd * xd * xd);
+        return v < -200.0 ? -200.0 : (v > 200.0 ? 200.0 : v);
+    }
+    // sigmoid(v) with v = hi + lo: exp(-(hi + lo)) = exp(-hi) (1 - lo) + O(lo^2)
+    DK_HD static float sigmoid_split(double v) {
         const float v_hi = float(v);
         const float v_lo = float(v - double(v_hi));
-        // exp(-(v_hi + v_lo)) = exp(-v_hi) (1 - v_lo) + O(v_lo^2)
-        return x / (1.0f + expf(-v_hi) * (1.0f - v_lo));
+        return 1.0f / (1.0f + expf(-v_hi) * (1.0f - v_lo));
+    }
+    DK_HD float operator()(float x) const { return x * sigmoid_split(two_u(x)); }
+    DK_HD float grad(float x) const {
+        // d/dx x s(v) = s + x s (1 - s) dv/dx,  dv/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+        const float s = sigmoid_split(two_u(x));
+        const float dv = 1.5957691216057308f * (1.0f + 0.134145f * x * x);
+        return s + x * s * (1.0f - s) * dv;
     }
 };
+
+struct QuickGelu {  // x sigmoid(1.702 x)
+    DK_HD float operator()(float x) const { return x * sigmoidf(1.702f * x); }
+    DK_HD float grad(float x) const {
+        const float s = sigmoidf(1.702f * x);
+        return s + 1.702f * x * s * (1.0f - s);
+    }
+};
+
+// Host side: an activation named at run time becomes its functor type for f(functor).
+template <class F>
+void dispatch_activation(const ActParams& p, F&& f) {
+    switch (p.kind) {
+        case DK_ACT_THRESHOLD: f(Threshold{p.alpha, p.beta}); return;
+        case DK_ACT_STEP: f(Step{p.alpha}); return;
+        case DK_ACT_RELU: f(Relu{}); return;
+        case DK_ACT_LEAKY_RELU: f(LeakyRelu{p.alpha}); return;
+        case DK_ACT_ELU: f(ExpLinear{1.0f, p.alpha, 1.0f}); return;
+        case DK_ACT_SELU: f(ExpLinear{1.0507009873554805f, 1.6732632423543772f, 1.0f}); return;
+        case DK_ACT_CELU: f(ExpLinear{1.0f, p.alpha, 1.0f / p.alpha}); return;
+        case DK_ACT_SIGMOID: f(Sigmoid{}); return;
+        case DK_ACT_TANH: f(Tanh{}); return;
+        case DK_ACT_HARDTANH: f(Hardtanh{p.alpha, p.beta}); return;
+        case DK_ACT_HARDSIGMOID: f(Hardsigmoid{}); return;
+        case DK_ACT_HARDSWISH: f(Hardswish{}); return;
+        case DK_ACT_SOFTPLUS: f(Softplus{p.alpha, 1.0f / p.alpha, p.beta}); return;
+        case DK_ACT_SILU: f(Silu{}); return;
+        case DK_ACT_MISH: f(Mish{}); return;
+        case DK_ACT_GELU: f(GeluErf{}); return;
+        case DK_ACT_GELU_TANH: f(GeluTanh{}); return;
+        case DK_ACT_QUICK_GELU: f(QuickGelu{}); return;
+        default: throw Error(DK_ERROR_INTERNAL, "dispatch_activation: unknown kind");
+    }
+}
+
+// The gates of the gated linear units: glu (sigmoid), swiglu (silu), geglu (gelu, both forms),
+// reglu (relu). Kept to these so the gated kernels instantiate five times, not eighteen.
+inline bool is_gate_activation(int32_t kind) {
+    return kind == DK_ACT_SIGMOID || kind == DK_ACT_SILU || kind == DK_ACT_GELU ||
+           kind == DK_ACT_GELU_TANH || kind == DK_ACT_RELU;
+}
+
+template <class F>
+void dispatch_gate_activation(const ActParams& p, F&& f) {
+    switch (p.kind) {
+        case DK_ACT_SIGMOID: f(Sigmoid{}); return;
+        case DK_ACT_SILU: f(Silu{}); return;
+        case DK_ACT_GELU: f(GeluErf{}); return;
+        case DK_ACT_GELU_TANH: f(GeluTanh{}); return;
+        case DK_ACT_RELU: f(Relu{}); return;
+        default: throw Error(DK_ERROR_INTERNAL, "dispatch_gate_activation: not a gate");
+    }
+}
 
 }  // namespace dk

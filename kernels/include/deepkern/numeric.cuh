@@ -14,8 +14,10 @@
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
 #define DK_HD __host__ __device__ __forceinline__
+#define DK_UNROLL _Pragma("unroll")
 #else
 #define DK_HD inline
+#define DK_UNROLL _Pragma("GCC unroll 16")
 #endif
 
 namespace dk {

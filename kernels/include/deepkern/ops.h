@@ -14,12 +14,52 @@ enum class DType : int32_t { f32, f16, bf16, i32, i64 };
 
 struct EmuOptions;
 
+struct ActParams {
+    int32_t kind;  // dk_activation_kind
+    float alpha, beta;
+};
+
+// An activation over x viewed as [rows, cols] (cols = the last dim), with an optional bias[cols].
+// Forward reads x (+ bias) and writes out. Backward reads x (+ bias) and grad_out and writes
+// grad_in; with grad_bias it also sums grad_in over rows in two passes without atomics: f32
+// column sums per block of rows into workspace[bias_partial_rows][cols], then those into grad_bias.
+struct ActArgs {
+    const void* x;
+    const void* bias;      // nullptr: no bias
+    const void* grad_out;  // backward only
+    void* out;             // forward: out; backward: grad_in
+    void* grad_bias;       // backward only, nullptr: not wanted
+    float* workspace;      // bias_partial_rows(rows) * cols floats when grad_bias is wanted
+    int64_t rows, cols;
+};
+
+
+// out = up * act(gate) over [rows, cols]. gate and up (and their grads) have rows row_stride
+// elements apart; out and grad_out are compact. Split form: row_stride = 2 cols, gate = up + cols.
+struct GatedArgs {
+    const void* gate;
+    const void* up;
+    const void* grad_out;  // backward only
+    void* out;             // forward only
+    void* grad_gate;       // backward only
+    void* grad_up;         // backward only
+    int64_t rows, cols, row_stride;
+};
+
 // Where a launch runs: the stream of the context (cuda) and the launch options (emu).
 struct Exec {
     void* stream = nullptr;          // cudaStream_t on cuda
     int multiprocessors = 1;         // SMs on cuda, worker threads on cpu and emu
     const EmuOptions* emu = nullptr;
 };
+
+// Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
+// enough that the second pass is small.
+inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
+    const int64_t by_rows = (rows + 15) / 16;
+    const int64_t cap = 4 * int64_t(ex.multiprocessors);
+    return by_rows < 1 ? 1 : (by_rows < cap ? by_rows : cap);
+}
 
 }  // namespace dk
 
@@ -29,7 +69,10 @@ struct Exec {
     void fill(const Exec&, DType, void* out, int64_t n, double value);                      \
     void cast(const Exec&, DType from, const void* x, DType to, void* out, int64_t n);      \
     void randn(const Exec&, DType, void* out, int64_t n, uint64_t seed, uint64_t offset);   \
-    void gelu(const Exec&, DType, const void* x, void* out, int64_t n, int approximation);  \
+    void activation_forward(const Exec&, DType, const ActParams&, const ActArgs&);          \
+    void activation_backward(const Exec&, DType, const ActParams&, const ActArgs&);         \
+    void gated_forward(const Exec&, DType, const ActParams&, const GatedArgs&);             \
+    void gated_backward(const Exec&, DType, const ActParams&, const GatedArgs&);            \
     }                                                                                       \
     }
 

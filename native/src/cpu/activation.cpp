@@ -1,28 +1,91 @@
-// cpu/activation.cpp - activations on the cpu backend with the functors of
-// deepkern/activations.cuh, the same math the kernels run.
-#include "deepkern/activations.cuh"
+// cpu/activation.cpp - activations and gated units on the cpu backend: the bodies of
+// deepkern/activation_bodies.cuh (the kernels' own per-element code) over chunks of the index
+// space on the thread pool. The bias gradient sums each chunk of rows in f64, then the chunks.
+#include <vector>
+
+#include "deepkern/activation_bodies.cuh"
 #include "deepkern/dispatch.h"
 #include "thread_pool.h"
 
 namespace dk::cpu {
 
-template <typename Act>
-static void unary(DType dtype, const void* x, void* out, int64_t n, Act act) {
+template <typename Body>
+static void walk(const Body& body, int64_t rows, int64_t cols) {
+    parallel_range(rows * cols, 1 << 14, [&](int64_t begin, int64_t end) {
+        int64_t row = begin / cols, col = begin % cols;
+        for (int64_t i = begin; i < end; ++i) {
+            body.template apply<1>(i, row, col);
+            if (++col == cols) {
+                col = 0;
+                ++row;
+            }
+        }
+    });
+}
+
+template <typename T, typename Body>
+static void backward_with_bias(const Exec& ex, const Body& body, const ActArgs& a) {
+    const int64_t parts = bias_partial_rows(ex, a.rows);
+    parallel_for(parts, [&](int64_t p) {
+        std::vector<double> sums(size_t(a.cols), 0.0);
+        for (int64_t r = p * a.rows / parts; r < (p + 1) * a.rows / parts; ++r)
+            for (int64_t c = 0; c < a.cols; ++c) sums[size_t(c)] += body.template apply<1>(r * a.cols + c, r, c).v[0];
+        for (int64_t c = 0; c < a.cols; ++c) a.workspace[p * a.cols + c] = float(sums[size_t(c)]);
+    });
+    T* grad_bias = static_cast<T*>(a.grad_bias);
+    for (int64_t c = 0; c < a.cols; ++c) {
+        double s = 0.0;
+        for (int64_t p = 0; p < parts; ++p) s += a.workspace[p * a.cols + c];
+        store_float(grad_bias[c], float(s));
+    }
+}
+
+void activation_forward(const Exec&, DType dtype, const ActParams& p, const ActArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        const T* src = static_cast<const T*>(x);
-        T* dst = static_cast<T*>(out);
-        parallel_range(n, 1 << 14, [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) store_float(dst[i], act(load_float(src[i])));
+        dispatch_activation(p, [&](auto act) {
+            walk(ActForward<T, decltype(act)>{static_cast<const T*>(a.x), static_cast<const T*>(a.bias),
+                                              static_cast<T*>(a.out), act},
+                 a.rows, a.cols);
         });
     });
 }
 
-void gelu(const Exec&, DType dtype, const void* x, void* out, int64_t n, int approximation) {
-    if (approximation == DK_GELU_TANH)
-        unary(dtype, x, out, n, GeluTanh{});
-    else
-        unary(dtype, x, out, n, GeluErf{});
+void activation_backward(const Exec& ex, DType dtype, const ActParams& p, const ActArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        dispatch_activation(p, [&](auto act) {
+            ActBackward<T, decltype(act)> body{static_cast<const T*>(a.x), static_cast<const T*>(a.bias),
+                                               static_cast<const T*>(a.grad_out), static_cast<T*>(a.out), act};
+            if (a.grad_bias)
+                backward_with_bias<T>(ex, body, a);
+            else
+                walk(body, a.rows, a.cols);
+        });
+    });
+}
+
+void gated_forward(const Exec&, DType dtype, const ActParams& p, const GatedArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        dispatch_gate_activation(p, [&](auto act) {
+            walk(GatedForward<T, decltype(act)>{static_cast<const T*>(a.gate), static_cast<const T*>(a.up),
+                                                static_cast<T*>(a.out), a.row_stride, act},
+                 a.rows, a.cols);
+        });
+    });
+}
+
+void gated_backward(const Exec&, DType dtype, const ActParams& p, const GatedArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        dispatch_gate_activation(p, [&](auto act) {
+            walk(GatedBackward<T, decltype(act)>{static_cast<const T*>(a.gate), static_cast<const T*>(a.up),
+                                                 static_cast<const T*>(a.grad_out), static_cast<T*>(a.grad_gate),
+                                                 static_cast<T*>(a.grad_up), a.row_stride, act},
+                 a.rows, a.cols);
+        });
+    });
 }
 
 }  // namespace dk::cpu

@@ -153,7 +153,7 @@ private:
     std::exception_ptr error_;
 };
 
-thread_local Runner* tl_runner DK_EMU_TLS = nullptr;  // the runner of the block this OS thread runs
+thread_local Runner* tl_runner = nullptr;  // the runner of the block this OS thread runs
 
 Runner& runner_of_thread() {
     static thread_local std::unique_ptr<Runner> runner;

@@ -4,8 +4,11 @@
 //
 // Execution model: a block runs on one OS thread, its threads as fibers. threadIdx & co. are
 // per-OS-thread variables the scheduler rewrites before resuming a fiber; a fiber never moves to
-// another OS thread. The emulator's thread-locals use the initial-exec TLS model (TOOLCHAIN.md:
-// the default model inside a -fPIC library doubles the cost of every threadIdx read).
+// another OS thread. Thread-locals use the default dynamic TLS model: initial-exec would be faster,
+// but it forces the module's whole TLS block (the kernels' static __shared__ arrays included,
+// kilobytes) into glibc's small static-TLS surplus, and dlopen - how the JVM loads us - then
+// fails with "cannot allocate memory in static TLS block". The build uses TLS descriptors
+// (-mtls-dialect=gnu2), which glibc resolves to near-static cost.
 #pragma once
 
 #include <cstddef>
@@ -16,12 +19,10 @@
 #include "deepkern/emu/types.h"
 #include "deepkern/ops.h"
 
-#define DK_EMU_TLS __attribute__((tls_model("initial-exec")))
-
-inline thread_local uint3 threadIdx DK_EMU_TLS;
-inline thread_local uint3 blockIdx DK_EMU_TLS;
-inline thread_local dim3 blockDim DK_EMU_TLS;
-inline thread_local dim3 gridDim DK_EMU_TLS;
+inline thread_local uint3 threadIdx;
+inline thread_local uint3 blockIdx;
+inline thread_local dim3 blockDim;
+inline thread_local dim3 gridDim;
 
 namespace dk::emu::rt {
 
@@ -45,7 +46,7 @@ struct DynamicShared {
     unsigned char* base;
     size_t bytes;
 };
-inline thread_local DynamicShared dynamic_shared DK_EMU_TLS;
+inline thread_local DynamicShared dynamic_shared;
 
 // __syncthreads and its _count/_and/_or forms: every thread of the block must arrive at the same
 // call site. Returns how many threads passed a non-zero predicate.

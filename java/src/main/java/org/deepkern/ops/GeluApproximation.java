@@ -3,17 +3,7 @@ package org.deepkern.ops;
 /** GELU's two forms, as {@code torch.nn.functional.gelu(approximate=...)} names them. */
 public enum GeluApproximation {
     /** x * Phi(x), with the exact error function. */
-    NONE(0),
+    NONE,
     /** 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
-    TANH(1);
-
-    private final int code;
-
-    GeluApproximation(int code) {
-        this.code = code;
-    }
-
-    public int code() {
-        return code;
-    }
+    TANH
 }

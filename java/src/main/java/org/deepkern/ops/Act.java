@@ -1,0 +1,152 @@
+package org.deepkern.ops;
+
+import java.util.Objects;
+import org.deepkern.bindings.dk_activation;
+
+/**
+ * An activation function with its parameters, as torch.nn.functional names them; what
+ * {@link F#activation}, the gated units and {@link org.deepkern.nn.Activation} apply.
+ */
+public final class Act {
+    /** The kinds, with their native codes (deepkern.h {@code dk_activation_kind}). */
+    public enum Kind {
+        THRESHOLD(1), STEP(2), RELU(3), LEAKY_RELU(4), ELU(5), SELU(6), CELU(7), SIGMOID(8), TANH(9),
+        HARDTANH(10), HARDSIGMOID(11), HARDSWISH(12), SOFTPLUS(13), SILU(14), MISH(15), GELU(16), GELU_TANH(17),
+        QUICK_GELU(18);
+
+        final int code;
+
+        Kind(int code) {
+            this.code = code;
+        }
+    }
+
+    private final Kind kind;
+    private final float alpha;
+    private final float beta;
+    private volatile dk_activation handle;
+
+    private Act(Kind kind, double alpha, double beta) {
+        this.kind = kind;
+        this.alpha = (float) alpha;
+        this.beta = (float) beta;
+    }
+
+    /** torch threshold: x if x > threshold else value. */
+    public static Act threshold(double threshold, double value) {
+        return new Act(Kind.THRESHOLD, threshold, value);
+    }
+
+    /** The perceptron's unit: 1 if x > theta else 0, with zero gradient. */
+    public static Act step(double theta) {
+        return new Act(Kind.STEP, theta, 0);
+    }
+
+    public static Act relu() {
+        return new Act(Kind.RELU, 0, 0);
+    }
+
+    public static Act leakyRelu(double negativeSlope) {
+        return new Act(Kind.LEAKY_RELU, negativeSlope, 0);
+    }
+
+    public static Act elu(double alpha) {
+        return new Act(Kind.ELU, alpha, 0);
+    }
+
+    public static Act selu() {
+        return new Act(Kind.SELU, 0, 0);
+    }
+
+    public static Act celu(double alpha) {
+        return new Act(Kind.CELU, alpha, 0);
+    }
+
+    public static Act sigmoid() {
+        return new Act(Kind.SIGMOID, 0, 0);
+    }
+
+    public static Act tanh() {
+        return new Act(Kind.TANH, 0, 0);
+    }
+
+    public static Act hardtanh(double minVal, double maxVal) {
+        return new Act(Kind.HARDTANH, minVal, maxVal);
+    }
+
+    public static Act hardsigmoid() {
+        return new Act(Kind.HARDSIGMOID, 0, 0);
+    }
+
+    public static Act hardswish() {
+        return new Act(Kind.HARDSWISH, 0, 0);
+    }
+
+    /** log(1 + exp(beta x)) / beta, and x where beta x > threshold. */
+    public static Act softplus(double beta, double threshold) {
+        return new Act(Kind.SOFTPLUS, beta, threshold);
+    }
+
+    public static Act silu() {
+        return new Act(Kind.SILU, 0, 0);
+    }
+
+    public static Act mish() {
+        return new Act(Kind.MISH, 0, 0);
+    }
+
+    public static Act gelu() {
+        return gelu(GeluApproximation.NONE);
+    }
+
+    public static Act gelu(GeluApproximation approximate) {
+        return new Act(Objects.requireNonNull(approximate, "approximate") == GeluApproximation.TANH
+                ? Kind.GELU_TANH : Kind.GELU, 0, 0);
+    }
+
+    public static Act quickGelu() {
+        return new Act(Kind.QUICK_GELU, 0, 0);
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public float alpha() {
+        return alpha;
+    }
+
+    public float beta() {
+        return beta;
+    }
+
+    /** The native descriptor, made once per Act (they are immutable). */
+    dk_activation handle() {
+        dk_activation h = handle;
+        if (h == null) {
+            h = new dk_activation().kind(kind.code).alpha(alpha).beta(beta);
+            handle = h;
+        }
+        return h;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Act a && a.kind == kind && Float.compare(a.alpha, alpha) == 0
+                && Float.compare(a.beta, beta) == 0;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(kind, alpha, beta);
+    }
+
+    @Override
+    public String toString() {
+        return kind.name().toLowerCase() + switch (kind) {
+            case THRESHOLD, HARDTANH, SOFTPLUS -> "(" + alpha + ", " + beta + ")";
+            case STEP, LEAKY_RELU, ELU, CELU -> "(" + alpha + ")";
+            default -> "";
+        };
+    }
+}
