@@ -25,7 +25,7 @@
 
 namespace dk {
 
-DK_HD float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+DK_HD float sigmoidf(float x) { return rcp(1.0f + expf(-x)); }
 
 // softplus with PyTorch's linear cut-over, shared by Softplus and Mish.
 DK_HD float softplusf(float bx) { return bx > 20.0f ? bx : log1pf(expf(bx)); }
@@ -157,7 +157,7 @@ struct GeluTanh {
     DK_HD static float sigmoid_split(double v) {
         const float v_hi = float(v);
         const float v_lo = float(v - double(v_hi));
-        return 1.0f / (1.0f + expf(-v_hi) * (1.0f - v_lo));
+        return rcp(1.0f + expf(-v_hi) * (1.0f - v_lo));
     }
     DK_HD float operator()(float x) const { return x * sigmoid_split(two_u(x)); }
     DK_HD float grad(float x) const {
