@@ -30,6 +30,7 @@ struct Exec {
     void cast(const Exec&, DType from, const void* x, DType to, void* out, int64_t n);      \
     void randn(const Exec&, DType, void* out, int64_t n, uint64_t seed, uint64_t offset);   \
     void gelu(const Exec&, DType, const void* x, void* out, int64_t n, int approximation);  \
+    void roofline_fma(const Exec&, float* out, int64_t n, int iterations);                  \
     }                                                                                       \
     }
 
