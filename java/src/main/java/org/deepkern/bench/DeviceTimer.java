@@ -4,18 +4,20 @@ import static org.deepkern.bindings.global.deepkern.*;
 import static org.deepkern.internal.Native.check;
 
 import org.bytedeco.javacpp.DoublePointer;
-import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.bindings.dk_timer;
 import org.deepkern.internal.Native;
 
 /** dk_timer: CUDA events on the device's stream on cuda, the monotonic clock on cpu and emu. */
 public final class DeviceTimer implements Clock, AutoCloseable {
+    static {
+        Native.init();  // before the fields below allocate native memory
+    }
+
     private final dk_timer timer = new dk_timer(null);
     private final DoublePointer millis = new DoublePointer(1);
 
     public DeviceTimer(Device device) {
-        DeepKern.version();  // loads the library
         check(dk_timer_create(Native.context(device), timer));
     }
 
