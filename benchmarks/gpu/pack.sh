@@ -6,7 +6,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/benchmarks/target/gpu-pack}"
+# Temurin's runtime needs only glibc 2.17 on the GPU machine; another JDK works where it is newer
 jdk="${DEEPKERN_JLINK_JDK:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+[[ -x "$jdk/bin/jlink" ]] || jdk="$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")"
 junit=org.junit.platform:junit-platform-console-standalone:1.14.4
 
 cd "$root"
