@@ -58,7 +58,13 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        List<BenchCase> cases = Cases.select(Cases.all(quick), ops);
+        List<BenchCase> cases;
+        try {
+            cases = Cases.select(Cases.all(quick), ops);
+        } catch (IllegalArgumentException e) {
+            System.err.println("deepkern bench: " + e.getMessage());
+            return 2;
+        }
         PrintStream o = System.out;
         if (plan) {
             o.print(PeerTimes.plan(cases));
