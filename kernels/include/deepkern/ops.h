@@ -73,6 +73,7 @@ inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
     void activation_backward(const Exec&, DType, const ActParams&, const ActArgs&);         \
     void gated_forward(const Exec&, DType, const ActParams&, const GatedArgs&);             \
     void gated_backward(const Exec&, DType, const ActParams&, const GatedArgs&);            \
+    void roofline_fma(const Exec&, float* out, int64_t n, int iterations);                  \
     }                                                                                       \
     }
 

@@ -1,0 +1,52 @@
+package org.deepkern.bench;
+
+import org.deepkern.DType;
+
+/** The correctness gate's arithmetic: relative error in the 2-norm, tolerances by dtype. */
+public final class Accuracy {
+    private Accuracy() {}
+
+    /** ||out - ref|| / ||ref||; NaN when any output is NaN or infinite where ref is finite. */
+    public static double relativeError(double[] ref, float[] out) {
+        if (ref.length != out.length) throw new IllegalArgumentException("length " + out.length + " != " + ref.length);
+        double diff = 0, norm = 0;
+        for (int i = 0; i < ref.length; i++) {
+            if (!Double.isFinite(out[i]) && Double.isFinite(ref[i])) return Double.NaN;
+            double d = out[i] - ref[i];
+            diff += d * d;
+            norm += ref[i] * ref[i];
+        }
+        return norm == 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
+    }
+
+    /** What rounding to the dtype allows: well above f32 arithmetic, one bf16/f16 ulp or so. */
+    public static double tolerance(DType dtype) {
+        return switch (dtype) {
+            case F32 -> 1e-5;
+            case F16 -> 2e-3;
+            case BF16 -> 1e-2;
+            default -> 0;
+        };
+    }
+
+    /** Null when the error is within tolerance (NaN never is), else the verdict's reason. */
+    public static String judge(double[] ref, float[] out, DType dtype) {
+        double err = relativeError(ref, out);
+        double tol = tolerance(dtype);
+        return err <= tol ? null : String.format("relative error %.3g > %.1g", err, tol);
+    }
+
+    /** x rounded to the dtype, round to nearest even (f32 and bf16). */
+    public static float round(float x, DType dtype) {
+        return switch (dtype) {
+            case F32 -> x;
+            case BF16 -> {
+                int bits = Float.floatToRawIntBits(x);
+                if (Float.isNaN(x)) yield x;
+                bits += 0x7FFF + ((bits >>> 16) & 1);
+                yield Float.intBitsToFloat(bits & 0xFFFF0000);
+            }
+            default -> throw new IllegalArgumentException("no host rounding to " + dtype);
+        };
+    }
+}

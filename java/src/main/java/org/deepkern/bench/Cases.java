@@ -1,0 +1,41 @@
+package org.deepkern.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deepkern.DType;
+import org.deepkern.ops.GeluApproximation;
+
+/**
+ * The registry: every op family with the dtypes and shapes it is measured at. An op issue adds
+ * its entry here (and its peer call in TorchPeer and benchmarks/gpu/torch_peer.py).
+ */
+public final class Cases {
+    private Cases() {}
+
+    /** 1M elements for --quick; 1M and 16M (64 MB of f32, past any L2) for the full run. */
+    static List<long[]> shapes(boolean quick) {
+        return quick ? List.of(new long[] {1024, 1024})
+                : List.of(new long[] {1024, 1024}, new long[] {4096, 4096});
+    }
+
+    public static List<BenchCase> all(boolean quick) {
+        List<BenchCase> out = new ArrayList<>();
+        for (long[] s : shapes(quick)) {
+            for (GeluApproximation a : GeluApproximation.values())
+                for (DType t : List.of(DType.F32, DType.BF16)) out.add(new BenchCase(new GeluOp(a), t, s));
+            for (DType t : List.of(DType.F32, DType.BF16)) out.add(new BenchCase(new RandnOp(), t, s));
+            out.add(new BenchCase(new CastOp(DType.BF16), DType.F32, s));
+            out.add(new BenchCase(new CastOp(DType.F32), DType.BF16, s));
+        }
+        return out;
+    }
+
+    /** The cases whose op name is in {@code names} (all when names is empty). */
+    public static List<BenchCase> select(List<BenchCase> cases, List<String> names) {
+        if (names.isEmpty()) return cases;
+        List<BenchCase> out = cases.stream().filter(c -> names.contains(c.op().name())).toList();
+        if (out.isEmpty()) throw new IllegalArgumentException("--ops " + names + " matches no op; ops: "
+                + cases.stream().map(c -> c.op().name()).distinct().toList());
+        return out;
+    }
+}

@@ -1,0 +1,41 @@
+package org.deepkern.bench;
+
+import static org.deepkern.bindings.global.deepkern.*;
+import static org.deepkern.internal.Native.check;
+
+import org.deepkern.DType;
+import org.deepkern.Device;
+import org.deepkern.Scope;
+import org.deepkern.Tensor;
+
+/**
+ * Measures a device's {@link Roofline} at the start of a run: bandwidth from a copy four times
+ * larger than the cache (bytes read + written; on cpu the faster of memmove and the
+ * multithreaded same-dtype cast), arithmetic from dk_roofline_fma.
+ */
+public final class Ceilings {
+    private Ceilings() {}
+
+    public static Roofline measure(Device device, long cacheBytes, Sampler sampler, Clock clock) {
+        try (Scope scope = Scope.open()) {
+            long n = Math.max(4 * cacheBytes, 64L << 20) / 4;  // f32 elements per buffer
+            Tensor src = Tensor.randn(device, DType.F32, 1, n);
+            Tensor dst = Tensor.empty(DType.F32, device, n);
+            double bytes = 2.0 * n * 4;
+            double copy = sampler.time(clock, 1, k -> check(dk_copy_device(src.nativeContext(),
+                    dst.nativeHandle().data(), src.nativeHandle().data(), n * 4))).median();
+            if (device.type() == Device.Type.CPU) {
+                double cast = sampler.time(clock, 1, k -> check(dk_cast(src.nativeContext(), src.nativeHandle(),
+                        dst.nativeHandle()))).median();
+                copy = Math.min(copy, cast);
+            }
+            boolean gpu = device.type() == Device.Type.CUDA;
+            long elements = gpu ? 1L << 22 : 1L << 16;
+            int iterations = gpu ? 256 : 1024;
+            Tensor out = Tensor.empty(DType.F32, device, elements);
+            double fma = sampler.time(clock, 1, k -> check(dk_roofline_fma(out.nativeContext(), out.nativeHandle(),
+                    iterations))).median();
+            return new Roofline(bytes / copy, 16.0 * iterations * elements / fma);
+        }
+    }
+}

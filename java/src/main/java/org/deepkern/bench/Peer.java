@@ -1,0 +1,19 @@
+package org.deepkern.bench;
+
+/** Another library timed on the same case in the same run (PyTorch), for the speed-up column. */
+public interface Peer {
+    String name();
+
+    /**
+     * The peer's time on this case, from the same input values; a peer whose output fails
+     * {@link BenchOp#verify} reports FAIL instead of a time.
+     */
+    PeerTime time(BenchCase c, float[] input, Sampler sampler);
+
+    /** Seconds per call, or no time with the reason (n/a, FAIL ...). */
+    record PeerTime(String peer, Stats stats, String note) {
+        public static PeerTime none(String peer, String note) {
+            return new PeerTime(peer, null, note);
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package org.deepkern.bench;
+
+import org.deepkern.DType;
+import org.deepkern.Tensor;
+import org.deepkern.bindings.global.deepkern;
+import org.deepkern.internal.Native;
+
+/**
+ * Tensor.randn's kernel (Philox4x32-10 + Box-Muller) writing into a preallocated tensor; checked
+ * by its moments, which every correct normal generator (PyTorch's too) must match.
+ */
+public record RandnOp() implements BenchOp {
+
+    @Override
+    public String name() {
+        return "randn";
+    }
+
+    @Override
+    public boolean hasInput() {
+        return false;
+    }
+
+    @Override
+    public double flopsPerElement() {
+        return 20;  // log, sqrt and sincos of Box-Muller per pair, shared by two outputs
+    }
+
+    @Override
+    public void run(Tensor input, Tensor out) {
+        Native.check(deepkern.dk_randn_next(out.nativeContext(), out.nativeHandle()));
+    }
+
+    @Override
+    public String verify(float[] input, float[] output, DType outputDtype) {
+        double sum = 0, sumSq = 0;
+        for (float v : output) {
+            if (!Float.isFinite(v)) return "non-finite sample " + v;
+            sum += v;
+            sumSq += (double) v * v;
+        }
+        int n = output.length;
+        double mean = sum / n, var = sumSq / n - mean * mean;
+        // six standard errors: a false alarm about once in a billion runs
+        if (Math.abs(mean) > 6 / Math.sqrt(n)) return String.format("mean %.3g, expected 0", mean);
+        if (Math.abs(var - 1) > 6 * Math.sqrt(2.0 / n) + 2 * Accuracy.tolerance(outputDtype))
+            return String.format("variance %.4f, expected 1", var);
+        return null;
+    }
+}

@@ -1,0 +1,141 @@
+package org.deepkern.cli;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.deepkern.DeepKern;
+import org.deepkern.Device;
+import org.deepkern.DeviceInfo;
+import org.deepkern.bench.Bench;
+import org.deepkern.bench.BenchCase;
+import org.deepkern.bench.Cases;
+import org.deepkern.bench.Ceilings;
+import org.deepkern.bench.DeviceTimer;
+import org.deepkern.bench.Peer;
+import org.deepkern.bench.PeerTimes;
+import org.deepkern.bench.Progress;
+import org.deepkern.bench.Report;
+import org.deepkern.bench.Result;
+import org.deepkern.bench.Roofline;
+import org.deepkern.bench.RooflinePlot;
+import org.deepkern.bench.RunInfo;
+import org.deepkern.bench.Sampler;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code deepkern bench}: every op on one device, each checked for correctness before it is
+ * timed, against the device's measured roofline and a peer (PyTorch) in the same run.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Check and time every op on a device against its measured roofline and PyTorch.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--device", description = "cpu, emu or cuda:N (default: the default device)")
+    String device;
+
+    @Option(names = "--ops", split = ",", description = "only these ops (comma-separated names)")
+    List<String> ops = new ArrayList<>();
+
+    @Option(names = "--quick", description = "one shape per op and short sampling (under a minute on 2 cores)")
+    boolean quick;
+
+    @Option(names = "--out", description = "write results.json, table.md and roofline.png into this folder")
+    Path out;
+
+    @Option(names = "--check-only", description = "run the correctness gate only, no timing (for compute-sanitizer)")
+    boolean checkOnly;
+
+    @Option(names = "--peer-times", description = "peer times measured elsewhere (benchmarks/gpu/torch_peer.py)")
+    Path peerTimes;
+
+    @Option(names = "--plan", description = "print the selected cases for an external peer and exit")
+    boolean plan;
+
+    @Override
+    public Integer call() throws IOException {
+        List<BenchCase> cases;
+        try {
+            cases = Cases.select(Cases.all(quick), ops);
+        } catch (IllegalArgumentException e) {
+            System.err.println("deepkern bench: " + e.getMessage());
+            return 2;
+        }
+        PrintStream o = System.out;
+        if (plan) {
+            o.print(PeerTimes.plan(cases));
+            return 0;
+        }
+        Device d = device == null ? DeepKern.defaultDevice() : Device.parse(device);
+        DeviceInfo info = DeepKern.deviceInfo(d);
+        Sampler sampler = quick ? Sampler.QUICK : Sampler.FULL;
+        try (DeviceTimer clock = new DeviceTimer(d)) {
+            Roofline roofline = checkOnly ? new Roofline(1, 1) : Ceilings.measure(d, info.l2CacheBytes(), sampler, clock);
+            RunInfo run = new RunInfo(DeepKern.version(), commit(), LocalDate.now().toString(), d.toString(), info.name(),
+                    info.multiprocessors(), roofline);
+            o.printf("deepkern %s bench on %s: %s, %d %s; commit %s, %s%n", run.version(), d, info.name(),
+                    info.multiprocessors(), d.type() == Device.Type.CUDA ? "SMs" : "threads", run.commit(), run.date());
+            if (!checkOnly)
+                o.printf("ceilings: copy %.1f GB/s (read + write), FMA %.1f GFLOP/s (f32)%n", roofline.bandwidth() / 1e9,
+                        roofline.flops() / 1e9);
+            Peer peer = checkOnly ? null : peer(d, info.multiprocessors(), o);
+            Bench bench = new Bench(d, sampler, clock, roofline, info.l2CacheBytes(), peer, !checkOnly);
+            List<Result> results = bench.run(cases, new Progress(System.err, bench.steps(cases)));
+            o.println();
+            o.print(Report.text(results));
+            if (out != null && !checkOnly) write(run, results);
+            return results.stream().allMatch(Result::passed) ? 0 : 1;
+        }
+    }
+
+    /** --peer-times when given; on cpu PyTorch through the presets when on the class path. */
+    private Peer peer(Device d, int threads, PrintStream o) throws IOException {
+        if (peerTimes != null) {
+            PeerTimes p = PeerTimes.read(peerTimes);
+            o.println("peer: " + p.name() + " (from " + peerTimes + ")");
+            return p;
+        }
+        if (d.type() != Device.Type.CPU) {
+            o.println("peer: n/a on " + d + " here (benchmarks/gpu/check.sh measures PyTorch on cuda)");
+            return null;
+        }
+        try {
+            Peer p = (Peer) Class.forName("org.deepkern.bench.TorchPeer").getConstructor(int.class).newInstance(threads);
+            o.println("peer: " + p.name() + " through the JavaCPP presets, " + threads + " threads");
+            return p;
+        } catch (ReflectiveOperationException | LinkageError e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            o.println("peer: n/a (PyTorch presets not available: " + cause + ")");
+            return null;
+        }
+    }
+
+    private void write(RunInfo run, List<Result> results) throws IOException {
+        Files.createDirectories(out);
+        String title = String.format("deepkern %s on %s (%s), commit %s, %s", run.version(), run.device(), run.deviceName(),
+                run.commit(), run.date());
+        Files.writeString(out.resolve("results.json"), Report.json(run, results));
+        Files.writeString(out.resolve("table.md"), Report.markdown("### " + title, results)
+                + String.format("%nCeilings: copy %.1f GB/s (read + write), FMA %.1f GFLOP/s (f32).%n",
+                run.roofline().bandwidth() / 1e9, run.roofline().flops() / 1e9));
+        RooflinePlot.write(out.resolve("roofline.png"), title, run.roofline(), results);
+        System.out.println("wrote " + out.resolve("results.json") + ", table.md, roofline.png");
+    }
+
+    /** DEEPKERN_COMMIT (set by benchmarks/gpu/check.sh), else git's HEAD, else "unknown". */
+    private static String commit() {
+        String env = System.getenv("DEEPKERN_COMMIT");
+        if (env != null && !env.isBlank()) return env.trim();
+        try {
+            Process p = new ProcessBuilder("git", "rev-parse", "--short", "HEAD").redirectErrorStream(true).start();
+            String s = new String(p.getInputStream().readAllBytes()).trim();
+            return p.waitFor() == 0 && !s.isEmpty() ? s : "unknown";
+        } catch (IOException | InterruptedException e) {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package org.deepkern.bench;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.List;
+import org.deepkern.DType;
+import org.junit.jupiter.api.Test;
+
+class ReportTest {
+    private final Roofline roofline = new Roofline(100e9, 1e12);
+    private final BenchCase cast = new BenchCase(new CastOp(DType.BF16), DType.F32, new long[] {4, 8});
+    private final List<Result> results = List.of(
+            new Result(cast, "cpu", null, new Stats(2e-6, 1e-6, 3e-6, 9), roofline,
+                    new Peer.PeerTime("torch", new Stats(4e-6, 4e-6, 4e-6, 9), "")),
+            new Result(cast, "cpu", "wrong result: element 0", null, roofline, null));
+
+    @Test
+    void tableHasOneRowPerCaseWithFailuresUntimed() {
+        String[] lines = Report.text(results).split("\n");
+        assertEquals(3, lines.length);
+        assertTrue(lines[0].startsWith("op"));
+        assertTrue(lines[1].contains("cast") && lines[1].contains("4x8") && lines[1].contains("f32->bf16"));
+        assertTrue(lines[1].contains("2.00 us") && lines[1].contains("2.00x"), lines[1]);
+        assertTrue(lines[2].contains("FAIL") && lines[2].contains("wrong result"), lines[2]);
+        String md = Report.markdown("### t", results);
+        assertTrue(md.startsWith("### t\n\n| op |"));
+        assertEquals(6, md.split("\n").length);  // title, blank, header, rule, 2 rows
+    }
+
+    @Test
+    void jsonCarriesRunInfoAndCases() {
+        String json = Report.json(new RunInfo("0.1", "abc", "2026-01-01", "cpu", "a \"quoted\" cpu", 2, roofline),
+                results);
+        assertTrue(json.contains("\"device_name\": \"a \\\"quoted\\\" cpu\""), json);
+        assertTrue(json.contains("\"id\": \"cast:f32->bf16:4x8\""));
+        assertTrue(json.contains("\"median_s\": 2.00000e-06"), json);
+        assertTrue(json.contains("\"speedup\": 2.00000"), json);
+        assertTrue(json.contains("\"status\": \"FAIL\", \"failure\": \"wrong result: element 0\""), json);
+        assertEquals(json.chars().filter(ch -> ch == '{').count(), json.chars().filter(ch -> ch == '}').count());
+    }
+
+    @Test
+    void peerTimesRoundTripThroughThePlanIds(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        assertTrue(PeerTimes.plan(List.of(cast)).contains("cast:f32->bf16:4x8\tcast\tf32\tbf16\t4x8"));
+        java.nio.file.Path f = dir.resolve("peers.tsv");
+        java.nio.file.Files.writeString(f, "cast:f32->bf16:4x8\ttorch 2.11 cuda\t1e-6\t9e-7\t2e-6\nx\ttorch 2.11 cuda\tFAIL: bad\n");
+        PeerTimes p = PeerTimes.read(f);
+        assertEquals("torch 2.11 cuda", p.name());
+        assertEquals(1e-6, p.time(cast, null, null).stats().median());
+        assertEquals("n/a", p.time(new BenchCase(new RandnOp(), DType.F32, new long[] {4}), null, null).note());
+    }
+}
