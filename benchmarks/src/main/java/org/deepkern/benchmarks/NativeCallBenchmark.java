@@ -6,6 +6,7 @@ import java.util.concurrent.TimeUnit;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
+import org.deepkern.bindings.dk_activation;
 import org.deepkern.bindings.dk_context;
 import org.deepkern.bindings.dk_tensor;
 import org.deepkern.internal.Native;
@@ -32,6 +33,7 @@ public class NativeCallBenchmark {
     private Tensor out;
     private dk_tensor xh;
     private dk_tensor oh;
+    private dk_activation gelu;
 
     @Setup
     public void setup() {
@@ -40,12 +42,14 @@ public class NativeCallBenchmark {
         ctx = Native.context(Device.CPU);
         xh = x.nativeHandle();
         oh = out.nativeHandle();
+        gelu = new dk_activation().kind(DK_ACT_GELU);
     }
 
     @TearDown
     public void tearDown() {
         x.close();
         out.close();
+        gelu.close();
     }
 
     @Benchmark
@@ -55,7 +59,7 @@ public class NativeCallBenchmark {
 
     @Benchmark
     public int gelu16Unchecked() {
-        return dk_gelu(ctx, xh, oh, GeluApproximation.NONE.code());
+        return dk_activation_forward(ctx, gelu, xh, null, oh);
     }
 
     @Benchmark
