@@ -11,7 +11,7 @@
 // Memory traffic: forward 2n elements (+cols), backward 3n (+ partials, tiny); all bandwidth-bound.
 #include "deepkern/portable.cuh"
 #include "deepkern/activation_bodies.cuh"
-#include "deepkern/activation_walk.cuh"
+#include "deepkern/walk.cuh"
 #include "deepkern/dispatch.h"
 
 namespace dk {
@@ -26,20 +26,20 @@ __global__ void act_backward_bias_kernel(ActBackward<T, Act> body, int64_t rows,
     const int tx = threadIdx.x, ty = threadIdx.y;
     const int64_t col = (int64_t(blockIdx.x) * kColThreads + tx) * V;
     float acc[V];
-DK_UNROLL
+    DK_UNROLL
     for (int k = 0; k < V; ++k) acc[k] = 0.0f;
     if (col < cols) {
         for (int64_t r = int64_t(blockIdx.y) * kRowThreads + ty; r < rows; r += int64_t(gridDim.y) * kRowThreads) {
             const Floats<V> g = body.template apply<V>(r * cols + col, r, col);
-DK_UNROLL
+            DK_UNROLL
             for (int k = 0; k < V; ++k) acc[k] += g.v[k];
         }
     }
-DK_UNROLL
+    DK_UNROLL
     for (int k = 0; k < V; ++k) sums[ty][tx * V + k] = acc[k];
     __syncthreads();
     if (ty == 0 && col < cols) {
-DK_UNROLL
+        DK_UNROLL
         for (int k = 0; k < V; ++k) {
             float s = 0.0f;
             for (int y = 0; y < kRowThreads; ++y) s += sums[y][tx * V + k];

@@ -4,7 +4,7 @@
 // Memory traffic: forward reads 2n and writes n; backward reads 3n and writes 2n.
 #include "deepkern/portable.cuh"
 #include "deepkern/activation_bodies.cuh"
-#include "deepkern/activation_walk.cuh"
+#include "deepkern/walk.cuh"
 #include "deepkern/dispatch.h"
 
 namespace dk {

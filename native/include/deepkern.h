@@ -190,6 +190,40 @@ DK_API dk_status dk_gated_split_forward(dk_context* ctx, const dk_activation* ac
 DK_API dk_status dk_gated_split_backward(dk_context* ctx, const dk_activation* act, const dk_tensor* x,
                                          const dk_tensor* grad_out, dk_tensor* grad_x);
 
+/* ---- diffusion sampling ----
+ * One fused pass of a sampler step (kernels/diffusion.cu). Every sampler of org.deepkern.diffusion
+ * (DDPM, DDIM, Euler, Heun, flow matching, DPM-Solver++(2M), reverse SDEs, probability-flow ODE) is
+ * this formula with its own per-step scalars, computed on the host from the schedule:
+ *   m   = uncond ? uncond + guidance * (model - uncond) : model       (classifier-free guidance)
+ *   x0  = x0_x * x + x0_m * m, then clamped to [-clip, clip] when clip > 0
+ *   eps = eps_x * x + eps_m * m + eps_x0 * x0
+ *   out = out_x * x + out_x0 * x0 + out_eps * eps + out_e1 * extra1 + out_e2 * extra2 + noise * z
+ *   out2 (optional) = o2_x * x + o2_x0 * x0 + o2_eps * eps
+ * z ~ N(0, 1) is drawn inside the kernel from Philox (seed, offset) exactly as dk_randn draws it
+ * (element i from counter offset + i/4), so no noise tensor exists; with noise == 0 none is drawn.
+ * All tensors share x's shape and floating dtype; uncond, extra1, extra2 and out2 may be NULL
+ * (a NULL extra needs its coefficient 0). out may be x itself. */
+typedef struct dk_step_coefs {
+    float guidance;
+    float x0_x, x0_m, clip;
+    float eps_x, eps_m, eps_x0;
+    float out_x, out_x0, out_eps, out_e1, out_e2, noise;
+    float o2_x, o2_x0, o2_eps;
+    uint64_t seed, offset;
+} dk_step_coefs;
+
+DK_API dk_status dk_diffusion_step(dk_context* ctx, const dk_step_coefs* coefs, const dk_tensor* x,
+                                   const dk_tensor* model, const dk_tensor* uncond, const dk_tensor* extra1,
+                                   const dk_tensor* extra2, dk_tensor* out, dk_tensor* out2);
+
+/* The exact denoiser of an isotropic Gaussian mixture, for checking samplers: data
+ * x0 ~ sum_k w_k N(mu_k, s^2 I) in D dims, noised as x_t = a x0 + b eps. For each row of x [N, D]
+ * out = E[x0 | x_t] (posterior responsibilities times per-component posterior means).
+ * means [K, D], log_weights [K] (unnormalized log w_k), all f32; a >= 0, b >= 0, s >= 0, a*s or b > 0. */
+DK_API dk_status dk_gmm_posterior_mean(dk_context* ctx, const dk_tensor* x, const dk_tensor* means,
+                                       const dk_tensor* log_weights, float data_std, float a, float b,
+                                       dk_tensor* out);
+
 /* ---- kernel emulator (emu contexts) ---- */
 typedef enum dk_emu_schedule {
     DK_EMU_FORWARD = 0, /* threads of a block run in thread-index order between barriers */

@@ -7,42 +7,9 @@
 #pragma once
 
 #include "deepkern/activations.cuh"
-#include "deepkern/numeric.cuh"
-
-#include <initializer_list>
+#include "deepkern/packs.cuh"
 
 namespace dk {
-
-template <int V>
-struct Floats {
-    float v[V];
-};
-
-template <int V, typename T>
-DK_HD Floats<V> load(const T* p) {
-    Floats<V> f;
-    if constexpr (V == 1) {
-        f.v[0] = load_float(*p);
-    } else {
-        static_assert(V == Pack16<T>::size, "V is 1 or a whole 16-byte pack");
-        const Pack16<T> pk = *reinterpret_cast<const Pack16<T>*>(p);
-DK_UNROLL
-        for (int k = 0; k < V; ++k) f.v[k] = load_float(pk.v[k]);
-    }
-    return f;
-}
-
-template <int V, typename T>
-DK_HD void store(T* p, const Floats<V>& f) {
-    if constexpr (V == 1) {
-        store_float(*p, f.v[0]);
-    } else {
-        Pack16<T> pk;
-DK_UNROLL
-        for (int k = 0; k < V; ++k) store_float(pk.v[k], f.v[k]);
-        *reinterpret_cast<Pack16<T>*>(p) = pk;
-    }
-}
 
 // x + bias[col..], or x when there is no bias.
 template <int V, typename T>
@@ -50,7 +17,7 @@ DK_HD Floats<V> biased(const T* x, const T* bias, int64_t i, int64_t col) {
     Floats<V> z = load<V>(x + i);
     if (bias) {
         const Floats<V> b = load<V>(bias + col);
-DK_UNROLL
+        DK_UNROLL
         for (int k = 0; k < V; ++k) z.v[k] += b.v[k];
     }
     return z;
@@ -67,7 +34,7 @@ struct ActForward {
     template <int V>
     DK_HD void apply(int64_t i, int64_t, int64_t col) const {
         Floats<V> z = biased<V>(x, bias, i, col);
-DK_UNROLL
+        DK_UNROLL
         for (int k = 0; k < V; ++k) z.v[k] = act(z.v[k]);
         store<V>(out + i, z);
     }
@@ -86,7 +53,7 @@ struct ActBackward {
     DK_HD Floats<V> apply(int64_t i, int64_t, int64_t col) const {
         const Floats<V> z = biased<V>(x, bias, i, col);
         Floats<V> g = load<V>(grad_out + i);
-DK_UNROLL
+        DK_UNROLL
         for (int k = 0; k < V; ++k) g.v[k] *= act.grad(z.v[k]);
         store<V>(grad_in + i, g);
         return g;
@@ -107,7 +74,7 @@ struct GatedForward {
         const int64_t a = row * row_stride + col;
         const Floats<V> g = load<V>(gate + a);
         Floats<V> u = load<V>(up + a);
-DK_UNROLL
+        DK_UNROLL
         for (int k = 0; k < V; ++k) u.v[k] *= act(g.v[k]);
         store<V>(out + i, u);
     }
@@ -131,7 +98,7 @@ struct GatedBackward {
         const Floats<V> u = load<V>(up + a);
         const Floats<V> go = load<V>(grad_out + i);
         Floats<V> gg, gu;
-DK_UNROLL
+        DK_UNROLL
         for (int k = 0; k < V; ++k) {
             gu.v[k] = go.v[k] * act(g.v[k]);
             gg.v[k] = go.v[k] * u.v[k] * act.grad(g.v[k]);
@@ -140,17 +107,5 @@ DK_UNROLL
         store<V>(grad_up + a, gu);
     }
 };
-
-inline bool aligned16(std::initializer_list<const void*> ptrs) {
-    for (const void* p : ptrs)
-        if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
-    return true;
-}
-
-// Whether 16-byte packs fit: every row starts on a pack boundary and every pointer is aligned.
-template <typename T>
-inline bool packable(int64_t cols, std::initializer_list<const void*> ptrs) {
-    return cols % Pack16<T>::size == 0 && aligned16(ptrs);
-}
 
 }  // namespace dk

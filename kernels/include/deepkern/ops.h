@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "deepkern.h"
+
 namespace dk {
 
 enum class DType : int32_t { f32, f16, bf16, i32, i64 };
@@ -53,6 +55,30 @@ struct Exec {
     const EmuOptions* emu = nullptr;
 };
 
+// One sampler step (deepkern.h dk_diffusion_step): tensors of n elements, optional ones null.
+struct StepArgs {
+    dk_step_coefs c;
+    const void* x;
+    const void* model;
+    const void* uncond;
+    const void* extra1;
+    const void* extra2;
+    void* out;
+    void* out2;
+    int64_t n;
+};
+
+// The Gaussian-mixture denoiser (dk_gmm_posterior_mean), f32: x, out [rows, dims], means
+// [components, dims], log_weights [components].
+struct GmmArgs {
+    const float* x;
+    const float* means;
+    const float* log_weights;
+    float* out;
+    int64_t rows, dims, components;
+    float data_std, a, b;
+};
+
 // Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
 // enough that the second pass is small.
 inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
@@ -73,6 +99,8 @@ inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
     void activation_backward(const Exec&, DType, const ActParams&, const ActArgs&);         \
     void gated_forward(const Exec&, DType, const ActParams&, const GatedArgs&);             \
     void gated_backward(const Exec&, DType, const ActParams&, const GatedArgs&);            \
+    void diffusion_step(const Exec&, DType, const StepArgs&);                               \
+    void gmm_posterior_mean(const Exec&, const GmmArgs&);                                    \
     void roofline_fma(const Exec&, float* out, int64_t n, int iterations);                  \
     }                                                                                       \
     }

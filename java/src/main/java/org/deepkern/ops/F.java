@@ -227,6 +227,38 @@ public final class F {
         return gated(Act.relu(), gate, up);
     }
 
+    // ---- diffusion sampling ----
+
+    /**
+     * One fused sampler step (see {@link StepCoefs} for the formula): reads x, model and the
+     * optional uncond / extra1 / extra2 (null for none), writes out (which may be x itself) and,
+     * when given, out2. All share x's shape and dtype. Returns out.
+     */
+    public static Tensor diffusionStep(StepCoefs coefs, Tensor x, Tensor model, Tensor uncond, Tensor extra1,
+                                       Tensor extra2, Tensor out, Tensor out2) {
+        final String op = "F.diffusionStep";
+        if (coefs == null) throw DeepKernException.invalidArgument(op, "coefs", "expected step coefficients, got null");
+        try (org.deepkern.bindings.dk_step_coefs c = coefs.toNative()) {
+            check(dk_diffusion_step(context(op, x), c, handle(op, "x", x), handle(op, "model", model),
+                    optional(op, "uncond", uncond), optional(op, "extra1", extra1), optional(op, "extra2", extra2),
+                    handle(op, "out", out), optional(op, "out2", out2)));
+        }
+        return out;
+    }
+
+    /**
+     * The exact denoiser of an isotropic Gaussian mixture sum_k w_k N(mu_k, dataStd^2 I), noised as
+     * x_t = a x0 + b eps: E[x0 | x_t] for each row of x [N, D]. means [K, D] and logWeights [K]
+     * (unnormalized log w_k) are f32, as is x.
+     */
+    public static Tensor gmmPosteriorMean(Tensor x, Tensor means, Tensor logWeights, double dataStd, double a, double b) {
+        final String op = "F.gmmPosteriorMean";
+        Tensor in = arg(op, "x", x);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(dk_gmm_posterior_mean(context(op, x),
+                handle(op, "x", x), handle(op, "means", means), handle(op, "logWeights", logWeights), (float) dataStd,
+                (float) a, (float) b, out.nativeHandle())));
+    }
+
     // ---- argument checks and plumbing shared by every op ----
 
     private static Act geluAct(GeluApproximation approximate) {

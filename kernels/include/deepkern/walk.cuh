@@ -1,10 +1,11 @@
-// activation_walk.cuh - the grid-stride walk over a [rows, cols] index space that the element-wise
-// families share (activation.cu, gated.cu): packs of V elements, (row, col) carried along without
-// a division per step, and for a flat space (rows == 1) a scalar tail after the last whole pack.
-// Include after portable.cuh.
+// walk.cuh - the grid-stride walk over a [rows, cols] index space that the element-wise families
+// share (activation.cu, gated.cu, diffusion.cu): packs of V elements, (row, col) carried along
+// without a division per step, and for a flat space (rows == 1) a scalar tail after the last whole
+// pack. A body's apply<V>(i, row, col) handles elements i .. i+V-1, all in one row. Include after
+// portable.cuh.
 #pragma once
 
-#include "deepkern/activation_bodies.cuh"
+#include "deepkern/packs.cuh"
 
 namespace dk {
 namespace DK_BACKEND {

@@ -1,0 +1,44 @@
+// diffusion.cu - sampler steps as one fused pass, and the Gaussian-mixture denoiser that checks them.
+//
+// The step reads x and the model output (and, when used, the unconditional output for guidance
+// and up to two extra tensors a multistep or second-order sampler carries), writes the next x
+// (and optionally x0 or a derivative for the next step), and draws its noise in registers from
+// Philox: memory traffic is exactly the tensors named, ~25 FLOP per element, bandwidth-bound.
+// It walks the tensor flat in 16-byte packs (deepkern/walk.cuh).
+// The mixture denoiser gives each thread one row (a point in D <= 64 dims) and loops over the
+// components; it serves tests and the exact-target demos, not production sampling.
+#include "deepkern/portable.cuh"
+#include "deepkern/diffusion_bodies.cuh"
+#include "deepkern/dispatch.h"
+#include "deepkern/walk.cuh"
+
+namespace dk {
+namespace DK_BACKEND {
+
+void diffusion_step(const Exec& ex, DType dtype, const StepArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const DiffusionStep<T> body{a.c,
+                                    static_cast<const T*>(a.x),
+                                    static_cast<const T*>(a.model),
+                                    static_cast<const T*>(a.uncond),
+                                    static_cast<const T*>(a.extra1),
+                                    static_cast<const T*>(a.extra2),
+                                    static_cast<T*>(a.out),
+                                    static_cast<T*>(a.out2)};
+        walk<T>(ex, "diffusion_step", body, 1, a.n, {a.x, a.model, a.uncond, a.extra1, a.extra2, a.out, a.out2});
+    });
+}
+
+__global__ void gmm_posterior_mean_kernel(GmmArgs p) {
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+    for (int64_t r = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; r < p.rows; r += stride) gmm_row(p, r);
+}
+
+void gmm_posterior_mean(const Exec& ex, const GmmArgs& a) {
+    if (a.rows == 0) return;
+    launch(ex, "gmm_posterior_mean", gmm_posterior_mean_kernel, dim3(grid_for(ex, a.rows, 128)), dim3(128), 0, a);
+}
+
+}  // namespace DK_BACKEND
+}  // namespace dk

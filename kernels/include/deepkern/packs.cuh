@@ -1,0 +1,54 @@
+// packs.cuh - how element-wise bodies load and store V consecutive elements as f32: a whole
+// 16-byte pack of the storage type in one access (aligned), any other V element by element.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+
+#include "deepkern/numeric.cuh"
+
+namespace dk {
+
+template <int V>
+struct Floats {
+    float v[V];
+};
+
+template <int V, typename T>
+DK_HD Floats<V> load(const T* p) {
+    Floats<V> f;
+    if constexpr (V != Pack16<T>::size) {  // element by element
+        for (int k = 0; k < V; ++k) f.v[k] = load_float(p[k]);
+    } else {  // one 16-byte load: p must be 16-byte aligned
+        const Pack16<T> pk = *reinterpret_cast<const Pack16<T>*>(p);
+        DK_UNROLL
+        for (int k = 0; k < V; ++k) f.v[k] = load_float(pk.v[k]);
+    }
+    return f;
+}
+
+template <int V, typename T>
+DK_HD void store(T* p, const Floats<V>& f) {
+    if constexpr (V != Pack16<T>::size) {
+        for (int k = 0; k < V; ++k) store_float(p[k], f.v[k]);
+    } else {
+        Pack16<T> pk;
+        DK_UNROLL
+        for (int k = 0; k < V; ++k) store_float(pk.v[k], f.v[k]);
+        *reinterpret_cast<Pack16<T>*>(p) = pk;
+    }
+}
+
+inline bool aligned16(std::initializer_list<const void*> ptrs) {
+    for (const void* p : ptrs)
+        if (reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
+    return true;
+}
+
+// Whether 16-byte packs fit: every row starts on a pack boundary and every pointer is aligned.
+template <typename T>
+inline bool packable(int64_t cols, std::initializer_list<const void*> ptrs) {
+    return cols % Pack16<T>::size == 0 && aligned16(ptrs);
+}
+
+}  // namespace dk
