@@ -99,7 +99,8 @@ struct Hardswish {
         return x <= -3.0f ? 0.0f : (x >= 3.0f ? x : x * (x + 3.0f) * (1.0f / 6.0f));
     }
     DK_HD float grad(float x) const {
-        return x < -3.0f ? 0.0f : (x <= 3.0f ? x * (1.0f / 3.0f) + 0.5f : 1.0f);
+        // at x = -3 and 3 the flat side's slope, as torch (2.10) takes it
+        return x <= -3.0f ? 0.0f : (x < 3.0f ? x * (1.0f / 3.0f) + 0.5f : 1.0f);
     }
 };
 
