@@ -88,7 +88,8 @@ struct Hardtanh {
 
 struct Hardsigmoid {
     DK_HD float operator()(float x) const {
-        return x <= -3.0f ? 0.0f : (x >= 3.0f ? 1.0f : x * (1.0f / 6.0f) + 0.5f);
+        // (x + 3) / 6, not x / 6 + 0.5: the sum is exact near -3, where the other form cancels
+        return x <= -3.0f ? 0.0f : (x >= 3.0f ? 1.0f : (x + 3.0f) * (1.0f / 6.0f));
     }
     DK_HD float grad(float x) const { return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f; }
 };
@@ -98,7 +99,8 @@ struct Hardswish {
         return x <= -3.0f ? 0.0f : (x >= 3.0f ? x : x * (x + 3.0f) * (1.0f / 6.0f));
     }
     DK_HD float grad(float x) const {
-        return x < -3.0f ? 0.0f : (x <= 3.0f ? x * (1.0f / 3.0f) + 0.5f : 1.0f);
+        // at x = -3 and 3 the flat side's slope, as torch (2.10) takes it
+        return x <= -3.0f ? 0.0f : (x < 3.0f ? x * (1.0f / 3.0f) + 0.5f : 1.0f);
     }
 };
 
@@ -163,8 +165,10 @@ struct GeluTanh {
     DK_HD float grad(float x) const {
         // d/dx x s(v) = s + x s (1 - s) dv/dx,  dv/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
         const float s = sigmoid_split(two_u(x));
-        const float dv = 1.5957691216057308f * (1.0f + 0.134145f * x * x);
-        return s + x * s * (1.0f - s) * dv;
+        // s (1 - s) is exactly 0 once |x| > 100; clamping x there keeps 0 * inf from making NaN
+        const float xc = x < -100.0f ? -100.0f : (x > 100.0f ? 100.0f : x);
+        const float dv = 1.5957691216057308f * (1.0f + 0.134145f * xc * xc);
+        return s + xc * s * (1.0f - s) * dv;
     }
 };
 
@@ -172,7 +176,9 @@ struct QuickGelu {  // x sigmoid(1.702 x)
     DK_HD float operator()(float x) const { return x * sigmoidf(1.702f * x); }
     DK_HD float grad(float x) const {
         const float s = sigmoidf(1.702f * x);
-        return s + 1.702f * x * s * (1.0f - s);
+        // s (1 - s) is exactly 0 once |x| > 100; clamping x there keeps inf * 0 from making NaN
+        const float xc = x < -100.0f ? -100.0f : (x > 100.0f ? 100.0f : x);
+        return s + 1.702f * xc * s * (1.0f - s);
     }
 };
 

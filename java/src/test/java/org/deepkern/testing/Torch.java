@@ -1,0 +1,115 @@
+package org.deepkern.testing;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.deepkern.DType;
+import org.deepkern.ops.Act;
+
+/**
+ * PyTorch (CPU, through the JavaCPP presets) as an independent oracle: the same activation with
+ * the same parameters, value and gradient by torch's autograd. Arrays go in and come out as f32;
+ * the computation runs in the requested dtype (F32 or BF16). Nothing of deepkern runs here.
+ */
+public final class Torch {
+    private Torch() {}
+
+    static {
+        torch.set_num_threads(1);  // tests may run beside other work; results do not depend on it
+    }
+
+    /** The value of an op and the gradients of its inputs for a given output gradient. */
+    public record Result(float[] value, float[]... grads) {}
+
+    /**
+     * act(x) and gradOut * act'(x). The step unit has no derivative in torch (its (x > theta)
+     * comparison is not differentiable): its gradients come back null.
+     */
+    public static Result activation(Act act, float[] x, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype);
+            Tensor y = apply(act, tx, dtype);
+            if (act.kind() == Act.Kind.STEP) return new Result(floats(y), (float[]) null);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    /** up * act(gate), composed from torch ops (glu's own kernel is in {@link #glu}); grads of gate and up. */
+    public static Result gated(Act act, float[] gate, float[] up, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tg = leaf(gate, dtype), tu = leaf(up, dtype);
+            Tensor y = torch.mul(tu, apply(act, tg, dtype));
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tg.grad()), floats(tu.grad()));
+        }
+    }
+
+    /** torch.nn.functional.glu(x, dim=-1) on x [rows, cols], and the gradient of x. */
+    public static Result glu(float[] x, long rows, long cols, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, cols);
+            Tensor y = torch.glu(tx, -1);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    private static Tensor apply(Act act, Tensor x, DType dtype) {
+        Scalar a = new Scalar((double) act.alpha()), b = new Scalar((double) act.beta());
+        return switch (act.kind()) {
+            case THRESHOLD -> torch.threshold(x, a, b);
+            case STEP -> x.gt(a).to(scalarType(dtype));
+            case RELU -> torch.relu(x);
+            case LEAKY_RELU -> torch.leaky_relu(x, a);
+            case ELU -> torch.elu(x, a, new Scalar(1.0), new Scalar(1.0));
+            case SELU -> torch.selu(x);
+            case CELU -> torch.celu(x, a);
+            case SIGMOID -> torch.sigmoid(x);
+            case TANH -> torch.tanh(x);
+            case HARDTANH -> torch.hardtanh(x, a, b);
+            case HARDSIGMOID -> torch.hardsigmoid(x);
+            case HARDSWISH -> torch.hardswish(x);
+            case SOFTPLUS -> torch.softplus(x, a, b);
+            case SILU -> torch.silu(x);
+            case MISH -> torch.mish(x);
+            case GELU -> torch.gelu(x, "none");
+            case GELU_TANH -> torch.gelu(x, "tanh");
+            case QUICK_GELU -> torch.mul(x, torch.sigmoid(torch.mul(x, new Scalar(1.702))));
+        };
+    }
+
+    private static torch.ScalarType scalarType(DType dtype) {
+        return switch (dtype) {
+            case F32 -> torch.ScalarType.Float;
+            case BF16 -> torch.ScalarType.BFloat16;
+            case F16 -> torch.ScalarType.Half;
+            default -> throw new IllegalArgumentException(dtype.toString());
+        };
+    }
+
+    /** A tensor of dtype holding x (rounded), owning its memory, that autograd differentiates. */
+    private static Tensor leaf(float[] x, DType dtype, long... shape) {
+        long[] s = shape.length == 0 ? new long[] {x.length} : shape;
+        Tensor t = torch.from_blob(new FloatPointer(x), s).clone().to(scalarType(dtype));
+        t.set_requires_grad(true);
+        return t;
+    }
+
+    private static void backward(Tensor y, float[] gradOut, DType dtype) {
+        Tensor g = torch.from_blob(new FloatPointer(gradOut), gradOut.length).clone().to(scalarType(dtype))
+                .reshape(y.sizes());
+        y.backward(g, new BoolOptional(), false, new TensorArrayRefOptional());
+    }
+
+    private static float[] floats(Tensor t) {
+        Tensor f = t.detach().to(torch.ScalarType.Float).contiguous();
+        float[] out = new float[(int) f.numel()];
+        f.data_ptr_float().get(out);
+        return out;
+    }
+}
