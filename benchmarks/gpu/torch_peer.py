@@ -7,6 +7,7 @@ wrong result is reported as FAIL, not timed), times it with CUDA events over rot
 (several times the L2 size together), and writes OUT for `deepkern bench --peer-times OUT`:
 case id, peer, median, p10, p90 in seconds.
 """
+import math
 import statistics
 import sys
 
@@ -16,34 +17,112 @@ DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
 TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 2e-3}
 
 
-def make(op, out_dtype):
-    """(call(x, y), reference(x) in float64 or None) for one op name of the registry."""
-    if op in ("gelu", "gelu_tanh"):
-        approx = "tanh" if op == "gelu_tanh" else "none"
-        # the out= form behind torch.nn.functional.gelu, so no extra copy is timed
-        return (lambda x, y: torch._C._nn.gelu(x, approximate=approx, out=y),
-                lambda x: torch.nn.functional.gelu(x.double(), approximate=approx))
+ACTS = {
+    "relu": torch.relu,
+    "silu": torch.nn.functional.silu,
+    "gelu": torch.nn.functional.gelu,
+    "gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh"),
+}
+# out= forms, so no extra copy is timed
+ACT_OUT = {
+    "relu": lambda x, y: torch.clamp_min(x, 0, out=y),
+    "silu": lambda x, y: torch._C._nn.silu(x, out=y),
+    "gelu": lambda x, y: torch._C._nn.gelu(x, approximate="none", out=y),
+    "gelu_tanh": lambda x, y: torch._C._nn.gelu(x, approximate="tanh", out=y),
+}
+# torch's own backward kernels: (gradOut, x, grad_in)
+ACT_BWD = {
+    "relu": lambda g, x, y: torch.ops.aten.threshold_backward.grad_input(g, x, 0, grad_input=y),
+    "silu": lambda g, x, y: torch.ops.aten.silu_backward.grad_input(g, x, grad_input=y),
+    "gelu": lambda g, x, y: torch.ops.aten.gelu_backward.grad_input(g, x, approximate="none", grad_input=y),
+}
+
+
+def autograd_ref(fn, args, grad_out=None):
+    """fn's value in float64, or with grad_out its gradients with respect to every arg."""
+    args = [a.double().requires_grad_() for a in args]
+    out = fn(*args)
+    if grad_out is None:
+        return [out.detach()]
+    return list(torch.autograd.grad(out, args, grad_out.double()))
+
+
+def swiglu(gate, up):
+    return torch.nn.functional.silu(gate) * up
+
+
+def make(op, shape, out_dtype):
+    """(input shapes, output shapes, call(xs, ys), reference(xs) -> float64 outputs or None) for
+    one op name of the registry (java/.../bench/Cases.java), with the inputs in its order."""
     if op == "randn":
-        return (lambda x, y: y.normal_(), None)
+        return [], [shape], lambda xs, ys: ys[0].normal_(), None
     if op == "cast":
-        return (lambda x, y: y.copy_(x), lambda x: x.double().to(out_dtype).double())
-    return None
+        return [shape], [shape], lambda xs, ys: ys[0].copy_(xs[0]), lambda xs: [xs[0].double().to(out_dtype).double()]
+    name, bwd = (op[:-4], True) if op.endswith("_bwd") else (op, False)
+    if name.startswith("swiglu"):
+        # split: x [.., 2H] = [up | gate] as torch glu, out [.., H]; else gate and up
+        split = name == "swiglu_split"
+        half = shape[:-1] + [shape[-1] // 2]
+        if split:
+            parts = lambda x: reversed(x.chunk(2, -1))  # (gate, up)
+            ins, outs = ([shape, half], [shape]) if bwd else ([shape], [half])
+            ref_fn = lambda x: swiglu(*parts(x))
+        else:
+            parts = lambda gate, up: (gate, up)
+            ins, outs = ([shape] * 3, [shape] * 2) if bwd else ([shape] * 2, [shape])
+            ref_fn = swiglu
+        nargs = 1 if split else 2
+        if not bwd:
+            def forward(xs, ys):
+                gate, up = parts(*xs)
+                torch.mul(torch.nn.functional.silu(gate), up, out=ys[0])
+            return ins, outs, forward, lambda xs: autograd_ref(ref_fn, xs)
+
+        def backward(xs, ys):
+            gate, up = parts(*xs[:nargs])
+            grad_out = xs[nargs]
+            grad_gate, grad_up = reversed(ys[0].chunk(2, -1)) if split else ys
+            torch.ops.aten.silu_backward.grad_input(grad_out * up, gate, grad_input=grad_gate)
+            torch.mul(grad_out, torch.nn.functional.silu(gate), out=grad_up)
+        return ins, outs, backward, lambda xs: autograd_ref(ref_fn, xs[:nargs], xs[nargs])
+    bias = name.endswith("_bias")
+    act = name[:-5] if bias else name
+    if act not in ACTS:
+        return None
+    bias_shape = [[shape[-1]]] if bias else []
+    ref_fn = (lambda x, b: ACTS[act](x + b)) if bias else ACTS[act]
+    if not bwd:
+        call = (lambda xs, ys: ACT_OUT[act](xs[0] + xs[1], ys[0])) if bias else (lambda xs, ys: ACT_OUT[act](xs[0], ys[0]))
+        return [shape] + bias_shape, [shape], call, lambda xs: autograd_ref(ref_fn, xs)
+    if act not in ACT_BWD:
+        return None
+
+    def backward(xs, ys):  # inputs x, gradOut[, bias]; outputs grad_in[, grad_bias]
+        pre = xs[0] + xs[2] if bias else xs[0]
+        ACT_BWD[act](xs[1], pre, ys[0])
+        if bias:
+            torch.sum(ys[0].view(-1, shape[-1]), 0, out=ys[1])
+    return ([shape, shape] + bias_shape, [shape] + bias_shape, backward,
+            lambda xs: autograd_ref(ref_fn, [xs[0]] + xs[2:], xs[1]))
 
 
-def check(op, x, y, ref, out_dtype):
-    y = y.double()
-    if not torch.isfinite(y).all():
-        return "non-finite output"
+def check(op, xs, ys, ref, out_dtype):
+    for y in ys:
+        if not torch.isfinite(y).all():
+            return "non-finite output"
     if ref is None:  # randn: moments
+        y = ys[0].double()
         n = y.numel()
         mean, var = y.mean().item(), y.var().item()
         if abs(mean) > 6 / n ** 0.5 or abs(var - 1) > 6 * (2 / n) ** 0.5 + 2 * TOL[out_dtype]:
             return f"moments {mean:.3g} {var:.4f}"
         return None
-    r = ref(x)
-    err = ((y - r).norm() / r.norm().clamp_min(1e-300)).item()
     tol = 0 if op == "cast" else TOL[out_dtype]
-    return None if err <= tol else f"relative error {err:.3g} > {tol:g}"
+    for i, (y, r) in enumerate(zip(ys, ref(xs))):
+        err = ((y.double() - r).norm() / r.norm().clamp_min(1e-300)).item()
+        if not err <= tol:
+            return f"output {i}: relative error {err:.3g} > {tol:g}"
+    return None
 
 
 def time_case(call, xs, ys, warmup_s=0.1, min_sample_s=2e-3, samples=30):
@@ -78,19 +157,17 @@ def main(plan, out_path):
         case_id, op, dt, out_dt, shape = line.rstrip("\n").split("\t")
         dtype, out_dtype = DTYPES[dt], DTYPES[out_dt]
         shape = [int(s) for s in shape.split("x")]
-        impl = make(op, out_dtype)
+        impl = make(op, shape, out_dtype)
         if impl is None:
             rows.append(f"{case_id}\t{peer}\tn/a (no PyTorch op mapped)")
             continue
-        call, ref = impl
-        numel = 1
-        for s in shape:
-            numel *= s
-        per_call = numel * (dtype.itemsize + out_dtype.itemsize)
+        ins, outs, call, ref = impl
+        # every input read once, every output written once, as BenchCase.bytes
+        per_call = sum(math.prod(s) for s in ins) * dtype.itemsize + sum(math.prod(s) for s in outs) * out_dtype.itemsize
         copies = max(1, min(64, -(-4 * max(l2, 32 << 20) // per_call)))
         g = torch.Generator(device="cuda").manual_seed(1000)
-        xs = [torch.randn(shape, device="cuda", generator=g).to(dtype) for _ in range(copies)]
-        ys = [torch.full(shape, float("nan"), device="cuda", dtype=out_dtype) for _ in range(copies)]
+        xs = [[torch.randn(s, device="cuda", generator=g).to(dtype) for s in ins] for _ in range(copies)]
+        ys = [[torch.full(s, float("nan"), device="cuda", dtype=out_dtype) for s in outs] for _ in range(copies)]
         call(xs[0], ys[0])
         why = check(op, xs[0], ys[0], ref, out_dtype)
         if why:

@@ -1,5 +1,8 @@
 package org.deepkern.bench;
 
+import java.util.List;
+import java.util.function.IntToDoubleFunction;
+import java.util.stream.IntStream;
 import org.deepkern.DType;
 
 /** The correctness gate's arithmetic: relative error in the 2-norm, tolerances by dtype. */
@@ -34,6 +37,22 @@ public final class Accuracy {
         double err = relativeError(ref, out);
         double tol = tolerance(dtype);
         return err <= tol ? null : String.format("relative error %.3g > %.1g", err, tol);
+    }
+
+    /** Each output against its reference; the first failure, named after its output (null: all pass). */
+    public static String judge(List<String> names, double[][] ref, float[][] out, DType dtype) {
+        for (int i = 0; i < ref.length; i++) {
+            String why = judge(ref[i], out[i], dtype);
+            if (why != null) return names.get(i) + ": " + why;
+        }
+        return null;
+    }
+
+    /** A host reference of n elements, computed in parallel. */
+    static double[] reference(int n, IntToDoubleFunction element) {
+        double[] ref = new double[n];
+        IntStream.range(0, n).parallel().forEach(i -> ref[i] = element.applyAsDouble(i));
+        return ref;
     }
 
     /** x rounded to the dtype, round to nearest even (f32 and bf16). */

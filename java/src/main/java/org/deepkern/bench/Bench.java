@@ -72,14 +72,16 @@ public final class Bench {
     public Result run(BenchCase c) {
         try (Scope scope = Scope.open()) {
             int copies = time ? copies(c.bytes(), cacheBytes) : 1;
-            Tensor[] in = new Tensor[copies];
-            Tensor[] out = new Tensor[copies];
+            Tensor[][] in = new Tensor[copies][];
+            Tensor[][] out = new Tensor[copies][];
             for (int k = 0; k < copies; k++) {
-                in[k] = c.op().hasInput() ? input(c, device, k) : null;
-                out[k] = Tensor.empty(c.outputDtype(), device, c.shape());
+                in[k] = inputs(c, device, k);
+                out[k] = c.op().outputShapes(c.shape()).stream()
+                        .map(s -> Tensor.empty(c.outputDtype(), device, s)).toArray(Tensor[]::new);
             }
-            float[] input = in[0] == null ? new float[0] : in[0].toFloatArray();
-            String failure = gate(c, in[0], Tensor.full(Double.NaN, c.outputDtype(), device, c.shape()), input);
+            Tensor[] poisoned = c.op().outputShapes(c.shape()).stream()
+                    .map(s -> Tensor.full(Double.NaN, c.outputDtype(), device, s)).toArray(Tensor[]::new);
+            String failure = gate(c, in[0], poisoned, values(in[0]));
             String name = device.toString();
             if (failure != null || !time) return new Result(c, name, failure, null, roofline, null);
             return new Result(c, name, null, sampler.time(clock, copies, k -> c.op().run(in[k], out[k])), roofline,
@@ -89,22 +91,33 @@ public final class Bench {
         }
     }
 
-    /** Input set k of a case: normal samples, never zeros (they hide unwritten outputs). */
-    private static Tensor input(BenchCase c, Device device, int k) {
-        return Tensor.randn(device, c.dtype(), 1000 + k, c.shape());
+    /**
+     * Input set k of a case: normal samples, never zeros (they hide unwritten outputs); input j
+     * of the set from seed 1000 + k + MAX_COPIES j, so no two tensors of a run are alike.
+     */
+    private static Tensor[] inputs(BenchCase c, Device device, int k) {
+        List<long[]> shapes = c.op().inputShapes(c.shape());
+        Tensor[] in = new Tensor[shapes.size()];
+        for (int j = 0; j < in.length; j++) in[j] = Tensor.randn(device, c.dtype(), 1000 + k + MAX_COPIES * j, shapes.get(j));
+        return in;
+    }
+
+    private static float[][] values(Tensor[] tensors) {
+        float[][] v = new float[tensors.length][];
+        for (int j = 0; j < v.length; j++) v[j] = tensors[j].toFloatArray();
+        return v;
     }
 
     /** The values of input set 0, which the gate checked and the peer computes on. */
-    private float[] inputValues(BenchCase c) {
-        if (!c.op().hasInput()) return new float[0];
-        try (Tensor t = input(c, Device.CPU, 0)) {
-            return t.toFloatArray();  // Philox: the same bits on every backend
+    private float[][] inputValues(BenchCase c) {
+        try (Scope scope = Scope.open()) {
+            return values(inputs(c, Device.CPU, 0));  // Philox: the same bits on every backend
         }
     }
 
-    private static String gate(BenchCase c, Tensor input, Tensor poisoned, float[] inputValues) {
-        c.op().run(input, poisoned);
-        String why = c.op().verify(inputValues, poisoned.toFloatArray(), c.outputDtype());
+    private static String gate(BenchCase c, Tensor[] inputs, Tensor[] poisoned, float[][] inputValues) {
+        c.op().run(inputs, poisoned);
+        String why = c.op().verify(c.shape(), inputValues, values(poisoned), c.outputDtype());
         return why == null ? null : "wrong result: " + why;
     }
 }

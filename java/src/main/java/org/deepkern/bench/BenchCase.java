@@ -8,6 +8,10 @@ import org.deepkern.DType;
 public record BenchCase(BenchOp op, DType dtype, long[] shape) {
 
     public long numel() {
+        return numel(shape);
+    }
+
+    static long numel(long[] shape) {
         return Arrays.stream(shape).reduce(1, Math::multiplyExact);
     }
 
@@ -15,9 +19,13 @@ public record BenchCase(BenchOp op, DType dtype, long[] shape) {
         return op.outputDtype(dtype);
     }
 
-    /** Bytes the op must move: each input element read once, each output element written once. */
+    /**
+     * Bytes the op must move: each element of every input read once (x, gradOut, bias ...), each
+     * element of every output written once (grad_in and grad_bias ...).
+     */
     public double bytes() {
-        return (double) numel() * ((op.hasInput() ? dtype.byteSize() : 0) + outputDtype().byteSize());
+        return (double) dtype.byteSize() * op.inputShapes(shape).stream().mapToLong(BenchCase::numel).sum()
+                + (double) outputDtype().byteSize() * op.outputShapes(shape).stream().mapToLong(BenchCase::numel).sum();
     }
 
     public double flops() {

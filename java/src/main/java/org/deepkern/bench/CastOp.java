@@ -24,12 +24,13 @@ public record CastOp(DType to) implements BenchOp {
     }
 
     @Override
-    public void run(Tensor input, Tensor out) {
-        Native.check(deepkern.dk_cast(input.nativeContext(), input.nativeHandle(), out.nativeHandle()));
+    public void run(Tensor[] in, Tensor[] out) {
+        Native.check(deepkern.dk_cast(in[0].nativeContext(), in[0].nativeHandle(), out[0].nativeHandle()));
     }
 
     @Override
-    public String verify(float[] input, float[] output, DType outputDtype) {
+    public String verify(long[] shape, float[][] in, float[][] out, DType outputDtype) {
+        float[] input = in[0], output = out[0];
         for (int i = 0; i < input.length; i++) {
             float want = Accuracy.round(input[i], outputDtype);
             if (Float.compare(want, output[i]) != 0)

@@ -5,10 +5,10 @@ public interface Peer {
     String name();
 
     /**
-     * The peer's time on this case, from the same input values; a peer whose output fails
+     * The peer's time on this case, from the same input values (in the op's order); a peer whose output fails
      * {@link BenchOp#verify} reports FAIL instead of a time.
      */
-    PeerTime time(BenchCase c, float[] input, Sampler sampler);
+    PeerTime time(BenchCase c, float[][] inputs, Sampler sampler);
 
     /** Seconds per call, or no time with the reason (n/a, FAIL ...). */
     record PeerTime(String peer, Stats stats, String note) {

@@ -51,7 +51,7 @@ public final class PeerTimes implements Peer {
     }
 
     @Override
-    public PeerTime time(BenchCase c, float[] input, Sampler sampler) {
+    public PeerTime time(BenchCase c, float[][] inputs, Sampler sampler) {
         return times.getOrDefault(c.id(), PeerTime.none(name, "n/a"));
     }
 }

@@ -1,5 +1,6 @@
 package org.deepkern.bench;
 
+import java.util.List;
 import org.deepkern.DType;
 import org.deepkern.Tensor;
 import org.deepkern.bindings.global.deepkern;
@@ -17,8 +18,8 @@ public record RandnOp() implements BenchOp {
     }
 
     @Override
-    public boolean hasInput() {
-        return false;
+    public List<long[]> inputShapes(long[] shape) {
+        return List.of();
     }
 
     @Override
@@ -27,12 +28,13 @@ public record RandnOp() implements BenchOp {
     }
 
     @Override
-    public void run(Tensor input, Tensor out) {
-        Native.check(deepkern.dk_randn_next(out.nativeContext(), out.nativeHandle()));
+    public void run(Tensor[] in, Tensor[] out) {
+        Native.check(deepkern.dk_randn_next(out[0].nativeContext(), out[0].nativeHandle()));
     }
 
     @Override
-    public String verify(float[] input, float[] output, DType outputDtype) {
+    public String verify(long[] shape, float[][] in, float[][] out, DType outputDtype) {
+        float[] output = out[0];
         double sum = 0, sumSq = 0;
         for (float v : output) {
             if (!Float.isFinite(v)) return "non-finite sample " + v;

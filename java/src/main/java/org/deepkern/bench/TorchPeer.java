@@ -1,15 +1,18 @@
 package org.deepkern.bench;
 
+import java.util.List;
 import java.util.function.IntConsumer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.MemoryFormatOptional;
+import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.deepkern.DType;
 import org.deepkern.Device;
+import org.deepkern.ops.Act;
 
 /**
  * The cpu peer: PyTorch through the JavaCPP presets (optional at run time: the bench command
@@ -30,30 +33,97 @@ public final class TorchPeer implements Peer {
     }
 
     @Override
-    public PeerTime time(BenchCase c, float[] input, Sampler sampler) {
+    public PeerTime time(BenchCase c, float[][] inputs, Sampler sampler) {
         ScalarType in = scalarType(c.dtype()), out = scalarType(c.outputDtype());
         if (in == null || out == null) return PeerTime.none(name(), "n/a (dtype)");
         try (PointerScope scope = new PointerScope(); DeviceTimer clock = new DeviceTimer(Device.CPU)) {
             int copies = Bench.copies(c.bytes(), Bench.MIN_CACHE_BYTES);
-            Tensor[] xs = new Tensor[copies];
-            Tensor[] ys = new Tensor[copies];
+            List<long[]> inShapes = c.op().inputShapes(c.shape()), outShapes = c.op().outputShapes(c.shape());
+            Runnable[] calls = new Runnable[copies];
+            Tensor[] first = null;
             for (int k = 0; k < copies; k++) {
-                xs[k] = c.op().hasInput() ? fromFloats(input, c.shape()).to(in) : null;
-                ys[k] = torch.empty(c.shape(), new TensorOptions(out), new MemoryFormatOptional());
+                Tensor[] xs = new Tensor[inShapes.size()];
+                for (int j = 0; j < xs.length; j++) xs[j] = fromFloats(inputs[j], inShapes.get(j)).to(in);
+                Tensor[] ys = outShapes.stream().map(s -> torch.empty(s, new TensorOptions(out), new MemoryFormatOptional()))
+                        .toArray(Tensor[]::new);
+                calls[k] = call(c.op(), xs, ys);
+                if (calls[k] == null) return PeerTime.none(name(), "n/a (no PyTorch op mapped)");
+                if (k == 0) first = ys;
             }
-            IntConsumer call = switch (c.op().name()) {
-                case "gelu" -> k -> torch.gelu_out(ys[k], xs[k], "none");
-                case "gelu_tanh" -> k -> torch.gelu_out(ys[k], xs[k], "tanh");
-                case "randn" -> k -> ys[k].normal_();
-                case "cast" -> k -> ys[k].copy_(xs[k]);
-                default -> null;
+            // each call in its own scope, which frees the temporaries (x + b ...) it made
+            IntConsumer call = k -> {
+                try (PointerScope temporaries = new PointerScope()) {
+                    calls[k].run();
+                }
             };
-            if (call == null) return PeerTime.none(name(), "n/a (no PyTorch op mapped)");
             call.accept(0);
-            String why = c.op().verify(input, toFloats(ys[0], c.numel()), c.outputDtype());
+            float[][] values = new float[first.length][];
+            for (int j = 0; j < first.length; j++) values[j] = toFloats(first[j]);
+            String why = c.op().verify(c.shape(), inputs, values, c.outputDtype());
             if (why != null) return PeerTime.none(name(), "FAIL: " + why);
             return new PeerTime(name() + " (" + threads + " threads)", sampler.time(clock, copies, call), "");
         }
+    }
+
+    /** The same op in PyTorch eager, out= forms where torch has them; null when none is mapped. */
+    private static Runnable call(BenchOp op, Tensor[] x, Tensor[] y) {
+        if (op instanceof ActivationOp a) return activation(a, x, y);
+        if (op instanceof SwiGluOp s) return swiglu(s, x, y);
+        if (op instanceof RandnOp) return () -> y[0].normal_();
+        if (op instanceof CastOp) return () -> y[0].copy_(x[0]);
+        return null;
+    }
+
+    /**
+     * Forward: act_out(y, x), or for act(x + b) add_out then act in place. Backward: torch's own
+     * backward kernels (threshold_backward, silu_backward, gelu_backward) on x or x + b, then
+     * grad_bias as the sum of grad_in over every dim but the last.
+     */
+    private static Runnable activation(ActivationOp a, Tensor[] x, Tensor[] y) {
+        Tensor b = a.bias() ? x[x.length - 1] : null;
+        String approx = a.kind() == Act.Kind.GELU_TANH ? "tanh" : "none";
+        Scalar zero = new Scalar(0.0);
+        if (!a.backward()) return switch (a.kind()) {
+            case RELU -> b == null ? () -> torch.relu_out(y[0], x[0]) : () -> torch.relu_(torch.add_out(y[0], x[0], b));
+            case SILU -> b == null ? () -> torch.silu_out(y[0], x[0]) : () -> torch.silu_(torch.add_out(y[0], x[0], b));
+            default -> b == null ? () -> torch.gelu_out(y[0], x[0], approx)
+                    : () -> torch.gelu_(torch.add_out(y[0], x[0], b), approx);
+        };
+        return () -> {
+            Tensor pre = b == null ? x[0] : x[0].add(b);
+            switch (a.kind()) {
+                case RELU -> torch.threshold_backward_out(y[0], x[1], pre, zero);
+                case SILU -> torch.silu_backward_out(y[0], x[1], pre);
+                default -> torch.gelu_backward_out(y[0], x[1], pre, approx);
+            }
+            if (b != null) torch.sum_out(y[1], y[0].view(-1, y[1].numel()), 0);
+        };
+    }
+
+    /**
+     * PyTorch eager silu(gate) * up (the split form on narrow views of x, [up | gate]); backward:
+     * grad_gate = silu_backward(gradOut * up, gate), grad_up = gradOut * silu(gate).
+     */
+    private static Runnable swiglu(SwiGluOp s, Tensor[] x, Tensor[] y) {
+        Tensor gate, up, gradGate, gradUp;
+        if (s.split()) {
+            long h = x[0].size(-1) / 2;
+            up = x[0].narrow(-1, 0, h);
+            gate = x[0].narrow(-1, h, h);
+            gradUp = s.backward() ? y[0].narrow(-1, 0, h) : null;
+            gradGate = s.backward() ? y[0].narrow(-1, h, h) : null;
+        } else {
+            gate = x[0];
+            up = x[1];
+            gradGate = y[0];
+            gradUp = s.backward() ? y[1] : null;
+        }
+        if (!s.backward()) return () -> torch.mul_out(y[0], torch.silu(gate), up);
+        Tensor gradOut = x[x.length - 1];
+        return () -> {
+            torch.silu_backward_out(gradGate, gradOut.mul(up), gate);
+            torch.mul_out(gradUp, gradOut, torch.silu(gate));
+        };
     }
 
     private static ScalarType scalarType(DType t) {
@@ -72,7 +142,8 @@ public final class TorchPeer implements Peer {
         }
     }
 
-    private static float[] toFloats(Tensor t, long numel) {
+    private static float[] toFloats(Tensor t) {
+        long numel = t.numel();
         float[] out = new float[Math.toIntExact(numel)];
         try (FloatPointer p = new FloatPointer(Math.max(1, numel))) {
             torch.from_blob(p, new long[] {numel}, new TensorOptions(ScalarType.Float))

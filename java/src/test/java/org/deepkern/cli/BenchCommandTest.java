@@ -24,7 +24,7 @@ class BenchCommandTest {
     void planListsTheSelectedCasesForAnExternalPeer() {
         String plan = stdout(() -> assertEquals(0, Main.run("bench", "--quick", "--ops", "gelu_tanh,cast", "--plan")));
         assertEquals(5, plan.lines().count(), plan);  // header + 2 gelu_tanh + 2 casts
-        assertTrue(plan.contains("gelu_tanh:bf16:1024x1024\tgelu_tanh\tbf16\tbf16\t1024x1024"), plan);
+        assertTrue(plan.contains("gelu_tanh:bf16:256x1024\tgelu_tanh\tbf16\tbf16\t256x1024"), plan);
     }
 
     @Test
