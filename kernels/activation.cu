@@ -74,8 +74,7 @@ void activation_forward(const Exec& ex, DType dtype, const ActParams& p, const A
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_activation(p, [&](auto act) {
-            ActForward<T, decltype(act)> body{static_cast<const T*>(a.x), static_cast<const T*>(a.bias),
-                                              static_cast<T*>(a.out), act};
+            const auto body = ActForward<T, decltype(act)>::of(a, act);
             walk<T>(ex, "activation_forward", body, a.rows, a.cols, {a.x, a.bias, a.out});
         });
     });
@@ -85,8 +84,7 @@ void activation_backward(const Exec& ex, DType dtype, const ActParams& p, const 
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_activation(p, [&](auto act) {
-            ActBackward<T, decltype(act)> body{static_cast<const T*>(a.x), static_cast<const T*>(a.bias),
-                                               static_cast<const T*>(a.grad_out), static_cast<T*>(a.out), act};
+            const auto body = ActBackward<T, decltype(act)>::of(a, act);
             if (!a.grad_bias) {
                 walk<T>(ex, "activation_backward", body, a.rows, a.cols, {a.x, a.bias, a.grad_out, a.out});
             } else if (a.rows * a.cols > 0) {

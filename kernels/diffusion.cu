@@ -18,14 +18,7 @@ namespace DK_BACKEND {
 void diffusion_step(const Exec& ex, DType dtype, const StepArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        const DiffusionStep<T> body{a.c,
-                                    static_cast<const T*>(a.x),
-                                    static_cast<const T*>(a.model),
-                                    static_cast<const T*>(a.uncond),
-                                    static_cast<const T*>(a.extra1),
-                                    static_cast<const T*>(a.extra2),
-                                    static_cast<T*>(a.out),
-                                    static_cast<T*>(a.out2)};
+        const auto body = DiffusionStep<T>::of(a);
         walk<T>(ex, "diffusion_step", body, 1, a.n, {a.x, a.model, a.uncond, a.extra1, a.extra2, a.out, a.out2});
     });
 }

@@ -19,8 +19,7 @@ void gated_forward(const Exec& ex, DType dtype, const ActParams& p, const GatedA
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_gate_activation(p, [&](auto act) {
-            GatedForward<T, decltype(act)> body{static_cast<const T*>(a.gate), static_cast<const T*>(a.up),
-                                                static_cast<T*>(a.out), a.row_stride, act};
+            const auto body = GatedForward<T, decltype(act)>::of(a, act);
             walk<T>(ex, "gated_forward", body, walk_rows(a), walk_cols(a), {a.gate, a.up, a.out});
         });
     });
@@ -30,9 +29,7 @@ void gated_backward(const Exec& ex, DType dtype, const ActParams& p, const Gated
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_gate_activation(p, [&](auto act) {
-            GatedBackward<T, decltype(act)> body{static_cast<const T*>(a.gate), static_cast<const T*>(a.up),
-                                                 static_cast<const T*>(a.grad_out), static_cast<T*>(a.grad_gate),
-                                                 static_cast<T*>(a.grad_up), a.row_stride, act};
+            const auto body = GatedBackward<T, decltype(act)>::of(a, act);
             walk<T>(ex, "gated_backward", body, walk_rows(a), walk_cols(a),
                     {a.gate, a.up, a.grad_out, a.grad_gate, a.grad_up});
         });

@@ -31,6 +31,10 @@ struct ActForward {
     T* out;
     Act act;
 
+    static ActForward of(const ActArgs& a, Act act) {
+        return {static_cast<const T*>(a.x), static_cast<const T*>(a.bias), static_cast<T*>(a.out), act};
+    }
+
     template <int V>
     DK_HD void apply(int64_t i, int64_t, int64_t col) const {
         Floats<V> z = biased<V>(x, bias, i, col);
@@ -48,6 +52,11 @@ struct ActBackward {
     const T* grad_out;
     T* grad_in;
     Act act;
+
+    static ActBackward of(const ActArgs& a, Act act) {
+        return {static_cast<const T*>(a.x), static_cast<const T*>(a.bias), static_cast<const T*>(a.grad_out),
+                static_cast<T*>(a.out), act};
+    }
 
     template <int V>
     DK_HD Floats<V> apply(int64_t i, int64_t, int64_t col) const {
@@ -68,6 +77,10 @@ struct GatedForward {
     T* out;
     int64_t row_stride;
     Act act;
+
+    static GatedForward of(const GatedArgs& a, Act act) {
+        return {static_cast<const T*>(a.gate), static_cast<const T*>(a.up), static_cast<T*>(a.out), a.row_stride, act};
+    }
 
     template <int V>
     DK_HD void apply(int64_t i, int64_t row, int64_t col) const {
@@ -90,6 +103,11 @@ struct GatedBackward {
     T* grad_up;
     int64_t row_stride;
     Act act;
+
+    static GatedBackward of(const GatedArgs& a, Act act) {
+        return {static_cast<const T*>(a.gate), static_cast<const T*>(a.up),     static_cast<const T*>(a.grad_out),
+                static_cast<T*>(a.grad_gate),  static_cast<T*>(a.grad_up), a.row_stride, act};
+    }
 
     template <int V>
     DK_HD void apply(int64_t i, int64_t row, int64_t col) const {

@@ -40,6 +40,17 @@ struct DiffusionStep {
     T* out;
     T* out2;
 
+    static DiffusionStep of(const StepArgs& a) {
+        return {a.c,
+                static_cast<const T*>(a.x),
+                static_cast<const T*>(a.model),
+                static_cast<const T*>(a.uncond),
+                static_cast<const T*>(a.extra1),
+                static_cast<const T*>(a.extra2),
+                static_cast<T*>(a.out),
+                static_cast<T*>(a.out2)};
+    }
+
     template <int V>
     DK_HD void apply(int64_t i, int64_t, int64_t) const {
         const Floats<V> xv = load<V>(x + i);

@@ -9,13 +9,21 @@
 
 namespace dk::cpu {
 
+// Runs of 16 elements within a row go through apply<16>, whose element loops the compiler can
+// vectorize (16 is no pack size, so the bodies load element by element: no alignment needed).
 template <typename Body>
 static void walk(const Body& body, int64_t rows, int64_t cols) {
+    constexpr int64_t run = 16;
     parallel_range(rows * cols, 1 << 14, [&](int64_t begin, int64_t end) {
         int64_t row = begin / cols, col = begin % cols;
-        for (int64_t i = begin; i < end; ++i) {
-            body.template apply<1>(i, row, col);
-            if (++col == cols) {
+        for (int64_t i = begin; i < end;) {
+            const int64_t step = (col + run <= cols && i + run <= end) ? run : 1;
+            if (step == run)
+                body.template apply<run>(i, row, col);
+            else
+                body.template apply<1>(i, row, col);
+            i += step;
+            if ((col += step) == cols) {
                 col = 0;
                 ++row;
             }
@@ -44,9 +52,7 @@ void activation_forward(const Exec&, DType dtype, const ActParams& p, const ActA
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_activation(p, [&](auto act) {
-            walk(ActForward<T, decltype(act)>{static_cast<const T*>(a.x), static_cast<const T*>(a.bias),
-                                              static_cast<T*>(a.out), act},
-                 a.rows, a.cols);
+            walk(ActForward<T, decltype(act)>::of(a, act), a.rows, a.cols);
         });
     });
 }
@@ -55,8 +61,7 @@ void activation_backward(const Exec& ex, DType dtype, const ActParams& p, const 
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_activation(p, [&](auto act) {
-            ActBackward<T, decltype(act)> body{static_cast<const T*>(a.x), static_cast<const T*>(a.bias),
-                                               static_cast<const T*>(a.grad_out), static_cast<T*>(a.out), act};
+            const auto body = ActBackward<T, decltype(act)>::of(a, act);
             if (a.grad_bias)
                 backward_with_bias<T>(ex, body, a);
             else
@@ -69,9 +74,7 @@ void gated_forward(const Exec&, DType dtype, const ActParams& p, const GatedArgs
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_gate_activation(p, [&](auto act) {
-            walk(GatedForward<T, decltype(act)>{static_cast<const T*>(a.gate), static_cast<const T*>(a.up),
-                                                static_cast<T*>(a.out), a.row_stride, act},
-                 a.rows, a.cols);
+            walk(GatedForward<T, decltype(act)>::of(a, act), a.rows, a.cols);
         });
     });
 }
@@ -80,10 +83,7 @@ void gated_backward(const Exec&, DType dtype, const ActParams& p, const GatedArg
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_gate_activation(p, [&](auto act) {
-            walk(GatedBackward<T, decltype(act)>{static_cast<const T*>(a.gate), static_cast<const T*>(a.up),
-                                                 static_cast<const T*>(a.grad_out), static_cast<T*>(a.grad_gate),
-                                                 static_cast<T*>(a.grad_up), a.row_stride, act},
-                 a.rows, a.cols);
+            walk(GatedBackward<T, decltype(act)>::of(a, act), a.rows, a.cols);
         });
     });
 }

@@ -9,14 +9,7 @@ namespace dk::cpu {
 void diffusion_step(const Exec&, DType dtype, const StepArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        const DiffusionStep<T> body{a.c,
-                                    static_cast<const T*>(a.x),
-                                    static_cast<const T*>(a.model),
-                                    static_cast<const T*>(a.uncond),
-                                    static_cast<const T*>(a.extra1),
-                                    static_cast<const T*>(a.extra2),
-                                    static_cast<T*>(a.out),
-                                    static_cast<T*>(a.out2)};
+        const auto body = DiffusionStep<T>::of(a);
         // Chunks of whole Philox blocks, four elements at a time so each block's four normals come
         // from one draw; four f32 are a 16-byte pack, so that needs aligned tensors.
         const bool fours = aligned16({a.x, a.model, a.uncond, a.extra1, a.extra2, a.out, a.out2});
