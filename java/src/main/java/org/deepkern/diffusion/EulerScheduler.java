@@ -129,14 +129,17 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
     @Override
     protected Tensor stepAt(int i, StepInput in) {
         double xScale = schedule == null ? 1 : level(i).a();
+        // d = (x - x0) / sigma is eps (discrete: x = x0 + sigma eps) or eps - x0 (flow), formed so,
+        // without dividing by a small sigma: d = eps - k x0
+        double k = schedule == null ? 1 : 0;
         var c = convert(level(i), xScale);
-        if (sample == null) {  // Euler, or Heun's stage 1: d = (x - x0) / sigma
-            double s = sigmas[i], dt = sigmas[i + 1] - s;
-            c.out(1 + dt / s, -dt / s, 0);
+        if (sample == null) {  // Euler, or Heun's stage 1
+            double dt = sigmas[i + 1] - sigmas[i];
+            c.out(1, -dt * k, dt);
             if (!heun || sigmas[i + 1] == 0) return launch(c, in, null, null, null);
             Tensor d = Tensor.empty(in.x().dtype(), in.x().device(), in.x().shape());
             try {
-                Tensor out = launch(c.out2(1 / s, -1 / s, 0), in, null, null, d);
+                Tensor out = launch(c.out2(0, -k, 1), in, null, null, d);
                 sample = in.x().reshape(in.x().shape());
                 derivative = d;
                 return out;
@@ -145,9 +148,9 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
                 throw e;
             }
         }
-        // Heun's stage 2 at x~ = x, sigma' = sigmas[i]: x' = sample + dt/2 (d + (x - x0) / sigma')
-        double sn = sigmas[i], dt = sn - sigmas[i - 1];
-        c.out(dt / (2 * sn), -dt / (2 * sn), 0).extras(dt / 2, 1);
+        // Heun's stage 2 at x~ = x, sigma' = sigmas[i]: x' = sample + dt/2 (d + d(x~))
+        double dt = sigmas[i] - sigmas[i - 1];
+        c.out(0, -dt / 2 * k, dt / 2).extras(dt / 2, 1);
         try {
             return launch(c, in, derivative, sample, null);
         } finally {
