@@ -56,7 +56,7 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--out", description = "write a PNG of the samples over the target")
     Path out;
 
-    @Option(names = "--table", description = "the DDIM paper's Table 1 on the target (markdown); --n sets its n (default there: 4000)")
+    @Option(names = "--table", description = "the DDIM paper's Table 1 on the target (markdown)")
     boolean table;
 
     @Override
@@ -64,10 +64,9 @@ final class SampleCommand implements Callable<Integer> {
         Device d = device == null ? DeepKern.defaultDevice() : Device.parse(device);
         GaussianMixture g = GaussianMixture.named(target);
         if (table) {
-            int tableN = n == 10000 ? 4000 : n;
             Progress bar = new Progress(System.err, SamplerTable.ROWS.size() * SamplerTable.STEPS.length);
             int[] done = {0};
-            System.out.print(SamplerTable.markdown(g, target, d, tableN, seed, () -> bar.step(++done[0], "")));
+            System.out.print(SamplerTable.markdown(g, target, d, n, seed, () -> bar.step(++done[0], "")));
             return 0;
         }
         AbstractScheduler<?> s = Samplers.create(sampler, eta, sigmaMax);

@@ -1,6 +1,7 @@
 package org.deepkern.diffusion;
 
 import java.util.Arrays;
+import org.deepkern.DeepKernException;
 import org.deepkern.Tensor;
 
 /**
@@ -14,7 +15,8 @@ import org.deepkern.Tensor;
  *       x_{i+1} = (s_{i+1}/s_i) x_i - alpha_{i+1} (e^-h - 1) (D_i + (D_i - D_{i-1}) / (2 r))
  * </pre>
  * The last step goes to sigma = 0 and returns D_{n-1}. Timesteps: linspace spacing over n + 1
- * points without the last (diffusers' default). D_{i-1} is the step's extra input and D_i its
+ * points without the last (diffusers' default), so n < T (at n = T the rounded grid repeats a
+ * timestep and h = 0). D_{i-1} is the step's extra input and D_i its
  * second output: one pass per step.
  */
 public final class DpmSolverScheduler extends AbstractScheduler<DpmSolverScheduler> {
@@ -29,7 +31,8 @@ public final class DpmSolverScheduler extends AbstractScheduler<DpmSolverSchedul
 
     @Override
     protected double[] makeTimesteps(int n) {
-        schedule.checkInference(name(), n);
+        if (n < 1 || n >= schedule.trainSteps())  // n + 1 distinct grid points
+            throw DeepKernException.invalidArgument(name(), "steps", "expected 1 <= steps < " + schedule.trainSteps() + " (the train steps), got " + n);
         double[] all = schedule.timesteps(n + 1, NoiseSchedule.Spacing.LINSPACE, 0, true);
         double[] ts = Arrays.copyOf(all, n);
         sigmas = new double[n + 1];

@@ -25,6 +25,7 @@ class DiffusionBadInputTest {
         bad("eta", () -> new DdimScheduler(s).eta(-0.1));
         bad("steps", () -> new DdimScheduler(s).setTimesteps(1001));
         bad("steps", () -> new DpmSolverScheduler(s).setTimesteps(0));
+        bad("steps", () -> new DpmSolverScheduler(s).setTimesteps(1000));
         bad("steps", () -> EulerScheduler.flow(1000, 1).setTimesteps(2000));
         bad("clip", () -> new DdpmScheduler(s).clip(-1));
         bad("shift", () -> EulerScheduler.flow(1000, 0));
