@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The deepkern command line. */
 @Command(name = "deepkern", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "GPU kernels for the JVM.",
-        subcommands = {InfoCommand.class, BenchCommand.class})
+        subcommands = {InfoCommand.class, BenchCommand.class, SampleCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
         System.exit(run(args));

@@ -1,0 +1,65 @@
+package org.deepkern.diffusion;
+
+import org.deepkern.DeepKernException;
+import org.deepkern.Tensor;
+
+/**
+ * DDPM ancestral sampling (Ho et al. 2020; diffusers' DDPMScheduler). From t to the previous
+ * timestep p of the grid (p = -1 after the last, with alpha_bar_{-1} = 1):
+ * <pre>
+ *   alpha = alpha_bar_t / alpha_bar_p,  beta = 1 - alpha
+ *   x0    = the model output converted ({@link Prediction}, a = sqrt(alpha_bar_t), b = sqrt(1 - alpha_bar_t)), clipped
+ *   x_p   = sqrt(alpha_bar_p) beta / (1 - alpha_bar_t) x0 + sqrt(alpha) (1 - alpha_bar_p) / (1 - alpha_bar_t) x_t + sigma z
+ *   sigma^2 = (1 - alpha_bar_p) / (1 - alpha_bar_t) beta   (fixed_small, at least 1e-20)   or   beta   (fixed_large)
+ * </pre>
+ * with no noise at t = 0. Defaults: epsilon prediction, fixed_small, leading spacing, no clipping
+ * (diffusers' DDPMScheduler clips to [-1, 1] by default: {@code clip(1)}).
+ */
+public final class DdpmScheduler extends AbstractScheduler<DdpmScheduler> {
+    /** diffusers' variance_type. */
+    public enum Variance { FIXED_SMALL, FIXED_LARGE }
+
+    private final NoiseSchedule schedule;
+    private Variance variance = Variance.FIXED_SMALL;
+    private NoiseSchedule.Spacing spacing = NoiseSchedule.Spacing.LEADING;
+    private int stepsOffset;
+
+    public DdpmScheduler(NoiseSchedule schedule) {
+        super(Prediction.EPSILON);
+        this.schedule = schedule;
+    }
+
+    public DdpmScheduler variance(Variance v) {
+        if (v == null) throw DeepKernException.invalidArgument(name(), "variance", "expected FIXED_SMALL or FIXED_LARGE, got null");
+        variance = v;
+        return this;
+    }
+
+    public DdpmScheduler spacing(NoiseSchedule.Spacing s, int stepsOffset) {
+        spacing = s;
+        this.stepsOffset = stepsOffset;
+        return this;
+    }
+
+    @Override
+    protected double[] makeTimesteps(int n) {
+        return schedule.timesteps(n, spacing, stepsOffset, true);
+    }
+
+    @Override
+    public NoiseLevel level(int i) {
+        double ab = schedule.alphaBar((int) timesteps[i]);
+        return new NoiseLevel(timesteps[i], Math.sqrt(ab), Math.sqrt(1 - ab));
+    }
+
+    @Override
+    protected Tensor stepAt(int i, StepInput in) {
+        int t = (int) timesteps[i];
+        int p = i + 1 < timesteps.length ? (int) timesteps[i + 1] : -1;
+        double abT = schedule.alphaBar(t), abP = p >= 0 ? schedule.alphaBar(p) : 1;
+        double alpha = abT / abP, beta = 1 - alpha;
+        double var = variance == Variance.FIXED_SMALL ? Math.max((1 - abP) / (1 - abT) * beta, 1e-20) : beta;
+        var c = convert(level(i), 1).out(Math.sqrt(alpha) * (1 - abP) / (1 - abT), Math.sqrt(abP) * beta / (1 - abT), 0);
+        return launch(noise(c, t > 0 ? Math.sqrt(var) : 0, in.x()), in, null, null, null);
+    }
+}
