@@ -51,13 +51,48 @@ def swiglu(gate, up):
     return torch.nn.functional.silu(gate) * up
 
 
+class Moments:
+    """A random output's check: standardize(xs, ys) must look like N(0, 1) samples."""
+
+    def __init__(self, standardize):
+        self.standardize = standardize
+
+
+AB_T, AB_PREV = 0.5, 0.6  # as DiffusionStepOp
+
+
+def diffusion_step(op, shape):
+    """The diffusers formula in eager ops: x0 from eps, then DDIM's update or DDPM's posterior mean
+    plus sigma * randn_like; the reference is the mean (DDPM's noise is judged by its moments)."""
+    beta, alpha = 1 - AB_T / AB_PREV, AB_T / AB_PREV
+    c0, ct = AB_PREV ** 0.5 * beta / (1 - AB_T), alpha ** 0.5 * (1 - AB_PREV) / (1 - AB_T)
+    sigma = ((1 - AB_PREV) / (1 - AB_T) * beta) ** 0.5
+    noisy = op == "ddpm_step"
+
+    def mean(x, eps):
+        x0 = (x - (1 - AB_T) ** 0.5 * eps) / AB_T ** 0.5
+        return c0 * x0 + ct * x if noisy else AB_PREV ** 0.5 * x0 + (1 - AB_PREV) ** 0.5 * eps
+
+    def call(xs, ys):
+        m = mean(xs[0], xs[1])
+        torch.add(m, torch.randn_like(xs[0]), alpha=sigma, out=ys[0]) if noisy else ys[0].copy_(m)
+
+    if noisy:
+        ref = Moments(lambda xs, ys: (ys[0].double() - mean(xs[0].double(), xs[1].double())) / sigma)
+    else:
+        ref = lambda xs: [mean(xs[0].double(), xs[1].double())]
+    return [shape, shape], [shape], call, ref
+
+
 def make(op, shape, out_dtype):
     """(input shapes, output shapes, call(xs, ys), reference(xs) -> float64 outputs or None) for
     one op name of the registry (java/.../bench/Cases.java), with the inputs in its order."""
     if op == "randn":
-        return [], [shape], lambda xs, ys: ys[0].normal_(), None
+        return [], [shape], lambda xs, ys: ys[0].normal_(), Moments(lambda xs, ys: ys[0])
     if op == "cast":
         return [shape], [shape], lambda xs, ys: ys[0].copy_(xs[0]), lambda xs: [xs[0].double().to(out_dtype).double()]
+    if op in ("ddim_step", "ddpm_step"):
+        return diffusion_step(op, shape)
     name, bwd = (op[:-4], True) if op.endswith("_bwd") else (op, False)
     if name.startswith("swiglu"):
         # split: x [.., 2H] = [up | gate] as torch glu, out [.., H]; else gate and up
@@ -110,8 +145,8 @@ def check(op, xs, ys, ref, out_dtype):
     for y in ys:
         if not torch.isfinite(y).all():
             return "non-finite output"
-    if ref is None:  # randn: moments
-        y = ys[0].double()
+    if isinstance(ref, Moments):  # randn, noisy steps: the moments of N(0, 1)
+        y = ref.standardize(xs, ys).double()
         n = y.numel()
         mean, var = y.mean().item(), y.var().item()
         if abs(mean) > 6 / n ** 0.5 or abs(var - 1) > 6 * (2 / n) ** 0.5 + 2 * TOL[out_dtype]:

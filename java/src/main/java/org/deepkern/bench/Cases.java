@@ -13,7 +13,7 @@ public final class Cases {
     private Cases() {}
 
     /**
-     * 256K elements for --quick (38 cases and their peers in well under a minute on 2 cores); 1M
+     * 256K elements for --quick (42 cases and their peers in well under a minute on 2 cores); 1M
      * and 16M (64 MB of f32, past any L2) for the full run.
      */
     static List<long[]> shapes(boolean quick) {
@@ -24,7 +24,7 @@ public final class Cases {
     /**
      * The ops measured in f32 and bf16: relu, silu and exact GELU forward and backward, each with
      * and without the fused bias; tanh GELU forward; SwiGLU split and two-tensor, forward and
-     * backward; randn.
+     * backward; a DDIM and a DDPM sampler step; randn.
      */
     static List<BenchOp> ops() {
         List<BenchOp> ops = new ArrayList<>();
@@ -34,6 +34,8 @@ public final class Cases {
         ops.add(new ActivationOp(Act.Kind.GELU_TANH, false, false));
         for (boolean split : new boolean[] {true, false})
             for (boolean backward : new boolean[] {false, true}) ops.add(new SwiGluOp(split, backward));
+        ops.add(new DiffusionStepOp(false));
+        ops.add(new DiffusionStepOp(true));
         ops.add(new RandnOp());
         return ops;
     }

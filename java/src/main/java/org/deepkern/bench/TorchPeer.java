@@ -69,6 +69,7 @@ public final class TorchPeer implements Peer {
     private static Runnable call(BenchOp op, Tensor[] x, Tensor[] y) {
         if (op instanceof ActivationOp a) return activation(a, x, y);
         if (op instanceof SwiGluOp s) return swiglu(s, x, y);
+        if (op instanceof DiffusionStepOp d) return diffusionStep(d, x, y);
         if (op instanceof RandnOp) return () -> y[0].normal_();
         if (op instanceof CastOp) return () -> y[0].copy_(x[0]);
         return null;
@@ -123,6 +124,24 @@ public final class TorchPeer implements Peer {
         return () -> {
             torch.silu_backward_out(gradGate, gradOut.mul(up), gate);
             torch.mul_out(gradUp, gradOut, torch.silu(gate));
+        };
+    }
+
+    /**
+     * The diffusers formula as eager ops (what a Java user of the presets would write): x0 from
+     * eps, then the DDIM update, or the DDPM posterior mean plus sigma * torch.randn_like.
+     */
+    private static Runnable diffusionStep(DiffusionStepOp d, Tensor[] x, Tensor[] y) {
+        double[] s = DiffusionStepOp.scalars();
+        double abT = DiffusionStepOp.AB_T, abP = DiffusionStepOp.AB_PREV;
+        Scalar rootAb = new Scalar(Math.sqrt(abT)), rootOneMinusAb = new Scalar(Math.sqrt(1 - abT));
+        return () -> {
+            Tensor x0 = x[0].sub(x[1].mul(rootOneMinusAb)).div(rootAb);
+            if (d.noisy())
+                torch.add_out(y[0], x0.mul(new Scalar(s[0])).add(x[0].mul(new Scalar(s[1]))),
+                        torch.randn_like(x[0]).mul(new Scalar(s[2])));
+            else
+                torch.add_out(y[0], x0.mul(new Scalar(Math.sqrt(abP))), x[1].mul(new Scalar(Math.sqrt(1 - abP))));
         };
     }
 
