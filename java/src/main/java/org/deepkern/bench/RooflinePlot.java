@@ -3,7 +3,10 @@ package org.deepkern.bench;
 import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -12,13 +15,16 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.XYStyler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
-/** roofline.png: achieved GFLOP/s against arithmetic intensity, log-log, under the two ceilings. */
+/**
+ * roofline.png: achieved GFLOP/s against arithmetic intensity, log-log, under the two ceilings;
+ * one colour per op, a point per dtype and shape.
+ */
 public final class RooflinePlot {
     private RooflinePlot() {}
 
     public static void write(Path png, String title, Roofline roofline, List<Result> results) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        XYChart chart = new XYChartBuilder().width(1100).height(650).title(title)
+        XYChart chart = new XYChartBuilder().width(1200).height(750).title(title)
                 .xAxisTitle("arithmetic intensity (FLOP / byte moved)").yAxisTitle("GFLOP/s").build();
         XYStyler s = chart.getStyler();
         s.setXAxisLogarithmic(true);
@@ -34,10 +40,12 @@ public final class RooflinePlot {
                 new double[] {lo, roofline.ridge()}, new double[] {roofline.attainable(lo) / 1e9, roofline.flops() / 1e9});
         ceiling(chart, String.format("FMA %.0f GFLOP/s", roofline.flops() / 1e9),
                 new double[] {roofline.ridge(), hi}, new double[] {roofline.flops() / 1e9, roofline.flops() / 1e9});
-        for (Result r : timed) {
-            BenchCase c = r.benchCase();
-            XYSeries p = chart.addSeries(c.op().name() + " " + c.dtypeLabel() + " " + c.shapeLabel(),
-                    new double[] {r.intensity()}, new double[] {r.gflopPerSecond()});
+        // one series per op (its dtypes and shapes together), so the legend stays readable
+        Map<String, List<Result>> byOp = new LinkedHashMap<>();
+        for (Result r : timed) byOp.computeIfAbsent(r.benchCase().op().name(), k -> new ArrayList<>()).add(r);
+        for (Map.Entry<String, List<Result>> e : byOp.entrySet()) {
+            XYSeries p = chart.addSeries(e.getKey(), e.getValue().stream().mapToDouble(Result::intensity).toArray(),
+                    e.getValue().stream().mapToDouble(Result::gflopPerSecond).toArray());
             p.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         }
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
