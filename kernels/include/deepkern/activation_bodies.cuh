@@ -17,8 +17,7 @@ DK_HD Floats<V> biased(const T* x, const T* bias, int64_t i, int64_t col) {
     Floats<V> z = load<V>(x + i);
     if (bias) {
         const Floats<V> b = load<V>(bias + col);
-        DK_UNROLL
-        for (int k = 0; k < V; ++k) z.v[k] += b.v[k];
+        each<V>([&](int k) { z.v[k] += b.v[k]; });
     }
     return z;
 }
@@ -38,8 +37,7 @@ struct ActForward {
     template <int V>
     DK_HD void apply(int64_t i, int64_t, int64_t col) const {
         Floats<V> z = biased<V>(x, bias, i, col);
-        DK_UNROLL
-        for (int k = 0; k < V; ++k) z.v[k] = act(z.v[k]);
+        each<V>([&](int k) { z.v[k] = act(z.v[k]); });
         store<V>(out + i, z);
     }
 };
@@ -62,8 +60,7 @@ struct ActBackward {
     DK_HD Floats<V> apply(int64_t i, int64_t, int64_t col) const {
         const Floats<V> z = biased<V>(x, bias, i, col);
         Floats<V> g = load<V>(grad_out + i);
-        DK_UNROLL
-        for (int k = 0; k < V; ++k) g.v[k] *= act.grad(z.v[k]);
+        each<V>([&](int k) { g.v[k] *= act.grad(z.v[k]); });
         store<V>(grad_in + i, g);
         return g;
     }
@@ -87,8 +84,7 @@ struct GatedForward {
         const int64_t a = row * row_stride + col;
         const Floats<V> g = load<V>(gate + a);
         Floats<V> u = load<V>(up + a);
-        DK_UNROLL
-        for (int k = 0; k < V; ++k) u.v[k] *= act(g.v[k]);
+        each<V>([&](int k) { u.v[k] *= act(g.v[k]); });
         store<V>(out + i, u);
     }
 };
@@ -116,11 +112,10 @@ struct GatedBackward {
         const Floats<V> u = load<V>(up + a);
         const Floats<V> go = load<V>(grad_out + i);
         Floats<V> gg, gu;
-        DK_UNROLL
-        for (int k = 0; k < V; ++k) {
+        each<V>([&](int k) {
             gu.v[k] = go.v[k] * act(g.v[k]);
             gg.v[k] = go.v[k] * u.v[k] * act.grad(g.v[k]);
-        }
+        });
         store<V>(grad_gate + a, gg);
         store<V>(grad_up + a, gu);
     }

@@ -57,22 +57,20 @@ struct DiffusionStep {
         Floats<V> m = load<V>(model + i);
         if (uncond) {
             const Floats<V> u = load<V>(uncond + i);
-            DK_UNROLL
-            for (int k = 0; k < V; ++k) m.v[k] = u.v[k] + c.guidance * (m.v[k] - u.v[k]);
+            each<V>([&](int k) { m.v[k] = u.v[k] + c.guidance * (m.v[k] - u.v[k]); });
         }
         Floats<V> e1{}, e2{}, z{}, o, o2;
         if (extra1) e1 = load<V>(extra1 + i);
         if (extra2) e2 = load<V>(extra2 + i);
         if (c.noise != 0.0f) z = normals<V>(c.seed, c.offset, i);
-        DK_UNROLL
-        for (int k = 0; k < V; ++k) {
+        each<V>([&](int k) {
             float x0 = c.x0_x * xv.v[k] + c.x0_m * m.v[k];
             if (c.clip > 0.0f) x0 = fminf(fmaxf(x0, -c.clip), c.clip);
             const float eps = c.eps_x * xv.v[k] + c.eps_m * m.v[k] + c.eps_x0 * x0;
             o.v[k] = c.out_x * xv.v[k] + c.out_x0 * x0 + c.out_eps * eps + c.out_e1 * e1.v[k] +
                      c.out_e2 * e2.v[k] + c.noise * z.v[k];
             o2.v[k] = c.o2_x * xv.v[k] + c.o2_x0 * x0 + c.o2_eps * eps;
-        }
+        });
         store<V>(out + i, o);
         if (out2) store<V>(out2 + i, o2);
     }

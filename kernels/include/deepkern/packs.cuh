@@ -14,11 +14,23 @@ struct Floats {
     float v[V];
 };
 
+// f(0) .. f(V-1). For V == 1 no loop at all: a one-trip inner loop keeps the compiler from
+// vectorizing the loop around it (the cpu backend's element loops).
+template <int V, class F>
+DK_HD void each(F&& f) {
+    if constexpr (V == 1) {
+        f(0);
+    } else {
+        DK_UNROLL
+        for (int k = 0; k < V; ++k) f(k);
+    }
+}
+
 template <int V, typename T>
 DK_HD Floats<V> load(const T* p) {
     Floats<V> f;
     if constexpr (V != Pack16<T>::size) {  // element by element
-        for (int k = 0; k < V; ++k) f.v[k] = load_float(p[k]);
+        each<V>([&](int k) { f.v[k] = load_float(p[k]); });
     } else {  // one 16-byte load: p must be 16-byte aligned
         const Pack16<T> pk = *reinterpret_cast<const Pack16<T>*>(p);
         DK_UNROLL
@@ -30,7 +42,7 @@ DK_HD Floats<V> load(const T* p) {
 template <int V, typename T>
 DK_HD void store(T* p, const Floats<V>& f) {
     if constexpr (V != Pack16<T>::size) {
-        for (int k = 0; k < V; ++k) store_float(p[k], f.v[k]);
+        each<V>([&](int k) { store_float(p[k], f.v[k]); });
     } else {
         Pack16<T> pk;
         DK_UNROLL

@@ -9,24 +9,17 @@
 
 namespace dk::cpu {
 
-// Runs of 16 elements within a row go through apply<16>, whose element loops the compiler can
-// vectorize (16 is no pack size, so the bodies load element by element: no alignment needed).
+// Each chunk as plain loops over the pieces of rows it holds: countable inner loops the compiler
+// vectorizes where the body allows it (no wrap test per element).
 template <typename Body>
 static void walk(const Body& body, int64_t rows, int64_t cols) {
-    constexpr int64_t run = 16;
     parallel_range(rows * cols, 1 << 14, [&](int64_t begin, int64_t end) {
         int64_t row = begin / cols, col = begin % cols;
-        for (int64_t i = begin; i < end;) {
-            const int64_t step = (col + run <= cols && i + run <= end) ? run : 1;
-            if (step == run)
-                body.template apply<run>(i, row, col);
-            else
-                body.template apply<1>(i, row, col);
-            i += step;
-            if ((col += step) == cols) {
-                col = 0;
-                ++row;
-            }
+        for (int64_t i = begin; i < end; ++row, col = 0) {
+            const int64_t n = cols - col < end - i ? cols - col : end - i;
+            const int64_t base = i - col;
+            for (int64_t c = col; c < col + n; ++c) body.template apply<1>(base + c, row, c);
+            i += n;
         }
     });
 }
