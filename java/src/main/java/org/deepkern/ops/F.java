@@ -227,6 +227,123 @@ public final class F {
         return gated(Act.relu(), gate, up);
     }
 
+    // ---- softmax and normalization over the last dim ----
+
+    /** softmax over the last dim (statistics in f32). */
+    public static Tensor softmax(Tensor x) {
+        return softmax("F.softmax", x, false);
+    }
+
+    /** log_softmax over the last dim. */
+    public static Tensor logSoftmax(Tensor x) {
+        return softmax("F.logSoftmax", x, true);
+    }
+
+    /** The gradient of softmax from its output y: y (gradOut - sum(gradOut y)) per row. */
+    public static Tensor softmaxBackward(Tensor y, Tensor gradOut) {
+        return softmaxBackward("F.softmaxBackward", y, gradOut, false);
+    }
+
+    /** The gradient of log_softmax from its output y: gradOut - exp(y) sum(gradOut) per row. */
+    public static Tensor logSoftmaxBackward(Tensor y, Tensor gradOut) {
+        return softmaxBackward("F.logSoftmaxBackward", y, gradOut, true);
+    }
+
+    private static Tensor softmax(String op, Tensor x, boolean log) {
+        Tensor in = arg(op, "x", x);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()),
+                out -> check(dk_softmax_forward(context(op, x), in.nativeHandle(), log ? 1 : 0, out.nativeHandle())));
+    }
+
+    private static Tensor softmaxBackward(String op, Tensor y, Tensor gradOut, boolean log) {
+        Tensor in = arg(op, "y", y);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), gradX -> check(dk_softmax_backward(
+                in.nativeContext(), in.nativeHandle(), handle(op, "gradOut", gradOut), log ? 1 : 0,
+                gradX.nativeHandle())));
+    }
+
+    /**
+     * layer_norm over the last dim: (x - mean) / sqrt(var + eps) * weight + bias, var biased;
+     * weight and bias [C] may be null (1 and 0).
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        final String op = "F.layerNorm";
+        Tensor in = arg(op, "x", x);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(dk_layer_norm_forward(
+                in.nativeContext(), in.nativeHandle(), optional(op, "weight", weight), optional(op, "bias", bias),
+                (float) eps, out.nativeHandle())));
+    }
+
+    /**
+     * The gradients of layer_norm: of x, of weight (null when weight is null) and of bias (when
+     * withBias), the last two summed over every dim but the last.
+     */
+    public static NormGrads layerNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps, boolean withBias) {
+        return normBackward("F.layerNormBackward", x, weight, gradOut, eps, withBias, false);
+    }
+
+    /** rms_norm over the last dim: x / sqrt(mean(x^2) + eps) * weight; weight [C] may be null. */
+    public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        final String op = "F.rmsNorm";
+        Tensor in = arg(op, "x", x);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(dk_rms_norm_forward(
+                in.nativeContext(), in.nativeHandle(), optional(op, "weight", weight), (float) eps, out.nativeHandle())));
+    }
+
+    /** The gradients of rms_norm: of x, and of weight (null when weight is null). */
+    public static NormGrads rmsNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps) {
+        return normBackward("F.rmsNormBackward", x, weight, gradOut, eps, false, true);
+    }
+
+    private static NormGrads normBackward(String op, Tensor x, Tensor weight, Tensor gradOut, double eps, boolean withBias,
+                                          boolean rms) {
+        Tensor in = arg(op, "x", x);
+        long[] s = in.shape();
+        long[] param = {s.length == 0 ? 1 : s[s.length - 1]};
+        Tensor gradX = Tensor.empty(in.dtype(), in.device(), s);
+        Tensor gradW = null, gradB = null;
+        try {
+            if (weight != null) gradW = Tensor.empty(in.dtype(), in.device(), param);
+            if (withBias) gradB = Tensor.empty(in.dtype(), in.device(), param);
+            dk_tensor w = optional(op, "weight", weight), g = handle(op, "gradOut", gradOut);
+            dk_tensor gw = gradW == null ? null : gradW.nativeHandle(), gb = gradB == null ? null : gradB.nativeHandle();
+            check(rms ? dk_rms_norm_backward(in.nativeContext(), in.nativeHandle(), w, g, (float) eps, gradX.nativeHandle(), gw)
+                    : dk_layer_norm_backward(in.nativeContext(), in.nativeHandle(), w, g, (float) eps, gradX.nativeHandle(), gw, gb));
+            return new NormGrads(gradX, gradW, gradB);
+        } catch (RuntimeException e) {
+            gradX.close();
+            if (gradW != null) gradW.close();
+            if (gradB != null) gradB.close();
+            throw e;
+        }
+    }
+
+    // ---- rotary position embedding ----
+
+    /**
+     * Rotary position embedding of x [B, H, L, D] (D even): position p = l + positionOffset turns
+     * pair i by p * base^(-2i/D), pairs as the layout says.
+     */
+    public static Tensor rotaryEmbedding(Tensor x, RopeLayout layout, double base, long positionOffset) {
+        return rope("F.rotaryEmbedding", "x", x, layout, base, positionOffset, false);
+    }
+
+    /** The gradient of {@link #rotaryEmbedding}: the same turn by -theta applied to gradOut. */
+    public static Tensor rotaryEmbeddingBackward(Tensor gradOut, RopeLayout layout, double base, long positionOffset) {
+        return rope("F.rotaryEmbeddingBackward", "gradOut", gradOut, layout, base, positionOffset, true);
+    }
+
+    private static Tensor rope(String op, String name, Tensor x, RopeLayout layout, double base, long offset,
+                               boolean backward) {
+        Tensor in = arg(op, name, x);
+        if (layout == null)
+            throw DeepKernException.invalidArgument(op, "layout", "expected HALF_SPLIT or INTERLEAVED, got null");
+        int code = layout == RopeLayout.HALF_SPLIT ? DK_ROPE_HALF_SPLIT : DK_ROPE_INTERLEAVED;
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(backward
+                ? dk_rope_backward(in.nativeContext(), in.nativeHandle(), code, (float) base, offset, out.nativeHandle())
+                : dk_rope_forward(in.nativeContext(), in.nativeHandle(), code, (float) base, offset, out.nativeHandle())));
+    }
+
     // ---- diffusion sampling ----
 
     /**
