@@ -264,6 +264,20 @@ DK_API dk_status dk_rope_forward(dk_context* ctx, const dk_tensor* x, int32_t la
 DK_API dk_status dk_rope_backward(dk_context* ctx, const dk_tensor* grad_out, int32_t layout, float base,
                                   int64_t position_offset, dk_tensor* grad_x);
 
+/* ---- matrix products ----
+ * Floating dtypes; every tensor of a call shares one dtype; products accumulate in f32. */
+/* out = op(a) @ op(b) over the last two dims, op transposing them where trans_a / trans_b != 0:
+ * a [..., M, K] ([..., K, M] transposed), b [..., K, N] ([..., N, K] transposed), both of rank >= 2;
+ * the batch dims broadcast as in torch.matmul, out [broadcast batch..., M, N]. out must not
+ * overlap a or b. */
+DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a, int32_t trans_b,
+                           dk_tensor* out);
+/* torch.nn.functional.linear with a fused epilogue: out = act(x @ weight^T + bias) + residual.
+ * x [..., in], weight [out_features, in], bias [out_features], residual and out [..., out_features];
+ * bias, act (identity) and residual may be NULL. out may be residual itself. */
+DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight, const dk_tensor* bias,
+                           const dk_activation* act, const dk_tensor* residual, dk_tensor* out);
+
 /* ---- kernel emulator (emu contexts) ---- */
 typedef enum dk_emu_schedule {
     DK_EMU_FORWARD = 0, /* threads of a block run in thread-index order between barriers */

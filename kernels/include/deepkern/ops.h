@@ -117,6 +117,27 @@ struct RopeArgs {
     bool interleaved;
 };
 
+// A batched product with its epilogue: out[z] = act(op(a[z]) @ op(b[z]) + bias) + residual[z], op(a)
+// [m, k] stored as [m, k] or (trans_a) [k, m], op(b) [k, n] stored as [k, n] or (trans_b) [n, k].
+// out and residual are compact [batch, m, n]; a and b start batch z at the sum over the batch dims
+// of index * stride (stride 0 where the operand broadcasts). act.kind 0 means no activation.
+constexpr int kMaxGemmBatchDims = 14;
+
+struct GemmArgs {
+    const void* a;
+    const void* b;
+    const void* bias;      // [n] or nullptr
+    const void* residual;  // like out, or nullptr
+    void* out;
+    int64_t m, n, k, batch;
+    int32_t batch_dims;
+    int64_t batch_shape[kMaxGemmBatchDims];
+    int64_t a_stride[kMaxGemmBatchDims];
+    int64_t b_stride[kMaxGemmBatchDims];
+    ActParams act;
+    bool trans_a, trans_b;
+};
+
 // Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
 // enough that the second pass is small.
 inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
@@ -149,6 +170,7 @@ inline int64_t norm_workspace_floats(const Exec& ex, int64_t rows, int64_t cols)
     void norm_forward(const Exec&, DType, const NormArgs&);                                 \
     void norm_backward(const Exec&, DType, const NormArgs&);                                \
     void rope(const Exec&, DType, const RopeArgs&);                                         \
+    void gemm(const Exec&, DType, const GemmArgs&);                                         \
     void roofline_fma(const Exec&, float* out, int64_t n, int iterations);                  \
     }                                                                                       \
     }

@@ -92,6 +92,26 @@ public final class Torch {
         }
     }
 
+    /** torch.matmul(a, b) for operands of the given shapes; grads of a and b. */
+    public static Result matmul(float[] a, long[] aShape, float[] b, long[] bShape, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor ta = leaf(a, dtype, aShape), tb = leaf(b, dtype, bShape);
+            Tensor y = torch.matmul(ta, tb);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(ta.grad()), floats(tb.grad()));
+        }
+    }
+
+    /** torch.nn.functional.linear(x, w, b) with x [rows, in], w [out, in], b [out]; grads of x, w, b. */
+    public static Result linear(float[] x, long rows, long in, float[] w, long out, float[] b, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, in), tw = leaf(w, dtype, out, in), tb = leaf(b, dtype);
+            Tensor y = torch.linear(tx, tw, new TensorOptional(tb));
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()), floats(tb.grad()));
+        }
+    }
+
     private static Tensor apply(Act act, Tensor x, DType dtype) {
         Scalar a = new Scalar((double) act.alpha()), b = new Scalar((double) act.beta());
         return switch (act.kind()) {
