@@ -224,6 +224,60 @@ DK_API dk_status dk_gmm_posterior_mean(dk_context* ctx, const dk_tensor* x, cons
                                        const dk_tensor* log_weights, float data_std, float a, float b,
                                        dk_tensor* out);
 
+/* ---- softmax and normalization over the last dim ----
+ * x [..., C] is a stack of rows of C elements; every op works row by row. Floating dtypes only;
+ * all tensors of a call share x's dtype; statistics and math in f32. */
+/* out = softmax(x) over the last dim, or log_softmax(x) when log != 0. out may be x. */
+DK_API dk_status dk_softmax_forward(dk_context* ctx, const dk_tensor* x, int32_t log, dk_tensor* out);
+/* The gradient from the forward's OUTPUT y: softmax dx = y (dy - sum(dy y)), log_softmax
+ * dx = dy - exp(y) sum(dy), sums over the row. grad_x may be grad_out. */
+DK_API dk_status dk_softmax_backward(dk_context* ctx, const dk_tensor* y, const dk_tensor* grad_out, int32_t log,
+                                     dk_tensor* grad_x);
+/* layer_norm: out = (x - mean) / sqrt(var + eps) * weight + bias, var biased (as torch);
+ * weight and bias [C] each optional (NULL: 1 and 0). eps > 0. out may be x. */
+DK_API dk_status dk_layer_norm_forward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
+                                       const dk_tensor* bias, float eps, dk_tensor* out);
+/* Recomputes the row statistics from x. grad_weight (needs weight) = sum over rows of dy * xhat,
+ * grad_bias = sum over rows of dy; both optional, summed in two passes without atomics. */
+DK_API dk_status dk_layer_norm_backward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
+                                        const dk_tensor* grad_out, float eps, dk_tensor* grad_x,
+                                        dk_tensor* grad_weight, dk_tensor* grad_bias);
+/* rms_norm: out = x / sqrt(mean(x^2) + eps) * weight; weight [C] optional. eps > 0. */
+DK_API dk_status dk_rms_norm_forward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight, float eps,
+                                     dk_tensor* out);
+DK_API dk_status dk_rms_norm_backward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
+                                      const dk_tensor* grad_out, float eps, dk_tensor* grad_x,
+                                      dk_tensor* grad_weight);
+
+/* ---- rotary position embedding ----
+ * x [B, H, L, D], D even. Position p = l + position_offset; pair i (0 <= i < D/2) turns by
+ * theta = p * base^(-2i/D): (a, b) -> (a cos - b sin, a sin + b cos). Half-split (GPT-NeoX,
+ * Llama) pairs element i with i + D/2; interleaved (GPT-J) pairs 2i with 2i + 1. base > 0,
+ * position_offset >= 0. out may be x. The backward is the same turn by -theta. */
+typedef enum dk_rope_layout {
+    DK_ROPE_HALF_SPLIT = 0,
+    DK_ROPE_INTERLEAVED = 1
+} dk_rope_layout;
+
+DK_API dk_status dk_rope_forward(dk_context* ctx, const dk_tensor* x, int32_t layout, float base,
+                                 int64_t position_offset, dk_tensor* out);
+DK_API dk_status dk_rope_backward(dk_context* ctx, const dk_tensor* grad_out, int32_t layout, float base,
+                                  int64_t position_offset, dk_tensor* grad_x);
+
+/* ---- matrix products ----
+ * Floating dtypes; every tensor of a call shares one dtype; products accumulate in f32. */
+/* out = op(a) @ op(b) over the last two dims, op transposing them where trans_a / trans_b != 0:
+ * a [..., M, K] ([..., K, M] transposed), b [..., K, N] ([..., N, K] transposed), both of rank >= 2;
+ * the batch dims broadcast as in torch.matmul, out [broadcast batch..., M, N]. out must not
+ * overlap a or b. */
+DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a, int32_t trans_b,
+                           dk_tensor* out);
+/* torch.nn.functional.linear with a fused epilogue: out = act(x @ weight^T + bias) + residual.
+ * x [..., in], weight [out_features, in], bias [out_features], residual and out [..., out_features];
+ * bias, act (identity) and residual may be NULL. out may be residual itself. */
+DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight, const dk_tensor* bias,
+                           const dk_activation* act, const dk_tensor* residual, dk_tensor* out);
+
 /* ---- kernel emulator (emu contexts) ---- */
 typedef enum dk_emu_schedule {
     DK_EMU_FORWARD = 0, /* threads of a block run in thread-index order between barriers */

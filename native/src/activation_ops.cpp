@@ -91,6 +91,8 @@ void check_half_shape(const Checked& t, const std::vector<int64_t>& half, const 
 
 }  // namespace
 
+ActParams dk::check_activation_arg(const dk_activation* act) { return check_activation(act); }
+
 extern "C" {
 
 DK_API dk_status dk_activation_forward(dk_context* ctx, const dk_activation* act, const dk_tensor* x,

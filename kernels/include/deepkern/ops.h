@@ -79,12 +79,76 @@ struct GmmArgs {
     float data_std, a, b;
 };
 
+// softmax / log_softmax over x viewed as [rows, cols]. Forward: x -> out. Backward: x is the
+// forward's output y, grad_out -> out (grad_x).
+struct SoftmaxArgs {
+    const void* x;
+    const void* grad_out;  // backward only
+    void* out;
+    int64_t rows, cols;
+    bool log;
+};
+
+// layer_norm (rms = false) or rms_norm (rms = true) over x viewed as [rows, cols]; weight and bias
+// [cols] optional (nullptr). Forward writes out. Backward reads grad_out and writes out (grad_x)
+// and, when wanted, grad_weight / grad_bias as column sums in two passes without atomics: per-row
+// (mean, rstd) into workspace[0, 2 rows), f32 partial column sums per block of rows into
+// workspace[2 rows, ...) (norm_workspace_floats), then those summed.
+struct NormArgs {
+    const void* x;
+    const void* weight;
+    const void* bias;      // forward only
+    const void* grad_out;  // backward only
+    void* out;
+    void* grad_weight;
+    void* grad_bias;
+    float* workspace;
+    int64_t rows, cols;
+    float eps;
+    bool rms;
+};
+
+// Rotary embedding of x [bh, seq, dim] (bh = B*H): sign = +1 forward, -1 backward (turn by -theta).
+struct RopeArgs {
+    const void* x;
+    void* out;
+    int64_t bh, seq, dim, offset;
+    float base, sign;
+    bool interleaved;
+};
+
+// A batched product with its epilogue: out[z] = act(op(a[z]) @ op(b[z]) + bias) + residual[z], op(a)
+// [m, k] stored as [m, k] or (trans_a) [k, m], op(b) [k, n] stored as [k, n] or (trans_b) [n, k].
+// out and residual are compact [batch, m, n]; a and b start batch z at the sum over the batch dims
+// of index * stride (stride 0 where the operand broadcasts). act.kind 0 means no activation.
+constexpr int kMaxGemmBatchDims = 14;
+
+struct GemmArgs {
+    const void* a;
+    const void* b;
+    const void* bias;      // [n] or nullptr
+    const void* residual;  // like out, or nullptr
+    void* out;
+    int64_t m, n, k, batch;
+    int32_t batch_dims;
+    int64_t batch_shape[kMaxGemmBatchDims];
+    int64_t a_stride[kMaxGemmBatchDims];
+    int64_t b_stride[kMaxGemmBatchDims];
+    ActParams act;
+    bool trans_a, trans_b;
+};
+
 // Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
 // enough that the second pass is small.
 inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
     const int64_t by_rows = (rows + 15) / 16;
     const int64_t cap = 4 * int64_t(ex.multiprocessors);
     return by_rows < 1 ? 1 : (by_rows < cap ? by_rows : cap);
+}
+
+// Floats of workspace dk_*_norm_backward needs when grad_weight or grad_bias is wanted.
+inline int64_t norm_workspace_floats(const Exec& ex, int64_t rows, int64_t cols) {
+    return 2 * rows + 2 * bias_partial_rows(ex, rows) * cols;
 }
 
 }  // namespace dk
@@ -101,6 +165,12 @@ inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
     void gated_backward(const Exec&, DType, const ActParams&, const GatedArgs&);            \
     void diffusion_step(const Exec&, DType, const StepArgs&);                               \
     void gmm_posterior_mean(const Exec&, const GmmArgs&);                                    \
+    void softmax_forward(const Exec&, DType, const SoftmaxArgs&);                           \
+    void softmax_backward(const Exec&, DType, const SoftmaxArgs&);                          \
+    void norm_forward(const Exec&, DType, const NormArgs&);                                 \
+    void norm_backward(const Exec&, DType, const NormArgs&);                                \
+    void rope(const Exec&, DType, const RopeArgs&);                                         \
+    void gemm(const Exec&, DType, const GemmArgs&);                                         \
     void roofline_fma(const Exec&, float* out, int64_t n, int iterations);                  \
     }                                                                                       \
     }

@@ -227,6 +227,224 @@ public final class F {
         return gated(Act.relu(), gate, up);
     }
 
+    // ---- softmax and normalization over the last dim ----
+
+    /** softmax over the last dim (statistics in f32). */
+    public static Tensor softmax(Tensor x) {
+        return softmax("F.softmax", x, false);
+    }
+
+    /** log_softmax over the last dim. */
+    public static Tensor logSoftmax(Tensor x) {
+        return softmax("F.logSoftmax", x, true);
+    }
+
+    /** The gradient of softmax from its output y: y (gradOut - sum(gradOut y)) per row. */
+    public static Tensor softmaxBackward(Tensor y, Tensor gradOut) {
+        return softmaxBackward("F.softmaxBackward", y, gradOut, false);
+    }
+
+    /** The gradient of log_softmax from its output y: gradOut - exp(y) sum(gradOut) per row. */
+    public static Tensor logSoftmaxBackward(Tensor y, Tensor gradOut) {
+        return softmaxBackward("F.logSoftmaxBackward", y, gradOut, true);
+    }
+
+    private static Tensor softmax(String op, Tensor x, boolean log) {
+        Tensor in = arg(op, "x", x);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()),
+                out -> check(dk_softmax_forward(context(op, x), in.nativeHandle(), log ? 1 : 0, out.nativeHandle())));
+    }
+
+    private static Tensor softmaxBackward(String op, Tensor y, Tensor gradOut, boolean log) {
+        Tensor in = arg(op, "y", y);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), gradX -> check(dk_softmax_backward(
+                in.nativeContext(), in.nativeHandle(), handle(op, "gradOut", gradOut), log ? 1 : 0,
+                gradX.nativeHandle())));
+    }
+
+    /**
+     * layer_norm over the last dim: (x - mean) / sqrt(var + eps) * weight + bias, var biased;
+     * weight and bias [C] may be null (1 and 0).
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        final String op = "F.layerNorm";
+        Tensor in = arg(op, "x", x);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(dk_layer_norm_forward(
+                in.nativeContext(), in.nativeHandle(), optional(op, "weight", weight), optional(op, "bias", bias),
+                (float) eps, out.nativeHandle())));
+    }
+
+    /**
+     * The gradients of layer_norm: of x, of weight (null when weight is null) and of bias (when
+     * withBias), the last two summed over every dim but the last.
+     */
+    public static NormGrads layerNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps, boolean withBias) {
+        return normBackward("F.layerNormBackward", x, weight, gradOut, eps, withBias, false);
+    }
+
+    /** rms_norm over the last dim: x / sqrt(mean(x^2) + eps) * weight; weight [C] may be null. */
+    public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        final String op = "F.rmsNorm";
+        Tensor in = arg(op, "x", x);
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(dk_rms_norm_forward(
+                in.nativeContext(), in.nativeHandle(), optional(op, "weight", weight), (float) eps, out.nativeHandle())));
+    }
+
+    /** The gradients of rms_norm: of x, and of weight (null when weight is null). */
+    public static NormGrads rmsNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps) {
+        return normBackward("F.rmsNormBackward", x, weight, gradOut, eps, false, true);
+    }
+
+    private static NormGrads normBackward(String op, Tensor x, Tensor weight, Tensor gradOut, double eps, boolean withBias,
+                                          boolean rms) {
+        Tensor in = arg(op, "x", x);
+        long[] s = in.shape();
+        long[] param = {s.length == 0 ? 1 : s[s.length - 1]};
+        Tensor gradX = Tensor.empty(in.dtype(), in.device(), s);
+        Tensor gradW = null, gradB = null;
+        try {
+            if (weight != null) gradW = Tensor.empty(in.dtype(), in.device(), param);
+            if (withBias) gradB = Tensor.empty(in.dtype(), in.device(), param);
+            dk_tensor w = optional(op, "weight", weight), g = handle(op, "gradOut", gradOut);
+            dk_tensor gw = gradW == null ? null : gradW.nativeHandle(), gb = gradB == null ? null : gradB.nativeHandle();
+            check(rms ? dk_rms_norm_backward(in.nativeContext(), in.nativeHandle(), w, g, (float) eps, gradX.nativeHandle(), gw)
+                    : dk_layer_norm_backward(in.nativeContext(), in.nativeHandle(), w, g, (float) eps, gradX.nativeHandle(), gw, gb));
+            return new NormGrads(gradX, gradW, gradB);
+        } catch (RuntimeException e) {
+            gradX.close();
+            if (gradW != null) gradW.close();
+            if (gradB != null) gradB.close();
+            throw e;
+        }
+    }
+
+    // ---- rotary position embedding ----
+
+    /**
+     * Rotary position embedding of x [B, H, L, D] (D even): position p = l + positionOffset turns
+     * pair i by p * base^(-2i/D), pairs as the layout says.
+     */
+    public static Tensor rotaryEmbedding(Tensor x, RopeLayout layout, double base, long positionOffset) {
+        return rope("F.rotaryEmbedding", "x", x, layout, base, positionOffset, false);
+    }
+
+    /** The gradient of {@link #rotaryEmbedding}: the same turn by -theta applied to gradOut. */
+    public static Tensor rotaryEmbeddingBackward(Tensor gradOut, RopeLayout layout, double base, long positionOffset) {
+        return rope("F.rotaryEmbeddingBackward", "gradOut", gradOut, layout, base, positionOffset, true);
+    }
+
+    private static Tensor rope(String op, String name, Tensor x, RopeLayout layout, double base, long offset,
+                               boolean backward) {
+        Tensor in = arg(op, name, x);
+        if (layout == null)
+            throw DeepKernException.invalidArgument(op, "layout", "expected HALF_SPLIT or INTERLEAVED, got null");
+        int code = layout == RopeLayout.HALF_SPLIT ? DK_ROPE_HALF_SPLIT : DK_ROPE_INTERLEAVED;
+        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(backward
+                ? dk_rope_backward(in.nativeContext(), in.nativeHandle(), code, (float) base, offset, out.nativeHandle())
+                : dk_rope_forward(in.nativeContext(), in.nativeHandle(), code, (float) base, offset, out.nativeHandle())));
+    }
+
+    // ---- matrix products ----
+
+    /** a @ b over the last two dims, batch dims broadcast (torch.matmul for operands of rank >= 2). */
+    public static Tensor matmul(Tensor a, Tensor b) {
+        return matmul(a, b, false, false);
+    }
+
+    /** op(a) @ op(b), op transposing the last two dims where asked (no copy is made). */
+    public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        final String op = "F.matmul";
+        Tensor ta = arg(op, "a", a), tb = arg(op, "b", b);
+        long[] out = matmulShape(op, ta.shape(), tb.shape(), transA, transB);
+        return fresh(Tensor.empty(ta.dtype(), ta.device(), out), o -> check(dk_matmul(ta.nativeContext(), ta.nativeHandle(),
+                tb.nativeHandle(), transA ? 1 : 0, transB ? 1 : 0, o.nativeHandle())));
+    }
+
+    /** x @ weight^T + bias (torch.nn.functional.linear); weight [out, in], bias [out] or null. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return linear(x, weight, bias, null, null);
+    }
+
+    /** act(x @ weight^T + bias) + residual in one pass; act, bias and residual may be null. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias, Act act, Tensor residual) {
+        final String op = "F.linear";
+        Tensor in = arg(op, "x", x), w = arg(op, "weight", weight);
+        long[] s = in.shape();
+        if (s.length == 0) throw DeepKernException.invalidArgument(op, "x", "expected at least 1 dimension, got a scalar");
+        if (w.ndim() != 2) throw DeepKernException.invalidArgument(op, "weight",
+                "expected [out_features, in_features], got " + Arrays.toString(w.shape()));
+        s[s.length - 1] = w.shape(0);
+        return fresh(Tensor.empty(in.dtype(), in.device(), s), o -> check(dk_linear(in.nativeContext(), in.nativeHandle(),
+                w.nativeHandle(), optional(op, "bias", bias), act == null ? null : act.handle(), optional(op, "residual", residual),
+                o.nativeHandle())));
+    }
+
+    /**
+     * The gradients of {@code linear(x, weight, bias)} (no activation): of x (gradOut @ weight), of
+     * weight (gradOut^T @ x over every row) and, when withBias, of bias (gradOut summed over rows).
+     */
+    public static LinearGrads linearBackward(Tensor x, Tensor weight, Tensor gradOut, boolean withBias) {
+        final String op = "F.linearBackward";
+        Tensor in = arg(op, "x", x), w = arg(op, "weight", weight), g = arg(op, "gradOut", gradOut);
+        long k = in.ndim() == 0 ? 1 : in.shape(in.ndim() - 1), n = w.ndim() == 2 ? w.shape(0) : 1;
+        long rows = k == 0 ? 0 : in.numel() / k;
+        Tensor gx = null, gw = null, gb = null;
+        try (Tensor g2 = g.view(rows, n); Tensor x2 = in.view(rows, k)) {
+            gx = matmul(g, w);
+            gw = matmul(g2, x2, true, false);
+            if (withBias) {
+                try (Tensor ones = Tensor.full(1.0, in.dtype(), in.device(), 1, rows); Tensor s = matmul(ones, g2)) {
+                    gb = s.reshape(n);
+                }
+            }
+            return new LinearGrads(gx, gw, gb);
+        } catch (RuntimeException e) {
+            for (Tensor t : new Tensor[] {gx, gw, gb}) if (t != null) t.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The gradients of {@code matmul(a, b, transA, transB)}, shaped like a and b: for C = op(a) op(b),
+     * d op(a) = dC op(b)^T and d op(b) = op(a)^T dC, as products with transposed operands (no copy).
+     * The batch dims of a and b must equal the output's (a broadcast operand's gradient would need
+     * a sum over the broadcast dims, which is not implemented).
+     */
+    public static MatmulGrads matmulBackward(Tensor a, Tensor b, Tensor gradOut, boolean transA, boolean transB) {
+        final String op = "F.matmulBackward";
+        Tensor ta = arg(op, "a", a), tb = arg(op, "b", b), g = arg(op, "gradOut", gradOut);
+        long[] out = matmulShape(op, ta.shape(), tb.shape(), transA, transB);
+        for (Tensor t : new Tensor[] {ta, tb}) {
+            long[] s = t.shape();
+            if (s.length != out.length || !Arrays.equals(Arrays.copyOf(s, s.length - 2), Arrays.copyOf(out, out.length - 2)))
+                throw DeepKernException.invalidArgument(op, t == ta ? "a" : "b", "batch dims " + Arrays.toString(s)
+                        + " differ from the output's " + Arrays.toString(out) + ": broadcast gradients are not supported");
+        }
+        Tensor ga = transA ? matmul(tb, g, transB, true) : matmul(g, tb, false, !transB);
+        try {
+            Tensor gb = transB ? matmul(g, ta, true, transA) : matmul(ta, g, !transA, false);
+            return new MatmulGrads(ga, gb);
+        } catch (RuntimeException e) {
+            ga.close();
+            throw e;
+        }
+    }
+
+    private static long[] matmulShape(String op, long[] a, long[] b, boolean transA, boolean transB) {
+        if (a.length < 2) throw DeepKernException.invalidArgument(op, "a", "expected at least 2 dimensions, got " + Arrays.toString(a));
+        if (b.length < 2) throw DeepKernException.invalidArgument(op, "b", "expected at least 2 dimensions, got " + Arrays.toString(b));
+        int r = Math.max(a.length, b.length);
+        long[] out = new long[r];
+        for (int i = 0; i < r - 2; i++) {
+            int ia = i - (r - a.length), ib = i - (r - b.length);
+            long da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+            out[i] = da == 1 ? db : da;  // a mismatch is the native call's to report
+        }
+        out[r - 2] = transA ? a[a.length - 1] : a[a.length - 2];
+        out[r - 1] = transB ? b[b.length - 2] : b[b.length - 1];
+        return out;
+    }
+
     // ---- diffusion sampling ----
 
     /**

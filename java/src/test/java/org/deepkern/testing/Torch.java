@@ -3,9 +3,11 @@ package org.deepkern.testing;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.deepkern.DType;
 import org.deepkern.ops.Act;
@@ -56,6 +58,57 @@ public final class Torch {
             Tensor y = torch.glu(tx, -1);
             backward(y, gradOut, dtype);
             return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    /** softmax (or log_softmax) over the last dim of x [rows, cols]; the gradient of x. */
+    public static Result softmax(float[] x, long rows, long cols, float[] gradOut, boolean log, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, cols);
+            Tensor y = log ? torch.log_softmax(tx, -1) : torch.softmax(tx, -1);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    /** torch.nn.functional.layer_norm over the last dim with weight and bias; grads of x, weight, bias. */
+    public static Result layerNorm(float[] x, float[] w, float[] b, long rows, long cols, float[] gradOut, double eps,
+                                   DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, cols), tw = leaf(w, dtype), tb = leaf(b, dtype);
+            Tensor y = torch.layer_norm(tx, new long[] {cols}, new TensorOptional(tw), new TensorOptional(tb), eps, false);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()), floats(tb.grad()));
+        }
+    }
+
+    /** torch.nn.functional.rms_norm over the last dim with a weight; grads of x and weight. */
+    public static Result rmsNorm(float[] x, float[] w, long rows, long cols, float[] gradOut, double eps, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, cols), tw = leaf(w, dtype);
+            Tensor y = torch.rms_norm(tx, new long[] {cols}, new TensorOptional(tw), new DoubleOptional(eps));
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()));
+        }
+    }
+
+    /** torch.matmul(a, b) for operands of the given shapes; grads of a and b. */
+    public static Result matmul(float[] a, long[] aShape, float[] b, long[] bShape, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor ta = leaf(a, dtype, aShape), tb = leaf(b, dtype, bShape);
+            Tensor y = torch.matmul(ta, tb);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(ta.grad()), floats(tb.grad()));
+        }
+    }
+
+    /** torch.nn.functional.linear(x, w, b) with x [rows, in], w [out, in], b [out]; grads of x, w, b. */
+    public static Result linear(float[] x, long rows, long in, float[] w, long out, float[] b, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, in), tw = leaf(w, dtype, out, in), tb = leaf(b, dtype);
+            Tensor y = torch.linear(tx, tw, new TensorOptional(tb));
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()), floats(tb.grad()));
         }
     }
 

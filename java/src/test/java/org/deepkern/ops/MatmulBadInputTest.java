@@ -1,0 +1,77 @@
+package org.deepkern.ops;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.List;
+import java.util.stream.Stream;
+import org.deepkern.DType;
+import org.deepkern.DeepKernException;
+import org.deepkern.Device;
+import org.deepkern.Scope;
+import org.deepkern.Status;
+import org.deepkern.Tensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Bad calls of matmul and linear: DeepKernException naming the argument; the JVM lives on. */
+class MatmulBadInputTest {
+    static Scope scope;
+    static Tensor a, b, b16, v, i32, batchA, batchB, w, wWrong, bias, biasWrong, res, resWrong;
+
+    @BeforeAll
+    static void make() {
+        scope = Scope.open();
+        Device cpu = Device.CPU;
+        a = Tensor.zeros(DType.F32, cpu, 4, 6);
+        b = Tensor.zeros(DType.F32, cpu, 5, 3);
+        b16 = Tensor.zeros(DType.F16, cpu, 6, 3);
+        v = Tensor.zeros(DType.F32, cpu, 6);
+        i32 = Tensor.zeros(DType.I32, cpu, 6, 3);
+        batchA = Tensor.zeros(DType.F32, cpu, 2, 4, 6);
+        batchB = Tensor.zeros(DType.F32, cpu, 3, 6, 5);
+        w = Tensor.zeros(DType.F32, cpu, 5, 6);
+        wWrong = Tensor.zeros(DType.F32, cpu, 5, 7);
+        bias = Tensor.zeros(DType.F32, cpu, 5);
+        biasWrong = Tensor.zeros(DType.F32, cpu, 6);
+        res = Tensor.zeros(DType.F32, cpu, 4, 5);
+        resWrong = Tensor.zeros(DType.F32, cpu, 5, 4);
+    }
+
+    @AfterAll
+    static void release() {
+        scope.close();
+    }
+
+    static Stream<Arguments> table() {
+        List<Object[]> rows = List.of(
+                new Object[] {"inner dims differ", "b", "inner dimensions differ", (Executable) () -> F.matmul(a, b)},
+                new Object[] {"inner dims differ when transposed", "b", "inner dimensions differ",
+                        (Executable) () -> F.matmul(a, b, false, true)},
+                new Object[] {"dtypes differ", "b", "expected dtype f32", (Executable) () -> F.matmul(a, b16)},
+                new Object[] {"integer operand", "b", "floating dtype", (Executable) () -> F.matmul(a, i32)},
+                new Object[] {"1-D operand", "b", "at least 2 dimensions", (Executable) () -> F.matmul(a, v)},
+                new Object[] {"batch dims do not broadcast", "b", "do not broadcast", (Executable) () -> F.matmul(batchA, batchB)},
+                new Object[] {"null operand", "a", "null", (Executable) () -> F.matmul(null, b)},
+                new Object[] {"linear in_features", "weight", "in_features", (Executable) () -> F.linear(a, wWrong, bias)},
+                new Object[] {"linear weight rank", "weight", "[out_features, in_features]", (Executable) () -> F.linear(a, v, null)},
+                new Object[] {"linear bias length", "bias", "expected shape [5]", (Executable) () -> F.linear(a, w, biasWrong)},
+                new Object[] {"linear residual shape", "residual", "expected shape [4, 5]",
+                        (Executable) () -> F.linear(a, w, bias, Act.relu(), resWrong)},
+                new Object[] {"linear bad activation", "act", "alpha must not be 0",
+                        (Executable) () -> F.linear(a, w, bias, Act.celu(0), res)});
+        return rows.stream().map(Arguments::of);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("table")
+    void rejects(String name, String argument, String text, Executable call) {
+        DeepKernException e = assertThrows(DeepKernException.class, call);
+        assertEquals(Status.INVALID_ARGUMENT, e.status(), e.getMessage());
+        assertTrue(e.getMessage().contains("'" + argument + "'"), "names " + argument + ": " + e.getMessage());
+        assertTrue(e.getMessage().contains(text), "says " + text + ": " + e.getMessage());
+    }
+}

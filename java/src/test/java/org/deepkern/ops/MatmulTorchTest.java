@@ -1,0 +1,112 @@
+package org.deepkern.ops;
+
+import static org.deepkern.ops.RowChecks.normal;
+import static org.deepkern.ops.RowChecks.tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.deepkern.DType;
+import org.deepkern.Device;
+import org.deepkern.Scope;
+import org.deepkern.Tensor;
+import org.deepkern.testing.Close;
+import org.deepkern.testing.TestDevices;
+import org.deepkern.testing.Torch;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * matmul and linear against PyTorch (CPU, JavaCPP presets), values and autograd gradients, f32 and
+ * bf16. The absolute tolerance scales with sum |a| |b| of each output (sqrt(K) for N(0, 1) inputs).
+ */
+class MatmulTorchTest {
+    static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        TestDevices.host().forEach(d -> {
+            for (DType t : new DType[] {DType.F32, DType.BF16}) out.add(Arguments.of(d, t));
+        });
+        return out.stream();
+    }
+
+    static double tol(DType dtype) {
+        return dtype == DType.F32 ? 2e-5 : Math.scalb(1.0, -6);
+    }
+
+    private static void agree(float[] torch, Tensor ours, double atol, DType dtype, String what) {
+        double[] t = new double[torch.length];
+        for (int i = 0; i < t.length; i++) t[i] = torch[i];
+        Close.assertClose(t, ours.toFloatArray(), tol(dtype), atol, what + " vs torch");
+    }
+
+    /** a [2, 1, 17, 33] @ b [3, 33, 7]: broadcast batch, odd sizes; gradients for the same batch shapes. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void matmul(Device device, DType dtype) {
+        try (Scope s = Scope.open()) {
+            long[] as = {2, 1, 17, 33}, bs = {3, 33, 7};
+            Tensor a = tensor(device, dtype, normal(2 * 17 * 33, 51, 0, 1), as);
+            Tensor b = tensor(device, dtype, normal(3 * 33 * 7, 52, 0, 1), bs);
+            Tensor g = tensor(device, dtype, normal(2 * 3 * 17 * 7, 53, 0, 1), 2, 3, 17, 7);
+            Torch.Result t = Torch.matmul(a.toFloatArray(), as, b.toFloatArray(), bs, g.toFloatArray(), dtype);
+            double atol = tol(dtype) * 33;
+            agree(t.value(), F.matmul(a, b), atol, dtype, "matmul " + dtype + " on " + device);
+        }
+    }
+
+    /** Batched [3, 17, 33] @ [3, 33, 7] and its gradients, also with both operands stored transposed. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void matmulGradients(Device device, DType dtype) {
+        try (Scope s = Scope.open()) {
+            long[] as = {3, 17, 33}, bs = {3, 33, 7};
+            float[] av = normal(3 * 17 * 33, 54, 0, 1), bv = normal(3 * 33 * 7, 55, 0, 1), gv = normal(3 * 17 * 7, 56, 0, 1);
+            Tensor a = tensor(device, dtype, av, as), b = tensor(device, dtype, bv, bs), g = tensor(device, dtype, gv, 3, 17, 7);
+            Torch.Result t = Torch.matmul(a.toFloatArray(), as, b.toFloatArray(), bs, g.toFloatArray(), dtype);
+            String what = dtype + " on " + device;
+            double tl = tol(dtype);
+            agree(t.value(), F.matmul(a, b), tl * 33, dtype, "matmul " + what);
+            MatmulGrads grads = F.matmulBackward(a, b, g, false, false);
+            agree(t.grads()[0], grads.a(), tl * 7, dtype, "matmul grad_a " + what);
+            agree(t.grads()[1], grads.b(), tl * 17, dtype, "matmul grad_b " + what);
+            // the same product from operands stored transposed: a^T [3, 33, 17], b^T [3, 7, 33]
+            Tensor at = tensor(device, dtype, transpose(a.toFloatArray(), 3, 17, 33), 3, 33, 17);
+            Tensor bt = tensor(device, dtype, transpose(b.toFloatArray(), 3, 33, 7), 3, 7, 33);
+            agree(t.value(), F.matmul(at, bt, true, true), tl * 33, dtype, "matmul transposed " + what);
+            MatmulGrads tg = F.matmulBackward(at, bt, g, true, true);
+            agree(transpose(t.grads()[0], 3, 17, 33), tg.a(), tl * 7, dtype, "matmul transposed grad_a " + what);
+            agree(transpose(t.grads()[1], 3, 33, 7), tg.b(), tl * 17, dtype, "matmul transposed grad_b " + what);
+        }
+    }
+
+    /** [batch, rows, cols] -> [batch, cols, rows]. */
+    static float[] transpose(float[] v, int batch, int rows, int cols) {
+        float[] o = new float[v.length];
+        for (int z = 0; z < batch; z++)
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) o[z * rows * cols + j * rows + i] = v[z * rows * cols + i * cols + j];
+        return o;
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void linear(Device device, DType dtype) {
+        try (Scope s = Scope.open()) {
+            int rows = 130, in = 65, out = 31;
+            Tensor x = tensor(device, dtype, normal(rows * in, 61, 0, 1), rows, in);
+            Tensor w = tensor(device, dtype, normal(out * in, 62, 0, 0.2), out, in);
+            Tensor b = tensor(device, dtype, normal(out, 63, 0, 1), out);
+            Tensor g = tensor(device, dtype, normal(rows * out, 64, 0, 1), rows, out);
+            Torch.Result t = Torch.linear(x.toFloatArray(), rows, in, w.toFloatArray(), out, b.toFloatArray(),
+                    g.toFloatArray(), dtype);
+            String what = dtype + " on " + device;
+            double tl = tol(dtype);
+            agree(t.value(), F.linear(x, w, b), tl * 0.2 * in, dtype, "linear " + what);
+            LinearGrads grads = F.linearBackward(x, w, g, true);
+            agree(t.grads()[0], grads.input(), tl * 0.2 * out, dtype, "linear grad_x " + what);
+            agree(t.grads()[1], grads.weight(), tl * rows, dtype, "linear grad_weight " + what);
+            agree(t.grads()[2], grads.bias(), tl * rows, dtype, "linear grad_bias " + what);
+        }
+    }
+}

@@ -1,0 +1,157 @@
+// gemm_ops.cpp - the C API of matmul and linear: validate shapes (inner dims, broadcast batch dims,
+// the output's shape), describe the batch as strides, run the backend's gemm.
+#include <algorithm>
+
+#include "api.h"
+#include "validate.h"
+
+using namespace dk;
+
+namespace {
+
+std::string arg(const char* name) { return std::string("argument '") + name + "': "; }
+
+void check_disjoint(const Checked& out, const Checked& in) {
+    if (out.bytes && in.bytes && out.data < static_cast<const char*>(in.data) + in.bytes &&
+        in.data < static_cast<const char*>(out.data) + out.bytes)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "overlaps '" + in.name + "'");
+}
+
+Checked check_operand(const dk_context* ctx, const char* name, const dk_tensor* t) {
+    Checked c = check_tensor(ctx, name, t);
+    check_floating(c);
+    if (c.shape.size() < 2)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected at least 2 dimensions [..., rows, cols], got " +
+                                            shape_string(c.shape));
+    return c;
+}
+
+}  // namespace
+
+extern "C" {
+
+DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a, int32_t trans_b,
+                           dk_tensor* out) {
+    return guard_ctx("dk_matmul", ctx, [&] {
+        Checked ac = check_operand(ctx, "a", a);
+        Checked bc = check_operand(ctx, "b", b);
+        check_same_dtype(bc, ac);
+        const size_t ra = ac.shape.size(), rb = bc.shape.size();
+        const int64_t m = trans_a ? ac.shape[ra - 1] : ac.shape[ra - 2], ka = trans_a ? ac.shape[ra - 2] : ac.shape[ra - 1];
+        const int64_t kb = trans_b ? bc.shape[rb - 1] : bc.shape[rb - 2], n = trans_b ? bc.shape[rb - 2] : bc.shape[rb - 1];
+        if (ka != kb)
+            fail(DK_ERROR_INVALID_ARGUMENT, "argument 'b': inner dimensions differ: 'a' " + shape_string(ac.shape) +
+                                                (trans_a ? " (transposed)" : "") + " has K = " + std::to_string(ka) +
+                                                ", 'b' " + shape_string(bc.shape) + (trans_b ? " (transposed)" : "") +
+                                                " has K = " + std::to_string(kb));
+        const size_t batch_dims = std::max(ra, rb) - 2;
+        GemmArgs g{};
+        g.batch_dims = int32_t(batch_dims);
+        g.batch = 1;
+        std::vector<int64_t> out_shape;
+        int64_t sa = m * ka, sb = ka * n;  // elements per batch of each operand, growing outward
+        std::vector<int64_t> astr(batch_dims), bstr(batch_dims), bshape(batch_dims);
+        for (size_t i = 0; i < batch_dims; ++i) {  // i counts from the innermost batch dim
+            const int64_t da = i + 2 < ra ? ac.shape[ra - 3 - i] : 1, db = i + 2 < rb ? bc.shape[rb - 3 - i] : 1;
+            if (da != db && da != 1 && db != 1)
+                fail(DK_ERROR_INVALID_ARGUMENT, "argument 'b': batch dims of 'a' " + shape_string(ac.shape) + " and 'b' " +
+                                                    shape_string(bc.shape) + " do not broadcast");
+            const size_t d = batch_dims - 1 - i;
+            bshape[d] = da == 1 ? db : da;
+            astr[d] = da == 1 ? 0 : sa;
+            bstr[d] = db == 1 ? 0 : sb;
+            sa *= da;
+            sb *= db;
+        }
+        for (size_t d = 0; d < batch_dims; ++d) {
+            g.batch_shape[d] = bshape[d];
+            g.a_stride[d] = astr[d];
+            g.b_stride[d] = bstr[d];
+            g.batch *= bshape[d];
+            out_shape.push_back(bshape[d]);
+        }
+        out_shape.push_back(m);
+        out_shape.push_back(n);
+        Checked oc = check_tensor(ctx, "out", out);
+        check_same_dtype(oc, ac);
+        if (oc.shape != out_shape)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected shape " + shape_string(out_shape) + ", got " +
+                                                shape_string(oc.shape));
+        check_disjoint(oc, ac);
+        check_disjoint(oc, bc);
+        if ((m + 63) / 64 > (int64_t(1) << 31) - 1 || (n + 63) / 64 > 65535)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("b") + "N = " + std::to_string(n) + " exceeds the kernel's 65535 * 64");
+        g.a = ac.data;
+        g.b = bc.data;
+        g.out = oc.data;
+        g.m = m;
+        g.n = n;
+        g.k = ka;
+        g.trans_a = trans_a != 0;
+        g.trans_b = trans_b != 0;
+        DK_BACKEND_CALL(ctx, gemm, ac.dtype, g);
+    });
+}
+
+DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight, const dk_tensor* bias,
+                           const dk_activation* act, const dk_tensor* residual, dk_tensor* out) {
+    return guard_ctx("dk_linear", ctx, [&] {
+        Checked xc = check_tensor(ctx, "x", x);
+        check_floating(xc);
+        if (xc.shape.empty())
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("x") + "expected at least 1 dimension [..., in_features], got a scalar");
+        Checked wc = check_tensor(ctx, "weight", weight);
+        check_same_dtype(wc, xc);
+        const int64_t k = xc.shape.back();
+        if (wc.shape.size() != 2)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("weight") + "expected [out_features, in_features], got " +
+                                                shape_string(wc.shape));
+        if (wc.shape[1] != k)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("weight") + "expected " + std::to_string(k) +
+                                                " in_features (the last dim of 'x'), got shape " + shape_string(wc.shape));
+        const int64_t n = wc.shape[0];
+        std::vector<int64_t> out_shape = xc.shape;
+        out_shape.back() = n;
+        Checked oc = check_tensor(ctx, "out", out);
+        check_same_dtype(oc, xc);
+        if (oc.shape != out_shape)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected shape " + shape_string(out_shape) + ", got " +
+                                                shape_string(oc.shape));
+        check_disjoint(oc, xc);
+        check_disjoint(oc, wc);
+        GemmArgs g{};
+        g.a = xc.data;
+        g.b = wc.data;
+        g.out = oc.data;
+        g.m = 1;  // every dim of x but the last is a row
+        for (size_t d = 0; d + 1 < xc.shape.size(); ++d) g.m *= xc.shape[d];
+        g.n = n;
+        g.k = k;
+        g.batch = 1;
+        g.trans_b = true;
+        if (bias) {
+            Checked bc = check_tensor(ctx, "bias", bias);
+            check_same_dtype(bc, xc);
+            if (bc.shape != std::vector<int64_t>{n})
+                fail(DK_ERROR_INVALID_ARGUMENT, arg("bias") + "expected shape [" + std::to_string(n) +
+                                                    "] (out_features), got " + shape_string(bc.shape));
+            check_disjoint(oc, bc);
+            g.bias = bc.data;
+        }
+        if (act) g.act = check_activation_arg(act);
+        if (residual) {
+            Checked rc = check_tensor(ctx, "residual", residual);
+            check_same_dtype(rc, xc);
+            if (rc.shape != out_shape)
+                fail(DK_ERROR_INVALID_ARGUMENT, arg("residual") + "expected shape " + shape_string(out_shape) +
+                                                    " (the output's), got " + shape_string(rc.shape));
+            check_no_partial_overlap(oc, rc);
+            g.residual = rc.data;
+        }
+        if ((n + 63) / 64 > 65535)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("weight") + "out_features = " + std::to_string(n) + " exceeds 65535 * 64");
+        DK_BACKEND_CALL(ctx, gemm, xc.dtype, g);
+    });
+}
+
+}  // extern "C"
