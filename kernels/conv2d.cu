@@ -12,11 +12,14 @@
 // FLOPs 2 N P Q K C/g R S. Memory traffic: x once per 64 output channels of a group (R*S-fold reuse
 // through the tile is left to the caches), W once per 64 output pixels, out (+ residual) once.
 //
+// bf16 / f16 NHWC with C/groups % 8 == 0 goes to the tensor-core kernel of conv2d_mma.cu instead.
+//
 // The gradients are direct: one thread per element of dx (summing the R*S*K/g outputs that read
 // it) or of dw (summing over N*P*Q), bodies shared with the cpu backend. They are correct for every
 // shape, not tuned: dw's threads each walk all of N*P*Q.
 #include "deepkern/portable.cuh"
 #include "deepkern/conv.cuh"
+#include "deepkern/conv_mma.h"
 #include "deepkern/dispatch.h"
 
 namespace dk {
@@ -117,7 +120,12 @@ __global__ void conv2d_backward_bias_kernel(ConvArgs a) {
         conv_backward_bias_at<T>(a, k);
 }
 
+void conv2d_forward_algorithm(const Exec&, DType dtype, const ConvArgs& a, const char** name) {
+    *name = conv2d_mma_eligible(dtype, a) ? "implicit_gemm_mma" : "implicit_gemm_fma";
+}
+
 void conv2d_forward(const Exec& ex, DType dtype, const ConvArgs& a) {
+    if (conv2d_forward_mma(ex, dtype, a)) return;  // bf16 / f16 NHWC on tensor cores (conv2d_mma.cu)
     const int64_t m_total = a.g.n * a.g.p * a.g.q, kgs = a.g.k / a.g.groups;
     if (m_total == 0 || kgs == 0) return;
     const dim3 grid(unsigned((m_total + kTileM - 1) / kTileM), unsigned((kgs + kTileN - 1) / kTileN),

@@ -127,31 +127,50 @@ ConvGeom geometry(const Params& p, const Checked& xc, int64_t n, int64_t c, int6
     return g;
 }
 
+// The forward's params, x and w, checked: the geometry and the input pointers.
+ConvArgs forward_inputs(const dk_context* ctx, const Params& p, const dk_tensor* x, const dk_tensor* w, Checked& xc,
+                        Checked& wc) {
+    const char* img = p.nhwc ? "[N, H, W, C]" : "[N, C, H, W]";
+    xc = floating4(ctx, "x", x, img);
+    wc = floating4(ctx, "w", w, p.nhwc ? "[K, R, S, C/groups]" : "[K, C/groups, R, S]");
+    check_same_dtype(wc, xc);
+    int64_t n, c, h, wd;
+    nchw_of(xc, p.nhwc, n, c, h, wd);
+    ConvArgs a{};
+    a.g = geometry(p, xc, n, c, h, wd, wc, "x");
+    a.act = p.act;
+    a.x = xc.data;
+    a.w = wc.data;
+    return a;
+}
+
 }  // namespace
 
 extern "C" {
+
+DK_API dk_status dk_conv2d_forward_algorithm(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
+                                             const dk_tensor* w, const char** name) {
+    return guard_ctx("dk_conv2d_forward_algorithm", ctx, [&] {
+        if (!name) bad("name", "expected a place for the result, got NULL");
+        const Params p = check_params(params, false, true);
+        Checked xc, wc;
+        const ConvArgs a = forward_inputs(ctx, p, x, w, xc, wc);
+        DK_BACKEND_CALL(ctx, conv2d_forward_algorithm, xc.dtype, a, name);
+    });
+}
 
 DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                    const dk_tensor* w, const dk_tensor* bias, const dk_tensor* residual,
                                    dk_tensor* out) {
     return guard_ctx("dk_conv2d_forward", ctx, [&] {
         const Params p = check_params(params, false, true);
-        const char* img = p.nhwc ? "[N, H, W, C]" : "[N, C, H, W]";
-        Checked xc = floating4(ctx, "x", x, img);
-        Checked wc = floating4(ctx, "w", w, p.nhwc ? "[K, R, S, C/groups]" : "[K, C/groups, R, S]");
-        check_same_dtype(wc, xc);
-        int64_t n, c, h, wd;
-        nchw_of(xc, p.nhwc, n, c, h, wd);
-        ConvArgs a{};
-        a.g = geometry(p, xc, n, c, h, wd, wc, "x");
-        a.act = p.act;
+        Checked xc, wc;
+        ConvArgs a = forward_inputs(ctx, p, x, w, xc, wc);
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, xc);
-        check_shape(oc, image_shape(p.nhwc, n, a.g.k, a.g.p, a.g.q), "the convolution's output");
+        check_shape(oc, image_shape(p.nhwc, a.g.n, a.g.k, a.g.p, a.g.q), "the convolution's output");
         disjoint(oc, xc);
         disjoint(oc, wc);
-        a.x = xc.data;
-        a.w = wc.data;
         a.y = oc.data;
         if (bias) {
             Checked bc;

@@ -132,6 +132,7 @@ inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
     void gmm_posterior_mean(const Exec&, const GmmArgs&);                                    \
     void roofline_fma(const Exec&, float* out, int64_t n, int iterations);                  \
     void conv2d_forward(const Exec&, DType, const ConvArgs&);                               \
+    void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs&, const char** name);  \
     void conv2d_backward_data(const Exec&, DType, const ConvArgs&);                         \
     void conv2d_backward_weight(const Exec&, DType, const ConvArgs&);                       \
     }                                                                                       \

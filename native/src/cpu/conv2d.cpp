@@ -36,6 +36,8 @@ void conv2d_forward(const Exec&, DType dtype, const ConvArgs& a) {
     });
 }
 
+void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs&, const char** name) { *name = "direct"; }
+
 void conv2d_backward_data(const Exec&, DType dtype, const ConvArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;

@@ -287,6 +287,20 @@ public final class F {
         return out;
     }
 
+    /**
+     * Which kernel {@link #conv2d} runs for these x and w: "direct" (cpu), "implicit_gemm_fma" or
+     * "implicit_gemm_mma" (tensor cores: bf16 / f16, NHWC, C/groups a multiple of 8).
+     */
+    public static String conv2dAlgorithm(Tensor x, Tensor w, Conv2dParams params) {
+        final String op = "F.conv2dAlgorithm";
+        Conv2dParams p = convParams(op, params);
+        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+            org.bytedeco.javacpp.BytePointer name = new org.bytedeco.javacpp.BytePointer((org.bytedeco.javacpp.BytePointer) null);
+            check(dk_conv2d_forward_algorithm(context(op, x), np, handle(op, "x", x), handle(op, "w", w), name));
+            return name.getString();
+        }
+    }
+
     /** The gradient of conv2d (without activation) with respect to its input of shape inputShape. */
     public static Tensor conv2dBackwardData(Tensor gradOut, Tensor w, long[] inputShape, Conv2dParams params) {
         final String op = "F.conv2dBackwardData";
