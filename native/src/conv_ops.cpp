@@ -1,5 +1,6 @@
 // conv_ops.cpp - the C API of 2-D convolution: validate the parameters and every tensor against
 // the geometry they imply, then run the backend (kernels/conv2d.cu, cpu/conv2d.cpp).
+#include <climits>
 #include <string>
 
 #include "api.h"
@@ -141,6 +142,10 @@ ConvArgs forward_inputs(const dk_context* ctx, const Params& p, const dk_tensor*
     a.act = p.act;
     a.x = xc.data;
     a.w = wc.data;
+    // the forward grid: 64-pixel tiles in x (< 2^31), 64-channel tiles in y (<= 65535)
+    if ((a.g.n * a.g.p * a.g.q + 63) / 64 > INT32_MAX || (a.g.k / a.g.groups + 63) / 64 > 65535)
+        fail(DK_ERROR_NOT_SUPPORTED, "argument 'x': " + str(a.g.n * a.g.p * a.g.q) + " output pixels and " +
+                                         str(a.g.k / a.g.groups) + " filters per group exceed one launch's grid");
     return a;
 }
 

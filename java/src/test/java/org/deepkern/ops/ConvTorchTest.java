@@ -8,6 +8,8 @@ import java.util.Random;
 import java.util.stream.Stream;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.global.torch;
 import org.deepkern.DType;
@@ -93,6 +95,57 @@ class ConvTorchTest {
             double tol = t == DType.F32 ? 1e-5 : 2e-2;  // torch bf16 rounds too, possibly in another order
             ConvTest.check(ref, scale, ConvTest.download(y, nhwc, g.n(), g.k(), g.p(), g.q()), tol,
                     "torch conv2d " + t + " " + d + " " + layout + " " + g);
+        }
+    }
+
+    static Stream<Arguments> gradCases() {
+        List<Arguments> out = new ArrayList<>();
+        List<Geom> gs = ConvTest.geoms();
+        TestDevices.host().forEach(d -> {
+            for (Layout l : Layout.values())
+                for (int i : new int[] {1, 2, 3, 6, 11}) out.add(Arguments.of(d, l, gs.get(i)));
+        });
+        return out.stream();
+    }
+
+    /** Data, weight and bias gradients against torch autograd through conv2d (f32). */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("gradCases")
+    void gradientsMatchTorchAutograd(Device d, Layout layout, Geom g) {
+        Random rnd = new Random(g.hashCode() + 11L);
+        boolean nhwc = layout == Layout.NHWC;
+        double[] x = ConvTest.randn(rnd, g.xSize()), w = ConvTest.randn(rnd, g.wSize()), b = ConvTest.randn(rnd, g.k()),
+                gy = ConvTest.randn(rnd, g.ySize());
+        double[] tdx, tdw, tdb;
+        try (PointerScope ps = new PointerScope()) {
+            org.bytedeco.pytorch.Tensor tx = tt(x, DType.F32, g.n(), g.c(), g.h(), g.w()),
+                    tw = tt(w, DType.F32, g.k(), g.cg(), g.r(), g.s()), tb = tt(b, DType.F32, g.k());
+            for (org.bytedeco.pytorch.Tensor t : List.of(tx, tw, tb)) t.set_requires_grad(true);
+            org.bytedeco.pytorch.Tensor y = torch.conv2d(torch.constant_pad_nd(tx, new long[] {g.pl(), g.pr(), g.pt(), g.pb()}),
+                    tw, new TensorOptional(tb), new long[] {g.sh(), g.sw()}, new long[] {0, 0}, new long[] {g.dh(), g.dw()},
+                    g.groups());
+            y.backward(tt(gy, DType.F32, g.n(), g.k(), g.p(), g.q()), new BoolOptional(), false, new TensorArrayRefOptional());
+            tdx = back(tx.grad());
+            tdw = back(tw.grad());
+            tdb = back(tb.grad());
+        }
+        Conv2dParams p = g.params(layout);
+        try (Scope s = Scope.open()) {
+            Tensor dgy = ConvTest.upload(d, DType.F32, gy, nhwc, g.n(), g.k(), g.p(), g.q());
+            Tensor dx = F.conv2dBackwardData(dgy, ConvTest.upload(d, DType.F32, w, nhwc, g.k(), g.cg(), g.r(), g.s()),
+                    nhwc ? new long[] {g.n(), g.h(), g.w(), g.c()} : new long[] {g.n(), g.c(), g.h(), g.w()}, p);
+            ConvTest.check(tdx, ConvReference.backwardData(g, ConvReference.abs(gy), ConvReference.abs(w)),
+                    ConvTest.download(dx, nhwc, g.n(), g.c(), g.h(), g.w()), 1e-5, "torch grad x " + d + " " + layout + " " + g);
+            Conv2dWeightGrads wg = F.conv2dBackwardWeight(ConvTest.upload(d, DType.F32, x, nhwc, g.n(), g.c(), g.h(), g.w()), dgy,
+                    nhwc ? new long[] {g.k(), g.r(), g.s(), g.cg()} : new long[] {g.k(), g.cg(), g.r(), g.s()}, true, p);
+            try (wg) {
+                ConvTest.check(tdw, ConvReference.backwardWeight(g, ConvReference.abs(x), ConvReference.abs(gy)),
+                        ConvTest.download(wg.gradWeight(), nhwc, g.k(), g.cg(), g.r(), g.s()), 1e-5,
+                        "torch grad w " + d + " " + layout + " " + g);
+                ConvTest.check(tdb, ConvReference.backwardBias(g, ConvReference.abs(gy)),
+                        ConvTest.download(wg.gradBias().reshape(1, 1, 1, g.k()), false, 1, 1, 1, g.k()), 1e-5,
+                        "torch grad bias " + d + " " + layout + " " + g);
+            }
         }
     }
 
