@@ -278,6 +278,52 @@ DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor*
 DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight, const dk_tensor* bias,
                            const dk_activation* act, const dk_tensor* residual, dk_tensor* out);
 
+/* ---- 2-D convolution (kernels/conv2d.cu) ----
+ * Output size per spatial dim, as torch.nn.functional.conv2d:
+ *   P = (H + pad_top + pad_bottom - dilation_h * (R - 1) - 1) / stride_h + 1   (and Q from W likewise)
+ * Layouts: NCHW: x [N, C, H, W], w [K, C/groups, R, S] (torch's), out [N, K, P, Q];
+ *          NHWC: x [N, H, W, C], w [K, R, S, C/groups],           out [N, P, Q, K].
+ * bias [K], residual shaped like out, all one floating dtype; bf16/f16 compute in f32.
+ * Forward: out = act(conv(x, w) + bias) + residual, fused in one kernel; activation.kind 0 = none,
+ * bias and residual may be NULL; residual may be out itself. */
+typedef enum dk_layout {
+    DK_LAYOUT_NCHW = 0,
+    DK_LAYOUT_NHWC = 1
+} dk_layout;
+
+typedef struct dk_conv2d_params {
+    int32_t layout;                          /* dk_layout */
+    int32_t stride_h, stride_w;              /* >= 1 */
+    int32_t pad_top, pad_bottom, pad_left, pad_right;  /* >= 0 */
+    int32_t dilation_h, dilation_w;          /* >= 1 */
+    int32_t groups;                          /* >= 1, divides C and K */
+    int32_t output_padding_h, output_padding_w; /* transposed conv only (0 elsewhere), < stride or dilation */
+    dk_activation activation;                /* epilogue activation; kind 0 = none */
+} dk_conv2d_params;
+
+DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
+                                   const dk_tensor* w, const dk_tensor* bias, const dk_tensor* residual,
+                                   dk_tensor* out);
+/* Which kernel dk_conv2d_forward runs for these arguments (a static string): "direct" (cpu),
+ * "implicit_gemm_fma" (f32 math on CUDA cores) or "implicit_gemm_mma" (tensor cores: bf16 / f16,
+ * NHWC, C/groups a multiple of 8, x and w 16-byte aligned). Validates params, x and w as the forward does. */
+DK_API dk_status dk_conv2d_forward_algorithm(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
+                                             const dk_tensor* w, const char** name);
+/* The data gradient: grad_x = d(sum(grad_out * conv(x, w))) / dx; grad_x's shape gives H and W.
+ * params.activation must be none. */
+DK_API dk_status dk_conv2d_backward_data(dk_context* ctx, const dk_conv2d_params* params,
+                                         const dk_tensor* grad_out, const dk_tensor* w, dk_tensor* grad_x);
+/* The weight gradient (grad_w shaped like w) and, when grad_bias is not NULL, the bias gradient
+ * [K] = grad_out summed over N, P, Q. params.activation must be none. */
+DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
+                                           const dk_tensor* grad_out, dk_tensor* grad_w, dk_tensor* grad_bias);
+/* torch.nn.functional.conv_transpose2d, computed as the data gradient of a conv: out = act(convT(x, w) + bias).
+ * NCHW: x [N, Cin, H, W], w [Cin, Cout/groups, R, S] (torch's), out [N, Cout, Ho, Wo];
+ * NHWC: x [N, H, W, Cin], w [Cin, R, S, Cout/groups], out [N, Ho, Wo, Cout], with
+ *   Ho = (H - 1) * stride_h - pad_top - pad_bottom + dilation_h * (R - 1) + output_padding_h + 1. */
+DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
+                                             const dk_tensor* w, const dk_tensor* bias, dk_tensor* out);
+
 /* ---- kernel emulator (emu contexts) ---- */
 typedef enum dk_emu_schedule {
     DK_EMU_FORWARD = 0, /* threads of a block run in thread-index order between barriers */

@@ -17,24 +17,6 @@ const char* activation_name(int32_t kind) {
     return kind >= 1 && kind <= DK_ACT_QUICK_GELU ? names[kind] : "?";
 }
 
-ActParams check_activation(const dk_activation* act) {
-    if (!act) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'act': expected an activation, got NULL");
-    if (act->kind < DK_ACT_THRESHOLD || act->kind > DK_ACT_QUICK_GELU)
-        fail(DK_ERROR_INVALID_ARGUMENT, "argument 'act': unknown activation kind " + std::to_string(act->kind) +
-                                            " (expected 1.." + std::to_string(DK_ACT_QUICK_GELU) + ")");
-    const std::string what = std::string("argument 'act': ") + activation_name(act->kind) + ": ";
-    if (std::isnan(act->alpha) || std::isnan(act->beta))
-        fail(DK_ERROR_INVALID_ARGUMENT, what + "parameters must not be NaN");
-    if (act->kind == DK_ACT_CELU && act->alpha == 0.0f)
-        fail(DK_ERROR_INVALID_ARGUMENT, what + "alpha must not be 0");
-    if (act->kind == DK_ACT_SOFTPLUS && act->alpha == 0.0f)
-        fail(DK_ERROR_INVALID_ARGUMENT, what + "beta (alpha field) must not be 0");
-    if (act->kind == DK_ACT_HARDTANH && act->alpha > act->beta)
-        fail(DK_ERROR_INVALID_ARGUMENT, what + "min_val (" + std::to_string(act->alpha) +
-                                            ") must not exceed max_val (" + std::to_string(act->beta) + ")");
-    return ActParams{act->kind, act->alpha, act->beta};
-}
-
 ActParams check_gate(const dk_activation* act) {
     ActParams p = check_activation(act);
     if (!is_gate_activation(p.kind))
@@ -91,7 +73,27 @@ void check_half_shape(const Checked& t, const std::vector<int64_t>& half, const 
 
 }  // namespace
 
-ActParams dk::check_activation_arg(const dk_activation* act) { return check_activation(act); }
+namespace dk {
+
+ActParams check_activation(const dk_activation* act) {
+    if (!act) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'act': expected an activation, got NULL");
+    if (act->kind < DK_ACT_THRESHOLD || act->kind > DK_ACT_QUICK_GELU)
+        fail(DK_ERROR_INVALID_ARGUMENT, "argument 'act': unknown activation kind " + std::to_string(act->kind) +
+                                            " (expected 1.." + std::to_string(DK_ACT_QUICK_GELU) + ")");
+    const std::string what = std::string("argument 'act': ") + activation_name(act->kind) + ": ";
+    if (std::isnan(act->alpha) || std::isnan(act->beta))
+        fail(DK_ERROR_INVALID_ARGUMENT, what + "parameters must not be NaN");
+    if (act->kind == DK_ACT_CELU && act->alpha == 0.0f)
+        fail(DK_ERROR_INVALID_ARGUMENT, what + "alpha must not be 0");
+    if (act->kind == DK_ACT_SOFTPLUS && act->alpha == 0.0f)
+        fail(DK_ERROR_INVALID_ARGUMENT, what + "beta (alpha field) must not be 0");
+    if (act->kind == DK_ACT_HARDTANH && act->alpha > act->beta)
+        fail(DK_ERROR_INVALID_ARGUMENT, what + "min_val (" + std::to_string(act->alpha) +
+                                            ") must not exceed max_val (" + std::to_string(act->beta) + ")");
+    return ActParams{act->kind, act->alpha, act->beta};
+}
+
+}  // namespace dk
 
 extern "C" {
 

@@ -138,7 +138,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
             check_disjoint(oc, bc);
             g.bias = bc.data;
         }
-        if (act) g.act = check_activation_arg(act);
+        if (act) g.act = check_activation(act);
         if (residual) {
             Checked rc = check_tensor(ctx, "residual", residual);
             check_same_dtype(rc, xc);

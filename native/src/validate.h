@@ -36,7 +36,7 @@ void check_same_dtype(const Checked& t, const Checked& like);
 // out may be x itself (in place) but must not partially overlap it.
 void check_no_partial_overlap(const Checked& out, const Checked& in);
 
-// An activation descriptor (dk_activation) checked for its kind and parameters (activation_ops.cpp).
-ActParams check_activation_arg(const dk_activation* act);
+// A dk_activation's kind and parameters (activation_ops.cpp); names the argument 'act'.
+ActParams check_activation(const dk_activation* act);
 
 }  // namespace dk

@@ -138,6 +138,35 @@ struct GemmArgs {
     bool trans_a, trans_b;
 };
 
+// A 2-D convolution's geometry (deepkern.h dk_conv2d_*), validated: x [n, c, h, w] (or NHWC),
+// weight viewed as [k][red] with red = c/groups * r * s in the layout's order ((c, r, s) for NCHW,
+// (r, s, c) for NHWC), output [n, k, p, q] (or NHWC). Only the top/left pads enter the index maps;
+// the bottom/right ones are in p and q.
+struct ConvGeom {
+    int64_t n, c, h, w;
+    int64_t k, r, s;
+    int64_t p, q;
+    int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups;
+    int32_t nhwc;
+};
+
+// Forward reads x, w, bias, residual and writes y; backward_data reads y (grad_out), w and bias
+// (the transposed conv's) and writes dx with act applied; backward_weight reads x and y and writes
+// dw and, when non-null, db. Unused pointers are null; act.kind 0 = none.
+struct ConvArgs {
+    ConvGeom g;
+    ActParams act;
+    const void* x;
+    const void* w;
+    const void* bias;
+    const void* residual;
+    const void* grad_y;
+    void* y;
+    void* dx;
+    void* dw;
+    void* db;
+};
+
 // Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
 // enough that the second pass is small.
 inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
@@ -172,6 +201,10 @@ inline int64_t norm_workspace_floats(const Exec& ex, int64_t rows, int64_t cols)
     void rope(const Exec&, DType, const RopeArgs&);                                         \
     void gemm(const Exec&, DType, const GemmArgs&);                                         \
     void roofline_fma(const Exec&, float* out, int64_t n, int iterations);                  \
+    void conv2d_forward(const Exec&, DType, const ConvArgs&);                               \
+    void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs&, const char** name);  \
+    void conv2d_backward_data(const Exec&, DType, const ConvArgs&);                         \
+    void conv2d_backward_weight(const Exec&, DType, const ConvArgs&);                       \
     }                                                                                       \
     }
 

@@ -477,6 +477,164 @@ public final class F {
                 (float) a, (float) b, out.nativeHandle())));
     }
 
+    // ---- 2-D convolution ----
+    // NCHW: x [N, C, H, W], w [K, C/groups, R, S]; NHWC: x [N, H, W, C], w [K, R, S, C/groups] (see Conv2dParams).
+
+    /** torch.nn.functional.conv2d: act(conv(x, w) + bias), bias null for none, act from params (none by default). */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params) {
+        return conv2d(x, w, bias, null, params);
+    }
+
+    /** The fused form: act(conv(x, w) + bias) + residual, residual shaped like the output (null for none). */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams params) {
+        final String op = "F.conv2d";
+        Conv2dParams p = convParams(op, params);
+        Tensor in = arg(op, "x", x);
+        Tensor wt = arg(op, "w", w);
+        long[] outShape = convOutShape(p, in.shape(), wt.shape());
+        return fresh(Tensor.empty(in.dtype(), in.device(), outShape), out -> conv2d(x, w, bias, residual, p, out));
+    }
+
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams params, Tensor out) {
+        final String op = "F.conv2d";
+        Conv2dParams p = convParams(op, params);
+        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+            check(dk_conv2d_forward(context(op, x), np, handle(op, "x", x), handle(op, "w", w), optional(op, "bias", bias),
+                    optional(op, "residual", residual), handle(op, "out", out)));
+        }
+        return out;
+    }
+
+    /**
+     * Which kernel {@link #conv2d} runs for these x and w: "direct" (cpu), "implicit_gemm_fma" or
+     * "implicit_gemm_mma" (tensor cores: bf16 / f16, NHWC, C/groups a multiple of 8).
+     */
+    public static String conv2dAlgorithm(Tensor x, Tensor w, Conv2dParams params) {
+        final String op = "F.conv2dAlgorithm";
+        Conv2dParams p = convParams(op, params);
+        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+            org.bytedeco.javacpp.BytePointer name = new org.bytedeco.javacpp.BytePointer((org.bytedeco.javacpp.BytePointer) null);
+            check(dk_conv2d_forward_algorithm(context(op, x), np, handle(op, "x", x), handle(op, "w", w), name));
+            return name.getString();
+        }
+    }
+
+    /** The gradient of conv2d (without activation) with respect to its input of shape inputShape. */
+    public static Tensor conv2dBackwardData(Tensor gradOut, Tensor w, long[] inputShape, Conv2dParams params) {
+        final String op = "F.conv2dBackwardData";
+        Conv2dParams p = convParams(op, params);
+        Tensor g = arg(op, "gradOut", gradOut);
+        arg(op, "w", w);
+        if (inputShape == null) throw DeepKernException.invalidArgument(op, "inputShape", "expected a shape, got null");
+        return fresh(Tensor.empty(g.dtype(), g.device(), inputShape), gradX -> {
+            try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+                check(dk_conv2d_backward_data(context(op, gradOut), np, handle(op, "gradOut", gradOut), handle(op, "w", w),
+                        gradX.nativeHandle()));
+            }
+        });
+    }
+
+    /** The gradients of conv2d (without activation) with respect to its weight and, if withBias, its bias. */
+    public static Conv2dWeightGrads conv2dBackwardWeight(Tensor x, Tensor gradOut, long[] weightShape, boolean withBias,
+                                                         Conv2dParams params) {
+        final String op = "F.conv2dBackwardWeight";
+        Conv2dParams p = convParams(op, params);
+        Tensor in = arg(op, "x", x);
+        arg(op, "gradOut", gradOut);
+        if (weightShape == null) throw DeepKernException.invalidArgument(op, "weightShape", "expected a shape, got null");
+        Tensor gradW = Tensor.empty(in.dtype(), in.device(), weightShape);
+        Tensor gradB = null;
+        try {
+            if (withBias) gradB = Tensor.empty(in.dtype(), in.device(), weightShape.length > 0 ? weightShape[0] : 0);
+            try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+                check(dk_conv2d_backward_weight(context(op, x), np, handle(op, "x", x), handle(op, "gradOut", gradOut),
+                        gradW.nativeHandle(), gradB == null ? null : gradB.nativeHandle()));
+            }
+            return new Conv2dWeightGrads(gradW, gradB);
+        } catch (RuntimeException e) {
+            gradW.close();
+            if (gradB != null) gradB.close();
+            throw e;
+        }
+    }
+
+    /** The data gradient into a given gradX (its shape gives H and W); returns gradX. */
+    public static Tensor conv2dBackwardData(Tensor gradOut, Tensor w, Conv2dParams params, Tensor gradX) {
+        final String op = "F.conv2dBackwardData";
+        Conv2dParams p = convParams(op, params);
+        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+            check(dk_conv2d_backward_data(context(op, gradOut), np, handle(op, "gradOut", gradOut), handle(op, "w", w),
+                    handle(op, "gradX", gradX)));
+        }
+        return gradX;
+    }
+
+    /** The weight gradient into gradW and, when gradBias is not null, the bias gradient into it. */
+    public static void conv2dBackwardWeight(Tensor x, Tensor gradOut, Conv2dParams params, Tensor gradW, Tensor gradBias) {
+        final String op = "F.conv2dBackwardWeight";
+        Conv2dParams p = convParams(op, params);
+        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+            check(dk_conv2d_backward_weight(context(op, x), np, handle(op, "x", x), handle(op, "gradOut", gradOut),
+                    handle(op, "gradW", gradW), optional(op, "gradBias", gradBias)));
+        }
+    }
+
+    /** convTranspose2d into a given out; returns out. */
+    public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params, Tensor out) {
+        final String op = "F.convTranspose2d";
+        Conv2dParams p = convParams(op, params);
+        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+            check(dk_conv_transpose2d_forward(context(op, x), np, handle(op, "x", x), handle(op, "w", w),
+                    optional(op, "bias", bias), handle(op, "out", out)));
+        }
+        return out;
+    }
+
+    /**
+     * torch.nn.functional.conv_transpose2d: act(convT(x, w) + bias); NCHW w [Cin, Cout/groups, R, S], NHWC
+     * w [Cin, R, S, Cout/groups]; output padding from params.
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params) {
+        final String op = "F.convTranspose2d";
+        Conv2dParams p = convParams(op, params);
+        Tensor in = arg(op, "x", x);
+        Tensor wt = arg(op, "w", w);
+        long[] outShape = convTransposeOutShape(p, in.shape(), wt.shape());
+        return fresh(Tensor.empty(in.dtype(), in.device(), outShape), out -> convTranspose2d(x, w, bias, p, out));
+    }
+
+    /** The output shape of conv2d for these shapes, in the params' layout (0 where a size would be below 1). */
+    public static long[] convOutShape(Conv2dParams p, long[] x, long[] w) {
+        if (x.length != 4 || w.length != 4) return new long[] {0};
+        boolean nhwc = p.nhwc();
+        long n = x[0], h = nhwc ? x[1] : x[2], wd = nhwc ? x[2] : x[3];
+        long k = w[0], r = nhwc ? w[1] : w[2], s = nhwc ? w[2] : w[3];
+        long ph = Math.max(0, Math.floorDiv(h + p.padTop() + p.padBottom() - (long) p.dilationH() * (r - 1) - 1,
+                Math.max(1, p.strideH())) + 1);
+        long pw = Math.max(0, Math.floorDiv(wd + p.padLeft() + p.padRight() - (long) p.dilationW() * (s - 1) - 1,
+                Math.max(1, p.strideW())) + 1);
+        return nhwc ? new long[] {n, ph, pw, k} : new long[] {n, k, ph, pw};
+    }
+
+    /** The output shape of convTranspose2d for these shapes, in the params' layout. */
+    public static long[] convTransposeOutShape(Conv2dParams p, long[] x, long[] w) {
+        if (x.length != 4 || w.length != 4) return new long[] {0};
+        boolean nhwc = p.nhwc();
+        long n = x[0], h = nhwc ? x[1] : x[2], wd = nhwc ? x[2] : x[3];
+        long cg = nhwc ? w[3] : w[1], r = nhwc ? w[1] : w[2], s = nhwc ? w[2] : w[3];
+        long ho = Math.max(0, (h - 1) * p.strideH() - p.padTop() - p.padBottom() + (long) p.dilationH() * (r - 1)
+                + p.outputPaddingH() + 1);
+        long wo = Math.max(0, (wd - 1) * p.strideW() - p.padLeft() - p.padRight() + (long) p.dilationW() * (s - 1)
+                + p.outputPaddingW() + 1);
+        long cout = cg * Math.max(1, p.groups());
+        return nhwc ? new long[] {n, ho, wo, cout} : new long[] {n, cout, ho, wo};
+    }
+
+    private static Conv2dParams convParams(String op, Conv2dParams p) {
+        if (p == null) throw DeepKernException.invalidArgument(op, "params", "expected convolution parameters, got null");
+        return p;
+    }
+
     // ---- argument checks and plumbing shared by every op ----
 
     private static Act geluAct(GeluApproximation approximate) {

@@ -1,0 +1,101 @@
+package org.deepkern.ops;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.Random;
+import java.util.function.Supplier;
+import org.deepkern.DType;
+import org.deepkern.DeepKern;
+import org.deepkern.Device;
+import org.deepkern.Emulator;
+import org.deepkern.Emulator.Schedule;
+import org.deepkern.Scope;
+import org.deepkern.Tensor;
+import org.deepkern.ops.ConvReference.Geom;
+import org.deepkern.ops.Conv2dParams.Layout;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Race check of the conv kernels on emu: the FMA and tensor-core forwards (shared-memory tiles
+ * behind barriers, cp.async), the fused epilogue and the gradients give bit-identical results
+ * whether the threads of a block run forward, reversed or shuffled between barriers.
+ */
+class ConvScheduleTest {
+    private Emulator.Options defaults;
+
+    @BeforeEach
+    void save() {
+        assumeTrue(DeepKern.backend(Device.Type.EMU).available(), "emu not built");
+        defaults = Emulator.options();
+    }
+
+    @AfterEach
+    void restore() {
+        if (defaults != null) Emulator.setOptions(defaults);
+    }
+
+    private void sameInEveryOrder(String what, Supplier<float[]> run) {
+        float[] first = null;
+        for (Schedule s : Schedule.values()) {
+            Emulator.setOptions(defaults.withSchedule(s, 99));
+            float[] out = run.get();
+            if (first == null) first = out;
+            else assertArrayEquals(first, out, what + ": schedule " + s + " changed the result");
+        }
+    }
+
+    private static float[] forward(DType t, Layout l, Geom g, boolean fused) {
+        Random rnd = new Random(5);
+        boolean nhwc = l == Layout.NHWC;
+        try (Scope s = Scope.open()) {
+            Device d = Device.EMU;
+            Tensor x = ConvTest.upload(d, t, ConvTest.eighths(rnd, g.xSize()), nhwc, g.n(), g.c(), g.h(), g.w());
+            Tensor w = ConvTest.upload(d, t, ConvTest.eighths(rnd, g.wSize()), nhwc, g.k(), g.cg(), g.r(), g.s());
+            Tensor b = ConvTest.upload(d, t, ConvTest.eighths(rnd, g.k()), false, 1, 1, 1, g.k()).reshape(g.k());
+            Tensor r = ConvTest.upload(d, t, ConvTest.eighths(rnd, g.ySize()), nhwc, g.n(), g.k(), g.p(), g.q());
+            Conv2dParams p = g.params(l);
+            return (fused ? F.conv2d(x, w, b, r, p.withActivation(Act.silu())) : F.conv2d(x, w, null, p)).toFloatArray();
+        }
+    }
+
+    @Test
+    void forwardKernelsHaveNoRaces() {
+        Geom fma = ConvTest.geoms().get(8);   // several tiles each way
+        Geom mma = ConvMmaTest.geoms().get(4);
+        for (Layout l : Layout.values()) {
+            sameInEveryOrder("fma " + l, () -> forward(DType.F32, l, fma, false));
+            sameInEveryOrder("fma fused " + l, () -> forward(DType.F32, l, fma, true));
+        }
+        sameInEveryOrder("mma", () -> forward(DType.BF16, Layout.NHWC, mma, false));
+        sameInEveryOrder("mma fused", () -> forward(DType.F16, Layout.NHWC, mma, true));
+    }
+
+    @Test
+    void gradientKernelsHaveNoRaces() {
+        Geom g = ConvTest.geoms().get(2);
+        Random rnd = new Random(6);
+        double[] x = ConvTest.randn(rnd, g.xSize()), w = ConvTest.randn(rnd, g.wSize()), gy = ConvTest.randn(rnd, g.ySize());
+        Conv2dParams p = g.params(Layout.NCHW);
+        sameInEveryOrder("grad x", () -> {
+            try (Scope s = Scope.open()) {
+                return F.conv2dBackwardData(ConvTest.upload(Device.EMU, DType.F32, gy, false, g.n(), g.k(), g.p(), g.q()),
+                        ConvTest.upload(Device.EMU, DType.F32, w, false, g.k(), g.cg(), g.r(), g.s()),
+                        new long[] {g.n(), g.c(), g.h(), g.w()}, p).toFloatArray();
+            }
+        });
+        sameInEveryOrder("grad w", () -> {
+            try (Scope s = Scope.open()) {
+                Conv2dWeightGrads wg = F.conv2dBackwardWeight(
+                        ConvTest.upload(Device.EMU, DType.F32, x, false, g.n(), g.c(), g.h(), g.w()),
+                        ConvTest.upload(Device.EMU, DType.F32, gy, false, g.n(), g.k(), g.p(), g.q()),
+                        new long[] {g.k(), g.cg(), g.r(), g.s()}, false, p);
+                try (wg) {
+                    return wg.gradWeight().toFloatArray();
+                }
+            }
+        });
+    }
+}

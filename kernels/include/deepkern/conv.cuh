@@ -1,0 +1,189 @@
+// conv.cuh - 2-D convolution index maps and per-element bodies, written once for every backend.
+//
+// Layouts (deepkern.h): NCHW x [n, c, h, w], weight [k, c/g, r, s], output [n, k, p, q];
+// NHWC x [n, h, w, c], weight [k, r, s, c/g], output [n, p, q, k]. Either way the weight is a
+// [k][red] matrix, red = c/g * r * s in the layout's own order, so filter element (cg, r, s) of
+// output channel k sits at k * red + red_index(cg, r, s).
+// Output pixel (p, q) reads input row p * stride_h - pad_h + r * dil_h (and columns likewise).
+// The data gradient inverts that map: input row h gets filter row r from output row
+// p = (h + pad_h - r * dil_h) / stride_h where that divides exactly and lands in [0, P).
+#pragma once
+
+#include "deepkern/activations.cuh"
+#include "deepkern/numeric.cuh"
+#include "deepkern/ops.h"
+
+namespace dk {
+
+DK_HD int64_t conv_x_index(const ConvGeom& g, int64_t n, int64_t c, int64_t h, int64_t w) {
+    return g.nhwc ? ((n * g.h + h) * g.w + w) * g.c + c : ((n * g.c + c) * g.h + h) * g.w + w;
+}
+
+DK_HD int64_t conv_y_index(const ConvGeom& g, int64_t n, int64_t k, int64_t p, int64_t q) {
+    return g.nhwc ? ((n * g.p + p) * g.q + q) * g.k + k : ((n * g.k + k) * g.p + p) * g.q + q;
+}
+
+DK_HD int64_t conv_red(const ConvGeom& g) { return (g.c / g.groups) * g.r * g.s; }
+
+DK_HD int64_t conv_red_index(const ConvGeom& g, int64_t cg, int64_t r, int64_t s) {
+    return g.nhwc ? (r * g.s + s) * (g.c / g.groups) + cg : (cg * g.r + r) * g.s + s;
+}
+
+// red -> (cg, r, s)
+DK_HD void conv_red_decode(const ConvGeom& g, int64_t red, int64_t& cg, int64_t& r, int64_t& s) {
+    if (g.nhwc) {
+        const int64_t cgs = g.c / g.groups;
+        cg = red % cgs;
+        const int64_t rs = red / cgs;
+        s = rs % g.s;
+        r = rs / g.s;
+    } else {
+        s = red % g.s;
+        const int64_t t = red / g.s;
+        r = t % g.r;
+        cg = t / g.r;
+    }
+}
+
+// The epilogue activation by its runtime kind (0 = none): one switch, uniform across a launch, so
+// the kernels instantiate once per dtype rather than once per activation.
+DK_HD float conv_act(const ActParams& a, float v) {
+    switch (a.kind) {
+        case DK_ACT_THRESHOLD: return Threshold{a.alpha, a.beta}(v);
+        case DK_ACT_STEP: return Step{a.alpha}(v);
+        case DK_ACT_RELU: return Relu{}(v);
+        case DK_ACT_LEAKY_RELU: return LeakyRelu{a.alpha}(v);
+        case DK_ACT_ELU: return ExpLinear{1.0f, a.alpha, 1.0f}(v);
+        case DK_ACT_SELU: return ExpLinear{1.0507009873554805f, 1.6732632423543772f, 1.0f}(v);
+        case DK_ACT_CELU: return ExpLinear{1.0f, a.alpha, 1.0f / a.alpha}(v);
+        case DK_ACT_SIGMOID: return Sigmoid{}(v);
+        case DK_ACT_TANH: return Tanh{}(v);
+        case DK_ACT_HARDTANH: return Hardtanh{a.alpha, a.beta}(v);
+        case DK_ACT_HARDSIGMOID: return Hardsigmoid{}(v);
+        case DK_ACT_HARDSWISH: return Hardswish{}(v);
+        case DK_ACT_SOFTPLUS: return Softplus{a.alpha, 1.0f / a.alpha, a.beta}(v);
+        case DK_ACT_SILU: return Silu{}(v);
+        case DK_ACT_MISH: return Mish{}(v);
+        case DK_ACT_GELU: return GeluErf{}(v);
+        case DK_ACT_GELU_TANH: return GeluTanh{}(v);
+        case DK_ACT_QUICK_GELU: return QuickGelu{}(v);
+        default: return v;
+    }
+}
+
+// The forward epilogue for output element (n, k, p, q) at index yi: act(acc + bias) + residual.
+template <typename T>
+DK_HD void conv_store_output(const ConvArgs& a, float acc, int64_t k, int64_t yi) {
+    if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[k]);
+    acc = conv_act(a.act, acc);
+    if (a.residual) acc += load_float(static_cast<const T*>(a.residual)[yi]);
+    store_float(static_cast<T*>(a.y)[yi], acc);
+}
+
+// Direct forward for one output element (the cpu backend's body; the kernel tiles instead).
+template <typename T>
+DK_HD float conv_forward_at(const ConvArgs& a, int64_t n, int64_t k, int64_t p, int64_t q) {
+    const ConvGeom& g = a.g;
+    const T* x = static_cast<const T*>(a.x);
+    const T* w = static_cast<const T*>(a.w) + k * conv_red(g);
+    const int64_t cgs = g.c / g.groups, c0 = (k / (g.k / g.groups)) * cgs;
+    float acc = 0.0f;
+    for (int64_t r = 0; r < g.r; ++r) {
+        const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+        if (h < 0 || h >= g.h) continue;
+        for (int64_t s = 0; s < g.s; ++s) {
+            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+            if (wc < 0 || wc >= g.w) continue;
+            for (int64_t cg = 0; cg < cgs; ++cg)
+                acc += load_float(x[conv_x_index(g, n, c0 + cg, h, wc)]) * load_float(w[conv_red_index(g, cg, r, s)]);
+        }
+    }
+    return acc;
+}
+
+// The data gradient at input element i (flat, in x's layout), with the transposed conv's bias and
+// activation: dx[i] = act(sum over the outputs that read it of grad_y * w + bias[c]).
+template <typename T>
+DK_HD void conv_backward_data_at(const ConvArgs& a, int64_t i) {
+    const ConvGeom& g = a.g;
+    int64_t n, c, h, wc;
+    if (g.nhwc) {
+        c = i % g.c;
+        int64_t t = i / g.c;
+        wc = t % g.w;
+        t /= g.w;
+        h = t % g.h;
+        n = t / g.h;
+    } else {
+        wc = i % g.w;
+        int64_t t = i / g.w;
+        h = t % g.h;
+        t /= g.h;
+        c = t % g.c;
+        n = t / g.c;
+    }
+    const int64_t cgs = g.c / g.groups, kgs = g.k / g.groups;
+    const int64_t grp = c / cgs, cg = c % cgs, red = conv_red(g);
+    const T* gy = static_cast<const T*>(a.grad_y);
+    const T* w = static_cast<const T*>(a.w);
+    float acc = 0.0f;
+    for (int64_t r = 0; r < g.r; ++r) {
+        const int64_t hp = h + g.pad_h - r * g.dil_h;
+        if (hp < 0 || hp % g.stride_h != 0) continue;
+        const int64_t p = hp / g.stride_h;
+        if (p >= g.p) continue;
+        for (int64_t s = 0; s < g.s; ++s) {
+            const int64_t wq = wc + g.pad_w - s * g.dil_w;
+            if (wq < 0 || wq % g.stride_w != 0) continue;
+            const int64_t q = wq / g.stride_w;
+            if (q >= g.q) continue;
+            const int64_t ri = conv_red_index(g, cg, r, s);
+            for (int64_t kk = 0; kk < kgs; ++kk) {
+                const int64_t k = grp * kgs + kk;
+                acc += load_float(gy[conv_y_index(g, n, k, p, q)]) * load_float(w[k * red + ri]);
+            }
+        }
+    }
+    if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[c]);
+    store_float(static_cast<T*>(a.dx)[i], conv_act(a.act, acc));
+}
+
+// The weight gradient at weight element i = k * red + ri: the sum over n, p, q of grad_y times
+// the input element that filter tap read.
+template <typename T>
+DK_HD void conv_backward_weight_at(const ConvArgs& a, int64_t i) {
+    const ConvGeom& g = a.g;
+    const int64_t red = conv_red(g);
+    const int64_t k = i / red;
+    int64_t cg, r, s;
+    conv_red_decode(g, i % red, cg, r, s);
+    const int64_t c = (k / (g.k / g.groups)) * (g.c / g.groups) + cg;
+    const T* x = static_cast<const T*>(a.x);
+    const T* gy = static_cast<const T*>(a.grad_y);
+    float acc = 0.0f;
+    for (int64_t n = 0; n < g.n; ++n)
+        for (int64_t p = 0; p < g.p; ++p) {
+            const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+            if (h < 0 || h >= g.h) continue;
+            for (int64_t q = 0; q < g.q; ++q) {
+                const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+                if (wc < 0 || wc >= g.w) continue;
+                acc += load_float(gy[conv_y_index(g, n, k, p, q)]) * load_float(x[conv_x_index(g, n, c, h, wc)]);
+            }
+        }
+    store_float(static_cast<T*>(a.dw)[i], acc);
+}
+
+// The bias gradient of channel k: grad_y summed over n, p, q.
+template <typename T>
+DK_HD void conv_backward_bias_at(const ConvArgs& a, int64_t k) {
+    const ConvGeom& g = a.g;
+    const T* gy = static_cast<const T*>(a.grad_y);
+    float acc = 0.0f;
+    for (int64_t n = 0; n < g.n; ++n)
+        for (int64_t p = 0; p < g.p; ++p)
+            for (int64_t q = 0; q < g.q; ++q) acc += load_float(gy[conv_y_index(g, n, k, p, q)]);
+    store_float(static_cast<T*>(a.db)[k], acc);
+}
+
+}  // namespace dk
