@@ -14,38 +14,17 @@ import org.deepkern.Tensor;
  * eta = 0 is deterministic (DDIM), eta = 1 has DDPM's posterior variance. eps is the unclipped
  * one (use_clipped_model_output = False). Defaults: epsilon, eta 0, leading spacing, no clipping.
  */
-public final class DdimScheduler extends AbstractScheduler<DdimScheduler> {
-    private final NoiseSchedule schedule;
+public final class DdimScheduler extends VpDiscreteScheduler<DdimScheduler> {
     private double eta;
-    private NoiseSchedule.Spacing spacing = NoiseSchedule.Spacing.LEADING;
-    private int stepsOffset;
 
     public DdimScheduler(NoiseSchedule schedule) {
-        super(Prediction.EPSILON);
-        this.schedule = schedule;
+        super(schedule);
     }
 
     public DdimScheduler eta(double eta) {
         if (!(eta >= 0 && eta <= 1)) throw DeepKernException.invalidArgument(name(), "eta", "expected 0 <= eta <= 1, got " + eta);
         this.eta = eta;
         return this;
-    }
-
-    public DdimScheduler spacing(NoiseSchedule.Spacing s, int stepsOffset) {
-        spacing = s;
-        this.stepsOffset = stepsOffset;
-        return this;
-    }
-
-    @Override
-    protected double[] makeTimesteps(int n) {
-        return schedule.timesteps(n, spacing, stepsOffset, true);
-    }
-
-    @Override
-    public NoiseLevel level(int i) {
-        double ab = schedule.alphaBar((int) timesteps[i]);
-        return new NoiseLevel(timesteps[i], Math.sqrt(ab), Math.sqrt(1 - ab));
     }
 
     @Override

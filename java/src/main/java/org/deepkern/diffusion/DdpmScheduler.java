@@ -15,41 +15,20 @@ import org.deepkern.Tensor;
  * with no noise at t = 0. Defaults: epsilon prediction, fixed_small, leading spacing, no clipping
  * (diffusers' DDPMScheduler clips to [-1, 1] by default: {@code clip(1)}).
  */
-public final class DdpmScheduler extends AbstractScheduler<DdpmScheduler> {
+public final class DdpmScheduler extends VpDiscreteScheduler<DdpmScheduler> {
     /** diffusers' variance_type. */
     public enum Variance { FIXED_SMALL, FIXED_LARGE }
 
-    private final NoiseSchedule schedule;
     private Variance variance = Variance.FIXED_SMALL;
-    private NoiseSchedule.Spacing spacing = NoiseSchedule.Spacing.LEADING;
-    private int stepsOffset;
 
     public DdpmScheduler(NoiseSchedule schedule) {
-        super(Prediction.EPSILON);
-        this.schedule = schedule;
+        super(schedule);
     }
 
     public DdpmScheduler variance(Variance v) {
         if (v == null) throw DeepKernException.invalidArgument(name(), "variance", "expected FIXED_SMALL or FIXED_LARGE, got null");
         variance = v;
         return this;
-    }
-
-    public DdpmScheduler spacing(NoiseSchedule.Spacing s, int stepsOffset) {
-        spacing = s;
-        this.stepsOffset = stepsOffset;
-        return this;
-    }
-
-    @Override
-    protected double[] makeTimesteps(int n) {
-        return schedule.timesteps(n, spacing, stepsOffset, true);
-    }
-
-    @Override
-    public NoiseLevel level(int i) {
-        double ab = schedule.alphaBar((int) timesteps[i]);
-        return new NoiseLevel(timesteps[i], Math.sqrt(ab), Math.sqrt(1 - ab));
     }
 
     @Override
