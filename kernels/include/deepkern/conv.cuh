@@ -23,6 +23,26 @@ DK_HD int64_t conv_y_index(const ConvGeom& g, int64_t n, int64_t k, int64_t p, i
     return g.nhwc ? ((n * g.p + p) * g.q + q) * g.k + k : ((n * g.k + k) * g.p + p) * g.q + q;
 }
 
+// The (n, channel, row, col) of element i of a tensor [n, ch, rows, cols] stored NCHW or NHWC.
+DK_HD void conv_unflatten(bool nhwc, int64_t i, int64_t ch, int64_t rows, int64_t cols, int64_t& n, int64_t& c,
+                          int64_t& row, int64_t& col) {
+    if (nhwc) {
+        c = i % ch;
+        i /= ch;
+        col = i % cols;
+        i /= cols;
+        row = i % rows;
+        n = i / rows;
+    } else {
+        col = i % cols;
+        i /= cols;
+        row = i % rows;
+        i /= rows;
+        c = i % ch;
+        n = i / ch;
+    }
+}
+
 DK_HD int64_t conv_red(const ConvGeom& g) { return (g.c / g.groups) * g.r * g.s; }
 
 DK_HD int64_t conv_red_index(const ConvGeom& g, int64_t cg, int64_t r, int64_t s) {
@@ -107,21 +127,7 @@ template <typename T>
 DK_HD void conv_backward_data_at(const ConvArgs& a, int64_t i) {
     const ConvGeom& g = a.g;
     int64_t n, c, h, wc;
-    if (g.nhwc) {
-        c = i % g.c;
-        int64_t t = i / g.c;
-        wc = t % g.w;
-        t /= g.w;
-        h = t % g.h;
-        n = t / g.h;
-    } else {
-        wc = i % g.w;
-        int64_t t = i / g.w;
-        h = t % g.h;
-        t /= g.h;
-        c = t % g.c;
-        n = t / g.c;
-    }
+    conv_unflatten(g.nhwc, i, g.c, g.h, g.w, n, c, h, wc);
     const int64_t cgs = g.c / g.groups, kgs = g.k / g.groups;
     const int64_t grp = c / cgs, cg = c % cgs, red = conv_red(g);
     const T* gy = static_cast<const T*>(a.grad_y);

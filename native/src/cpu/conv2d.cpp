@@ -15,21 +15,7 @@ void conv2d_forward(const Exec&, DType dtype, const ConvArgs& a) {
             for (int64_t i = b; i < e; ++i) {
                 // i walks the output in its own layout
                 int64_t n, k, p, q;
-                if (g.nhwc) {
-                    k = i % g.k;
-                    int64_t t = i / g.k;
-                    q = t % g.q;
-                    t /= g.q;
-                    p = t % g.p;
-                    n = t / g.p;
-                } else {
-                    q = i % g.q;
-                    int64_t t = i / g.q;
-                    p = t % g.p;
-                    t /= g.p;
-                    k = t % g.k;
-                    n = t / g.k;
-                }
+                conv_unflatten(g.nhwc, i, g.k, g.p, g.q, n, k, p, q);
                 conv_store_output<T>(a, conv_forward_at<T>(a, n, k, p, q), k, i);
             }
         });
