@@ -35,7 +35,7 @@ public final class Scope implements AutoCloseable {
         if (s != null) s.tensors.add(t);
     }
 
-    /** Moves t out of this scope, into the enclosing one if there is one; returns t. */
+    /** Moves t out of this scope, into the enclosing one if there is one; returns t (null stays null). */
     public Tensor keep(Tensor t) {
         if (tensors.remove(t)) {
             Iterator<Scope> it = OPEN.get().iterator();  // innermost first

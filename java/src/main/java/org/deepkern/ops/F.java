@@ -6,6 +6,7 @@ import static org.deepkern.internal.Native.check;
 import java.util.Arrays;
 import java.util.function.Consumer;
 import org.deepkern.DeepKernException;
+import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.bindings.dk_tensor;
 
@@ -51,17 +52,12 @@ public final class F {
         final String op = "F.activationBackward";
         Tensor in = arg(op, "x", x);
         Tensor b = arg(op, "bias", bias);
-        Tensor gradIn = Tensor.empty(in.dtype(), in.device(), in.shape());
-        Tensor gradBias = null;
-        try {
-            gradBias = Tensor.empty(b.dtype(), b.device(), b.shape());
+        try (Scope outputs = Scope.open()) {
+            Tensor gradIn = Tensor.empty(in.dtype(), in.device(), in.shape());
+            Tensor gradBias = Tensor.empty(b.dtype(), b.device(), b.shape());
             check(dk_activation_backward(context(op, x), descriptor(op, act), handle(op, "x", x), handle(op, "bias", bias),
                     handle(op, "gradOut", gradOut), gradIn.nativeHandle(), gradBias.nativeHandle()));
-            return new ActivationGrads(gradIn, gradBias);
-        } catch (RuntimeException e) {
-            gradIn.close();
-            if (gradBias != null) gradBias.close();
-            throw e;
+            return new ActivationGrads(outputs.keep(gradIn), outputs.keep(gradBias));
         }
     }
 
@@ -168,17 +164,12 @@ public final class F {
     public static GatedGrads gatedBackward(Act gate, Tensor gateInput, Tensor up, Tensor gradOut) {
         final String op = "F.gatedBackward";
         Tensor g = arg(op, "gate", gateInput);
-        Tensor gradGate = Tensor.empty(g.dtype(), g.device(), g.shape());
-        Tensor gradUp = null;
-        try {
-            gradUp = Tensor.empty(g.dtype(), g.device(), g.shape());
+        try (Scope outputs = Scope.open()) {
+            Tensor gradGate = Tensor.empty(g.dtype(), g.device(), g.shape());
+            Tensor gradUp = Tensor.empty(g.dtype(), g.device(), g.shape());
             check(dk_gated_backward(context(op, gateInput), descriptor(op, gate), handle(op, "gate", gateInput),
                     handle(op, "up", up), handle(op, "gradOut", gradOut), gradGate.nativeHandle(), gradUp.nativeHandle()));
-            return new GatedGrads(gradGate, gradUp);
-        } catch (RuntimeException e) {
-            gradGate.close();
-            if (gradUp != null) gradUp.close();
-            throw e;
+            return new GatedGrads(outputs.keep(gradGate), outputs.keep(gradUp));
         }
     }
 
@@ -300,21 +291,15 @@ public final class F {
         Tensor in = arg(op, "x", x);
         long[] s = in.shape();
         long[] param = {s.length == 0 ? 1 : s[s.length - 1]};
-        Tensor gradX = Tensor.empty(in.dtype(), in.device(), s);
-        Tensor gradW = null, gradB = null;
-        try {
-            if (weight != null) gradW = Tensor.empty(in.dtype(), in.device(), param);
-            if (withBias) gradB = Tensor.empty(in.dtype(), in.device(), param);
+        try (Scope outputs = Scope.open()) {
+            Tensor gradX = Tensor.empty(in.dtype(), in.device(), s);
+            Tensor gradW = weight == null ? null : Tensor.empty(in.dtype(), in.device(), param);
+            Tensor gradB = withBias ? Tensor.empty(in.dtype(), in.device(), param) : null;
             dk_tensor w = optional(op, "weight", weight), g = handle(op, "gradOut", gradOut);
             dk_tensor gw = gradW == null ? null : gradW.nativeHandle(), gb = gradB == null ? null : gradB.nativeHandle();
             check(rms ? dk_rms_norm_backward(in.nativeContext(), in.nativeHandle(), w, g, (float) eps, gradX.nativeHandle(), gw)
                     : dk_layer_norm_backward(in.nativeContext(), in.nativeHandle(), w, g, (float) eps, gradX.nativeHandle(), gw, gb));
-            return new NormGrads(gradX, gradW, gradB);
-        } catch (RuntimeException e) {
-            gradX.close();
-            if (gradW != null) gradW.close();
-            if (gradB != null) gradB.close();
-            throw e;
+            return new NormGrads(outputs.keep(gradX), outputs.keep(gradW), outputs.keep(gradB));
         }
     }
 
@@ -388,19 +373,16 @@ public final class F {
         Tensor in = arg(op, "x", x), w = arg(op, "weight", weight), g = arg(op, "gradOut", gradOut);
         long k = in.ndim() == 0 ? 1 : in.shape(in.ndim() - 1), n = w.ndim() == 2 ? w.shape(0) : 1;
         long rows = k == 0 ? 0 : in.numel() / k;
-        Tensor gx = null, gw = null, gb = null;
-        try (Tensor g2 = g.view(rows, n); Tensor x2 = in.view(rows, k)) {
-            gx = matmul(g, w);
-            gw = matmul(g2, x2, true, false);
+        try (Scope outputs = Scope.open(); Tensor g2 = g.view(rows, n); Tensor x2 = in.view(rows, k)) {
+            Tensor gx = matmul(g, w);
+            Tensor gw = matmul(g2, x2, true, false);
+            Tensor gb = null;
             if (withBias) {
                 try (Tensor ones = Tensor.full(1.0, in.dtype(), in.device(), 1, rows); Tensor s = matmul(ones, g2)) {
                     gb = s.reshape(n);
                 }
             }
-            return new LinearGrads(gx, gw, gb);
-        } catch (RuntimeException e) {
-            for (Tensor t : new Tensor[] {gx, gw, gb}) if (t != null) t.close();
-            throw e;
+            return new LinearGrads(outputs.keep(gx), outputs.keep(gw), outputs.keep(gb));
         }
     }
 
@@ -420,13 +402,10 @@ public final class F {
                 throw DeepKernException.invalidArgument(op, t == ta ? "a" : "b", "batch dims " + Arrays.toString(s)
                         + " differ from the output's " + Arrays.toString(out) + ": broadcast gradients are not supported");
         }
-        Tensor ga = transA ? matmul(tb, g, transB, true) : matmul(g, tb, false, !transB);
-        try {
+        try (Scope outputs = Scope.open()) {
+            Tensor ga = transA ? matmul(tb, g, transB, true) : matmul(g, tb, false, !transB);
             Tensor gb = transB ? matmul(g, ta, true, transA) : matmul(ta, g, !transA, false);
-            return new MatmulGrads(ga, gb);
-        } catch (RuntimeException e) {
-            ga.close();
-            throw e;
+            return new MatmulGrads(outputs.keep(ga), outputs.keep(gb));
         }
     }
 
@@ -542,19 +521,14 @@ public final class F {
         Tensor in = arg(op, "x", x);
         arg(op, "gradOut", gradOut);
         if (weightShape == null) throw DeepKernException.invalidArgument(op, "weightShape", "expected a shape, got null");
-        Tensor gradW = Tensor.empty(in.dtype(), in.device(), weightShape);
-        Tensor gradB = null;
-        try {
-            if (withBias) gradB = Tensor.empty(in.dtype(), in.device(), weightShape.length > 0 ? weightShape[0] : 0);
+        try (Scope outputs = Scope.open()) {
+            Tensor gradW = Tensor.empty(in.dtype(), in.device(), weightShape);
+            Tensor gradB = withBias ? Tensor.empty(in.dtype(), in.device(), weightShape.length > 0 ? weightShape[0] : 0) : null;
             try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
                 check(dk_conv2d_backward_weight(context(op, x), np, handle(op, "x", x), handle(op, "gradOut", gradOut),
                         gradW.nativeHandle(), gradB == null ? null : gradB.nativeHandle()));
             }
-            return new Conv2dWeightGrads(gradW, gradB);
-        } catch (RuntimeException e) {
-            gradW.close();
-            if (gradB != null) gradB.close();
-            throw e;
+            return new Conv2dWeightGrads(outputs.keep(gradW), outputs.keep(gradB));
         }
     }
 
