@@ -26,13 +26,6 @@ ActParams check_gate(const dk_activation* act) {
     return p;
 }
 
-Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like) {
-    Checked c = check_tensor(ctx, name, t);
-    check_same_dtype(c, like);
-    check_same_shape(c, like);
-    return c;
-}
-
 int64_t last_dim(const Checked& t) { return t.shape.empty() ? 1 : t.shape.back(); }
 
 // bias must be [C], C the last dim of x, with x's dtype.
@@ -143,18 +136,13 @@ DK_API dk_status dk_activation_backward(dk_context* ctx, const dk_activation* ac
                                                 "] (the last dim of 'x'), got " + shape_string(gb.shape));
         check_no_partial_overlap(gb, gi);
         a.grad_bias = gb.data;
-        const size_t bytes = size_t(bias_partial_rows(ctx->exec, a.rows) * a.cols) * sizeof(float);
-        a.workspace = static_cast<float*>(ctx->allocator.allocate(bytes));
-        try {
-            if (a.rows == 0)
-                DK_BACKEND_CALL(ctx, fill, gb.dtype, gb.data, gb.numel, 0.0);  // a sum over no rows
-            else
-                DK_BACKEND_CALL(ctx, activation_backward, xc.dtype, p, a);
-        } catch (...) {
-            ctx->allocator.release(a.workspace);
-            throw;
+        if (a.rows == 0) {
+            DK_BACKEND_CALL(ctx, fill, gb.dtype, gb.data, gb.numel, 0.0);  // a sum over no rows
+            return;
         }
-        ctx->allocator.release(a.workspace);  // stream-ordered: reused only by later work
+        const Workspace partials(ctx, size_t(bias_partial_rows(ctx->exec, a.rows) * a.cols) * sizeof(float));
+        a.workspace = partials.floats();
+        DK_BACKEND_CALL(ctx, activation_backward, xc.dtype, p, a);
     });
 }
 
@@ -205,9 +193,7 @@ DK_API dk_status dk_gated_split_forward(dk_context* ctx, const dk_activation* ac
         const std::vector<int64_t> half = check_split(xc);
         Checked o = check_tensor(ctx, "out", out);
         check_half_shape(o, half, xc);
-        if (o.bytes && xc.bytes && o.data < static_cast<char*>(xc.data) + xc.bytes &&
-            xc.data < static_cast<char*>(o.data) + o.bytes)
-            fail(DK_ERROR_INVALID_ARGUMENT, "argument 'out': overlaps 'x'");
+        check_disjoint(o, xc);
         const int64_t h = half.back();
         GatedArgs a{static_cast<char*>(xc.data) + h * dtype_size(xc.dtype), xc.data, nullptr, o.data,
                     nullptr, nullptr, h == 0 ? 0 : o.numel / h, h, 2 * h};

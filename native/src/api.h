@@ -29,6 +29,21 @@ struct dk_context {
 
 namespace dk {
 
+// Scratch memory for one op from its context's allocator, given back when the op returns. The
+// allocator is stream-ordered, so the block goes only to work queued after this op's kernels.
+class Workspace {
+public:
+    Workspace(dk_context* ctx, size_t bytes) : ctx_(ctx), data_(ctx->allocator.allocate(bytes)) {}
+    ~Workspace() { ctx_->allocator.release(data_); }
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+    float* floats() const { return static_cast<float*>(data_); }
+
+private:
+    dk_context* ctx_;
+    void* data_;
+};
+
 void set_last_error(const std::string& message);
 [[noreturn]] void fail(dk_status status, const std::string& message);
 std::string device_name(const dk_device& d);

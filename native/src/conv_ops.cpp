@@ -81,12 +81,6 @@ void weight_dims(const Checked& w, bool nhwc, int64_t& k, int64_t& cg, int64_t& 
     s = nhwc ? w.shape[2] : w.shape[3];
 }
 
-void disjoint(const Checked& out, const Checked& in) {
-    if (out.bytes && in.bytes && out.data < static_cast<const char*>(in.data) + in.bytes &&
-        in.data < static_cast<const char*>(out.data) + out.bytes)
-        bad(out.name, std::string("overlaps '") + in.name + "'");
-}
-
 void check_shape(const Checked& t, const std::vector<int64_t>& want, const std::string& why) {
     if (t.shape != want) bad(t.name, "expected shape " + shape_string(want) + " (" + why + "), got " + shape_string(t.shape));
 }
@@ -174,13 +168,13 @@ DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* para
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, xc);
         check_shape(oc, image_shape(p.nhwc, a.g.n, a.g.k, a.g.p, a.g.q), "the convolution's output");
-        disjoint(oc, xc);
-        disjoint(oc, wc);
+        check_disjoint(oc, xc);
+        check_disjoint(oc, wc);
         a.y = oc.data;
         if (bias) {
             Checked bc;
             check_vector(ctx, bias, "bias", a.g.k, xc, bc);
-            disjoint(oc, bc);
+            check_disjoint(oc, bc);
             a.bias = bc.data;
         }
         if (residual) {
@@ -209,8 +203,8 @@ DK_API dk_status dk_conv2d_backward_data(dk_context* ctx, const dk_conv2d_params
         ConvArgs a{};
         a.g = geometry(p, gx, n, c, h, wd, wc, "grad_x");
         check_shape(gy, image_shape(p.nhwc, n, a.g.k, a.g.p, a.g.q), "the output of the convolution of 'grad_x''s shape");
-        disjoint(gx, gy);
-        disjoint(gx, wc);
+        check_disjoint(gx, gy);
+        check_disjoint(gx, wc);
         a.grad_y = gy.data;
         a.w = wc.data;
         a.dx = gx.data;
@@ -233,17 +227,17 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
         ConvArgs a{};
         a.g = geometry(p, xc, n, c, h, wd, gw, "x");
         check_shape(gy, image_shape(p.nhwc, n, a.g.k, a.g.p, a.g.q), "the convolution's output");
-        disjoint(gw, xc);
-        disjoint(gw, gy);
+        check_disjoint(gw, xc);
+        check_disjoint(gw, gy);
         a.x = xc.data;
         a.grad_y = gy.data;
         a.dw = gw.data;
         if (grad_bias) {
             Checked gb;
             check_vector(ctx, grad_bias, "grad_bias", a.g.k, xc, gb);
-            disjoint(gb, xc);
-            disjoint(gb, gy);
-            disjoint(gb, gw);
+            check_disjoint(gb, xc);
+            check_disjoint(gb, gy);
+            check_disjoint(gb, gw);
             a.db = gb.data;
         }
         DK_BACKEND_CALL(ctx, conv2d_backward_weight, xc.dtype, a);
@@ -275,8 +269,8 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, xc);
         check_shape(oc, image_shape(p.nhwc, n, cout, ho, wo), "the transposed convolution's output");
-        disjoint(oc, xc);
-        disjoint(oc, wc);
+        check_disjoint(oc, xc);
+        check_disjoint(oc, wc);
         // The conv whose data gradient this is: input out [n, cout, ho, wo], weight w [cin, cout/g, r, s],
         // output x [n, cin, h, w]. Its bottom/right pads make its output h x w exactly.
         ConvArgs a{};
@@ -288,7 +282,7 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
         if (bias) {
             Checked bc;
             check_vector(ctx, bias, "bias", cout, xc, bc);
-            disjoint(oc, bc);
+            check_disjoint(oc, bc);
             a.bias = bc.data;
         }
         DK_BACKEND_CALL(ctx, conv2d_backward_data, xc.dtype, a);

@@ -9,18 +9,12 @@ using namespace dk;
 
 namespace {
 
+constexpr const char* kOnlyXInPlace = " (only 'out' may be 'x', for an update in place)";
+
 void check_finite(const char* name, float v) {
     if (!std::isfinite(v))
         fail(DK_ERROR_INVALID_ARGUMENT, std::string("argument 'coefs': ") + name + " is " + std::to_string(v) +
                                             ", expected a finite number");
-}
-
-// Every output must be disjoint from every other tensor of the step, except out, which may be x.
-void check_disjoint(const Checked& out, const Checked& other) {
-    if (out.bytes && other.bytes && out.data < static_cast<const char*>(other.data) + other.bytes &&
-        other.data < static_cast<const char*>(out.data) + out.bytes)
-        fail(DK_ERROR_INVALID_ARGUMENT, std::string("argument '") + out.name + "': overlaps '" + other.name +
-                                            "' (only 'out' may be 'x', for an update in place)");
 }
 
 }  // namespace
@@ -44,19 +38,14 @@ DK_API dk_status dk_diffusion_step(dk_context* ctx, const dk_step_coefs* coefs, 
         if (!extra2 && c.out_e2 != 0) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'extra2': NULL but coefs.out_e2 is not 0");
         Checked xc = check_tensor(ctx, "x", x);
         check_floating(xc);
-        // every tensor of the step: x's dtype and shape
-        auto like_x = [&](const char* name, const dk_tensor* t) {
-            Checked ch = check_tensor(ctx, name, t);
-            check_same_dtype(ch, xc);
-            check_same_shape(ch, xc);
-            return ch;
-        };
+        // every tensor of the step has x's dtype and shape
+        auto like_x = [&](const char* name, const dk_tensor* t) { return check_like(ctx, name, t, xc); };
         std::vector<Checked> inputs{xc, like_x("model", model)};
         for (auto [name, t] : {std::pair<const char*, const dk_tensor*>{"uncond", uncond}, {"extra1", extra1}, {"extra2", extra2}})
             if (t) inputs.push_back(like_x(name, t));
         const Checked o = like_x("out", out);
         check_no_partial_overlap(o, xc);
-        for (size_t k = 1; k < inputs.size(); ++k) check_disjoint(o, inputs[k]);
+        for (size_t k = 1; k < inputs.size(); ++k) check_disjoint(o, inputs[k], kOnlyXInPlace);
         const void* ptr[3] = {nullptr, nullptr, nullptr};  // uncond, extra1, extra2
         size_t next = 2;
         if (uncond) ptr[0] = inputs[next++].data;
@@ -65,8 +54,8 @@ DK_API dk_status dk_diffusion_step(dk_context* ctx, const dk_step_coefs* coefs, 
         StepArgs a{c, xc.data, inputs[1].data, ptr[0], ptr[1], ptr[2], o.data, nullptr, xc.numel};
         if (out2) {
             const Checked o2 = like_x("out2", out2);
-            for (const Checked& in : inputs) check_disjoint(o2, in);
-            check_disjoint(o2, o);
+            for (const Checked& in : inputs) check_disjoint(o2, in, kOnlyXInPlace);
+            check_disjoint(o2, o, kOnlyXInPlace);
             a.out2 = o2.data;
         }
         DK_BACKEND_CALL(ctx, diffusion_step, xc.dtype, a);

@@ -9,14 +9,6 @@ using namespace dk;
 
 namespace {
 
-std::string arg(const char* name) { return std::string("argument '") + name + "': "; }
-
-void check_disjoint(const Checked& out, const Checked& in) {
-    if (out.bytes && in.bytes && out.data < static_cast<const char*>(in.data) + in.bytes &&
-        in.data < static_cast<const char*>(out.data) + out.bytes)
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "overlaps '" + in.name + "'");
-}
-
 Checked check_operand(const dk_context* ctx, const char* name, const dk_tensor* t) {
     Checked c = check_tensor(ctx, name, t);
     check_floating(c);

@@ -9,15 +9,6 @@ using namespace dk;
 
 namespace {
 
-std::string arg(const char* name) { return std::string("argument '") + name + "': "; }
-
-Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like) {
-    Checked c = check_tensor(ctx, name, t);
-    check_same_dtype(c, like);
-    check_same_shape(c, like);
-    return c;
-}
-
 // x must have at least one dimension: the last one is normalized over.
 Checked check_rows_input(const dk_context* ctx, const char* name, const dk_tensor* t) {
     Checked c = check_tensor(ctx, name, t);
@@ -40,12 +31,6 @@ Checked check_param(const dk_context* ctx, const char* name, const dk_tensor* t,
         fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected shape [" + std::to_string(x.shape.back()) +
                                             "] (the last dim of '" + x.name + "'), got " + shape_string(c.shape));
     return c;
-}
-
-void check_disjoint(const Checked& out, const Checked& in) {
-    if (out.bytes && in.bytes && out.data < static_cast<const char*>(in.data) + in.bytes &&
-        in.data < static_cast<const char*>(out.data) + out.bytes)
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "overlaps '" + in.name + "'");
 }
 
 void check_eps(float eps) {
@@ -110,15 +95,9 @@ void norm_backward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
         for (const Checked& g : grads) DK_BACKEND_CALL(ctx, fill, g.dtype, g.data, g.numel, 0.0);
         return;
     }
-    const size_t bytes = size_t(norm_workspace_floats(ctx->exec, a.rows, a.cols)) * sizeof(float);
-    a.workspace = static_cast<float*>(ctx->allocator.allocate(bytes));
-    try {
-        DK_BACKEND_CALL(ctx, norm_backward, xc.dtype, a);
-    } catch (...) {
-        ctx->allocator.release(a.workspace);
-        throw;
-    }
-    ctx->allocator.release(a.workspace);  // stream-ordered: reused only by later work
+    const Workspace stats(ctx, size_t(norm_workspace_floats(ctx->exec, a.rows, a.cols)) * sizeof(float));
+    a.workspace = stats.floats();
+    DK_BACKEND_CALL(ctx, norm_backward, xc.dtype, a);
 }
 
 void rope(dk_context* ctx, const char* in_name, const dk_tensor* x, int32_t layout, float base, int64_t offset,

@@ -18,12 +18,7 @@ DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out) {
         Checked i = check_tensor(ctx, "x", x);
         Checked o = check_tensor(ctx, "out", out);
         check_same_shape(o, i);
-        if (o.data != i.data || o.dtype != i.dtype) {
-            // a cast cannot run in place across element sizes
-            if (o.bytes && i.bytes && o.data < static_cast<char*>(i.data) + i.bytes &&
-                i.data < static_cast<char*>(o.data) + o.bytes)
-                fail(DK_ERROR_INVALID_ARGUMENT, "argument 'out': overlaps 'x'");
-        }
+        if (o.data != i.data || o.dtype != i.dtype) check_disjoint(o, i);  // no in-place across element sizes
         DK_BACKEND_CALL(ctx, cast, i.dtype, i.data, o.dtype, o.data, o.numel);
     });
 }

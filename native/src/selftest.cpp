@@ -41,13 +41,6 @@ void check_vector(const Checked& t) {
                                             std::to_string(t.numel));
 }
 
-void check_disjoint(const Checked& out, const Checked& in) {
-    const char* o = static_cast<const char*>(out.data);
-    const char* i = static_cast<const char*>(in.data);
-    if (out.bytes && in.bytes && o < i + in.bytes && i < o + out.bytes)
-        fail(DK_ERROR_INVALID_ARGUMENT, std::string("argument '") + out.name + "': overlaps '" + in.name + "'");
-}
-
 }  // namespace
 
 extern "C" {

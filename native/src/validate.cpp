@@ -32,7 +32,7 @@ std::string shape_string(const std::vector<int64_t>& shape) {
     return s + "]";
 }
 
-static std::string arg(const char* name) { return std::string("argument '") + name + "': "; }
+std::string arg(const char* name) { return std::string("argument '") + name + "': "; }
 
 static DType decode_dtype(const char* name, dk_dtype d) {
     if (d.lanes == 1) {
@@ -96,6 +96,13 @@ Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t
     return c;
 }
 
+Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like) {
+    Checked c = check_tensor(ctx, name, t);
+    check_same_dtype(c, like);
+    check_same_shape(c, like);
+    return c;
+}
+
 void check_floating(const Checked& t) {
     if (t.dtype == DType::i32 || t.dtype == DType::i64)
         fail(DK_ERROR_INVALID_ARGUMENT, arg(t.name) + "expected a floating dtype (f32, f16, bf16), got " +
@@ -116,13 +123,19 @@ void check_same_dtype(const Checked& t, const Checked& like) {
                                             dtype_name(t.dtype));
 }
 
+static bool overlap(const Checked& a, const Checked& b) {
+    return a.bytes && b.bytes && static_cast<const char*>(a.data) < static_cast<const char*>(b.data) + b.bytes &&
+           static_cast<const char*>(b.data) < static_cast<const char*>(a.data) + a.bytes;
+}
+
 void check_no_partial_overlap(const Checked& out, const Checked& in) {
-    if (out.bytes == 0 || in.bytes == 0 || out.data == in.data) return;
-    const char* a = static_cast<const char*>(out.data);
-    const char* b = static_cast<const char*>(in.data);
-    if (a < b + in.bytes && b < a + out.bytes)
+    if (out.data != in.data && overlap(out, in))
         fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "overlaps '" + in.name +
                                             "' without being the same tensor (in-place needs identical storage)");
+}
+
+void check_disjoint(const Checked& out, const Checked& in, const char* note) {
+    if (overlap(out, in)) fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "overlaps '" + in.name + "'" + note);
 }
 
 }  // namespace dk

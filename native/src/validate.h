@@ -23,6 +23,9 @@ struct Checked {
 
 constexpr int kMaxDims = 16;
 
+// "argument 'name': ", the start of every argument error message.
+std::string arg(const char* name);
+
 int64_t dtype_size(DType t);
 const char* dtype_name(DType t);
 std::string shape_string(const std::vector<int64_t>& shape);
@@ -30,11 +33,16 @@ std::string shape_string(const std::vector<int64_t>& shape);
 // Structure, dtype, size overflow, device (must be the context's), compactness, alignment.
 Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t);
 
+// check_tensor plus like's dtype and shape.
+Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like);
+
 void check_floating(const Checked& t);
 void check_same_shape(const Checked& t, const Checked& like);
 void check_same_dtype(const Checked& t, const Checked& like);
 // out may be x itself (in place) but must not partially overlap it.
 void check_no_partial_overlap(const Checked& out, const Checked& in);
+// out must share no byte with in; note, if given, is added to the message.
+void check_disjoint(const Checked& out, const Checked& in, const char* note = "");
 
 // A dk_activation's kind and parameters (activation_ops.cpp); names the argument 'act'.
 ActParams check_activation(const dk_activation* act);
