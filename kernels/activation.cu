@@ -10,6 +10,7 @@
 // shared memory and writes one f32 partial row per block; a second kernel adds the partials.
 // Memory traffic: forward 2n elements (+cols), backward 3n (+ partials, tiny); all bandwidth-bound.
 #include "deepkern/portable.cuh"
+#include "deepkern/column_sum.cuh"
 #include "deepkern/activation_bodies.cuh"
 #include "deepkern/walk.cuh"
 #include "deepkern/dispatch.h"
@@ -45,17 +46,6 @@ __global__ void act_backward_bias_kernel(ActBackward<T, Act> body, int64_t rows,
             for (int y = 0; y < kRowThreads; ++y) s += sums[y][tx * V + k];
             partials[int64_t(blockIdx.y) * cols + col + k] = s;
         }
-    }
-}
-
-template <typename T>
-__global__ void column_sum_kernel(const float* __restrict__ partials, int64_t parts, int64_t cols,
-                                  T* __restrict__ out) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < cols; c += stride) {
-        float s = 0.0f;
-        for (int64_t p = 0; p < parts; ++p) s += partials[p * cols + c];
-        store_float(out[c], s);
     }
 }
 

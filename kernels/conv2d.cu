@@ -51,15 +51,8 @@ __global__ void conv2d_forward_kernel(ConvArgs a) {
                 const int kk = e / kTileM, mm = e % kTileM;
                 const int64_t m = m0 + mm, rr = r0 + kk;
                 float v = 0.0f;
-                if (m < m_total && rr < red) {
-                    const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
-                    int64_t cg, r, s;
-                    conv_red_decode(g, rr, cg, r, s);
-                    const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
-                    const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
-                    if (h >= 0 && h < g.h && wc >= 0 && wc < g.w)
-                        v = load_float(x[conv_x_index(g, n, grp * cgs + cg, h, wc)]);
-                }
+                int64_t xi;
+                if (m < m_total && rr < red && conv_tap(g, m, rr, grp * cgs, xi)) v = load_float(x[xi]);
                 tile_a[kk][mm] = v;
             }
             // the weight tile: consecutive threads take consecutive taps of one filter

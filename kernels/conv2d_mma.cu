@@ -42,19 +42,10 @@ __device__ __forceinline__ void mma_load_tiles(const ConvArgs& a, const Smem& sm
         const int mm = e / kChunks, ch = e % kChunks;
         const int64_t m = m0 + mm, rr = r0 + 8 * ch;
         const int dst = a_base + mm * kMmaLd + 8 * ch;
-        bool copied = false;
-        if (m < m_total && rr < red) {
-            const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
-            int64_t cg, r, s;
-            conv_red_decode(g, rr, cg, r, s);
-            const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
-            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
-            if (h >= 0 && h < g.h && wc >= 0 && wc < g.w) {
-                cp_async<16, CacheOp::cg>(&smem[dst], x + conv_x_index(g, n, grp * cgs + cg, h, wc));
-                copied = true;
-            }
-        }
-        if (!copied)
+        int64_t xi;
+        if (m < m_total && rr < red && conv_tap(g, m, rr, grp * cgs, xi))
+            cp_async<16, CacheOp::cg>(&smem[dst], x + xi);
+        else
             for (int z = 0; z < 8; ++z) store_float(smem[dst + z], 0.0f);
     }
     for (int e = threadIdx.x; e < kMmaN * kChunks; e += kMmaThreads) {

@@ -12,6 +12,7 @@
 // Everything is bandwidth-bound: forward 2 reads + 1 write per element (the re-read hits L2 for
 // rows up to tens of kilobytes), backward 2-3 reads + 1 write.
 #include "deepkern/portable.cuh"
+#include "deepkern/column_sum.cuh"
 #include "deepkern/dispatch.h"
 
 namespace dk {
@@ -189,17 +190,6 @@ __global__ void norm_param_partials_kernel(const T* __restrict__ x, const T* __r
     }
 }
 
-template <typename T>
-__global__ void norm_param_sum_kernel(const float* __restrict__ partials, int64_t parts, int64_t cols,
-                                      T* __restrict__ out) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < cols; c += stride) {
-        float s = 0.0f;
-        for (int64_t p = 0; p < parts; ++p) s += partials[p * cols + c];
-        store_float(out[c], s);
-    }
-}
-
 void softmax_forward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
     if (a.rows * a.cols == 0) return;
     dispatch_floating(dtype, [&](auto tag) {
@@ -250,10 +240,10 @@ void norm_backward(const Exec& ex, DType dtype, const NormArgs& a) {
                a.rows, a.cols, pw, pb);
         const dim3 grid(grid_for(ex, a.cols, 256));
         if (a.grad_weight)
-            launch(ex, "norm_weight_grad_sum", norm_param_sum_kernel<T>, grid, dim3(256), 0,
+            launch(ex, "norm_weight_grad_sum", column_sum_kernel<T>, grid, dim3(256), 0,
                    static_cast<const float*>(pw), parts, a.cols, static_cast<T*>(a.grad_weight));
         if (a.grad_bias)
-            launch(ex, "norm_bias_grad_sum", norm_param_sum_kernel<T>, grid, dim3(256), 0,
+            launch(ex, "norm_bias_grad_sum", column_sum_kernel<T>, grid, dim3(256), 0,
                    static_cast<const float*>(pb), parts, a.cols, static_cast<T*>(a.grad_bias));
     });
 }

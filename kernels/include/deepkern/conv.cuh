@@ -65,6 +65,19 @@ DK_HD void conv_red_decode(const ConvGeom& g, int64_t red, int64_t& cg, int64_t&
     }
 }
 
+// The x element output pixel m (n, p, q flattened) reads at reduction index rr in the group whose
+// first input channel is c0; false where that tap falls in the padding.
+DK_HD bool conv_tap(const ConvGeom& g, int64_t m, int64_t rr, int64_t c0, int64_t& xi) {
+    const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
+    int64_t cg, r, s;
+    conv_red_decode(g, rr, cg, r, s);
+    const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+    const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+    if (h < 0 || h >= g.h || wc < 0 || wc >= g.w) return false;
+    xi = conv_x_index(g, n, c0 + cg, h, wc);
+    return true;
+}
+
 // The epilogue activation by its runtime kind (0 = none): one switch, uniform across a launch, so
 // the kernels instantiate once per dtype rather than once per activation.
 DK_HD float conv_act(const ActParams& a, float v) {
