@@ -114,8 +114,7 @@ public final class Tensor implements AutoCloseable {
     /** Every element = value, converted to dtype (integers saturate). */
     public static Tensor full(double value, DType dtype, Device device, long... shape) {
         Tensor t = empty(dtype, device, shape);
-        check(dk_fill(t.storage.ctx, t.handle, value));
-        return t;
+        return written(t, dk_fill(t.storage.ctx, t.handle, value));
     }
 
     /** f32 values on the default device; no shape means 1-D. */
@@ -157,8 +156,7 @@ public final class Tensor implements AutoCloseable {
 
     public static Tensor randn(Device device, DType dtype, long seed, long... shape) {
         Tensor t = empty(dtype, device, shape);
-        check(dk_randn(t.storage.ctx, t.handle, seed, 0));
-        return t;
+        return written(t, dk_randn(t.storage.ctx, t.handle, seed, 0));
     }
 
     // ---- accessors ----
@@ -251,8 +249,7 @@ public final class Tensor implements AutoCloseable {
         ensureOpen("tensor");
         if (target == dtype) return reshape(shape);
         Tensor out = empty(target, storage.device, shape);
-        check(dk_cast(storage.ctx, handle, out.handle));
-        return out;
+        return written(out, dk_cast(storage.ctx, handle, out.handle));
     }
 
     public float[] toFloatArray() {
@@ -330,6 +327,17 @@ public final class Tensor implements AutoCloseable {
 
     private void copyToHost(Pointer host) {
         check(dk_copy_to_host(storage.ctx, host, dataAt(), numel * dtype.byteSize()));
+    }
+
+    /** t, once the native call that wrote it succeeded; closed (not leaked) when it failed. */
+    private static Tensor written(Tensor t, int status) {
+        try {
+            check(status);
+            return t;
+        } catch (RuntimeException e) {
+            t.close();
+            throw e;
+        }
     }
 
     private DeepKernException reshapeError(long[] newShape) {
