@@ -1,11 +1,14 @@
-// tensor.cu - the tensor basics every backend needs: fill, dtype cast, normal random numbers.
+// tensor.cu - the tensor basics every backend needs: fill, dtype cast, normal random numbers and the
+// strided copy behind permute and narrow.
 //
-// All three are grid-stride loops over compact tensors. randn draws element i from Philox
+// All are grid-stride loops over compact outputs (the strided copy reads x through
+// deepkern/strided.cuh: writes coalesce, a transposing read does not). randn draws element i from Philox
 // counter offset + i/4 (deepkern/philox.cuh), so its bits do not depend on the launch shape
 // and match the cpu backend's.
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "deepkern/philox.cuh"
+#include "deepkern/strided.cuh"
 
 namespace dk {
 namespace DK_BACKEND {
@@ -35,6 +38,15 @@ __global__ void randn_kernel(T* __restrict__ y, int64_t n, uint64_t seed, uint64
         box_muller(r.v[2], r.v[3], &z[2], &z[3]);
         for (int k = 0; k < 4 && 4 * b + k < n; ++k) store_float(y[4 * b + k], z[k]);
     }
+}
+
+template <typename T>
+__global__ void strided_copy_kernel(StridedCopyArgs a) {
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+    const T* __restrict__ x = static_cast<const T*>(a.x);
+    T* __restrict__ y = static_cast<T*>(a.out);
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < a.numel; i += stride)
+        y[i] = x[strided_source(a, i)];
 }
 
 constexpr int kThreads = 256;
@@ -69,6 +81,15 @@ void randn(const Exec& ex, DType dtype, void* out, int64_t n, uint64_t seed, uin
         using T = typename decltype(tag)::type;
         launch(ex, "randn", randn_kernel<T>, dim3(grid_for(ex, (n + 3) / 4, kThreads)),
                dim3(kThreads), 0, static_cast<T*>(out), n, seed, offset);
+    });
+}
+
+void strided_copy(const Exec& ex, DType dtype, const StridedCopyArgs& a) {
+    if (a.numel == 0) return;
+    dispatch_all(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        launch(ex, "strided_copy", strided_copy_kernel<T>, dim3(grid_for(ex, a.numel, kThreads)),
+               dim3(kThreads), 0, a);
     });
 }
 

@@ -164,6 +164,12 @@ DK_API dk_status dk_randn(dk_context* ctx, dk_tensor* out, uint64_t seed, uint64
 DK_API dk_status dk_randn_next(dk_context* ctx, dk_tensor* out);
 /* out = x converted to out's dtype (round to nearest even); same shape. */
 DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out);
+/* out = x with its dims reordered, made compact (torch x.permute(dims).contiguous()): dims is a
+ * permutation of 0 .. x.ndim-1 and out.shape[i] = x.shape[dims[i]]; same dtype. */
+DK_API dk_status dk_permute(dk_context* ctx, const dk_tensor* x, const int32_t* dims, dk_tensor* out);
+/* out = elements start .. start + out.shape[dim] - 1 of x along dim (torch narrow_copy); every other
+ * extent and the dtype as x's. */
+DK_API dk_status dk_narrow(dk_context* ctx, const dk_tensor* x, int32_t dim, int64_t start, dk_tensor* out);
 
 /* ---- activations ----
  * x [..., C]; bias (optional, NULL for none) [C]: out = act(x + bias), same shape and dtype as x.

@@ -4,6 +4,39 @@
 
 using namespace dk;
 
+namespace {
+
+// Copies the view of x with out's shape and the given element strides (and x's data shifted by
+// first elements) into compact out. Output dims that x walks contiguously are merged first, so a
+// slice or a permute that keeps the last dims together costs few divisions per element.
+void strided_copy(dk_context* ctx, const Checked& x, const Checked& out, int64_t first,
+                  const std::vector<int64_t>& stride) {
+    StridedCopyArgs a{};
+    a.x = static_cast<const char*>(x.data) + first * dtype_size(x.dtype);
+    a.out = out.data;
+    a.numel = out.numel;
+    for (size_t d = 0; d < out.shape.size(); ++d) {
+        if (out.shape[d] == 1) continue;
+        if (a.ndim > 0 && a.x_stride[a.ndim - 1] == stride[d] * out.shape[d]) {
+            a.shape[a.ndim - 1] *= out.shape[d];
+            a.x_stride[a.ndim - 1] = stride[d];
+        } else {
+            a.shape[a.ndim] = out.shape[d];
+            a.x_stride[a.ndim++] = stride[d];
+        }
+    }
+    DK_BACKEND_CALL(ctx, strided_copy, x.dtype, a);
+}
+
+// Row-major element strides of a compact shape.
+std::vector<int64_t> compact_strides(const std::vector<int64_t>& shape) {
+    std::vector<int64_t> s(shape.size(), 1);
+    for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
+    return s;
+}
+
+}  // namespace
+
 extern "C" {
 
 DK_API dk_status dk_fill(dk_context* ctx, dk_tensor* out, double value) {
@@ -20,6 +53,59 @@ DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out) {
         check_same_shape(o, i);
         if (o.data != i.data || o.dtype != i.dtype) check_disjoint(o, i);  // no in-place across element sizes
         DK_BACKEND_CALL(ctx, cast, i.dtype, i.data, o.dtype, o.data, o.numel);
+    });
+}
+
+DK_API dk_status dk_permute(dk_context* ctx, const dk_tensor* x, const int32_t* dims, dk_tensor* out) {
+    return guard_ctx("dk_permute", ctx, [&] {
+        Checked i = check_tensor(ctx, "x", x);
+        Checked o = check_tensor(ctx, "out", out);
+        check_same_dtype(o, i);
+        const size_t nd = i.shape.size();
+        if (!dims && nd > 0) fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected " + std::to_string(nd) + " dims, got NULL");
+        std::vector<int64_t> from = compact_strides(i.shape), stride(nd), shape(nd);
+        std::vector<bool> seen(nd, false);
+        for (size_t d = 0; d < nd; ++d) {
+            const int32_t src = dims[d];
+            if (src < 0 || size_t(src) >= nd || seen[size_t(src)])
+                fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected a permutation of 0.." + std::to_string(nd - 1) +
+                                                    ", got " + std::to_string(src) + " at position " + std::to_string(d));
+            seen[size_t(src)] = true;
+            shape[d] = i.shape[size_t(src)];
+            stride[d] = from[size_t(src)];
+        }
+        if (o.shape != shape)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected shape " + shape_string(shape) + " (x permuted), got " +
+                                                shape_string(o.shape));
+        check_disjoint(o, i);
+        strided_copy(ctx, i, o, 0, stride);
+    });
+}
+
+DK_API dk_status dk_narrow(dk_context* ctx, const dk_tensor* x, int32_t dim, int64_t start, dk_tensor* out) {
+    return guard_ctx("dk_narrow", ctx, [&] {
+        Checked i = check_tensor(ctx, "x", x);
+        Checked o = check_tensor(ctx, "out", out);
+        check_same_dtype(o, i);
+        const int64_t nd = int64_t(i.shape.size());
+        if (dim < 0 || dim >= nd)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("dim") + "expected 0.." + std::to_string(nd - 1) + ", got " + std::to_string(dim));
+        if (o.shape.size() != i.shape.size())
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected " + std::to_string(nd) + " dims like x " +
+                                                shape_string(i.shape) + ", got " + shape_string(o.shape));
+        for (int64_t d = 0; d < nd; ++d)
+            if (d != dim && o.shape[size_t(d)] != i.shape[size_t(d)])
+                fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected x's extents " + shape_string(i.shape) +
+                                                    " except along dim " + std::to_string(dim) + ", got " + shape_string(o.shape));
+        const int64_t length = o.shape[size_t(dim)];
+        if (start < 0 || start > i.shape[size_t(dim)] - length)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("start") + "expected 0.." + std::to_string(i.shape[size_t(dim)] - length) +
+                                                " (x has " + std::to_string(i.shape[size_t(dim)]) + " along dim " +
+                                                std::to_string(dim) + ", out " + std::to_string(length) + "), got " +
+                                                std::to_string(start));
+        check_disjoint(o, i);
+        std::vector<int64_t> stride = compact_strides(i.shape);
+        strided_copy(ctx, i, o, start * stride[size_t(dim)], stride);
     });
 }
 

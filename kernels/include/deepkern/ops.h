@@ -117,6 +117,17 @@ struct RopeArgs {
     bool interleaved;
 };
 
+// A gather of x into compact out: out element (i_0, ..., i_{ndim-1}) of shape[] reads x at
+// sum i_d * x_stride[d] (elements from x). Permutes and slices of compact tensors are this.
+struct StridedCopyArgs {
+    const void* x;
+    void* out;
+    int32_t ndim;
+    int64_t numel;
+    int64_t shape[16];
+    int64_t x_stride[16];
+};
+
 // A batched product with its epilogue: out[z] = act(op(a[z]) @ op(b[z]) + bias) + residual[z], op(a)
 // [m, k] stored as [m, k] or (trans_a) [k, m], op(b) [k, n] stored as [k, n] or (trans_b) [n, k].
 // out and residual are compact [batch, m, n]; a and b start batch z at the sum over the batch dims
@@ -188,6 +199,7 @@ inline int64_t norm_workspace_floats(const Exec& ex, int64_t rows, int64_t cols)
     void fill(const Exec&, DType, void* out, int64_t n, double value);                      \
     void cast(const Exec&, DType from, const void* x, DType to, void* out, int64_t n);      \
     void randn(const Exec&, DType, void* out, int64_t n, uint64_t seed, uint64_t offset);   \
+    void strided_copy(const Exec&, DType, const StridedCopyArgs&);                          \
     void activation_forward(const Exec&, DType, const ActParams&, const ActArgs&);          \
     void activation_backward(const Exec&, DType, const ActParams&, const ActArgs&);         \
     void gated_forward(const Exec&, DType, const ActParams&, const GatedArgs&);             \

@@ -1,7 +1,8 @@
-// cpu/tensor.cpp - fill, cast and randn on the cpu backend, element for element the same
+// cpu/tensor.cpp - fill, cast, randn and the strided copy on the cpu backend, element for element the same
 // formulas as kernels/tensor.cu (shared headers), spread over the thread pool.
 #include "deepkern/dispatch.h"
 #include "deepkern/philox.cuh"
+#include "deepkern/strided.cuh"
 #include "thread_pool.h"
 
 namespace dk::cpu {
@@ -48,6 +49,17 @@ void randn(const Exec&, DType dtype, void* out, int64_t n, uint64_t seed, uint64
                 box_muller(r.v[2], r.v[3], &z[2], &z[3]);
                 for (int k = 0; k < 4 && 4 * b + k < n; ++k) store_float(y[4 * b + k], z[k]);
             }
+        });
+    });
+}
+
+void strided_copy(const Exec&, DType dtype, const StridedCopyArgs& a) {
+    dispatch_all(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const T* x = static_cast<const T*>(a.x);
+        T* y = static_cast<T*>(a.out);
+        parallel_range(a.numel, kGrain, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) y[i] = x[strided_source(a, i)];
         });
     });
 }

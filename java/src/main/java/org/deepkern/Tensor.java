@@ -231,6 +231,46 @@ public final class Tensor implements AutoCloseable {
         return reshape(newShape);
     }
 
+    /**
+     * This tensor with its dims reordered (torch {@code x.permute(dims).contiguous()}): a copy,
+     * since deepkern tensors are compact; dim i of the result is dim {@code dims[i]} of this one.
+     */
+    public Tensor permute(int... dims) {
+        ensureOpen("tensor");
+        final String op = "Tensor.permute";
+        if (dims == null || dims.length != shape.length) throw DeepKernException.invalidArgument(op, "dims",
+                "expected a permutation of the " + shape.length + " dims, got " + Arrays.toString(dims));
+        long[] s = new long[dims.length];
+        boolean[] seen = new boolean[dims.length];
+        for (int i = 0; i < dims.length; i++) {
+            if (dims[i] < 0 || dims[i] >= dims.length || seen[dims[i]]) throw DeepKernException.invalidArgument(op,
+                    "dims", "expected a permutation of 0.." + (dims.length - 1) + ", got " + Arrays.toString(dims));
+            seen[dims[i]] = true;
+            s[i] = shape[dims[i]];
+        }
+        Tensor out = empty(dtype, storage.device, s);
+        try (IntPointer d = new IntPointer(Math.max(1, dims.length))) {
+            d.put(dims);
+            return written(out, dk_permute(storage.ctx, handle, d, out.handle));
+        }
+    }
+
+    /** Elements {@code start .. start + length - 1} along {@code dim} (torch {@code narrow_copy}): a copy. */
+    public Tensor narrow(int dim, long start, long length) {
+        ensureOpen("tensor");
+        final String op = "Tensor.narrow";
+        if (dim < 0 || dim >= shape.length) throw DeepKernException.invalidArgument(op, "dim",
+                "expected 0.." + (shape.length - 1) + " for shape " + Arrays.toString(shape) + ", got " + dim);
+        if (length < 0 || length > shape[dim]) throw DeepKernException.invalidArgument(op, "length",
+                "expected 0.." + shape[dim] + " along dim " + dim + ", got " + length);
+        if (start < 0 || start > shape[dim] - length) throw DeepKernException.invalidArgument(op, "start",
+                "expected 0.." + (shape[dim] - length) + " for length " + length + " of " + shape[dim] + ", got " + start);
+        long[] s = shape.clone();
+        s[dim] = length;
+        Tensor out = empty(dtype, storage.device, s);
+        return written(out, dk_narrow(storage.ctx, handle, dim, start, out.handle));
+    }
+
     /** This tensor on another device (a copy), or a view of it when already there. */
     public Tensor to(Device device) {
         ensureOpen("tensor");

@@ -36,7 +36,12 @@ public final class Linear implements Module {
 
     @Override
     public Tensor forward(Tensor input) {
-        return F.linear(input, weight, bias, act, null);
+        return forward(input, null);
+    }
+
+    /** act(x @ weight^T + bias) + residual in one pass (residual null: none). */
+    public Tensor forward(Tensor input, Tensor residual) {
+        return F.linear(input, weight, bias, act, residual);
     }
 
     /** Gradients of input, weight and bias; only without a fused activation. */
