@@ -330,6 +330,47 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
 DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                              const dk_tensor* w, const dk_tensor* bias, dk_tensor* out);
 
+/* ---- scaled dot-product attention (kernels/attention.cu), FlashAttention-2 style ----
+ * q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv divides Hq (query head h reads kv head
+ * h / (Hq / Hkv): GQA, MQA when Hkv = 1); D in {32, 64, 96, 128, 256}; f32, f16 or bf16, one dtype.
+ *   s[i, j] = scale * q_i . k_j + bias[b, h, i, j],  out_i = sum_j softmax_j(s[i, :]) v_j,
+ *   logsumexp_i = log sum_j exp(s[i, j])  (natural log, over the allowed keys only).
+ * Key j is allowed for query row i when j < key_length[b] (Lk without key_lengths) and, with a
+ * causal mask, j <= i (DK_CAUSAL_TOP_LEFT, PyTorch's is_causal) or j <= i + key_length[b] - Lq
+ * (DK_CAUSAL_BOTTOM_RIGHT: the last query row sees every key, as when decoding with a cache; with
+ * key_lengths it aligns to each sequence's own length). A row with no allowed key (or only keys
+ * whose bias is -inf) gets out = 0 and logsumexp = -inf and contributes zero gradients - the
+ * FlashAttention convention; PyTorch's math path would give NaN there.
+ * key_lengths (optional): int32 or int64 [B] on the context's device; values are clamped to
+ * [0, Lk] (they are not read on the host). bias (optional): q's dtype or f32, rank <= 4,
+ * broadcastable to [B, Hq, Lq, Lk] through size-1 dims (aligned at the last dim, as in PyTorch);
+ * it gets no gradient. Extra memory is O(B Hq Lq D), never O(Lq Lk): the probabilities are
+ * recomputed in tiles. */
+typedef enum dk_causal_mask {
+    DK_CAUSAL_NONE = 0,
+    DK_CAUSAL_TOP_LEFT = 1,
+    DK_CAUSAL_BOTTOM_RIGHT = 2
+} dk_causal_mask;
+
+typedef struct dk_attention_params {
+    double scale;    /* 0 or NaN: 1 / sqrt(D); otherwise finite */
+    int32_t causal;  /* dk_causal_mask */
+} dk_attention_params;
+
+/* out [B, Hq, Lq, D] in q's dtype, logsumexp f32 [B, Hq, Lq]. */
+DK_API dk_status dk_attention_forward(dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
+                                      const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
+                                      const dk_tensor* bias, dk_tensor* out, dk_tensor* logsumexp);
+/* The gradients of sum(grad_out * out) from the forward's out and logsumexp (the probabilities are
+ * recomputed from them): grad_q like q, grad_k like k, grad_v like v. The gradients must not
+ * overlap any input or each other. Workspace: f32 [B, Hq, Lq] (rowsum(grad_out * out)) plus, on
+ * cuda and emu, an f32 [B, Hq, Lq, D] dQ accumulator. */
+DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
+                                       const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
+                                       const dk_tensor* bias, const dk_tensor* out, const dk_tensor* logsumexp,
+                                       const dk_tensor* grad_out, dk_tensor* grad_q, dk_tensor* grad_k,
+                                       dk_tensor* grad_v);
+
 /* ---- kernel emulator (emu contexts) ---- */
 typedef enum dk_emu_schedule {
     DK_EMU_FORWARD = 0, /* threads of a block run in thread-index order between barriers */

@@ -609,6 +609,77 @@ public final class F {
         return p;
     }
 
+    // ---- scaled dot-product attention ----
+    // q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv dividing Hq (GQA / MQA), D in {32, 64, 96, 128, 256}.
+
+    /** torch.nn.functional.scaled_dot_product_attention(q, k, v): softmax(q k^T / sqrt(D)) v. */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v) {
+        return scaledDotProductAttention(q, k, v, false);
+    }
+
+    /** As torch's with is_causal: query row i sees keys j <= i (top-left aligned). */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean isCausal) {
+        AttentionParams p = AttentionParams.defaults().withCausal(isCausal ? CausalMask.TOP_LEFT : CausalMask.NONE);
+        AttentionResult r = scaledDotProductAttention(q, k, v, p);
+        r.logsumexp().close();
+        return r.out();
+    }
+
+    /**
+     * The forward with every option: out [B, Hq, Lq, D] in q's dtype and the f32 logsumexp [B, Hq, Lq]
+     * the backward needs. A row with no allowed key gets out = 0 and logsumexp = -inf.
+     */
+    public static AttentionResult scaledDotProductAttention(Tensor q, Tensor k, Tensor v, AttentionParams p) {
+        final String op = "F.scaledDotProductAttention";
+        AttentionParams params = attentionParams(op, p);
+        Tensor tq = arg(op, "q", q);
+        try (Scope outputs = Scope.open(); org.deepkern.bindings.dk_attention_params np = attentionNative(params)) {
+            Tensor out = Tensor.empty(tq.dtype(), tq.device(), tq.shape());
+            Tensor lse = Tensor.empty(org.deepkern.DType.F32, tq.device(), rowsShape(tq.shape()));
+            check(dk_attention_forward(tq.nativeContext(), np, tq.nativeHandle(), handle(op, "k", k), handle(op, "v", v),
+                    optional(op, "keyLengths", params.keyLengths()), optional(op, "bias", params.bias()), out.nativeHandle(),
+                    lse.nativeHandle()));
+            return new AttentionResult(outputs.keep(out), outputs.keep(lse));
+        }
+    }
+
+    /**
+     * The gradients of q, k and v for the output gradient gradOut, from the forward's out and logsumexp
+     * (the probabilities are recomputed, never stored). p must be the forward's.
+     */
+    public static AttentionGrads scaledDotProductAttentionBackward(Tensor q, Tensor k, Tensor v, AttentionResult forward,
+                                                                   Tensor gradOut, AttentionParams p) {
+        final String op = "F.scaledDotProductAttentionBackward";
+        AttentionParams params = attentionParams(op, p);
+        if (forward == null) throw DeepKernException.invalidArgument(op, "forward", "expected the forward's result, got null");
+        Tensor tq = arg(op, "q", q), tk = arg(op, "k", k), tv = arg(op, "v", v);
+        try (Scope outputs = Scope.open(); org.deepkern.bindings.dk_attention_params np = attentionNative(params)) {
+            Tensor gq = Tensor.empty(tq.dtype(), tq.device(), tq.shape());
+            Tensor gk = Tensor.empty(tk.dtype(), tk.device(), tk.shape());
+            Tensor gv = Tensor.empty(tv.dtype(), tv.device(), tv.shape());
+            check(dk_attention_backward(tq.nativeContext(), np, tq.nativeHandle(), tk.nativeHandle(), tv.nativeHandle(),
+                    optional(op, "keyLengths", params.keyLengths()), optional(op, "bias", params.bias()),
+                    handle(op, "forward.out", forward.out()), handle(op, "forward.logsumexp", forward.logsumexp()),
+                    handle(op, "gradOut", gradOut), gq.nativeHandle(), gk.nativeHandle(), gv.nativeHandle()));
+            return new AttentionGrads(outputs.keep(gq), outputs.keep(gk), outputs.keep(gv));
+        }
+    }
+
+    private static AttentionParams attentionParams(String op, AttentionParams p) {
+        if (p == null) throw DeepKernException.invalidArgument(op, "params", "expected attention parameters, got null");
+        return p;
+    }
+
+    private static org.deepkern.bindings.dk_attention_params attentionNative(AttentionParams p) {
+        CausalMask c = p.causal() == null ? CausalMask.NONE : p.causal();
+        return new org.deepkern.bindings.dk_attention_params().scale(p.scale()).causal(c.ordinal());
+    }
+
+    /** [B, H, L] of a [B, H, L, D] shape; any other rank is left for the native validation to report. */
+    private static long[] rowsShape(long[] s) {
+        return s.length == 0 ? s : Arrays.copyOf(s, s.length - 1);
+    }
+
     // ---- argument checks and plumbing shared by every op ----
 
     private static Act geluAct(GeluApproximation approximate) {

@@ -4,6 +4,7 @@ import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
@@ -110,6 +111,47 @@ public final class Torch {
             backward(y, gradOut, dtype);
             return new Result(floats(y), floats(tx.grad()), floats(tw.grad()), floats(tb.grad()));
         }
+    }
+
+    /** torch's attention output, the row logsumexp, and the gradients of q, k and v. */
+    public record Attention(float[] out, float[] logsumexp, float[] gradQ, float[] gradK, float[] gradV) {}
+
+    /**
+     * torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask, is_causal, scale, enable_gqa=True)
+     * with q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D]; mask null or additive [B, Hq, Lq, Lk] (-inf masks,
+     * given to torch in the dtype); scale NaN for torch's default. torch's SDPA does not return the
+     * logsumexp: it is computed here in f32 as torch.logsumexp(scale q k^T + mask (+ the top-left causal
+     * mask)) over the keys, with k repeated per group by repeat_interleave.
+     */
+    public static Attention attention(float[] q, long[] qShape, float[] k, float[] v, long[] kShape, float[] mask,
+                                      boolean isCausal, double scale, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tq = leaf(q, dtype, qShape), tk = leaf(k, dtype, kShape), tv = leaf(v, dtype, kShape);
+            long lq = qShape[2], lk = kShape[2];
+            long[] sShape = {qShape[0], qShape[1], lq, lk};
+            Tensor tm = mask == null ? null : constant(mask, sShape);
+            Tensor y = torch.scaled_dot_product_attention(tq, tk, tv,
+                    tm == null ? new TensorOptional() : new TensorOptional(tm.to(scalarType(dtype))), 0.0, isCausal,
+                    Double.isNaN(scale) ? new DoubleOptional() : new DoubleOptional(scale), true);
+            backward(y, gradOut, dtype);
+            double s = Double.isNaN(scale) ? 1 / Math.sqrt(qShape[3]) : scale;
+            Tensor kf = tk.detach().to(torch.ScalarType.Float)
+                    .repeat_interleave(qShape[1] / kShape[1], new LongOptional(1), new LongOptional());
+            Tensor scores = torch.matmul(tq.detach().to(torch.ScalarType.Float), kf.transpose(-2, -1)).mul(new Scalar(s));
+            if (tm != null) scores = scores.add(tm);
+            if (isCausal) {
+                float[] c = new float[(int) (lq * lk)];
+                for (int i = 0; i < lq; i++)
+                    for (int j = 0; j < lk; j++) c[(int) (i * lk + j)] = j > i ? Float.NEGATIVE_INFINITY : 0f;
+                scores = scores.add(constant(c, lq, lk));
+            }
+            Tensor lse = torch.logsumexp(scores, -1);
+            return new Attention(floats(y), floats(lse), floats(tq.grad()), floats(tk.grad()), floats(tv.grad()));
+        }
+    }
+
+    private static Tensor constant(float[] x, long... shape) {
+        return torch.from_blob(new FloatPointer(x), shape).clone();
     }
 
     private static Tensor apply(Act act, Tensor x, DType dtype) {
