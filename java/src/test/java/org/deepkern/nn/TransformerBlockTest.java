@@ -1,0 +1,147 @@
+package org.deepkern.nn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Random;
+import java.util.stream.Stream;
+import org.deepkern.DType;
+import org.deepkern.DeepKern;
+import org.deepkern.DeepKernException;
+import org.deepkern.Device;
+import org.deepkern.Scope;
+import org.deepkern.Tensor;
+import org.deepkern.ops.RopeLayout;
+import org.deepkern.testing.TestDevices;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * A TransformerBlock forward (RMSNorm or LayerNorm, grouped-query attention with and without
+ * rotary embedding and causal mask, SwiGLU MLP) on every host backend against the same block
+ * computed in double precision from the formulas (BlockReference).
+ */
+class TransformerBlockTest {
+    record Config(int batch, int len, int embed, int heads, int kvHeads, int headDim, int hidden, boolean rms,
+                  RopeLayout rope, boolean causal, boolean biases) {}
+
+    static Stream<Arguments> cases() {
+        Config[] configs = {
+            new Config(2, 7, 64, 4, 2, 32, 96, true, RopeLayout.HALF_SPLIT, true, false),
+            new Config(1, 17, 48, 2, 2, 32, 40, false, null, false, true),
+            new Config(1, 5, 32, 8, 1, 32, 24, true, RopeLayout.INTERLEAVED, true, true),
+            new Config(1, 1, 64, 1, 1, 64, 16, false, RopeLayout.HALF_SPLIT, true, false),
+        };
+        return TestDevices.host().flatMap(d -> Stream.of(configs).map(c -> Arguments.of(d, c)));
+    }
+
+    private static double[] uniform(Random r, int n, double scale) {
+        double[] v = new double[n];
+        for (int i = 0; i < n; i++) v[i] = (2 * r.nextDouble() - 1) * scale;
+        return v;
+    }
+
+    private static double[][] matrix(double[] flat, int rows, int cols) {
+        double[][] m = new double[rows][cols];
+        for (int i = 0; i < rows; i++) System.arraycopy(flat, i * cols, m[i], 0, cols);
+        return m;
+    }
+
+    private static float[] floats(double[] v) {
+        float[] f = new float[v.length];
+        for (int i = 0; i < v.length; i++) f[i] = (float) v[i];
+        return f;
+    }
+
+    /** Values rounded to f32 so the reference sees exactly what the device sees. */
+    private static double[] rounded(double[] v) {
+        double[] r = new double[v.length];
+        for (int i = 0; i < v.length; i++) r[i] = (float) v[i];
+        return r;
+    }
+
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void forwardMatchesTheBlockFromTheFormulas(Device dev, Config c) {
+        Random r = new Random(31L * c.len() + c.heads());
+        int qkvRows = (c.heads() + 2 * c.kvHeads()) * c.headDim(), attnOut = c.heads() * c.headDim();
+        double[] x = rounded(uniform(r, c.batch() * c.len() * c.embed(), 1.0));
+        double[] wqkv = rounded(uniform(r, qkvRows * c.embed(), 1 / Math.sqrt(c.embed())));
+        double[] bqkv = c.biases() ? rounded(uniform(r, qkvRows, 0.1)) : null;
+        double[] wo = rounded(uniform(r, c.embed() * attnOut, 1 / Math.sqrt(attnOut)));
+        double[] bo = c.biases() ? rounded(uniform(r, c.embed(), 0.1)) : null;
+        double[] wg = rounded(uniform(r, c.hidden() * c.embed(), 1 / Math.sqrt(c.embed())));
+        double[] wu = rounded(uniform(r, c.hidden() * c.embed(), 1 / Math.sqrt(c.embed())));
+        double[] wd = rounded(uniform(r, c.embed() * c.hidden(), 1 / Math.sqrt(c.hidden())));
+        double[] n1 = rounded(uniform(r, c.embed(), 1.0)), n2 = rounded(uniform(r, c.embed(), 1.0));
+        double[] nb1 = c.rms() ? null : rounded(uniform(r, c.embed(), 0.2)), nb2 = c.rms() ? null : rounded(uniform(r, c.embed(), 0.2));
+        double eps = 1e-5, base = 10000;
+
+        double[][][] xs = new double[c.batch()][c.len()][];
+        for (int i = 0; i < c.batch(); i++)
+            for (int t = 0; t < c.len(); t++)
+                xs[i][t] = java.util.Arrays.copyOfRange(x, (i * c.len() + t) * c.embed(), (i * c.len() + t + 1) * c.embed());
+        Boolean interleaved = c.rope() == null ? null : c.rope() == RopeLayout.INTERLEAVED;
+        double[][][] h = BlockReference.add(xs, BlockReference.attention(BlockReference.norm(xs, n1, nb1, eps, c.rms()),
+                c.heads(), c.kvHeads(), matrix(wqkv, qkvRows, c.embed()), bqkv, matrix(wo, c.embed(), attnOut), bo,
+                interleaved, base, c.causal()));
+        double[][][] want = BlockReference.add(h, BlockReference.swigluMlp(BlockReference.norm(h, n2, nb2, eps, c.rms()),
+                matrix(wg, c.hidden(), c.embed()), matrix(wu, c.hidden(), c.embed()), matrix(wd, c.embed(), c.hidden())));
+
+        try (Scope s = Scope.open()) {
+            Tensor bq = bqkv == null ? null : Tensor.of(dev, floats(bqkv), qkvRows);
+            Tensor bout = bo == null ? null : Tensor.of(dev, floats(bo), c.embed());
+            MultiHeadAttention attn = new MultiHeadAttention(c.heads(), c.kvHeads(),
+                    Tensor.of(dev, floats(wqkv), qkvRows, c.embed()), bq, Tensor.of(dev, floats(wo), c.embed(), attnOut), bout,
+                    c.rope() == null ? null : new MultiHeadAttention.Rope(c.rope(), base), c.causal());
+            SwiGluMlp mlp = new SwiGluMlp(new Linear(Tensor.of(dev, floats(wg), c.hidden(), c.embed()), null),
+                    new Linear(Tensor.of(dev, floats(wu), c.hidden(), c.embed()), null),
+                    new Linear(Tensor.of(dev, floats(wd), c.embed(), c.hidden()), null));
+            Module norm1 = c.rms() ? new RMSNorm(Tensor.of(dev, floats(n1), c.embed()), eps)
+                    : new LayerNorm(Tensor.of(dev, floats(n1), c.embed()), Tensor.of(dev, floats(nb1), c.embed()), eps);
+            Module norm2 = c.rms() ? new RMSNorm(Tensor.of(dev, floats(n2), c.embed()), eps)
+                    : new LayerNorm(Tensor.of(dev, floats(n2), c.embed()), Tensor.of(dev, floats(nb2), c.embed()), eps);
+            TransformerBlock block = new TransformerBlock(norm1, attn, norm2, mlp);
+            Tensor input = Tensor.of(dev, floats(x), c.batch(), c.len(), c.embed());
+            long before = DeepKern.memoryStats(dev).inUse();
+            Tensor out = block.forward(input);
+            // every intermediate is released when forward returns: what stays is one output's allocation
+            long kept = DeepKern.memoryStats(dev).inUse() - before;
+            try (Tensor probe = Tensor.empty(DType.F32, dev, out.shape())) {
+                assertEquals(DeepKern.memoryStats(dev).inUse() - before - kept, kept, "intermediates left on " + dev);
+            }
+            assertEquals(DType.F32, out.dtype());
+            float[] got = out.toFloatArray();
+            int at = 0;
+            for (int i = 0; i < c.batch(); i++)
+                for (int t = 0; t < c.len(); t++)
+                    for (int e = 0; e < c.embed(); e++, at++) {
+                        final int idx = at;
+                        final double w = want[i][t][e];
+                        assertTrue(Math.abs(got[idx] - w) <= 1e-4 * (1 + Math.abs(w)),
+                                () -> "element " + idx + " of " + c + " on " + dev + ": got " + got[idx] + ", want " + w);
+                    }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("org.deepkern.testing.TestDevices#host")
+    void badShapesNameTheArgument(Device dev) {
+        try (Scope s = Scope.open()) {
+            Tensor wqkv = Tensor.zeros(DType.F32, dev, 4 * 32, 64), wo = Tensor.zeros(DType.F32, dev, 64, 64);
+            var e = assertThrows(DeepKernException.class, () -> new MultiHeadAttention(2, 3, wqkv, null, wo, null, null, false));
+            assertTrue(e.getMessage().contains("'kvHeads'"), e.getMessage());
+            e = assertThrows(DeepKernException.class, () -> new MultiHeadAttention(3, 1, wqkv, null, wo, null, null, false));
+            assertTrue(e.getMessage().contains("'qkvWeight'"), e.getMessage());
+            Tensor woNarrow = Tensor.zeros(DType.F32, dev, 64, 48);
+            e = assertThrows(DeepKernException.class, () -> new MultiHeadAttention(2, 1, wqkv, null, woNarrow, null, null, false));
+            assertTrue(e.getMessage().contains("'outWeight'"), e.getMessage());
+            MultiHeadAttention ok = new MultiHeadAttention(2, 1, Tensor.zeros(DType.F32, dev, 4 * 32, 64), null,
+                    Tensor.zeros(DType.F32, dev, 64, 64), null, null, false);
+            e = assertThrows(DeepKernException.class, () -> ok.forward(Tensor.zeros(DType.F32, dev, 2, 3, 63)));
+            assertTrue(e.getMessage().contains("'input'"), e.getMessage());
+        }
+    }
+}
