@@ -1,0 +1,57 @@
+package org.deepkern.ops;
+
+import static org.deepkern.ops.RowChecks.normal;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.global.torch;
+import org.deepkern.DeepKern;
+import org.deepkern.Device;
+import org.deepkern.Scope;
+import org.deepkern.Tensor;
+
+/**
+ * Not a test: f32 matmul on the cpu backend against torch.matmul on the CPU with as many threads,
+ * best of a few runs each, with a max-difference check beside every timing. Run with the test
+ * classpath: {@code java -cp ... org.deepkern.ops.MatmulCpuSpeed [threads]}.
+ */
+public final class MatmulCpuSpeed {
+    public static void main(String[] args) {
+        int threads = args.length > 0 ? Integer.parseInt(args[0]) : Runtime.getRuntime().availableProcessors();
+        torch.set_num_threads(threads);
+        System.out.println("threads " + threads + ", torch " + torch.get_num_threads());
+        int[][] shapes = {{512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 512}};
+        for (int[] s : shapes) {
+            int m = s[0], n = s[1], k = s[2];
+            float[] av = normal(m * k, 1, 0, 1), bv = normal(k * n, 2, 0, 1);
+            double flops = 2.0 * m * n * k;
+            try (Scope scope = Scope.open(); PointerScope ps = new PointerScope()) {
+                Tensor a = Tensor.of(Device.CPU, av, m, k), b = Tensor.of(Device.CPU, bv, k, n);
+                org.bytedeco.pytorch.Tensor ta = torch.from_blob(new FloatPointer(av), m, k).clone();
+                org.bytedeco.pytorch.Tensor tb = torch.from_blob(new FloatPointer(bv), k, n).clone();
+                double ours = Double.MAX_VALUE, theirs = Double.MAX_VALUE;
+                float[] mine = null, ref = null;
+                for (int rep = 0; rep < 7; rep++) {
+                    long t0 = System.nanoTime();
+                    try (Tensor c = F.matmul(a, b)) {
+                        DeepKern.synchronize(Device.CPU);
+                        ours = Math.min(ours, (System.nanoTime() - t0) * 1e-9);
+                        if (rep == 0) mine = c.toFloatArray();
+                    }
+                    t0 = System.nanoTime();
+                    org.bytedeco.pytorch.Tensor tc = torch.matmul(ta, tb);
+                    theirs = Math.min(theirs, (System.nanoTime() - t0) * 1e-9);
+                    if (rep == 0) {
+                        ref = new float[m * n];
+                        tc.contiguous().data_ptr_float().get(ref);
+                    }
+                }
+                double diff = 0;
+                for (int i = 0; i < ref.length; i++) diff = Math.max(diff, Math.abs(ref[i] - mine[i]));
+                System.out.printf("%dx%dx%d: deepkern %.2f ms (%.1f GFLOP/s), torch %.2f ms (%.1f GFLOP/s), "
+                        + "deepkern/torch time %.2f, max |diff| %.2e%n", m, n, k, ours * 1e3, flops / ours * 1e-9,
+                        theirs * 1e3, flops / theirs * 1e-9, ours / theirs, diff);
+            }
+        }
+    }
+}
