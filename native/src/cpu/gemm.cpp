@@ -198,8 +198,16 @@ void gemm(const Exec&, DType dtype, const GemmArgs& p) {
                 pack_b(p, B, n0, nc, k0, kc, uk.nr, pb);
                 uk.block(mcp, ncp, kc, pa, pb, acc, ncp, k0 > 0);
             }
-            for (int64_t i = 0; i < mc; ++i)
-                for (int64_t j = 0; j < nc; ++j) gemm_store<T>(p, z, m0 + i, n0 + j, acc[i * ncp + j]);
+            const bool plain = !p.bias && !p.act.kind && !p.residual;
+            for (int64_t i = 0; i < mc; ++i) {
+                const float* row = acc + i * ncp;
+                if (plain) {  // nothing but the dtype's store: a loop the compiler vectorizes
+                    T* o = static_cast<T*>(p.out) + (z * p.m + m0 + i) * p.n + n0;
+                    for (int64_t j = 0; j < nc; ++j) store_float(o[j], row[j]);
+                } else {
+                    for (int64_t j = 0; j < nc; ++j) gemm_store<T>(p, z, m0 + i, n0 + j, row[j]);
+                }
+            }
         });
     });
 }

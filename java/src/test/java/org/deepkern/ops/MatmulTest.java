@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class MatmulTest {
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        int[][] mnk = {{1, 1, 1}, {17, 7, 64}, {130, 1, 7}, {7, 257, 17}, {64, 64, 130}};
+        int[][] mnk = {{1, 1, 1}, {17, 7, 64}, {130, 1, 7}, {7, 257, 17}, {64, 64, 130}, {136, 72, 96}, {130, 65, 200}};
         TestDevices.host().forEach(d -> {
             for (DType t : RowChecks.DTYPES)
                 for (int[] s : mnk)

@@ -52,7 +52,33 @@ class MatmulTorchTest {
             Torch.Result t = Torch.matmul(a.toFloatArray(), as, b.toFloatArray(), bs, g.toFloatArray(), dtype);
             double atol = tol(dtype) * 33;
             agree(t.value(), F.matmul(a, b), atol, dtype, "matmul " + dtype + " on " + device);
+            // a is broadcast over 3 batches, b over 2: their gradients are summed over them
+            MatmulGrads grads = F.matmulBackward(a, b, g, false, false);
+            agree(t.grads()[0], grads.a(), tol(dtype) * 7 * 3, dtype, "broadcast grad_a " + dtype + " on " + device);
+            agree(t.grads()[1], grads.b(), tol(dtype) * 17 * 2, dtype, "broadcast grad_b " + dtype + " on " + device);
         }
+    }
+
+    /** 1-D operands: vector @ batched matrix, batched matrix @ vector, and the dot product. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void vectors(Device device, DType dtype) {
+        long[][][] shapes = {{{33}, {2, 33, 7}}, {{2, 17, 33}, {33}}, {{33}, {33}}};
+        for (long[][] sh : shapes)
+            try (Scope s = Scope.open()) {
+                long[] as = sh[0], bs = sh[1];
+                int na = (int) java.util.Arrays.stream(as).reduce(1, (x, y) -> x * y);
+                int nb = (int) java.util.Arrays.stream(bs).reduce(1, (x, y) -> x * y);
+                Tensor a = tensor(device, dtype, normal(na, 57, 0, 1), as), b = tensor(device, dtype, normal(nb, 58, 0, 1), bs);
+                Tensor y = F.matmul(a, b);
+                Tensor g = tensor(device, dtype, normal((int) y.numel(), 59, 0, 1), y.numel()).reshape(y.shape());
+                Torch.Result t = Torch.matmul(a.toFloatArray(), as, b.toFloatArray(), bs, g.toFloatArray(), dtype);
+                String what = java.util.Arrays.toString(as) + " @ " + java.util.Arrays.toString(bs) + " " + dtype + " on " + device;
+                agree(t.value(), y, tol(dtype) * 33, dtype, "matmul " + what);
+                MatmulGrads grads = F.matmulBackward(a, b, g, false, false);
+                agree(t.grads()[0], grads.a(), tol(dtype) * 7 * 17, dtype, "grad_a " + what);
+                agree(t.grads()[1], grads.b(), tol(dtype) * 7 * 17, dtype, "grad_b " + what);
+            }
     }
 
     /** Batched [3, 17, 33] @ [3, 33, 7] and its gradients, also with both operands stored transposed. */
