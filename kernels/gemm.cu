@@ -93,13 +93,16 @@ __global__ void gemm_kernel(GemmArgs p) {
 // fragments. Chunks past the M / N / K edges are cp.async zero fills. An operand whose rows are not
 // 16-byte aligned (its contiguous extent not a multiple of 8, or a misaligned base) is staged
 // element by element with plain loads into the same layout - slower, same schedule.
-// Shared memory 3 x (128 x 40 + 64 x 40) x 2 bytes = 45 KB, under the 48 KB that needs no opt-in.
+// Shared memory 3 x (128 x 40 + 64 x 40) x 2 bytes = 45 KB, under the 48 KB that needs no opt-in;
+// after the K loop it holds the f32 output tile for a coalesced epilogue.
 namespace {
 constexpr int kMmaM = 128, kMmaN = 64, kMmaK = 32, kStages = 3, kMmaThreads = 128;
 constexpr int kLdK = kMmaK + 8, kLdA = kMmaM + 8, kLdB = kMmaN + 8;
 constexpr int kAElems = kMmaM * kLdK > kMmaK * kLdA ? kMmaM * kLdK : kMmaK * kLdA;
 constexpr int kBElems = kMmaN * kLdK > kMmaK * kLdB ? kMmaN * kLdK : kMmaK * kLdB;
 constexpr int kStageElems = kAElems + kBElems;
+constexpr int kLdC = kMmaN + 4;
+static_assert(kMmaM * kLdC * 4 <= kStages * kStageElems * 2, "the output tile fits in the stages");
 }  // namespace
 
 // Rows r0 .. r0+R-1, columns c0 .. c0+C-1 of a row-major matrix src (ld elements per row, rows x
@@ -126,7 +129,8 @@ __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* 
 
 template <typename T>
 __global__ void gemm_mma_kernel(GemmArgs p) {
-    DK_DYNAMIC_SHARED(T, smem);  // kStages x {A tile, B tile}
+    DK_DYNAMIC_SHARED(T, smem);    // kStages x {A tile, B tile}
+    DK_DYNAMIC_SHARED(float, cs);  // the same memory: the f32 output tile [kMmaM][kLdC] after the loop
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int li = lane % 8, lj = lane / 8;  // ldmatrix: this lane gives row li of matrix lj
     const int wm = 64 * (warp & 1), wn = 32 * (warp >> 1);
@@ -202,16 +206,23 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                 }
             }
         }
-        __syncthreads();  // the next batch's prologue refills stages this one may still be reading
+        // The tile goes out through shared memory (the stages are free once every warp is past its
+        // last mma): one epilogue call site instead of 64 unrolled ones, and consecutive threads
+        // store consecutive columns.
+        __syncthreads();
         DK_UNROLL
         for (int mt = 0; mt < 4; ++mt)
             DK_UNROLL
             for (int nt = 0; nt < 4; ++nt)
                 DK_UNROLL
-                for (int i = 0; i < 4; ++i) {
-                    const int64_t m = m0 + wm + 16 * mt + g + 8 * (i >> 1), n = n0 + wn + 8 * nt + 2 * t + (i & 1);
-                    if (m < p.m && n < p.n) gemm_store<T>(p, z, m, n, acc[mt][nt][i]);
-                }
+                for (int i = 0; i < 4; ++i)
+                    cs[(wm + 16 * mt + g + 8 * (i >> 1)) * kLdC + wn + 8 * nt + 2 * t + (i & 1)] = acc[mt][nt][i];
+        __syncthreads();
+        for (int e = tid; e < kMmaM * kMmaN; e += kMmaThreads) {
+            const int r = e / kMmaN, c = e % kMmaN;
+            if (m0 + r < p.m && n0 + c < p.n) gemm_store<T>(p, z, m0 + r, n0 + c, cs[r * kLdC + c]);
+        }
+        __syncthreads();  // the next batch's prologue refills this memory
     }
 }
 

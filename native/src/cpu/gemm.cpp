@@ -8,7 +8,8 @@
 // the micro-kernel sees neither strides, dtypes nor edges: it multiplies one A panel by one B panel
 // into an MR x NR register tile (rank-1 updates, one broadcast of A times NR/lanes vectors of B per
 // row and k) and adds the tile to the task's f32 accumulator. After the last K block the accumulator
-// goes through deepkern/gemm_epilogue.cuh (bias, activation, residual, dtype) into out.
+// goes through deepkern/gemm_epilogue.cuh (bias, activation, residual, dtype) into out - or, with
+// none of bias, activation and residual, through a plain converting store that vectorizes.
 //
 // Cache plan: a B panel (Kc x NR floats, 16 KB for AVX2) stays in L1 while the A panels of the block
 // stream past it from L2; the packed A block (Mc x Kc, 144 KB), the B block (Kc x Nc, 512 KB) and the
