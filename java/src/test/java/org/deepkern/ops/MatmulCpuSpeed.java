@@ -13,11 +13,12 @@ import org.deepkern.Tensor;
 /**
  * Not a test: f32 matmul on the cpu backend against torch.matmul on the CPU with as many threads,
  * best of a few runs each, with a max-difference check beside every timing. Run with the test
- * classpath: {@code java -cp ... org.deepkern.ops.MatmulCpuSpeed [threads]}.
+ * classpath: {@code DEEPKERN_NUM_THREADS=t java -cp ... org.deepkern.ops.MatmulCpuSpeed t [reps]}.
  */
 public final class MatmulCpuSpeed {
     public static void main(String[] args) {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : Runtime.getRuntime().availableProcessors();
+        int reps = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         torch.set_num_threads(threads);
         System.out.println("threads " + threads + ", torch " + torch.get_num_threads());
         int[][] shapes = {{512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 512}};
@@ -31,7 +32,7 @@ public final class MatmulCpuSpeed {
                 org.bytedeco.pytorch.Tensor tb = torch.from_blob(new FloatPointer(bv), k, n).clone();
                 double ours = Double.MAX_VALUE, theirs = Double.MAX_VALUE;
                 float[] mine = null, ref = null;
-                for (int rep = 0; rep < 7; rep++) {
+                for (int rep = 0; rep < reps; rep++) {
                     long t0 = System.nanoTime();
                     try (Tensor c = F.matmul(a, b)) {
                         DeepKern.synchronize(Device.CPU);
