@@ -168,8 +168,10 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 void gemm(const Exec&, DType dtype, const GemmArgs& p) {
     if (p.batch * p.m * p.n == 0) return;
     const MicroKernel& uk = micro_kernel();
-    // Blocks no larger than the cache plan allows, then more M blocks (down to one panel each) until
-    // every worker has a couple of tasks; the sizes are evened out so no block is a sliver.
+    // Blocks no larger than the cache plan allows; while there are fewer blocks than a couple of
+    // tasks per worker, more M blocks (down to one panel each), then more N blocks; the sizes are
+    // evened out so no block is a sliver. A task takes one N block and a run of M blocks, so it
+    // packs each K block of B once for the whole run.
     int64_t mb = ceil_div(p.m, kMc), nb = ceil_div(p.n, kNc);
     const int64_t want = 2 * int64_t(worker_count());
     while (p.batch * mb * nb < want && mb * uk.mr < p.m) ++mb;
@@ -177,36 +179,42 @@ void gemm(const Exec&, DType dtype, const GemmArgs& p) {
     const int64_t mc_max = ceil_div(ceil_div(p.m, mb), uk.mr) * uk.mr, nc_max = ceil_div(ceil_div(p.n, nb), uk.nr) * uk.nr;
     mb = ceil_div(p.m, mc_max);
     nb = ceil_div(p.n, nc_max);
+    const int64_t runs = std::min(mb, std::max<int64_t>(1, ceil_div(want, p.batch * nb)));
+    const int64_t per_run = ceil_div(mb, runs);
     const int64_t kb = std::max<int64_t>(1, ceil_div(p.k, kKc)), kc_max = ceil_div(p.k, kb);
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        parallel_for(p.batch * mb * nb, [&](int64_t task) {
-            const int64_t z = task / (mb * nb), m0 = (task / nb % mb) * mc_max, n0 = task % nb * nc_max;
-            const int64_t mc = std::min(mc_max, p.m - m0), nc = std::min(nc_max, p.n - n0);
-            const int64_t mcp = ceil_div(mc, uk.mr) * uk.mr, ncp = ceil_div(nc, uk.nr) * uk.nr;
+        parallel_for(p.batch * runs * nb, [&](int64_t task) {
+            const int64_t z = task / (runs * nb), r0 = (task / nb % runs) * per_run * mc_max, n0 = task % nb * nc_max;
+            if (r0 >= p.m) return;
+            const int64_t rows = std::min(per_run * mc_max, p.m - r0), nc = std::min(nc_max, p.n - n0);
+            const int64_t ncp = ceil_div(nc, uk.nr) * uk.nr;
             thread_local std::vector<float> buffer;
-            buffer.resize(size_t((mcp + ncp) * kc_max + mcp * ncp));
+            buffer.resize(size_t((mc_max + ncp) * kc_max + per_run * mc_max * ncp));
             float* pa = buffer.data();
-            float* pb = pa + mcp * kc_max;
-            float* acc = pb + ncp * kc_max;
+            float* pb = pa + mc_max * kc_max;
+            float* acc = pb + ncp * kc_max;  // [rows][ncp]
             int64_t a_off, b_off;
             gemm_batch_offsets(p, z, a_off, b_off);
             const T* A = static_cast<const T*>(p.a) + a_off;
             const T* B = static_cast<const T*>(p.b) + b_off;
             for (int64_t k0 = 0; k0 == 0 || k0 < p.k; k0 += kc_max) {  // K = 0 still zeroes acc once
                 const int64_t kc = std::min(kc_max, p.k - k0);
-                pack_a(p, A, m0, mc, k0, kc, uk.mr, pa);
                 pack_b(p, B, n0, nc, k0, kc, uk.nr, pb);
-                uk.block(mcp, ncp, kc, pa, pb, acc, ncp, k0 > 0);
+                for (int64_t i0 = 0; i0 < rows; i0 += mc_max) {
+                    const int64_t mc = std::min(mc_max, rows - i0);
+                    pack_a(p, A, r0 + i0, mc, k0, kc, uk.mr, pa);
+                    uk.block(ceil_div(mc, uk.mr) * uk.mr, ncp, kc, pa, pb, acc + i0 * ncp, ncp, k0 > 0);
+                }
             }
             const bool plain = !p.bias && !p.act.kind && !p.residual;
-            for (int64_t i = 0; i < mc; ++i) {
+            for (int64_t i = 0; i < rows; ++i) {
                 const float* row = acc + i * ncp;
                 if (plain) {  // nothing but the dtype's store: a loop the compiler vectorizes
-                    T* o = static_cast<T*>(p.out) + (z * p.m + m0 + i) * p.n + n0;
+                    T* o = static_cast<T*>(p.out) + (z * p.m + r0 + i) * p.n + n0;
                     for (int64_t j = 0; j < nc; ++j) store_float(o[j], row[j]);
                 } else {
-                    for (int64_t j = 0; j < nc; ++j) gemm_store<T>(p, z, m0 + i, n0 + j, row[j]);
+                    for (int64_t j = 0; j < nc; ++j) gemm_store<T>(p, z, r0 + i, n0 + j, row[j]);
                 }
             }
         });
