@@ -1,20 +1,22 @@
 // cpu/gemm.cpp - batched matrix products on the cpu backend: a blocked sgemm with the kernels' epilogue.
 //
-// out[z] = op(a[z]) @ op(b[z]) is cut into tiles of at most kMc x kNc outputs, one thread-pool task each
-// (batch x M blocks x N blocks, M split further while there are fewer tasks than workers). A task walks
-// K in blocks of at most kKc: it packs the Mc x Kc block of op(a) into panels of MR rows stored k-major
-// ([k][MR]) and the Kc x Nc block of op(b) into panels of NR columns ([k][NR]). The transposes, the
-// f16 / bf16 -> f32 conversion and the zero fill past the M and N edges all happen in the packing, so
-// the micro-kernel sees neither strides, dtypes nor edges: it multiplies one A panel by one B panel
-// into an MR x NR register tile (rank-1 updates, one broadcast of A times NR/lanes vectors of B per
-// row and k) and adds the tile to the task's f32 accumulator. After the last K block the accumulator
-// goes through deepkern/gemm_epilogue.cuh (bias, activation, residual, dtype) into out - or, with
-// none of bias, activation and residual, through a plain converting store that vectorizes.
+// out[z] = op(a[z]) @ op(b[z]) is cut into blocks of at most kMc x kNc outputs; a thread-pool task
+// takes one N block and a run of M blocks of one batch (runs split so there are a couple of tasks per
+// worker, and capped at kMaxRunRows rows). A task walks K in blocks of at most kKc: it packs the
+// Kc x Nc block of op(b) into panels of NR columns ([k][NR]) once, then for each M block of its run
+// packs the Mc x Kc block of op(a) into panels of MR rows stored k-major ([k][MR]) and multiplies.
+// The transposes, the f16 / bf16 -> f32 conversion and the zero fill past the M and N edges all
+// happen in the packing, so the micro-kernel sees neither strides, dtypes nor edges: it multiplies
+// one A panel by one B panel into an MR x NR register tile (rank-1 updates, one broadcast of A
+// times NR/lanes vectors of B per row and k) and adds the tile to the task's f32 accumulator
+// ([run rows][Nc]). After the last K block the accumulator goes through deepkern/gemm_epilogue.cuh
+// (bias, activation, residual, dtype) into out - or, with none of bias, activation and residual,
+// through a plain converting store that vectorizes.
 //
-// Cache plan: a B panel (Kc x NR floats, 16 KB for AVX2) stays in L1 while the A panels of the block
-// stream past it from L2; the packed A block (Mc x Kc, 144 KB), the B block (Kc x Nc, 512 KB) and the
-// accumulator (Mc x Nc) stay in L2. FLOPs 2 M N K per batch; traffic: a is read N / Nc times, b
-// M / Mc times, out written once.
+// Cache plan: a B panel (Kc x NR floats, 32 KB for AVX-512) stays in L1 while the A panels of the
+// block stream past it from L2; the packed A block (Mc x Kc, 144 KB), the B block (Kc x Nc, 512 KB)
+// and the accumulator's Mc x Nc rows in use stay in L2. FLOPs 2 M N K per batch; traffic: a is read
+// N / Nc times, b once per run, the accumulator once per K block, out written once.
 //
 // The micro-kernel is written once on GCC vector types and built for the x86-64 baseline (SSE2,
 // 6 x 8), AVX2 + FMA (6 x 16) and AVX-512 (12 x 32, using 24 of its 32 vector registers for the
@@ -33,6 +35,7 @@ namespace dk::cpu {
 namespace {
 
 constexpr int64_t kKc = 256, kMc = 144, kNc = 512;
+constexpr int64_t kMaxRunRows = 1152;  // a task's f32 accumulator: at most kMaxRunRows x kNc (2.3 MB)
 
 typedef float V4 __attribute__((vector_size(16)));
 typedef float V8 __attribute__((vector_size(32)));
@@ -179,14 +182,14 @@ void gemm(const Exec&, DType dtype, const GemmArgs& p) {
     const int64_t mc_max = ceil_div(ceil_div(p.m, mb), uk.mr) * uk.mr, nc_max = ceil_div(ceil_div(p.n, nb), uk.nr) * uk.nr;
     mb = ceil_div(p.m, mc_max);
     nb = ceil_div(p.n, nc_max);
-    const int64_t runs = std::min(mb, std::max<int64_t>(1, ceil_div(want, p.batch * nb)));
-    const int64_t per_run = ceil_div(mb, runs);
+    const int64_t runs_wanted = std::min(mb, std::max<int64_t>(1, ceil_div(want, p.batch * nb)));
+    const int64_t per_run = std::min(ceil_div(mb, runs_wanted), std::max<int64_t>(1, kMaxRunRows / mc_max));
+    const int64_t runs = ceil_div(mb, per_run);
     const int64_t kb = std::max<int64_t>(1, ceil_div(p.k, kKc)), kc_max = ceil_div(p.k, kb);
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         parallel_for(p.batch * runs * nb, [&](int64_t task) {
             const int64_t z = task / (runs * nb), r0 = (task / nb % runs) * per_run * mc_max, n0 = task % nb * nc_max;
-            if (r0 >= p.m) return;
             const int64_t rows = std::min(per_run * mc_max, p.m - r0), nc = std::min(nc_max, p.n - n0);
             const int64_t ncp = ceil_div(nc, uk.nr) * uk.nr;
             thread_local std::vector<float> buffer;
