@@ -135,4 +135,28 @@ class MatmulTorchTest {
             agree(t.grads()[2], grads.bias(), tl * rows, dtype, "linear grad_bias " + what);
         }
     }
+
+    /** linear with a fused activation and a residual, forward and linearBackward, against torch's autograd. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void linearWithActivation(Device device, DType dtype) {
+        int rows = 130, in = 65, out = 31;
+        for (Act act : new Act[] {Act.gelu(), Act.silu(), Act.tanh()})
+            try (Scope s = Scope.open()) {
+                Tensor x = tensor(device, dtype, normal(rows * in, 65, 0, 1), rows, in);
+                Tensor w = tensor(device, dtype, normal(out * in, 66, 0, 0.2), out, in);
+                Tensor b = tensor(device, dtype, normal(out, 67, 0, 1), out);
+                Tensor r = tensor(device, dtype, normal(rows * out, 68, 0, 1), rows, out);
+                Tensor g = tensor(device, dtype, normal(rows * out, 69, 0, 1), rows, out);
+                Torch.Result t = Torch.linear(x.toFloatArray(), rows, in, w.toFloatArray(), out, b.toFloatArray(), act,
+                        r.toFloatArray(), g.toFloatArray(), dtype);
+                String what = act + " " + dtype + " on " + device;
+                double tl = tol(dtype);
+                agree(t.value(), F.linear(x, w, b, act, r), tl * 0.2 * in, dtype, "linear + " + what);
+                LinearGrads grads = F.linearBackward(x, w, b, act, g);
+                agree(t.grads()[0], grads.input(), tl * 0.2 * out * 2, dtype, "linear + act grad_x " + what);
+                agree(t.grads()[1], grads.weight(), tl * rows * 2, dtype, "linear + act grad_weight " + what);
+                agree(t.grads()[2], grads.bias(), tl * rows * 2, dtype, "linear + act grad_bias " + what);
+            }
+    }
 }
