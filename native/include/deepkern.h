@@ -273,9 +273,10 @@ DK_API dk_status dk_rope_backward(dk_context* ctx, const dk_tensor* grad_out, in
 /* ---- matrix products ----
  * Floating dtypes; every tensor of a call shares one dtype; products accumulate in f32. */
 /* out = op(a) @ op(b) over the last two dims, op transposing them where trans_a / trans_b != 0:
- * a [..., M, K] ([..., K, M] transposed), b [..., K, N] ([..., N, K] transposed), both of rank >= 2;
- * the batch dims broadcast as in torch.matmul, out [broadcast batch..., M, N]. out must not
- * overlap a or b. */
+ * a [..., M, K] ([..., K, M] transposed), b [..., K, N] ([..., N, K] transposed);
+ * the batch dims broadcast as in torch.matmul, out [broadcast batch..., M, N]. As in torch.matmul a
+ * 1-D a [K] is the matrix [1, K] and a 1-D b [K] the matrix [K, 1] (trans_* ignored for them), and
+ * that 1 is dropped from out's shape (two vectors give a 0-dim out). out must not overlap a or b. */
 DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a, int32_t trans_b,
                            dk_tensor* out);
 /* torch.nn.functional.linear with a fused epilogue: out = act(x @ weight^T + bias) + residual.

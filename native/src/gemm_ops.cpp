@@ -12,9 +12,8 @@ namespace {
 Checked check_operand(const dk_context* ctx, const char* name, const dk_tensor* t) {
     Checked c = check_tensor(ctx, name, t);
     check_floating(c);
-    if (c.shape.size() < 2)
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected at least 2 dimensions [..., rows, cols], got " +
-                                            shape_string(c.shape));
+    if (c.shape.empty())
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected a vector [K] or a matrix [..., rows, cols], got a scalar");
     return c;
 }
 
@@ -28,9 +27,16 @@ DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor*
         Checked ac = check_operand(ctx, "a", a);
         Checked bc = check_operand(ctx, "b", b);
         check_same_dtype(bc, ac);
-        const size_t ra = ac.shape.size(), rb = bc.shape.size();
-        const int64_t m = trans_a ? ac.shape[ra - 1] : ac.shape[ra - 2], ka = trans_a ? ac.shape[ra - 2] : ac.shape[ra - 1];
-        const int64_t kb = trans_b ? bc.shape[rb - 1] : bc.shape[rb - 2], n = trans_b ? bc.shape[rb - 2] : bc.shape[rb - 1];
+        // torch.matmul's vectors: a [K] is the row [1, K], b [K] the column [K, 1] (the same memory
+        // either way, so trans_* does not apply), and that 1 is dropped from the output's shape.
+        const bool vec_a = ac.shape.size() == 1, vec_b = bc.shape.size() == 1;
+        const std::vector<int64_t> as = vec_a ? std::vector<int64_t>{1, ac.shape[0]} : ac.shape;
+        const std::vector<int64_t> bs = vec_b ? std::vector<int64_t>{bc.shape[0], 1} : bc.shape;
+        if (vec_a) trans_a = 0;
+        if (vec_b) trans_b = 0;
+        const size_t ra = as.size(), rb = bs.size();
+        const int64_t m = trans_a ? as[ra - 1] : as[ra - 2], ka = trans_a ? as[ra - 2] : as[ra - 1];
+        const int64_t kb = trans_b ? bs[rb - 1] : bs[rb - 2], n = trans_b ? bs[rb - 2] : bs[rb - 1];
         if (ka != kb)
             fail(DK_ERROR_INVALID_ARGUMENT, "argument 'b': inner dimensions differ: 'a' " + shape_string(ac.shape) +
                                                 (trans_a ? " (transposed)" : "") + " has K = " + std::to_string(ka) +
@@ -44,7 +50,7 @@ DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor*
         int64_t sa = m * ka, sb = ka * n;  // elements per batch of each operand, growing outward
         std::vector<int64_t> astr(batch_dims), bstr(batch_dims), bshape(batch_dims);
         for (size_t i = 0; i < batch_dims; ++i) {  // i counts from the innermost batch dim
-            const int64_t da = i + 2 < ra ? ac.shape[ra - 3 - i] : 1, db = i + 2 < rb ? bc.shape[rb - 3 - i] : 1;
+            const int64_t da = i + 2 < ra ? as[ra - 3 - i] : 1, db = i + 2 < rb ? bs[rb - 3 - i] : 1;
             if (da != db && da != 1 && db != 1)
                 fail(DK_ERROR_INVALID_ARGUMENT, "argument 'b': batch dims of 'a' " + shape_string(ac.shape) + " and 'b' " +
                                                     shape_string(bc.shape) + " do not broadcast");
@@ -62,8 +68,8 @@ DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor*
             g.batch *= bshape[d];
             out_shape.push_back(bshape[d]);
         }
-        out_shape.push_back(m);
-        out_shape.push_back(n);
+        if (!vec_a) out_shape.push_back(m);
+        if (!vec_b) out_shape.push_back(n);
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, ac);
         if (oc.shape != out_shape)

@@ -100,6 +100,17 @@ __global__ void cp_async_kernel(const float* src, float* out) {
     out[32 + threadIdx.x] = s[threadIdx.x];
 }
 
+// Even lanes copy 16 bytes, odd lanes zero-fill theirs (src-size 0: nothing is read).
+__global__ void cp_async_zfill_kernel(const float* src, float* out) {
+    DK_DYNAMIC_SHARED(float, s);
+    const bool valid = threadIdx.x % 2 == 0;
+    dk::cp_async_zfill(&s[4 * threadIdx.x], src + 4 * threadIdx.x, valid);
+    dk::cp_async_commit();
+    out[threadIdx.x] = s[4 * threadIdx.x];  // before the wait: neither the data nor the zeros
+    dk::cp_async_wait<0>();
+    for (int i = 0; i < 4; ++i) out[32 + 4 * threadIdx.x + i] = s[4 * threadIdx.x + i];
+}
+
 __global__ void two_barriers_kernel() {
     if (threadIdx.x < 16) __syncthreads();
     else __syncthreads();
@@ -150,6 +161,15 @@ int run_dialect_checks() {
     bool stale = true, landed = true;
     for (int i = 0; i < 32; ++i) stale &= out[size_t(i)] != 3.0f, landed &= out[size_t(32 + i)] == 3.0f;
     expect(stale && landed, "cp.async lands at wait_group, not before");
+
+    std::vector<float> zsrc(128, 5.0f), zout(160, -1.0f);
+    dk::launch(ex, "cp_async_zfill", cp_async_zfill_kernel, dim3(1), dim3(32), 512, zsrc.data(), zout.data());
+    bool zstale = true, zlanded = true;
+    for (int t = 0; t < 32; ++t) {
+        zstale &= zout[size_t(t)] != 5.0f && zout[size_t(t)] != 0.0f;
+        for (int i = 0; i < 4; ++i) zlanded &= zout[size_t(32 + 4 * t + i)] == (t % 2 == 0 ? 5.0f : 0.0f);
+    }
+    expect(zstale && zlanded, "cp.async zero fill lands zeros at wait_group, copies the rest");
 
     expect_kernel_error("different barrier sites", "same barrier",
                         [&] { dk::launch(ex, "two_barriers", two_barriers_kernel, dim3(1), dim3(32), 0); });

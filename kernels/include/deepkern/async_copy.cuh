@@ -2,6 +2,8 @@
 //
 //   cp_async<Bytes, CacheOp::ca|cg>(smem, gmem)   one copy of 4, 8 or 16 bytes (.cg: 16 only);
 //                                                 both addresses aligned to Bytes
+//   cp_async_zfill(smem, gmem, valid)             16 bytes like cp_async<16, cg> when valid, else 16
+//                                                 zero bytes and no read (src-size 0): tile edges
 //   cp_async_commit()                             closes the thread's current group of copies
 //   cp_async_wait<N>()                            waits until at most N of the thread's committed
 //                                                 groups are still in flight
@@ -32,6 +34,16 @@ __device__ __forceinline__ void cp_async(void* smem, const void* gmem) {
         asm volatile("cp.async.ca.shared.global [%0], [%1], %2;\n" ::"r"(dst), "l"(gmem), "n"(Bytes));
 #else
     emu::rt::cp_async(smem, gmem, Bytes);
+#endif
+}
+
+// gmem is not read when !valid, but must still be an address in the operand (e.g. its base).
+__device__ __forceinline__ void cp_async_zfill(void* smem, const void* gmem, bool valid) {
+#if defined(__CUDACC__)
+    const unsigned dst = unsigned(__cvta_generic_to_shared(smem));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(gmem), "r"(valid ? 16 : 0));
+#else
+    emu::rt::cp_async(smem, valid ? gmem : nullptr, 16);
 #endif
 }
 

@@ -494,7 +494,13 @@ void cp_async_wait(int pending_groups) {
     if (t.group_ends.size() <= keep) return;
     const size_t retire = t.group_ends.size() - keep;
     const size_t end = t.group_ends[retire - 1];
-    for (size_t i = 0; i < end; ++i) std::memcpy(t.copies[i].dst, t.copies[i].src, size_t(t.copies[i].bytes));
+    for (size_t i = 0; i < end; ++i) {
+        const auto& c = t.copies[i];
+        if (c.src)
+            std::memcpy(c.dst, c.src, size_t(c.bytes));
+        else  // a zero-filling copy (src-size 0)
+            std::memset(c.dst, 0, size_t(c.bytes));
+    }
     t.copies.erase(t.copies.begin(), t.copies.begin() + std::ptrdiff_t(end));
     t.group_ends.erase(t.group_ends.begin(), t.group_ends.begin() + std::ptrdiff_t(retire));
     for (size_t& e : t.group_ends) e -= end;

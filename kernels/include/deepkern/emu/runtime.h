@@ -59,7 +59,8 @@ using Complete = void (*)(void* const* slots, unsigned mask);
 void warp_collective(const char* what, unsigned mask, void* slot, Complete complete);
 unsigned active_mask();
 
-// cp.async: copies are recorded and land when a wait_group retires their group.
+// cp.async: copies are recorded and land when a wait_group retires their group; a null src
+// lands as zeros (cp.async with src-size 0).
 void cp_async(void* dst, const void* src, int bytes);
 void cp_async_commit();
 void cp_async_wait(int pending_groups);

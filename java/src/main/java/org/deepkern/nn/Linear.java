@@ -44,10 +44,9 @@ public final class Linear implements Module {
         return F.linear(input, weight, bias, act, residual);
     }
 
-    /** Gradients of input, weight and bias; only without a fused activation. */
+    /** Gradients of input, weight and bias (null without one), through the fused activation if any. */
     public LinearGrads backward(Tensor input, Tensor gradOutput) {
-        if (act != null) throw new UnsupportedOperationException("Linear.backward with a fused activation");
-        return F.linearBackward(input, weight, gradOutput, bias != null);
+        return F.linearBackward(input, weight, bias, act, gradOutput);
     }
 
     @Override

@@ -331,16 +331,20 @@ public final class F {
 
     // ---- matrix products ----
 
-    /** a @ b over the last two dims, batch dims broadcast (torch.matmul for operands of rank >= 2). */
+    /**
+     * a @ b with torch.matmul's rules: over the last two dims, batch dims broadcast; a 1-D a [K] is the
+     * row [1, K] and a 1-D b [K] the column [K, 1], that 1 dropped from the result.
+     */
     public static Tensor matmul(Tensor a, Tensor b) {
         return matmul(a, b, false, false);
     }
 
-    /** op(a) @ op(b), op transposing the last two dims where asked (no copy is made). */
+    /** op(a) @ op(b), op transposing the last two dims where asked (no copy is made; vectors have no transpose). */
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         final String op = "F.matmul";
         Tensor ta = arg(op, "a", a), tb = arg(op, "b", b);
-        long[] out = matmulShape(op, ta.shape(), tb.shape(), transA, transB);
+        long[] out = dropVectorDims(ta, tb, matmulShape(op, asMatrix(op, "a", ta, true), asMatrix(op, "b", tb, false),
+                transA && ta.ndim() > 1, transB && tb.ndim() > 1));
         return fresh(Tensor.empty(ta.dtype(), ta.device(), out), o -> check(dk_matmul(ta.nativeContext(), ta.nativeHandle(),
                 tb.nativeHandle(), transA ? 1 : 0, transB ? 1 : 0, o.nativeHandle())));
     }
@@ -371,7 +375,8 @@ public final class F {
     public static LinearGrads linearBackward(Tensor x, Tensor weight, Tensor gradOut, boolean withBias) {
         final String op = "F.linearBackward";
         Tensor in = arg(op, "x", x), w = arg(op, "weight", weight), g = arg(op, "gradOut", gradOut);
-        long k = in.ndim() == 0 ? 1 : in.shape(in.ndim() - 1), n = w.ndim() == 2 ? w.shape(0) : 1;
+        checkLinearGradOut(op, in, w, g);
+        long k = in.shape(in.ndim() - 1), n = w.shape(0);
         long rows = k == 0 ? 0 : in.numel() / k;
         try (Scope outputs = Scope.open(); Tensor g2 = g.view(rows, n); Tensor x2 = in.view(rows, k)) {
             Tensor gx = matmul(g, w);
@@ -387,37 +392,146 @@ public final class F {
     }
 
     /**
+     * The gradients of {@code linear(x, weight, bias, act, residual)}, i.e. of act(x @ weight^T + bias)
+     * (+ residual, whose gradient is gradOut itself): the pre-activation is recomputed by the product
+     * without bias, the activation's backward takes it with the bias and gives the gradient of the
+     * pre-activation and (summed over rows) of the bias, and the product's gradients follow from it.
+     * act and bias may be null; the bias gradient is null without a bias.
+     */
+    public static LinearGrads linearBackward(Tensor x, Tensor weight, Tensor bias, Act act, Tensor gradOut) {
+        if (act == null && bias == null) return linearBackward(x, weight, gradOut, false);
+        if (act == null) return linearBackward(x, weight, gradOut, true);
+        final String op = "F.linearBackward";
+        checkLinearGradOut(op, arg(op, "x", x), arg(op, "weight", weight), arg(op, "gradOut", gradOut));
+        try (Scope outputs = Scope.open(); Tensor pre = linear(x, weight, null)) {
+            Tensor gradPre, gb = null;
+            if (bias != null) {
+                ActivationGrads ag = activationBackward(act, pre, bias, gradOut);
+                gradPre = ag.input();
+                gb = ag.bias();
+            } else {
+                gradPre = activationBackward(act, pre, arg(op, "gradOut", gradOut));
+            }
+            LinearGrads lg = linearBackward(x, weight, gradPre, false);
+            return new LinearGrads(outputs.keep(lg.input()), outputs.keep(lg.weight()), outputs.keep(gb));
+        }
+    }
+
+    /**
      * The gradients of {@code matmul(a, b, transA, transB)}, shaped like a and b: for C = op(a) op(b),
-     * d op(a) = dC op(b)^T and d op(b) = op(a)^T dC, as products with transposed operands (no copy).
-     * The batch dims of a and b must equal the output's (a broadcast operand's gradient would need
-     * a sum over the broadcast dims, which is not implemented).
+     * d op(a) = dC op(b)^T and d op(b) = op(a)^T dC per batch, as products with transposed operands
+     * (no copy). An operand broadcast along batch dims gets its gradient summed over them (torch's
+     * semantics); a vector operand gets a vector gradient.
      */
     public static MatmulGrads matmulBackward(Tensor a, Tensor b, Tensor gradOut, boolean transA, boolean transB) {
         final String op = "F.matmulBackward";
         Tensor ta = arg(op, "a", a), tb = arg(op, "b", b), g = arg(op, "gradOut", gradOut);
-        long[] out = matmulShape(op, ta.shape(), tb.shape(), transA, transB);
-        for (Tensor t : new Tensor[] {ta, tb}) {
-            long[] s = t.shape();
-            if (s.length != out.length || !Arrays.equals(Arrays.copyOf(s, s.length - 2), Arrays.copyOf(out, out.length - 2)))
-                throw DeepKernException.invalidArgument(op, t == ta ? "a" : "b", "batch dims " + Arrays.toString(s)
-                        + " differ from the output's " + Arrays.toString(out) + ": broadcast gradients are not supported");
-        }
-        try (Scope outputs = Scope.open()) {
-            Tensor ga = transA ? matmul(tb, g, transB, true) : matmul(g, tb, false, !transB);
-            Tensor gb = transB ? matmul(g, ta, true, transA) : matmul(ta, g, !transA, false);
+        long[] as = asMatrix(op, "a", ta, true), bs = asMatrix(op, "b", tb, false);
+        boolean tA = transA && ta.ndim() > 1, tB = transB && tb.ndim() > 1;
+        long[] out = matmulShape(op, as, bs, tA, tB);
+        long[] expected = dropVectorDims(ta, tb, out);
+        if (!Arrays.equals(g.shape(), expected)) throw DeepKernException.invalidArgument(op, "gradOut",
+                "expected the output's shape " + Arrays.toString(expected) + ", got " + Arrays.toString(g.shape()));
+        try (Scope outputs = Scope.open(); Tensor a2 = ta.view(as); Tensor b2 = tb.view(bs); Tensor g2 = g.view(out)) {
+            Tensor ga, gb;
+            try (Tensor full = tA ? matmul(b2, g2, tB, true) : matmul(g2, b2, false, !tB)) {
+                ga = sumToShape(full, as, ta.shape());
+            }
+            if (batchNumel(bs) == 1 && batchNumel(as) == batchNumel(out) && !tA) {
+                // b is shared by every batch and a is not: its gradient is one product over all rows of a
+                long k = as[as.length - 1], n = out[out.length - 1], rows = batchNumel(out) * as[as.length - 2];
+                try (Tensor af = a2.view(rows, k); Tensor gf = g2.view(rows, n);
+                     Tensor prod = tB ? matmul(gf, af, true, false) : matmul(af, gf, true, false)) {
+                    gb = prod.reshape(tb.shape());
+                }
+            } else {
+                try (Tensor full = tB ? matmul(g2, a2, true, tA) : matmul(a2, g2, !tA, false)) {
+                    gb = sumToShape(full, bs, tb.shape());
+                }
+            }
             return new MatmulGrads(outputs.keep(ga), outputs.keep(gb));
         }
     }
 
+    /** gradOut of a linear layer is shaped like its output: x's shape with out_features last. */
+    private static void checkLinearGradOut(String op, Tensor x, Tensor w, Tensor g) {
+        if (x.ndim() == 0) throw DeepKernException.invalidArgument(op, "x", "expected at least 1 dimension, got a scalar");
+        if (w.ndim() != 2) throw DeepKernException.invalidArgument(op, "weight",
+                "expected [out_features, in_features], got " + Arrays.toString(w.shape()));
+        long[] expected = x.shape();
+        expected[expected.length - 1] = w.shape(0);
+        if (!Arrays.equals(g.shape(), expected)) throw DeepKernException.invalidArgument(op, "gradOut",
+                "expected the output's shape " + Arrays.toString(expected) + ", got " + Arrays.toString(g.shape()));
+    }
+
+    /** The operand's shape as a matrix: a vector [K] as [1, K] (the first operand) or [K, 1]. */
+    private static long[] asMatrix(String op, String name, Tensor t, boolean first) {
+        long[] s = t.shape();
+        if (s.length == 0) throw DeepKernException.invalidArgument(op, name,
+                "expected a vector [K] or a matrix [..., rows, cols], got a scalar");
+        return s.length > 1 ? s : first ? new long[] {1, s[0]} : new long[] {s[0], 1};
+    }
+
+    /** The shape of a product of matrices with the rows (a vector a) or columns (a vector b) of 1 dropped. */
+    private static long[] dropVectorDims(Tensor a, Tensor b, long[] out) {
+        int r = out.length;
+        if (a.ndim() == 1 && b.ndim() == 1) return Arrays.copyOf(out, r - 2);
+        if (b.ndim() == 1) return Arrays.copyOf(out, r - 1);
+        if (a.ndim() == 1) {
+            long[] s = Arrays.copyOf(out, r - 1);
+            s[r - 2] = out[r - 1];
+            return s;
+        }
+        return out;
+    }
+
+    private static long batchNumel(long[] shape) {
+        long n = 1;
+        for (int i = 0; i < shape.length - 2; i++) n *= shape[i];
+        return n;
+    }
+
+    /**
+     * full [batch..., r, c] summed over the batch dims where target [tbatch..., r, c] has extent 1 or
+     * none (it broadcast there), returned in the shape {@code as} (same element count as target).
+     * Each run of such dims between kept ones is one product with a ones vector over a view:
+     * [P, R, Q] -> ones [1, R] @ [P, R, Q] = [P, 1, Q]. The result is a new tensor (or view of full).
+     */
+    private static Tensor sumToShape(Tensor full, long[] target, long[] as) {
+        long[] s = full.shape();
+        int q = s.length - 2, lead = s.length - target.length;
+        try (Scope temps = Scope.open()) {
+            Tensor cur = full;
+            for (int i = 0; i < q; ) {
+                if (i >= lead && target[i - lead] != 1 || s[i] == 1) {
+                    i++;
+                    continue;
+                }
+                int j = i;
+                long p = 1, r = 1, rest = 1;
+                while (j < q && (j < lead || target[j - lead] == 1)) r *= s[j++];
+                for (int d = 0; d < i; d++) p *= s[d];
+                for (int d = j; d < s.length; d++) rest *= s[d];
+                for (int d = i; d < j; d++) s[d] = 1;
+                // ones as the row [1, R] keeps the product's N = rest; past the GPU grid's N the column form
+                Tensor v = cur.view(p, r, rest);
+                cur = (rest <= 65535L * 64 ? matmul(Tensor.full(1.0, full.dtype(), full.device(), 1, r), v)
+                        : matmul(v, Tensor.full(1.0, full.dtype(), full.device(), r, 1), true, false)).view(s);
+                i = j;
+            }
+            return temps.keep(cur.view(as));
+        }
+    }
+
     private static long[] matmulShape(String op, long[] a, long[] b, boolean transA, boolean transB) {
-        if (a.length < 2) throw DeepKernException.invalidArgument(op, "a", "expected at least 2 dimensions, got " + Arrays.toString(a));
-        if (b.length < 2) throw DeepKernException.invalidArgument(op, "b", "expected at least 2 dimensions, got " + Arrays.toString(b));
         int r = Math.max(a.length, b.length);
         long[] out = new long[r];
         for (int i = 0; i < r - 2; i++) {
             int ia = i - (r - a.length), ib = i - (r - b.length);
             long da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-            out[i] = da == 1 ? db : da;  // a mismatch is the native call's to report
+            if (da != db && da != 1 && db != 1) throw DeepKernException.invalidArgument(op, "b", "batch dims of 'a' "
+                    + Arrays.toString(a) + " and 'b' " + Arrays.toString(b) + " do not broadcast");
+            out[i] = da == 1 ? db : da;
         }
         out[r - 2] = transA ? a[a.length - 1] : a[a.length - 2];
         out[r - 1] = transB ? b[b.length - 2] : b[b.length - 1];

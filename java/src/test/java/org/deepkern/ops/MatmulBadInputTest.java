@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Bad calls of matmul and linear: DeepKernException naming the argument; the JVM lives on. */
 class MatmulBadInputTest {
     static Scope scope;
-    static Tensor a, b, b16, v, i32, batchA, batchB, w, wWrong, bias, biasWrong, res, resWrong;
+    static Tensor a, b, b16, v, scalar, i32, batchA, batchB, w, wWrong, bias, biasWrong, res, resWrong;
 
     @BeforeAll
     static void make() {
@@ -30,6 +30,7 @@ class MatmulBadInputTest {
         b = Tensor.zeros(DType.F32, cpu, 5, 3);
         b16 = Tensor.zeros(DType.F16, cpu, 6, 3);
         v = Tensor.zeros(DType.F32, cpu, 6);
+        scalar = Tensor.zeros(DType.F32, cpu);
         i32 = Tensor.zeros(DType.I32, cpu, 6, 3);
         batchA = Tensor.zeros(DType.F32, cpu, 2, 4, 6);
         batchB = Tensor.zeros(DType.F32, cpu, 3, 6, 5);
@@ -53,7 +54,14 @@ class MatmulBadInputTest {
                         (Executable) () -> F.matmul(a, b, false, true)},
                 new Object[] {"dtypes differ", "b", "expected dtype f32", (Executable) () -> F.matmul(a, b16)},
                 new Object[] {"integer operand", "b", "floating dtype", (Executable) () -> F.matmul(a, i32)},
-                new Object[] {"1-D operand", "b", "at least 2 dimensions", (Executable) () -> F.matmul(a, v)},
+                new Object[] {"0-D operand", "b", "got a scalar", (Executable) () -> F.matmul(a, scalar)},
+                new Object[] {"vector length differs", "b", "inner dimensions differ", (Executable) () -> F.matmul(v, b)},
+                new Object[] {"backward gradOut shape", "gradOut", "expected the output's shape [4, 3]",
+                        (Executable) () -> F.matmulBackward(a, b16, res, false, false)},
+                new Object[] {"backward batch dims do not broadcast", "b", "do not broadcast",
+                        (Executable) () -> F.matmulBackward(batchA, batchB, res, false, false)},
+                new Object[] {"linear backward gradOut shape", "gradOut", "expected the output's shape [4, 5]",
+                        (Executable) () -> F.linearBackward(a, w, bias, Act.silu(), resWrong)},
                 new Object[] {"batch dims do not broadcast", "b", "do not broadcast", (Executable) () -> F.matmul(batchA, batchB)},
                 new Object[] {"null operand", "a", "null", (Executable) () -> F.matmul(null, b)},
                 new Object[] {"linear in_features", "weight", "in_features", (Executable) () -> F.linear(a, wWrong, bias)},

@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class MatmulTest {
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        int[][] mnk = {{1, 1, 1}, {17, 7, 64}, {130, 1, 7}, {7, 257, 17}, {64, 64, 130}};
+        int[][] mnk = {{1, 1, 1}, {17, 7, 64}, {130, 1, 7}, {7, 257, 17}, {64, 64, 130}, {136, 72, 96}, {130, 65, 200}};
         TestDevices.host().forEach(d -> {
             for (DType t : RowChecks.DTYPES)
                 for (int[] s : mnk)
@@ -133,6 +133,34 @@ class MatmulTest {
             Close.assertClose(dw, grads.weight().toFloatArray(), t, i -> t * dwm[i], "linear grad_weight " + dtype + " on " + device);
             Close.assertClose(db, grads.bias().toFloatArray(), t, i -> t * dbm[i], "linear grad_bias " + dtype + " on " + device);
         }
+    }
+
+    /**
+     * The cpu backend's blocking: rows enough for several runs of M blocks per task (and the cap on
+     * a run's rows), N past one block, K past one block, with the full epilogue, f32 and bf16.
+     */
+    @org.junit.jupiter.api.Test
+    void tallLinearOnCpu() {
+        for (DType dtype : new DType[] {DType.F32, DType.BF16})
+            try (Scope s = Scope.open()) {
+                int rows = 2600, in = 300, out = 530;
+                Device cpu = Device.CPU;
+                Tensor x = tensor(cpu, dtype, normal(rows * in, 15, 0, 1), rows, in);
+                Tensor w = tensor(cpu, dtype, normal(out * in, 16, 0, 0.1), out, in);
+                Tensor b = tensor(cpu, dtype, normal(out, 17, 0, 1), out);
+                Tensor r = tensor(cpu, dtype, normal(rows * out, 18, 0, 1), rows, out);
+                float[] xs = x.toFloatArray(), ws = w.toFloatArray(), bs = b.toFloatArray(), rs = r.toFloatArray();
+                double[] v = new double[rows * out], mag = new double[rows * out];
+                product(xs, 0, ws, 0, rows, out, in, false, true, v, mag, 0);
+                for (int i = 0; i < v.length; i++) {
+                    double pre = v[i] + bs[i % out];
+                    v[i] = Math.max(pre, 0) + rs[i];
+                    mag[i] += Math.abs(bs[i % out]) + Math.abs(rs[i]);
+                }
+                double t = RowChecks.tol(dtype);
+                Close.assertClose(v, F.linear(x, w, b, Act.relu(), r).toFloatArray(), t, i -> t * mag[i],
+                        "tall linear + relu + residual " + dtype + " on cpu");
+            }
     }
 
     static Stream<Arguments> linearCases() {

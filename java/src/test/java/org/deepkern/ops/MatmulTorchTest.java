@@ -52,7 +52,33 @@ class MatmulTorchTest {
             Torch.Result t = Torch.matmul(a.toFloatArray(), as, b.toFloatArray(), bs, g.toFloatArray(), dtype);
             double atol = tol(dtype) * 33;
             agree(t.value(), F.matmul(a, b), atol, dtype, "matmul " + dtype + " on " + device);
+            // a is broadcast over 3 batches, b over 2: their gradients are summed over them
+            MatmulGrads grads = F.matmulBackward(a, b, g, false, false);
+            agree(t.grads()[0], grads.a(), tol(dtype) * 7 * 3, dtype, "broadcast grad_a " + dtype + " on " + device);
+            agree(t.grads()[1], grads.b(), tol(dtype) * 17 * 2, dtype, "broadcast grad_b " + dtype + " on " + device);
         }
+    }
+
+    /** 1-D operands: vector @ batched matrix, batched matrix @ vector, and the dot product. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void vectors(Device device, DType dtype) {
+        long[][][] shapes = {{{33}, {2, 33, 7}}, {{2, 17, 33}, {33}}, {{33}, {33}}};
+        for (long[][] sh : shapes)
+            try (Scope s = Scope.open()) {
+                long[] as = sh[0], bs = sh[1];
+                int na = (int) java.util.Arrays.stream(as).reduce(1, (x, y) -> x * y);
+                int nb = (int) java.util.Arrays.stream(bs).reduce(1, (x, y) -> x * y);
+                Tensor a = tensor(device, dtype, normal(na, 57, 0, 1), as), b = tensor(device, dtype, normal(nb, 58, 0, 1), bs);
+                Tensor y = F.matmul(a, b);
+                Tensor g = tensor(device, dtype, normal((int) y.numel(), 59, 0, 1), y.numel()).reshape(y.shape());
+                Torch.Result t = Torch.matmul(a.toFloatArray(), as, b.toFloatArray(), bs, g.toFloatArray(), dtype);
+                String what = java.util.Arrays.toString(as) + " @ " + java.util.Arrays.toString(bs) + " " + dtype + " on " + device;
+                agree(t.value(), y, tol(dtype) * 33, dtype, "matmul " + what);
+                MatmulGrads grads = F.matmulBackward(a, b, g, false, false);
+                agree(t.grads()[0], grads.a(), tol(dtype) * 7 * 17, dtype, "grad_a " + what);
+                agree(t.grads()[1], grads.b(), tol(dtype) * 7 * 17, dtype, "grad_b " + what);
+            }
     }
 
     /** Batched [3, 17, 33] @ [3, 33, 7] and its gradients, also with both operands stored transposed. */
@@ -108,5 +134,29 @@ class MatmulTorchTest {
             agree(t.grads()[1], grads.weight(), tl * rows, dtype, "linear grad_weight " + what);
             agree(t.grads()[2], grads.bias(), tl * rows, dtype, "linear grad_bias " + what);
         }
+    }
+
+    /** linear with a fused activation and a residual, forward and linearBackward, against torch's autograd. */
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("cases")
+    void linearWithActivation(Device device, DType dtype) {
+        int rows = 130, in = 65, out = 31;
+        for (Act act : new Act[] {Act.gelu(), Act.silu(), Act.tanh()})
+            try (Scope s = Scope.open()) {
+                Tensor x = tensor(device, dtype, normal(rows * in, 65, 0, 1), rows, in);
+                Tensor w = tensor(device, dtype, normal(out * in, 66, 0, 0.2), out, in);
+                Tensor b = tensor(device, dtype, normal(out, 67, 0, 1), out);
+                Tensor r = tensor(device, dtype, normal(rows * out, 68, 0, 1), rows, out);
+                Tensor g = tensor(device, dtype, normal(rows * out, 69, 0, 1), rows, out);
+                Torch.Result t = Torch.linear(x.toFloatArray(), rows, in, w.toFloatArray(), out, b.toFloatArray(), act,
+                        r.toFloatArray(), g.toFloatArray(), dtype);
+                String what = act + " " + dtype + " on " + device;
+                double tl = tol(dtype);
+                agree(t.value(), F.linear(x, w, b, act, r), tl * 0.2 * in, dtype, "linear + " + what);
+                LinearGrads grads = F.linearBackward(x, w, b, act, g);
+                agree(t.grads()[0], grads.input(), tl * 0.2 * out * 2, dtype, "linear + act grad_x " + what);
+                agree(t.grads()[1], grads.weight(), tl * rows * 2, dtype, "linear + act grad_weight " + what);
+                agree(t.grads()[2], grads.bias(), tl * rows * 2, dtype, "linear + act grad_bias " + what);
+            }
     }
 }

@@ -154,6 +154,18 @@ public final class Torch {
         return torch.from_blob(new FloatPointer(x), shape).clone();
     }
 
+    /** act(x @ w^T + b) + residual on x [rows, in]; grads of x, w, b (the residual's is gradOut). */
+    public static Result linear(float[] x, long rows, long in, float[] w, long out, float[] b, Act act, float[] residual,
+                                float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, in), tw = leaf(w, dtype, out, in), tb = leaf(b, dtype);
+            Tensor tr = torch.from_blob(new FloatPointer(residual), rows, out).clone().to(scalarType(dtype));
+            Tensor y = torch.add(apply(act, torch.linear(tx, tw, new TensorOptional(tb)), dtype), tr);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()), floats(tb.grad()));
+        }
+    }
+
     private static Tensor apply(Act act, Tensor x, DType dtype) {
         Scalar a = new Scalar((double) act.alpha()), b = new Scalar((double) act.beta());
         return switch (act.kind()) {
