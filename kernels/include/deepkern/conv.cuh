@@ -113,6 +113,14 @@ DK_HD void conv_store_output(const ConvArgs& a, float acc, int64_t k, int64_t yi
     store_float(static_cast<T*>(a.y)[yi], acc);
 }
 
+// The data gradient's epilogue for input element (n, c, h, w) at index i (the transposed conv's
+// bias and activation): dx[i] = act(acc + bias[c]).
+template <typename T>
+DK_HD void conv_store_input_grad(const ConvArgs& a, float acc, int64_t c, int64_t i) {
+    if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[c]);
+    store_float(static_cast<T*>(a.dx)[i], conv_act(a.act, acc));
+}
+
 // Direct forward for one output element (the cpu backend's body; the kernel tiles instead).
 template <typename T>
 DK_HD float conv_forward_at(const ConvArgs& a, int64_t n, int64_t k, int64_t p, int64_t q) {
