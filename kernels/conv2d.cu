@@ -25,9 +25,11 @@
 // operand once per 64 columns / rows of the other (the R S-fold reuse of x is left to the caches);
 // the outputs once, the weight gradient's partials splits x K C/g R S floats twice.
 //
-// The dispatch tries, in order: gemm_1x1 (NHWC 1x1, stride 1, no padding, groups 1: x [NHW, C] @
-// w^T through gemm.cu), depthwise (groups == C, conv2d_depthwise.cu), implicit_gemm_mma (bf16 /
-// f16 NHWC with C/groups % 8 == 0, conv2d_mma.cu), then this file's implicit_gemm_fma.
+// The forward dispatch tries, in order: gemm_1x1 (NHWC 1x1, stride 1, no padding, groups 1: x
+// [NHW, C] @ w^T through gemm.cu), depthwise (groups == C, conv2d_depthwise.cu), implicit_gemm_mma
+// (bf16 / f16 NHWC with C/groups % 8 == 0, conv2d_mma.cu), then this file's implicit_gemm_fma.
+// The gradients run on the same 64 x 64 tiles on tensor cores (conv2d_mma.cu) for bf16 / f16 NHWC
+// with C/groups and K/groups multiples of 8, here otherwise.
 #include "deepkern/portable.cuh"
 #include "deepkern/column_sum.cuh"
 #include "deepkern/conv.cuh"
@@ -129,26 +131,6 @@ __global__ void conv2d_forward_kernel(ConvArgs a) {
     }
 }
 
-// The filter rows (or columns) that reach input rows h with h mod stride == phase: r with
-// (phase + pad - r dil) divisible by stride, i.e. first, first + step, ... below extent.
-struct TapProgression {
-    int64_t first, step, count;
-};
-
-__device__ __forceinline__ TapProgression dividing_taps(int64_t phase, int64_t pad, int64_t dil, int64_t stride,
-                                                        int64_t extent) {
-    int64_t a = dil, b = stride;
-    while (b != 0) {
-        const int64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    TapProgression tp{0, stride / a, 0};  // the solutions repeat every stride / gcd(dil, stride)
-    while (tp.first < tp.step && tp.first < extent && (phase + pad - tp.first * dil) % stride != 0) ++tp.first;
-    if (tp.first < tp.step && tp.first < extent) tp.count = (extent - 1 - tp.first) / tp.step + 1;
-    return tp;
-}
-
 template <typename T>
 __global__ void conv2d_backward_data_kernel(ConvArgs a) {
     __shared__ FmaTiles tiles;
@@ -160,56 +142,31 @@ __global__ void conv2d_backward_data_kernel(ConvArgs a) {
     const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     const int64_t m0 = int64_t(blockIdx.x) * kTile, c0 = int64_t(blockIdx.y) * kTile;
     for (int64_t z = blockIdx.z; z < g.groups * classes; z += gridDim.z) {
-        const int64_t grp = z / classes, ph = z % classes / g.stride_w, pw = z % g.stride_w;
-        // this class's input pixels: rows ph, ph + stride_h, ..., columns likewise
-        const int64_t hc = ph < g.h ? (g.h - ph + g.stride_h - 1) / g.stride_h : 0;
-        const int64_t wc = pw < g.w ? (g.w - pw + g.stride_w - 1) / g.stride_w : 0;
-        const int64_t m_total = g.n * hc * wc;
+        const ConvResidueClass rc = conv_residue_class(g, z % classes);
+        const int64_t grp = z / classes, m_total = g.n * rc.rows * rc.cols;
         if (m0 >= m_total) continue;  // the whole block: the class is smaller than the grid
-        const TapProgression tr = dividing_taps(ph, g.pad_h, g.dil_h, g.stride_h, g.r);
-        const TapProgression ts = dividing_taps(pw, g.pad_w, g.dil_w, g.stride_w, g.s);
-        const auto pixel = [&](int64_t m, int64_t& n, int64_t& h, int64_t& wd) {
-            wd = pw + m % wc * g.stride_w;
-            const int64_t t = m / wc;
-            h = ph + t % hc * g.stride_h;
-            n = t / hc;
-        };
-        // reduction index l = ((ri, si), kk), kk fastest: filter row first + ri step, and so on
-        const auto tap = [&](int64_t l, int64_t& kk, int64_t& r, int64_t& s) {
-            kk = l % kgs;
-            const int64_t t = l / kgs;
-            s = ts.first + t % ts.count * ts.step;
-            r = tr.first + t / ts.count * tr.step;
-        };
         const auto grad = [&](int i, int64_t l) {
             const int64_t m = m0 + i;
-            if (m >= m_total) return 0.0f;
-            int64_t n, h, wd, kk, r, s;
-            pixel(m, n, h, wd);
-            tap(l, kk, r, s);
-            const int64_t hp = h + g.pad_h - r * g.dil_h, wq = wd + g.pad_w - s * g.dil_w;
-            if (hp < 0 || wq < 0) return 0.0f;
-            const int64_t p = hp / g.stride_h, q = wq / g.stride_w;  // exact: the class's taps divide
-            if (p >= g.p || q >= g.q) return 0.0f;
-            return load_float(gy[conv_y_index(g, n, grp * kgs + kk, p, q)]);
+            int64_t yi;
+            return m < m_total && conv_residue_tap(g, rc, m, l, grp * kgs, yi) ? load_float(gy[yi]) : 0.0f;
         };
         const auto filter = [&](int j, int64_t l) {
             const int64_t cg = c0 + j;
             if (cg >= cgs) return 0.0f;
             int64_t kk, r, s;
-            tap(l, kk, r, s);
+            conv_residue_decode(rc, kgs, l, kk, r, s);
             return load_float(w[(grp * kgs + kk) * red + conv_red_index(g, cg, r, s)]);
         };
         float acc[4][4];
         // NHWC grad_y runs along the filters kk (the fastest part of l), NCHW along the pixels;
         // NHWC filters along the channels (the columns), NCHW along neither
-        fma_tile_product(tiles, tr.count * ts.count * kgs, g.nhwc != 0, grad, false, filter, acc);
+        fma_tile_product(tiles, rc.len(kgs), g.nhwc != 0, grad, false, filter, acc);
         DK_UNROLL
         for (int i = 0; i < 4; ++i) {
             const int64_t m = m0 + ty + 16 * i;
             if (m >= m_total) continue;
             int64_t n, h, wd;
-            pixel(m, n, h, wd);
+            conv_residue_pixel(g, rc, m, n, h, wd);
             DK_UNROLL
             for (int j = 0; j < 4; ++j) {
                 const int64_t cg = c0 + tx + 16 * j;
@@ -331,6 +288,7 @@ void conv2d_backward_data(const Exec& ex, DType dtype, const ConvArgs& a) {
     const int64_t z = g.groups * g.stride_h * g.stride_w;
     const dim3 grid(unsigned((m_most + kTile - 1) / kTile), unsigned((cgs + kTile - 1) / kTile),
                     unsigned(z < 65535 ? z : 65535));
+    if (conv2d_backward_data_mma(ex, dtype, a, grid)) return;  // same tiles on tensor cores (conv2d_mma.cu)
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         launch(ex, "conv2d_backward_data", conv2d_backward_data_kernel<T>, grid, dim3(kThreads), 0, a);
@@ -353,8 +311,9 @@ void conv2d_backward_weight(const Exec& ex, DType dtype, const ConvArgs& a) {
             const int64_t z = g.groups * pieces;
             const dim3 grid(unsigned((red + kTile - 1) / kTile), unsigned((kgs + kTile - 1) / kTile),
                             unsigned(z < 65535 ? z : 65535));
-            launch(ex, "conv2d_backward_weight", conv2d_backward_weight_kernel<T>, grid, dim3(kThreads), 0, a, pieces,
-                   chunk, partials);
+            if (!conv2d_backward_weight_mma(ex, dtype, a, grid, pieces, chunk, partials))
+                launch(ex, "conv2d_backward_weight", conv2d_backward_weight_kernel<T>, grid, dim3(kThreads), 0, a,
+                       pieces, chunk, partials);
             if (partials)
                 launch(ex, "conv2d_backward_weight_sum", column_sum_kernel<T>, dim3(grid_for(ex, total, 256)), dim3(256),
                        0, static_cast<const float*>(partials), pieces, total, static_cast<T*>(a.dw));

@@ -94,28 +94,31 @@ class ConvScheduleTest {
                 new Geom(1, 6, 9, 9, 70, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 2),  // stride 2: four residue classes, 70 filters
                 ConvPathTest.extras().get(1));                          // 800 pixels: the split weight gradient
         for (Geom g : gs)
-            for (Layout l : Layout.values()) gradients(g, l);
+            for (Layout l : Layout.values()) gradients(g, l, DType.F32);
+        // the tensor-core gradients: residue classes, and the split weight gradient
+        gradients(new Geom(1, 16, 9, 9, 16, 3, 3, 2, 2, 2, 1, 1, 2, 2, 2, 2), Layout.NHWC, DType.BF16);
+        gradients(new Geom(2, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), Layout.NHWC, DType.F16);
     }
 
-    private void gradients(Geom g, Layout l) {
+    private void gradients(Geom g, Layout l, DType t) {
         Random rnd = new Random(6);
         boolean nhwc = l == Layout.NHWC;
-        double[] x = ConvTest.randn(rnd, g.xSize()), w = ConvTest.randn(rnd, g.wSize()), gy = ConvTest.randn(rnd, g.ySize());
+        double[] x = ConvTest.eighths(rnd, g.xSize()), w = ConvTest.eighths(rnd, g.wSize()), gy = ConvTest.eighths(rnd, g.ySize());
         Conv2dParams p = g.params(l);
         long[] xShape = nhwc ? new long[] {g.n(), g.h(), g.w(), g.c()} : new long[] {g.n(), g.c(), g.h(), g.w()};
         long[] wShape = nhwc ? new long[] {g.k(), g.r(), g.s(), g.cg()} : new long[] {g.k(), g.cg(), g.r(), g.s()};
-        sameInEveryOrder("grad x " + l + " " + g, () -> {
+        sameInEveryOrder("grad x " + t + " " + l + " " + g, () -> {
             try (Scope s = Scope.open()) {
-                return F.conv2dBackwardData(ConvTest.upload(Device.EMU, DType.F32, gy, nhwc, g.n(), g.k(), g.p(), g.q()),
-                        ConvTest.upload(Device.EMU, DType.F32, w, nhwc, g.k(), g.cg(), g.r(), g.s()), xShape, p)
+                return F.conv2dBackwardData(ConvTest.upload(Device.EMU, t, gy, nhwc, g.n(), g.k(), g.p(), g.q()),
+                        ConvTest.upload(Device.EMU, t, w, nhwc, g.k(), g.cg(), g.r(), g.s()), xShape, p)
                         .toFloatArray();
             }
         });
-        sameInEveryOrder("grad w " + l + " " + g, () -> {
+        sameInEveryOrder("grad w " + t + " " + l + " " + g, () -> {
             try (Scope s = Scope.open()) {
                 Conv2dWeightGrads wg = F.conv2dBackwardWeight(
-                        ConvTest.upload(Device.EMU, DType.F32, x, nhwc, g.n(), g.c(), g.h(), g.w()),
-                        ConvTest.upload(Device.EMU, DType.F32, gy, nhwc, g.n(), g.k(), g.p(), g.q()), wShape, false, p);
+                        ConvTest.upload(Device.EMU, t, x, nhwc, g.n(), g.c(), g.h(), g.w()),
+                        ConvTest.upload(Device.EMU, t, gy, nhwc, g.n(), g.k(), g.p(), g.q()), wShape, false, p);
                 try (wg) {
                     return wg.gradWeight().toFloatArray();
                 }
