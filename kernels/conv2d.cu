@@ -15,7 +15,8 @@
 //            row h gets filter row r only where h + pad - r dil divides by the stride. The pixels are
 //            split by (h mod stride_h, w mod stride_w): within one such class every pixel has the
 //            same dividing taps, an arithmetic progression of r (and s), so the reduction runs over
-//            those K/g * (R/stride) * (S/stride) terms only instead of testing all K/g R S.
+//            those K/g * (R/stride) * (S/stride) terms only instead of testing all K/g R S (the
+//            class index maps are conv.cuh's conv_residue_*).
 //            Epilogue: the transposed conv's act(acc + bias[c]).
 //   weight   dw[k, red] = sum over the N P Q pixels of dy[m, k] A[m, red]: a long reduction, cut into
 //            conv_weight_grad_splits (ops.h) pieces, one per block, with f32 partial tiles in the
