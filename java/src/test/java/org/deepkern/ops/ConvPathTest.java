@@ -44,12 +44,18 @@ class ConvPathTest {
         return out;
     }
 
-    /** The depthwise NCHW fallback (a 7x7 dilation-20 window over 32 KiB) and a split weight gradient (800 pixels). */
+    /**
+     * The depthwise NCHW fallback (a 7x7 dilation-20 window over 32 KiB), a split weight gradient
+     * (800 pixels), depthwise with asymmetric padding, a 1x1 GEMM with (irrelevant) dilation, and
+     * depthwise NHWC with whole 16-byte packs of channels (C = 8: f32 packs of 4; C = 16: half packs of 8).
+     */
     static List<Geom> extras() {
         return List.of(new Geom(1, 3, 7, 7, 3, 7, 7, 2, 2, 60, 60, 60, 60, 20, 20, 3),
                 new Geom(2, 3, 20, 20, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
                 new Geom(2, 4, 20, 20, 8, 3, 3, 2, 2, 1, 0, 1, 0, 1, 1, 4),
-                new Geom(1, 5, 17, 13, 7, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 1));
+                new Geom(1, 5, 17, 13, 7, 1, 1, 1, 1, 0, 0, 0, 0, 2, 2, 1),
+                new Geom(1, 8, 7, 7, 8, 3, 3, 2, 2, 1, 1, 1, 1, 2, 2, 8),
+                new Geom(1, 16, 7, 7, 16, 5, 5, 1, 1, 2, 2, 1, 3, 1, 1, 16));
     }
 
     /** The algorithm the cuda / emu dispatch should pick for an f32 call. */
@@ -75,8 +81,8 @@ class ConvPathTest {
 
     static Stream<Arguments> halfCases() {
         List<Geom> sw = sweep();
-        // depthwise 3x3 stride 2 multiplier 2, depthwise 7x7, 1x1, grouped 5x5 dilation 2 stride 2
-        List<Geom> gs = List.of(sw.get(16 * 2 + 4 + 3), sw.get(16 * 2 + 12), sw.get(0), sw.get(16 + 8 + 3));
+        // depthwise 3x3 stride 2 multiplier 2, depthwise 7x7, 1x1, grouped 5x5 dilation 2 stride 2, packed depthwise
+        List<Geom> gs = List.of(sw.get(16 * 2 + 4 + 3), sw.get(16 * 2 + 12), sw.get(0), sw.get(16 + 8 + 3), extras().get(5));
         List<Arguments> out = new ArrayList<>();
         TestDevices.host().forEach(d -> {
             for (DType t : new DType[] {DType.BF16, DType.F16})
