@@ -1,6 +1,7 @@
 package org.deepkern.ops;
 
 import static org.deepkern.ops.ConvReference.abs;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.ArrayList;
@@ -143,6 +144,28 @@ class ConvPathTest {
             ConvTest.check(ConvReference.backwardBias(g, gy), ConvReference.backwardBias(g, abs(gy)),
                     ConvTest.download(db, false, 1, 1, 1, k), tol, "grad bias " + what);
         }
+    }
+
+    static Stream<Device> devices() {
+        return TestDevices.host();
+    }
+
+    /** An empty batch: no pixels to sum, so the weight and bias gradients are zeros (not the poison). */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("devices")
+    void emptyBatchGivesZeroWeightGradients(Device d) {
+        Geom g = new Geom(0, 3, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        for (Layout l : Layout.values())
+            try (Scope scope = Scope.open()) {
+                boolean nhwc = l == Layout.NHWC;
+                Tensor x = Tensor.zeros(DType.F32, d, nhwc ? new long[] {0, 7, 7, 3} : new long[] {0, 3, 7, 7});
+                Tensor gy = Tensor.zeros(DType.F32, d, nhwc ? new long[] {0, 7, 7, 4} : new long[] {0, 4, 7, 7});
+                Tensor dw = ConvTest.poisoned(d, DType.F32, nhwc, g.k(), g.cg(), g.r(), g.s());
+                Tensor db = Tensor.full(Double.NaN, DType.F32, d, g.k());
+                F.conv2dBackwardWeight(x, gy, g.params(l), dw, db);
+                assertArrayEquals(new float[g.wSize()], dw.toFloatArray(), "grad w " + d + " " + l);
+                assertArrayEquals(new float[g.k()], db.toFloatArray(), "grad bias " + d + " " + l);
+            }
     }
 
     private static double[] gen(Random rnd, boolean half, int size) {
