@@ -80,15 +80,18 @@ class ConvPathTest {
         return out.stream();
     }
 
-    static Stream<Arguments> halfCases() {
+    /** Depthwise 3x3 stride 2 multiplier 2, depthwise 7x7, 1x1, grouped 5x5 dilation 2 stride 2, packed depthwise. */
+    static List<Geom> halfGeoms() {
         List<Geom> sw = sweep();
-        // depthwise 3x3 stride 2 multiplier 2, depthwise 7x7, 1x1, grouped 5x5 dilation 2 stride 2, packed depthwise
-        List<Geom> gs = List.of(sw.get(16 * 2 + 4 + 3), sw.get(16 * 2 + 12), sw.get(0), sw.get(16 + 8 + 3), extras().get(5));
+        return List.of(sw.get(16 * 2 + 4 + 3), sw.get(16 * 2 + 12), sw.get(0), sw.get(16 + 8 + 3), extras().get(5));
+    }
+
+    static Stream<Arguments> halfCases() {
         List<Arguments> out = new ArrayList<>();
         TestDevices.host().forEach(d -> {
             for (DType t : new DType[] {DType.BF16, DType.F16})
                 for (Layout l : Layout.values())
-                    for (Geom g : gs) out.add(Arguments.of(d, t, l, g));
+                    for (Geom g : halfGeoms()) out.add(Arguments.of(d, t, l, g));
         });
         return out.stream();
     }
