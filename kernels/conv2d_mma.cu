@@ -1,18 +1,23 @@
-// conv2d_mma.cu - the tensor-core forward of 2-D convolution: bf16 / f16, NHWC, C/groups a
-// multiple of 8, f32 accumulation, the same fused epilogue as conv2d.cu.
+// conv2d_mma.cu - the tensor-core paths of 2-D convolution: bf16 / f16, NHWC, f32 accumulation.
+// The forward (C/groups a multiple of 8, conv2d.cu's fused epilogue) and the data and weight
+// gradients (C/groups and K/groups multiples of 8), the same implicit GEMMs as conv2d.cu's FMA
+// kernels (the data gradient over the same stride residue classes, the weight gradient over the
+// same reduction pieces and workspace).
 //
-// The same implicit GEMM as conv2d.cu, out[m, k] = sum_red A[m, red] * W[k, red] per group, with
-// red = (r, s, c) in NHWC order: 8 consecutive taps are 8 consecutive channels of one input
-// pixel, i.e. 16 contiguous bytes, so the im2col tile is gathered with 16-byte cp.async copies
-// (zeros stored directly where the tap falls in the padding or past the edges), and the weight
-// tile, [k][red] rows, likewise. A block of 4 warps owns a 64 x 64 output tile; per 32-wide step of
-// red each warp loads its 16 x 16 A fragments with ldmatrix.x4, the 16 x 16 (two n8 tiles) W
-// fragments with ldmatrix.x4 (W rows are B's columns, so no .trans) and issues mma.m16n8k16 into a
-// 16 x 64 f32 accumulator. Shared rows are padded to 40 elements (80 bytes) so the eight row
-// addresses of an ldmatrix fall in different banks.
+// In NHWC every operand has 8 consecutive reduction or output indices on 16 contiguous bytes:
+// forward red = (r, s, c) takes 8 channels of one input pixel; the data gradient's reduction
+// (taps, kk) 8 filters of one grad_y pixel and its output 8 channels of one filter tap; the weight
+// gradient 8 filters of one grad_y pixel and 8 channels of one input pixel. So every tile is
+// gathered with 16-byte cp.async copies (zeros stored directly where a tap falls in the padding,
+// does not divide the stride, or runs past an edge). A block of 4 warps owns a 64 x 64 output tile;
+// per 32-wide step of the reduction each warp loads its 16 x 16 A fragments and, for each pair of
+// n8 tiles, 16 x 16 B fragments with ldmatrix.x4 and issues mma.m16n8k16 into a 16 x 64 f32
+// accumulator. A tile is staged [row][red] (rows of 40 elements) or, where the tensor runs along
+// the rows instead, [red][row] (rows of 72) and read with ldmatrix .trans; either pitch puts the
+// eight row addresses of an ldmatrix in different banks.
 // Two pipeline stages: while the tensor cores multiply one pair of tiles, the cp.async copies of
 // the next pair are in flight (commit per stage, wait_group<1>, then a barrier).
-// FLOPs 2 N P Q K C/g R S on tensor cores; traffic as conv2d.cu's.
+// FLOPs and traffic as conv2d.cu's kernels, on tensor cores.
 #include "deepkern/portable.cuh"
 #include "deepkern/async_copy.cuh"
 #include "deepkern/conv.cuh"
@@ -23,102 +28,244 @@
 namespace dk {
 namespace DK_BACKEND {
 
-constexpr int kMmaM = 64, kMmaN = 64, kMmaK = 32, kMmaLd = kMmaK + 8, kMmaThreads = 128;
-constexpr int kMmaStage = (kMmaM + kMmaN) * kMmaLd;  // elements of one pipeline stage
+constexpr int kMmaM = 64, kMmaN = 64, kMmaK = 32, kMmaThreads = 128;
+constexpr int kLdRed = kMmaK + 8;   // pitch of a [row][red] tile
+constexpr int kLdRow = kMmaN + 8;   // pitch of a [red][row] tile
+constexpr int kMmaTile = kMmaM * kLdRed;       // elements of either form (the larger one)
+constexpr int kMmaStage = 2 * kMmaTile;        // one pipeline stage: the A tile, then the B tile
+constexpr size_t kMmaShared = size_t(2 * kMmaStage) * 2;  // two stages of 2-byte elements
+static_assert(kMmaK * kLdRow <= kMmaTile, "a [red][row] tile fits the stage");
 
-// Issues stage `st`'s copies of the A and W tiles at red offset r0 (zeros stored where there is no data).
-// smem is the kernel's DK_DYNAMIC_SHARED array, indexed (bounds-checked on emu), never a raw pointer.
-template <typename T, typename Smem>
-__device__ __forceinline__ void mma_load_tiles(const ConvArgs& a, const Smem& smem, int st, int64_t grp, int64_t m0, int64_t k0,
-                                               int64_t r0) {
-    const ConvGeom& g = a.g;
+template <typename Smem>
+__device__ __forceinline__ void zero8(const Smem& smem, int dst) {
+    for (int z = 0; z < 8; ++z) store_float(smem[dst + z], 0.0f);
+}
+
+// acc (this warp's rows 16 warp .. +15 by 64 columns of the block's tile) = sum over l < len of
+// A[row, l] B[l, col]. load(a, b, l0) issues the copies of the tiles of reduction step l0 into the
+// stage at a (A, [row][red] pitch kLdRed, or with ATrans [red][row] pitch kLdRow) and b (B likewise:
+// [col][red], or with BTrans [red][col]); this function commits them. smem is the kernel's
+// DK_DYNAMIC_SHARED array (bounds-checked on emu).
+template <typename T, bool ATrans, bool BTrans, typename Smem, class Load>
+__device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, const Load& load,
+                                                 float (&acc)[kMmaN / 8][4]) {
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, j = lane / 8, i = lane % 8;
+    for (int nt = 0; nt < kMmaN / 8; ++nt)
+        for (int e = 0; e < 4; ++e) acc[nt][e] = 0.0f;
+    const int64_t steps = (len + kMmaK - 1) / kMmaK;
+    if (steps > 0) {
+        load(0, kMmaTile, int64_t(0));
+        cp_async_commit();
+    }
+    for (int64_t step = 0; step < steps; ++step) {
+        const int st = int(step & 1);
+        // the next tile streams into the other stage while this one is multiplied
+        if (step + 1 < steps) {
+            load((st ^ 1) * kMmaStage, (st ^ 1) * kMmaStage + kMmaTile, (step + 1) * kMmaK);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const int a = st * kMmaStage, b = a + kMmaTile;
+        for (int ks = 0; ks < kMmaK; ks += 16) {
+            // A's four 8 x 8 matrices: rows +0 / +8 (j & 1) by red +0 / +8 (j >> 1)
+            uint32_t af[4];
+            if constexpr (ATrans)
+                ldmatrix<4, true>(af, &smem[a + (ks + 8 * (j >> 1) + i) * kLdRow + 16 * warp + 8 * (j & 1)]);
+            else
+                ldmatrix<4>(af, &smem[a + (16 * warp + lane % 16) * kLdRed + ks + 8 * (lane / 16)]);
+            for (int pr = 0; pr < kMmaN / 16; ++pr) {
+                // B's: columns 16 pr + 8 (j >> 1) by red +0 / +8 (j & 1), so bf = two n8 tiles' fragments
+                uint32_t bf[4];
+                if constexpr (BTrans)
+                    ldmatrix<4, true>(bf, &smem[b + (ks + 8 * (j & 1) + i) * kLdRow + 16 * pr + 8 * (j >> 1)]);
+                else
+                    ldmatrix<4>(bf, &smem[b + (16 * pr + 8 * (j >> 1) + i) * kLdRed + ks + 8 * (j & 1)]);
+                const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
+                mma_m16n8k16<T>(acc[2 * pr], af, b0, acc[2 * pr]);
+                mma_m16n8k16<T>(acc[2 * pr + 1], af, b1, acc[2 * pr + 1]);
+            }
+        }
+        __syncthreads();  // this stage is refilled two steps on
+    }
+}
+
+// The accumulator element e of n8 tile nt of this thread: its tile row and column.
+__device__ __forceinline__ int mma_row(int e) { return 16 * (int(threadIdx.x) / 32) + (int(threadIdx.x) % 32 >> 2) + 8 * (e >> 1); }
+__device__ __forceinline__ int mma_col(int nt, int e) { return 8 * nt + 2 * (int(threadIdx.x) & 3) + (e & 1); }
+
+template <typename T>
+__global__ void conv2d_forward_mma_kernel(ConvArgs a) {
+    DK_DYNAMIC_SHARED(T, smem);
+    const ConvGeom g = a.g;
     const T* x = static_cast<const T*>(a.x);
     const T* w = static_cast<const T*>(a.w);
     const int64_t m_total = g.n * g.p * g.q;
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
-    constexpr int kChunks = kMmaK / 8;  // 16-byte chunks per tile row
-    const int a_base = st * kMmaStage, w_base = a_base + kMmaM * kMmaLd;
-    for (int e = threadIdx.x; e < kMmaM * kChunks; e += kMmaThreads) {
-        const int mm = e / kChunks, ch = e % kChunks;
-        const int64_t m = m0 + mm, rr = r0 + 8 * ch;
-        const int dst = a_base + mm * kMmaLd + 8 * ch;
-        int64_t xi;
-        if (m < m_total && rr < red && conv_tap(g, m, rr, grp * cgs, xi))
-            cp_async<16, CacheOp::cg>(&smem[dst], x + xi);
-        else
-            for (int z = 0; z < 8; ++z) store_float(smem[dst + z], 0.0f);
-    }
-    for (int e = threadIdx.x; e < kMmaN * kChunks; e += kMmaThreads) {
-        const int nn = e / kChunks, ch = e % kChunks;
-        const int64_t k = k0 + nn, rr = r0 + 8 * ch;
-        const int dst = w_base + nn * kMmaLd + 8 * ch;
-        if (k < kgs && rr < red)
-            cp_async<16, CacheOp::cg>(&smem[dst], w + (grp * kgs + k) * red + rr);
-        else
-            for (int z = 0; z < 8; ++z) store_float(smem[dst + z], 0.0f);
-    }
-    cp_async_commit();
-}
-
-template <typename T>
-__global__ void conv2d_forward_mma_kernel(ConvArgs a) {
-    DK_DYNAMIC_SHARED(T, smem);  // two stages, each an A tile [kMmaM][kMmaLd] then a W tile [kMmaN][kMmaLd]
-    const ConvGeom g = a.g;
-    const int64_t m_total = g.n * g.p * g.q;
-    const int64_t kgs = g.k / g.groups, red = conv_red(g);
-    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
-    const int gq = lane >> 2, tq = lane & 3;
     const int64_t m0 = int64_t(blockIdx.x) * kMmaM, k0 = int64_t(blockIdx.y) * kMmaN;
-    const int64_t steps = (red + kMmaK - 1) / kMmaK;
     for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
+        const auto load = [&](int at, int bt, int64_t r0) {
+            for (int e = threadIdx.x; e < kMmaM * (kMmaK / 8); e += kMmaThreads) {
+                const int mm = e / (kMmaK / 8), ch = e % (kMmaK / 8);
+                const int64_t m = m0 + mm, rr = r0 + 8 * ch;
+                const int dst = at + mm * kLdRed + 8 * ch;
+                int64_t xi;
+                if (m < m_total && rr < red && conv_tap(g, m, rr, grp * cgs, xi))
+                    cp_async<16, CacheOp::cg>(&smem[dst], x + xi);
+                else
+                    zero8(smem, dst);
+            }
+            for (int e = threadIdx.x; e < kMmaN * (kMmaK / 8); e += kMmaThreads) {
+                const int nn = e / (kMmaK / 8), ch = e % (kMmaK / 8);
+                const int64_t k = k0 + nn, rr = r0 + 8 * ch;
+                const int dst = bt + nn * kLdRed + 8 * ch;
+                if (k < kgs && rr < red)
+                    cp_async<16, CacheOp::cg>(&smem[dst], w + (grp * kgs + k) * red + rr);
+                else
+                    zero8(smem, dst);
+            }
+        };
         float acc[kMmaN / 8][4];
-        for (int nt = 0; nt < kMmaN / 8; ++nt)
-            for (int i = 0; i < 4; ++i) acc[nt][i] = 0.0f;
-        if (steps > 0) mma_load_tiles<T>(a, smem, 0, grp, m0, k0, 0);
-        for (int64_t step = 0; step < steps; ++step) {
-            const int st = int(step & 1);
-            // the next tile streams into the other stage while this one is multiplied
-            if (step + 1 < steps) {
-                mma_load_tiles<T>(a, smem, st ^ 1, grp, m0, k0, (step + 1) * kMmaK);
-                cp_async_wait<1>();
-            } else {
-                cp_async_wait<0>();
-            }
-            __syncthreads();
-            const int a_base = st * kMmaStage, w_base = a_base + kMmaM * kMmaLd;
-            for (int ks = 0; ks < kMmaK; ks += 16) {
-                uint32_t af[4];
-                ldmatrix<4>(af, &smem[a_base + (16 * warp + lane % 16) * kMmaLd + ks + 8 * (lane / 16)]);
-                for (int pr = 0; pr < kMmaN / 16; ++pr) {
-                    // matrices j = lane / 8: n rows 16 pr + 8 (j >> 1) .. +7, red columns ks + 8 (j & 1) .. +7
-                    const int j = lane / 8, i = lane % 8;
-                    uint32_t bf[4];
-                    ldmatrix<4>(bf, &smem[w_base + (16 * pr + 8 * (j >> 1) + i) * kMmaLd + ks + 8 * (j & 1)]);
-                    const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
-                    mma_m16n8k16<T>(acc[2 * pr], af, b0, acc[2 * pr]);
-                    mma_m16n8k16<T>(acc[2 * pr + 1], af, b1, acc[2 * pr + 1]);
-                }
-            }
-            __syncthreads();  // this stage is refilled two steps on
-        }
-        for (int i = 0; i < 4; ++i) {
-            const int64_t m = m0 + 16 * warp + gq + 8 * (i >> 1);
+        mma_tile_product<T, false, false>(smem, red, load, acc);
+        for (int e = 0; e < 4; ++e) {
+            const int64_t m = m0 + mma_row(e);
             if (m >= m_total) continue;
             const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
             for (int nt = 0; nt < kMmaN / 8; ++nt) {
-                const int64_t k = k0 + 8 * nt + 2 * tq + (i & 1);
+                const int64_t k = k0 + mma_col(nt, e);
                 if (k >= kgs) continue;
                 const int64_t kg = grp * kgs + k;
-                conv_store_output<T>(a, acc[nt][i], kg, conv_y_index(g, n, kg, p, q));
+                conv_store_output<T>(a, acc[nt][e], kg, conv_y_index(g, n, kg, p, q));
             }
         }
     }
 }
 
+// dx over one stride residue class per (group, class) z: A = grad_y taps [pixel][(taps, kk)],
+// B = w [(taps, kk)][cg] (conv2d.cu's conv2d_backward_data_kernel, on tensor cores).
+template <typename T>
+__global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
+    DK_DYNAMIC_SHARED(T, smem);
+    const ConvGeom g = a.g;
+    const T* gy = static_cast<const T*>(a.grad_y);
+    const T* w = static_cast<const T*>(a.w);
+    const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
+    const int64_t classes = g.stride_h * g.stride_w;
+    const int64_t m0 = int64_t(blockIdx.x) * kMmaM, c0 = int64_t(blockIdx.y) * kMmaN;
+    for (int64_t z = blockIdx.z; z < g.groups * classes; z += gridDim.z) {
+        const ConvResidueClass rc = conv_residue_class(g, z % classes);
+        const int64_t grp = z / classes, m_total = g.n * rc.rows * rc.cols;
+        if (m0 >= m_total) continue;  // the whole block
+        const auto load = [&](int at, int bt, int64_t l0) {
+            for (int e = threadIdx.x; e < kMmaM * (kMmaK / 8); e += kMmaThreads) {
+                const int mm = e / (kMmaK / 8), ch = e % (kMmaK / 8);
+                const int64_t m = m0 + mm, l = l0 + 8 * ch;
+                const int dst = at + mm * kLdRed + 8 * ch;
+                int64_t yi;
+                if (m < m_total && l < rc.len(kgs) && conv_residue_tap(g, rc, m, l, grp * kgs, yi))
+                    cp_async<16, CacheOp::cg>(&smem[dst], gy + yi);
+                else
+                    zero8(smem, dst);
+            }
+            for (int e = threadIdx.x; e < kMmaK * (kMmaN / 8); e += kMmaThreads) {
+                const int ll = e / (kMmaN / 8), ch = e % (kMmaN / 8);
+                const int64_t l = l0 + ll, cg = c0 + 8 * ch;
+                const int dst = bt + ll * kLdRow + 8 * ch;
+                if (l < rc.len(kgs) && cg < cgs) {
+                    int64_t kk, r, s;
+                    conv_residue_decode(rc, kgs, l, kk, r, s);
+                    cp_async<16, CacheOp::cg>(&smem[dst], w + (grp * kgs + kk) * red + conv_red_index(g, cg, r, s));
+                } else {
+                    zero8(smem, dst);
+                }
+            }
+        };
+        float acc[kMmaN / 8][4];
+        mma_tile_product<T, false, true>(smem, rc.len(kgs), load, acc);
+        for (int e = 0; e < 4; ++e) {
+            const int64_t m = m0 + mma_row(e);
+            if (m >= m_total) continue;
+            int64_t n, h, wd;
+            conv_residue_pixel(g, rc, m, n, h, wd);
+            for (int nt = 0; nt < kMmaN / 8; ++nt) {
+                const int64_t cg = c0 + mma_col(nt, e);
+                if (cg >= cgs) continue;
+                const int64_t c = grp * cgs + cg;
+                conv_store_input_grad<T>(a, acc[nt][e], c, conv_x_index(g, n, c, h, wd));
+            }
+        }
+    }
+}
+
+// One reduction piece of dw per (group, piece) z: A = grad_y^T [k][pixel] (staged [pixel][k]),
+// B = patches [pixel][red] (conv2d.cu's conv2d_backward_weight_kernel, on tensor cores).
+template <typename T>
+__global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, int64_t chunk, float* partials) {
+    DK_DYNAMIC_SHARED(T, smem);
+    const ConvGeom g = a.g;
+    const T* x = static_cast<const T*>(a.x);
+    const T* gy = static_cast<const T*>(a.grad_y);
+    const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), pixels = g.n * g.p * g.q;
+    const int64_t j0 = int64_t(blockIdx.x) * kMmaN, k0 = int64_t(blockIdx.y) * kMmaM;
+    for (int64_t z = blockIdx.z; z < g.groups * pieces; z += gridDim.z) {
+        const int64_t grp = z / pieces, piece = z % pieces, mb = piece * chunk;
+        const int64_t len = pixels - mb < chunk ? pixels - mb : chunk;
+        const auto load = [&](int at, int bt, int64_t l0) {
+            for (int e = threadIdx.x; e < kMmaK * (kMmaM / 8); e += kMmaThreads) {
+                const int ll = e / (kMmaM / 8), ch = e % (kMmaM / 8);
+                const int64_t l = l0 + ll, k = k0 + 8 * ch;
+                const int dst = at + ll * kLdRow + 8 * ch;
+                if (l < len && k < kgs)
+                    cp_async<16, CacheOp::cg>(&smem[dst], gy + (mb + l) * g.k + grp * kgs + k);  // NHWC: pixel-major
+                else
+                    zero8(smem, dst);
+            }
+            for (int e = threadIdx.x; e < kMmaK * (kMmaN / 8); e += kMmaThreads) {
+                const int ll = e / (kMmaN / 8), ch = e % (kMmaN / 8);
+                const int64_t l = l0 + ll, rr = j0 + 8 * ch;
+                const int dst = bt + ll * kLdRow + 8 * ch;
+                int64_t xi;
+                if (l < len && rr < red && conv_tap(g, mb + l, rr, grp * cgs, xi))
+                    cp_async<16, CacheOp::cg>(&smem[dst], x + xi);
+                else
+                    zero8(smem, dst);
+            }
+        };
+        float acc[kMmaN / 8][4];
+        mma_tile_product<T, true, true>(smem, len, load, acc);
+        for (int e = 0; e < 4; ++e) {
+            const int64_t k = k0 + mma_row(e);
+            if (k >= kgs) continue;
+            for (int nt = 0; nt < kMmaN / 8; ++nt) {
+                const int64_t rr = j0 + mma_col(nt, e);
+                if (rr >= red) continue;
+                const int64_t di = (grp * kgs + k) * red + rr;
+                if (partials)
+                    partials[piece * g.k * red + di] = acc[nt][e];
+                else
+                    store_float(static_cast<T*>(a.dw)[di], acc[nt][e]);
+            }
+        }
+    }
+}
+
+namespace {
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+bool half_nhwc(DType dtype, const ConvArgs& a) { return (dtype == DType::bf16 || dtype == DType::f16) && a.g.nhwc; }
+
+template <class Launch>
+void launch_half(DType dtype, const Launch& go) {
+    if (dtype == DType::bf16)
+        go(bf16{});
+    else
+        go(f16{});
+}
+}  // namespace
+
 bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
-    const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
-    return (dtype == DType::bf16 || dtype == DType::f16) && a.g.nhwc && (a.g.c / a.g.groups) % 8 == 0 &&
-           aligned(a.x) && aligned(a.w);
+    return half_nhwc(dtype, a) && (a.g.c / a.g.groups) % 8 == 0 && aligned16(a.x) && aligned16(a.w);
 }
 
 bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
@@ -127,11 +274,32 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
     if (m_total == 0 || kgs == 0) return true;
     const dim3 grid(unsigned((m_total + kMmaM - 1) / kMmaM), unsigned((kgs + kMmaN - 1) / kMmaN),
                     unsigned(a.g.groups < 65535 ? a.g.groups : 65535));
-    const size_t shared = size_t(2 * kMmaStage) * 2;  // two stages of 2-byte elements
-    if (dtype == DType::bf16)
-        launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<bf16>, grid, dim3(kMmaThreads), shared, a);
-    else
-        launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<f16>, grid, dim3(kMmaThreads), shared, a);
+    launch_half(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads), kMmaShared, a);
+    });
+    return true;
+}
+
+bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid) {
+    const int64_t cgs = a.g.c / a.g.groups, kgs = a.g.k / a.g.groups;
+    if (!half_nhwc(dtype, a) || cgs % 8 != 0 || kgs % 8 != 0 || !aligned16(a.grad_y) || !aligned16(a.w)) return false;
+    launch_half(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, grid, dim3(kMmaThreads), kMmaShared, a);
+    });
+    return true;
+}
+
+bool conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid, int64_t pieces,
+                                int64_t chunk, float* partials) {
+    const int64_t cgs = a.g.c / a.g.groups, kgs = a.g.k / a.g.groups;
+    if (!half_nhwc(dtype, a) || cgs % 8 != 0 || kgs % 8 != 0 || !aligned16(a.grad_y) || !aligned16(a.x)) return false;
+    launch_half(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        launch(ex, "conv2d_backward_weight_mma", conv2d_backward_weight_mma_kernel<T>, grid, dim3(kMmaThreads),
+               kMmaShared, a, pieces, chunk, partials);
+    });
     return true;
 }
 

@@ -311,9 +311,11 @@ typedef struct dk_conv2d_params {
 DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                    const dk_tensor* w, const dk_tensor* bias, const dk_tensor* residual,
                                    dk_tensor* out);
-/* Which kernel dk_conv2d_forward runs for these arguments (a static string): "direct" (cpu),
- * "implicit_gemm_fma" (f32 math on CUDA cores) or "implicit_gemm_mma" (tensor cores: bf16 / f16,
- * NHWC, C/groups a multiple of 8, x and w 16-byte aligned). Validates params, x and w as the forward does. */
+/* Which kernel dk_conv2d_forward runs for these arguments (a static string): "direct" (cpu);
+ * on cuda / emu, the first that applies of "gemm_1x1" (NHWC, groups 1, 1x1 filter, stride 1, no
+ * padding: a matrix product), "depthwise" (groups == C), "implicit_gemm_mma" (tensor cores: bf16 /
+ * f16, NHWC, C/groups a multiple of 8, x and w 16-byte aligned) and "implicit_gemm_fma" (f32 math
+ * on CUDA cores). Validates params, x and w as the forward does. */
 DK_API dk_status dk_conv2d_forward_algorithm(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                              const dk_tensor* w, const char** name);
 /* The data gradient: grad_x = d(sum(grad_out * conv(x, w))) / dx; grad_x's shape gives H and W.

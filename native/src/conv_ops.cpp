@@ -240,6 +240,10 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
             check_disjoint(gb, gw);
             a.db = gb.data;
         }
+        // the kernels' split reduction sums its pieces through f32 scratch; the cpu backend needs none
+        const int64_t splits = ctx->device.device_type == DK_DEVICE_CPU ? 1 : conv_weight_grad_splits(ctx->exec, a.g);
+        const Workspace partials(ctx, splits > 1 ? size_t(splits * gw.numel) * sizeof(float) : 0);
+        a.workspace = partials.floats();
         DK_BACKEND_CALL(ctx, conv2d_backward_weight, xc.dtype, a);
     });
 }

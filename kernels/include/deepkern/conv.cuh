@@ -78,6 +78,79 @@ DK_HD bool conv_tap(const ConvGeom& g, int64_t m, int64_t rr, int64_t c0, int64_
     return true;
 }
 
+// The data gradient as a GEMM (kernels/conv2d.cu, conv2d_mma.cu) splits the input pixels by their
+// residue class (h mod stride_h, w mod stride_w) = (ph, pw): within a class every pixel is reached
+// by the same filter rows, those r with (ph + pad_h - r dil_h) divisible by stride_h, which repeat
+// every stride_h / gcd(dil_h, stride_h): first, first + step, ... below R (count of them); columns
+// likewise. Class cls = ph * stride_w + pw; its pixels m = (n, i, j) are rows ph + i stride_h,
+// columns pw + j stride_w; its reduction index l = ((ri, si), kk), filter kk of the group fastest.
+struct ConvTaps {
+    int64_t first, step, count;
+};
+
+struct ConvResidueClass {
+    int64_t ph, pw, rows, cols;
+    ConvTaps r, s;
+    DK_HD int64_t len(int64_t kgs) const { return r.count * s.count * kgs; }
+};
+
+DK_HD ConvTaps conv_dividing_taps(int64_t phase, int64_t pad, int64_t dil, int64_t stride, int64_t extent) {
+    int64_t a = dil, b = stride;
+    while (b != 0) {
+        const int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    ConvTaps t{0, stride / a, 0};
+    while (t.first < t.step && t.first < extent && (phase + pad - t.first * dil) % stride != 0) ++t.first;
+    if (t.first < t.step && t.first < extent) t.count = (extent - 1 - t.first) / t.step + 1;
+    return t;
+}
+
+DK_HD ConvResidueClass conv_residue_class(const ConvGeom& g, int64_t cls) {
+    ConvResidueClass rc;
+    rc.ph = cls / g.stride_w;
+    rc.pw = cls % g.stride_w;
+    rc.rows = rc.ph < g.h ? (g.h - rc.ph + g.stride_h - 1) / g.stride_h : 0;
+    rc.cols = rc.pw < g.w ? (g.w - rc.pw + g.stride_w - 1) / g.stride_w : 0;
+    rc.r = conv_dividing_taps(rc.ph, g.pad_h, g.dil_h, g.stride_h, g.r);
+    rc.s = conv_dividing_taps(rc.pw, g.pad_w, g.dil_w, g.stride_w, g.s);
+    return rc;
+}
+
+// pixel m of the class -> (n, h, w)
+DK_HD void conv_residue_pixel(const ConvGeom& g, const ConvResidueClass& rc, int64_t m, int64_t& n, int64_t& h,
+                              int64_t& w) {
+    w = rc.pw + m % rc.cols * g.stride_w;
+    const int64_t t = m / rc.cols;
+    h = rc.ph + t % rc.rows * g.stride_h;
+    n = t / rc.rows;
+}
+
+// reduction index l -> (kk, r, s)
+DK_HD void conv_residue_decode(const ConvResidueClass& rc, int64_t kgs, int64_t l, int64_t& kk, int64_t& r,
+                               int64_t& s) {
+    kk = l % kgs;
+    const int64_t t = l / kgs;
+    s = rc.s.first + t % rc.s.count * rc.s.step;
+    r = rc.r.first + t / rc.s.count * rc.r.step;
+}
+
+// The grad_y element that pixel m of the class takes at reduction index l (filters k0 + kk); false
+// where that output falls outside [0, P) x [0, Q).
+DK_HD bool conv_residue_tap(const ConvGeom& g, const ConvResidueClass& rc, int64_t m, int64_t l, int64_t k0,
+                            int64_t& yi) {
+    int64_t n, h, w, kk, r, s;
+    conv_residue_pixel(g, rc, m, n, h, w);
+    conv_residue_decode(rc, g.k / g.groups, l, kk, r, s);
+    const int64_t hp = h + g.pad_h - r * g.dil_h, wq = w + g.pad_w - s * g.dil_w;
+    if (hp < 0 || wq < 0) return false;
+    const int64_t p = hp / g.stride_h, q = wq / g.stride_w;  // exact: the class's taps divide
+    if (p >= g.p || q >= g.q) return false;
+    yi = conv_y_index(g, n, k0 + kk, p, q);
+    return true;
+}
+
 // The epilogue activation by its runtime kind (0 = none): one switch, uniform across a launch, so
 // the kernels instantiate once per dtype rather than once per activation.
 DK_HD float conv_act(const ActParams& a, float v) {
@@ -111,6 +184,14 @@ DK_HD void conv_store_output(const ConvArgs& a, float acc, int64_t k, int64_t yi
     acc = conv_act(a.act, acc);
     if (a.residual) acc += load_float(static_cast<const T*>(a.residual)[yi]);
     store_float(static_cast<T*>(a.y)[yi], acc);
+}
+
+// The data gradient's epilogue for input element (n, c, h, w) at index i (the transposed conv's
+// bias and activation): dx[i] = act(acc + bias[c]).
+template <typename T>
+DK_HD void conv_store_input_grad(const ConvArgs& a, float acc, int64_t c, int64_t i) {
+    if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[c]);
+    store_float(static_cast<T*>(a.dx)[i], conv_act(a.act, acc));
 }
 
 // Direct forward for one output element (the cpu backend's body; the kernel tiles instead).

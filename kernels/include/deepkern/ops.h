@@ -176,6 +176,9 @@ struct ConvArgs {
     void* dx;
     void* dw;
     void* db;
+    // backward_weight on cuda / emu: conv_weight_grad_splits(g) partial dw sums, [splits][k][red]
+    // f32, when that is more than 1 (unused, may be null, otherwise and on cpu)
+    float* workspace;
 };
 
 // Scaled dot-product attention (deepkern.h dk_attention_*), validated: q, out, grad_out, grad_q
@@ -204,6 +207,18 @@ struct AttentionArgs {
     int32_t causal;
     bool key_lengths_i64, bias_f32;
 };
+
+// Into how many pieces the cuda / emu weight gradient splits its reduction over the n * p * q
+// output pixels (kernels/conv2d.cu): enough 64 x 64 tiles of dw to fill the machine about four
+// times, each piece at least 256 pixels long.
+inline int64_t conv_weight_grad_splits(const Exec& ex, const ConvGeom& g) {
+    const int64_t red = (g.c / g.groups) * g.r * g.s, kgs = g.k / g.groups, pixels = g.n * g.p * g.q;
+    const int64_t tiles = ((kgs + 63) / 64) * ((red + 63) / 64) * g.groups;
+    const int64_t want = tiles > 0 ? (4 * int64_t(ex.multiprocessors) + tiles - 1) / tiles : 1;
+    const int64_t most = (pixels + 255) / 256;
+    const int64_t s = want < most ? want : most;
+    return s < 1 ? 1 : s;
+}
 
 // Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
 // enough that the second pass is small.

@@ -2,6 +2,8 @@ package org.deepkern.ops;
 
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.ops.ConvReference.Geom;
@@ -11,7 +13,7 @@ import org.deepkern.testing.TestDevices;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** The Conv checks of ConvTest and ConvMmaTest on every cuda device; skipped where there is none. */
+/** The Conv checks of ConvTest, ConvMmaTest and ConvPathTest on every cuda device; skipped where there is none. */
 @Tag("gpu")
 class ConvGpuTest {
     @Test
@@ -34,5 +36,24 @@ class ConvGpuTest {
         for (Device d : TestDevices.cuda())
             for (DType dt : new DType[] {DType.BF16, DType.F16})
                 for (Geom g : ConvMmaTest.geoms()) t.matchesReference(d, dt, g);
+        for (Device d : TestDevices.cuda())
+            for (DType dt : new DType[] {DType.BF16, DType.F16})
+                for (Geom g : ConvMmaTest.gradGeoms()) t.gradientsMatchReference(d, dt, g);
+    }
+
+    @Test
+    void everyDispatchPathMatchesDoubleReferenceOnCuda() {
+        assumeFalse(TestDevices.cuda().isEmpty(), "no CUDA device");
+        ConvPathTest t = new ConvPathTest();
+        List<Geom> f32 = new ArrayList<>(ConvPathTest.sweep());
+        f32.addAll(ConvPathTest.extras());
+        for (Device d : TestDevices.cuda()) {
+            for (Layout l : Layout.values()) {
+                for (Geom g : f32) t.matchesReference(d, DType.F32, l, g);
+                for (DType dt : new DType[] {DType.BF16, DType.F16})
+                    for (Geom g : ConvPathTest.halfGeoms()) t.matchesReference(d, dt, l, g);
+            }
+            t.emptyBatchGivesZeroWeightGradients(d);
+        }
     }
 }

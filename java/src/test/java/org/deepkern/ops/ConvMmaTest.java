@@ -23,7 +23,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The tensor-core forward (kernels/conv2d_mma.cu: cp.async, ldmatrix, mma.m16n8k16) on emu, which
  * runs it with the PTX fragment layouts: bf16 / f16 NHWC with C/groups a multiple of 8, against the
  * double reference, with tiles ragged in every dimension; that the path is really taken; and its
- * fused epilogue against the separate ops.
+ * fused epilogue against the separate ops. Also the tensor-core gradients, on cpu too as a control.
  */
 class ConvMmaTest {
     static List<Geom> geoms() {
@@ -31,7 +31,7 @@ class ConvMmaTest {
                 new Geom(1, 16, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
                 new Geom(2, 16, 6, 5, 70, 3, 3, 2, 2, 2, 0, 1, 1, 2, 1, 2),      // groups 2 (C/g 8), asymmetric, dilation
                 new Geom(1, 8, 9, 9, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
-                new Geom(1, 32, 7, 7, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),       // red exactly one k tile
+                new Geom(1, 32, 7, 7, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1),       // red exactly one k tile (stride 2: not gemm_1x1)
                 new Geom(1, 24, 11, 11, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // 2 x 3 tiles, 7 k steps
                 new Geom(1, 16, 7, 7, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 2));
     }
@@ -74,6 +74,53 @@ class ConvMmaTest {
             double[] expected = new double[sep.length];
             for (int i = 0; i < sep.length; i++) expected[i] = sep[i] + r[i];
             assertClose(expected, fused.toFloatArray(), t == DType.BF16 ? 2e-2 : 4e-3, 0.05, "mma epilogue " + t + " " + g);
+        }
+    }
+
+    /** Gradient shapes: the forward's (some with K/groups not a multiple of 8: the FMA kernels) and a split weight gradient. */
+    static List<Geom> gradGeoms() {
+        List<Geom> g = new ArrayList<>(geoms());
+        g.add(new Geom(2, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));   // 800 pixels: split reduction
+        g.add(new Geom(1, 16, 9, 9, 16, 3, 3, 2, 2, 2, 1, 1, 2, 2, 2, 2));    // stride 2, dilation 2, groups 2
+        return g;
+    }
+
+    static Stream<Arguments> gradCases() {
+        List<Arguments> out = new ArrayList<>();
+        TestDevices.host().forEach(d -> {
+            for (DType t : new DType[] {DType.BF16, DType.F16})
+                for (Geom g : gradGeoms()) out.add(Arguments.of(d, t, g));
+        });
+        return out.stream();
+    }
+
+    /**
+     * The tensor-core data gradient (stride residue classes, transposed B fragments) and weight
+     * gradient (both fragments transposed, split reduction): bf16 / f16 NHWC with C/groups and
+     * K/groups multiples of 8, against the double reference.
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("gradCases")
+    void gradientsMatchReference(Device d, DType t, Geom g) {
+        Random rnd = new Random(g.hashCode() + 3L * t.ordinal());
+        double[] x = ConvTest.eighths(rnd, g.xSize()), w = ConvTest.eighths(rnd, g.wSize()), gy = ConvTest.eighths(rnd, g.ySize());
+        int P = g.p(), Q = g.q();
+        double tol = t == DType.BF16 ? 1e-2 : 2e-3;
+        try (Scope s = Scope.open()) {
+            Tensor tx = ConvTest.upload(d, t, x, true, g.n(), g.c(), g.h(), g.w());
+            Tensor tw = ConvTest.upload(d, t, w, true, g.k(), g.cg(), g.r(), g.s());
+            Tensor tgy = ConvTest.upload(d, t, gy, true, g.n(), g.k(), P, Q);
+            Conv2dParams p = g.params(Layout.NHWC);
+            Tensor dx = ConvTest.poisoned(d, t, true, g.n(), g.c(), g.h(), g.w());
+            F.conv2dBackwardData(tgy, tw, p, dx);
+            ConvTest.check(ConvReference.backwardData(g, gy, w),
+                    ConvReference.backwardData(g, ConvReference.abs(gy), ConvReference.abs(w)),
+                    ConvTest.download(dx, true, g.n(), g.c(), g.h(), g.w()), tol, "grad x " + t + " " + g);
+            Tensor dw = ConvTest.poisoned(d, t, true, g.k(), g.cg(), g.r(), g.s());
+            F.conv2dBackwardWeight(tx, tgy, p, dw, null);
+            ConvTest.check(ConvReference.backwardWeight(g, x, gy),
+                    ConvReference.backwardWeight(g, ConvReference.abs(x), ConvReference.abs(gy)),
+                    ConvTest.download(dw, true, g.k(), g.cg(), g.r(), g.s()), tol, "grad w " + t + " " + g);
         }
     }
 
