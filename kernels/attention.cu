@@ -101,26 +101,33 @@ __device__ __forceinline__ float quad_sum(float v) {
     return v + __shfl_xor_sync(kFullMask, v, 2);
 }
 
-// Issues the copies of keys [k0, k0 + Bc) of K and V into stage `st`: zeros for keys at or past
-// `kend`, which no row of the block sees (so a P of 0 never meets stale or non-finite data).
+// Issues the copies of rows [first, first + Rows) of src (rows of D elements) into shared rows of
+// Ld elements from `dst`: zeros for rows at or past `end` (past the data, or seen by no query of
+// the block, so a probability of 0 never meets stale or non-finite data). Not committed.
+template <typename T, int D, int Ld, int Rows, typename Smem>
+__device__ __forceinline__ void stage_rows(const Smem& smem, int dst, const T* src, int64_t first, int64_t end,
+                                           bool aligned) {
+    constexpr int kVec = 16 / int(sizeof(T)), kChunks = D / kVec;
+    for (int e = threadIdx.x; e < Rows * kChunks; e += kThreads) {
+        const int r = e / kChunks, c = e % kChunks, at = dst + r * Ld + c * kVec;
+        const T* from = src + (first + r) * D + c * kVec;
+        if (first + r >= end) {
+            for (int z = 0; z < kVec; ++z) store_float(smem[at + z], 0.0f);
+        } else if (aligned) {
+            cp_async<16, CacheOp::cg>(&smem[at], from);
+        } else {
+            for (int z = 0; z < kVec; ++z) smem[at + z] = from[z];
+        }
+    }
+}
+
+// Keys [k0, k0 + Bc) of K and V into stage `st` of the forward, committed as one group.
 template <typename T, int D, int Bc, typename Smem>
 __device__ __forceinline__ void load_kv_tile(const Smem& smem, int st, const T* K, const T* V, int64_t k0, int64_t kend,
                                              bool aligned) {
-    constexpr int kLd = fwd_ld<T, D>(), kVec = 16 / int(sizeof(T)), kChunks = D / kVec;
-    const int base = st * 2 * Bc * kLd;
-    for (int e = threadIdx.x; e < 2 * Bc * kChunks; e += kThreads) {
-        const int which = e / (Bc * kChunks), r = e / kChunks % Bc, c = e % kChunks;
-        const int dst = base + (which * Bc + r) * kLd + c * kVec;
-        const int64_t key = k0 + r;
-        const T* src = (which ? V : K) + key * D + c * kVec;
-        if (key >= kend) {
-            for (int z = 0; z < kVec; ++z) store_float(smem[dst + z], 0.0f);
-        } else if (aligned) {
-            cp_async<16, CacheOp::cg>(&smem[dst], src);
-        } else {
-            for (int z = 0; z < kVec; ++z) smem[dst + z] = src[z];
-        }
-    }
+    constexpr int kLd = fwd_ld<T, D>();
+    stage_rows<T, D, kLd, Bc>(smem, st * 2 * Bc * kLd, K, k0, kend, aligned);
+    stage_rows<T, D, kLd, Bc>(smem, (st * 2 + 1) * Bc * kLd, V, k0, kend, aligned);
     cp_async_commit();
 }
 
@@ -414,6 +421,159 @@ __global__ void __launch_bounds__(kThreads) attention_backward_kernel(AttentionA
     }
 }
 
+// The tensor-core backward for f16 / bf16 with D <= 128 (its per-warp dK and dV accumulators are
+// 16 x D f32 each; D = 256 takes the FMA kernel above). One block of 4 warps per (batch, kv head,
+// tile of 64 keys), warp w owning keys 16w .. 16w+15. K and V stay in shared memory; per tile of 16
+// query rows (Q, dO staged by cp.async) each warp computes the transposed scores S^T = K Q^T and
+// dP^T = V dO^T with keys as mma rows, so P^T and dS^T come out in accumulator fragments that are
+// re-packed as A fragments of dV += P^T dO and dK += dS^T Q (dO and Q through ldmatrix.trans) with
+// no transpose through memory. dQ = dS K needs dS with queries as rows: dS^T goes to shared memory
+// in the dtype and comes back as A fragments by ldmatrix.trans; each warp takes a quarter of the
+// head dim and adds its 16 x D/4 block to the f32 dQ accumulator atomically.
+constexpr int kMmaBwdKeys = 16 * kWarps, kMmaBwdRows = 16, kDsLd = kMmaBwdRows + 8;
+
+template <typename T, int D>
+constexpr int bwd_mma_shared_bytes() {
+    return ((2 * kMmaBwdKeys + 2 * kMmaBwdRows) * fwd_ld<T, D>() + kMmaBwdKeys * kDsLd) * int(sizeof(T));
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(AttentionArgs a) {
+    constexpr int kLd = fwd_ld<T, D>(), Bc = kMmaBwdKeys, Bq = kMmaBwdRows, kCols = D / 4 / 8;
+    static_assert(D % 32 == 0 && Bq == 16, "a quarter of the head dim is whole n8 tiles; one k16 step of queries");
+    constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kG = kQ + Bq * kLd, kDs = kG + Bq * kLd;
+    DK_DYNAMIC_SHARED(T, smem);  // K, V [Bc][kLd], Q, dO [Bq][kLd], dS^T [Bc][kDsLd]
+    __shared__ float lses[Bq], deltas[Bq];
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
+    const int64_t ktiles = (a.lk + Bc - 1) / Bc, group = a.heads / a.kv_heads;
+    const int64_t kt = blockIdx.x % ktiles, kvh = blockIdx.x / ktiles, b = kvh / a.kv_heads;
+    const int64_t k0 = kt * Bc, kl = attention_key_length(a, b), wk = k0 + 16 * warp;
+    const bool aligned = (reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v) |
+                          reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.grad_out)) % 16 == 0;
+    stage_rows<T, D, kLd, Bc>(smem, kK, static_cast<const T*>(a.k) + kvh * a.lk * D, k0, kl, aligned);
+    stage_rows<T, D, kLd, Bc>(smem, kV, static_cast<const T*>(a.v) + kvh * a.lk * D, k0, kl, aligned);
+    cp_async_commit();
+    float dk[D / 8][4], dv[D / 8][4];
+    DK_UNROLL
+    for (int dt = 0; dt < D / 8; ++dt)
+        DK_UNROLL
+        for (int i = 0; i < 4; ++i) dk[dt][i] = dv[dt][i] = 0.0f;
+    const int64_t qtiles = (a.lq + Bq - 1) / Bq;
+    for (int64_t h = (kvh % a.kv_heads) * group; h < (kvh % a.kv_heads + 1) * group && k0 < kl; ++h) {
+        const int64_t bh = b * a.heads + h;
+        for (int64_t qt = 0; qt < qtiles; ++qt) {
+            const int64_t r0 = qt * Bq, rows = a.lq - r0 < Bq ? a.lq - r0 : Bq;
+            if (attention_key_end(a, kl, r0 + rows - 1) <= k0) continue;  // no row of the tile sees these keys
+            __syncthreads();  // the previous tile's readers are done
+            stage_rows<T, D, kLd, Bq>(smem, kQ, static_cast<const T*>(a.q) + bh * a.lq * D, r0, a.lq, aligned);
+            stage_rows<T, D, kLd, Bq>(smem, kG, static_cast<const T*>(a.grad_out) + bh * a.lq * D, r0, a.lq, aligned);
+            cp_async_commit();
+            for (int i = tid; i < Bq; i += kThreads) {
+                lses[i] = i < rows ? a.lse[bh * a.lq + r0 + i] : -INFINITY;
+                deltas[i] = i < rows ? a.delta[bh * a.lq + r0 + i] : 0.0f;
+            }
+            cp_async_wait<0>();
+            __syncthreads();
+
+            float s[Bq / 8][4], dp[Bq / 8][4];
+            DK_UNROLL
+            for (int nt = 0; nt < Bq / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) s[nt][i] = dp[nt][i] = 0.0f;
+            DK_UNROLL
+            for (int ks = 0; ks < D / 16; ++ks) {
+                uint32_t kf[4], vf[4], qb[4], gb[4];
+                ldmatrix<4>(kf, &smem[kK + (16 * warp + lane % 16) * kLd + 16 * ks + 8 * (lane / 16)]);
+                ldmatrix<4>(vf, &smem[kV + (16 * warp + lane % 16) * kLd + 16 * ks + 8 * (lane / 16)]);
+                // matrix j = lane / 8: queries 8 (j >> 1) + (lane % 8), d 16 ks + 8 (j & 1)
+                const int j = lane / 8, at = (8 * (j >> 1) + lane % 8) * kLd + 16 * ks + 8 * (j & 1);
+                ldmatrix<4>(qb, &smem[kQ + at]);
+                ldmatrix<4>(gb, &smem[kG + at]);
+                const uint32_t q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]}, g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]};
+                mma_m16n8k16<T>(s[0], kf, q0, s[0]);
+                mma_m16n8k16<T>(s[1], kf, q1, s[1]);
+                mma_m16n8k16<T>(dp[0], vf, g0, dp[0]);
+                mma_m16n8k16<T>(dp[1], vf, g1, dp[1]);
+            }
+            // P^T and scale dS^T = scale P^T (dP^T - delta), keys wk + g (+8) by queries r0 + 8 nt + 2t (+1)
+            DK_UNROLL
+            for (int nt = 0; nt < Bq / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    const int kr = g + 8 * (i >> 1), qi = 8 * nt + 2 * t + (i & 1);
+                    const int64_t key = wk + kr, row = r0 + qi;
+                    float p = 0.0f;
+                    if (row < a.lq && key < attention_key_end(a, kl, row) && lses[qi] != -INFINITY) {
+                        const float sv = a.scale * s[nt][i] + attention_bias<T>(a, b, h, row, key);
+                        p = sv == -INFINITY ? 0.0f : expf(sv - lses[qi]);
+                    }
+                    s[nt][i] = p;
+                    dp[nt][i] = a.scale * p * (dp[nt][i] - deltas[qi]);
+                    store_float(smem[kDs + (16 * warp + kr) * kDsLd + qi], dp[nt][i]);
+                }
+            const uint32_t pf[4] = {pack2_float<T>(s[0][0], s[0][1]), pack2_float<T>(s[0][2], s[0][3]),
+                                    pack2_float<T>(s[1][0], s[1][1]), pack2_float<T>(s[1][2], s[1][3])};
+            const uint32_t df[4] = {pack2_float<T>(dp[0][0], dp[0][1]), pack2_float<T>(dp[0][2], dp[0][3]),
+                                    pack2_float<T>(dp[1][0], dp[1][1]), pack2_float<T>(dp[1][2], dp[1][3])};
+            DK_UNROLL
+            for (int dpair = 0; dpair < D / 16; ++dpair) {
+                const int at = (lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 16 * dpair + 8 * (lane / 16);
+                uint32_t gb[4], qb[4];
+                ldmatrix<4, true>(gb, &smem[kG + at]);
+                ldmatrix<4, true>(qb, &smem[kQ + at]);
+                const uint32_t g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]}, q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]};
+                mma_m16n8k16<T>(dv[2 * dpair], pf, g0, dv[2 * dpair]);
+                mma_m16n8k16<T>(dv[2 * dpair + 1], pf, g1, dv[2 * dpair + 1]);
+                mma_m16n8k16<T>(dk[2 * dpair], df, q0, dk[2 * dpair]);
+                mma_m16n8k16<T>(dk[2 * dpair + 1], df, q1, dk[2 * dpair + 1]);
+            }
+            __syncthreads();  // every warp's dS^T is in shared memory
+
+            float acc[kCols][4];
+            DK_UNROLL
+            for (int c = 0; c < kCols; ++c)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) acc[c][i] = 0.0f;
+            DK_UNROLL
+            for (int kk = 0; kk < Bc / 16; ++kk) {
+                // dS as A (queries x keys) from dS^T [key][query]: matrix j holds keys 16 kk + 8 (j >> 1) + (lane % 8),
+                // queries 8 (j & 1) .. +7
+                const int j = lane / 8;
+                uint32_t af[4];
+                ldmatrix<4, true>(af, &smem[kDs + (16 * kk + 8 * (j >> 1) + lane % 8) * kDsLd + 8 * (j & 1)]);
+                DK_UNROLL
+                for (int c = 0; c < kCols; ++c) {
+                    uint32_t bf[2];
+                    ldmatrix<2, true>(bf, &smem[kK + (16 * kk + lane % 8 + 8 * ((lane / 8) & 1)) * kLd + warp * (D / 4) + 8 * c]);
+                    mma_m16n8k16<T>(acc[c], af, bf, acc[c]);
+                }
+            }
+            DK_UNROLL
+            for (int c = 0; c < kCols; ++c)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    const int64_t row = r0 + g + 8 * (i >> 1);
+                    if (row < a.lq)
+                        atomicAdd(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t + (i & 1)], acc[c][i]);
+                }
+        }
+    }
+    cp_async_wait<0>();  // a block with no key below kl still has the K / V copies in flight
+    T* gk = static_cast<T*>(a.grad_k) + kvh * a.lk * D;
+    T* gv = static_cast<T*>(a.grad_v) + kvh * a.lk * D;
+    for (int r = 0; r < 2; ++r) {
+        const int64_t key = wk + g + 8 * r;
+        if (key >= a.lk) continue;
+        DK_UNROLL
+        for (int dt = 0; dt < D / 8; ++dt) {
+            store_float(gk[key * D + 8 * dt + 2 * t], dk[dt][2 * r]);
+            store_float(gk[key * D + 8 * dt + 2 * t + 1], dk[dt][2 * r + 1]);
+            store_float(gv[key * D + 8 * dt + 2 * t], dv[dt][2 * r]);
+            store_float(gv[key * D + 8 * dt + 2 * t + 1], dv[dt][2 * r + 1]);
+        }
+    }
+}
+
 namespace {
 
 template <class F>
@@ -455,9 +615,15 @@ void attention_backward(const Exec& ex, DType dtype, const AttentionArgs& a) {
         launch(ex, "attention_delta", attention_delta_kernel<T>, dim3(grid_for(ex, rows, kWarps)), dim3(kThreads), 0, a);
         dispatch_head_dim(a.dim, [&](auto dim) {
             constexpr int D = decltype(dim)::value;
-            const int64_t ktiles = (a.lk + bwd_tile<D>() - 1) / bwd_tile<D>();
-            launch(ex, "attention_backward", attention_backward_kernel<T, D>, dim3(blocks(a.batch * a.kv_heads * ktiles)),
-                   dim3(kThreads), size_t(bwd_shared_floats<D>(bwd_tile<D>())) * 4, a);
+            if constexpr (uses_mma<T>() && D <= 128) {
+                const int64_t ktiles = (a.lk + kMmaBwdKeys - 1) / kMmaBwdKeys;
+                launch(ex, "attention_backward_mma", attention_backward_mma_kernel<T, D>,
+                       dim3(blocks(a.batch * a.kv_heads * ktiles)), dim3(kThreads), size_t(bwd_mma_shared_bytes<T, D>()), a);
+            } else {
+                const int64_t ktiles = (a.lk + bwd_tile<D>() - 1) / bwd_tile<D>();
+                launch(ex, "attention_backward", attention_backward_kernel<T, D>, dim3(blocks(a.batch * a.kv_heads * ktiles)),
+                       dim3(kThreads), size_t(bwd_shared_floats<D>(bwd_tile<D>())) * 4, a);
+            }
         });
         cast(ex, DType::f32, a.dq_accum, dtype, a.grad_q, rows * a.dim);
     });
