@@ -18,13 +18,16 @@
 // The key tile Bc is the largest of 64/32/16(/8 for f32) whose two stages fit 44 KB of shared memory.
 // Traffic: Q, O once; K, V once per 64-row query tile; FLOPs 4 Lq Lk D per head (halved by causal).
 //
-// Backward (FMA math for every dtype; tensor-core backward not written yet): a pre-pass computes
-// delta = rowsum(dO * O) and zeroes the f32 dQ accumulator; then one block per (batch, kv head, key
-// tile of T keys) keeps its K and V tile in shared memory and dK, dV in registers, and walks the
-// query tiles (T rows) of every query head of the GQA group that see its keys: it recomputes
-// P = exp(s - logsumexp) and dS = P (dO v^T - delta) into shared memory, adds P^T dO to dV and
-// scale dS^T Q to dK, and atomically adds scale dS K to the dQ accumulator; dK and dV need no atomics.
-// Last, dQ is cast to the dtype. Extra memory: delta and dQ in f32, O(Lq D).
+// Backward: a pre-pass computes delta = rowsum(dO * O) and zeroes the f32 dQ accumulator; then one
+// block per (batch, kv head, key tile) keeps its K and V tile in shared memory and dK, dV in
+// registers, and walks the query tiles of every query head of the GQA group that see its keys: it
+// recomputes P = exp(s - logsumexp) and dS = P (dO v^T - delta), adds P^T dO to dV and scale dS^T Q
+// to dK, and atomically adds scale dS K to the dQ accumulator; dK and dV need no atomics. Last, dQ
+// is cast to the dtype. f16 / bf16 with D <= 128 run it on the tensor cores
+// (attention_backward_mma_kernel); f32, and D = 256 whose 16 x D dK and dV accumulators per warp
+// would not fit the registers, run an FMA version with T x T tiles (attention_backward_kernel).
+// Extra memory: delta and dQ in f32, O(Lq D). FLOPs 10 Lq Lk D per head (S and dP recomputed, dV,
+// dK, dQ); traffic: K, V once, Q and dO once per key tile, dQ atomics once per key tile.
 #include <type_traits>
 
 #include "deepkern/portable.cuh"

@@ -112,6 +112,28 @@ class AttentionTest {
         }
     }
 
+    /** No keys: every row is fully masked (out 0, logsumexp -inf, gradQ 0); no queries: dK = dV = 0. */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void emptySequences(Device device) {
+        try (Scope s = Scope.open()) {
+            Tensor q = Tensor.randn(device, DType.BF16, 1, 2, 4, 3, 64), noKeys = Tensor.zeros(DType.BF16, device, 2, 2, 0, 64);
+            AttentionResult r = F.scaledDotProductAttention(q, noKeys, noKeys, AttentionParams.defaults());
+            for (float x : r.out().toFloatArray()) assertEquals(0f, x);
+            for (float x : r.logsumexp().toFloatArray()) assertEquals(Float.NEGATIVE_INFINITY, x);
+            AttentionGrads g = F.scaledDotProductAttentionBackward(q, noKeys, noKeys, r, q, AttentionParams.defaults());
+            for (float x : g.gradQ().toFloatArray()) assertEquals(0f, x);
+            assertEquals(0, g.gradK().toFloatArray().length);
+
+            Tensor noQueries = Tensor.zeros(DType.BF16, device, 2, 4, 0, 64), k = Tensor.randn(device, DType.BF16, 2, 2, 2, 5, 64);
+            AttentionResult e = F.scaledDotProductAttention(noQueries, k, k, AttentionParams.defaults());
+            assertEquals(0, e.out().toFloatArray().length);
+            AttentionGrads ge = F.scaledDotProductAttentionBackward(noQueries, k, k, e, noQueries, AttentionParams.defaults());
+            for (float x : ge.gradK().toFloatArray()) assertEquals(0f, x);
+            for (float x : ge.gradV().toFloatArray()) assertEquals(0f, x);
+        }
+    }
+
     /** The convenience forms: default scale 1/sqrt(D), and isCausal as TOP_LEFT. */
     @ParameterizedTest
     @MethodSource("devices")
