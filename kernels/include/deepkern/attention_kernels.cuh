@@ -139,7 +139,6 @@ __device__ __forceinline__ void load_kv_tile(const Smem& smem, int st, const T* 
     cp_async_commit();
 }
 
-
 template <typename T, int D>
 __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionArgs a) {
     constexpr int Bc = fwd_key_tile<T, D>(), kLd = fwd_ld<T, D>(), kPLd = Bc + 1;
