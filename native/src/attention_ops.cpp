@@ -91,8 +91,11 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
     if (bias) {
         Checked bc = check_tensor(ctx, "bias", bias);
         if (bc.dtype != qc.t.dtype && bc.dtype != DType::f32)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("bias") + "expected dtype " + dtype_name(qc.t.dtype) +
-                                                " (the dtype of 'q') or f32, got " + dtype_name(bc.dtype));
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("bias") + "expected dtype " +
+                                                (qc.t.dtype == DType::f32 ? std::string("f32")
+                                                                          : std::string(dtype_name(qc.t.dtype)) +
+                                                                                " (the dtype of 'q') or f32") +
+                                                ", got " + dtype_name(bc.dtype));
         const int64_t full[4] = {a.batch, a.heads, a.lq, a.lk};
         const std::vector<int64_t> target(full, full + 4);
         if (bc.shape.size() > 4)

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Attention never materializes the Lq x Lk score matrix: forward plus backward at Lq = Lk = 8192
- * (B = 1, H = 1, D = 64, f32, causal) on cpu raise the allocator's peak by the outputs, the
+ * (B = 1, H = 1, D = 64, f32) on cpu raise the allocator's peak by the outputs, the
  * gradients (8 MB) and an O(L) workspace only (delta, L floats), where the scores alone would be 256 MB.
  * (The cpu backend's per-task tiles live on the heap, outside the allocator: O(tile * D) per worker.)
  */
@@ -29,7 +29,7 @@ class AttentionMemoryTest {
             DeepKern.emptyCache(cpu);
             MemoryStats before = DeepKern.memoryStats(cpu);
             DeepKern.resetPeakMemory(cpu);
-            AttentionParams p = AttentionParams.defaults().withCausal(CausalMask.TOP_LEFT);
+            AttentionParams p = AttentionParams.defaults();
             AttentionResult r = F.scaledDotProductAttention(q, k, v, p);
             AttentionGrads grads = F.scaledDotProductAttentionBackward(q, k, v, r, g, p);
             long extra = DeepKern.memoryStats(cpu).peakInUse() - before.inUse();

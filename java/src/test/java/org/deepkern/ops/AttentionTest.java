@@ -112,6 +112,93 @@ class AttentionTest {
         }
     }
 
+    /** No keys: every row is fully masked (out 0, logsumexp -inf, gradQ 0); no queries: dK = dV = 0. */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void emptySequences(Device device) {
+        try (Scope s = Scope.open()) {
+            Tensor q = Tensor.randn(device, DType.BF16, 1, 2, 4, 3, 64), noKeys = Tensor.zeros(DType.BF16, device, 2, 2, 0, 64);
+            AttentionResult r = F.scaledDotProductAttention(q, noKeys, noKeys, AttentionParams.defaults());
+            for (float x : r.out().toFloatArray()) assertEquals(0f, x);
+            for (float x : r.logsumexp().toFloatArray()) assertEquals(Float.NEGATIVE_INFINITY, x);
+            AttentionGrads g = F.scaledDotProductAttentionBackward(q, noKeys, noKeys, r, q, AttentionParams.defaults());
+            for (float x : g.gradQ().toFloatArray()) assertEquals(0f, x);
+            assertEquals(0, g.gradK().toFloatArray().length);
+
+            Tensor noQueries = Tensor.zeros(DType.BF16, device, 2, 4, 0, 64), k = Tensor.randn(device, DType.BF16, 2, 2, 2, 5, 64);
+            AttentionResult e = F.scaledDotProductAttention(noQueries, k, k, AttentionParams.defaults());
+            assertEquals(0, e.out().toFloatArray().length);
+            AttentionGrads ge = F.scaledDotProductAttentionBackward(noQueries, k, k, e, noQueries, AttentionParams.defaults());
+            for (float x : ge.gradK().toFloatArray()) assertEquals(0f, x);
+            for (float x : ge.gradV().toFloatArray()) assertEquals(0f, x);
+        }
+    }
+
+    /**
+     * q, k, v starting 2 bytes into their buffers (a byte_offset only the C API can express): the
+     * kernels' 16-byte cp.async copies give way to element copies, with the same results as aligned
+     * inputs. bf16, so emu runs the tensor-core forward and backward.
+     */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void unalignedInputsGiveTheSameResults(Device device) {
+        Problem p = problem(1, 2, 1, 20, 70, 64, TL);
+        try (Scope s = Scope.open()) {
+            AttentionChecks.Inputs in = AttentionChecks.inputs(device, DType.BF16, p, 15, true, true);
+            AttentionResult aligned = F.scaledDotProductAttention(in.q(), in.k(), in.v(), in.params());
+            AttentionGrads alignedGrads = F.scaledDotProductAttentionBackward(in.q(), in.k(), in.v(), aligned, in.gradOut(),
+                    in.params());
+            Tensor qb = padded(device, in.qs()), kb = padded(device, in.ks()), vb = padded(device, in.vs()),
+                    gb = padded(device, in.gs());
+            List<org.bytedeco.javacpp.Pointer> shapes = new ArrayList<>();  // reachable until the calls return
+            org.deepkern.bindings.dk_tensor q = offsetBy2(qb, in.q().shape(), shapes), k = offsetBy2(kb, in.k().shape(), shapes),
+                    v = offsetBy2(vb, in.v().shape(), shapes), g = offsetBy2(gb, in.q().shape(), shapes);
+            Tensor out = Tensor.empty(DType.BF16, device, in.q().shape()), lse = Tensor.empty(DType.F32, device, 1, 2, 20);
+            Tensor gq = Tensor.empty(DType.BF16, device, in.q().shape()), gk = Tensor.empty(DType.BF16, device, in.k().shape()),
+                    gv = Tensor.empty(DType.BF16, device, in.v().shape());
+            try (org.deepkern.bindings.dk_attention_params np = new org.deepkern.bindings.dk_attention_params().scale(0)
+                    .causal(TL.ordinal())) {
+                org.deepkern.bindings.dk_context ctx = in.q().nativeContext();
+                assertEquals(0, org.deepkern.bindings.global.deepkern.dk_attention_forward(ctx, np, q, k, v, null, null,
+                        out.nativeHandle(), lse.nativeHandle()), () -> org.deepkern.bindings.global.deepkern.dk_last_error().getString());
+                assertEquals(0, org.deepkern.bindings.global.deepkern.dk_attention_backward(ctx, np, q, k, v, null, null,
+                        out.nativeHandle(), lse.nativeHandle(), g, gq.nativeHandle(), gk.nativeHandle(), gv.nativeHandle()),
+                        () -> org.deepkern.bindings.global.deepkern.dk_last_error().getString());
+            }
+            java.lang.ref.Reference.reachabilityFence(shapes);
+            assertArrayEquals(aligned.out().toFloatArray(), out.toFloatArray(), "out");
+            assertArrayEquals(aligned.logsumexp().toFloatArray(), lse.toFloatArray(), "logsumexp");
+            assertArrayEquals(alignedGrads.gradK().toFloatArray(), gk.toFloatArray(), "gradK");
+            assertArrayEquals(alignedGrads.gradV().toFloatArray(), gv.toFloatArray(), "gradV");
+            assertArrayEquals(alignedGrads.gradQ().toFloatArray(), gq.toFloatArray(), 1e-2f, "gradQ (atomics add in any order)");
+        }
+    }
+
+    /** A bf16 buffer holding one leading element and then values. */
+    private static Tensor padded(Device device, float[] values) {
+        float[] b = new float[values.length + 1];
+        System.arraycopy(values, 0, b, 1, values.length);
+        return AttentionChecks.rounded(device, DType.BF16, b, b.length);
+    }
+
+    /** A handle on buffer's storage from its second element on, with the given shape. */
+    private static org.deepkern.bindings.dk_tensor offsetBy2(Tensor buffer, long[] shape,
+                                                             List<org.bytedeco.javacpp.Pointer> keep) {
+        org.deepkern.bindings.dk_tensor base = buffer.nativeHandle();
+        org.deepkern.bindings.dk_tensor t = new org.deepkern.bindings.dk_tensor();
+        t.data(base.data());
+        t.device().device_type(base.device().device_type()).device_id(base.device().device_id());
+        t.ndim(shape.length);
+        t.dtype().code(base.dtype().code()).bits(base.dtype().bits()).lanes((short) 1);
+        org.bytedeco.javacpp.LongPointer s = new org.bytedeco.javacpp.LongPointer(shape);
+        keep.add(s);
+        keep.add(t);
+        t.shape(s);
+        t.strides(null);
+        t.byte_offset(base.byte_offset() + 2);
+        return t;
+    }
+
     /** The convenience forms: default scale 1/sqrt(D), and isCausal as TOP_LEFT. */
     @ParameterizedTest
     @MethodSource("devices")
