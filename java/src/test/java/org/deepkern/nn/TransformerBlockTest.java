@@ -34,7 +34,9 @@ class TransformerBlockTest {
             new Config(1, 5, 32, 8, 1, 32, 24, true, RopeLayout.INTERLEAVED, true, true),
             new Config(1, 1, 64, 1, 1, 64, 16, false, RopeLayout.HALF_SPLIT, true, false),
         };
-        return TestDevices.host().flatMap(d -> Stream.of(configs).map(c -> Arguments.of(d, c)));
+        // bf16 on the first two: the same block with every tensor and intermediate in bf16
+        return TestDevices.host().flatMap(d -> Stream.concat(Stream.of(configs).map(c -> Arguments.of(d, c, DType.F32)),
+                Stream.of(configs).limit(2).map(c -> Arguments.of(d, c, DType.BF16))));
     }
 
     private static double[] uniform(Random r, int n, double scale) {
@@ -55,28 +57,38 @@ class TransformerBlockTest {
         return f;
     }
 
-    /** Values rounded to f32 so the reference sees exactly what the device sees. */
-    private static double[] rounded(double[] v) {
+    /** Values rounded to the dtype (f32 or bf16, nearest even) so the reference sees exactly what the device sees. */
+    private static double[] rounded(double[] v, DType dtype) {
         double[] r = new double[v.length];
-        for (int i = 0; i < v.length; i++) r[i] = (float) v[i];
+        for (int i = 0; i < v.length; i++) {
+            int bits = Float.floatToIntBits((float) v[i]);
+            if (dtype == DType.BF16) bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000;
+            r[i] = Float.intBitsToFloat(bits);
+        }
         return r;
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    private static Tensor param(Device dev, DType dtype, double[] v, long... shape) {
+        try (Tensor f = Tensor.of(dev, floats(v), shape)) {
+            return f.to(dtype);
+        }
+    }
+
+    @ParameterizedTest(name = "{0} {2} {1}")
     @MethodSource("cases")
-    void forwardMatchesTheBlockFromTheFormulas(Device dev, Config c) {
+    void forwardMatchesTheBlockFromTheFormulas(Device dev, Config c, DType dtype) {
         Random r = new Random(31L * c.len() + c.heads());
         int qkvRows = (c.heads() + 2 * c.kvHeads()) * c.headDim(), attnOut = c.heads() * c.headDim();
-        double[] x = rounded(uniform(r, c.batch() * c.len() * c.embed(), 1.0));
-        double[] wqkv = rounded(uniform(r, qkvRows * c.embed(), 1 / Math.sqrt(c.embed())));
-        double[] bqkv = c.biases() ? rounded(uniform(r, qkvRows, 0.1)) : null;
-        double[] wo = rounded(uniform(r, c.embed() * attnOut, 1 / Math.sqrt(attnOut)));
-        double[] bo = c.biases() ? rounded(uniform(r, c.embed(), 0.1)) : null;
-        double[] wg = rounded(uniform(r, c.hidden() * c.embed(), 1 / Math.sqrt(c.embed())));
-        double[] wu = rounded(uniform(r, c.hidden() * c.embed(), 1 / Math.sqrt(c.embed())));
-        double[] wd = rounded(uniform(r, c.embed() * c.hidden(), 1 / Math.sqrt(c.hidden())));
-        double[] n1 = rounded(uniform(r, c.embed(), 1.0)), n2 = rounded(uniform(r, c.embed(), 1.0));
-        double[] nb1 = c.rms() ? null : rounded(uniform(r, c.embed(), 0.2)), nb2 = c.rms() ? null : rounded(uniform(r, c.embed(), 0.2));
+        double[] x = rounded(uniform(r, c.batch() * c.len() * c.embed(), 1.0), dtype);
+        double[] wqkv = rounded(uniform(r, qkvRows * c.embed(), 1 / Math.sqrt(c.embed())), dtype);
+        double[] bqkv = c.biases() ? rounded(uniform(r, qkvRows, 0.1), dtype) : null;
+        double[] wo = rounded(uniform(r, c.embed() * attnOut, 1 / Math.sqrt(attnOut)), dtype);
+        double[] bo = c.biases() ? rounded(uniform(r, c.embed(), 0.1), dtype) : null;
+        double[] wg = rounded(uniform(r, c.hidden() * c.embed(), 1 / Math.sqrt(c.embed())), dtype);
+        double[] wu = rounded(uniform(r, c.hidden() * c.embed(), 1 / Math.sqrt(c.embed())), dtype);
+        double[] wd = rounded(uniform(r, c.embed() * c.hidden(), 1 / Math.sqrt(c.hidden())), dtype);
+        double[] n1 = rounded(uniform(r, c.embed(), 1.0), dtype), n2 = rounded(uniform(r, c.embed(), 1.0), dtype);
+        double[] nb1 = c.rms() ? null : rounded(uniform(r, c.embed(), 0.2), dtype), nb2 = c.rms() ? null : rounded(uniform(r, c.embed(), 0.2), dtype);
         double eps = 1e-5, base = 10000;
 
         double[][][] xs = new double[c.batch()][c.len()][];
@@ -91,28 +103,29 @@ class TransformerBlockTest {
                 matrix(wg, c.hidden(), c.embed()), matrix(wu, c.hidden(), c.embed()), matrix(wd, c.embed(), c.hidden())));
 
         try (Scope s = Scope.open()) {
-            Tensor bq = bqkv == null ? null : Tensor.of(dev, floats(bqkv), qkvRows);
-            Tensor bout = bo == null ? null : Tensor.of(dev, floats(bo), c.embed());
+            Tensor bq = bqkv == null ? null : param(dev, dtype, bqkv, qkvRows);
+            Tensor bout = bo == null ? null : param(dev, dtype, bo, c.embed());
             MultiHeadAttention attn = new MultiHeadAttention(c.heads(), c.kvHeads(),
-                    Tensor.of(dev, floats(wqkv), qkvRows, c.embed()), bq, Tensor.of(dev, floats(wo), c.embed(), attnOut), bout,
+                    param(dev, dtype, wqkv, qkvRows, c.embed()), bq, param(dev, dtype, wo, c.embed(), attnOut), bout,
                     c.rope() == null ? null : new MultiHeadAttention.Rope(c.rope(), base), c.causal());
-            SwiGluMlp mlp = new SwiGluMlp(new Linear(Tensor.of(dev, floats(wg), c.hidden(), c.embed()), null),
-                    new Linear(Tensor.of(dev, floats(wu), c.hidden(), c.embed()), null),
-                    new Linear(Tensor.of(dev, floats(wd), c.embed(), c.hidden()), null));
-            Module norm1 = c.rms() ? new RMSNorm(Tensor.of(dev, floats(n1), c.embed()), eps)
-                    : new LayerNorm(Tensor.of(dev, floats(n1), c.embed()), Tensor.of(dev, floats(nb1), c.embed()), eps);
-            Module norm2 = c.rms() ? new RMSNorm(Tensor.of(dev, floats(n2), c.embed()), eps)
-                    : new LayerNorm(Tensor.of(dev, floats(n2), c.embed()), Tensor.of(dev, floats(nb2), c.embed()), eps);
+            SwiGluMlp mlp = new SwiGluMlp(new Linear(param(dev, dtype, wg, c.hidden(), c.embed()), null),
+                    new Linear(param(dev, dtype, wu, c.hidden(), c.embed()), null),
+                    new Linear(param(dev, dtype, wd, c.embed(), c.hidden()), null));
+            Module norm1 = c.rms() ? new RMSNorm(param(dev, dtype, n1, c.embed()), eps)
+                    : new LayerNorm(param(dev, dtype, n1, c.embed()), param(dev, dtype, nb1, c.embed()), eps);
+            Module norm2 = c.rms() ? new RMSNorm(param(dev, dtype, n2, c.embed()), eps)
+                    : new LayerNorm(param(dev, dtype, n2, c.embed()), param(dev, dtype, nb2, c.embed()), eps);
             TransformerBlock block = new TransformerBlock(norm1, attn, norm2, mlp);
-            Tensor input = Tensor.of(dev, floats(x), c.batch(), c.len(), c.embed());
+            Tensor input = param(dev, dtype, x, c.batch(), c.len(), c.embed());
             long before = DeepKern.memoryStats(dev).inUse();
             Tensor out = block.forward(input);
             // every intermediate is released when forward returns: what stays is one output's allocation
             long kept = DeepKern.memoryStats(dev).inUse() - before;
-            try (Tensor probe = Tensor.empty(DType.F32, dev, out.shape())) {
+            try (Tensor probe = Tensor.empty(dtype, dev, out.shape())) {
                 assertEquals(DeepKern.memoryStats(dev).inUse() - before - kept, kept, "intermediates left on " + dev);
             }
-            assertEquals(DType.F32, out.dtype());
+            assertEquals(dtype, out.dtype());
+            double tol = dtype == DType.F32 ? 1e-4 : 5e-2;
             float[] got = out.toFloatArray();
             int at = 0;
             for (int i = 0; i < c.batch(); i++)
@@ -120,7 +133,7 @@ class TransformerBlockTest {
                     for (int e = 0; e < c.embed(); e++, at++) {
                         final int idx = at;
                         final double w = want[i][t][e];
-                        assertTrue(Math.abs(got[idx] - w) <= 1e-4 * (1 + Math.abs(w)),
+                        assertTrue(Math.abs(got[idx] - w) <= tol * (1 + Math.abs(w)),
                                 () -> "element " + idx + " of " + c + " on " + dev + ": got " + got[idx] + ", want " + w);
                     }
         }
