@@ -21,6 +21,7 @@
 //   weight   dw[k, red] = sum over the N P Q pixels of dy[m, k] A[m, red]: a long reduction, cut into
 //            conv_weight_grad_splits (ops.h) pieces, one per block, with f32 partial tiles in the
 //            workspace summed by a second pass (column_sum.cuh); no atomics, deterministic.
+//   bias     db[k] = sum over the N P Q pixels of dy[m, k]: a block per channel (reduce.cuh).
 //
 // FLOPs 2 N P Q K C/g R S each (the data gradient fewer by the skipped taps). Memory traffic: each
 // operand once per 64 columns / rows of the other (the R S-fold reuse of x is left to the caches);
@@ -37,6 +38,7 @@
 #include "deepkern/conv_depthwise.h"
 #include "deepkern/conv_mma.h"
 #include "deepkern/dispatch.h"
+#include "deepkern/reduce.cuh"
 
 namespace dk {
 namespace DK_BACKEND {
@@ -225,11 +227,21 @@ __global__ void conv2d_backward_weight_kernel(ConvArgs a, int64_t pieces, int64_
     }
 }
 
+// db[k] = the sum of grad_y over the N P Q pixels of channel k: a block per channel, its threads
+// over the pixels (consecutive ones in NCHW, K apart in NHWC), one block-wide sum.
 template <typename T>
 __global__ void conv2d_backward_bias_kernel(ConvArgs a) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t k = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; k < a.g.k; k += stride)
-        conv_backward_bias_at<T>(a, k);
+    __shared__ float scratch[32];
+    const ConvGeom g = a.g;
+    const T* gy = static_cast<const T*>(a.grad_y);
+    const int64_t plane = g.p * g.q, pixels = g.n * plane;
+    for (int64_t k = blockIdx.x; k < g.k; k += gridDim.x) {
+        float acc = 0.0f;
+        for (int64_t t = threadIdx.x; t < pixels; t += blockDim.x)
+            acc += load_float(gy[g.nhwc ? t * g.k + k : (t / plane * g.k + k) * plane + t % plane]);
+        acc = block_sum(acc, scratch);
+        if (threadIdx.x == 0) store_float(static_cast<T*>(a.db)[k], acc);
+    }
 }
 
 namespace {
@@ -320,8 +332,8 @@ void conv2d_backward_weight(const Exec& ex, DType dtype, const ConvArgs& a) {
                        0, static_cast<const float*>(partials), pieces, total, static_cast<T*>(a.dw));
         }
         if (a.db && g.k > 0)
-            launch(ex, "conv2d_backward_bias", conv2d_backward_bias_kernel<T>, dim3(grid_for(ex, g.k, 256)), dim3(256),
-                   0, a);
+            launch(ex, "conv2d_backward_bias", conv2d_backward_bias_kernel<T>,
+                   dim3(unsigned(g.k < 65535 ? g.k : 65535)), dim3(256), 0, a);
     });
 }
 

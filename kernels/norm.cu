@@ -13,6 +13,7 @@
 // rows up to tens of kilobytes), backward 2-3 reads + 1 write.
 #include "deepkern/portable.cuh"
 #include "deepkern/column_sum.cuh"
+#include "deepkern/reduce.cuh"
 #include "deepkern/dispatch.h"
 
 namespace dk {
@@ -23,11 +24,6 @@ namespace {
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kRowsPerBlock = 4;  // warps per block, one row each
 constexpr int kParamCols = 32, kParamRows = 8;
-
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(kFullMask, v, o);
-    return v;
-}
 
 // Adds v to a running (max m, sum s of exp(x - m)). -inf adds nothing; NaN makes s NaN.
 __device__ __forceinline__ void online_add(float& m, float& s, float v) {
