@@ -1,47 +1,372 @@
-// cpu/conv2d.cpp - 2-D convolution on the cpu backend: plain loops over output elements on the
-// thread pool, each element the direct sum of deepkern/conv.cuh (the gradients share their bodies
-// with the kernels; the forward sum is direct here, tiled in kernels/conv2d.cu).
+// cpu/conv2d.cpp - 2-D convolution on the cpu backend as matrix products (dk::cpu::gemm).
+//
+// Rows are output pixels m = (n, p, q) flattened; the reduction is the weight's red = C/g * R * S
+// in the layout's own order (deepkern/conv.cuh), so filter k's row of w is a row of the product's
+// right operand as stored. Per block of rows and per group:
+//   forward         y[m, k]   = col[m, :] . w[k, :]          col = im2col(x), [rows, red] f32
+//   data gradient   dcol      = dy[rows, K/g] @ w[K/g, red]  then gathered back onto dx (col2im)
+//   weight gradient dw       += dy^T[K/g, rows] @ col         db += column sums of dy
+// Memory: each block's col tile (at most kScratchFloats) is written once and read by the product
+// while it is still in the last-level cache; x, y and w are read once per block (w once per block
+// and group). The product does 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is
+// small beside it. NHWC f32 without groups needs no staging on either side: a pointwise conv
+// (1x1, stride 1, no padding) reads x itself as [N*H*W, C], and the product writes y itself with
+// the bias / activation / residual epilogue. Depthwise convs (one channel per group, one filter per
+// channel) have a reduction of R*S, too short for a product: a direct loop vectorized over the
+// channels instead.
+#include <algorithm>
+#include <type_traits>
+#include <vector>
+
 #include "deepkern/conv.cuh"
 #include "deepkern/dispatch.h"
 #include "thread_pool.h"
 
 namespace dk::cpu {
+namespace {
 
-void conv2d_forward(const Exec&, DType dtype, const ConvArgs& a) {
+// 8 MB of f32 per staging tile: a block then has hundreds of rows even at red = 4608 (3x3x512),
+// enough for the product to amortize packing its weight operand, and it stays in the cache.
+constexpr int64_t kScratchFloats = int64_t(1) << 21;
+
+int64_t block_rows(int64_t floats_per_row, int64_t total) {
+    return std::clamp<int64_t>(kScratchFloats / std::max<int64_t>(floats_per_row, 1), 1, std::max<int64_t>(total, 1));
+}
+
+// out[m, n] = act(op(a) @ op(b) + bias) + residual, all f32, compact.
+void product(const Exec& ex, const float* a, bool trans_a, const float* b, bool trans_b, float* out, int64_t m,
+             int64_t n, int64_t k, const void* bias = nullptr, ActParams act = {0, 0.0f, 0.0f},
+             const void* residual = nullptr) {
+    GemmArgs p{};
+    p.a = a;
+    p.b = b;
+    p.bias = bias;
+    p.residual = residual;
+    p.out = out;
+    p.m = m;
+    p.n = n;
+    p.k = k;
+    p.batch = 1;
+    p.act = act;
+    p.trans_a = trans_a;
+    p.trans_b = trans_b;
+    gemm(ex, DType::f32, p);
+}
+
+bool is_pointwise(const ConvGeom& g) {
+    return g.r == 1 && g.s == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 &&
+           g.p == g.h && g.q == g.w;
+}
+
+bool is_depthwise(const ConvGeom& g) { return g.groups == g.c && g.groups == g.k; }
+
+// The weight as f32 (the product runs in f32 whatever the storage dtype): w itself when it is.
+template <typename T>
+const float* weight_f32(const void* w, int64_t n, std::vector<float>& copy) {
+    if constexpr (std::is_same_v<T, float>) {
+        return static_cast<const float*>(w);
+    } else {
+        copy.resize(size_t(n));
+        const T* src = static_cast<const T*>(w);
+        parallel_range(n, 4096, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) copy[size_t(i)] = load_float(src[i]);
+        });
+        return copy.data();
+    }
+}
+
+// col[m - m0, :] = the red inputs output pixel m reads in the group starting at channel c0 (0 in the padding).
+template <typename T>
+void im2col(const ConvGeom& g, const T* x, int64_t m0, int64_t m1, int64_t c0, float* col) {
+    const int64_t cgs = g.c / g.groups, red = conv_red(g);
+    parallel_range(m1 - m0, 8, [&](int64_t b, int64_t e) {
+        for (int64_t m = m0 + b; m < m0 + e; ++m) {
+            const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
+            float* row = col + (m - m0) * red;
+            for (int64_t r = 0; r < g.r; ++r) {
+                const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+                for (int64_t s = 0; s < g.s; ++s) {
+                    const int64_t w = q * g.stride_w - g.pad_w + s * g.dil_w;
+                    const bool inside = h >= 0 && h < g.h && w >= 0 && w < g.w;
+                    if (g.nhwc) {
+                        float* dst = row + (r * g.s + s) * cgs;
+                        const T* src = x + ((n * g.h + h) * g.w + w) * g.c + c0;
+                        if (inside)
+                            for (int64_t cg = 0; cg < cgs; ++cg) dst[cg] = load_float(src[cg]);
+                        else
+                            std::fill(dst, dst + cgs, 0.0f);
+                    } else {
+                        for (int64_t cg = 0; cg < cgs; ++cg)
+                            row[(cg * g.r + r) * g.s + s] =
+                                inside ? load_float(x[((n * g.c + c0 + cg) * g.h + h) * g.w + w]) : 0.0f;
+                    }
+                }
+            }
+        }
+    });
+}
+
+// dy's rows m0..m1 and the group's kgs channels from k0 as a compact f32 [rows, kgs] tile: dy
+// itself where it already is one (NHWC f32 without groups), else a copy in tile.
+template <typename T>
+const float* grad_rows(const ConvGeom& g, const T* dy, int64_t m0, int64_t m1, int64_t k0, std::vector<float>& tile) {
+    const int64_t kgs = g.k / g.groups;
+    if constexpr (std::is_same_v<T, float>)
+        if (g.nhwc && g.groups == 1) return dy + m0 * g.k;
+    tile.resize(size_t((m1 - m0) * kgs));
+    parallel_range(m1 - m0, 16, [&](int64_t b, int64_t e) {
+        for (int64_t m = m0 + b; m < m0 + e; ++m) {
+            const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
+            for (int64_t kk = 0; kk < kgs; ++kk)
+                tile[size_t((m - m0) * kgs + kk)] = load_float(dy[conv_y_index(g, n, k0 + kk, p, q)]);
+        }
+    });
+    return tile.data();
+}
+
+// Depthwise forward: per output pixel, the R*S taps of each channel, channels innermost (NHWC)
+// or pixels innermost (NCHW) so the loads are contiguous.
+template <typename T>
+void depthwise_forward(const ConvArgs& a) {
     const ConvGeom& g = a.g;
-    dispatch_floating(dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        parallel_range(g.n * g.k * g.p * g.q, 256, [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) {
-                // i walks the output in its own layout
-                int64_t n, k, p, q;
-                conv_unflatten(g.nhwc, i, g.k, g.p, g.q, n, k, p, q);
-                conv_store_output<T>(a, conv_forward_at<T>(a, n, k, p, q), k, i);
+    const T* x = static_cast<const T*>(a.x);
+    const T* w = static_cast<const T*>(a.w);
+    const int64_t taps = g.r * g.s;
+    if (g.nhwc) {
+        // the weight [C, R, S, 1] turned tap-major, [R*S][C], so a tap's weights are one vector
+        std::vector<float> wt(size_t(taps * g.c));
+        for (int64_t c = 0; c < g.c; ++c)
+            for (int64_t t = 0; t < taps; ++t) wt[size_t(t * g.c + c)] = load_float(w[c * taps + t]);
+        parallel_range(g.n * g.p, 1, [&](int64_t b, int64_t e) {
+            std::vector<float> acc(size_t(g.c));
+            for (int64_t np = b; np < e; ++np) {
+                const int64_t n = np / g.p, p = np % g.p;
+                for (int64_t q = 0; q < g.q; ++q) {
+                    std::fill(acc.begin(), acc.end(), 0.0f);
+                    for (int64_t r = 0; r < g.r; ++r) {
+                        const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+                        if (h < 0 || h >= g.h) continue;
+                        for (int64_t s = 0; s < g.s; ++s) {
+                            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+                            if (wc < 0 || wc >= g.w) continue;
+                            const T* xs = x + ((n * g.h + h) * g.w + wc) * g.c;
+                            const float* ws = wt.data() + (r * g.s + s) * g.c;
+                            for (int64_t c = 0; c < g.c; ++c) acc[size_t(c)] += load_float(xs[c]) * ws[c];
+                        }
+                    }
+                    const int64_t yi = ((n * g.p + p) * g.q + q) * g.c;
+                    for (int64_t c = 0; c < g.c; ++c) conv_store_output<T>(a, acc[size_t(c)], c, yi + c);
+                }
             }
         });
-    });
+    } else {
+        parallel_range(g.n * g.c, 1, [&](int64_t b, int64_t e) {
+            for (int64_t nc = b; nc < e; ++nc) {
+                const int64_t c = nc % g.c;
+                const T* plane = x + nc * g.h * g.w;
+                for (int64_t p = 0; p < g.p; ++p)
+                    for (int64_t q = 0; q < g.q; ++q) {
+                        float acc = 0.0f;
+                        for (int64_t r = 0; r < g.r; ++r) {
+                            const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+                            if (h < 0 || h >= g.h) continue;
+                            for (int64_t s = 0; s < g.s; ++s) {
+                                const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+                                if (wc >= 0 && wc < g.w)
+                                    acc += load_float(plane[h * g.w + wc]) * load_float(w[c * taps + r * g.s + s]);
+                            }
+                        }
+                        conv_store_output<T>(a, acc, c, (nc * g.p + p) * g.q + q);
+                    }
+            }
+        });
+    }
 }
 
-void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs&, const char** name) { *name = "direct"; }
+template <typename T>
+void forward(const Exec& ex, const ConvArgs& a) {
+    const ConvGeom& g = a.g;
+    if (is_depthwise(g)) return depthwise_forward<T>(a);
+    const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
+    const T* x = static_cast<const T*>(a.x);
+    std::vector<float> wcopy;
+    const float* w = weight_f32<T>(a.w, g.k * red, wcopy);
+    // NHWC f32 without groups: y is the product's own [M, K] output, epilogue included
+    constexpr bool f32 = std::is_same_v<T, float>;
+    const bool into_y = f32 && g.nhwc && g.groups == 1;
+    const bool x_is_col = into_y && is_pointwise(g);
+    const int64_t rows = x_is_col ? M : block_rows(red + (into_y ? 0 : kgs), M);
+    std::vector<float> col(x_is_col ? 0 : size_t(rows * red)), out(into_y ? 0 : size_t(rows * kgs));
+    for (int64_t m0 = 0; m0 < M; m0 += rows) {
+        const int64_t m1 = std::min(M, m0 + rows);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+            const float* A = col.data();
+            if (x_is_col)
+                A = reinterpret_cast<const float*>(x) + m0 * g.c;
+            else
+                im2col<T>(g, x, m0, m1, grp * cgs, col.data());
+            const float* W = w + grp * kgs * red;
+            if (into_y) {
+                float* y = static_cast<float*>(a.y) + m0 * g.k;
+                const float* res = a.residual ? static_cast<const float*>(a.residual) + m0 * g.k : nullptr;
+                product(ex, A, false, W, true, y, m1 - m0, g.k, red, a.bias, a.act, res);
+                continue;
+            }
+            product(ex, A, false, W, true, out.data(), m1 - m0, kgs, red);
+            parallel_range(m1 - m0, 16, [&](int64_t b, int64_t e) {
+                for (int64_t m = m0 + b; m < m0 + e; ++m) {
+                    const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
+                    for (int64_t kk = 0; kk < kgs; ++kk) {
+                        const int64_t k = grp * kgs + kk;
+                        conv_store_output<T>(a, out[size_t((m - m0) * kgs + kk)], k, conv_y_index(g, n, k, p, q));
+                    }
+                }
+            });
+        }
+    }
+}
 
-void conv2d_backward_data(const Exec&, DType dtype, const ConvArgs& a) {
-    dispatch_floating(dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        parallel_range(a.g.n * a.g.c * a.g.h * a.g.w, 256, [&](int64_t b, int64_t e) {
+// dx = act(col2im(dy @ w) + bias), one image at a time: its f32 accumulator (dx itself in f32)
+// gathers each block's dcol rows, each input row h owned by one task so the adds never race.
+template <typename T>
+void backward_data(const Exec& ex, const ConvArgs& a) {
+    const ConvGeom& g = a.g;
+    const T* dy = static_cast<const T*>(a.grad_y);
+    T* dx = static_cast<T*>(a.dx);
+    if (is_depthwise(g)) {
+        parallel_range(g.n * g.c * g.h * g.w, 256, [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) conv_backward_data_at<T>(a, i);
         });
-    });
+        return;
+    }
+    const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), image = g.c * g.h * g.w;
+    std::vector<float> wcopy;
+    const float* w = weight_f32<T>(a.w, g.k * red, wcopy);
+    constexpr bool f32 = std::is_same_v<T, float>;
+    if (f32 && g.nhwc && g.groups == 1 && is_pointwise(g)) {
+        // dx [N*H*W, C] = dy [N*P*Q, K] @ w [K, C], bias and activation in the product's epilogue
+        product(ex, reinterpret_cast<const float*>(dy), false, w, false, reinterpret_cast<float*>(dx), g.n * g.p * g.q,
+                g.c, g.k, a.bias, a.act);
+        return;
+    }
+    // blocks of whole output rows of one image
+    const int64_t prows = std::max<int64_t>(1, block_rows(red + kgs, g.p * g.q) / g.q);
+    std::vector<float> dcol(size_t(std::min(prows, g.p) * g.q * red)), tile, acc_copy(f32 ? 0 : size_t(image));
+    for (int64_t n = 0; n < g.n; ++n) {
+        float* acc = f32 ? reinterpret_cast<float*>(dx) + n * image : acc_copy.data();
+        parallel_range(image, 4096, [&](int64_t b, int64_t e) { std::fill(acc + b, acc + e, 0.0f); });
+        for (int64_t p0 = 0; p0 < g.p; p0 += prows) {
+            const int64_t p1 = std::min(g.p, p0 + prows), m0 = (n * g.p + p0) * g.q, m1 = (n * g.p + p1) * g.q;
+            for (int64_t grp = 0; grp < g.groups; ++grp) {
+                const int64_t c0 = grp * cgs;
+                product(ex, grad_rows<T>(g, dy, m0, m1, grp * kgs, tile), false, w + grp * kgs * red, false, dcol.data(),
+                        m1 - m0, red, kgs);
+                parallel_range(g.h, 1, [&](int64_t hb, int64_t he) {
+                    for (int64_t h = hb; h < he; ++h)
+                        for (int64_t r = 0; r < g.r; ++r) {
+                            const int64_t hp = h + g.pad_h - r * g.dil_h;
+                            if (hp < 0 || hp % g.stride_h != 0) continue;
+                            const int64_t p = hp / g.stride_h;
+                            if (p < p0 || p >= p1) continue;
+                            for (int64_t q = 0; q < g.q; ++q)
+                                for (int64_t s = 0; s < g.s; ++s) {
+                                    const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+                                    if (wc < 0 || wc >= g.w) continue;
+                                    const float* src = dcol.data() + ((p - p0) * g.q + q) * red;
+                                    if (g.nhwc) {
+                                        float* dst = acc + (h * g.w + wc) * g.c + c0;
+                                        src += (r * g.s + s) * cgs;
+                                        for (int64_t cg = 0; cg < cgs; ++cg) dst[cg] += src[cg];
+                                    } else {
+                                        for (int64_t cg = 0; cg < cgs; ++cg)
+                                            acc[((c0 + cg) * g.h + h) * g.w + wc] += src[(cg * g.r + r) * g.s + s];
+                                    }
+                                }
+                        }
+                });
+            }
+        }
+        if (!f32 || a.bias || a.act.kind) {
+            const T* bias = static_cast<const T*>(a.bias);
+            parallel_range(image, 4096, [&](int64_t b, int64_t e) {
+                for (int64_t i = b; i < e; ++i) {
+                    const int64_t c = g.nhwc ? i % g.c : i / (g.h * g.w);
+                    store_float(dx[n * image + i], conv_act(a.act, acc[i] + (bias ? load_float(bias[c]) : 0.0f)));
+                }
+            });
+        }
+    }
 }
 
-void conv2d_backward_weight(const Exec&, DType dtype, const ConvArgs& a) {
-    dispatch_floating(dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        parallel_range(a.g.k * conv_red(a.g), 16, [&](int64_t b, int64_t e) {
+// dw = sum over blocks of dy^T @ col, db = column sums of dy, both accumulated in f32.
+template <typename T>
+void backward_weight(const Exec& ex, const ConvArgs& a) {
+    const ConvGeom& g = a.g;
+    const T* x = static_cast<const T*>(a.x);
+    const T* dy = static_cast<const T*>(a.grad_y);
+    if (is_depthwise(g)) {
+        parallel_range(g.k * conv_red(g), 1, [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) conv_backward_weight_at<T>(a, i);
         });
         if (a.db)
-            for (int64_t k = 0; k < a.g.k; ++k) conv_backward_bias_at<T>(a, k);
+            parallel_range(g.k, 1, [&](int64_t b, int64_t e) {
+                for (int64_t k = b; k < e; ++k) conv_backward_bias_at<T>(a, k);
+            });
+        return;
+    }
+    const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
+    constexpr bool f32 = std::is_same_v<T, float>;
+    const bool x_is_col = f32 && g.nhwc && g.groups == 1 && is_pointwise(g);
+    const int64_t rows = block_rows(red + kgs, M);
+    std::vector<float> col(x_is_col ? 0 : size_t(rows * red)), tile, part(size_t(kgs * red));
+    std::vector<float> dw(size_t(g.k * red), 0.0f), db(size_t(g.k), 0.0f);
+    for (int64_t m0 = 0; m0 < M; m0 += rows) {
+        const int64_t m1 = std::min(M, m0 + rows);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+            const float* B = col.data();
+            if (x_is_col)
+                B = reinterpret_cast<const float*>(x) + m0 * g.c;
+            else
+                im2col<T>(g, x, m0, m1, grp * cgs, col.data());
+            const float* A = grad_rows<T>(g, dy, m0, m1, grp * kgs, tile);
+            product(ex, A, true, B, false, part.data(), kgs, red, m1 - m0);
+            float* dwg = dw.data() + grp * kgs * red;
+            parallel_range(kgs * red, 4096, [&](int64_t b, int64_t e) {
+                for (int64_t i = b; i < e; ++i) dwg[i] += part[size_t(i)];
+            });
+            if (a.db)
+                parallel_range(kgs, 16, [&](int64_t b, int64_t e) {
+                    for (int64_t m = 0; m < m1 - m0; ++m)
+                        for (int64_t kk = b; kk < e; ++kk) db[size_t(grp * kgs + kk)] += A[m * kgs + kk];
+                });
+        }
+    }
+    T* out = static_cast<T*>(a.dw);
+    parallel_range(g.k * red, 4096, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) store_float(out[i], dw[size_t(i)]);
     });
+    if (a.db)
+        for (int64_t k = 0; k < g.k; ++k) store_float(static_cast<T*>(a.db)[k], db[size_t(k)]);
+}
+
+}  // namespace
+
+void conv2d_forward(const Exec& ex, DType dtype, const ConvArgs& a) {
+    if (a.g.n * a.g.k * a.g.p * a.g.q == 0) return;
+    dispatch_floating(dtype, [&](auto tag) { forward<typename decltype(tag)::type>(ex, a); });
+}
+
+void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs& a, const char** name) {
+    *name = is_depthwise(a.g) ? "direct_depthwise" : "im2col_gemm";
+}
+
+void conv2d_backward_data(const Exec& ex, DType dtype, const ConvArgs& a) {
+    if (a.g.n * a.g.c * a.g.h * a.g.w == 0) return;
+    dispatch_floating(dtype, [&](auto tag) { backward_data<typename decltype(tag)::type>(ex, a); });
+}
+
+void conv2d_backward_weight(const Exec& ex, DType dtype, const ConvArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) { backward_weight<typename decltype(tag)::type>(ex, a); });
 }
 
 }  // namespace dk::cpu

@@ -485,7 +485,7 @@ public final class F {
     }
 
     /**
-     * Which kernel {@link #conv2d} runs for these x and w: "direct" (cpu), "implicit_gemm_fma" or
+     * Which kernel {@link #conv2d} runs for these x and w: "im2col_gemm" or "direct_depthwise" (cpu), "implicit_gemm_fma" or
      * "implicit_gemm_mma" (tensor cores: bf16 / f16, NHWC, C/groups a multiple of 8).
      */
     public static String conv2dAlgorithm(Tensor x, Tensor w, Conv2dParams params) {
