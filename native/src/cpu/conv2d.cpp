@@ -6,8 +6,8 @@
 //   forward         y[m, k]   = col[m, :] . w[k, :]          col = im2col(x), [rows, red] f32
 //   data gradient   dcol      = dy[rows, K/g] @ w[K/g, red]  then gathered back onto dx (col2im)
 //   weight gradient dw       += dy^T[K/g, rows] @ col         db += column sums of dy
-// Memory: each block's col tile (at most kScratchFloats) is written once and read by the product
-// while it is still in the last-level cache; x, y and w are read once per block (w once per block
+// Memory: each block's col tile (kTaskTileFloats, kStageFloats) is written once and read by the
+// product while it is still in cache; x, y and w are read once per block (w once per block
 // and group). The product does 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is
 // small beside it. NHWC f32 without groups needs no staging on either side: a pointwise conv
 // (1x1, stride 1, no padding) reads x itself as [N*H*W, C], and the product writes y itself with
@@ -25,12 +25,15 @@
 namespace dk::cpu {
 namespace {
 
-// 8 MB of f32 per staging tile: a block then has hundreds of rows even at red = 4608 (3x3x512),
-// enough for the product to amortize packing its weight operand, and it stays in the cache.
-constexpr int64_t kScratchFloats = int64_t(1) << 21;
+// f32 per staging tile. The forward's, one per task (1 MB), stays in its core's L2 while the
+// product reads it and still has ~60 rows at red = 4608 (3x3x512) to amortize the product's
+// packing of the weight. The gradients stage at the top level for products over all workers
+// (8 MB, still in the last-level cache), long enough in the reduction for the weight gradient's
+// dy^T @ col.
+constexpr int64_t kTaskTileFloats = int64_t(1) << 18, kStageFloats = int64_t(1) << 21;
 
-int64_t block_rows(int64_t floats_per_row, int64_t total) {
-    return std::clamp<int64_t>(kScratchFloats / std::max<int64_t>(floats_per_row, 1), 1, std::max<int64_t>(total, 1));
+int64_t block_rows(int64_t budget, int64_t floats_per_row, int64_t total) {
+    return std::clamp<int64_t>(budget / std::max<int64_t>(floats_per_row, 1), 1, std::max<int64_t>(total, 1));
 }
 
 // out[m, n] = act(op(a) @ op(b) + bias) + residual, all f32, compact.
@@ -79,12 +82,28 @@ const float* weight_f32(const void* w, int64_t n, std::vector<float>& copy) {
 template <typename T>
 void im2col(const ConvGeom& g, const T* x, int64_t m0, int64_t m1, int64_t c0, float* col) {
     const int64_t cgs = g.c / g.groups, red = conv_red(g);
+    // NHWC, all channels, unit column dilation: a filter row's S taps read S * C consecutive x
+    // elements into S * C consecutive col elements, one copy (past the padding) per filter row
+    const bool runs = g.nhwc && g.groups == 1 && g.dil_w == 1;
     parallel_range(m1 - m0, 8, [&](int64_t b, int64_t e) {
         for (int64_t m = m0 + b; m < m0 + e; ++m) {
             const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
             float* row = col + (m - m0) * red;
             for (int64_t r = 0; r < g.r; ++r) {
                 const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+                if (runs) {
+                    float* dst = row + r * g.s * g.c;
+                    const int64_t w0 = q * g.stride_w - g.pad_w;
+                    const int64_t lo = h < 0 || h >= g.h ? g.s : std::clamp<int64_t>(-w0, 0, g.s);
+                    const int64_t hi = h < 0 || h >= g.h ? g.s : std::clamp<int64_t>(g.w - w0, lo, g.s);
+                    std::fill(dst, dst + lo * g.c, 0.0f);
+                    if (hi > lo) {
+                        const T* src = x + ((n * g.h + h) * g.w + w0 + lo) * g.c;
+                        for (int64_t i = 0; i < (hi - lo) * g.c; ++i) dst[lo * g.c + i] = load_float(src[i]);
+                    }
+                    std::fill(dst + hi * g.c, dst + g.s * g.c, 0.0f);
+                    continue;
+                }
                 for (int64_t s = 0; s < g.s; ++s) {
                     const int64_t w = q * g.stride_w - g.pad_w + s * g.dil_w;
                     const bool inside = h >= 0 && h < g.h && w >= 0 && w < g.w;
@@ -124,8 +143,16 @@ const float* grad_rows(const ConvGeom& g, const T* dy, int64_t m0, int64_t m1, i
     return tile.data();
 }
 
-// Depthwise forward: per output pixel, the R*S taps of each channel, channels innermost (NHWC)
-// or pixels innermost (NCHW) so the loads are contiguous.
+// acc[c] += x[c] * w[c]: the depthwise forward's inner loop, built for the widest vectors the
+// running cpu has (the library itself targets the x86-64 baseline).
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void multiply_add(
+    float* __restrict acc, const float* __restrict x, const float* __restrict w, int64_t n) {
+    for (int64_t c = 0; c < n; ++c) acc[c] += x[c] * w[c];
+}
+
+// Depthwise forward: NHWC an output row (n, p) at a time, every tap added to the row's [Q, C]
+// accumulator channels innermost, so loads and multiply-adds are contiguous vectors; NCHW a
+// channel plane at a time, pixels innermost.
 template <typename T>
 void depthwise_forward(const ConvArgs& a) {
     const ConvGeom& g = a.g;
@@ -137,25 +164,37 @@ void depthwise_forward(const ConvArgs& a) {
         std::vector<float> wt(size_t(taps * g.c));
         for (int64_t c = 0; c < g.c; ++c)
             for (int64_t t = 0; t < taps; ++t) wt[size_t(t * g.c + c)] = load_float(w[c * taps + t]);
+        const bool plain = !a.bias && !a.residual && a.act.kind == 0;
         parallel_range(g.n * g.p, 1, [&](int64_t b, int64_t e) {
-            std::vector<float> acc(size_t(g.c));
+            std::vector<float> acc(size_t(g.q * g.c)), xrow(std::is_same_v<T, float> ? 0 : size_t(g.c));
             for (int64_t np = b; np < e; ++np) {
                 const int64_t n = np / g.p, p = np % g.p;
-                for (int64_t q = 0; q < g.q; ++q) {
-                    std::fill(acc.begin(), acc.end(), 0.0f);
-                    for (int64_t r = 0; r < g.r; ++r) {
-                        const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
-                        if (h < 0 || h >= g.h) continue;
-                        for (int64_t s = 0; s < g.s; ++s) {
+                std::fill(acc.begin(), acc.end(), 0.0f);
+                for (int64_t r = 0; r < g.r; ++r) {
+                    const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+                    if (h < 0 || h >= g.h) continue;
+                    for (int64_t s = 0; s < g.s; ++s) {
+                        const float* ws = wt.data() + (r * g.s + s) * g.c;
+                        for (int64_t q = 0; q < g.q; ++q) {
                             const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
                             if (wc < 0 || wc >= g.w) continue;
                             const T* xs = x + ((n * g.h + h) * g.w + wc) * g.c;
-                            const float* ws = wt.data() + (r * g.s + s) * g.c;
-                            for (int64_t c = 0; c < g.c; ++c) acc[size_t(c)] += load_float(xs[c]) * ws[c];
+                            if constexpr (std::is_same_v<T, float>) {
+                                multiply_add(acc.data() + q * g.c, xs, ws, g.c);
+                            } else {
+                                for (int64_t c = 0; c < g.c; ++c) xrow[size_t(c)] = load_float(xs[c]);
+                                multiply_add(acc.data() + q * g.c, xrow.data(), ws, g.c);
+                            }
                         }
                     }
-                    const int64_t yi = ((n * g.p + p) * g.q + q) * g.c;
-                    for (int64_t c = 0; c < g.c; ++c) conv_store_output<T>(a, acc[size_t(c)], c, yi + c);
+                }
+                const int64_t y0 = (n * g.p + p) * g.q * g.c;
+                T* y = static_cast<T*>(a.y) + y0;
+                for (int64_t i = 0; i < g.q * g.c; ++i) {
+                    if (plain)
+                        store_float(y[i], acc[size_t(i)]);
+                    else
+                        conv_store_output<T>(a, acc[size_t(i)], i % g.c, y0 + i);
                 }
             }
         });
@@ -194,36 +233,37 @@ void forward(const Exec& ex, const ConvArgs& a) {
     // NHWC f32 without groups: y is the product's own [M, K] output, epilogue included
     constexpr bool f32 = std::is_same_v<T, float>;
     const bool into_y = f32 && g.nhwc && g.groups == 1;
-    const bool x_is_col = into_y && is_pointwise(g);
-    const int64_t rows = x_is_col ? M : block_rows(red + (into_y ? 0 : kgs), M);
-    std::vector<float> col(x_is_col ? 0 : size_t(rows * red)), out(into_y ? 0 : size_t(rows * kgs));
-    for (int64_t m0 = 0; m0 < M; m0 += rows) {
-        const int64_t m1 = std::min(M, m0 + rows);
-        for (int64_t grp = 0; grp < g.groups; ++grp) {
-            const float* A = col.data();
-            if (x_is_col)
-                A = reinterpret_cast<const float*>(x) + m0 * g.c;
-            else
-                im2col<T>(g, x, m0, m1, grp * cgs, col.data());
+    if (into_y && is_pointwise(g)) {
+        product(ex, reinterpret_cast<const float*>(x), false, w, true, static_cast<float*>(a.y), M, g.k, red, a.bias,
+                a.act, a.residual);
+        return;
+    }
+    // One task per block of rows and group: its im2col tile and product stay in that core's cache
+    // (the product, called from a task, runs on it alone). At least one block per worker.
+    const int64_t rows = std::min(block_rows(kTaskTileFloats, red + (into_y ? 0 : kgs), M), (M + worker_count() - 1) / worker_count());
+    const int64_t blocks = (M + rows - 1) / rows;
+    parallel_range(blocks * g.groups, 1, [&](int64_t b, int64_t e) {
+        std::vector<float> col(size_t(rows * red)), out(into_y ? 0 : size_t(rows * kgs));
+        for (int64_t task = b; task < e; ++task) {
+            const int64_t grp = task % g.groups, m0 = task / g.groups * rows, m1 = std::min(M, m0 + rows);
+            im2col<T>(g, x, m0, m1, grp * cgs, col.data());
             const float* W = w + grp * kgs * red;
             if (into_y) {
-                float* y = static_cast<float*>(a.y) + m0 * g.k;
                 const float* res = a.residual ? static_cast<const float*>(a.residual) + m0 * g.k : nullptr;
-                product(ex, A, false, W, true, y, m1 - m0, g.k, red, a.bias, a.act, res);
+                product(ex, col.data(), false, W, true, static_cast<float*>(a.y) + m0 * g.k, m1 - m0, g.k, red, a.bias,
+                        a.act, res);
                 continue;
             }
-            product(ex, A, false, W, true, out.data(), m1 - m0, kgs, red);
-            parallel_range(m1 - m0, 16, [&](int64_t b, int64_t e) {
-                for (int64_t m = m0 + b; m < m0 + e; ++m) {
-                    const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
-                    for (int64_t kk = 0; kk < kgs; ++kk) {
-                        const int64_t k = grp * kgs + kk;
-                        conv_store_output<T>(a, out[size_t((m - m0) * kgs + kk)], k, conv_y_index(g, n, k, p, q));
-                    }
+            product(ex, col.data(), false, W, true, out.data(), m1 - m0, kgs, red);
+            for (int64_t m = m0; m < m1; ++m) {
+                const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
+                for (int64_t kk = 0; kk < kgs; ++kk) {
+                    const int64_t k = grp * kgs + kk;
+                    conv_store_output<T>(a, out[size_t((m - m0) * kgs + kk)], k, conv_y_index(g, n, k, p, q));
                 }
-            });
+            }
         }
-    }
+    });
 }
 
 // dx = act(col2im(dy @ w) + bias), one image at a time: its f32 accumulator (dx itself in f32)
@@ -250,7 +290,7 @@ void backward_data(const Exec& ex, const ConvArgs& a) {
         return;
     }
     // blocks of whole output rows of one image
-    const int64_t prows = std::max<int64_t>(1, block_rows(red + kgs, g.p * g.q) / g.q);
+    const int64_t prows = std::max<int64_t>(1, block_rows(kStageFloats, red + kgs, g.p * g.q) / g.q);
     std::vector<float> dcol(size_t(std::min(prows, g.p) * g.q * red)), tile, acc_copy(f32 ? 0 : size_t(image));
     for (int64_t n = 0; n < g.n; ++n) {
         float* acc = f32 ? reinterpret_cast<float*>(dx) + n * image : acc_copy.data();
@@ -317,7 +357,7 @@ void backward_weight(const Exec& ex, const ConvArgs& a) {
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
     constexpr bool f32 = std::is_same_v<T, float>;
     const bool x_is_col = f32 && g.nhwc && g.groups == 1 && is_pointwise(g);
-    const int64_t rows = block_rows(red + kgs, M);
+    const int64_t rows = block_rows(kStageFloats, red + kgs, M);
     std::vector<float> col(x_is_col ? 0 : size_t(rows * red)), tile, part(size_t(kgs * red));
     std::vector<float> dw(size_t(g.k * red), 0.0f), db(size_t(g.k), 0.0f);
     for (int64_t m0 = 0; m0 < M; m0 += rows) {
