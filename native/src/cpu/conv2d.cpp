@@ -26,11 +26,12 @@ namespace dk::cpu {
 namespace {
 
 // f32 per staging tile. The forward's, one per task (1 MB), stays in its core's L2 while the
-// product reads it and still has ~60 rows at red = 4608 (3x3x512) to amortize the product's
-// packing of the weight. The gradients stage at the top level for products over all workers
-// (8 MB, still in the last-level cache), long enough in the reduction for the weight gradient's
+// product reads it; but a task takes at least 256 rows, as the product packs its whole weight
+// operand once per call and per ~150 rows, which at red = 4608 (3x3x512) costs as much as 50 rows
+// of multiply-adds. The gradients stage at the top level for products over all workers (8 MB,
+// still in the last-level cache), long enough in the reduction for the weight gradient's
 // dy^T @ col.
-constexpr int64_t kTaskTileFloats = int64_t(1) << 18, kStageFloats = int64_t(1) << 21;
+constexpr int64_t kTaskTileFloats = int64_t(1) << 18, kMinTaskRows = 256, kStageFloats = int64_t(1) << 21;
 
 int64_t block_rows(int64_t budget, int64_t floats_per_row, int64_t total) {
     return std::clamp<int64_t>(budget / std::max<int64_t>(floats_per_row, 1), 1, std::max<int64_t>(total, 1));
@@ -143,16 +144,26 @@ const float* grad_rows(const ConvGeom& g, const T* dy, int64_t m0, int64_t m1, i
     return tile.data();
 }
 
-// acc[c] += x[c] * w[c]: the depthwise forward's inner loop, built for the widest vectors the
+// One input row x [W, C] through one filter row w [S, C] into an output row's accumulator acc
+// [Q, C]: acc[q, c] += sum over s of x[q * stride - pad + s * dil, c] * w[s, c]. Channels
+// innermost, so every multiply-add is a contiguous vector; built for the widest vectors the
 // running cpu has (the library itself targets the x86-64 baseline).
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void multiply_add(
-    float* __restrict acc, const float* __restrict x, const float* __restrict w, int64_t n) {
-    for (int64_t c = 0; c < n; ++c) acc[c] += x[c] * w[c];
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void depthwise_row(
+    float* __restrict acc, const float* __restrict x, const float* __restrict w, const ConvGeom& g) {
+    for (int64_t q = 0; q < g.q; ++q) {
+        float* out = acc + q * g.c;
+        for (int64_t s = 0; s < g.s; ++s) {
+            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+            if (wc < 0 || wc >= g.w) continue;
+            const float* xs = x + wc * g.c;
+            const float* ws = w + s * g.c;
+            for (int64_t c = 0; c < g.c; ++c) out[c] += xs[c] * ws[c];
+        }
+    }
 }
 
-// Depthwise forward: NHWC an output row (n, p) at a time, every tap added to the row's [Q, C]
-// accumulator channels innermost, so loads and multiply-adds are contiguous vectors; NCHW a
-// channel plane at a time, pixels innermost.
+// Depthwise forward: NHWC an output row (n, p) at a time, each filter row's taps added to the
+// row's [Q, C] accumulator by depthwise_row; NCHW a channel plane at a time, pixels innermost.
 template <typename T>
 void depthwise_forward(const ConvArgs& a) {
     const ConvGeom& g = a.g;
@@ -166,26 +177,20 @@ void depthwise_forward(const ConvArgs& a) {
             for (int64_t t = 0; t < taps; ++t) wt[size_t(t * g.c + c)] = load_float(w[c * taps + t]);
         const bool plain = !a.bias && !a.residual && a.act.kind == 0;
         parallel_range(g.n * g.p, 1, [&](int64_t b, int64_t e) {
-            std::vector<float> acc(size_t(g.q * g.c)), xrow(std::is_same_v<T, float> ? 0 : size_t(g.c));
+            std::vector<float> acc(size_t(g.q * g.c)), xrow(std::is_same_v<T, float> ? 0 : size_t(g.w * g.c));
             for (int64_t np = b; np < e; ++np) {
                 const int64_t n = np / g.p, p = np % g.p;
                 std::fill(acc.begin(), acc.end(), 0.0f);
                 for (int64_t r = 0; r < g.r; ++r) {
                     const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
                     if (h < 0 || h >= g.h) continue;
-                    for (int64_t s = 0; s < g.s; ++s) {
-                        const float* ws = wt.data() + (r * g.s + s) * g.c;
-                        for (int64_t q = 0; q < g.q; ++q) {
-                            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
-                            if (wc < 0 || wc >= g.w) continue;
-                            const T* xs = x + ((n * g.h + h) * g.w + wc) * g.c;
-                            if constexpr (std::is_same_v<T, float>) {
-                                multiply_add(acc.data() + q * g.c, xs, ws, g.c);
-                            } else {
-                                for (int64_t c = 0; c < g.c; ++c) xrow[size_t(c)] = load_float(xs[c]);
-                                multiply_add(acc.data() + q * g.c, xrow.data(), ws, g.c);
-                            }
-                        }
+                    const T* xs = x + (n * g.h + h) * g.w * g.c;
+                    const float* ws = wt.data() + r * g.s * g.c;
+                    if constexpr (std::is_same_v<T, float>) {
+                        depthwise_row(acc.data(), xs, ws, g);
+                    } else {
+                        for (int64_t i = 0; i < g.w * g.c; ++i) xrow[size_t(i)] = load_float(xs[i]);
+                        depthwise_row(acc.data(), xrow.data(), ws, g);
                     }
                 }
                 const int64_t y0 = (n * g.p + p) * g.q * g.c;
@@ -240,7 +245,8 @@ void forward(const Exec& ex, const ConvArgs& a) {
     }
     // One task per block of rows and group: its im2col tile and product stay in that core's cache
     // (the product, called from a task, runs on it alone). At least one block per worker.
-    const int64_t rows = std::min(block_rows(kTaskTileFloats, red + (into_y ? 0 : kgs), M), (M + worker_count() - 1) / worker_count());
+    const int64_t rows = std::min(std::max(kMinTaskRows, block_rows(kTaskTileFloats, red + (into_y ? 0 : kgs), M)),
+                                  (M + worker_count() - 1) / worker_count());
     const int64_t blocks = (M + rows - 1) / rows;
     parallel_range(blocks * g.groups, 1, [&](int64_t b, int64_t e) {
         std::vector<float> col(size_t(rows * red)), out(into_y ? 0 : size_t(rows * kgs));
