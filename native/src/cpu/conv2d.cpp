@@ -6,6 +6,9 @@
 //   forward         y[m, k]   = col[m, :] . w[k, :]          col = im2col(x), [rows, red] f32
 //   data gradient   dcol      = dy[rows, K/g] @ w[K/g, red]  then gathered back onto dx (col2im)
 //   weight gradient dw       += dy^T[K/g, rows] @ col         db += column sums of dy
+// The forward runs each block as one thread-pool task, im2col then the product (which, called
+// from a task, runs on that thread alone), so the tile never leaves the core's cache; the
+// gradients stage larger blocks at the top level for products spread over all workers.
 // Memory: each block's col tile (kTaskTileFloats, kStageFloats) is written once and read by the
 // product while it is still in cache; x, y and w are read once per block (w once per block
 // and group). The product does 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is
@@ -249,7 +252,10 @@ void forward(const Exec& ex, const ConvArgs& a) {
                                   (M + worker_count() - 1) / worker_count());
     const int64_t blocks = (M + rows - 1) / rows;
     parallel_range(blocks * g.groups, 1, [&](int64_t b, int64_t e) {
-        std::vector<float> col(size_t(rows * red)), out(into_y ? 0 : size_t(rows * kgs));
+        // per-thread and kept between calls: no fresh pages (and their faults) on every call
+        thread_local std::vector<float> col, out;
+        col.resize(std::max(col.size(), size_t(rows * red)));
+        out.resize(std::max(out.size(), into_y ? 0 : size_t(rows * kgs)));
         for (int64_t task = b; task < e; ++task) {
             const int64_t grp = task % g.groups, m0 = task / g.groups * rows, m1 = std::min(M, m0 + rows);
             im2col<T>(g, x, m0, m1, grp * cgs, col.data());
