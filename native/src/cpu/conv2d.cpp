@@ -82,6 +82,23 @@ const float* weight_f32(const void* w, int64_t n, std::vector<float>& copy) {
     }
 }
 
+// The weight as the forward product's right operand [red, K/g] per group, f32: the product packs
+// that layout with contiguous loads, its [K/g, red] transpose with strided ones, and it repacks
+// the weight once per call and ~150 rows.
+template <typename T>
+std::vector<float> weight_by_reduction(const ConvGeom& g, const void* w) {
+    const int64_t kgs = g.k / g.groups, red = conv_red(g);
+    const T* src = static_cast<const T*>(w);
+    std::vector<float> out(size_t(g.k * red));
+    parallel_range(g.k, 8, [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) {
+            const int64_t grp = k / kgs, kk = k % kgs;
+            for (int64_t i = 0; i < red; ++i) out[size_t((grp * red + i) * kgs + kk)] = load_float(src[k * red + i]);
+        }
+    });
+    return out;
+}
+
 // col[m - m0, :] = the red inputs output pixel m reads in the group starting at channel c0 (0 in the padding).
 template <typename T>
 void im2col(const ConvGeom& g, const T* x, int64_t m0, int64_t m1, int64_t c0, float* col) {
@@ -236,13 +253,12 @@ void forward(const Exec& ex, const ConvArgs& a) {
     if (is_depthwise(g)) return depthwise_forward<T>(a);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
     const T* x = static_cast<const T*>(a.x);
-    std::vector<float> wcopy;
-    const float* w = weight_f32<T>(a.w, g.k * red, wcopy);
+    const std::vector<float> wt = weight_by_reduction<T>(g, a.w);
     // NHWC f32 without groups: y is the product's own [M, K] output, epilogue included
     constexpr bool f32 = std::is_same_v<T, float>;
     const bool into_y = f32 && g.nhwc && g.groups == 1;
     if (into_y && is_pointwise(g)) {
-        product(ex, reinterpret_cast<const float*>(x), false, w, true, static_cast<float*>(a.y), M, g.k, red, a.bias,
+        product(ex, reinterpret_cast<const float*>(x), false, wt.data(), false, static_cast<float*>(a.y), M, g.k, red, a.bias,
                 a.act, a.residual);
         return;
     }
@@ -259,14 +275,14 @@ void forward(const Exec& ex, const ConvArgs& a) {
         for (int64_t task = b; task < e; ++task) {
             const int64_t grp = task % g.groups, m0 = task / g.groups * rows, m1 = std::min(M, m0 + rows);
             im2col<T>(g, x, m0, m1, grp * cgs, col.data());
-            const float* W = w + grp * kgs * red;
+            const float* W = wt.data() + grp * red * kgs;
             if (into_y) {
                 const float* res = a.residual ? static_cast<const float*>(a.residual) + m0 * g.k : nullptr;
-                product(ex, col.data(), false, W, true, static_cast<float*>(a.y) + m0 * g.k, m1 - m0, g.k, red, a.bias,
+                product(ex, col.data(), false, W, false, static_cast<float*>(a.y) + m0 * g.k, m1 - m0, g.k, red, a.bias,
                         a.act, res);
                 continue;
             }
-            product(ex, col.data(), false, W, true, out.data(), m1 - m0, kgs, red);
+            product(ex, col.data(), false, W, false, out.data(), m1 - m0, kgs, red);
             for (int64_t m = m0; m < m1; ++m) {
                 const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
                 for (int64_t kk = 0; kk < kgs; ++kk) {
