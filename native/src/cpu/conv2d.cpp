@@ -1,8 +1,8 @@
 // cpu/conv2d.cpp - 2-D convolution on the cpu backend as matrix products (dk::cpu::gemm).
 //
 // Rows are output pixels m = (n, p, q) flattened; the reduction is the weight's red = C/g * R * S
-// in the layout's own order (deepkern/conv.cuh), so filter k's row of w is a row of the product's
-// right operand as stored. Per block of rows and per group:
+// in the layout's own order (deepkern/conv.cuh), so im2col's columns line up with w's [K, red]
+// rows. Per block of rows and per group:
 //   forward         y[m, k]   = col[m, :] . w[k, :]          col = im2col(x), [rows, red] f32
 //   data gradient   dcol      = dy[rows, K/g] @ w[K/g, red]  then gathered back onto dx (col2im)
 //   weight gradient dw       += dy^T[K/g, rows] @ col         db += column sums of dy
