@@ -13,8 +13,9 @@
 // product while it is still in cache; x, y and w are read once per block (w once per block
 // and group). The product does 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is
 // small beside it. NHWC f32 without groups needs no staging on either side: a pointwise conv
-// (1x1, stride 1, no padding) reads x itself as [N*H*W, C], and the product writes y itself with
-// the bias / activation / residual epilogue. Depthwise convs (one channel per group, one filter per
+// (1x1, stride 1, no padding) reads x itself as [N*H*W, C], and the product writes y itself, the
+// bias and activation then applied in place while the block is in cache (bias_act, vectorized
+// for ReLU; the product's own per-element epilogue only where a residual is added). Depthwise convs (one channel per group, one filter per
 // channel) have a reduction of R*S, too short for a product: a direct loop vectorized over the
 // channels instead.
 #include <algorithm>
@@ -164,6 +165,22 @@ const float* grad_rows(const ConvGeom& g, const T* dy, int64_t m0, int64_t m1, i
     return tile.data();
 }
 
+// act(v + bias[c]) over a [rows, cols] f32 block in place, the forward epilogue where there is
+// no residual: the bias and ReLU (the usual fusion) as loops the compiler vectorizes, other
+// activations element by element through conv_act.
+template <typename B>
+void bias_act(const ConvArgs& a, const B* bias, float* v, int64_t rows, int64_t cols) {
+    for (int64_t r = 0; r < rows; ++r) {
+        float* row = v + r * cols;
+        if (bias)
+            for (int64_t c = 0; c < cols; ++c) row[c] += load_float(bias[c]);
+        if (a.act.kind == DK_ACT_RELU)
+            for (int64_t c = 0; c < cols; ++c) row[c] = Relu{}(row[c]);
+        else if (a.act.kind)
+            for (int64_t c = 0; c < cols; ++c) row[c] = conv_act(a.act, row[c]);
+    }
+}
+
 // One input row x [W, C] through one filter row w [S, C] into an output row's accumulator acc
 // [Q, C]: acc[q, c] += sum over s of x[q * stride - pad + s * dil, c] * w[s, c]. Channels
 // innermost, so every multiply-add is a contiguous vector; built for the widest vectors the
@@ -195,7 +212,6 @@ void depthwise_forward(const ConvArgs& a) {
         std::vector<float> wt(size_t(taps * g.c));
         for (int64_t c = 0; c < g.c; ++c)
             for (int64_t t = 0; t < taps; ++t) wt[size_t(t * g.c + c)] = load_float(w[c * taps + t]);
-        const bool plain = !a.bias && !a.residual && a.act.kind == 0;
         parallel_range(g.n * g.p, 1, [&](int64_t b, int64_t e) {
             std::vector<float> acc(size_t(g.q * g.c)), xrow(std::is_same_v<T, float> ? 0 : size_t(g.w * g.c));
             for (int64_t np = b; np < e; ++np) {
@@ -215,11 +231,11 @@ void depthwise_forward(const ConvArgs& a) {
                 }
                 const int64_t y0 = (n * g.p + p) * g.q * g.c;
                 T* y = static_cast<T*>(a.y) + y0;
-                for (int64_t i = 0; i < g.q * g.c; ++i) {
-                    if (plain)
-                        store_float(y[i], acc[size_t(i)]);
-                    else
-                        conv_store_output<T>(a, acc[size_t(i)], i % g.c, y0 + i);
+                if (a.residual) {
+                    for (int64_t i = 0; i < g.q * g.c; ++i) conv_store_output<T>(a, acc[size_t(i)], i % g.c, y0 + i);
+                } else {
+                    bias_act(a, static_cast<const T*>(a.bias), acc.data(), g.q, g.c);
+                    for (int64_t i = 0; i < g.q * g.c; ++i) store_float(y[i], acc[size_t(i)]);
                 }
             }
         });
@@ -254,35 +270,40 @@ void forward(const Exec& ex, const ConvArgs& a) {
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
     const T* x = static_cast<const T*>(a.x);
     const std::vector<float> wt = weight_by_reduction<T>(g, a.w);
-    // NHWC f32 without groups: y is the product's own [M, K] output, epilogue included
+    // NHWC f32 without groups: y is the product's own [M, K] output, and a pointwise conv's x its
+    // own [M, C] input
     constexpr bool f32 = std::is_same_v<T, float>;
-    const bool into_y = f32 && g.nhwc && g.groups == 1;
-    if (into_y && is_pointwise(g)) {
-        product(ex, reinterpret_cast<const float*>(x), false, wt.data(), false, static_cast<float*>(a.y), M, g.k, red, a.bias,
-                a.act, a.residual);
-        return;
-    }
-    // One task per block of rows and group: its im2col tile and product stay in that core's cache
-    // (the product, called from a task, runs on it alone). At least one block per worker.
-    const int64_t rows = std::min(std::max(kMinTaskRows, block_rows(kTaskTileFloats, red + (into_y ? 0 : kgs), M)),
+    const bool into_y = f32 && g.nhwc && g.groups == 1, x_is_col = into_y && is_pointwise(g);
+    // One task per block of rows and group: its im2col tile, product and epilogue stay in that
+    // core's cache (the product, called from a task, runs on it alone). At least one block per worker.
+    const int64_t rows = std::min(std::max(kMinTaskRows, block_rows(kTaskTileFloats, red + (into_y ? g.k : kgs), M)),
                                   (M + worker_count() - 1) / worker_count());
     const int64_t blocks = (M + rows - 1) / rows;
     parallel_range(blocks * g.groups, 1, [&](int64_t b, int64_t e) {
         // per-thread and kept between calls: no fresh pages (and their faults) on every call
         thread_local std::vector<float> col, out;
-        col.resize(std::max(col.size(), size_t(rows * red)));
+        col.resize(std::max(col.size(), x_is_col ? 0 : size_t(rows * red)));
         out.resize(std::max(out.size(), into_y ? 0 : size_t(rows * kgs)));
         for (int64_t task = b; task < e; ++task) {
             const int64_t grp = task % g.groups, m0 = task / g.groups * rows, m1 = std::min(M, m0 + rows);
-            im2col<T>(g, x, m0, m1, grp * cgs, col.data());
+            const float* A = col.data();
+            if (x_is_col)
+                A = reinterpret_cast<const float*>(x) + m0 * g.c;
+            else
+                im2col<T>(g, x, m0, m1, grp * cgs, col.data());
             const float* W = wt.data() + grp * red * kgs;
             if (into_y) {
-                const float* res = a.residual ? static_cast<const float*>(a.residual) + m0 * g.k : nullptr;
-                product(ex, col.data(), false, W, false, static_cast<float*>(a.y) + m0 * g.k, m1 - m0, g.k, red, a.bias,
-                        a.act, res);
+                float* y = static_cast<float*>(a.y) + m0 * g.k;
+                if (a.residual) {  // the product's epilogue reads the residual (which may be y) before it writes y
+                    product(ex, A, false, W, false, y, m1 - m0, g.k, red, a.bias, a.act,
+                            static_cast<const float*>(a.residual) + m0 * g.k);
+                } else {
+                    product(ex, A, false, W, false, y, m1 - m0, g.k, red);
+                    bias_act(a, static_cast<const float*>(a.bias), y, m1 - m0, g.k);
+                }
                 continue;
             }
-            product(ex, col.data(), false, W, false, out.data(), m1 - m0, kgs, red);
+            product(ex, A, false, W, false, out.data(), m1 - m0, kgs, red);
             for (int64_t m = m0; m < m1; ++m) {
                 const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
                 for (int64_t kk = 0; kk < kgs; ++kk) {
