@@ -14,6 +14,11 @@ import sys
 import torch
 
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
+# f32 means f32 here as in deepkern: no TF32 in cuBLAS or cuDNN (cuDNN's convolutions default to it)
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+F = torch.nn.functional
+EPS = 1e-5  # as RowOp
 TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 2e-3}
 
 
@@ -84,6 +89,63 @@ def diffusion_step(op, shape):
     return [shape, shape], [shape], call, ref
 
 
+def row_op(op, shape):
+    """softmax / log_softmax (out= forms) and layer_norm / rms_norm over the last dim of x [rows,
+    hidden], the norms with weight (and bias) [hidden] and no out= form: the result replaces ys[0]."""
+    hidden = shape[-1]
+    params = {"layer_norm": 2, "rms_norm": 1}.get(op, 0)
+    fn = {
+        "softmax": lambda x: F.softmax(x, -1),
+        "log_softmax": lambda x: F.log_softmax(x, -1),
+        "layer_norm": lambda x, w, b: F.layer_norm(x, [hidden], w, b, EPS),
+        "rms_norm": lambda x, w: F.rms_norm(x, [hidden], w, EPS),
+    }[op]
+
+    def call(xs, ys):
+        if op == "softmax":
+            torch.ops.aten.softmax.int_out(xs[0], -1, out=ys[0])
+        elif op == "log_softmax":
+            torch.ops.aten.log_softmax.int_out(xs[0], -1, out=ys[0])
+        else:
+            ys[0] = fn(*xs)
+    return [shape] + [[hidden]] * params, [shape], call, lambda xs: autograd_ref(fn, xs)
+
+
+def matmul_op(op, shape):
+    """matmul a [M, K] @ b [K, N] (out= form), or linear_bias_gelu: addmm then GELU in place."""
+    m, n, k = shape
+    if op == "matmul":
+        return ([[m, k], [k, n]], [[m, n]], lambda xs, ys: torch.matmul(xs[0], xs[1], out=ys[0]),
+                lambda xs: autograd_ref(torch.matmul, xs))
+
+    def call(xs, ys):
+        torch.addmm(xs[2], xs[0], xs[1].t(), out=ys[0])
+        torch.ops.aten.gelu_(ys[0])
+    return ([[m, k], [n, k], [n]], [[m, n]], call,
+            lambda xs: autograd_ref(lambda x, w, b: F.gelu(F.linear(x, w, b)), xs))
+
+
+def conv_op(op, shape):
+    """ConvOp's NHWC case {N, H, W, C, K, R, S, stride, pad}: F.conv2d on channels-last views (the
+    result replaces ys[0], viewed back as NHWC); the fused form adds the bias and applies ReLU
+    eagerly, in place; conv2d_dw has groups = C."""
+    n, h, w, c, k, r, s, stride, pad = shape
+    groups = c if op.startswith("conv2d_dw") else 1
+    bias = op.endswith("_bias_relu")
+    p, q = (h + 2 * pad - r) // stride + 1, (w + 2 * pad - s) // stride + 1
+
+    def conv(x, wt, b=None):
+        out = F.conv2d(x.permute(0, 3, 1, 2), wt.permute(0, 3, 1, 2), None, stride, pad, 1, groups)
+        if b is not None:
+            out = out.add_(b.view(1, -1, 1, 1)).relu_()
+        return out.permute(0, 2, 3, 1)
+
+    def call(xs, ys):
+        ys[0] = conv(*xs)
+    ins = [[n, h, w, c], [k, r, s, c // groups]] + ([[k]] if bias else [])
+    return ins, [[n, p, q, k]], call, lambda xs: [conv(*[t.double() for t in xs])]
+
+
 def make(op, shape, out_dtype):
     """(input shapes, output shapes, call(xs, ys), reference(xs) -> float64 outputs or None) for
     one op name of the registry (java/.../bench/Cases.java), with the inputs in its order."""
@@ -93,6 +155,12 @@ def make(op, shape, out_dtype):
         return [shape], [shape], lambda xs, ys: ys[0].copy_(xs[0]), lambda xs: [xs[0].double().to(out_dtype).double()]
     if op in ("ddim_step", "ddpm_step"):
         return diffusion_step(op, shape)
+    if op in ("softmax", "log_softmax", "layer_norm", "rms_norm"):
+        return row_op(op, shape)
+    if op in ("matmul", "linear_bias_gelu"):
+        return matmul_op(op, shape)
+    if op.startswith("conv2d"):
+        return conv_op(op, shape)
     name, bwd = (op[:-4], True) if op.endswith("_bwd") else (op, False)
     if name.startswith("swiglu"):
         # split: x [.., 2H] = [up | gate] as torch glu, out [.., H]; else gate and up

@@ -48,6 +48,23 @@ public final class Accuracy {
         return null;
     }
 
+    /**
+     * Checks {@code out} at up to {@code samples} indices scattered over it (all of them when it
+     * is no larger), against {@code element}'s double reference there: for the products and
+     * convolutions, whose full reference would cost the host as much as the op.
+     */
+    public static String judgeSampled(float[] out, int samples, IntToDoubleFunction element, DType dtype) {
+        int n = out.length, k = Math.min(n, samples);
+        double[] ref = new double[k];
+        float[] got = new float[k];
+        IntStream.range(0, k).parallel().forEach(j -> {
+            int i = k == n ? j : (int) Math.floorMod(j * 0x9E3779B97F4A7C15L, (long) n);
+            ref[j] = element.applyAsDouble(i);
+            got[j] = out[i];
+        });
+        return judge(ref, got, dtype);
+    }
+
     /** A host reference of n elements, computed in parallel. */
     static double[] reference(int n, IntToDoubleFunction element) {
         double[] ref = new double[n];

@@ -47,7 +47,7 @@ public record ActivationOp(Act.Kind kind, boolean bias, boolean backward) implem
     }
 
     @Override
-    public void run(Tensor[] in, Tensor[] out) {
+    public void run(long[] shape, Tensor[] in, Tensor[] out) {
         Tensor x = in[0];
         var b = bias ? in[in.length - 1].nativeHandle() : null;
         if (backward) check(dk_activation_backward(x.nativeContext(), descriptor(kind), x.nativeHandle(), b,

@@ -84,7 +84,7 @@ public final class Bench {
             String failure = gate(c, in[0], poisoned, values(in[0]));
             String name = device.toString();
             if (failure != null || !time) return new Result(c, name, failure, null, roofline, null);
-            return new Result(c, name, null, sampler.time(clock, copies, k -> c.op().run(in[k], out[k])), roofline,
+            return new Result(c, name, null, sampler.time(clock, copies, k -> c.op().run(c.shape(), in[k], out[k])), roofline,
                     null);
         } catch (RuntimeException e) {
             return new Result(c, device.toString(), "error: " + e.getMessage(), null, roofline, null);
@@ -116,7 +116,7 @@ public final class Bench {
     }
 
     private static String gate(BenchCase c, Tensor[] inputs, Tensor[] poisoned, float[][] inputValues) {
-        c.op().run(inputs, poisoned);
+        c.op().run(c.shape(), inputs, poisoned);
         String why = c.op().verify(c.shape(), inputValues, values(poisoned), c.outputDtype());
         return why == null ? null : "wrong result: " + why;
     }

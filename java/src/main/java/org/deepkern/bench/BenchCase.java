@@ -29,7 +29,7 @@ public record BenchCase(BenchOp op, DType dtype, long[] shape) {
     }
 
     public double flops() {
-        return numel() * op.flopsPerElement();
+        return op.flops(shape);
     }
 
     public String dtypeLabel() {

@@ -24,7 +24,7 @@ public record CastOp(DType to) implements BenchOp {
     }
 
     @Override
-    public void run(Tensor[] in, Tensor[] out) {
+    public void run(long[] shape, Tensor[] in, Tensor[] out) {
         Native.check(deepkern.dk_cast(in[0].nativeContext(), in[0].nativeHandle(), out[0].nativeHandle()));
     }
 

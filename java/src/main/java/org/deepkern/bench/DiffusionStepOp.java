@@ -43,7 +43,7 @@ public record DiffusionStepOp(boolean noisy) implements BenchOp {
     }
 
     @Override
-    public void run(Tensor[] in, Tensor[] out) {
+    public void run(long[] shape, Tensor[] in, Tensor[] out) {
         double[] s = scalars();
         StepCoefs c = new StepCoefs().x0(1 / Math.sqrt(AB_T), -Math.sqrt(1 - AB_T) / Math.sqrt(AB_T), 0).eps(0, 1, 0);
         if (noisy) c.out(s[1], s[0], 0).noise(s[2], SEED, 0);

@@ -28,7 +28,7 @@ public record RandnOp() implements BenchOp {
     }
 
     @Override
-    public void run(Tensor[] in, Tensor[] out) {
+    public void run(long[] shape, Tensor[] in, Tensor[] out) {
         Native.check(deepkern.dk_randn_next(out[0].nativeContext(), out[0].nativeHandle()));
     }
 

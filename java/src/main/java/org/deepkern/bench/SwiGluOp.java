@@ -50,7 +50,7 @@ public record SwiGluOp(boolean split, boolean backward) implements BenchOp {
     }
 
     @Override
-    public void run(Tensor[] in, Tensor[] out) {
+    public void run(long[] shape, Tensor[] in, Tensor[] out) {
         var ctx = in[0].nativeContext();
         if (split && backward) check(dk_gated_split_backward(ctx, SILU, in[0].nativeHandle(), in[1].nativeHandle(),
                 out[0].nativeHandle()));

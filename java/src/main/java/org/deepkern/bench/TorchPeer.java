@@ -4,9 +4,11 @@ import java.util.List;
 import java.util.function.IntConsumer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
@@ -46,7 +48,7 @@ public final class TorchPeer implements Peer {
                 for (int j = 0; j < xs.length; j++) xs[j] = fromFloats(inputs[j], inShapes.get(j)).to(in);
                 Tensor[] ys = outShapes.stream().map(s -> torch.empty(s, new TensorOptions(out), new MemoryFormatOptional()))
                         .toArray(Tensor[]::new);
-                calls[k] = call(c.op(), xs, ys);
+                calls[k] = call(c.op(), c.shape(), xs, ys);
                 if (calls[k] == null) return PeerTime.none(name(), "n/a (no PyTorch op mapped)");
                 if (k == 0) first = ys;
             }
@@ -56,7 +58,7 @@ public final class TorchPeer implements Peer {
                     calls[k].run();
                 }
             };
-            call.accept(0);
+            calls[0].run();  // outside a call scope: ops that return their output keep it for the check
             float[][] values = new float[first.length][];
             for (int j = 0; j < first.length; j++) values[j] = toFloats(first[j]);
             String why = c.op().verify(c.shape(), inputs, values, c.outputDtype());
@@ -65,14 +67,50 @@ public final class TorchPeer implements Peer {
         }
     }
 
-    /** The same op in PyTorch eager, out= forms where torch has them; null when none is mapped. */
-    private static Runnable call(BenchOp op, Tensor[] x, Tensor[] y) {
+    /**
+     * The same op in PyTorch eager, out= forms where torch has them; an op without one (conv2d,
+     * the norms) leaves its result in y[0] instead. Null when none is mapped.
+     */
+    private static Runnable call(BenchOp op, long[] shape, Tensor[] x, Tensor[] y) {
         if (op instanceof ActivationOp a) return activation(a, x, y);
         if (op instanceof SwiGluOp s) return swiglu(s, x, y);
         if (op instanceof DiffusionStepOp d) return diffusionStep(d, x, y);
         if (op instanceof RandnOp) return () -> y[0].normal_();
         if (op instanceof CastOp) return () -> y[0].copy_(x[0]);
+        if (op instanceof RowOp r) return row(r, shape, x, y);
+        if (op instanceof MatmulOp m) return m.linearGelu() ? () -> torch.gelu_(torch.addmm_out(y[0], x[2], x[0], x[1].t()))
+                : () -> torch.matmul_out(y[0], x[0], x[1]);
+        if (op instanceof ConvOp c) return conv(c, shape, x, y);
         return null;
+    }
+
+    /** softmax_out and log_softmax_out; layer_norm and rms_norm as a model calls them (no out= form). */
+    private static Runnable row(RowOp r, long[] shape, Tensor[] x, Tensor[] y) {
+        long[] hidden = {shape[1]};
+        return switch (r.kind()) {
+            case SOFTMAX -> () -> torch.softmax_out(y[0], x[0], -1);
+            case LOG_SOFTMAX -> () -> torch.log_softmax_out(y[0], x[0], -1);
+            case LAYER_NORM -> () -> y[0] = torch.layer_norm(x[0], hidden, new TensorOptional(x[1]), new TensorOptional(x[2]),
+                    RowOp.EPS, false);
+            case RMS_NORM -> () -> y[0] = torch.rms_norm(x[0], hidden, new TensorOptional(x[1]), new DoubleOptional(RowOp.EPS));
+        };
+    }
+
+    /**
+     * torch.conv2d on channels-last views of the NHWC operands (the layout PyTorch's oneDNN path
+     * takes and keeps); the fused form's peer adds the bias and applies ReLU eagerly, in place.
+     * y[0] is the result viewed back as NHWC.
+     */
+    private static Runnable conv(ConvOp c, long[] s, Tensor[] x, Tensor[] y) {
+        Tensor in = x[0].permute(0, 3, 1, 2), w = x[1].permute(0, 3, 1, 2);
+        Tensor bias = c.biasRelu() ? x[2].view(1, -1, 1, 1) : null;
+        long[] stride = {s[7], s[7]}, pad = {s[8], s[8]}, dilation = {1, 1};
+        long groups = c.depthwise() ? s[3] : 1;
+        return () -> {
+            Tensor out = torch.conv2d(in, w, new TensorOptional(), stride, pad, dilation, groups);
+            if (bias != null) out.add_(bias).relu_();
+            y[0] = out.permute(0, 2, 3, 1);
+        };
     }
 
     /**

@@ -599,10 +599,10 @@ public final class F {
     }
 
     /**
-     * Which kernel {@link #conv2d} runs for these x and w: "direct" (cpu); on cuda / emu the first
-     * that applies of "gemm_1x1" (NHWC, groups 1, 1x1, stride 1, no padding), "depthwise" (groups ==
-     * C), "implicit_gemm_mma" (tensor cores: bf16 / f16, NHWC, C/groups a multiple of 8) and
-     * "implicit_gemm_fma".
+     * Which kernel {@link #conv2d} runs for these x and w: on cpu "direct_depthwise" (groups == C == K)
+     * or "im2col_gemm"; on cuda / emu the first that applies of "gemm_1x1" (NHWC, groups 1, 1x1,
+     * stride 1, no padding), "depthwise" (groups == C), "implicit_gemm_mma" (tensor cores: bf16 /
+     * f16, NHWC, C/groups a multiple of 8) and "implicit_gemm_fma".
      */
     public static String conv2dAlgorithm(Tensor x, Tensor w, Conv2dParams params) {
         final String op = "F.conv2dAlgorithm";

@@ -39,7 +39,7 @@ class GateTest {
         }
 
         @Override
-        public void run(Tensor[] in, Tensor[] out) {
+        public void run(long[] shape, Tensor[] in, Tensor[] out) {
             F.gelu(in[0], GeluApproximation.TANH, out[0]);
         }
 
@@ -69,8 +69,8 @@ class GateTest {
         }
 
         @Override
-        public void run(Tensor[] in, Tensor[] out) {
-            RIGHT.run(new Tensor[] {in[1], in[0]}, out);
+        public void run(long[] shape, Tensor[] in, Tensor[] out) {
+            RIGHT.run(shape, new Tensor[] {in[1], in[0]}, out);
         }
 
         @Override
@@ -104,8 +104,8 @@ class GateTest {
         }
 
         @Override
-        public void run(Tensor[] in, Tensor[] out) {
-            RIGHT.run(in, new Tensor[] {out[0], Tensor.empty(out[1].dtype(), out[1].device(), out[1].shape())});
+        public void run(long[] shape, Tensor[] in, Tensor[] out) {
+            RIGHT.run(shape, in, new Tensor[] {out[0], Tensor.empty(out[1].dtype(), out[1].device(), out[1].shape())});
         }
 
         @Override
@@ -127,7 +127,7 @@ class GateTest {
         }
 
         @Override
-        public void run(Tensor[] in, Tensor[] out) {}
+        public void run(long[] shape, Tensor[] in, Tensor[] out) {}
 
         @Override
         public String verify(long[] shape, float[][] in, float[][] out, DType outputDtype) {

@@ -134,11 +134,11 @@ class ConvMmaTest {
                 Tensor xf = Tensor.zeros(DType.F32, d, 1, 7, 7, 16), wf = Tensor.zeros(DType.F32, d, 24, 3, 3, 16);
                 Tensor x3 = Tensor.zeros(DType.BF16, d, 1, 7, 7, 12), w3 = Tensor.zeros(DType.BF16, d, 24, 3, 3, 12);
                 Conv2dParams p = g.params(Layout.NHWC);
-                assertEquals(emu ? "implicit_gemm_mma" : "direct", F.conv2dAlgorithm(xh, wh, p));
-                assertEquals(emu ? "implicit_gemm_fma" : "direct", F.conv2dAlgorithm(xf, wf, p));
-                assertEquals(emu ? "implicit_gemm_fma" : "direct", F.conv2dAlgorithm(x3, w3, p));  // C % 8 != 0
+                assertEquals(emu ? "implicit_gemm_mma" : "im2col_gemm", F.conv2dAlgorithm(xh, wh, p));
+                assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xf, wf, p));
+                assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(x3, w3, p));  // C % 8 != 0
                 Tensor xn = Tensor.zeros(DType.BF16, d, 1, 16, 7, 7), wn = Tensor.zeros(DType.BF16, d, 24, 16, 3, 3);
-                assertEquals(emu ? "implicit_gemm_fma" : "direct", F.conv2dAlgorithm(xn, wn, g.params(Layout.NCHW)));
+                assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xn, wn, g.params(Layout.NCHW)));
             }
         });
     }

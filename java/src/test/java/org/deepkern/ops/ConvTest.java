@@ -166,6 +166,26 @@ class ConvTest {
         }
     }
 
+    /**
+     * cpu only (too slow for emu): reductions long enough (C/g * R * S = 576) over enough pixels
+     * (4096) that the cpu backend's forward splits the output into many tasks and its gradients
+     * stage dy and im2col in several blocks, with and without groups.
+     */
+    static Stream<Arguments> cpuBlockCases() {
+        List<Arguments> out = new ArrayList<>();
+        for (Layout l : Layout.values())
+            for (Geom g : List.of(new Geom(1, 64, 64, 64, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                    new Geom(1, 128, 64, 64, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2)))
+                out.add(Arguments.of(Device.CPU, l, g));
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("cpuBlockCases")
+    void cpuBlocks(Device d, Layout layout, Geom g) {
+        forwardAndGradients(d, layout, g);
+    }
+
     @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("tcases")
     void transposed(Device d, Layout layout, TGeom g) {
