@@ -53,7 +53,10 @@ public interface BenchOp {
         return BenchCase.numel(shape) * flopsPerElement();
     }
 
-    /** Writes every output from the inputs of a case of this shape. */
+    /**
+     * Writes every output from the inputs of a case of this shape. An op whose API returns a fresh
+     * output may instead put it in out's place, closing the tensor it displaces.
+     */
     void run(long[] shape, Tensor[] in, Tensor[] out);
 
     /** Null when the outputs are right for the inputs (host values, same order) of a case of this shape, else what is wrong. */

@@ -44,8 +44,8 @@ public final class Cases {
      * Every case: the element-wise ops at {@link #shapes}; softmax, log_softmax, layer_norm and
      * rms_norm at {@link #rowShapes}; matmul and linear + bias + GELU at M = N = K = 4096 (1024
      * quick), f32; the ResNet-50 convolutions at batch 32, plain and with bias + ReLU, and a
-     * depthwise 3x3, f32 NHWC (--quick: batch 2, six of them, two fused, all of it and the
-     * peers in about a minute on 2 cores).
+     * depthwise 3x3, f32 NHWC (--quick: batch 2, six of them, two fused); attention and causal
+     * attention in bf16 at {@link #attentionShapes}.
      */
     public static List<BenchCase> all(boolean quick) {
         List<BenchCase> out = new ArrayList<>();
@@ -65,6 +65,20 @@ public final class Cases {
             out.add(new BenchCase(new ConvOp(true, false), DType.F32, s));
         out.add(new BenchCase(new ConvOp(false, true), DType.F32, ConvOp.shape(quick ? 2 : 32, 56, quick ? 64 : 128,
                 quick ? 64 : 128, 3, 1, 1)));
+        for (long[] s : attentionShapes(quick))
+            for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionOp(causal), DType.BF16, s));
+        return out;
+    }
+
+    /**
+     * FlashAttention's benchmark shapes, [B, H, L, D]: hidden 2048 (H = 2048 / D) for D = 64 and
+     * 128, B * L = 16K tokens at sequence lengths 512 to 16K; --quick one small head group.
+     */
+    static List<long[]> attentionShapes(boolean quick) {
+        if (quick) return List.of(new long[] {1, 4, 256, 64});
+        List<long[]> out = new ArrayList<>();
+        for (long d : new long[] {64, 128})
+            for (long l = 512; l <= 16384; l *= 2) out.add(new long[] {16384 / l, 2048 / d, l, d});
         return out;
     }
 

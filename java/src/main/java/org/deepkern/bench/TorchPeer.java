@@ -69,7 +69,7 @@ public final class TorchPeer implements Peer {
 
     /**
      * The same op in PyTorch eager, out= forms where torch has them; an op without one (conv2d,
-     * the norms) leaves its result in y[0] instead. Null when none is mapped.
+     * the norms, attention) leaves its result in y[0] instead. Null when none is mapped.
      */
     private static Runnable call(BenchOp op, long[] shape, Tensor[] x, Tensor[] y) {
         if (op instanceof ActivationOp a) return activation(a, x, y);
@@ -81,6 +81,8 @@ public final class TorchPeer implements Peer {
         if (op instanceof MatmulOp m) return m.linearGelu() ? () -> torch.gelu_(torch.addmm_out(y[0], x[2], x[0], x[1].t()))
                 : () -> torch.matmul_out(y[0], x[0], x[1]);
         if (op instanceof ConvOp c) return conv(c, shape, x, y);
+        if (op instanceof AttentionOp a) return () -> y[0] = torch.scaled_dot_product_attention(x[0], x[1], x[2],
+                new TensorOptional(), 0.0, a.causal(), new DoubleOptional(), false);
         return null;
     }
 

@@ -28,6 +28,11 @@ class ShapedOpsTest {
         long[] dw = ConvOp.shape(2, 9, 8, 8, 3, 2, 1);  // 5 x 5 outputs, one channel per filter
         assertEquals(2.0 * 2 * 8 * 5 * 5 * 9, new ConvOp(false, true).flops(dw));
         assertEquals(10.0 * 8 * 16, new RowOp(RowOp.Kind.SOFTMAX).flops(new long[] {8, 16}));
+        // FlashAttention's count: 4 B H L^2 D, half of it under the causal mask
+        long[] attn = {2, 16, 512, 64};
+        assertEquals(4.0 * 2 * 16 * 512 * 512 * 64, new AttentionOp(false).flops(attn));
+        assertEquals(2.0 * 2 * 16 * 512 * 512 * 64, new AttentionOp(true).flops(attn));
+        for (long[] s : Cases.attentionShapes(false)) assertEquals(16384 * 2048, s[0] * s[1] * s[2] * s[3]);
     }
 
     @Test
