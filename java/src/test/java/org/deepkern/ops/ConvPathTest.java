@@ -26,7 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * silu + residual), the data gradient (the implicit GEMM over stride residue classes), the weight
  * and bias gradients; and that F.conv2dAlgorithm names the path the dispatch was meant to take:
  * gemm_1x1 (NHWC 1x1 stride 1 groups 1), depthwise (groups == C), implicit_gemm_fma otherwise
- * (f32); "direct" on cpu. Extra shapes reach the depthwise NCHW per-output fallback (a window too
+ * (f32); on cpu direct_depthwise (groups == C == K) or im2col_gemm. Extra shapes reach the depthwise NCHW per-output fallback (a window too
  * large for shared memory) and the weight gradient's split reduction (more than 256 pixels), and
  * bf16 / f16 run the new paths with inputs exact in the dtype.
  */
@@ -59,9 +59,9 @@ class ConvPathTest {
                 new Geom(1, 16, 7, 7, 16, 5, 5, 1, 1, 2, 2, 1, 3, 1, 1, 16));
     }
 
-    /** The algorithm the cuda / emu dispatch should pick for an f32 call. */
+    /** The algorithm the dispatch should pick for an f32 call. */
     static String expected(Device d, Layout l, Geom g) {
-        if (d.type() == Device.Type.CPU) return "direct";
+        if (d.type() == Device.Type.CPU) return g.groups() == g.c() && g.groups() == g.k() ? "direct_depthwise" : "im2col_gemm";
         if (l == Layout.NHWC && g.groups() == 1 && g.r() == 1 && g.s() == 1 && g.sh() == 1 && g.sw() == 1 && g.pt() == 0
                 && g.pb() == 0 && g.pl() == 0 && g.pr() == 0)
             return "gemm_1x1";
