@@ -45,9 +45,9 @@ public final class Cases {
      * rms_norm at {@link #rowShapes}; matmul and linear + bias + GELU at M = N = K = 4096 (1024
      * quick), f32; the ResNet-50 convolutions at batch 32, plain and with bias + ReLU, and a
      * depthwise 3x3, f32 NHWC (--quick: batch 2, six of them, two fused); attention and causal
-     * attention in bf16 at {@link #attentionShapes}.
+     * attention in bf16 at {@link #attentionShapes} (smaller off the GPU).
      */
-    public static List<BenchCase> all(boolean quick) {
+    public static List<BenchCase> all(boolean quick, boolean gpu) {
         List<BenchCase> out = new ArrayList<>();
         for (long[] s : shapes(quick)) {
             for (BenchOp op : ops()) for (DType t : List.of(DType.F32, DType.BF16)) out.add(new BenchCase(op, t, s));
@@ -65,20 +65,23 @@ public final class Cases {
             out.add(new BenchCase(new ConvOp(true, false), DType.F32, s));
         out.add(new BenchCase(new ConvOp(false, true), DType.F32, ConvOp.shape(quick ? 2 : 32, 56, quick ? 64 : 128,
                 quick ? 64 : 128, 3, 1, 1)));
-        for (long[] s : attentionShapes(quick))
+        for (long[] s : attentionShapes(quick, gpu))
             for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionOp(causal), DType.BF16, s));
         return out;
     }
 
     /**
-     * FlashAttention's benchmark shapes, [B, H, L, D]: hidden 2048 (H = 2048 / D) for D = 64 and
-     * 128, B * L = 16K tokens at sequence lengths 512 to 16K; --quick one small head group.
+     * FlashAttention's benchmark shapes, [B, H, L, D]: on a GPU hidden 2048 (H = 2048 / D) for D =
+     * 64 and 128, B * L = 16K tokens at sequence lengths 512 to 16K; elsewhere the same form cut to
+     * what a cpu measures in minutes (hidden 512, 2K tokens, L 512 and 1024: 2-4 GFLOP a call, where
+     * the GPU shapes are 70-1100); --quick one small head group.
      */
-    static List<long[]> attentionShapes(boolean quick) {
+    static List<long[]> attentionShapes(boolean quick, boolean gpu) {
         if (quick) return List.of(new long[] {1, 4, 256, 64});
+        long hidden = gpu ? 2048 : 512, tokens = gpu ? 16384 : 2048, longest = gpu ? 16384 : 1024;
         List<long[]> out = new ArrayList<>();
         for (long d : new long[] {64, 128})
-            for (long l = 512; l <= 16384; l *= 2) out.add(new long[] {16384 / l, 2048 / d, l, d});
+            for (long l = 512; l <= longest; l *= 2) out.add(new long[] {tokens / l, hidden / d, l, d});
         return out;
     }
 

@@ -58,9 +58,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        Device d = device == null ? DeepKern.defaultDevice() : Device.parse(device);
         List<BenchCase> cases;
         try {
-            cases = Cases.select(Cases.all(quick), ops);
+            cases = Cases.select(Cases.all(quick, d.type() == Device.Type.CUDA), ops);
         } catch (IllegalArgumentException e) {
             System.err.println("deepkern bench: " + e.getMessage());
             return 2;
@@ -70,7 +71,6 @@ final class BenchCommand implements Callable<Integer> {
             o.print(PeerTimes.plan(cases));
             return 0;
         }
-        Device d = device == null ? DeepKern.defaultDevice() : Device.parse(device);
         DeviceInfo info = DeepKern.deviceInfo(d);
         Sampler sampler = quick ? Sampler.QUICK : Sampler.FULL;
         try (DeviceTimer clock = new DeviceTimer(d)) {

@@ -32,7 +32,9 @@ class ShapedOpsTest {
         long[] attn = {2, 16, 512, 64};
         assertEquals(4.0 * 2 * 16 * 512 * 512 * 64, new AttentionOp(false).flops(attn));
         assertEquals(2.0 * 2 * 16 * 512 * 512 * 64, new AttentionOp(true).flops(attn));
-        for (long[] s : Cases.attentionShapes(false)) assertEquals(16384 * 2048, s[0] * s[1] * s[2] * s[3]);
+        // B L = 16K tokens of hidden H D = 2048 on a GPU, 2K tokens of hidden 512 elsewhere
+        for (long[] s : Cases.attentionShapes(false, true)) assertEquals(16384 * 2048, s[0] * s[1] * s[2] * s[3]);
+        for (long[] s : Cases.attentionShapes(false, false)) assertEquals(2048 * 512, s[0] * s[1] * s[2] * s[3]);
     }
 
     @Test
