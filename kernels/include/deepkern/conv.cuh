@@ -78,6 +78,21 @@ DK_HD bool conv_tap(const ConvGeom& g, int64_t m, int64_t rr, int64_t c0, int64_
     return true;
 }
 
+// Calls f(r, s, h, w) for each filter tap (r, s) of output pixel (p, q) that reads input row h and
+// column w inside the image, skipping the taps that fall in the padding.
+template <class F>
+DK_HD void conv_for_each_tap(const ConvGeom& g, int64_t p, int64_t q, const F& f) {
+    for (int64_t r = 0; r < g.r; ++r) {
+        const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+        if (h < 0 || h >= g.h) continue;
+        for (int64_t s = 0; s < g.s; ++s) {
+            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+            if (wc < 0 || wc >= g.w) continue;
+            f(r, s, h, wc);
+        }
+    }
+}
+
 // The data gradient as a GEMM (kernels/conv2d.cu, conv2d_mma.cu) splits the input pixels by their
 // residue class (h mod stride_h, w mod stride_w) = (ph, pw): within a class every pixel is reached
 // by the same filter rows, those r with (ph + pad_h - r dil_h) divisible by stride_h, which repeat
@@ -202,16 +217,10 @@ DK_HD float conv_forward_at(const ConvArgs& a, int64_t n, int64_t k, int64_t p, 
     const T* w = static_cast<const T*>(a.w) + k * conv_red(g);
     const int64_t cgs = g.c / g.groups, c0 = (k / (g.k / g.groups)) * cgs;
     float acc = 0.0f;
-    for (int64_t r = 0; r < g.r; ++r) {
-        const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
-        if (h < 0 || h >= g.h) continue;
-        for (int64_t s = 0; s < g.s; ++s) {
-            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
-            if (wc < 0 || wc >= g.w) continue;
-            for (int64_t cg = 0; cg < cgs; ++cg)
-                acc += load_float(x[conv_x_index(g, n, c0 + cg, h, wc)]) * load_float(w[conv_red_index(g, cg, r, s)]);
-        }
-    }
+    conv_for_each_tap(g, p, q, [&](int64_t r, int64_t s, int64_t h, int64_t wc) {
+        for (int64_t cg = 0; cg < cgs; ++cg)
+            acc += load_float(x[conv_x_index(g, n, c0 + cg, h, wc)]) * load_float(w[conv_red_index(g, cg, r, s)]);
+    });
     return acc;
 }
 
