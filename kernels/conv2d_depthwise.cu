@@ -73,7 +73,7 @@ __global__ void conv2d_depthwise_packed_kernel(ConvArgs a, int64_t total) {
         for (int v = 0; v < V; ++v) {
             float o = acc.v[v];
             if (a.bias) o += load_float(static_cast<const T*>(a.bias)[c + v]);
-            o = conv_act(a.act, o);
+            o = activate(a.act, o);
             acc.v[v] = a.residual ? o + res.v[v] : o;
         }
         store<V>(static_cast<T*>(a.y) + yi, acc);

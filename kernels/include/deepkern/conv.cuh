@@ -166,37 +166,11 @@ DK_HD bool conv_residue_tap(const ConvGeom& g, const ConvResidueClass& rc, int64
     return true;
 }
 
-// The epilogue activation by its runtime kind (0 = none): one switch, uniform across a launch, so
-// the kernels instantiate once per dtype rather than once per activation.
-DK_HD float conv_act(const ActParams& a, float v) {
-    switch (a.kind) {
-        case DK_ACT_THRESHOLD: return Threshold{a.alpha, a.beta}(v);
-        case DK_ACT_STEP: return Step{a.alpha}(v);
-        case DK_ACT_RELU: return Relu{}(v);
-        case DK_ACT_LEAKY_RELU: return LeakyRelu{a.alpha}(v);
-        case DK_ACT_ELU: return ExpLinear{1.0f, a.alpha, 1.0f}(v);
-        case DK_ACT_SELU: return ExpLinear{1.0507009873554805f, 1.6732632423543772f, 1.0f}(v);
-        case DK_ACT_CELU: return ExpLinear{1.0f, a.alpha, 1.0f / a.alpha}(v);
-        case DK_ACT_SIGMOID: return Sigmoid{}(v);
-        case DK_ACT_TANH: return Tanh{}(v);
-        case DK_ACT_HARDTANH: return Hardtanh{a.alpha, a.beta}(v);
-        case DK_ACT_HARDSIGMOID: return Hardsigmoid{}(v);
-        case DK_ACT_HARDSWISH: return Hardswish{}(v);
-        case DK_ACT_SOFTPLUS: return Softplus{a.alpha, 1.0f / a.alpha, a.beta}(v);
-        case DK_ACT_SILU: return Silu{}(v);
-        case DK_ACT_MISH: return Mish{}(v);
-        case DK_ACT_GELU: return GeluErf{}(v);
-        case DK_ACT_GELU_TANH: return GeluTanh{}(v);
-        case DK_ACT_QUICK_GELU: return QuickGelu{}(v);
-        default: return v;
-    }
-}
-
 // The forward epilogue for output element (n, k, p, q) at index yi: act(acc + bias) + residual.
 template <typename T>
 DK_HD void conv_store_output(const ConvArgs& a, float acc, int64_t k, int64_t yi) {
     if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[k]);
-    acc = conv_act(a.act, acc);
+    acc = activate(a.act, acc);
     if (a.residual) acc += load_float(static_cast<const T*>(a.residual)[yi]);
     store_float(static_cast<T*>(a.y)[yi], acc);
 }
@@ -206,7 +180,7 @@ DK_HD void conv_store_output(const ConvArgs& a, float acc, int64_t k, int64_t yi
 template <typename T>
 DK_HD void conv_store_input_grad(const ConvArgs& a, float acc, int64_t c, int64_t i) {
     if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[c]);
-    store_float(static_cast<T*>(a.dx)[i], conv_act(a.act, acc));
+    store_float(static_cast<T*>(a.dx)[i], activate(a.act, acc));
 }
 
 // Direct forward for one output element (the cpu backend's body; the kernel tiles instead).
@@ -254,7 +228,7 @@ DK_HD void conv_backward_data_at(const ConvArgs& a, int64_t i) {
         }
     }
     if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[c]);
-    store_float(static_cast<T*>(a.dx)[i], conv_act(a.act, acc));
+    store_float(static_cast<T*>(a.dx)[i], activate(a.act, acc));
 }
 
 // The weight gradient at weight element i = k * red + ri: the sum over n, p, q of grad_y times
