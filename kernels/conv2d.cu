@@ -130,13 +130,7 @@ __global__ void conv2d_forward_kernel(ConvArgs a) {
         float acc[4][4];
         // NHWC patches run along the channels (red is (r, s, c) there); filter rows along red
         fma_tile_product(tiles, red, g.nhwc != 0, patch, true, filter, acc);
-        fma_tile_store(acc, m_total - m0, kgs - k0, [&](int i) {
-            const int64_t m = m0 + i, q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
-            return [&, n, p, q](int j, float v) {
-                const int64_t kg = grp * kgs + k0 + j;
-                conv_store_output<T>(a, v, kg, conv_y_index(g, n, kg, p, q));
-            };
-        });
+        fma_tile_store(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
     }
 }
 
@@ -169,14 +163,7 @@ __global__ void conv2d_backward_data_kernel(ConvArgs a) {
         // NHWC grad_y runs along the filters kk (the fastest part of l), NCHW along the pixels;
         // NHWC filters along the channels (the columns), NCHW along neither
         fma_tile_product(tiles, rc.len(kgs), g.nhwc != 0, grad, false, filter, acc);
-        fma_tile_store(acc, m_total - m0, cgs - c0, [&](int i) {
-            int64_t n, h, wd;
-            conv_residue_pixel(g, rc, m0 + i, n, h, wd);
-            return [&, n, h, wd](int j, float v) {
-                const int64_t c = grp * cgs + c0 + j;
-                conv_store_input_grad<T>(a, v, c, conv_x_index(g, n, c, h, wd));
-            };
-        });
+        fma_tile_store(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
     }
 }
 
@@ -207,15 +194,7 @@ __global__ void conv2d_backward_weight_kernel(ConvArgs a, int64_t pieces, int64_
         float acc[4][4];
         // NCHW tensors run along the pixels (the reduction); NHWC grad_y along k, patches along red
         fma_tile_product(tiles, len, g.nhwc == 0, grad, g.nhwc == 0, patch, acc);
-        fma_tile_store(acc, kgs - k0, red - j0, [&](int i) {
-            return [&, k = k0 + i](int j, float v) {
-                const int64_t di = (grp * kgs + k) * red + j0 + j;
-                if (partials)
-                    partials[piece * g.k * red + di] = v;
-                else
-                    store_float(static_cast<T*>(a.dw)[di], v);
-            };
-        });
+        fma_tile_store(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
     }
 }
 

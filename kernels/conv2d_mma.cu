@@ -153,13 +153,7 @@ __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
         };
         float acc[kMmaN / 8][4];
         mma_tile_product<T, false, false>(smem, red, load, acc);
-        mma_tile_store(acc, m_total - m0, kgs - k0, [&](int i) {
-            const int64_t m = m0 + i, q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
-            return [&, n, p, q](int j, float v) {
-                const int64_t kg = grp * kgs + k0 + j;
-                conv_store_output<T>(a, v, kg, conv_y_index(g, n, kg, p, q));
-            };
-        });
+        mma_tile_store(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
     }
 }
 
@@ -182,7 +176,8 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
             gather_tile<false, kMmaM>(smem, at, [&](int mm, int64_t off) {
                 const int64_t m = m0 + mm, l = l0 + off;
                 int64_t yi;
-                return m < m_total && l < rc.len(kgs) && conv_residue_tap(g, rc, m, l, grp * kgs, yi) ? gy + yi : nullptr;
+                const bool tap = m < m_total && l < rc.len(kgs) && conv_residue_tap(g, rc, m, l, grp * kgs, yi);
+                return tap ? gy + yi : nullptr;
             });
             gather_tile<true, kMmaN>(smem, bt, [&](int ll, int64_t off) -> const T* {
                 const int64_t l = l0 + ll, cg = c0 + off;
@@ -194,14 +189,7 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
         };
         float acc[kMmaN / 8][4];
         mma_tile_product<T, false, true>(smem, rc.len(kgs), load, acc);
-        mma_tile_store(acc, m_total - m0, cgs - c0, [&](int i) {
-            int64_t n, h, wd;
-            conv_residue_pixel(g, rc, m0 + i, n, h, wd);
-            return [&, n, h, wd](int j, float v) {
-                const int64_t c = grp * cgs + c0 + j;
-                conv_store_input_grad<T>(a, v, c, conv_x_index(g, n, c, h, wd));
-            };
-        });
+        mma_tile_store(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
     }
 }
 
@@ -231,15 +219,7 @@ __global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, in
         };
         float acc[kMmaN / 8][4];
         mma_tile_product<T, true, true>(smem, len, load, acc);
-        mma_tile_store(acc, kgs - k0, red - j0, [&](int i) {
-            return [&, k = k0 + i](int j, float v) {
-                const int64_t di = (grp * kgs + k) * red + j0 + j;
-                if (partials)
-                    partials[piece * g.k * red + di] = v;
-                else
-                    store_float(static_cast<T*>(a.dw)[di], v);
-            };
-        });
+        mma_tile_store(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
     }
 }
 

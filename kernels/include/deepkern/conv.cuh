@@ -183,6 +183,52 @@ DK_HD void conv_store_input_grad(const ConvArgs& a, float acc, int64_t c, int64_
     store_float(static_cast<T*>(a.dx)[i], activate(a.act, acc));
 }
 
+// The epilogues of the implicit-GEMM tiles (conv2d.cu, conv2d_mma.cu) in the form their tile walks
+// take: row(i) decodes tile row i once and returns the store(j, value) of its columns j.
+// Forward: rows are output pixels m0 + i, columns filters k0 + j of group grp.
+template <typename T>
+DK_HD auto conv_forward_tile_out(const ConvArgs& a, int64_t grp, int64_t m0, int64_t k0) {
+    const int64_t kb = grp * (a.g.k / a.g.groups) + k0;  // the tile's first output channel
+    return [&a, m0, kb](int i) {
+        const ConvGeom& g = a.g;
+        const int64_t m = m0 + i, q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
+        return [&a, kb, n, p, q](int j, float v) {
+            conv_store_output<T>(a, v, kb + j, conv_y_index(a.g, n, kb + j, p, q));
+        };
+    };
+}
+
+// Data gradient: rows are the pixels m0 + i of residue class rc, columns channels c0 + j of group grp.
+template <typename T>
+DK_HD auto conv_data_tile_out(const ConvArgs& a, const ConvResidueClass& rc, int64_t grp, int64_t m0, int64_t c0) {
+    const int64_t cb = grp * (a.g.c / a.g.groups) + c0;  // the tile's first input channel
+    return [&a, &rc, m0, cb](int i) {
+        int64_t n, h, w;
+        conv_residue_pixel(a.g, rc, m0 + i, n, h, w);
+        return [&a, cb, n, h, w](int j, float v) {
+            conv_store_input_grad<T>(a, v, cb + j, conv_x_index(a.g, n, cb + j, h, w));
+        };
+    };
+}
+
+// Weight gradient: rows are filters k0 + i of group grp, columns reduction indices j0 + j; into
+// piece's slice of the f32 partials [pieces][k][red], or straight into dw where partials is null.
+template <typename T>
+DK_HD auto conv_weight_tile_out(const ConvArgs& a, int64_t grp, int64_t k0, int64_t j0, int64_t piece,
+                                float* partials) {
+    const int64_t red = conv_red(a.g), kb = grp * (a.g.k / a.g.groups) + k0;
+    float* part = partials ? partials + piece * a.g.k * red : nullptr;
+    return [&a, red, kb, j0, part](int i) {
+        const int64_t row = (kb + i) * red + j0;
+        return [&a, row, part](int j, float v) {
+            if (part)
+                part[row + j] = v;
+            else
+                store_float(static_cast<T*>(a.dw)[row + j], v);
+        };
+    };
+}
+
 // Direct forward for one output element (the cpu backend's body; the kernel tiles instead).
 template <typename T>
 DK_HD float conv_forward_at(const ConvArgs& a, int64_t n, int64_t k, int64_t p, int64_t q) {
