@@ -95,6 +95,21 @@ __device__ __forceinline__ void fma_tile_product(FmaTiles& t, int64_t len, bool 
     }
 }
 
+// Hands this thread's elements of acc inside the first rows x cols of the tile to the kernel's
+// epilogue: row(i) decodes tile row i once and returns the store(j, value) of its columns j.
+template <class Row>
+__device__ __forceinline__ void fma_tile_store(const float (&acc)[4][4], int64_t rows, int64_t cols, const Row& row) {
+    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+    DK_UNROLL
+    for (int i = 0; i < 4; ++i) {
+        if (ty + 16 * i >= rows) continue;
+        const auto store = row(ty + 16 * i);
+        DK_UNROLL
+        for (int j = 0; j < 4; ++j)
+            if (tx + 16 * j < cols) store(tx + 16 * j, acc[i][j]);
+    }
+}
+
 template <typename T>
 __global__ void conv2d_forward_kernel(ConvArgs a) {
     __shared__ FmaTiles tiles;
@@ -103,7 +118,6 @@ __global__ void conv2d_forward_kernel(ConvArgs a) {
     const T* w = static_cast<const T*>(a.w);
     const int64_t m_total = g.n * g.p * g.q;
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
-    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     const int64_t m0 = int64_t(blockIdx.x) * kTile, k0 = int64_t(blockIdx.y) * kTile;
     for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
         const auto patch = [&](int i, int64_t l) {
@@ -118,19 +132,7 @@ __global__ void conv2d_forward_kernel(ConvArgs a) {
         float acc[4][4];
         // NHWC patches run along the channels (red is (r, s, c) there); filter rows along red
         fma_tile_product(tiles, red, g.nhwc != 0, patch, true, filter, acc);
-        DK_UNROLL
-        for (int i = 0; i < 4; ++i) {
-            const int64_t m = m0 + ty + 16 * i;
-            if (m >= m_total) continue;
-            const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
-            DK_UNROLL
-            for (int j = 0; j < 4; ++j) {
-                const int64_t k = k0 + tx + 16 * j;
-                if (k >= kgs) continue;
-                const int64_t kg = grp * kgs + k;
-                conv_store_output<T>(a, acc[i][j], kg, conv_y_index(g, n, kg, p, q));
-            }
-        }
+        fma_tile_store(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
     }
 }
 
@@ -142,7 +144,6 @@ __global__ void conv2d_backward_data_kernel(ConvArgs a) {
     const T* w = static_cast<const T*>(a.w);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
     const int64_t classes = g.stride_h * g.stride_w;
-    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     const int64_t m0 = int64_t(blockIdx.x) * kTile, c0 = int64_t(blockIdx.y) * kTile;
     for (int64_t z = blockIdx.z; z < g.groups * classes; z += gridDim.z) {
         const ConvResidueClass rc = conv_residue_class(g, z % classes);
@@ -164,20 +165,7 @@ __global__ void conv2d_backward_data_kernel(ConvArgs a) {
         // NHWC grad_y runs along the filters kk (the fastest part of l), NCHW along the pixels;
         // NHWC filters along the channels (the columns), NCHW along neither
         fma_tile_product(tiles, rc.len(kgs), g.nhwc != 0, grad, false, filter, acc);
-        DK_UNROLL
-        for (int i = 0; i < 4; ++i) {
-            const int64_t m = m0 + ty + 16 * i;
-            if (m >= m_total) continue;
-            int64_t n, h, wd;
-            conv_residue_pixel(g, rc, m, n, h, wd);
-            DK_UNROLL
-            for (int j = 0; j < 4; ++j) {
-                const int64_t cg = c0 + tx + 16 * j;
-                if (cg >= cgs) continue;
-                const int64_t c = grp * cgs + cg;
-                conv_store_input_grad<T>(a, acc[i][j], c, conv_x_index(g, n, c, h, wd));
-            }
-        }
+        fma_tile_store(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
     }
 }
 
@@ -190,7 +178,6 @@ __global__ void conv2d_backward_weight_kernel(ConvArgs a, int64_t pieces, int64_
     const T* x = static_cast<const T*>(a.x);
     const T* gy = static_cast<const T*>(a.grad_y);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), pixels = g.n * g.p * g.q;
-    const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     const int64_t j0 = int64_t(blockIdx.x) * kTile, k0 = int64_t(blockIdx.y) * kTile;
     for (int64_t z = blockIdx.z; z < g.groups * pieces; z += gridDim.z) {
         const int64_t grp = z / pieces, piece = z % pieces, mb = piece * chunk;
@@ -209,21 +196,7 @@ __global__ void conv2d_backward_weight_kernel(ConvArgs a, int64_t pieces, int64_
         float acc[4][4];
         // NCHW tensors run along the pixels (the reduction); NHWC grad_y along k, patches along red
         fma_tile_product(tiles, len, g.nhwc == 0, grad, g.nhwc == 0, patch, acc);
-        DK_UNROLL
-        for (int i = 0; i < 4; ++i) {
-            const int64_t k = k0 + ty + 16 * i;
-            if (k >= kgs) continue;
-            DK_UNROLL
-            for (int j = 0; j < 4; ++j) {
-                const int64_t rr = j0 + tx + 16 * j;
-                if (rr >= red) continue;
-                const int64_t di = (grp * kgs + k) * red + rr;
-                if (partials)
-                    partials[piece * g.k * red + di] = acc[i][j];
-                else
-                    store_float(static_cast<T*>(a.dw)[di], acc[i][j]);
-            }
-        }
+        fma_tile_store(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
     }
 }
 

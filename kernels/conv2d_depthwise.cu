@@ -60,17 +60,11 @@ __global__ void conv2d_depthwise_packed_kernel(ConvArgs a, int64_t total) {
         const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
         Floats<V> acc;
         for (int v = 0; v < V; ++v) acc.v[v] = 0.0f;
-        for (int64_t r = 0; r < g.r; ++r) {
-            const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
-            if (h < 0 || h >= g.h) continue;
-            for (int64_t s = 0; s < g.s; ++s) {
-                const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
-                if (wc < 0 || wc >= g.w) continue;
-                const Floats<V> xv = load<V>(x + conv_x_index(g, n, c, h, wc));
-                DK_UNROLL
-                for (int v = 0; v < V; ++v) acc.v[v] = fmaf(xv.v[v], load_float(w[(c + v) * taps + r * g.s + s]), acc.v[v]);
-            }
-        }
+        conv_for_each_tap(g, p, q, [&](int64_t r, int64_t s, int64_t h, int64_t wc) {
+            const Floats<V> xv = load<V>(x + conv_x_index(g, n, c, h, wc));
+            DK_UNROLL
+            for (int v = 0; v < V; ++v) acc.v[v] = fmaf(xv.v[v], load_float(w[(c + v) * taps + r * g.s + s]), acc.v[v]);
+        });
         // conv_store_output's epilogue, a pack at a time
         const int64_t yi = conv_y_index(g, n, c, p, q);
         Floats<V> res{};
@@ -79,7 +73,7 @@ __global__ void conv2d_depthwise_packed_kernel(ConvArgs a, int64_t total) {
         for (int v = 0; v < V; ++v) {
             float o = acc.v[v];
             if (a.bias) o += load_float(static_cast<const T*>(a.bias)[c + v]);
-            o = conv_act(a.act, o);
+            o = activate(a.act, o);
             acc.v[v] = a.residual ? o + res.v[v] : o;
         }
         store<V>(static_cast<T*>(a.y) + yi, acc);

@@ -41,6 +41,24 @@ __device__ __forceinline__ void zero8(const Smem& smem, int dst) {
     for (int z = 0; z < 8; ++z) store_float(smem[dst + z], 0.0f);
 }
 
+// Gathers one operand tile into the stage at smem offset at, in the form mma_tile_product reads:
+// Rows rows of kMmaK reductions ([row][red], pitch kLdRed) or, with Trans, kMmaK reductions of
+// Rows rows ([red][row], pitch kLdRow), 8 elements per 16-byte cp.async. src(i, off) is the global
+// source of elements off .. off + 7 of staged row i, or null where those are zeros (a tap in the
+// padding or off the stride, past an edge).
+template <bool Trans, int Rows, typename Smem, class Src>
+__device__ __forceinline__ void gather_tile(const Smem& smem, int at, const Src& src) {
+    constexpr int rows = Trans ? kMmaK : Rows, chunks = (Trans ? Rows : kMmaK) / 8, ld = Trans ? kLdRow : kLdRed;
+    for (int e = threadIdx.x; e < rows * chunks; e += kMmaThreads) {
+        const int i = e / chunks, ch = e % chunks;
+        const int dst = at + i * ld + 8 * ch;
+        if (const auto* from = src(i, int64_t(8) * ch))
+            cp_async<16, CacheOp::cg>(&smem[dst], from);
+        else
+            zero8(smem, dst);
+    }
+}
+
 // acc (this warp's rows 16 warp .. +15 by 64 columns of the block's tile) = sum over l < len of
 // A[row, l] B[l, col]. load(a, b, l0) issues the copies of the tiles of reduction step l0 into the
 // stage at a (A, [row][red] pitch kLdRed, or with ATrans [red][row] pitch kLdRow) and b (B likewise:
@@ -96,6 +114,22 @@ __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, 
 __device__ __forceinline__ int mma_row(int e) { return 16 * (int(threadIdx.x) / 32) + (int(threadIdx.x) % 32 >> 2) + 8 * (e >> 1); }
 __device__ __forceinline__ int mma_col(int nt, int e) { return 8 * nt + 2 * (int(threadIdx.x) & 3) + (e & 1); }
 
+// Hands this thread's accumulator elements inside the first rows x cols of the tile to the kernel's
+// epilogue: row(i) decodes tile row i once and returns the store(j, value) of its columns j.
+template <class Row>
+__device__ __forceinline__ void mma_tile_store(const float (&acc)[kMmaN / 8][4], int64_t rows, int64_t cols,
+                                               const Row& row) {
+    for (int e = 0; e < 4; ++e) {
+        const int i = mma_row(e);
+        if (i >= rows) continue;
+        const auto store = row(i);
+        for (int nt = 0; nt < kMmaN / 8; ++nt) {
+            const int j = mma_col(nt, e);
+            if (j < cols) store(j, acc[nt][e]);
+        }
+    }
+}
+
 template <typename T>
 __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     DK_DYNAMIC_SHARED(T, smem);
@@ -107,39 +141,19 @@ __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     const int64_t m0 = int64_t(blockIdx.x) * kMmaM, k0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
         const auto load = [&](int at, int bt, int64_t r0) {
-            for (int e = threadIdx.x; e < kMmaM * (kMmaK / 8); e += kMmaThreads) {
-                const int mm = e / (kMmaK / 8), ch = e % (kMmaK / 8);
-                const int64_t m = m0 + mm, rr = r0 + 8 * ch;
-                const int dst = at + mm * kLdRed + 8 * ch;
+            gather_tile<false, kMmaM>(smem, at, [&](int mm, int64_t off) {
+                const int64_t m = m0 + mm, rr = r0 + off;
                 int64_t xi;
-                if (m < m_total && rr < red && conv_tap(g, m, rr, grp * cgs, xi))
-                    cp_async<16, CacheOp::cg>(&smem[dst], x + xi);
-                else
-                    zero8(smem, dst);
-            }
-            for (int e = threadIdx.x; e < kMmaN * (kMmaK / 8); e += kMmaThreads) {
-                const int nn = e / (kMmaK / 8), ch = e % (kMmaK / 8);
-                const int64_t k = k0 + nn, rr = r0 + 8 * ch;
-                const int dst = bt + nn * kLdRed + 8 * ch;
-                if (k < kgs && rr < red)
-                    cp_async<16, CacheOp::cg>(&smem[dst], w + (grp * kgs + k) * red + rr);
-                else
-                    zero8(smem, dst);
-            }
+                return m < m_total && rr < red && conv_tap(g, m, rr, grp * cgs, xi) ? x + xi : nullptr;
+            });
+            gather_tile<false, kMmaN>(smem, bt, [&](int nn, int64_t off) {
+                const int64_t k = k0 + nn, rr = r0 + off;
+                return k < kgs && rr < red ? w + (grp * kgs + k) * red + rr : nullptr;
+            });
         };
         float acc[kMmaN / 8][4];
         mma_tile_product<T, false, false>(smem, red, load, acc);
-        for (int e = 0; e < 4; ++e) {
-            const int64_t m = m0 + mma_row(e);
-            if (m >= m_total) continue;
-            const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
-            for (int nt = 0; nt < kMmaN / 8; ++nt) {
-                const int64_t k = k0 + mma_col(nt, e);
-                if (k >= kgs) continue;
-                const int64_t kg = grp * kgs + k;
-                conv_store_output<T>(a, acc[nt][e], kg, conv_y_index(g, n, kg, p, q));
-            }
-        }
+        mma_tile_store(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
     }
 }
 
@@ -159,43 +173,23 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
         const int64_t grp = z / classes, m_total = g.n * rc.rows * rc.cols;
         if (m0 >= m_total) continue;  // the whole block
         const auto load = [&](int at, int bt, int64_t l0) {
-            for (int e = threadIdx.x; e < kMmaM * (kMmaK / 8); e += kMmaThreads) {
-                const int mm = e / (kMmaK / 8), ch = e % (kMmaK / 8);
-                const int64_t m = m0 + mm, l = l0 + 8 * ch;
-                const int dst = at + mm * kLdRed + 8 * ch;
+            gather_tile<false, kMmaM>(smem, at, [&](int mm, int64_t off) {
+                const int64_t m = m0 + mm, l = l0 + off;
                 int64_t yi;
-                if (m < m_total && l < rc.len(kgs) && conv_residue_tap(g, rc, m, l, grp * kgs, yi))
-                    cp_async<16, CacheOp::cg>(&smem[dst], gy + yi);
-                else
-                    zero8(smem, dst);
-            }
-            for (int e = threadIdx.x; e < kMmaK * (kMmaN / 8); e += kMmaThreads) {
-                const int ll = e / (kMmaN / 8), ch = e % (kMmaN / 8);
-                const int64_t l = l0 + ll, cg = c0 + 8 * ch;
-                const int dst = bt + ll * kLdRow + 8 * ch;
-                if (l < rc.len(kgs) && cg < cgs) {
-                    int64_t kk, r, s;
-                    conv_residue_decode(rc, kgs, l, kk, r, s);
-                    cp_async<16, CacheOp::cg>(&smem[dst], w + (grp * kgs + kk) * red + conv_red_index(g, cg, r, s));
-                } else {
-                    zero8(smem, dst);
-                }
-            }
+                const bool tap = m < m_total && l < rc.len(kgs) && conv_residue_tap(g, rc, m, l, grp * kgs, yi);
+                return tap ? gy + yi : nullptr;
+            });
+            gather_tile<true, kMmaN>(smem, bt, [&](int ll, int64_t off) -> const T* {
+                const int64_t l = l0 + ll, cg = c0 + off;
+                if (l >= rc.len(kgs) || cg >= cgs) return nullptr;
+                int64_t kk, r, s;
+                conv_residue_decode(rc, kgs, l, kk, r, s);
+                return w + (grp * kgs + kk) * red + conv_red_index(g, cg, r, s);
+            });
         };
         float acc[kMmaN / 8][4];
         mma_tile_product<T, false, true>(smem, rc.len(kgs), load, acc);
-        for (int e = 0; e < 4; ++e) {
-            const int64_t m = m0 + mma_row(e);
-            if (m >= m_total) continue;
-            int64_t n, h, wd;
-            conv_residue_pixel(g, rc, m, n, h, wd);
-            for (int nt = 0; nt < kMmaN / 8; ++nt) {
-                const int64_t cg = c0 + mma_col(nt, e);
-                if (cg >= cgs) continue;
-                const int64_t c = grp * cgs + cg;
-                conv_store_input_grad<T>(a, acc[nt][e], c, conv_x_index(g, n, c, h, wd));
-            }
-        }
+        mma_tile_store(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
     }
 }
 
@@ -213,41 +207,19 @@ __global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, in
         const int64_t grp = z / pieces, piece = z % pieces, mb = piece * chunk;
         const int64_t len = pixels - mb < chunk ? pixels - mb : chunk;
         const auto load = [&](int at, int bt, int64_t l0) {
-            for (int e = threadIdx.x; e < kMmaK * (kMmaM / 8); e += kMmaThreads) {
-                const int ll = e / (kMmaM / 8), ch = e % (kMmaM / 8);
-                const int64_t l = l0 + ll, k = k0 + 8 * ch;
-                const int dst = at + ll * kLdRow + 8 * ch;
-                if (l < len && k < kgs)
-                    cp_async<16, CacheOp::cg>(&smem[dst], gy + (mb + l) * g.k + grp * kgs + k);  // NHWC: pixel-major
-                else
-                    zero8(smem, dst);
-            }
-            for (int e = threadIdx.x; e < kMmaK * (kMmaN / 8); e += kMmaThreads) {
-                const int ll = e / (kMmaN / 8), ch = e % (kMmaN / 8);
-                const int64_t l = l0 + ll, rr = j0 + 8 * ch;
-                const int dst = bt + ll * kLdRow + 8 * ch;
+            gather_tile<true, kMmaM>(smem, at, [&](int ll, int64_t off) {
+                const int64_t l = l0 + ll, k = k0 + off;
+                return l < len && k < kgs ? gy + (mb + l) * g.k + grp * kgs + k : nullptr;  // NHWC: pixel-major
+            });
+            gather_tile<true, kMmaN>(smem, bt, [&](int ll, int64_t off) {
+                const int64_t l = l0 + ll, rr = j0 + off;
                 int64_t xi;
-                if (l < len && rr < red && conv_tap(g, mb + l, rr, grp * cgs, xi))
-                    cp_async<16, CacheOp::cg>(&smem[dst], x + xi);
-                else
-                    zero8(smem, dst);
-            }
+                return l < len && rr < red && conv_tap(g, mb + l, rr, grp * cgs, xi) ? x + xi : nullptr;
+            });
         };
         float acc[kMmaN / 8][4];
         mma_tile_product<T, true, true>(smem, len, load, acc);
-        for (int e = 0; e < 4; ++e) {
-            const int64_t k = k0 + mma_row(e);
-            if (k >= kgs) continue;
-            for (int nt = 0; nt < kMmaN / 8; ++nt) {
-                const int64_t rr = j0 + mma_col(nt, e);
-                if (rr >= red) continue;
-                const int64_t di = (grp * kgs + k) * red + rr;
-                if (partials)
-                    partials[piece * g.k * red + di] = acc[nt][e];
-                else
-                    store_float(static_cast<T*>(a.dw)[di], acc[nt][e]);
-            }
-        }
+        mma_tile_store(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
     }
 }
 

@@ -182,6 +182,33 @@ struct QuickGelu {  // x sigmoid(1.702 x)
     }
 };
 
+// Any of the above chosen at run time, for the epilogues of the GEMM and conv kernels: one switch
+// per output element, which the K multiply-adds behind each element dwarf, instead of instantiating
+// every kernel once per activation. Kind 0 is no activation.
+DK_HD float activate(const ActParams& p, float x) {
+    switch (p.kind) {
+        case DK_ACT_THRESHOLD: return Threshold{p.alpha, p.beta}(x);
+        case DK_ACT_STEP: return Step{p.alpha}(x);
+        case DK_ACT_RELU: return Relu{}(x);
+        case DK_ACT_LEAKY_RELU: return LeakyRelu{p.alpha}(x);
+        case DK_ACT_ELU: return ExpLinear{1.0f, p.alpha, 1.0f}(x);
+        case DK_ACT_SELU: return ExpLinear{1.0507009873554805f, 1.6732632423543772f, 1.0f}(x);
+        case DK_ACT_CELU: return ExpLinear{1.0f, p.alpha, 1.0f / p.alpha}(x);
+        case DK_ACT_SIGMOID: return Sigmoid{}(x);
+        case DK_ACT_TANH: return Tanh{}(x);
+        case DK_ACT_HARDTANH: return Hardtanh{p.alpha, p.beta}(x);
+        case DK_ACT_HARDSIGMOID: return Hardsigmoid{}(x);
+        case DK_ACT_HARDSWISH: return Hardswish{}(x);
+        case DK_ACT_SOFTPLUS: return Softplus{p.alpha, 1.0f / p.alpha, p.beta}(x);
+        case DK_ACT_SILU: return Silu{}(x);
+        case DK_ACT_MISH: return Mish{}(x);
+        case DK_ACT_GELU: return GeluErf{}(x);
+        case DK_ACT_GELU_TANH: return GeluTanh{}(x);
+        case DK_ACT_QUICK_GELU: return QuickGelu{}(x);
+        default: return x;
+    }
+}
+
 // Host side: an activation named at run time becomes its functor type for f(functor).
 template <class F>
 void dispatch_activation(const ActParams& p, F&& f) {

@@ -78,6 +78,21 @@ DK_HD bool conv_tap(const ConvGeom& g, int64_t m, int64_t rr, int64_t c0, int64_
     return true;
 }
 
+// Calls f(r, s, h, w) for each filter tap (r, s) of output pixel (p, q) that reads input row h and
+// column w inside the image, skipping the taps that fall in the padding.
+template <class F>
+DK_HD void conv_for_each_tap(const ConvGeom& g, int64_t p, int64_t q, const F& f) {
+    for (int64_t r = 0; r < g.r; ++r) {
+        const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
+        if (h < 0 || h >= g.h) continue;
+        for (int64_t s = 0; s < g.s; ++s) {
+            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
+            if (wc < 0 || wc >= g.w) continue;
+            f(r, s, h, wc);
+        }
+    }
+}
+
 // The data gradient as a GEMM (kernels/conv2d.cu, conv2d_mma.cu) splits the input pixels by their
 // residue class (h mod stride_h, w mod stride_w) = (ph, pw): within a class every pixel is reached
 // by the same filter rows, those r with (ph + pad_h - r dil_h) divisible by stride_h, which repeat
@@ -151,37 +166,11 @@ DK_HD bool conv_residue_tap(const ConvGeom& g, const ConvResidueClass& rc, int64
     return true;
 }
 
-// The epilogue activation by its runtime kind (0 = none): one switch, uniform across a launch, so
-// the kernels instantiate once per dtype rather than once per activation.
-DK_HD float conv_act(const ActParams& a, float v) {
-    switch (a.kind) {
-        case DK_ACT_THRESHOLD: return Threshold{a.alpha, a.beta}(v);
-        case DK_ACT_STEP: return Step{a.alpha}(v);
-        case DK_ACT_RELU: return Relu{}(v);
-        case DK_ACT_LEAKY_RELU: return LeakyRelu{a.alpha}(v);
-        case DK_ACT_ELU: return ExpLinear{1.0f, a.alpha, 1.0f}(v);
-        case DK_ACT_SELU: return ExpLinear{1.0507009873554805f, 1.6732632423543772f, 1.0f}(v);
-        case DK_ACT_CELU: return ExpLinear{1.0f, a.alpha, 1.0f / a.alpha}(v);
-        case DK_ACT_SIGMOID: return Sigmoid{}(v);
-        case DK_ACT_TANH: return Tanh{}(v);
-        case DK_ACT_HARDTANH: return Hardtanh{a.alpha, a.beta}(v);
-        case DK_ACT_HARDSIGMOID: return Hardsigmoid{}(v);
-        case DK_ACT_HARDSWISH: return Hardswish{}(v);
-        case DK_ACT_SOFTPLUS: return Softplus{a.alpha, 1.0f / a.alpha, a.beta}(v);
-        case DK_ACT_SILU: return Silu{}(v);
-        case DK_ACT_MISH: return Mish{}(v);
-        case DK_ACT_GELU: return GeluErf{}(v);
-        case DK_ACT_GELU_TANH: return GeluTanh{}(v);
-        case DK_ACT_QUICK_GELU: return QuickGelu{}(v);
-        default: return v;
-    }
-}
-
 // The forward epilogue for output element (n, k, p, q) at index yi: act(acc + bias) + residual.
 template <typename T>
 DK_HD void conv_store_output(const ConvArgs& a, float acc, int64_t k, int64_t yi) {
     if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[k]);
-    acc = conv_act(a.act, acc);
+    acc = activate(a.act, acc);
     if (a.residual) acc += load_float(static_cast<const T*>(a.residual)[yi]);
     store_float(static_cast<T*>(a.y)[yi], acc);
 }
@@ -191,7 +180,53 @@ DK_HD void conv_store_output(const ConvArgs& a, float acc, int64_t k, int64_t yi
 template <typename T>
 DK_HD void conv_store_input_grad(const ConvArgs& a, float acc, int64_t c, int64_t i) {
     if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[c]);
-    store_float(static_cast<T*>(a.dx)[i], conv_act(a.act, acc));
+    store_float(static_cast<T*>(a.dx)[i], activate(a.act, acc));
+}
+
+// The epilogues of the implicit-GEMM tiles (conv2d.cu, conv2d_mma.cu) in the form their tile walks
+// take: row(i) decodes tile row i once and returns the store(j, value) of its columns j.
+// Forward: rows are output pixels m0 + i, columns filters k0 + j of group grp.
+template <typename T>
+DK_HD auto conv_forward_tile_out(const ConvArgs& a, int64_t grp, int64_t m0, int64_t k0) {
+    const int64_t kb = grp * (a.g.k / a.g.groups) + k0;  // the tile's first output channel
+    return [&a, m0, kb](int i) {
+        const ConvGeom& g = a.g;
+        const int64_t m = m0 + i, q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
+        return [&a, kb, n, p, q](int j, float v) {
+            conv_store_output<T>(a, v, kb + j, conv_y_index(a.g, n, kb + j, p, q));
+        };
+    };
+}
+
+// Data gradient: rows are the pixels m0 + i of residue class rc, columns channels c0 + j of group grp.
+template <typename T>
+DK_HD auto conv_data_tile_out(const ConvArgs& a, const ConvResidueClass& rc, int64_t grp, int64_t m0, int64_t c0) {
+    const int64_t cb = grp * (a.g.c / a.g.groups) + c0;  // the tile's first input channel
+    return [&a, &rc, m0, cb](int i) {
+        int64_t n, h, w;
+        conv_residue_pixel(a.g, rc, m0 + i, n, h, w);
+        return [&a, cb, n, h, w](int j, float v) {
+            conv_store_input_grad<T>(a, v, cb + j, conv_x_index(a.g, n, cb + j, h, w));
+        };
+    };
+}
+
+// Weight gradient: rows are filters k0 + i of group grp, columns reduction indices j0 + j; into
+// piece's slice of the f32 partials [pieces][k][red], or straight into dw where partials is null.
+template <typename T>
+DK_HD auto conv_weight_tile_out(const ConvArgs& a, int64_t grp, int64_t k0, int64_t j0, int64_t piece,
+                                float* partials) {
+    const int64_t red = conv_red(a.g), kb = grp * (a.g.k / a.g.groups) + k0;
+    float* part = partials ? partials + piece * a.g.k * red : nullptr;
+    return [&a, red, kb, j0, part](int i) {
+        const int64_t row = (kb + i) * red + j0;
+        return [&a, row, part](int j, float v) {
+            if (part)
+                part[row + j] = v;
+            else
+                store_float(static_cast<T*>(a.dw)[row + j], v);
+        };
+    };
 }
 
 // Direct forward for one output element (the cpu backend's body; the kernel tiles instead).
@@ -202,16 +237,10 @@ DK_HD float conv_forward_at(const ConvArgs& a, int64_t n, int64_t k, int64_t p, 
     const T* w = static_cast<const T*>(a.w) + k * conv_red(g);
     const int64_t cgs = g.c / g.groups, c0 = (k / (g.k / g.groups)) * cgs;
     float acc = 0.0f;
-    for (int64_t r = 0; r < g.r; ++r) {
-        const int64_t h = p * g.stride_h - g.pad_h + r * g.dil_h;
-        if (h < 0 || h >= g.h) continue;
-        for (int64_t s = 0; s < g.s; ++s) {
-            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
-            if (wc < 0 || wc >= g.w) continue;
-            for (int64_t cg = 0; cg < cgs; ++cg)
-                acc += load_float(x[conv_x_index(g, n, c0 + cg, h, wc)]) * load_float(w[conv_red_index(g, cg, r, s)]);
-        }
-    }
+    conv_for_each_tap(g, p, q, [&](int64_t r, int64_t s, int64_t h, int64_t wc) {
+        for (int64_t cg = 0; cg < cgs; ++cg)
+            acc += load_float(x[conv_x_index(g, n, c0 + cg, h, wc)]) * load_float(w[conv_red_index(g, cg, r, s)]);
+    });
     return acc;
 }
 
@@ -245,7 +274,7 @@ DK_HD void conv_backward_data_at(const ConvArgs& a, int64_t i) {
         }
     }
     if (a.bias) acc += load_float(static_cast<const T*>(a.bias)[c]);
-    store_float(static_cast<T*>(a.dx)[i], conv_act(a.act, acc));
+    store_float(static_cast<T*>(a.dx)[i], activate(a.act, acc));
 }
 
 // The weight gradient at weight element i = k * red + ri: the sum over n, p, q of grad_y times

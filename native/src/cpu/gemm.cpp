@@ -118,47 +118,27 @@ const MicroKernel& micro_kernel() {
     return k;
 }
 
-// Rows m0 .. m0+mc-1, k0 .. k0+kc-1 of op(a) as panels [k][mr]; rows past mc are zero.
+// Rows r0 .. r0+rc-1, k0 .. k0+kc-1 of an operand as panels [k][width]; rows past rc are zero.
+// The operand is stored [rows][K] (leading dimension ld) or, k_major, [K][rows], where each k's
+// panel row is contiguous: op(a) is a [M][K] operand, op(b) a [N][K] one.
 template <typename T>
-void pack_a(const GemmArgs& p, const T* A, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int64_t mr, float* dst) {
-    for (int64_t i0 = 0; i0 < mc; i0 += mr, dst += mr * kc) {
-        const int64_t rows = std::min(mr, mc - i0);
-        if (p.trans_a) {  // a is [K, M]: the panel's rows are contiguous for each k
+void pack_panels(const T* X, bool k_major, int64_t ld, int64_t r0, int64_t rc, int64_t k0, int64_t kc, int64_t width,
+                 float* dst) {
+    for (int64_t i0 = 0; i0 < rc; i0 += width, dst += width * kc) {
+        const int64_t rows = std::min(width, rc - i0);
+        if (k_major) {
             for (int64_t k = 0; k < kc; ++k) {
-                const T* src = A + (k0 + k) * p.m + m0 + i0;
-                for (int64_t i = 0; i < rows; ++i) dst[k * mr + i] = load_float(src[i]);
-                for (int64_t i = rows; i < mr; ++i) dst[k * mr + i] = 0.0f;
+                const T* src = X + (k0 + k) * ld + r0 + i0;
+                for (int64_t i = 0; i < rows; ++i) dst[k * width + i] = load_float(src[i]);
+                for (int64_t i = rows; i < width; ++i) dst[k * width + i] = 0.0f;
             }
         } else {
-            for (int64_t i = 0; i < mr; ++i) {
-                const T* src = A + (m0 + i0 + i) * p.k + k0;
+            for (int64_t i = 0; i < width; ++i) {
+                const T* src = X + (r0 + i0 + i) * ld + k0;
                 if (i < rows)
-                    for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = load_float(src[k]);
+                    for (int64_t k = 0; k < kc; ++k) dst[k * width + i] = load_float(src[k]);
                 else
-                    for (int64_t k = 0; k < kc; ++k) dst[k * mr + i] = 0.0f;
-            }
-        }
-    }
-}
-
-// Columns n0 .. n0+nc-1, k0 .. k0+kc-1 of op(b) as panels [k][nr]; columns past nc are zero.
-template <typename T>
-void pack_b(const GemmArgs& p, const T* B, int64_t n0, int64_t nc, int64_t k0, int64_t kc, int64_t nr, float* dst) {
-    for (int64_t j0 = 0; j0 < nc; j0 += nr, dst += nr * kc) {
-        const int64_t cols = std::min(nr, nc - j0);
-        if (p.trans_b) {  // b is [N, K]
-            for (int64_t j = 0; j < nr; ++j) {
-                const T* src = B + (n0 + j0 + j) * p.k + k0;
-                if (j < cols)
-                    for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = load_float(src[k]);
-                else
-                    for (int64_t k = 0; k < kc; ++k) dst[k * nr + j] = 0.0f;
-            }
-        } else {
-            for (int64_t k = 0; k < kc; ++k) {
-                const T* src = B + (k0 + k) * p.n + n0 + j0;
-                for (int64_t j = 0; j < cols; ++j) dst[k * nr + j] = load_float(src[j]);
-                for (int64_t j = cols; j < nr; ++j) dst[k * nr + j] = 0.0f;
+                    for (int64_t k = 0; k < kc; ++k) dst[k * width + i] = 0.0f;
             }
         }
     }
@@ -203,10 +183,11 @@ void gemm(const Exec&, DType dtype, const GemmArgs& p) {
             const T* B = static_cast<const T*>(p.b) + b_off;
             for (int64_t k0 = 0; k0 == 0 || k0 < p.k; k0 += kc_max) {  // K = 0 still zeroes acc once
                 const int64_t kc = std::min(kc_max, p.k - k0);
-                pack_b(p, B, n0, nc, k0, kc, uk.nr, pb);
+                // op(b) as [N][K] panels: b is stored [K, N], k-major, unless trans_b
+                pack_panels(B, !p.trans_b, p.trans_b ? p.k : p.n, n0, nc, k0, kc, uk.nr, pb);
                 for (int64_t i0 = 0; i0 < rows; i0 += mc_max) {
                     const int64_t mc = std::min(mc_max, rows - i0);
-                    pack_a(p, A, r0 + i0, mc, k0, kc, uk.mr, pa);
+                    pack_panels(A, p.trans_a, p.trans_a ? p.m : p.k, r0 + i0, mc, k0, kc, uk.mr, pa);
                     uk.block(ceil_div(mc, uk.mr) * uk.mr, ncp, kc, pa, pb, acc + i0 * ncp, ncp, k0 > 0);
                 }
             }

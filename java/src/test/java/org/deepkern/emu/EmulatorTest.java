@@ -1,12 +1,11 @@
 package org.deepkern.emu;
 
 import static org.junit.jupiter.api.Assertions.*;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.deepkern.testing.EmuSchedules.assumeEmu;
+import static org.deepkern.testing.EmuSchedules.sameInEveryOrder;
 
 import java.util.SplittableRandom;
-import java.util.function.Supplier;
 import org.deepkern.DType;
-import org.deepkern.DeepKern;
 import org.deepkern.DeepKernException;
 import org.deepkern.Device;
 import org.deepkern.Emulator;
@@ -25,11 +24,12 @@ import org.junit.jupiter.api.Test;
  */
 class EmulatorTest {
     private static final Device EMU = Device.EMU;
+    private static final long SEED = 1234;   // of the shuffled schedule
     private Emulator.Options defaults;
 
     @BeforeEach
     void requireEmu() {
-        assumeTrue(DeepKern.backend(Device.Type.EMU).available(), "emu not built");
+        assumeEmu();
         defaults = Emulator.options();
     }
 
@@ -43,18 +43,6 @@ class EmulatorTest {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) x[i] = (float) r.nextGaussian();
         return x;
-    }
-
-    /** Runs test in all three orders and checks the outputs are identical; returns the output. */
-    private float[] inEveryOrder(Supplier<float[]> test) {
-        float[] first = null;
-        for (Schedule s : Schedule.values()) {
-            Emulator.setOptions(defaults.withSchedule(s, 1234));
-            float[] out = test.get();
-            if (first == null) first = out;
-            else assertArrayEquals(first, out, "schedule " + s + " changed the result");
-        }
-        return first;
     }
 
     private float[] run(String name, float[] a, int outLength) {
@@ -72,7 +60,7 @@ class EmulatorTest {
         for (int width : new int[] {256, 32}) {
             String name = width == 256 ? "block_reduce" : "warp_reduce";
             int parts = (n + width - 1) / width;
-            float[] got = inEveryOrder(() -> run(name, a, parts));
+            float[] got = sameInEveryOrder(name, SEED, () -> run(name, a, parts));
             double[] ref = new double[parts];
             for (int i = 0; i < n; i++) ref[i / width] += a[i];
             Close.assertClose(ref, got, 1e-5, 1e-5, name);
@@ -83,7 +71,7 @@ class EmulatorTest {
     void blockScan() {
         int n = 1000;
         float[] a = randomFloats(n, 2);
-        float[] got = inEveryOrder(() -> run("block_scan", a, n));
+        float[] got = sameInEveryOrder("block_scan", SEED, () -> run("block_scan", a, n));
         double[] ref = new double[n];
         for (int i = 0; i < n; i++) ref[i] = a[i] + (i % 256 == 0 ? 0 : ref[i - 1]);
         Close.assertClose(ref, got, 1e-5, 1e-4, "block_scan");
@@ -97,7 +85,7 @@ class EmulatorTest {
         for (int i = 0; i < n; i++) values[i] = r.nextInt(-10, bins + 10);
         int[] ref = new int[bins];
         for (int v : values) if (v >= 0 && v < bins) ref[v]++;
-        float[] got = inEveryOrder(() -> {
+        float[] got = sameInEveryOrder("shared_histogram", SEED, () -> {
             try (Scope scope = Scope.open()) {
                 Tensor out = Tensor.full(-1, DType.I32, EMU, bins);
                 Emulator.selftest("shared_histogram", Tensor.of(EMU, values), null, out);
@@ -112,7 +100,7 @@ class EmulatorTest {
         for (DType dtype : new DType[] {DType.F16, DType.BF16}) {
             float[] a0 = randomFloats(64 * 64, 4), b0 = randomFloats(64 * 64, 5);
             float[][] exact = new float[2][];
-            float[] got = inEveryOrder(() -> {
+            float[] got = sameInEveryOrder("mma_gemm " + dtype, SEED, () -> {
                 try (Scope scope = Scope.open()) {
                     Tensor a = Tensor.of(EMU, a0, 64, 64).to(dtype), b = Tensor.of(EMU, b0, 64, 64).to(dtype);
                     exact[0] = a.toFloatArray();
@@ -138,7 +126,7 @@ class EmulatorTest {
     void cpAsyncDoubleBuffering() {
         for (int n : new int[] {4096, 1001}) {
             float[] a = randomFloats(n, 6);
-            float[] got = inEveryOrder(() -> run("cp_async_pipeline", a, n));
+            float[] got = sameInEveryOrder("cp_async_pipeline n=" + n, SEED, () -> run("cp_async_pipeline", a, n));
             double[] ref = new double[n];
             for (int i = 0; i < n; i++) ref[i] = 2.0 * a[i] + 1.0;
             Close.assertClose(ref, got, 1e-6, 1e-6, "cp_async_pipeline n=" + n);

@@ -1,18 +1,11 @@
 package org.deepkern.ops;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.deepkern.testing.EmuSchedules.sameInEveryOrder;
 
-import java.util.function.Supplier;
 import org.deepkern.DType;
-import org.deepkern.DeepKern;
 import org.deepkern.Device;
-import org.deepkern.Emulator;
-import org.deepkern.Emulator.Schedule;
 import org.deepkern.Scope;
 import org.deepkern.ops.AttentionReference.Problem;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,41 +16,14 @@ import org.junit.jupiter.api.Test;
  * and dQ to rounding.
  */
 class AttentionEmuScheduleTest {
-    private Emulator.Options defaults;
-
-    @BeforeEach
-    void requireEmu() {
-        assumeTrue(DeepKern.backend(Device.Type.EMU).available(), "emu not built");
-        defaults = Emulator.options();
-    }
-
-    @AfterEach
-    void restore() {
-        if (defaults != null) Emulator.setOptions(defaults);
-    }
-
-    private void inEveryOrder(String what, Supplier<float[][]> test) {
-        float[][] first = null;
-        for (Schedule s : Schedule.values()) {
-            Emulator.setOptions(defaults.withSchedule(s, 8765));
-            float[][] out = test.get();
-            if (first == null) {
-                first = out;
-                continue;
-            }
-            for (int i = 0; i < out.length - 1; i++)
-                assertArrayEquals(first[i], out[i], what + ": schedule " + s + " changed output " + i);
-            assertArrayEquals(first[out.length - 1], out[out.length - 1], 1e-5f, what + ": schedule " + s + " changed dQ");
-        }
-    }
-
     @Test
     void forwardAndBackwardKernels() {
         // two key tiles of the f16/bf16 forward (Bc = 64 at D = 32) and several of the backward, causal with padding
         Problem p = AttentionChecks.withBias(AttentionChecks.withKeyLengths(
                 AttentionChecks.problem(1, 2, 1, 70, 90, 32, CausalMask.BOTTOM_RIGHT), 85), new long[] {70, 90}, 3, 0);
         for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
-            inEveryOrder("attention " + dtype, () -> {
+            // out, logsumexp, dK, dV bit for bit; dQ to rounding
+            sameInEveryOrder("attention " + dtype, 8765, 4, 1e-5f, () -> {
                 try (Scope s = Scope.open()) {
                     AttentionChecks.Inputs in = AttentionChecks.inputs(Device.EMU, dtype, p, 21, true, true);
                     AttentionResult r = F.scaledDotProductAttention(in.q(), in.k(), in.v(), in.params());

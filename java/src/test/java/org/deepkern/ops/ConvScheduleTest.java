@@ -1,22 +1,15 @@
 package org.deepkern.ops;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.deepkern.testing.EmuSchedules.sameInEveryOrder;
 
 import java.util.List;
 import java.util.Random;
-import java.util.function.Supplier;
 import org.deepkern.DType;
-import org.deepkern.DeepKern;
 import org.deepkern.Device;
-import org.deepkern.Emulator;
-import org.deepkern.Emulator.Schedule;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.ops.ConvReference.Geom;
 import org.deepkern.ops.Conv2dParams.Layout;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -28,28 +21,7 @@ import org.junit.jupiter.api.Test;
  * barriers.
  */
 class ConvScheduleTest {
-    private Emulator.Options defaults;
-
-    @BeforeEach
-    void save() {
-        assumeTrue(DeepKern.backend(Device.Type.EMU).available(), "emu not built");
-        defaults = Emulator.options();
-    }
-
-    @AfterEach
-    void restore() {
-        if (defaults != null) Emulator.setOptions(defaults);
-    }
-
-    private void sameInEveryOrder(String what, Supplier<float[]> run) {
-        float[] first = null;
-        for (Schedule s : Schedule.values()) {
-            Emulator.setOptions(defaults.withSchedule(s, 99));
-            float[] out = run.get();
-            if (first == null) first = out;
-            else assertArrayEquals(first, out, what + ": schedule " + s + " changed the result");
-        }
-    }
+    private static final long SEED = 99;   // of the shuffled schedule
 
     private static float[] forward(DType t, Layout l, Geom g, boolean fused) {
         Random rnd = new Random(5);
@@ -70,11 +42,11 @@ class ConvScheduleTest {
         Geom fma = new Geom(2, 3, 9, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);   // several tiles each way
         Geom mma = ConvMmaTest.geoms().get(4);
         for (Layout l : Layout.values()) {
-            sameInEveryOrder("fma " + l, () -> forward(DType.F32, l, fma, false));
-            sameInEveryOrder("fma fused " + l, () -> forward(DType.F32, l, fma, true));
+            sameInEveryOrder("fma " + l, SEED, () -> forward(DType.F32, l, fma, false));
+            sameInEveryOrder("fma fused " + l, SEED, () -> forward(DType.F32, l, fma, true));
         }
-        sameInEveryOrder("mma", () -> forward(DType.BF16, Layout.NHWC, mma, false));
-        sameInEveryOrder("mma fused", () -> forward(DType.F16, Layout.NHWC, mma, true));
+        sameInEveryOrder("mma", SEED, () -> forward(DType.BF16, Layout.NHWC, mma, false));
+        sameInEveryOrder("mma fused", SEED, () -> forward(DType.F16, Layout.NHWC, mma, true));
     }
 
     @Test
@@ -82,10 +54,10 @@ class ConvScheduleTest {
         Geom dw = new Geom(1, 4, 20, 40, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 4);    // 3 x 2 window tiles per plane
         Geom oneByOne = new Geom(2, 5, 9, 9, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
         for (Layout l : Layout.values()) {
-            sameInEveryOrder("depthwise " + l, () -> forward(DType.F32, l, dw, false));
-            sameInEveryOrder("depthwise fused " + l, () -> forward(DType.BF16, l, dw, true));
+            sameInEveryOrder("depthwise " + l, SEED, () -> forward(DType.F32, l, dw, false));
+            sameInEveryOrder("depthwise fused " + l, SEED, () -> forward(DType.BF16, l, dw, true));
         }
-        sameInEveryOrder("gemm_1x1 fused", () -> forward(DType.F32, Layout.NHWC, oneByOne, true));
+        sameInEveryOrder("gemm_1x1 fused", SEED, () -> forward(DType.F32, Layout.NHWC, oneByOne, true));
     }
 
     @Test
@@ -107,14 +79,14 @@ class ConvScheduleTest {
         Conv2dParams p = g.params(l);
         long[] xShape = nhwc ? new long[] {g.n(), g.h(), g.w(), g.c()} : new long[] {g.n(), g.c(), g.h(), g.w()};
         long[] wShape = nhwc ? new long[] {g.k(), g.r(), g.s(), g.cg()} : new long[] {g.k(), g.cg(), g.r(), g.s()};
-        sameInEveryOrder("grad x " + t + " " + l + " " + g, () -> {
+        sameInEveryOrder("grad x " + t + " " + l + " " + g, SEED, () -> {
             try (Scope s = Scope.open()) {
                 return F.conv2dBackwardData(ConvTest.upload(Device.EMU, t, gy, nhwc, g.n(), g.k(), g.p(), g.q()),
                         ConvTest.upload(Device.EMU, t, w, nhwc, g.k(), g.cg(), g.r(), g.s()), xShape, p)
                         .toFloatArray();
             }
         });
-        sameInEveryOrder("grad w " + t + " " + l + " " + g, () -> {
+        sameInEveryOrder("grad w " + t + " " + l + " " + g, SEED, () -> {
             try (Scope s = Scope.open()) {
                 Conv2dWeightGrads wg = F.conv2dBackwardWeight(
                         ConvTest.upload(Device.EMU, t, x, nhwc, g.n(), g.c(), g.h(), g.w()),

@@ -2,20 +2,15 @@ package org.deepkern.ops;
 
 import static org.deepkern.ops.RowChecks.normal;
 import static org.deepkern.ops.RowChecks.tensor;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.deepkern.testing.EmuSchedules.assumeEmu;
+import static org.deepkern.testing.EmuSchedules.sameInEveryOrder;
 
 import java.util.Arrays;
 import org.deepkern.DType;
-import org.deepkern.DeepKern;
 import org.deepkern.Device;
-import org.deepkern.Emulator;
-import org.deepkern.Emulator.Schedule;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.testing.Close;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -28,19 +23,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  * element path (a contiguous extent that is not a multiple of 8), transposed or not, batched.
  */
 class MatmulEmuScheduleTest {
-    private Emulator.Options defaults;
-
-    @BeforeEach
-    void requireEmu() {
-        assumeTrue(DeepKern.backend(Device.Type.EMU).available(), "emu not built");
-        defaults = Emulator.options();
-    }
-
-    @AfterEach
-    void restore() {
-        if (defaults != null) Emulator.setOptions(defaults);
-    }
-
     @ParameterizedTest(name = "{0} m={1} n={2} k={3} transA={4} transB={5} batch={6}")
     @CsvSource({
             "BF16, 70, 72, 200, false, false, 1",  // cp.async rows; 7 K steps; N spans two tiles
@@ -53,26 +35,18 @@ class MatmulEmuScheduleTest {
         Device emu = Device.EMU;
         long[] as = ta ? new long[] {batch, k, m} : new long[] {batch, m, k};
         long[] bs = tb ? new long[] {batch, n, k} : new long[] {batch, k, n};
-        float[] first = null;
-        for (Schedule s : Schedule.values()) {
-            Emulator.setOptions(defaults.withSchedule(s, 97));
-            try (Scope scope = Scope.open()) {
-                Tensor a = tensor(emu, dtype, normal(batch * m * k, 7, 0, 1), as);
-                Tensor b = tensor(emu, dtype, normal(batch * k * n, 8, 0, 1), bs);
-                float[] out = F.matmul(a, b, ta, tb).toFloatArray();
-                if (first == null) {
-                    first = out;
-                    float[] av = a.toFloatArray(), bv = b.toFloatArray();
-                    double[] v = new double[batch * m * n], mag = new double[v.length];
-                    for (int z = 0; z < batch; z++)
-                        MatmulTest.product(av, z * m * k, bv, z * k * n, m, n, k, ta, tb, v, mag, z * m * n);
-                    double t = RowChecks.tol(dtype);
-                    Close.assertClose(v, out, t, i -> t * mag[i] + 1e-30, "matmul " + dtype + " " + Arrays.toString(as)
-                            + " @ " + Arrays.toString(bs));
-                } else {
-                    assertArrayEquals(first, out, "schedule " + s + " changed the result");
-                }
-            }
+        assumeEmu();
+        try (Scope scope = Scope.open()) {
+            Tensor a = tensor(emu, dtype, normal(batch * m * k, 7, 0, 1), as);
+            Tensor b = tensor(emu, dtype, normal(batch * k * n, 8, 0, 1), bs);
+            float[] out = sameInEveryOrder("matmul", 97, () -> F.matmul(a, b, ta, tb).toFloatArray());
+            float[] av = a.toFloatArray(), bv = b.toFloatArray();
+            double[] v = new double[batch * m * n], mag = new double[v.length];
+            for (int z = 0; z < batch; z++)
+                MatmulTest.product(av, z * m * k, bv, z * k * n, m, n, k, ta, tb, v, mag, z * m * n);
+            double t = RowChecks.tol(dtype);
+            Close.assertClose(v, out, t, i -> t * mag[i] + 1e-30, "matmul " + dtype + " " + Arrays.toString(as)
+                    + " @ " + Arrays.toString(bs));
         }
     }
 }

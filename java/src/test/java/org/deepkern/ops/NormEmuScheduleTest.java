@@ -2,19 +2,12 @@ package org.deepkern.ops;
 
 import static org.deepkern.ops.RowChecks.normal;
 import static org.deepkern.ops.RowChecks.tensor;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.deepkern.testing.EmuSchedules.sameInEveryOrder;
 
-import java.util.function.Supplier;
 import org.deepkern.DType;
-import org.deepkern.DeepKern;
 import org.deepkern.Device;
-import org.deepkern.Emulator;
-import org.deepkern.Emulator.Schedule;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -23,29 +16,6 @@ import org.junit.jupiter.api.Test;
  * runs a block's threads in between barriers: a missing barrier would show as a difference.
  */
 class NormEmuScheduleTest {
-    private Emulator.Options defaults;
-
-    @BeforeEach
-    void requireEmu() {
-        assumeTrue(DeepKern.backend(Device.Type.EMU).available(), "emu not built");
-        defaults = Emulator.options();
-    }
-
-    @AfterEach
-    void restore() {
-        if (defaults != null) Emulator.setOptions(defaults);
-    }
-
-    private void inEveryOrder(String what, Supplier<float[]> test) {
-        float[] first = null;
-        for (Schedule s : Schedule.values()) {
-            Emulator.setOptions(defaults.withSchedule(s, 4321));
-            float[] out = test.get();
-            if (first == null) first = out;
-            else assertArrayEquals(first, out, what + ": schedule " + s + " changed the result");
-        }
-    }
-
     private static float[] concat(Tensor... ts) {
         int n = 0;
         float[][] parts = new float[ts.length][];
@@ -63,7 +33,7 @@ class NormEmuScheduleTest {
     void normBackwardAndSoftmax() {
         Device emu = Device.EMU;
         int rows = 130, cols = 67;
-        inEveryOrder("layer_norm backward", () -> {
+        sameInEveryOrder("layer_norm backward", 4321, () -> {
             try (Scope s = Scope.open()) {
                 Tensor x = Tensor.of(emu, normal(rows * cols, 1, 0.5, 2), rows, cols);
                 Tensor w = Tensor.of(emu, normal(cols, 2, 1, 0.5), cols);
@@ -80,7 +50,7 @@ class NormEmuScheduleTest {
     void gemmTiles() {
         Device emu = Device.EMU;
         for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
-            inEveryOrder("matmul " + dtype, () -> {
+            sameInEveryOrder("matmul " + dtype, 4321, () -> {
                 try (Scope s = Scope.open()) {
                     Tensor a = tensor(emu, dtype, normal(70 * 37, 4, 0, 1), 70, 37);
                     Tensor b = tensor(emu, dtype, normal(37 * 65, 5, 0, 1), 65, 37);

@@ -1,0 +1,22 @@
+package org.deepkern.testing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.deepkern.DeepKernException;
+import org.deepkern.Status;
+import org.junit.jupiter.api.function.Executable;
+
+/** What every rejected call must give: an invalid-argument DeepKernException naming the argument. */
+public final class BadInput {
+    private BadInput() {}
+
+    /** Asserts call throws INVALID_ARGUMENT with a message naming 'argument' and containing text. */
+    public static void assertRejects(String argument, String text, Executable call) {
+        DeepKernException e = assertThrows(DeepKernException.class, call);
+        assertEquals(Status.INVALID_ARGUMENT, e.status(), e.getMessage());
+        assertTrue(e.getMessage().contains("'" + argument + "'"), "names " + argument + ": " + e.getMessage());
+        assertTrue(e.getMessage().contains(text), "says " + text + ": " + e.getMessage());
+    }
+}
