@@ -167,7 +167,7 @@ const float* grad_rows(const ConvGeom& g, const T* dy, int64_t m0, int64_t m1, i
 
 // act(v + bias[c]) over a [rows, cols] f32 block in place, the forward epilogue where there is
 // no residual: the bias and ReLU (the usual fusion) as loops the compiler vectorizes, other
-// activations element by element through conv_act.
+// activations element by element through activate().
 template <typename B>
 void bias_act(const ConvArgs& a, const B* bias, float* v, int64_t rows, int64_t cols) {
     for (int64_t r = 0; r < rows; ++r) {
@@ -177,7 +177,7 @@ void bias_act(const ConvArgs& a, const B* bias, float* v, int64_t rows, int64_t 
         if (a.act.kind == DK_ACT_RELU)
             for (int64_t c = 0; c < cols; ++c) row[c] = Relu{}(row[c]);
         else if (a.act.kind)
-            for (int64_t c = 0; c < cols; ++c) row[c] = conv_act(a.act, row[c]);
+            for (int64_t c = 0; c < cols; ++c) row[c] = activate(a.act, row[c]);
     }
 }
 
@@ -380,7 +380,7 @@ void backward_data(const Exec& ex, const ConvArgs& a) {
             parallel_range(image, 4096, [&](int64_t b, int64_t e) {
                 for (int64_t i = b; i < e; ++i) {
                     const int64_t c = g.nhwc ? i % g.c : i / (g.h * g.w);
-                    store_float(dx[n * image + i], conv_act(a.act, acc[i] + (bias ? load_float(bias[c]) : 0.0f)));
+                    store_float(dx[n * image + i], activate(a.act, acc[i] + (bias ? load_float(bias[c]) : 0.0f)));
                 }
             });
         }
