@@ -6,6 +6,8 @@
 //   log_softmax m = max x; s = sum exp(x - m); out = (x - m) - log s
 //   layer_norm  mean = sum x / n; var = sum (x - mean)^2 / n; out = (x - mean) rstd w + b
 //   rms_norm    the same with mean = 0 and no bias
+// (the mean from the sum of x - x[0], kept as two floats, so that a mean far from 0 against the
+// spread of x costs no precision in f32)
 // In-place calls (out = x, grad_x = grad_out) are allowed, so those pointers may be equal.
 // The exp is our branch-free f32 one (vec_math.h). Sums cannot be vectorized as written under
 // strict IEEE order, so they run in kLanes independent f32 accumulators over blocks of kBlock
@@ -100,8 +102,9 @@ DK_ROW_CLONES void shift2(const float* x, float m, float ls, float* out, int64_t
     for (int64_t i = 0; i < n; ++i) out[i] = (x[i] - m) - ls;
 }
 
-DK_ROW_CLONES double sum(const float* x, int64_t n) {
-    return lane_sum(n, [&](int64_t i) { return x[i]; });
+// sum (x - shift)
+DK_ROW_CLONES double sum(const float* x, float shift, int64_t n) {
+    return lane_sum(n, [&](int64_t i) { return x[i] - shift; });
 }
 
 DK_ROW_CLONES double dot(const float* a, const float* b, int64_t n) {
@@ -117,46 +120,53 @@ DK_ROW_CLONES void softmax_grad(const float* __restrict y, const float* g, float
         for (int64_t i = 0; i < n; ++i) dx[i] = y[i] * (g[i] - acc);
 }
 
-DK_ROW_CLONES double sum_sq_dev(const float* x, float mean, int64_t n) {
+// The row mean as an unevaluated sum hi + lo of two floats: x - mean = (x - hi) - lo keeps
+// the f32 rounding of the mean out of x - mean when |mean| is large against the spread of x.
+struct Centre {
+    float hi = 0.0f, lo = 0.0f;
+    float of(float x) const { return (x - hi) - lo; }
+};
+
+DK_ROW_CLONES double sum_sq_dev(const float* x, Centre mean, int64_t n) {
     return lane_sum(n, [&](int64_t i) {
-        const float d = x[i] - mean;
+        const float d = mean.of(x[i]);
         return d * d;
     });
 }
 
 // out = (x - mean) rstd w + b, w and b optional
-DK_ROW_CLONES void normalize(const float* x, float mean, float rstd, const float* __restrict w,
+DK_ROW_CLONES void normalize(const float* x, Centre mean, float rstd, const float* __restrict w,
                              const float* __restrict b, float* out, int64_t n) {
     if (w && b)
-        for (int64_t i = 0; i < n; ++i) out[i] = (x[i] - mean) * rstd * w[i] + b[i];
+        for (int64_t i = 0; i < n; ++i) out[i] = mean.of(x[i]) * rstd * w[i] + b[i];
     else if (w)
-        for (int64_t i = 0; i < n; ++i) out[i] = (x[i] - mean) * rstd * w[i];
+        for (int64_t i = 0; i < n; ++i) out[i] = mean.of(x[i]) * rstd * w[i];
     else
-        for (int64_t i = 0; i < n; ++i) out[i] = (x[i] - mean) * rstd;
+        for (int64_t i = 0; i < n; ++i) out[i] = mean.of(x[i]) * rstd;
 }
 
 // g = dy w into g (dy itself without weight), returns sum g and sum g xhat
 DK_ROW_CLONES void grad_sums(const float* __restrict x, const float* __restrict dy, const float* __restrict w,
-                             float mean, float rstd, float* __restrict g, int64_t n, double& sg, double& sgx) {
+                             Centre mean, float rstd, float* __restrict g, int64_t n, double& sg, double& sgx) {
     if (w)
         for (int64_t i = 0; i < n; ++i) g[i] = dy[i] * w[i];
     else
         for (int64_t i = 0; i < n; ++i) g[i] = dy[i];
     sg = lane_sum(n, [&](int64_t i) { return g[i]; });
-    sgx = lane_sum(n, [&](int64_t i) { return g[i] * ((x[i] - mean) * rstd); });
+    sgx = lane_sum(n, [&](int64_t i) { return g[i] * (mean.of(x[i]) * rstd); });
 }
 
 // dx = rstd (g - mg - xhat mgx)
-DK_ROW_CLONES void norm_dx(const float* __restrict x, const float* __restrict g, float mean, float rstd, float mg,
+DK_ROW_CLONES void norm_dx(const float* __restrict x, const float* __restrict g, Centre mean, float rstd, float mg,
                            float mgx, float* __restrict dx, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * (g[i] - mg - (x[i] - mean) * rstd * mgx);
+    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * (g[i] - mg - mean.of(x[i]) * rstd * mgx);
 }
 
 // sw += dy xhat, sb += dy, per column
-DK_ROW_CLONES void param_grads(const float* __restrict x, const float* __restrict dy, float mean, float rstd,
+DK_ROW_CLONES void param_grads(const float* __restrict x, const float* __restrict dy, Centre mean, float rstd,
                                double* __restrict sw, double* __restrict sb, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
-        sw[i] += double(dy[i] * ((x[i] - mean) * rstd));
+        sw[i] += double(dy[i] * (mean.of(x[i]) * rstd));
         sb[i] += double(dy[i]);
     }
 }
@@ -225,9 +235,15 @@ struct F32Param {
     }
 };
 
-// mean (0 for rms) and 1 / sqrt(var + eps) of a row
-void row_stats(const float* x, int64_t n, bool rms, float eps, float& mean, float& rstd) {
-    mean = rms ? 0.0f : float(sum(x, n) / double(n));
+// mean (0 for rms) and 1 / sqrt(var + eps) of a row. The mean is taken of x - x[0], so that
+// the f32 lanes add terms the size of the spread of x rather than of its mean.
+void row_stats(const float* x, int64_t n, bool rms, float eps, Centre& mean, float& rstd) {
+    mean = Centre{};
+    if (!rms) {
+        const double m = double(x[0]) + sum(x, x[0], n) / double(n);
+        mean.hi = float(m);
+        mean.lo = float(m - double(mean.hi));
+    }
     rstd = float(1.0 / std::sqrt(sum_sq_dev(x, mean, n) / double(n) + double(eps)));
 }
 
@@ -265,7 +281,7 @@ void softmax_backward(const Exec&, DType dtype, const SoftmaxArgs& a) {
             const float* g = f32_row(static_cast<const T*>(a.grad_out) + r * n, n, scratch + n);
             T* dxrow = static_cast<T*>(a.out) + r * n;
             float* dx = f32_out(dxrow, scratch + 2 * n);
-            const double acc = a.log ? sum(g, n) : dot(g, y, n);
+            const double acc = a.log ? sum(g, 0.0f, n) : dot(g, y, n);
             softmax_grad(y, g, float(acc), a.log, dx, n);
             store_row(dxrow, dx, n);
         });
@@ -282,7 +298,8 @@ void norm_forward(const Exec&, DType dtype, const NormArgs& a) {
             const float* x = f32_row(static_cast<const T*>(a.x) + r * n, n, scratch);
             T* orow = static_cast<T*>(a.out) + r * n;
             float* out = f32_out(orow, scratch + n);
-            float mean, rstd;
+            Centre mean;
+            float rstd;
             row_stats(x, n, a.rms, a.eps, mean, rstd);
             normalize(x, mean, rstd, w.p, b.p, out, n);
             store_row(orow, out, n);
@@ -307,7 +324,8 @@ void norm_backward(const Exec& ex, DType dtype, const NormArgs& a) {
                 const float* dy = f32_row(dyt + r * cols, cols, g + 2 * cols);
                 T* dxrow = static_cast<T*>(a.out) + r * cols;
                 float* dx = f32_out(dxrow, g + 3 * cols);
-                float mean, rstd;
+                Centre mean;
+            float rstd;
                 row_stats(x, cols, a.rms, a.eps, mean, rstd);
                 double sg, sgx;
                 grad_sums(x, dy, w.p, mean, rstd, g, cols, sg, sgx);
@@ -326,7 +344,8 @@ void norm_backward(const Exec& ex, DType dtype, const NormArgs& a) {
             for (int64_t r = p * a.rows / parts; r < (p + 1) * a.rows / parts; ++r) {
                 const float* x = f32_row(xt + r * cols, cols, scratch.data());
                 const float* dy = f32_row(dyt + r * cols, cols, scratch.data() + cols);
-                float mean, rstd;
+                Centre mean;
+            float rstd;
                 row_stats(x, cols, a.rms, a.eps, mean, rstd);
                 param_grads(x, dy, mean, rstd, sw.data(), sb.data(), cols);
             }
