@@ -18,6 +18,7 @@ final class RowChecks {
 
     static final int[] ROWS = {1, 17, 130};
     static final int[] COLS = {1, 7, 64, 257};
+    static final int[] LONG_COLS = {1023, 1025, 2051};
     static final DType[] DTYPES = {DType.F32, DType.F16, DType.BF16};
 
     /** Every host device x dtype x (rows, cols) of the odd-size table. */
@@ -27,6 +28,9 @@ final class RowChecks {
             for (DType t : DTYPES)
                 for (int r : ROWS)
                     for (int c : COLS) out.add(Arguments.of(d, t, r, c));
+            // rows longer than the cpu backend's 1024-element accumulation blocks (and emu's row loops)
+            for (DType t : DTYPES)
+                for (int c : LONG_COLS) out.add(Arguments.of(d, t, 3, c));
         });
         return out.stream();
     }
