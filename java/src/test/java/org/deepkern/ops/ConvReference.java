@@ -52,74 +52,58 @@ final class ConvReference {
         }
     }
 
-    /** y = conv(x, w) + bias (bias may be null). */
-    static double[] forward(Geom g, double[] x, double[] w, double[] bias) {
+    /** One tap of the sum: y[yi] reads x[xi] through w[wi] (NCHW and torch's weight layout). */
+    interface Tap {
+        void at(int yi, int xi, int wi);
+    }
+
+    /**
+     * Every (output element, input element, weight) triple of the convolution with the input
+     * element inside the image, outputs in order and each output's taps in (c, r, s) order.
+     */
+    static void forEachTap(Geom g, Tap tap) {
         int P = g.p(), Q = g.q();
-        double[] y = new double[g.ySize()];
         for (int n = 0; n < g.n; n++)
             for (int k = 0; k < g.k; k++) {
                 int grp = k / g.kg();
                 for (int p = 0; p < P; p++)
                     for (int q = 0; q < Q; q++) {
-                        double sum = bias == null ? 0 : bias[k];
+                        int yi = ((n * g.k + k) * P + p) * Q + q;
                         for (int cg = 0; cg < g.cg(); cg++) {
                             int c = grp * g.cg() + cg;
                             for (int r = 0; r < g.r; r++)
                                 for (int s = 0; s < g.s; s++) {
                                     int h = p * g.sh - g.pt + r * g.dh, wc = q * g.sw - g.pl + s * g.dw;
                                     if (h < 0 || h >= g.h || wc < 0 || wc >= g.w) continue;
-                                    sum += x[((n * g.c + c) * g.h + h) * g.w + wc] * w[((k * g.cg() + cg) * g.r + r) * g.s + s];
+                                    tap.at(yi, ((n * g.c + c) * g.h + h) * g.w + wc, ((k * g.cg() + cg) * g.r + r) * g.s + s);
                                 }
                         }
-                        y[((n * g.k + k) * P + p) * Q + q] = sum;
                     }
             }
+    }
+
+    /** y = conv(x, w) + bias (bias may be null). */
+    static double[] forward(Geom g, double[] x, double[] w, double[] bias) {
+        double[] y = new double[g.ySize()];
+        if (bias != null) {
+            int PQ = g.p() * g.q();
+            for (int i = 0; i < y.length; i++) y[i] = bias[i / PQ % g.k];
+        }
+        forEachTap(g, (yi, xi, wi) -> y[yi] += x[xi] * w[wi]);
         return y;
     }
 
     /** dL/dx for L = sum(gy * conv(x, w)), scattered from every output tap. */
     static double[] backwardData(Geom g, double[] gy, double[] w) {
-        int P = g.p(), Q = g.q();
         double[] dx = new double[g.xSize()];
-        for (int n = 0; n < g.n; n++)
-            for (int k = 0; k < g.k; k++) {
-                int grp = k / g.kg();
-                for (int p = 0; p < P; p++)
-                    for (int q = 0; q < Q; q++) {
-                        double go = gy[((n * g.k + k) * P + p) * Q + q];
-                        for (int cg = 0; cg < g.cg(); cg++)
-                            for (int r = 0; r < g.r; r++)
-                                for (int s = 0; s < g.s; s++) {
-                                    int h = p * g.sh - g.pt + r * g.dh, wc = q * g.sw - g.pl + s * g.dw;
-                                    if (h < 0 || h >= g.h || wc < 0 || wc >= g.w) continue;
-                                    int c = grp * g.cg() + cg;
-                                    dx[((n * g.c + c) * g.h + h) * g.w + wc] += go * w[((k * g.cg() + cg) * g.r + r) * g.s + s];
-                                }
-                    }
-            }
+        forEachTap(g, (yi, xi, wi) -> dx[xi] += gy[yi] * w[wi]);
         return dx;
     }
 
     /** dL/dw, scattered the same way. */
     static double[] backwardWeight(Geom g, double[] x, double[] gy) {
-        int P = g.p(), Q = g.q();
         double[] dw = new double[g.wSize()];
-        for (int n = 0; n < g.n; n++)
-            for (int k = 0; k < g.k; k++) {
-                int grp = k / g.kg();
-                for (int p = 0; p < P; p++)
-                    for (int q = 0; q < Q; q++) {
-                        double go = gy[((n * g.k + k) * P + p) * Q + q];
-                        for (int cg = 0; cg < g.cg(); cg++)
-                            for (int r = 0; r < g.r; r++)
-                                for (int s = 0; s < g.s; s++) {
-                                    int h = p * g.sh - g.pt + r * g.dh, wc = q * g.sw - g.pl + s * g.dw;
-                                    if (h < 0 || h >= g.h || wc < 0 || wc >= g.w) continue;
-                                    int c = grp * g.cg() + cg;
-                                    dw[((k * g.cg() + cg) * g.r + r) * g.s + s] += go * x[((n * g.c + c) * g.h + h) * g.w + wc];
-                                }
-                    }
-            }
+        forEachTap(g, (yi, xi, wi) -> dw[wi] += gy[yi] * x[xi]);
         return dw;
     }
 

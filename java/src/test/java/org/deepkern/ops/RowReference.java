@@ -48,19 +48,25 @@ final class RowReference {
         return new Out(v, mag);
     }
 
+    /** {mean, 1 / sqrt(var + eps)} of row x[o, o + cols); the mean is 0 for rms_norm. */
+    private static double[] stats(float[] x, int o, int cols, double eps, boolean rms) {
+        double mean = 0;
+        if (!rms) {
+            for (int c = 0; c < cols; c++) mean += x[o + c];
+            mean /= cols;
+        }
+        double var = 0;
+        for (int c = 0; c < cols; c++) var += (x[o + c] - mean) * (x[o + c] - mean);
+        return new double[] {mean, 1 / Math.sqrt(var / cols + eps)};
+    }
+
     /** layer_norm (rms false) or rms_norm (rms true); weight, bias may be null. */
     static Out norm(float[] x, float[] w, float[] b, int rows, int cols, double eps, boolean rms) {
         double[] v = new double[x.length], mag = new double[x.length];
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
-            double mean = 0;
-            if (!rms) {
-                for (int c = 0; c < cols; c++) mean += x[o + c];
-                mean /= cols;
-            }
-            double var = 0;
-            for (int c = 0; c < cols; c++) var += (x[o + c] - mean) * (x[o + c] - mean);
-            double rstd = 1 / Math.sqrt(var / cols + eps);
+            double[] st = stats(x, o, cols, eps, rms);
+            double mean = st[0], rstd = st[1];
             for (int c = 0; c < cols; c++) {
                 double xh = (x[o + c] - mean) * rstd;
                 double y = xh * (w == null ? 1 : w[c]);
@@ -79,14 +85,8 @@ final class RowReference {
         double[] dw = new double[cols], dwm = new double[cols], db = new double[cols], dbm = new double[cols];
         for (int r = 0; r < rows; r++) {
             int o = r * cols;
-            double mean = 0;
-            if (!rms) {
-                for (int c = 0; c < cols; c++) mean += x[o + c];
-                mean /= cols;
-            }
-            double var = 0;
-            for (int c = 0; c < cols; c++) var += (x[o + c] - mean) * (x[o + c] - mean);
-            double rstd = 1 / Math.sqrt(var / cols + eps);
+            double[] st = stats(x, o, cols, eps, rms);
+            double mean = st[0], rstd = st[1];
             double[] xh = new double[cols], g = new double[cols];
             double mg = 0, mgx = 0, mga = 0, mgxa = 0;
             for (int c = 0; c < cols; c++) {
