@@ -14,7 +14,12 @@ public final class BadInput {
 
     /** Asserts call throws INVALID_ARGUMENT with a message naming 'argument' and containing text. */
     public static void assertRejects(String argument, String text, Executable call) {
-        DeepKernException e = assertThrows(DeepKernException.class, call);
+        assertRejects(null, argument, text, call);
+    }
+
+    /** The same, with what (the case's description) in the failure message when nothing is thrown. */
+    public static void assertRejects(String what, String argument, String text, Executable call) {
+        DeepKernException e = assertThrows(DeepKernException.class, call, what);
         assertEquals(Status.INVALID_ARGUMENT, e.status(), e.getMessage());
         assertTrue(e.getMessage().contains("'" + argument + "'"), "names " + argument + ": " + e.getMessage());
         assertTrue(e.getMessage().contains(text), "says " + text + ": " + e.getMessage());
