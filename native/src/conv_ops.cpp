@@ -122,17 +122,32 @@ ConvGeom geometry(const Params& p, const Checked& xc, int64_t n, int64_t c, int6
     return g;
 }
 
+// A conv's image (x, or grad_x for the data gradient) and filters (w or grad_w), checked to be of
+// one floating dtype in the params' layout: the geometry they fix.
+ConvGeom image_and_filters(const dk_context* ctx, const Params& p, const char* image_name, const dk_tensor* image,
+                           const char* filters_name, const dk_tensor* filters, Checked& ic, Checked& fc) {
+    ic = floating4(ctx, image_name, image, p.nhwc ? "[N, H, W, C]" : "[N, C, H, W]");
+    fc = floating4(ctx, filters_name, filters, p.nhwc ? "[K, R, S, C/groups]" : "[K, C/groups, R, S]");
+    check_same_dtype(fc, ic);
+    int64_t n, c, h, wd;
+    nchw_of(ic, p.nhwc, n, c, h, wd);
+    return geometry(p, ic, n, c, h, wd, fc, image_name);
+}
+
+// grad_out of the gradients: the dtype of like and the shape of the conv's output (what names it).
+Checked output_gradient(const dk_context* ctx, const Params& p, const dk_tensor* grad_out, const ConvGeom& g,
+                        const Checked& like, const char* what) {
+    Checked gy = floating4(ctx, "grad_out", grad_out, p.nhwc ? "[N, P, Q, K]" : "[N, K, P, Q]");
+    check_same_dtype(gy, like);
+    check_shape(gy, image_shape(p.nhwc, g.n, g.k, g.p, g.q), what);
+    return gy;
+}
+
 // The forward's params, x and w, checked: the geometry and the input pointers.
 ConvArgs forward_inputs(const dk_context* ctx, const Params& p, const dk_tensor* x, const dk_tensor* w, Checked& xc,
                         Checked& wc) {
-    const char* img = p.nhwc ? "[N, H, W, C]" : "[N, C, H, W]";
-    xc = floating4(ctx, "x", x, img);
-    wc = floating4(ctx, "w", w, p.nhwc ? "[K, R, S, C/groups]" : "[K, C/groups, R, S]");
-    check_same_dtype(wc, xc);
-    int64_t n, c, h, wd;
-    nchw_of(xc, p.nhwc, n, c, h, wd);
     ConvArgs a{};
-    a.g = geometry(p, xc, n, c, h, wd, wc, "x");
+    a.g = image_and_filters(ctx, p, "x", x, "w", w, xc, wc);
     a.act = p.act;
     a.x = xc.data;
     a.w = wc.data;
@@ -192,17 +207,10 @@ DK_API dk_status dk_conv2d_backward_data(dk_context* ctx, const dk_conv2d_params
                                          const dk_tensor* grad_out, const dk_tensor* w, dk_tensor* grad_x) {
     return guard_ctx("dk_conv2d_backward_data", ctx, [&] {
         const Params p = check_params(params, false, false);
-        const char* img = p.nhwc ? "[N, H, W, C]" : "[N, C, H, W]";
-        Checked gx = floating4(ctx, "grad_x", grad_x, img);
-        Checked wc = floating4(ctx, "w", w, p.nhwc ? "[K, R, S, C/groups]" : "[K, C/groups, R, S]");
-        check_same_dtype(wc, gx);
-        Checked gy = floating4(ctx, "grad_out", grad_out, p.nhwc ? "[N, P, Q, K]" : "[N, K, P, Q]");
-        check_same_dtype(gy, gx);
-        int64_t n, c, h, wd;
-        nchw_of(gx, p.nhwc, n, c, h, wd);
+        Checked gx, wc;
         ConvArgs a{};
-        a.g = geometry(p, gx, n, c, h, wd, wc, "grad_x");
-        check_shape(gy, image_shape(p.nhwc, n, a.g.k, a.g.p, a.g.q), "the output of the convolution of 'grad_x''s shape");
+        a.g = image_and_filters(ctx, p, "grad_x", grad_x, "w", w, gx, wc);
+        Checked gy = output_gradient(ctx, p, grad_out, a.g, gx, "the output of the convolution of 'grad_x''s shape");
         check_disjoint(gx, gy);
         check_disjoint(gx, wc);
         a.grad_y = gy.data;
@@ -216,17 +224,10 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
                                            const dk_tensor* grad_out, dk_tensor* grad_w, dk_tensor* grad_bias) {
     return guard_ctx("dk_conv2d_backward_weight", ctx, [&] {
         const Params p = check_params(params, false, false);
-        const char* img = p.nhwc ? "[N, H, W, C]" : "[N, C, H, W]";
-        Checked xc = floating4(ctx, "x", x, img);
-        Checked gw = floating4(ctx, "grad_w", grad_w, p.nhwc ? "[K, R, S, C/groups]" : "[K, C/groups, R, S]");
-        check_same_dtype(gw, xc);
-        Checked gy = floating4(ctx, "grad_out", grad_out, p.nhwc ? "[N, P, Q, K]" : "[N, K, P, Q]");
-        check_same_dtype(gy, xc);
-        int64_t n, c, h, wd;
-        nchw_of(xc, p.nhwc, n, c, h, wd);
+        Checked xc, gw;
         ConvArgs a{};
-        a.g = geometry(p, xc, n, c, h, wd, gw, "x");
-        check_shape(gy, image_shape(p.nhwc, n, a.g.k, a.g.p, a.g.q), "the convolution's output");
+        a.g = image_and_filters(ctx, p, "x", x, "grad_w", grad_w, xc, gw);
+        Checked gy = output_gradient(ctx, p, grad_out, a.g, xc, "the convolution's output");
         check_disjoint(gw, xc);
         check_disjoint(gw, gy);
         a.x = xc.data;
