@@ -26,6 +26,7 @@ import org.deepkern.bench.RooflinePlot;
 import org.deepkern.bench.RunInfo;
 import org.deepkern.bench.Sampler;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -35,8 +36,8 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Check and time every op on a device against its measured roofline and PyTorch.")
 final class BenchCommand implements Callable<Integer> {
-    @Option(names = "--device", description = "cpu, emu or cuda:N (default: the default device)")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--ops", split = ",", description = "only these ops (comma-separated names)")
     List<String> ops = new ArrayList<>();
@@ -58,7 +59,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Device d = device == null ? DeepKern.defaultDevice() : Device.parse(device);
+        Device d = device.get();
         List<BenchCase> cases;
         try {
             cases = Cases.select(Cases.all(quick, d.type() == Device.Type.CUDA), ops);

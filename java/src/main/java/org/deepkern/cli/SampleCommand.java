@@ -4,7 +4,6 @@ import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
 import org.deepkern.bench.Progress;
@@ -19,6 +18,7 @@ import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -50,8 +50,8 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--seed", description = "Philox seed (default: ${DEFAULT-VALUE})")
     long seed = 0;
 
-    @Option(names = "--device", description = "cpu, emu or cuda:N (default: the default device)")
-    String device;
+    @Mixin
+    DeviceOption device;
 
     @Option(names = "--out", description = "write a PNG of the samples over the target")
     Path out;
@@ -61,7 +61,7 @@ final class SampleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Device d = device == null ? DeepKern.defaultDevice() : Device.parse(device);
+        Device d = device.get();
         GaussianMixture g = GaussianMixture.named(target);
         if (table) {
             Progress bar = new Progress(System.err, SamplerTable.ROWS.size() * SamplerTable.STEPS.length);
