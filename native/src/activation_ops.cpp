@@ -34,9 +34,7 @@ Checked check_bias(const dk_context* ctx, const dk_tensor* bias, const Checked& 
     check_same_dtype(b, x);
     if (x.shape.empty())
         fail(DK_ERROR_INVALID_ARGUMENT, "argument 'bias': needs 'x' with at least one dimension, got a scalar");
-    if (b.shape != std::vector<int64_t>{last_dim(x)})
-        fail(DK_ERROR_INVALID_ARGUMENT, "argument 'bias': expected shape [" + std::to_string(last_dim(x)) +
-                                            "] (the last dim of 'x'), got " + shape_string(b.shape));
+    check_shape(b, {last_dim(x)}, "the last dim of 'x'");
     return b;
 }
 
@@ -58,10 +56,7 @@ std::vector<int64_t> check_split(const Checked& x) {
 
 void check_half_shape(const Checked& t, const std::vector<int64_t>& half, const Checked& x) {
     check_same_dtype(t, x);
-    if (t.shape != half)
-        fail(DK_ERROR_INVALID_ARGUMENT, std::string("argument '") + t.name + "': expected shape " +
-                                            shape_string(half) + " ('x' with its last dim halved), got " +
-                                            shape_string(t.shape));
+    check_shape(t, half, "'x' with its last dim halved");
 }
 
 }  // namespace
@@ -131,9 +126,7 @@ DK_API dk_status dk_activation_backward(dk_context* ctx, const dk_activation* ac
         }
         Checked gb = check_tensor(ctx, "grad_bias", grad_bias);
         check_same_dtype(gb, xc);
-        if (gb.shape != std::vector<int64_t>{a.cols})
-            fail(DK_ERROR_INVALID_ARGUMENT, "argument 'grad_bias': expected shape [" + std::to_string(a.cols) +
-                                                "] (the last dim of 'x'), got " + shape_string(gb.shape));
+        check_shape(gb, {a.cols}, "the last dim of 'x'");
         check_no_partial_overlap(gb, gi);
         a.grad_bias = gb.data;
         if (a.rows == 0) {

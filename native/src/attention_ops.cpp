@@ -81,9 +81,7 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
         Checked kl = check_tensor(ctx, "key_lengths", key_lengths);
         if (kl.dtype != DType::i32 && kl.dtype != DType::i64)
             fail(DK_ERROR_INVALID_ARGUMENT, arg("key_lengths") + "expected dtype i32 or i64, got " + dtype_name(kl.dtype));
-        if (kl.shape != std::vector<int64_t>{a.batch})
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("key_lengths") + "expected shape [" + std::to_string(a.batch) +
-                                                "] (the batch of 'q'), got " + shape_string(kl.shape));
+        check_shape(kl, {a.batch}, "the batch of 'q'");
         a.key_lengths = kl.data;
         a.key_lengths_i64 = kl.dtype == DType::i64;
         p.inputs.push_back(kl);
@@ -125,11 +123,8 @@ std::vector<int64_t> rows_shape(const Problem& p) { return {p.a.batch, p.a.heads
 Checked check_output(const dk_context* ctx, const char* name, const dk_tensor* t, DType dtype,
                      const std::vector<int64_t>& shape, const char* shape_of, const std::vector<Checked>& inputs) {
     Checked c = check_tensor(ctx, name, t);
-    if (c.dtype != dtype)
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected dtype " + dtype_name(dtype) + ", got " + dtype_name(c.dtype));
-    if (c.shape != shape)
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected shape " + shape_string(shape) + " (" + shape_of + "), got " +
-                                            shape_string(c.shape));
+    check_dtype(c, dtype);
+    check_shape(c, shape, shape_of);
     for (const Checked& in : inputs) check_disjoint(c, in);
     return c;
 }
@@ -162,11 +157,8 @@ DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_param
         Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias);
         Checked oc = check_like(ctx, "out", out, p.q);
         Checked lc = check_tensor(ctx, "logsumexp", logsumexp);
-        if (lc.dtype != DType::f32)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("logsumexp") + "expected dtype f32, got " + dtype_name(lc.dtype));
-        if (lc.shape != rows_shape(p))
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("logsumexp") + "expected shape " + shape_string(rows_shape(p)) +
-                                                " ([B, Hq, Lq] of 'q'), got " + shape_string(lc.shape));
+        check_dtype(lc, DType::f32);
+        check_shape(lc, rows_shape(p), "[B, Hq, Lq] of 'q'");
         Checked go = check_like(ctx, "grad_out", grad_out, p.q);
         std::vector<Checked> inputs = p.inputs;
         for (const Checked& c : {oc, lc, go}) inputs.push_back(c);

@@ -81,16 +81,12 @@ void weight_dims(const Checked& w, bool nhwc, int64_t& k, int64_t& cg, int64_t& 
     s = nhwc ? w.shape[2] : w.shape[3];
 }
 
-void check_shape(const Checked& t, const std::vector<int64_t>& want, const std::string& why) {
-    if (t.shape != want) bad(t.name, "expected shape " + shape_string(want) + " (" + why + "), got " + shape_string(t.shape));
-}
 
 void check_vector(const dk_context* ctx, const dk_tensor* t, const char* name, int64_t len, const Checked& like,
                   Checked& out) {
     out = check_tensor(ctx, name, t);
     check_same_dtype(out, like);
-    if (out.shape != std::vector<int64_t>{len})
-        bad(name, "expected shape [" + str(len) + "] (one per output channel), got " + shape_string(out.shape));
+    check_shape(out, {len}, "one per output channel");
 }
 
 // The conv geometry from the input (n, c, h, w) and the weight, checking channels, groups and

@@ -72,9 +72,7 @@ DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor*
         if (!vec_b) out_shape.push_back(n);
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, ac);
-        if (oc.shape != out_shape)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected shape " + shape_string(out_shape) + ", got " +
-                                                shape_string(oc.shape));
+        check_shape(oc, out_shape);
         check_disjoint(oc, ac);
         check_disjoint(oc, bc);
         if ((m + 63) / 64 > (int64_t(1) << 31) - 1 || (n + 63) / 64 > 65535)
@@ -112,9 +110,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
         out_shape.back() = n;
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, xc);
-        if (oc.shape != out_shape)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected shape " + shape_string(out_shape) + ", got " +
-                                                shape_string(oc.shape));
+        check_shape(oc, out_shape);
         check_disjoint(oc, xc);
         check_disjoint(oc, wc);
         GemmArgs g{};
@@ -130,9 +126,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
         if (bias) {
             Checked bc = check_tensor(ctx, "bias", bias);
             check_same_dtype(bc, xc);
-            if (bc.shape != std::vector<int64_t>{n})
-                fail(DK_ERROR_INVALID_ARGUMENT, arg("bias") + "expected shape [" + std::to_string(n) +
-                                                    "] (out_features), got " + shape_string(bc.shape));
+            check_shape(bc, {n}, "out_features");
             check_disjoint(oc, bc);
             g.bias = bc.data;
         }
@@ -140,9 +134,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
         if (residual) {
             Checked rc = check_tensor(ctx, "residual", residual);
             check_same_dtype(rc, xc);
-            if (rc.shape != out_shape)
-                fail(DK_ERROR_INVALID_ARGUMENT, arg("residual") + "expected shape " + shape_string(out_shape) +
-                                                    " (the output's), got " + shape_string(rc.shape));
+            check_shape(rc, out_shape, "the output's");
             check_no_partial_overlap(oc, rc);
             g.residual = rc.data;
         }

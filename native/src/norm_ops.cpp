@@ -27,9 +27,7 @@ void rows_cols(const Checked& x, int64_t& rows, int64_t& cols) {
 Checked check_param(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& x) {
     Checked c = check_tensor(ctx, name, t);
     check_same_dtype(c, x);
-    if (c.shape != std::vector<int64_t>{x.shape.back()})
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected shape [" + std::to_string(x.shape.back()) +
-                                            "] (the last dim of '" + x.name + "'), got " + shape_string(c.shape));
+    check_shape(c, {x.shape.back()}, std::string("the last dim of '") + x.name + "'");
     return c;
 }
 

@@ -74,9 +74,7 @@ DK_API dk_status dk_permute(dk_context* ctx, const dk_tensor* x, const int32_t* 
             shape[d] = i.shape[size_t(src)];
             stride[d] = from[size_t(src)];
         }
-        if (o.shape != shape)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected shape " + shape_string(shape) + " (x permuted), got " +
-                                                shape_string(o.shape));
+        check_shape(o, shape, "x permuted");
         check_disjoint(o, i);
         strided_copy(ctx, i, o, 0, stride);
     });

@@ -20,17 +20,6 @@ SelfTest find_test(const char* name) {
     fail(DK_ERROR_INVALID_ARGUMENT, "argument 'name': expected one of " + known + ", got '" + name + "'");
 }
 
-void check_shape(const Checked& t, const std::vector<int64_t>& shape) {
-    if (t.shape != shape)
-        fail(DK_ERROR_INVALID_ARGUMENT, std::string("argument '") + t.name + "': expected shape " +
-                                            shape_string(shape) + ", got " + shape_string(t.shape));
-}
-
-void check_dtype(const Checked& t, DType d) {
-    if (t.dtype != d)
-        fail(DK_ERROR_INVALID_ARGUMENT, std::string("argument '") + t.name + "': expected dtype " + dtype_name(d) +
-                                            ", got " + dtype_name(t.dtype));
-}
 
 void check_vector(const Checked& t) {
     if (t.shape.size() != 1)

@@ -116,6 +116,17 @@ void check_same_shape(const Checked& t, const Checked& like) {
                                             shape_string(t.shape));
 }
 
+void check_dtype(const Checked& t, DType dtype) {
+    if (t.dtype != dtype)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(t.name) + "expected dtype " + dtype_name(dtype) + ", got " + dtype_name(t.dtype));
+}
+
+void check_shape(const Checked& t, const std::vector<int64_t>& shape, const std::string& why) {
+    if (t.shape != shape)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(t.name) + "expected shape " + shape_string(shape) +
+                                            (why.empty() ? "" : " (" + why + ")") + ", got " + shape_string(t.shape));
+}
+
 void check_same_dtype(const Checked& t, const Checked& like) {
     if (t.dtype != like.dtype)
         fail(DK_ERROR_INVALID_ARGUMENT, arg(t.name) + "expected dtype " + dtype_name(like.dtype) +

@@ -37,6 +37,9 @@ Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t
 Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like);
 
 void check_floating(const Checked& t);
+void check_dtype(const Checked& t, DType dtype);
+// t's shape must be shape; why, when given, says whose shape that is.
+void check_shape(const Checked& t, const std::vector<int64_t>& shape, const std::string& why = "");
 void check_same_shape(const Checked& t, const Checked& like);
 void check_same_dtype(const Checked& t, const Checked& like);
 // out may be x itself (in place) but must not partially overlap it.
