@@ -143,7 +143,7 @@ __global__ void conv2d_backward_data_kernel(ConvArgs a) {
     const T* gy = static_cast<const T*>(a.grad_y);
     const T* w = static_cast<const T*>(a.w);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
-    const int64_t classes = g.stride_h * g.stride_w;
+    const int64_t classes = conv_residue_classes(g);
     const int64_t m0 = int64_t(blockIdx.x) * kTile, c0 = int64_t(blockIdx.y) * kTile;
     for (int64_t z = blockIdx.z; z < g.groups * classes; z += gridDim.z) {
         const ConvResidueClass rc = conv_residue_class(g, z % classes);
@@ -268,10 +268,9 @@ void conv2d_forward(const Exec& ex, DType dtype, const ConvArgs& a) {
 void conv2d_backward_data(const Exec& ex, DType dtype, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const int64_t cgs = g.c / g.groups;
-    // the largest residue class, rows and columns 0 mod the stride
-    const int64_t m_most = g.n * ((g.h + g.stride_h - 1) / g.stride_h) * ((g.w + g.stride_w - 1) / g.stride_w);
+    const int64_t m_most = conv_data_grad_rows(g);
     if (m_most == 0 || cgs == 0) return;
-    const int64_t z = g.groups * g.stride_h * g.stride_w;
+    const int64_t z = g.groups * conv_residue_classes(g);
     const dim3 grid(unsigned((m_most + kTile - 1) / kTile), unsigned((cgs + kTile - 1) / kTile),
                     unsigned(z < 65535 ? z : 65535));
     if (conv2d_backward_data_mma(ex, dtype, a, grid)) return;  // same tiles on tensor cores (conv2d_mma.cu)

@@ -120,8 +120,10 @@ bool conv2d_forward_depthwise(const Exec& ex, DType dtype, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const int64_t total = g.n * g.k * g.p * g.q;
     if (total == 0) return true;
-    const int64_t rows = window_rows(g), cols = window_cols(g);
-    const size_t shared = size_t(rows * cols + g.r * g.s) * sizeof(float);
+    // each factor bounded before the product: a huge stride or dilation must not wrap it around
+    const int64_t rows = window_rows(g), cols = window_cols(g), most = int64_t(kDwSharedMax / sizeof(float));
+    const bool small = rows <= most && cols <= most && g.r * g.s <= most;
+    const size_t shared = small ? size_t(rows * cols + g.r * g.s) * sizeof(float) : kDwSharedMax + 1;
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         if (!g.nhwc && shared <= kDwSharedMax) {

@@ -166,7 +166,7 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
     const T* gy = static_cast<const T*>(a.grad_y);
     const T* w = static_cast<const T*>(a.w);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
-    const int64_t classes = g.stride_h * g.stride_w;
+    const int64_t classes = conv_residue_classes(g);
     const int64_t m0 = int64_t(blockIdx.x) * kMmaM, c0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t z = blockIdx.z; z < g.groups * classes; z += gridDim.z) {
         const ConvResidueClass rc = conv_residue_class(g, z % classes);

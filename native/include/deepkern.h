@@ -279,17 +279,26 @@ DK_API dk_status dk_rope_backward(dk_context* ctx, const dk_tensor* grad_out, in
  * that 1 is dropped from out's shape (two vectors give a 0-dim out). out must not overlap a or b. */
 DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a, int32_t trans_b,
                            dk_tensor* out);
+/* The shape dk_matmul's out must have for a and b (at most 16 extents into out_shape, their count
+ * into *out_ndim), validating a and b as dk_matmul does; their data is not read and may be NULL. */
+DK_API dk_status dk_matmul_output_shape(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a,
+                                        int32_t trans_b, int64_t* out_shape, int32_t* out_ndim);
 /* torch.nn.functional.linear with a fused epilogue: out = act(x @ weight^T + bias) + residual.
  * x [..., in], weight [out_features, in], bias [out_features], residual and out [..., out_features];
  * bias, act (identity) and residual may be NULL. out may be residual itself. */
 DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight, const dk_tensor* bias,
                            const dk_activation* act, const dk_tensor* residual, dk_tensor* out);
+/* The shape of dk_linear's out for x and weight (as dk_matmul_output_shape; data not read). */
+DK_API dk_status dk_linear_output_shape(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
+                                        int64_t* out_shape, int32_t* out_ndim);
 
 /* ---- 2-D convolution (kernels/conv2d.cu) ----
  * Output size per spatial dim, as torch.nn.functional.conv2d:
  *   P = (H + pad_top + pad_bottom - dilation_h * (R - 1) - 1) / stride_h + 1   (and Q from W likewise)
  * Layouts: NCHW: x [N, C, H, W], w [K, C/groups, R, S] (torch's), out [N, K, P, Q];
  *          NHWC: x [N, H, W, C], w [K, R, S, C/groups],           out [N, P, Q, K].
+ * Empty dims as in torch: N = 0 or K = 0 gives an empty output, C = 0 a sum over nothing (act(bias));
+ * H and W must be positive. Sizes that would overflow 64-bit byte counts are rejected.
  * bias [K], residual shaped like out, all one floating dtype; bf16/f16 compute in f32.
  * Forward: out = act(conv(x, w) + bias) + residual, fused in one kernel; activation.kind 0 = none,
  * bias and residual may be NULL; residual may be out itself. */
@@ -311,8 +320,12 @@ typedef struct dk_conv2d_params {
 DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                    const dk_tensor* w, const dk_tensor* bias, const dk_tensor* residual,
                                    dk_tensor* out);
-/* Which kernel dk_conv2d_forward runs for these arguments (a static string): "direct" (cpu);
- * on cuda / emu, the first that applies of "gemm_1x1" (NHWC, groups 1, 1x1 filter, stride 1, no
+/* The 4 extents of dk_conv2d_forward's out for x and w, validating params, x and w as the forward
+ * does (their data is not read and may be NULL): ask before allocating the output. */
+DK_API dk_status dk_conv2d_output_shape(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
+                                        const dk_tensor* w, int64_t* out_shape);
+/* Which kernel dk_conv2d_forward runs for these arguments (a static string): on cpu
+ * "direct_depthwise" (groups == C == K) or "im2col_gemm"; on cuda / emu, the first that applies of "gemm_1x1" (NHWC, groups 1, 1x1 filter, stride 1, no
  * padding: a matrix product), "depthwise" (groups == C), "implicit_gemm_mma" (tensor cores: bf16 /
  * f16, NHWC, C/groups a multiple of 8, x and w 16-byte aligned) and "implicit_gemm_fma" (f32 math
  * on CUDA cores). Validates params, x and w as the forward does. */
@@ -332,6 +345,9 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
  *   Ho = (H - 1) * stride_h - pad_top - pad_bottom + dilation_h * (R - 1) + output_padding_h + 1. */
 DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                              const dk_tensor* w, const dk_tensor* bias, dk_tensor* out);
+/* The 4 extents of dk_conv_transpose2d_forward's out, validating as it does (data not read). */
+DK_API dk_status dk_conv_transpose2d_output_shape(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
+                                                  const dk_tensor* w, int64_t* out_shape);
 
 /* ---- scaled dot-product attention (kernels/attention.cu), FlashAttention-2 style ----
  * q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv divides Hq (query head h reads kv head

@@ -63,12 +63,12 @@ void check_half_shape(const Checked& t, const std::vector<int64_t>& half, const 
 
 namespace dk {
 
-ActParams check_activation(const dk_activation* act) {
-    if (!act) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'act': expected an activation, got NULL");
+ActParams check_activation(const dk_activation* act, const char* name) {
+    if (!act) fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected an activation, got NULL");
     if (act->kind < DK_ACT_THRESHOLD || act->kind > DK_ACT_QUICK_GELU)
-        fail(DK_ERROR_INVALID_ARGUMENT, "argument 'act': unknown activation kind " + std::to_string(act->kind) +
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "unknown activation kind " + std::to_string(act->kind) +
                                             " (expected 1.." + std::to_string(DK_ACT_QUICK_GELU) + ")");
-    const std::string what = std::string("argument 'act': ") + activation_name(act->kind) + ": ";
+    const std::string what = arg(name) + activation_name(act->kind) + ": ";
     if (std::isnan(act->alpha) || std::isnan(act->beta))
         fail(DK_ERROR_INVALID_ARGUMENT, what + "parameters must not be NaN");
     if (act->kind == DK_ACT_CELU && act->alpha == 0.0f)

@@ -48,7 +48,7 @@ static DType decode_dtype(const char* name, dk_dtype d) {
              std::to_string(d.lanes) + ")");
 }
 
-Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t) {
+Checked check_meta(const dk_context* ctx, const char* name, const dk_tensor* t) {
     if (!t) fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected a tensor, got NULL");
     Checked c{name, decode_dtype(name, t->dtype), nullptr, {}, 1, 0};
     if (t->ndim < 0 || t->ndim > kMaxDims)
@@ -57,23 +57,32 @@ Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t
     if (t->ndim > 0 && !t->shape)
         fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "shape is NULL with ndim " + std::to_string(t->ndim));
     c.shape.assign(t->shape, t->shape + t->ndim);
-    const int64_t elem = dtype_size(c.dtype);
-    const int64_t limit = (int64_t(1) << 62) / elem;  // bytes must fit an int64 with room to spare
-    for (int i = 0; i < t->ndim; ++i) {
+    for (int i = 0; i < t->ndim; ++i)
         if (c.shape[i] < 0)
             fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "negative extent in shape " + shape_string(c.shape));
-        if (c.shape[i] > 0 && c.numel > limit / c.shape[i])
-            fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "size of shape " + shape_string(c.shape) +
-                                                " overflows 64-bit byte counts");
-        c.numel *= c.shape[i];
-    }
-    if (c.numel > limit)
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "size of shape " + shape_string(c.shape) +
-                                            " overflows 64-bit byte counts");
-    c.bytes = c.numel * elem;
+    c.numel = checked_numel(name, c.shape, c.dtype);
+    c.bytes = c.numel * dtype_size(c.dtype);
     if (t->device.device_type != ctx->device.device_type || t->device.device_id != ctx->device.device_id)
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "tensor is on " + device_name(t->device) +
-                                            " but the context is " + device_name(ctx->device));
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "tensor is on " + device_name(t->device) + ", the op runs on " +
+                                            device_name(ctx->device) + ": move it there first");
+    return c;
+}
+
+int64_t checked_numel(const char* name, const std::vector<int64_t>& shape, DType dtype) {
+    const int64_t limit = kMaxBytes / dtype_size(dtype);
+    int64_t numel = 1;
+    for (const int64_t d : shape) {
+        if (d > 0 && numel > limit / d)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "size of shape " + shape_string(shape) +
+                                                " overflows 64-bit byte counts");
+        numel *= d;
+    }
+    return numel;
+}
+
+Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t) {
+    Checked c = check_meta(ctx, name, t);
+    const int64_t elem = dtype_size(c.dtype);
     if (t->strides && c.numel > 1) {
         int64_t expect = 1;
         for (int i = t->ndim - 1; i >= 0; --i) {

@@ -22,6 +22,8 @@ struct Checked {
 };
 
 constexpr int kMaxDims = 16;
+// The largest tensor in bytes: byte counts stay far from int64 overflow.
+constexpr int64_t kMaxBytes = int64_t(1) << 62;
 
 // "argument 'name': ", the start of every argument error message.
 std::string arg(const char* name);
@@ -30,8 +32,13 @@ int64_t dtype_size(DType t);
 const char* dtype_name(DType t);
 std::string shape_string(const std::vector<int64_t>& shape);
 
-// Structure, dtype, size overflow, device (must be the context's), compactness, alignment.
+// Structure, dtype, size overflow and device (must be the context's): what a shape query needs.
+// The data pointer is neither checked nor set.
+Checked check_meta(const dk_context* ctx, const char* name, const dk_tensor* t);
+// check_meta plus compactness, a data pointer and its alignment.
 Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t);
+// The element count of shape; fails naming 'name' when its bytes would exceed kMaxBytes.
+int64_t checked_numel(const char* name, const std::vector<int64_t>& shape, DType dtype);
 
 // check_tensor plus like's dtype and shape.
 Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like);
@@ -47,7 +54,7 @@ void check_no_partial_overlap(const Checked& out, const Checked& in);
 // out must share no byte with in; note, if given, is added to the message.
 void check_disjoint(const Checked& out, const Checked& in, const char* note = "");
 
-// A dk_activation's kind and parameters (activation_ops.cpp); names the argument 'act'.
-ActParams check_activation(const dk_activation* act);
+// A dk_activation's kind and parameters (activation_ops.cpp), named as argument 'name'.
+ActParams check_activation(const dk_activation* act, const char* name = "act");
 
 }  // namespace dk

@@ -97,7 +97,9 @@ DK_HD void conv_for_each_tap(const ConvGeom& g, int64_t p, int64_t q, const F& f
 // residue class (h mod stride_h, w mod stride_w) = (ph, pw): within a class every pixel is reached
 // by the same filter rows, those r with (ph + pad_h - r dil_h) divisible by stride_h, which repeat
 // every stride_h / gcd(dil_h, stride_h): first, first + step, ... below R (count of them); columns
-// likewise. Class cls = ph * stride_w + pw; its pixels m = (n, i, j) are rows ph + i stride_h,
+// likewise. Only phases below the image's extent hold pixels, so there are
+// min(stride_h, H) * min(stride_w, W) classes (a stride far beyond the image costs nothing);
+// class cls = ph * min(stride_w, W) + pw; its pixels m = (n, i, j) are rows ph + i stride_h,
 // columns pw + j stride_w; its reduction index l = ((ri, si), kk), filter kk of the group fastest.
 struct ConvTaps {
     int64_t first, step, count;
@@ -122,10 +124,17 @@ DK_HD ConvTaps conv_dividing_taps(int64_t phase, int64_t pad, int64_t dil, int64
     return t;
 }
 
+DK_HD int64_t conv_residue_phases(int64_t stride, int64_t extent) { return stride < extent ? stride : extent; }
+
+DK_HD int64_t conv_residue_classes(const ConvGeom& g) {
+    return conv_residue_phases(g.stride_h, g.h) * conv_residue_phases(g.stride_w, g.w);
+}
+
 DK_HD ConvResidueClass conv_residue_class(const ConvGeom& g, int64_t cls) {
     ConvResidueClass rc;
-    rc.ph = cls / g.stride_w;
-    rc.pw = cls % g.stride_w;
+    const int64_t phases_w = conv_residue_phases(g.stride_w, g.w);
+    rc.ph = cls / phases_w;
+    rc.pw = cls % phases_w;
     rc.rows = rc.ph < g.h ? (g.h - rc.ph + g.stride_h - 1) / g.stride_h : 0;
     rc.cols = rc.pw < g.w ? (g.w - rc.pw + g.stride_w - 1) / g.stride_w : 0;
     rc.r = conv_dividing_taps(rc.ph, g.pad_h, g.dil_h, g.stride_h, g.r);

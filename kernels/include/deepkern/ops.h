@@ -220,6 +220,12 @@ inline int64_t conv_weight_grad_splits(const Exec& ex, const ConvGeom& g) {
     return s < 1 ? 1 : s;
 }
 
+// The pixels of the largest stride residue class of the data gradient (rows and columns 0 mod
+// the stride, kernels/conv2d.cu): the rows of its launch grid.
+inline int64_t conv_data_grad_rows(const ConvGeom& g) {
+    return g.n * ((g.h + g.stride_h - 1) / g.stride_h) * ((g.w + g.stride_w - 1) / g.stride_w);
+}
+
 // Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
 // enough that the second pass is small.
 inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {

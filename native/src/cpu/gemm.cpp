@@ -165,7 +165,8 @@ void gemm(const Exec&, DType dtype, const GemmArgs& p) {
     const int64_t runs_wanted = std::min(mb, std::max<int64_t>(1, ceil_div(want, p.batch * nb)));
     const int64_t per_run = std::min(ceil_div(mb, runs_wanted), std::max<int64_t>(1, kMaxRunRows / mc_max));
     const int64_t runs = ceil_div(mb, per_run);
-    const int64_t kb = std::max<int64_t>(1, ceil_div(p.k, kKc)), kc_max = ceil_div(p.k, kb);
+    // K = 0 makes one empty block, which zeroes the accumulator (the sum over nothing)
+    const int64_t kb = std::max<int64_t>(1, ceil_div(p.k, kKc)), kc_max = std::max<int64_t>(1, ceil_div(p.k, kb));
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         parallel_for(p.batch * runs * nb, [&](int64_t task) {

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
 
 #include "deepkern/error.h"
 
@@ -21,7 +22,13 @@ int device_count(std::string* reason) {
     cudaError_t err = cudaGetDeviceCount(&n);
     if (err != cudaSuccess) {
         cudaGetLastError();
-        if (reason)
+        if (!reason) return 0;
+        // The runtime reports a missing driver library as an "insufficient" one: tell them apart.
+        void* driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+        if (driver) dlclose(driver);
+        if (!driver && (err == cudaErrorInsufficientDriver || err == cudaErrorNoDevice))
+            *reason = "no NVIDIA driver found (libcuda.so.1 is not installed)";
+        else
             *reason = std::string("cudaGetDeviceCount: ") + cudaGetErrorString(err) + " (cuda error " +
                       std::to_string(int(err)) + ")";
         return 0;

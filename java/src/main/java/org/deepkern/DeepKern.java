@@ -9,6 +9,7 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.deepkern.bindings.dk_device_props;
 import org.deepkern.bindings.dk_memory_stats;
+import org.deepkern.bindings.dk_context;
 import org.deepkern.internal.Native;
 
 /**
@@ -59,8 +60,10 @@ public final class DeepKern {
     }
 
     public static DeviceInfo deviceInfo(Device device) {
+        final String op = "DeepKern.deviceInfo";
+        requireDevice(op, device);
         try (dk_device_props p = new dk_device_props()) {
-            check(dk_device_query(device.type().code(), device.index(), p));
+            Native.check(op, dk_device_query(device.type().code(), device.index(), p));
             return new DeviceInfo(device, p.name().getString(), p.compute_major(), p.compute_minor(),
                     p.multiprocessors(), p.total_memory(), p.l2_cache_bytes(), p.driver_version(),
                     p.runtime_version());
@@ -84,7 +87,7 @@ public final class DeepKern {
 
     /** Replaces the default device for the rest of this JVM's life. */
     public static void setDefaultDevice(Device device) {
-        Native.context(device);  // fails now, not at first use, if the device does not work
+        context("DeepKern.setDefaultDevice", device);  // fails now, not at first use, if the device does not work
         defaultDevice = device;
     }
 
@@ -106,23 +109,36 @@ public final class DeepKern {
 
     /** Waits for every op queued on the device. */
     public static void synchronize(Device device) {
-        check(dk_synchronize(Native.context(device)));
+        final String op = "DeepKern.synchronize";
+        Native.check(op, dk_synchronize(context(op, device)));
     }
 
     public static MemoryStats memoryStats(Device device) {
         try (dk_memory_stats s = new dk_memory_stats()) {
-            check(dk_memory_stats_get(Native.context(device), s));
+            final String op = "DeepKern.memoryStats";
+            Native.check(op, dk_memory_stats_get(context(op, device), s));
             return new MemoryStats(s.in_use(), s.peak_in_use(), s.cached(), s.reserved(), s.alloc_count(),
                     s.cache_hits());
         }
     }
 
     public static void resetPeakMemory(Device device) {
-        check(dk_memory_reset_peak(Native.context(device)));
+        final String op = "DeepKern.resetPeakMemory";
+        Native.check(op, dk_memory_reset_peak(context(op, device)));
     }
 
     /** Returns every cached, unused block of the device's allocator to the device. */
     public static void emptyCache(Device device) {
-        check(dk_empty_cache(Native.context(device)));
+        final String op = "DeepKern.emptyCache";
+        Native.check(op, dk_empty_cache(context(op, device)));
+    }
+
+    private static Device requireDevice(String op, Device device) {
+        if (device == null) throw DeepKernException.invalidArgument(op, "device", "expected a device, got null");
+        return device;
+    }
+
+    private static dk_context context(String op, Device device) {
+        return Native.context(op, requireDevice(op, device));
     }
 }

@@ -33,11 +33,11 @@ public final class Tensor implements AutoCloseable {
         final Pointer data;
         final AtomicInteger refs = new AtomicInteger();
 
-        Storage(Device device, long bytes) {
+        Storage(String op, Device device, long bytes) {
             this.device = device;
-            this.ctx = Native.context(device);
+            this.ctx = Native.context(op, device);
             this.data = new Pointer((Pointer) null);
-            check(dk_malloc(ctx, bytes, data));
+            Native.check(op, dk_malloc(ctx, bytes, data));
         }
 
         void release() {
@@ -97,13 +97,20 @@ public final class Tensor implements AutoCloseable {
 
     /** An uninitialized tensor. */
     public static Tensor empty(DType dtype, Device device, long... shape) {
-        long[] s = checkShape("Tensor.empty", shape);
-        long bytes = Math.multiplyExact(numel(s), (long) dtype.byteSize());
-        return new Tensor(new Storage(device, bytes), dtype, s, 0);
+        return empty("Tensor.empty", dtype, device, shape);
+    }
+
+    private static Tensor empty(String op, DType dtype, Device device, long[] shape) {
+        if (dtype == null) throw DeepKernException.invalidArgument(op, "dtype", "expected a dtype, got null");
+        if (device == null) throw DeepKernException.invalidArgument(op, "device", "expected a device, got null");
+        long[] s = checkShape(op, shape);
+        if (numel(s) > MAX_BYTES / dtype.byteSize()) throw DeepKernException.invalidArgument(op, "shape",
+                "size of " + Arrays.toString(s) + " in " + dtype.name().toLowerCase() + " overflows 64-bit byte counts");
+        return new Tensor(new Storage(op, device, numel(s) * dtype.byteSize()), dtype, s, 0);
     }
 
     public static Tensor zeros(DType dtype, Device device, long... shape) {
-        return full(0.0, dtype, device, shape);
+        return full("Tensor.zeros", 0.0, dtype, device, shape);
     }
 
     /** An f32 tensor of zeros on the default device. */
@@ -113,8 +120,12 @@ public final class Tensor implements AutoCloseable {
 
     /** Every element = value, converted to dtype (integers saturate). */
     public static Tensor full(double value, DType dtype, Device device, long... shape) {
-        Tensor t = empty(dtype, device, shape);
-        return written(t, dk_fill(t.storage.ctx, t.handle, value));
+        return full("Tensor.full", value, dtype, device, shape);
+    }
+
+    private static Tensor full(String op, double value, DType dtype, Device device, long[] shape) {
+        Tensor t = empty(op, dtype, device, shape);
+        return written(op, t, dk_fill(t.storage.ctx, t.handle, value));
     }
 
     /** f32 values on the default device; no shape means 1-D. */
@@ -123,7 +134,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public static Tensor of(Device device, float[] values, long... shape) {
-        Tensor t = empty(DType.F32, device, hostShape("Tensor.of", values.length, shape));
+        Tensor t = empty("Tensor.of", DType.F32, device, hostShape(values == null ? -1 : values.length, shape));
         try (FloatPointer host = new FloatPointer(values)) {
             t.copyFromHost(host);
         }
@@ -131,7 +142,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public static Tensor of(Device device, int[] values, long... shape) {
-        Tensor t = empty(DType.I32, device, hostShape("Tensor.of", values.length, shape));
+        Tensor t = empty("Tensor.of", DType.I32, device, hostShape(values == null ? -1 : values.length, shape));
         try (IntPointer host = new IntPointer(values)) {
             t.copyFromHost(host);
         }
@@ -139,7 +150,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public static Tensor of(Device device, long[] values, long... shape) {
-        Tensor t = empty(DType.I64, device, hostShape("Tensor.of", values.length, shape));
+        Tensor t = empty("Tensor.of", DType.I64, device, hostShape(values == null ? -1 : values.length, shape));
         try (LongPointer host = new LongPointer(values)) {
             t.copyFromHost(host);
         }
@@ -155,8 +166,8 @@ public final class Tensor implements AutoCloseable {
     }
 
     public static Tensor randn(Device device, DType dtype, long seed, long... shape) {
-        Tensor t = empty(dtype, device, shape);
-        return written(t, dk_randn(t.storage.ctx, t.handle, seed, 0));
+        Tensor t = empty("Tensor.randn", dtype, device, shape);
+        return written("Tensor.randn", t, dk_randn(t.storage.ctx, t.handle, seed, 0), "out", "dtype");
     }
 
     // ---- accessors ----
@@ -194,13 +205,13 @@ public final class Tensor implements AutoCloseable {
      * the tensor is closed.
      */
     public dk_tensor nativeHandle() {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.nativeHandle");
         return handle;
     }
 
     /** The native context of this tensor's device, for op implementations. */
     public dk_context nativeContext() {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.nativeContext");
         return storage.ctx;
     }
 
@@ -208,7 +219,8 @@ public final class Tensor implements AutoCloseable {
 
     /** A view with a new shape and the same elements; one extent may be -1 (inferred). */
     public Tensor reshape(long... newShape) {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.reshape");
+        if (newShape == null) throw DeepKernException.invalidArgument("Tensor.reshape", "shape", "expected extents, got null");
         long[] s = newShape.clone();
         int infer = -1;
         long known = 1;
@@ -216,13 +228,14 @@ public final class Tensor implements AutoCloseable {
             if (s[i] == -1 && infer < 0) infer = i;
             else if (s[i] < 0) throw DeepKernException.invalidArgument("Tensor.reshape", "shape",
                     "expected extents >= 0 (one may be -1), got " + Arrays.toString(newShape));
-            else known = Math.multiplyExact(known, s[i]);
+            else known = s[i] == 0 || known <= Long.MAX_VALUE / s[i] ? known * s[i] : -1;  // -1: overflow
         }
+        if (known < 0) throw reshapeError(newShape);
         if (infer >= 0) {
             if (known == 0 || numel % known != 0) throw reshapeError(newShape);
             s[infer] = numel / known;
         }
-        if (numel(s) != numel) throw reshapeError(newShape);
+        if (known * (infer >= 0 ? s[infer] : 1) != numel) throw reshapeError(newShape);
         return new Tensor(storage, dtype, s, handle.byte_offset());
     }
 
@@ -236,7 +249,7 @@ public final class Tensor implements AutoCloseable {
      * since deepkern tensors are compact; dim i of the result is dim {@code dims[i]} of this one.
      */
     public Tensor permute(int... dims) {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.permute");
         final String op = "Tensor.permute";
         if (dims == null || dims.length != shape.length) throw DeepKernException.invalidArgument(op, "dims",
                 "expected a permutation of the " + shape.length + " dims, got " + Arrays.toString(dims));
@@ -251,13 +264,13 @@ public final class Tensor implements AutoCloseable {
         Tensor out = empty(dtype, storage.device, s);
         try (IntPointer d = new IntPointer(Math.max(1, dims.length))) {
             d.put(dims);
-            return written(out, dk_permute(storage.ctx, handle, d, out.handle));
+            return written(op, out, dk_permute(storage.ctx, handle, d, out.handle));
         }
     }
 
     /** Elements {@code start .. start + length - 1} along {@code dim} (torch {@code narrow_copy}): a copy. */
     public Tensor narrow(int dim, long start, long length) {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.narrow");
         final String op = "Tensor.narrow";
         if (dim < 0 || dim >= shape.length) throw DeepKernException.invalidArgument(op, "dim",
                 "expected 0.." + (shape.length - 1) + " for shape " + Arrays.toString(shape) + ", got " + dim);
@@ -268,12 +281,13 @@ public final class Tensor implements AutoCloseable {
         long[] s = shape.clone();
         s[dim] = length;
         Tensor out = empty(dtype, storage.device, s);
-        return written(out, dk_narrow(storage.ctx, handle, dim, start, out.handle));
+        return written(op, out, dk_narrow(storage.ctx, handle, dim, start, out.handle));
     }
 
     /** This tensor on another device (a copy), or a view of it when already there. */
     public Tensor to(Device device) {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.to");
+        if (device == null) throw DeepKernException.invalidArgument("Tensor.to", "device", "expected a device, got null");
         if (device.equals(storage.device)) return reshape(shape);
         Tensor out = empty(dtype, device, shape);
         long bytes = numel * dtype.byteSize();
@@ -286,14 +300,15 @@ public final class Tensor implements AutoCloseable {
 
     /** This tensor converted to another dtype (round to nearest even), or a view when equal. */
     public Tensor to(DType target) {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.to");
+        if (target == null) throw DeepKernException.invalidArgument("Tensor.to", "dtype", "expected a dtype, got null");
         if (target == dtype) return reshape(shape);
         Tensor out = empty(target, storage.device, shape);
-        return written(out, dk_cast(storage.ctx, handle, out.handle));
+        return written("Tensor.to", out, dk_cast(storage.ctx, handle, out.handle));
     }
 
     public float[] toFloatArray() {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.toFloatArray");
         if (dtype != DType.F32) {
             try (Tensor f = to(DType.F32)) {
                 return f.toFloatArray();
@@ -308,7 +323,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public int[] toIntArray() {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.toIntArray");
         if (dtype != DType.I32) {
             try (Tensor i = to(DType.I32)) {
                 return i.toIntArray();
@@ -323,7 +338,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public long[] toLongArray() {
-        ensureOpen("tensor");
+        ensureOpen("Tensor.toLongArray");
         if (dtype != DType.I64) {
             try (Tensor l = to(DType.I64)) {
                 return l.toLongArray();
@@ -353,8 +368,8 @@ public final class Tensor implements AutoCloseable {
 
     // ---- internals ----
 
-    private void ensureOpen(String what) {
-        if (closed) throw new DeepKernException(Status.INVALID_ARGUMENT, what + " is closed: " + this);
+    private void ensureOpen(String op) {
+        if (closed) throw new DeepKernException(Status.INVALID_ARGUMENT, op + ": the tensor is closed: " + this);
     }
 
     private Pointer dataAt() {
@@ -370,9 +385,9 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** t, once the native call that wrote it succeeded; closed (not leaked) when it failed. */
-    private static Tensor written(Tensor t, int status) {
+    private static Tensor written(String op, Tensor t, int status, String... renames) {
         try {
-            check(status);
+            if (status != DK_SUCCESS) throw Native.error(op, status, renames);
             return t;
         } catch (RuntimeException e) {
             t.close();
@@ -384,6 +399,9 @@ public final class Tensor implements AutoCloseable {
         return DeepKernException.invalidArgument("Tensor.reshape", "shape", "expected " + numel
                 + " elements (shape " + Arrays.toString(shape) + "), got shape " + Arrays.toString(newShape));
     }
+
+    /** The largest tensor in bytes, as the native validation allows (deepkern.h). */
+    private static final long MAX_BYTES = 1L << 62;
 
     private static long numel(long[] shape) {
         long n = 1;
@@ -405,7 +423,10 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
-    private static long[] hostShape(String op, int length, long[] shape) {
+    /** The shape of Tensor.of's values: 1-D when none is given; length -1 for a null array. */
+    private static long[] hostShape(int length, long[] shape) {
+        final String op = "Tensor.of";
+        if (length < 0) throw DeepKernException.invalidArgument(op, "values", "expected an array, got null");
         if (shape == null || shape.length == 0) return new long[] {length};
         long[] s = checkShape(op, shape);
         if (numel(s) != length) throw DeepKernException.invalidArgument(op, "shape",

@@ -10,7 +10,7 @@ class TensorBadInputTest {
     @Test
     void randnNeedsAFloatingDtypeAndAValidShape() {
         for (Device d : DeepKern.devices()) {
-            assertRejects("out", "floating dtype", () -> Tensor.randn(d, DType.I32, 1, 4));
+            assertRejects("dtype", "floating dtype", () -> Tensor.randn(d, DType.I32, 1, 4));
             assertRejects("shape", ">= 0", () -> Tensor.randn(d, DType.F32, 1, 2, -3));
         }
     }

@@ -3,6 +3,8 @@ package org.deepkern.internal;
 import static org.deepkern.bindings.global.deepkern.*;
 
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.deepkern.DeepKernException;
 import org.deepkern.Device;
 import org.deepkern.Status;
@@ -35,15 +37,59 @@ public final class Native {
         }
     }
 
+    /** Throws the native error of a call to Java method {@code op} if {@code status} is not success. */
+    public static void check(String op, int status) {
+        if (status != DK_SUCCESS) throw error(op, status);
+    }
+
+    private static final Pattern NATIVE_OP = Pattern.compile("^dk_[a-z0-9_]+: ");
+    private static final Pattern QUOTED = Pattern.compile("'([a-z][a-z0-9]*(?:[_.][a-z0-9]+)*)'");
+
+    /**
+     * The thread's last native error as the failure of Java method {@code op}: the C function's
+     * name replaced by op's, and each quoted C argument name ('grad_out', 'params.stride_h') in
+     * the Java spelling of the same argument ('gradOut', 'params.strideH').
+     */
+    public static DeepKernException error(String op, int status, String... renames) {
+        String message = NATIVE_OP.matcher(dk_last_error().getString()).replaceFirst("");
+        Matcher m = QUOTED.matcher(message);
+        StringBuilder b = new StringBuilder(op).append(": ");
+        while (m.find()) m.appendReplacement(b, Matcher.quoteReplacement("'" + javaName(m.group(1), renames) + "'"));
+        m.appendTail(b);
+        return new DeepKernException(Status.of(status), b.toString());
+    }
+
+    /** A native argument name in Java: renamed where the Java call names it otherwise, else camelCase. */
+    private static String javaName(String nativeName, String[] renames) {
+        for (int i = 0; i + 1 < renames.length; i += 2)
+            if (renames[i].equals(nativeName)) return renames[i + 1];
+        return camelCase(nativeName);
+    }
+
+    static String camelCase(String snake) {
+        StringBuilder b = new StringBuilder(snake.length());
+        for (int i = 0; i < snake.length(); i++) {
+            char c = snake.charAt(i);
+            if (c == '_' && i + 1 < snake.length()) b.append(Character.toUpperCase(snake.charAt(++i)));
+            else b.append(c);
+        }
+        return b.toString();
+    }
+
     /** The context of a device, created on first use. */
     public static dk_context context(Device device) {
+        return context("DeepKern.context", device);
+    }
+
+    /** The context of a device for Java method op, which reports a device that cannot be used. */
+    public static dk_context context(String op, Device device) {
         dk_context ctx = CONTEXTS.get(device);
         if (ctx != null) return ctx;
         synchronized (CONTEXTS) {
             ctx = CONTEXTS.get(device);
             if (ctx == null) {
                 ctx = new dk_context(null);
-                check(dk_context_create(device.type().code(), device.index(), ctx));
+                check(op, dk_context_create(device.type().code(), device.index(), ctx));
                 CONTEXTS.put(device, ctx);
             }
             return ctx;

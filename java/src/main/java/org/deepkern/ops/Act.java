@@ -1,6 +1,7 @@
 package org.deepkern.ops;
 
 import java.util.Objects;
+import org.deepkern.DeepKernException;
 import org.deepkern.bindings.dk_activation;
 
 /**
@@ -34,12 +35,12 @@ public final class Act {
 
     /** torch threshold: x if x > threshold else value. */
     public static Act threshold(double threshold, double value) {
-        return new Act(Kind.THRESHOLD, threshold, value);
+        return of("Act.threshold", Kind.THRESHOLD, threshold, value);
     }
 
     /** The perceptron's unit: 1 if x > theta else 0, with zero gradient. */
     public static Act step(double theta) {
-        return new Act(Kind.STEP, theta, 0);
+        return of("Act.step", Kind.STEP, theta, 0);
     }
 
     public static Act relu() {
@@ -47,11 +48,11 @@ public final class Act {
     }
 
     public static Act leakyRelu(double negativeSlope) {
-        return new Act(Kind.LEAKY_RELU, negativeSlope, 0);
+        return of("Act.leakyRelu", Kind.LEAKY_RELU, negativeSlope, 0);
     }
 
     public static Act elu(double alpha) {
-        return new Act(Kind.ELU, alpha, 0);
+        return of("Act.elu", Kind.ELU, alpha, 0);
     }
 
     public static Act selu() {
@@ -59,7 +60,7 @@ public final class Act {
     }
 
     public static Act celu(double alpha) {
-        return new Act(Kind.CELU, alpha, 0);
+        return of("Act.celu", Kind.CELU, alpha, 0);
     }
 
     public static Act sigmoid() {
@@ -71,7 +72,7 @@ public final class Act {
     }
 
     public static Act hardtanh(double minVal, double maxVal) {
-        return new Act(Kind.HARDTANH, minVal, maxVal);
+        return of("Act.hardtanh", Kind.HARDTANH, minVal, maxVal);
     }
 
     public static Act hardsigmoid() {
@@ -84,7 +85,7 @@ public final class Act {
 
     /** log(1 + exp(beta x)) / beta, and x where beta x > threshold. */
     public static Act softplus(double beta, double threshold) {
-        return new Act(Kind.SOFTPLUS, beta, threshold);
+        return of("Act.softplus", Kind.SOFTPLUS, beta, threshold);
     }
 
     public static Act silu() {
@@ -100,12 +101,43 @@ public final class Act {
     }
 
     public static Act gelu(GeluApproximation approximate) {
-        return new Act(Objects.requireNonNull(approximate, "approximate") == GeluApproximation.TANH
-                ? Kind.GELU_TANH : Kind.GELU, 0, 0);
+        return gelu("Act.gelu", approximate);
     }
 
     public static Act quickGelu() {
         return new Act(Kind.QUICK_GELU, 0, 0);
+    }
+
+    /** GELU with the given approximation, checked as the public method op names it. */
+    static Act gelu(String op, GeluApproximation approximate) {
+        if (approximate == null) throw DeepKernException.invalidArgument(op, "approximate", "expected NONE or TANH, got null");
+        return new Act(approximate == GeluApproximation.TANH ? Kind.GELU_TANH : Kind.GELU, 0, 0);
+    }
+
+    /**
+     * An activation with parameters, checked in the words of the public method op (Act.leakyRelu,
+     * F.leakyRelu ...) under torch's parameter names: no NaN, celu's alpha and softplus's beta not 0
+     * (they divide by it), hardtanh's minVal not above maxVal. Parameters are stored as f32.
+     */
+    static Act of(String op, Kind kind, double alpha, double beta) {
+        String[] names = switch (kind) {
+            case THRESHOLD -> new String[] {"threshold", "value"};
+            case STEP -> new String[] {"theta"};
+            case LEAKY_RELU -> new String[] {"negativeSlope"};
+            case ELU, CELU -> new String[] {"alpha"};
+            case HARDTANH -> new String[] {"minVal", "maxVal"};
+            case SOFTPLUS -> new String[] {"beta", "threshold"};
+            default -> new String[0];
+        };
+        double[] values = {alpha, beta};
+        for (int i = 0; i < names.length; i++)
+            if (Double.isNaN(values[i])) throw DeepKernException.invalidArgument(op, names[i], "expected a number, got NaN");
+        Act a = new Act(kind, alpha, beta);
+        if ((kind == Kind.CELU || kind == Kind.SOFTPLUS) && a.alpha == 0f)
+            throw DeepKernException.invalidArgument(op, names[0], "must not be 0 (as an f32), got " + alpha);
+        if (kind == Kind.HARDTANH && a.alpha > a.beta)
+            throw DeepKernException.invalidArgument(op, "minVal", "must not exceed maxVal (" + a.beta + "), got " + a.alpha);
+        return a;
     }
 
     public Kind kind() {

@@ -1,5 +1,6 @@
 package org.deepkern.ops;
 
+import org.deepkern.DeepKernException;
 import org.deepkern.bindings.dk_conv2d_params;
 
 /**
@@ -50,7 +51,9 @@ public final class Conv2dParams {
 
     public Conv2dParams withLayout(Layout layout) {
         Conv2dParams c = copy();
-        c.layout = layout == null ? Layout.NCHW : layout;
+        if (layout == null)
+            throw DeepKernException.invalidArgument("Conv2dParams.withLayout", "layout", "expected NCHW or NHWC, got null");
+        c.layout = layout;
         return c;
     }
 

@@ -1,19 +1,23 @@
 package org.deepkern.ops;
 
 import static org.deepkern.bindings.global.deepkern.*;
-import static org.deepkern.internal.Native.check;
 
 import java.util.Arrays;
 import java.util.function.Consumer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.deepkern.DType;
 import org.deepkern.DeepKernException;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
-import org.deepkern.bindings.dk_tensor;
+import org.deepkern.internal.Call;
 
 /**
  * The functional ops, named after {@code torch.nn.functional}. Each runs on the device of its
  * first tensor argument; every tensor argument must be on that device. Forms taking {@code out}
- * write into it (it may be the input itself for element-wise ops) and return it.
+ * write into it (it may be the input itself for element-wise ops) and return it. Every argument is
+ * validated before anything is allocated or launched; a bad one raises {@link DeepKernException}
+ * naming the method called and the argument.
  */
 public final class F {
     private F() {}
@@ -22,105 +26,112 @@ public final class F {
 
     /** act(x), any activation. */
     public static Tensor activation(Act act, Tensor x) {
-        return activation(act, x, null);
+        return activation(new Call("F.activation"), act, x, null);
     }
 
     /** act(x + bias), bias broadcast over the last dim of x (null for none). */
     public static Tensor activation(Act act, Tensor x, Tensor bias) {
-        Tensor in = arg("F.activation", "x", x);
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> activation(act, x, bias, out));
+        return activation(new Call("F.activation"), act, x, bias);
     }
 
     public static Tensor activation(Act act, Tensor x, Tensor bias, Tensor out) {
-        final String op = "F.activation";
-        check(dk_activation_forward(context(op, x), descriptor(op, act), handle(op, "x", x), optional(op, "bias", bias),
-                handle(op, "out", out)));
+        return activation(new Call("F.activation"), act, x, bias, out);
+    }
+
+    private static Tensor activation(Call c, Act act, Tensor x, Tensor bias) {
+        Tensor in = c.tensor("x", x);
+        return fresh(c.output(in.dtype(), in.shape()), out -> activation(c, act, x, bias, out));
+    }
+
+    private static Tensor activation(Call c, Act act, Tensor x, Tensor bias, Tensor out) {
+        c.tensor("x", x);
+        c.check(dk_activation_forward(c.context(), descriptor(c, act), c.in("x", x), c.optional("bias", bias),
+                c.in("out", out)));
         return out;
     }
 
     /** The gradient of act(x) given the output's gradient; recomputes act from x. */
     public static Tensor activationBackward(Act act, Tensor x, Tensor gradOut) {
-        Tensor in = arg("F.activationBackward", "x", x);
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()),
-                gradIn -> check(dk_activation_backward(context("F.activationBackward", x),
-                        descriptor("F.activationBackward", act), handle("F.activationBackward", "x", x), null,
-                        handle("F.activationBackward", "gradOut", gradOut), gradIn.nativeHandle(), null)));
+        Call c = new Call("F.activationBackward");
+        Tensor in = c.tensor("x", x);
+        return fresh(c.output(in.dtype(), in.shape()), gradIn -> c.check(dk_activation_backward(c.context(),
+                descriptor(c, act), c.in("x", x), null, c.in("gradOut", gradOut), gradIn.nativeHandle(), null)));
     }
 
     /** The gradients of act(x + bias): of x, and of bias summed over every dim but the last. */
     public static ActivationGrads activationBackward(Act act, Tensor x, Tensor bias, Tensor gradOut) {
-        final String op = "F.activationBackward";
-        Tensor in = arg(op, "x", x);
-        Tensor b = arg(op, "bias", bias);
+        Call c = new Call("F.activationBackward");
+        Tensor in = c.tensor("x", x);
+        Tensor b = c.tensor("bias", bias);
         try (Scope outputs = Scope.open()) {
-            Tensor gradIn = Tensor.empty(in.dtype(), in.device(), in.shape());
-            Tensor gradBias = Tensor.empty(b.dtype(), b.device(), b.shape());
-            check(dk_activation_backward(context(op, x), descriptor(op, act), handle(op, "x", x), handle(op, "bias", bias),
-                    handle(op, "gradOut", gradOut), gradIn.nativeHandle(), gradBias.nativeHandle()));
+            Tensor gradIn = c.output(in.dtype(), in.shape());
+            Tensor gradBias = c.output(b.dtype(), b.shape());
+            c.check(dk_activation_backward(c.context(), descriptor(c, act), c.in("x", x), c.in("bias", bias),
+                    c.in("gradOut", gradOut), gradIn.nativeHandle(), gradBias.nativeHandle()));
             return new ActivationGrads(outputs.keep(gradIn), outputs.keep(gradBias));
         }
     }
 
     public static Tensor threshold(Tensor x, double threshold, double value) {
-        return activation(Act.threshold(threshold, value), x);
+        return activation(new Call("F.threshold"), Act.of("F.threshold", Act.Kind.THRESHOLD, threshold, value), x, null);
     }
 
     /** The perceptron's unit: 1 where x > theta, else 0. */
     public static Tensor step(Tensor x, double theta) {
-        return activation(Act.step(theta), x);
+        return activation(new Call("F.step"), Act.of("F.step", Act.Kind.STEP, theta, 0), x, null);
     }
 
     public static Tensor relu(Tensor x) {
-        return activation(Act.relu(), x);
+        return activation(new Call("F.relu"), Act.relu(), x, null);
     }
 
     public static Tensor leakyRelu(Tensor x, double negativeSlope) {
-        return activation(Act.leakyRelu(negativeSlope), x);
+        return activation(new Call("F.leakyRelu"), Act.of("F.leakyRelu", Act.Kind.LEAKY_RELU, negativeSlope, 0), x, null);
     }
 
     public static Tensor elu(Tensor x, double alpha) {
-        return activation(Act.elu(alpha), x);
+        return activation(new Call("F.elu"), Act.of("F.elu", Act.Kind.ELU, alpha, 0), x, null);
     }
 
     public static Tensor selu(Tensor x) {
-        return activation(Act.selu(), x);
+        return activation(new Call("F.selu"), Act.selu(), x, null);
     }
 
     public static Tensor celu(Tensor x, double alpha) {
-        return activation(Act.celu(alpha), x);
+        return activation(new Call("F.celu"), Act.of("F.celu", Act.Kind.CELU, alpha, 0), x, null);
     }
 
     public static Tensor sigmoid(Tensor x) {
-        return activation(Act.sigmoid(), x);
+        return activation(new Call("F.sigmoid"), Act.sigmoid(), x, null);
     }
 
     public static Tensor tanh(Tensor x) {
-        return activation(Act.tanh(), x);
+        return activation(new Call("F.tanh"), Act.tanh(), x, null);
     }
 
     public static Tensor hardtanh(Tensor x, double minVal, double maxVal) {
-        return activation(Act.hardtanh(minVal, maxVal), x);
+        return activation(new Call("F.hardtanh"), Act.of("F.hardtanh", Act.Kind.HARDTANH, minVal, maxVal), x, null);
     }
 
     public static Tensor hardsigmoid(Tensor x) {
-        return activation(Act.hardsigmoid(), x);
+        return activation(new Call("F.hardsigmoid"), Act.hardsigmoid(), x, null);
     }
 
     public static Tensor hardswish(Tensor x) {
-        return activation(Act.hardswish(), x);
+        return activation(new Call("F.hardswish"), Act.hardswish(), x, null);
     }
 
     public static Tensor softplus(Tensor x, double beta, double threshold) {
-        return activation(Act.softplus(beta, threshold), x);
+        return activation(new Call("F.softplus"), Act.of("F.softplus", Act.Kind.SOFTPLUS, beta, threshold), x, null);
     }
 
     /** silu, also called swish: x sigmoid(x). */
     public static Tensor silu(Tensor x) {
-        return activation(Act.silu(), x);
+        return activation(new Call("F.silu"), Act.silu(), x, null);
     }
 
     public static Tensor mish(Tensor x) {
-        return activation(Act.mish(), x);
+        return activation(new Call("F.mish"), Act.mish(), x, null);
     }
 
     /** GELU, exact form: x Phi(x). */
@@ -129,16 +140,16 @@ public final class F {
     }
 
     public static Tensor gelu(Tensor x, GeluApproximation approximate) {
-        return activation(geluAct(approximate), x);
+        return activation(new Call("F.gelu"), Act.gelu("F.gelu", approximate), x, null);
     }
 
     public static Tensor gelu(Tensor x, GeluApproximation approximate, Tensor out) {
-        return activation(geluAct(approximate), x, null, out);
+        return activation(new Call("F.gelu"), Act.gelu("F.gelu", approximate), x, null, out);
     }
 
     /** x sigmoid(1.702 x). */
     public static Tensor quickGelu(Tensor x) {
-        return activation(Act.quickGelu(), x);
+        return activation(new Call("F.quickGelu"), Act.quickGelu(), x, null);
     }
 
     // ---- gated linear units: up * act(gate) ----
@@ -146,111 +157,115 @@ public final class F {
 
     /** up * gate(gate) for same-shaped gate and up; gate is sigmoid, silu, gelu or relu. */
     public static Tensor gated(Act gate, Tensor gateInput, Tensor up) {
-        final String op = "F.gated";
-        Tensor g = arg(op, "gate", gateInput);
-        return fresh(Tensor.empty(g.dtype(), g.device(), g.shape()), out -> check(dk_gated_forward(context(op, gateInput),
-                descriptor(op, gate), handle(op, "gate", gateInput), handle(op, "up", up), out.nativeHandle())));
+        return gated(new Call("F.gated"), gate, gateInput, up);
+    }
+
+    private static Tensor gated(Call c, Act gate, Tensor gateInput, Tensor up) {
+        Tensor g = c.tensor("gate", gateInput);
+        return fresh(c.output(g.dtype(), g.shape()), out -> c.check(dk_gated_forward(c.context(), descriptor(c, gate),
+                c.in("gate", gateInput), c.in("up", up), out.nativeHandle())));
     }
 
     /** The split form: x [..., 2H] = [up | gate] gives [..., H]. */
     public static Tensor gated(Act gate, Tensor x) {
-        final String op = "F.gated";
-        Tensor in = arg(op, "x", x);
-        long[] half = halfShape(op, in);
-        return fresh(Tensor.empty(in.dtype(), in.device(), half), out -> check(dk_gated_split_forward(context(op, x),
-                descriptor(op, gate), handle(op, "x", x), out.nativeHandle())));
+        return gated(new Call("F.gated"), gate, x);
+    }
+
+    private static Tensor gated(Call c, Act gate, Tensor x) {
+        Tensor in = c.tensor("x", x);
+        long[] half = halfShape(c, in);
+        return fresh(c.output(in.dtype(), half), out -> c.check(dk_gated_split_forward(c.context(), descriptor(c, gate),
+                c.in("x", x), out.nativeHandle())));
     }
 
     public static GatedGrads gatedBackward(Act gate, Tensor gateInput, Tensor up, Tensor gradOut) {
-        final String op = "F.gatedBackward";
-        Tensor g = arg(op, "gate", gateInput);
+        Call c = new Call("F.gatedBackward");
+        Tensor g = c.tensor("gate", gateInput);
         try (Scope outputs = Scope.open()) {
-            Tensor gradGate = Tensor.empty(g.dtype(), g.device(), g.shape());
-            Tensor gradUp = Tensor.empty(g.dtype(), g.device(), g.shape());
-            check(dk_gated_backward(context(op, gateInput), descriptor(op, gate), handle(op, "gate", gateInput),
-                    handle(op, "up", up), handle(op, "gradOut", gradOut), gradGate.nativeHandle(), gradUp.nativeHandle()));
+            Tensor gradGate = c.output(g.dtype(), g.shape());
+            Tensor gradUp = c.output(g.dtype(), g.shape());
+            c.check(dk_gated_backward(c.context(), descriptor(c, gate), c.in("gate", gateInput), c.in("up", up),
+                    c.in("gradOut", gradOut), gradGate.nativeHandle(), gradUp.nativeHandle()));
             return new GatedGrads(outputs.keep(gradGate), outputs.keep(gradUp));
         }
     }
 
     /** The gradient of the split form, shaped like x. */
     public static Tensor gatedBackward(Act gate, Tensor x, Tensor gradOut) {
-        final String op = "F.gatedBackward";
-        Tensor in = arg(op, "x", x);
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), gradX -> check(dk_gated_split_backward(
-                context(op, x), descriptor(op, gate), handle(op, "x", x), handle(op, "gradOut", gradOut),
-                gradX.nativeHandle())));
+        Call c = new Call("F.gatedBackward");
+        Tensor in = c.tensor("x", x);
+        return fresh(c.output(in.dtype(), in.shape()), gradX -> c.check(dk_gated_split_backward(c.context(),
+                descriptor(c, gate), c.in("x", x), c.in("gradOut", gradOut), gradX.nativeHandle())));
     }
 
     /** torch glu: first half * sigmoid(second half). */
     public static Tensor glu(Tensor x) {
-        return gated(Act.sigmoid(), x);
+        return gated(new Call("F.glu"), Act.sigmoid(), x);
     }
 
     public static Tensor glu(Tensor gate, Tensor up) {
-        return gated(Act.sigmoid(), gate, up);
+        return gated(new Call("F.glu"), Act.sigmoid(), gate, up);
     }
 
     /** up * silu(gate). */
     public static Tensor swiglu(Tensor x) {
-        return gated(Act.silu(), x);
+        return gated(new Call("F.swiglu"), Act.silu(), x);
     }
 
     public static Tensor swiglu(Tensor gate, Tensor up) {
-        return gated(Act.silu(), gate, up);
+        return gated(new Call("F.swiglu"), Act.silu(), gate, up);
     }
 
     /** up * gelu(gate). */
     public static Tensor geglu(Tensor x, GeluApproximation approximate) {
-        return gated(geluAct(approximate), x);
+        return gated(new Call("F.geglu"), Act.gelu("F.geglu", approximate), x);
     }
 
     public static Tensor geglu(Tensor gate, Tensor up, GeluApproximation approximate) {
-        return gated(geluAct(approximate), gate, up);
+        return gated(new Call("F.geglu"), Act.gelu("F.geglu", approximate), gate, up);
     }
 
     /** up * relu(gate). */
     public static Tensor reglu(Tensor x) {
-        return gated(Act.relu(), x);
+        return gated(new Call("F.reglu"), Act.relu(), x);
     }
 
     public static Tensor reglu(Tensor gate, Tensor up) {
-        return gated(Act.relu(), gate, up);
+        return gated(new Call("F.reglu"), Act.relu(), gate, up);
     }
 
     // ---- softmax and normalization over the last dim ----
 
     /** softmax over the last dim (statistics in f32). */
     public static Tensor softmax(Tensor x) {
-        return softmax("F.softmax", x, false);
+        return softmax(new Call("F.softmax"), x, false);
     }
 
     /** log_softmax over the last dim. */
     public static Tensor logSoftmax(Tensor x) {
-        return softmax("F.logSoftmax", x, true);
+        return softmax(new Call("F.logSoftmax"), x, true);
     }
 
     /** The gradient of softmax from its output y: y (gradOut - sum(gradOut y)) per row. */
     public static Tensor softmaxBackward(Tensor y, Tensor gradOut) {
-        return softmaxBackward("F.softmaxBackward", y, gradOut, false);
+        return softmaxBackward(new Call("F.softmaxBackward"), y, gradOut, false);
     }
 
     /** The gradient of log_softmax from its output y: gradOut - exp(y) sum(gradOut) per row. */
     public static Tensor logSoftmaxBackward(Tensor y, Tensor gradOut) {
-        return softmaxBackward("F.logSoftmaxBackward", y, gradOut, true);
+        return softmaxBackward(new Call("F.logSoftmaxBackward"), y, gradOut, true);
     }
 
-    private static Tensor softmax(String op, Tensor x, boolean log) {
-        Tensor in = arg(op, "x", x);
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()),
-                out -> check(dk_softmax_forward(context(op, x), in.nativeHandle(), log ? 1 : 0, out.nativeHandle())));
+    private static Tensor softmax(Call c, Tensor x, boolean log) {
+        Tensor in = c.tensor("x", x);
+        return fresh(c.output(in.dtype(), in.shape()),
+                out -> c.check(dk_softmax_forward(c.context(), in.nativeHandle(), log ? 1 : 0, out.nativeHandle())));
     }
 
-    private static Tensor softmaxBackward(String op, Tensor y, Tensor gradOut, boolean log) {
-        Tensor in = arg(op, "y", y);
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), gradX -> check(dk_softmax_backward(
-                in.nativeContext(), in.nativeHandle(), handle(op, "gradOut", gradOut), log ? 1 : 0,
-                gradX.nativeHandle())));
+    private static Tensor softmaxBackward(Call c, Tensor y, Tensor gradOut, boolean log) {
+        Tensor in = c.tensor("y", y);
+        return fresh(c.output(in.dtype(), in.shape()), gradX -> c.check(dk_softmax_backward(c.context(),
+                in.nativeHandle(), c.in("gradOut", gradOut), log ? 1 : 0, gradX.nativeHandle())));
     }
 
     /**
@@ -258,11 +273,11 @@ public final class F {
      * weight and bias [C] may be null (1 and 0).
      */
     public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
-        final String op = "F.layerNorm";
-        Tensor in = arg(op, "x", x);
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(dk_layer_norm_forward(
-                in.nativeContext(), in.nativeHandle(), optional(op, "weight", weight), optional(op, "bias", bias),
-                (float) eps, out.nativeHandle())));
+        Call c = new Call("F.layerNorm");
+        Tensor in = c.tensor("x", x);
+        float e = eps(c, eps);
+        return fresh(c.output(in.dtype(), in.shape()), out -> c.check(dk_layer_norm_forward(c.context(),
+                in.nativeHandle(), c.optional("weight", weight), c.optional("bias", bias), e, out.nativeHandle())));
     }
 
     /**
@@ -270,37 +285,50 @@ public final class F {
      * withBias), the last two summed over every dim but the last.
      */
     public static NormGrads layerNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps, boolean withBias) {
-        return normBackward("F.layerNormBackward", x, weight, gradOut, eps, withBias, false);
+        return normBackward(new Call("F.layerNormBackward"), x, weight, gradOut, eps, withBias, false);
     }
 
     /** rms_norm over the last dim: x / sqrt(mean(x^2) + eps) * weight; weight [C] may be null. */
     public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
-        final String op = "F.rmsNorm";
-        Tensor in = arg(op, "x", x);
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(dk_rms_norm_forward(
-                in.nativeContext(), in.nativeHandle(), optional(op, "weight", weight), (float) eps, out.nativeHandle())));
+        Call c = new Call("F.rmsNorm");
+        Tensor in = c.tensor("x", x);
+        float e = eps(c, eps);
+        return fresh(c.output(in.dtype(), in.shape()), out -> c.check(dk_rms_norm_forward(c.context(),
+                in.nativeHandle(), c.optional("weight", weight), e, out.nativeHandle())));
     }
 
     /** The gradients of rms_norm: of x, and of weight (null when weight is null). */
     public static NormGrads rmsNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps) {
-        return normBackward("F.rmsNormBackward", x, weight, gradOut, eps, false, true);
+        return normBackward(new Call("F.rmsNormBackward"), x, weight, gradOut, eps, false, true);
     }
 
-    private static NormGrads normBackward(String op, Tensor x, Tensor weight, Tensor gradOut, double eps, boolean withBias,
+    private static NormGrads normBackward(Call c, Tensor x, Tensor weight, Tensor gradOut, double eps, boolean withBias,
                                           boolean rms) {
-        Tensor in = arg(op, "x", x);
+        Tensor in = c.tensor("x", x);
+        if (weight != null) c.tensor("weight", weight);
+        c.tensor("gradOut", gradOut);
+        float e = eps(c, eps);
         long[] s = in.shape();
         long[] param = {s.length == 0 ? 1 : s[s.length - 1]};
         try (Scope outputs = Scope.open()) {
-            Tensor gradX = Tensor.empty(in.dtype(), in.device(), s);
-            Tensor gradW = weight == null ? null : Tensor.empty(in.dtype(), in.device(), param);
-            Tensor gradB = withBias ? Tensor.empty(in.dtype(), in.device(), param) : null;
-            dk_tensor w = optional(op, "weight", weight), g = handle(op, "gradOut", gradOut);
-            dk_tensor gw = gradW == null ? null : gradW.nativeHandle(), gb = gradB == null ? null : gradB.nativeHandle();
-            check(rms ? dk_rms_norm_backward(in.nativeContext(), in.nativeHandle(), w, g, (float) eps, gradX.nativeHandle(), gw)
-                    : dk_layer_norm_backward(in.nativeContext(), in.nativeHandle(), w, g, (float) eps, gradX.nativeHandle(), gw, gb));
+            Tensor gradX = c.output(in.dtype(), s);
+            Tensor gradW = weight == null ? null : c.output(in.dtype(), param);
+            Tensor gradB = withBias ? c.output(in.dtype(), param) : null;
+            var w = c.optional("weight", weight);
+            var g = c.in("gradOut", gradOut);
+            var gw = gradW == null ? null : gradW.nativeHandle();
+            var gb = gradB == null ? null : gradB.nativeHandle();
+            c.check(rms ? dk_rms_norm_backward(c.context(), in.nativeHandle(), w, g, e, gradX.nativeHandle(), gw)
+                    : dk_layer_norm_backward(c.context(), in.nativeHandle(), w, g, e, gradX.nativeHandle(), gw, gb));
             return new NormGrads(outputs.keep(gradX), outputs.keep(gradW), outputs.keep(gradB));
         }
+    }
+
+    /** eps as the native ops take it: an f32 above 0. */
+    private static float eps(Call c, double eps) {
+        if (!((float) eps > 0) || Float.isInfinite((float) eps))
+            throw c.invalid("eps", "expected a finite number > 0 (as an f32), got " + eps);
+        return (float) eps;
     }
 
     // ---- rotary position embedding ----
@@ -310,23 +338,25 @@ public final class F {
      * pair i by p * base^(-2i/D), pairs as the layout says.
      */
     public static Tensor rotaryEmbedding(Tensor x, RopeLayout layout, double base, long positionOffset) {
-        return rope("F.rotaryEmbedding", "x", x, layout, base, positionOffset, false);
+        return rope(new Call("F.rotaryEmbedding"), "x", x, layout, base, positionOffset, false);
     }
 
     /** The gradient of {@link #rotaryEmbedding}: the same turn by -theta applied to gradOut. */
     public static Tensor rotaryEmbeddingBackward(Tensor gradOut, RopeLayout layout, double base, long positionOffset) {
-        return rope("F.rotaryEmbeddingBackward", "gradOut", gradOut, layout, base, positionOffset, true);
+        return rope(new Call("F.rotaryEmbeddingBackward"), "gradOut", gradOut, layout, base, positionOffset, true);
     }
 
-    private static Tensor rope(String op, String name, Tensor x, RopeLayout layout, double base, long offset,
+    private static Tensor rope(Call c, String name, Tensor x, RopeLayout layout, double base, long offset,
                                boolean backward) {
-        Tensor in = arg(op, name, x);
-        if (layout == null)
-            throw DeepKernException.invalidArgument(op, "layout", "expected HALF_SPLIT or INTERLEAVED, got null");
+        Tensor in = c.tensor(name, x);
+        c.required("layout", layout, "HALF_SPLIT or INTERLEAVED");
+        if (!((float) base > 0) || Float.isInfinite((float) base))
+            throw c.invalid("base", "expected a finite number > 0 (as an f32), got " + base);
+        if (offset < 0) throw c.invalid("positionOffset", "expected >= 0, got " + offset);
         int code = layout == RopeLayout.HALF_SPLIT ? DK_ROPE_HALF_SPLIT : DK_ROPE_INTERLEAVED;
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(backward
-                ? dk_rope_backward(in.nativeContext(), in.nativeHandle(), code, (float) base, offset, out.nativeHandle())
-                : dk_rope_forward(in.nativeContext(), in.nativeHandle(), code, (float) base, offset, out.nativeHandle())));
+        return fresh(c.output(in.dtype(), in.shape()), out -> c.check(backward
+                ? dk_rope_backward(c.context(), in.nativeHandle(), code, (float) base, offset, out.nativeHandle())
+                : dk_rope_forward(c.context(), in.nativeHandle(), code, (float) base, offset, out.nativeHandle())));
     }
 
     // ---- matrix products ----
@@ -341,31 +371,45 @@ public final class F {
 
     /** op(a) @ op(b), op transposing the last two dims where asked (no copy is made; vectors have no transpose). */
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        final String op = "F.matmul";
-        Tensor ta = arg(op, "a", a), tb = arg(op, "b", b);
-        long[] out = dropVectorDims(ta, tb, matmulShape(op, asMatrix(op, "a", ta, true), asMatrix(op, "b", tb, false),
-                transA && ta.ndim() > 1, transB && tb.ndim() > 1));
-        return fresh(Tensor.empty(ta.dtype(), ta.device(), out), o -> check(dk_matmul(ta.nativeContext(), ta.nativeHandle(),
-                tb.nativeHandle(), transA ? 1 : 0, transB ? 1 : 0, o.nativeHandle())));
+        Call c = new Call("F.matmul");
+        Tensor ta = c.tensor("a", a), tb = c.tensor("b", b);
+        long[] out = shapeOf(c, (shape, ndim) -> dk_matmul_output_shape(c.context(), ta.nativeHandle(), tb.nativeHandle(),
+                transA ? 1 : 0, transB ? 1 : 0, shape, ndim));
+        return fresh(c.output(ta.dtype(), out), o -> c.check(dk_matmul(c.context(), ta.nativeHandle(), tb.nativeHandle(),
+                transA ? 1 : 0, transB ? 1 : 0, o.nativeHandle())));
     }
 
     /** x @ weight^T + bias (torch.nn.functional.linear); weight [out, in], bias [out] or null. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        return linear(x, weight, bias, null, null);
+        return linear(new Call("F.linear"), x, weight, bias, null, null);
     }
 
     /** act(x @ weight^T + bias) + residual in one pass; act, bias and residual may be null. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias, Act act, Tensor residual) {
-        final String op = "F.linear";
-        Tensor in = arg(op, "x", x), w = arg(op, "weight", weight);
-        long[] s = in.shape();
-        if (s.length == 0) throw DeepKernException.invalidArgument(op, "x", "expected at least 1 dimension, got a scalar");
-        if (w.ndim() != 2) throw DeepKernException.invalidArgument(op, "weight",
-                "expected [out_features, in_features], got " + Arrays.toString(w.shape()));
-        s[s.length - 1] = w.shape(0);
-        return fresh(Tensor.empty(in.dtype(), in.device(), s), o -> check(dk_linear(in.nativeContext(), in.nativeHandle(),
-                w.nativeHandle(), optional(op, "bias", bias), act == null ? null : act.handle(), optional(op, "residual", residual),
+        return linear(new Call("F.linear"), x, weight, bias, act, residual);
+    }
+
+    private static Tensor linear(Call c, Tensor x, Tensor weight, Tensor bias, Act act, Tensor residual) {
+        Tensor in = c.tensor("x", x), w = c.tensor("weight", weight);
+        long[] out = shapeOf(c, (shape, ndim) -> dk_linear_output_shape(c.context(), in.nativeHandle(), w.nativeHandle(),
+                shape, ndim));
+        return fresh(c.output(in.dtype(), out), o -> c.check(dk_linear(c.context(), in.nativeHandle(), w.nativeHandle(),
+                c.optional("bias", bias), act == null ? null : act.handle(), c.optional("residual", residual),
                 o.nativeHandle())));
+    }
+
+    /** An output shape from a native shape query (at most 16 dims), failures in the call's words. */
+    private interface ShapeQuery {
+        int query(LongPointer shape, IntPointer ndim);
+    }
+
+    private static long[] shapeOf(Call c, ShapeQuery q) {
+        try (LongPointer shape = new LongPointer(16); IntPointer ndim = new IntPointer(1)) {
+            c.check(q.query(shape, ndim));
+            long[] out = new long[ndim.get()];
+            shape.get(out);
+            return out;
+        }
     }
 
     /**
@@ -373,17 +417,20 @@ public final class F {
      * weight (gradOut^T @ x over every row) and, when withBias, of bias (gradOut summed over rows).
      */
     public static LinearGrads linearBackward(Tensor x, Tensor weight, Tensor gradOut, boolean withBias) {
-        final String op = "F.linearBackward";
-        Tensor in = arg(op, "x", x), w = arg(op, "weight", weight), g = arg(op, "gradOut", gradOut);
-        checkLinearGradOut(op, in, w, g);
+        return linearBackward(new Call("F.linearBackward"), x, weight, gradOut, withBias);
+    }
+
+    private static LinearGrads linearBackward(Call c, Tensor x, Tensor weight, Tensor gradOut, boolean withBias) {
+        Tensor in = c.tensor("x", x), w = c.tensor("weight", weight), g = c.tensor("gradOut", gradOut);
+        checkLinearGradOut(c, in, w, g);
         long k = in.shape(in.ndim() - 1), n = w.shape(0);
         long rows = k == 0 ? 0 : in.numel() / k;
         try (Scope outputs = Scope.open(); Tensor g2 = g.view(rows, n); Tensor x2 = in.view(rows, k)) {
-            Tensor gx = matmul(g, w);
-            Tensor gw = matmul(g2, x2, true, false);
+            Tensor gx = matmul(c, g, w, false, false);
+            Tensor gw = matmul(c, g2, x2, true, false);
             Tensor gb = null;
             if (withBias) {
-                try (Tensor ones = Tensor.full(1.0, in.dtype(), in.device(), 1, rows); Tensor s = matmul(ones, g2)) {
+                try (Tensor ones = Tensor.full(1.0, in.dtype(), in.device(), 1, rows); Tensor s = matmul(c, ones, g2, false, false)) {
                     gb = s.reshape(n);
                 }
             }
@@ -399,20 +446,21 @@ public final class F {
      * act and bias may be null; the bias gradient is null without a bias.
      */
     public static LinearGrads linearBackward(Tensor x, Tensor weight, Tensor bias, Act act, Tensor gradOut) {
-        if (act == null && bias == null) return linearBackward(x, weight, gradOut, false);
-        if (act == null) return linearBackward(x, weight, gradOut, true);
-        final String op = "F.linearBackward";
-        checkLinearGradOut(op, arg(op, "x", x), arg(op, "weight", weight), arg(op, "gradOut", gradOut));
-        try (Scope outputs = Scope.open(); Tensor pre = linear(x, weight, null)) {
+        Call c = new Call("F.linearBackward");
+        if (act == null) return linearBackward(c, x, weight, gradOut, bias != null);
+        Tensor in = c.tensor("x", x), w = c.tensor("weight", weight), g = c.tensor("gradOut", gradOut);
+        if (bias != null) c.tensor("bias", bias);
+        checkLinearGradOut(c, in, w, g);
+        try (Scope outputs = Scope.open(); Tensor pre = linear(c, x, weight, null, null, null)) {
             Tensor gradPre, gb = null;
             if (bias != null) {
                 ActivationGrads ag = activationBackward(act, pre, bias, gradOut);
                 gradPre = ag.input();
                 gb = ag.bias();
             } else {
-                gradPre = activationBackward(act, pre, arg(op, "gradOut", gradOut));
+                gradPre = activationBackward(act, pre, gradOut);
             }
-            LinearGrads lg = linearBackward(x, weight, gradPre, false);
+            LinearGrads lg = linearBackward(c, x, weight, gradPre, false);
             return new LinearGrads(outputs.keep(lg.input()), outputs.keep(lg.weight()), outputs.keep(gb));
         }
     }
@@ -424,65 +472,56 @@ public final class F {
      * semantics); a vector operand gets a vector gradient.
      */
     public static MatmulGrads matmulBackward(Tensor a, Tensor b, Tensor gradOut, boolean transA, boolean transB) {
-        final String op = "F.matmulBackward";
-        Tensor ta = arg(op, "a", a), tb = arg(op, "b", b), g = arg(op, "gradOut", gradOut);
-        long[] as = asMatrix(op, "a", ta, true), bs = asMatrix(op, "b", tb, false);
-        boolean tA = transA && ta.ndim() > 1, tB = transB && tb.ndim() > 1;
-        long[] out = matmulShape(op, as, bs, tA, tB);
-        long[] expected = dropVectorDims(ta, tb, out);
-        if (!Arrays.equals(g.shape(), expected)) throw DeepKernException.invalidArgument(op, "gradOut",
+        Call c = new Call("F.matmulBackward");
+        Tensor ta = c.tensor("a", a), tb = c.tensor("b", b), g = c.tensor("gradOut", gradOut);
+        long[] expected = shapeOf(c, (shape, ndim) -> dk_matmul_output_shape(c.context(), ta.nativeHandle(),
+                tb.nativeHandle(), transA ? 1 : 0, transB ? 1 : 0, shape, ndim));
+        if (!Arrays.equals(g.shape(), expected)) throw c.invalid("gradOut",
                 "expected the output's shape " + Arrays.toString(expected) + ", got " + Arrays.toString(g.shape()));
+        long[] as = asMatrix(ta, true), bs = asMatrix(tb, false);
+        boolean tA = transA && ta.ndim() > 1, tB = transB && tb.ndim() > 1;
+        long[] out = matmulShape(as, bs, tA, tB);
         try (Scope outputs = Scope.open(); Tensor a2 = ta.view(as); Tensor b2 = tb.view(bs); Tensor g2 = g.view(out)) {
             Tensor ga, gb;
-            try (Tensor full = tA ? matmul(b2, g2, tB, true) : matmul(g2, b2, false, !tB)) {
-                ga = sumToShape(full, as, ta.shape());
+            try (Tensor full = tA ? matmul(c, b2, g2, tB, true) : matmul(c, g2, b2, false, !tB)) {
+                ga = sumToShape(c, full, as, ta.shape());
             }
             if (batchNumel(bs) == 1 && batchNumel(as) == batchNumel(out) && !tA) {
                 // b is shared by every batch and a is not: its gradient is one product over all rows of a
                 long k = as[as.length - 1], n = out[out.length - 1], rows = batchNumel(out) * as[as.length - 2];
                 try (Tensor af = a2.view(rows, k); Tensor gf = g2.view(rows, n);
-                     Tensor prod = tB ? matmul(gf, af, true, false) : matmul(af, gf, true, false)) {
+                     Tensor prod = tB ? matmul(c, gf, af, true, false) : matmul(c, af, gf, true, false)) {
                     gb = prod.reshape(tb.shape());
                 }
             } else {
-                try (Tensor full = tB ? matmul(g2, a2, true, tA) : matmul(a2, g2, !tA, false)) {
-                    gb = sumToShape(full, bs, tb.shape());
+                try (Tensor full = tB ? matmul(c, g2, a2, true, tA) : matmul(c, a2, g2, !tA, false)) {
+                    gb = sumToShape(c, full, bs, tb.shape());
                 }
             }
             return new MatmulGrads(outputs.keep(ga), outputs.keep(gb));
         }
     }
 
+    /** The product inside a composed call: validated natively, failures in the caller's words. */
+    private static Tensor matmul(Call c, Tensor a, Tensor b, boolean transA, boolean transB) {
+        long[] out = shapeOf(c, (shape, ndim) -> dk_matmul_output_shape(c.context(), a.nativeHandle(), b.nativeHandle(),
+                transA ? 1 : 0, transB ? 1 : 0, shape, ndim));
+        return fresh(c.output(a.dtype(), out), o -> c.check(dk_matmul(c.context(), a.nativeHandle(), b.nativeHandle(),
+                transA ? 1 : 0, transB ? 1 : 0, o.nativeHandle())));
+    }
+
     /** gradOut of a linear layer is shaped like its output: x's shape with out_features last. */
-    private static void checkLinearGradOut(String op, Tensor x, Tensor w, Tensor g) {
-        if (x.ndim() == 0) throw DeepKernException.invalidArgument(op, "x", "expected at least 1 dimension, got a scalar");
-        if (w.ndim() != 2) throw DeepKernException.invalidArgument(op, "weight",
-                "expected [out_features, in_features], got " + Arrays.toString(w.shape()));
-        long[] expected = x.shape();
-        expected[expected.length - 1] = w.shape(0);
-        if (!Arrays.equals(g.shape(), expected)) throw DeepKernException.invalidArgument(op, "gradOut",
+    private static void checkLinearGradOut(Call c, Tensor x, Tensor w, Tensor g) {
+        long[] expected = shapeOf(c, (shape, ndim) -> dk_linear_output_shape(c.context(), x.nativeHandle(), w.nativeHandle(),
+                shape, ndim));
+        if (!Arrays.equals(g.shape(), expected)) throw c.invalid("gradOut",
                 "expected the output's shape " + Arrays.toString(expected) + ", got " + Arrays.toString(g.shape()));
     }
 
     /** The operand's shape as a matrix: a vector [K] as [1, K] (the first operand) or [K, 1]. */
-    private static long[] asMatrix(String op, String name, Tensor t, boolean first) {
+    private static long[] asMatrix(Tensor t, boolean first) {
         long[] s = t.shape();
-        if (s.length == 0) throw DeepKernException.invalidArgument(op, name,
-                "expected a vector [K] or a matrix [..., rows, cols], got a scalar");
         return s.length > 1 ? s : first ? new long[] {1, s[0]} : new long[] {s[0], 1};
-    }
-
-    /** The shape of a product of matrices with the rows (a vector a) or columns (a vector b) of 1 dropped. */
-    private static long[] dropVectorDims(Tensor a, Tensor b, long[] out) {
-        int r = out.length;
-        if (a.ndim() == 1 && b.ndim() == 1) return Arrays.copyOf(out, r - 2);
-        if (b.ndim() == 1) return Arrays.copyOf(out, r - 1);
-        if (a.ndim() == 1) {
-            long[] s = Arrays.copyOf(out, r - 1);
-            s[r - 2] = out[r - 1];
-            return s;
-        }
-        return out;
     }
 
     private static long batchNumel(long[] shape) {
@@ -497,7 +536,7 @@ public final class F {
      * Each run of such dims between kept ones is one product with a ones vector over a view:
      * [P, R, Q] -> ones [1, R] @ [P, R, Q] = [P, 1, Q]. The result is a new tensor (or view of full).
      */
-    private static Tensor sumToShape(Tensor full, long[] target, long[] as) {
+    private static Tensor sumToShape(Call c, Tensor full, long[] target, long[] as) {
         long[] s = full.shape();
         int q = s.length - 2, lead = s.length - target.length;
         try (Scope temps = Scope.open()) {
@@ -515,22 +554,21 @@ public final class F {
                 for (int d = i; d < j; d++) s[d] = 1;
                 // ones as the row [1, R] keeps the product's N = rest; past the GPU grid's N the column form
                 Tensor v = cur.view(p, r, rest);
-                cur = (rest <= 65535L * 64 ? matmul(Tensor.full(1.0, full.dtype(), full.device(), 1, r), v)
-                        : matmul(v, Tensor.full(1.0, full.dtype(), full.device(), r, 1), true, false)).view(s);
+                cur = (rest <= 65535L * 64 ? matmul(c, Tensor.full(1.0, full.dtype(), full.device(), 1, r), v, false, false)
+                        : matmul(c, v, Tensor.full(1.0, full.dtype(), full.device(), r, 1), true, false)).view(s);
                 i = j;
             }
             return temps.keep(cur.view(as));
         }
     }
 
-    private static long[] matmulShape(String op, long[] a, long[] b, boolean transA, boolean transB) {
+    /** The product's shape for operands already validated (their matrix forms a and b). */
+    private static long[] matmulShape(long[] a, long[] b, boolean transA, boolean transB) {
         int r = Math.max(a.length, b.length);
         long[] out = new long[r];
         for (int i = 0; i < r - 2; i++) {
             int ia = i - (r - a.length), ib = i - (r - b.length);
             long da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-            if (da != db && da != 1 && db != 1) throw DeepKernException.invalidArgument(op, "b", "batch dims of 'a' "
-                    + Arrays.toString(a) + " and 'b' " + Arrays.toString(b) + " do not broadcast");
             out[i] = da == 1 ? db : da;
         }
         out[r - 2] = transA ? a[a.length - 1] : a[a.length - 2];
@@ -547,12 +585,12 @@ public final class F {
      */
     public static Tensor diffusionStep(StepCoefs coefs, Tensor x, Tensor model, Tensor uncond, Tensor extra1,
                                        Tensor extra2, Tensor out, Tensor out2) {
-        final String op = "F.diffusionStep";
-        if (coefs == null) throw DeepKernException.invalidArgument(op, "coefs", "expected step coefficients, got null");
-        try (org.deepkern.bindings.dk_step_coefs c = coefs.toNative()) {
-            check(dk_diffusion_step(context(op, x), c, handle(op, "x", x), handle(op, "model", model),
-                    optional(op, "uncond", uncond), optional(op, "extra1", extra1), optional(op, "extra2", extra2),
-                    handle(op, "out", out), optional(op, "out2", out2)));
+        Call c = new Call("F.diffusionStep");
+        c.required("coefs", coefs, "step coefficients");
+        c.tensor("x", x);
+        try (org.deepkern.bindings.dk_step_coefs n = coefs.toNative()) {
+            c.check(dk_diffusion_step(c.context(), n, c.in("x", x), c.in("model", model), c.optional("uncond", uncond),
+                    c.optional("extra1", extra1), c.optional("extra2", extra2), c.in("out", out), c.optional("out2", out2)));
         }
         return out;
     }
@@ -563,11 +601,11 @@ public final class F {
      * (unnormalized log w_k) are f32, as is x.
      */
     public static Tensor gmmPosteriorMean(Tensor x, Tensor means, Tensor logWeights, double dataStd, double a, double b) {
-        final String op = "F.gmmPosteriorMean";
-        Tensor in = arg(op, "x", x);
-        return fresh(Tensor.empty(in.dtype(), in.device(), in.shape()), out -> check(dk_gmm_posterior_mean(context(op, x),
-                handle(op, "x", x), handle(op, "means", means), handle(op, "logWeights", logWeights), (float) dataStd,
-                (float) a, (float) b, out.nativeHandle())));
+        Call c = new Call("F.gmmPosteriorMean");
+        Tensor in = c.tensor("x", x);
+        return fresh(c.output(in.dtype(), in.shape()), out -> c.check(dk_gmm_posterior_mean(c.context(), c.in("x", x),
+                c.in("means", means), c.in("logWeights", logWeights), (float) dataStd, (float) a, (float) b,
+                out.nativeHandle())));
     }
 
     // ---- 2-D convolution ----
@@ -580,20 +618,25 @@ public final class F {
 
     /** The fused form: act(conv(x, w) + bias) + residual, residual shaped like the output (null for none). */
     public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams params) {
-        final String op = "F.conv2d";
-        Conv2dParams p = convParams(op, params);
-        Tensor in = arg(op, "x", x);
-        Tensor wt = arg(op, "w", w);
-        long[] outShape = convOutShape(p, in.shape(), wt.shape());
-        return fresh(Tensor.empty(in.dtype(), in.device(), outShape), out -> conv2d(x, w, bias, residual, p, out));
+        Call c = new Call("F.conv2d");
+        Tensor in = c.tensor("x", x), wt = c.tensor("w", w);
+        long[] outShape;
+        try (var np = convParams(c, params).toNative()) {
+            outShape = convShape(c, (shape) -> dk_conv2d_output_shape(c.context(), np, in.nativeHandle(), wt.nativeHandle(), shape));
+        }
+        return fresh(c.output(in.dtype(), outShape), out -> conv2d(c, x, w, bias, residual, params, out));
     }
 
     public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams params, Tensor out) {
-        final String op = "F.conv2d";
-        Conv2dParams p = convParams(op, params);
-        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
-            check(dk_conv2d_forward(context(op, x), np, handle(op, "x", x), handle(op, "w", w), optional(op, "bias", bias),
-                    optional(op, "residual", residual), handle(op, "out", out)));
+        return conv2d(new Call("F.conv2d"), x, w, bias, residual, params, out);
+    }
+
+    private static Tensor conv2d(Call c, Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams params,
+                                 Tensor out) {
+        c.tensor("x", x);
+        try (var np = convParams(c, params).toNative()) {
+            c.check(dk_conv2d_forward(c.context(), np, c.in("x", x), c.in("w", w), c.optional("bias", bias),
+                    c.optional("residual", residual), c.in("out", out)));
         }
         return out;
     }
@@ -605,77 +648,89 @@ public final class F {
      * f16, NHWC, C/groups a multiple of 8) and "implicit_gemm_fma".
      */
     public static String conv2dAlgorithm(Tensor x, Tensor w, Conv2dParams params) {
-        final String op = "F.conv2dAlgorithm";
-        Conv2dParams p = convParams(op, params);
-        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
+        Call c = new Call("F.conv2dAlgorithm");
+        c.tensor("x", x);
+        try (var np = convParams(c, params).toNative()) {
             org.bytedeco.javacpp.BytePointer name = new org.bytedeco.javacpp.BytePointer((org.bytedeco.javacpp.BytePointer) null);
-            check(dk_conv2d_forward_algorithm(context(op, x), np, handle(op, "x", x), handle(op, "w", w), name));
+            c.check(dk_conv2d_forward_algorithm(c.context(), np, c.in("x", x), c.in("w", w), name));
             return name.getString();
         }
     }
 
     /** The gradient of conv2d (without activation) with respect to its input of shape inputShape. */
     public static Tensor conv2dBackwardData(Tensor gradOut, Tensor w, long[] inputShape, Conv2dParams params) {
-        final String op = "F.conv2dBackwardData";
-        Conv2dParams p = convParams(op, params);
-        Tensor g = arg(op, "gradOut", gradOut);
-        arg(op, "w", w);
-        if (inputShape == null) throw DeepKernException.invalidArgument(op, "inputShape", "expected a shape, got null");
-        return fresh(Tensor.empty(g.dtype(), g.device(), inputShape), gradX -> {
-            try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
-                check(dk_conv2d_backward_data(context(op, gradOut), np, handle(op, "gradOut", gradOut), handle(op, "w", w),
-                        gradX.nativeHandle()));
-            }
-        });
+        Call c = new Call("F.conv2dBackwardData");
+        Tensor g = c.tensor("gradOut", gradOut), wt = c.tensor("w", w);
+        Conv2dParams p = convParams(c, params);
+        // the conv from inputShape through w must give gradOut's shape: checked before allocating
+        try (var np = p.toNative(); Call.Described input = c.describe("inputShape", g.dtype(), inputShape)) {
+            long[] out = convShape(c, (shape) -> dk_conv2d_output_shape(c.context(), np, input.handle(), wt.nativeHandle(),
+                    shape), "x", "inputShape");
+            if (!Arrays.equals(out, g.shape())) throw c.invalid("inputShape", "the convolution of "
+                    + Arrays.toString(inputShape) + " gives " + Arrays.toString(out) + ", but 'gradOut' is "
+                    + Arrays.toString(g.shape()));
+        }
+        return fresh(c.output(g.dtype(), inputShape), gradX -> conv2dBackwardData(c, gradOut, w, p, gradX));
     }
 
     /** The gradients of conv2d (without activation) with respect to its weight and, if withBias, its bias. */
     public static Conv2dWeightGrads conv2dBackwardWeight(Tensor x, Tensor gradOut, long[] weightShape, boolean withBias,
                                                          Conv2dParams params) {
-        final String op = "F.conv2dBackwardWeight";
-        Conv2dParams p = convParams(op, params);
-        Tensor in = arg(op, "x", x);
-        arg(op, "gradOut", gradOut);
-        if (weightShape == null) throw DeepKernException.invalidArgument(op, "weightShape", "expected a shape, got null");
+        Call c = new Call("F.conv2dBackwardWeight");
+        Tensor in = c.tensor("x", x), g = c.tensor("gradOut", gradOut);
+        Conv2dParams p = convParams(c, params);
+        try (var np = p.toNative(); Call.Described filters = c.describe("weightShape", in.dtype(), weightShape)) {
+            long[] out = convShape(c, (shape) -> dk_conv2d_output_shape(c.context(), np, in.nativeHandle(), filters.handle(),
+                    shape), "w", "weightShape");
+            if (!Arrays.equals(out, g.shape())) throw c.invalid("weightShape", "the convolution of 'x' with "
+                    + Arrays.toString(weightShape) + " gives " + Arrays.toString(out) + ", but 'gradOut' is "
+                    + Arrays.toString(g.shape()));
+        }
         try (Scope outputs = Scope.open()) {
-            Tensor gradW = Tensor.empty(in.dtype(), in.device(), weightShape);
-            Tensor gradB = withBias ? Tensor.empty(in.dtype(), in.device(), weightShape.length > 0 ? weightShape[0] : 0) : null;
-            try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
-                check(dk_conv2d_backward_weight(context(op, x), np, handle(op, "x", x), handle(op, "gradOut", gradOut),
-                        gradW.nativeHandle(), gradB == null ? null : gradB.nativeHandle()));
-            }
+            Tensor gradW = c.output(in.dtype(), weightShape);
+            Tensor gradB = withBias ? c.output(in.dtype(), weightShape[0]) : null;
+            conv2dBackwardWeight(c, x, gradOut, p, gradW, gradB);
             return new Conv2dWeightGrads(outputs.keep(gradW), outputs.keep(gradB));
         }
     }
 
     /** The data gradient into a given gradX (its shape gives H and W); returns gradX. */
     public static Tensor conv2dBackwardData(Tensor gradOut, Tensor w, Conv2dParams params, Tensor gradX) {
-        final String op = "F.conv2dBackwardData";
-        Conv2dParams p = convParams(op, params);
-        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
-            check(dk_conv2d_backward_data(context(op, gradOut), np, handle(op, "gradOut", gradOut), handle(op, "w", w),
-                    handle(op, "gradX", gradX)));
+        return conv2dBackwardData(new Call("F.conv2dBackwardData"), gradOut, w, params, gradX);
+    }
+
+    private static Tensor conv2dBackwardData(Call c, Tensor gradOut, Tensor w, Conv2dParams params, Tensor gradX) {
+        c.tensor("gradOut", gradOut);
+        try (var np = convParams(c, params).toNative()) {
+            c.check(dk_conv2d_backward_data(c.context(), np, c.in("gradOut", gradOut), c.in("w", w), c.in("gradX", gradX)));
         }
         return gradX;
     }
 
     /** The weight gradient into gradW and, when gradBias is not null, the bias gradient into it. */
     public static void conv2dBackwardWeight(Tensor x, Tensor gradOut, Conv2dParams params, Tensor gradW, Tensor gradBias) {
-        final String op = "F.conv2dBackwardWeight";
-        Conv2dParams p = convParams(op, params);
-        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
-            check(dk_conv2d_backward_weight(context(op, x), np, handle(op, "x", x), handle(op, "gradOut", gradOut),
-                    handle(op, "gradW", gradW), optional(op, "gradBias", gradBias)));
+        conv2dBackwardWeight(new Call("F.conv2dBackwardWeight"), x, gradOut, params, gradW, gradBias);
+    }
+
+    private static void conv2dBackwardWeight(Call c, Tensor x, Tensor gradOut, Conv2dParams params, Tensor gradW,
+                                             Tensor gradBias) {
+        c.tensor("x", x);
+        try (var np = convParams(c, params).toNative()) {
+            c.check(dk_conv2d_backward_weight(c.context(), np, c.in("x", x), c.in("gradOut", gradOut), c.in("gradW", gradW),
+                    c.optional("gradBias", gradBias)));
         }
     }
 
     /** convTranspose2d into a given out; returns out. */
     public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params, Tensor out) {
-        final String op = "F.convTranspose2d";
-        Conv2dParams p = convParams(op, params);
-        try (org.deepkern.bindings.dk_conv2d_params np = p.toNative()) {
-            check(dk_conv_transpose2d_forward(context(op, x), np, handle(op, "x", x), handle(op, "w", w),
-                    optional(op, "bias", bias), handle(op, "out", out)));
+        return convTranspose2d(new Call("F.convTranspose2d"), x, w, bias, params, out);
+    }
+
+    private static Tensor convTranspose2d(Call c, Tensor x, Tensor w, Tensor bias, Conv2dParams params, Tensor out) {
+        c.tensor("x", x);
+        try (var np = convParams(c, params).toNative()) {
+            c.check(dk_conv_transpose2d_forward(c.context(), np, c.in("x", x), c.in("w", w), c.optional("bias", bias),
+                    c.in("out", out)));
         }
         return out;
     }
@@ -685,44 +740,32 @@ public final class F {
      * w [Cin, R, S, Cout/groups]; output padding from params.
      */
     public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params) {
-        final String op = "F.convTranspose2d";
-        Conv2dParams p = convParams(op, params);
-        Tensor in = arg(op, "x", x);
-        Tensor wt = arg(op, "w", w);
-        long[] outShape = convTransposeOutShape(p, in.shape(), wt.shape());
-        return fresh(Tensor.empty(in.dtype(), in.device(), outShape), out -> convTranspose2d(x, w, bias, p, out));
+        Call c = new Call("F.convTranspose2d");
+        Tensor in = c.tensor("x", x), wt = c.tensor("w", w);
+        long[] outShape;
+        try (var np = convParams(c, params).toNative()) {
+            outShape = convShape(c, (shape) -> dk_conv_transpose2d_output_shape(c.context(), np, in.nativeHandle(),
+                    wt.nativeHandle(), shape));
+        }
+        return fresh(c.output(in.dtype(), outShape), out -> convTranspose2d(c, x, w, bias, params, out));
     }
 
-    /** The output shape of conv2d for these shapes, in the params' layout (0 where a size would be below 1). */
-    public static long[] convOutShape(Conv2dParams p, long[] x, long[] w) {
-        if (x.length != 4 || w.length != 4) return new long[] {0};
-        boolean nhwc = p.nhwc();
-        long n = x[0], h = nhwc ? x[1] : x[2], wd = nhwc ? x[2] : x[3];
-        long k = w[0], r = nhwc ? w[1] : w[2], s = nhwc ? w[2] : w[3];
-        long ph = Math.max(0, Math.floorDiv(h + p.padTop() + p.padBottom() - (long) p.dilationH() * (r - 1) - 1,
-                Math.max(1, p.strideH())) + 1);
-        long pw = Math.max(0, Math.floorDiv(wd + p.padLeft() + p.padRight() - (long) p.dilationW() * (s - 1) - 1,
-                Math.max(1, p.strideW())) + 1);
-        return nhwc ? new long[] {n, ph, pw, k} : new long[] {n, k, ph, pw};
+    /** The 4 extents a native conv shape query gives (renames as {@link Call#check(int, String...)}). */
+    private interface ConvShapeQuery {
+        int query(LongPointer shape);
     }
 
-    /** The output shape of convTranspose2d for these shapes, in the params' layout. */
-    public static long[] convTransposeOutShape(Conv2dParams p, long[] x, long[] w) {
-        if (x.length != 4 || w.length != 4) return new long[] {0};
-        boolean nhwc = p.nhwc();
-        long n = x[0], h = nhwc ? x[1] : x[2], wd = nhwc ? x[2] : x[3];
-        long cg = nhwc ? w[3] : w[1], r = nhwc ? w[1] : w[2], s = nhwc ? w[2] : w[3];
-        long ho = Math.max(0, (h - 1) * p.strideH() - p.padTop() - p.padBottom() + (long) p.dilationH() * (r - 1)
-                + p.outputPaddingH() + 1);
-        long wo = Math.max(0, (wd - 1) * p.strideW() - p.padLeft() - p.padRight() + (long) p.dilationW() * (s - 1)
-                + p.outputPaddingW() + 1);
-        long cout = cg * Math.max(1, p.groups());
-        return nhwc ? new long[] {n, ho, wo, cout} : new long[] {n, cout, ho, wo};
+    private static long[] convShape(Call c, ConvShapeQuery q, String... renames) {
+        try (LongPointer shape = new LongPointer(4)) {
+            c.check(q.query(shape), renames);
+            long[] out = new long[4];
+            shape.get(out);
+            return out;
+        }
     }
 
-    private static Conv2dParams convParams(String op, Conv2dParams p) {
-        if (p == null) throw DeepKernException.invalidArgument(op, "params", "expected convolution parameters, got null");
-        return p;
+    private static Conv2dParams convParams(Call c, Conv2dParams p) {
+        return c.required("params", p, "convolution parameters");
     }
 
     // ---- scaled dot-product attention ----
@@ -746,14 +789,14 @@ public final class F {
      * the backward needs. A row with no allowed key gets out = 0 and logsumexp = -inf.
      */
     public static AttentionResult scaledDotProductAttention(Tensor q, Tensor k, Tensor v, AttentionParams p) {
-        final String op = "F.scaledDotProductAttention";
-        AttentionParams params = attentionParams(op, p);
-        Tensor tq = arg(op, "q", q);
-        try (Scope outputs = Scope.open(); org.deepkern.bindings.dk_attention_params np = attentionNative(params)) {
-            Tensor out = Tensor.empty(tq.dtype(), tq.device(), tq.shape());
-            Tensor lse = Tensor.empty(org.deepkern.DType.F32, tq.device(), rowsShape(tq.shape()));
-            check(dk_attention_forward(tq.nativeContext(), np, tq.nativeHandle(), handle(op, "k", k), handle(op, "v", v),
-                    optional(op, "keyLengths", params.keyLengths()), optional(op, "bias", params.bias()), out.nativeHandle(),
+        Call c = new Call("F.scaledDotProductAttention");
+        AttentionParams params = c.required("params", p, "attention parameters");
+        Tensor tq = c.tensor("q", q);
+        try (Scope outputs = Scope.open(); var np = attentionNative(c, params)) {
+            Tensor out = c.output(tq.dtype(), tq.shape());
+            Tensor lse = c.output(DType.F32, rowsShape(tq.shape()));
+            c.check(dk_attention_forward(c.context(), np, tq.nativeHandle(), c.in("k", k), c.in("v", v),
+                    c.optional("keyLengths", params.keyLengths()), c.optional("bias", params.bias()), out.nativeHandle(),
                     lse.nativeHandle()));
             return new AttentionResult(outputs.keep(out), outputs.keep(lse));
         }
@@ -765,30 +808,26 @@ public final class F {
      */
     public static AttentionGrads scaledDotProductAttentionBackward(Tensor q, Tensor k, Tensor v, AttentionResult forward,
                                                                    Tensor gradOut, AttentionParams p) {
-        final String op = "F.scaledDotProductAttentionBackward";
-        AttentionParams params = attentionParams(op, p);
-        if (forward == null) throw DeepKernException.invalidArgument(op, "forward", "expected the forward's result, got null");
-        Tensor tq = arg(op, "q", q), tk = arg(op, "k", k), tv = arg(op, "v", v);
-        try (Scope outputs = Scope.open(); org.deepkern.bindings.dk_attention_params np = attentionNative(params)) {
-            Tensor gq = Tensor.empty(tq.dtype(), tq.device(), tq.shape());
-            Tensor gk = Tensor.empty(tk.dtype(), tk.device(), tk.shape());
-            Tensor gv = Tensor.empty(tv.dtype(), tv.device(), tv.shape());
-            check(dk_attention_backward(tq.nativeContext(), np, tq.nativeHandle(), tk.nativeHandle(), tv.nativeHandle(),
-                    optional(op, "keyLengths", params.keyLengths()), optional(op, "bias", params.bias()),
-                    handle(op, "forward.out", forward.out()), handle(op, "forward.logsumexp", forward.logsumexp()),
-                    handle(op, "gradOut", gradOut), gq.nativeHandle(), gk.nativeHandle(), gv.nativeHandle()));
+        Call c = new Call("F.scaledDotProductAttentionBackward");
+        AttentionParams params = c.required("params", p, "attention parameters");
+        c.required("forward", forward, "the forward's result");
+        Tensor tq = c.tensor("q", q), tk = c.tensor("k", k), tv = c.tensor("v", v);
+        try (Scope outputs = Scope.open(); var np = attentionNative(c, params)) {
+            Tensor gq = c.output(tq.dtype(), tq.shape());
+            Tensor gk = c.output(tk.dtype(), tk.shape());
+            Tensor gv = c.output(tv.dtype(), tv.shape());
+            c.check(dk_attention_backward(c.context(), np, tq.nativeHandle(), tk.nativeHandle(), tv.nativeHandle(),
+                    c.optional("keyLengths", params.keyLengths()), c.optional("bias", params.bias()),
+                    c.in("forward.out", forward.out()), c.in("forward.logsumexp", forward.logsumexp()),
+                    c.in("gradOut", gradOut), gq.nativeHandle(), gk.nativeHandle(), gv.nativeHandle()),
+                    "out", "forward.out", "logsumexp", "forward.logsumexp");
             return new AttentionGrads(outputs.keep(gq), outputs.keep(gk), outputs.keep(gv));
         }
     }
 
-    private static AttentionParams attentionParams(String op, AttentionParams p) {
-        if (p == null) throw DeepKernException.invalidArgument(op, "params", "expected attention parameters, got null");
-        return p;
-    }
-
-    private static org.deepkern.bindings.dk_attention_params attentionNative(AttentionParams p) {
-        CausalMask c = p.causal() == null ? CausalMask.NONE : p.causal();
-        return new org.deepkern.bindings.dk_attention_params().scale(p.scale()).causal(c.ordinal());
+    private static org.deepkern.bindings.dk_attention_params attentionNative(Call c, AttentionParams p) {
+        CausalMask causal = c.required("params.causal", p.causal(), "a causal mask (NONE for none)");
+        return new org.deepkern.bindings.dk_attention_params().scale(p.scale()).causal(causal.ordinal());
     }
 
     /** [B, H, L] of a [B, H, L, D] shape; any other rank is left for the native validation to report. */
@@ -798,37 +837,13 @@ public final class F {
 
     // ---- argument checks and plumbing shared by every op ----
 
-    private static Act geluAct(GeluApproximation approximate) {
-        if (approximate == null) throw DeepKernException.invalidArgument("F.gelu", "approximate", "expected NONE or TANH, got null");
-        return Act.gelu(approximate);
+    private static org.deepkern.bindings.dk_activation descriptor(Call c, Act act) {
+        return c.required("act", act, "an activation").handle();
     }
 
-    private static org.deepkern.bindings.dk_activation descriptor(String op, Act act) {
-        if (act == null) throw DeepKernException.invalidArgument(op, "act", "expected an activation, got null");
-        return act.handle();
-    }
-
-    private static Tensor arg(String op, String name, Tensor t) {
-        if (t == null) throw DeepKernException.invalidArgument(op, name, "expected a tensor, got null");
-        if (t.isClosed()) throw DeepKernException.invalidArgument(op, name, "tensor is closed");
-        return t;
-    }
-
-    private static dk_tensor handle(String op, String name, Tensor t) {
-        return arg(op, name, t).nativeHandle();
-    }
-
-    private static dk_tensor optional(String op, String name, Tensor t) {
-        return t == null ? null : handle(op, name, t);
-    }
-
-    private static org.deepkern.bindings.dk_context context(String op, Tensor first) {
-        return arg(op, "x", first).nativeContext();
-    }
-
-    private static long[] halfShape(String op, Tensor x) {
+    private static long[] halfShape(Call c, Tensor x) {
         long[] s = x.shape();
-        if (s.length == 0 || s[s.length - 1] % 2 != 0) throw DeepKernException.invalidArgument(op, "x",
+        if (s.length == 0 || s[s.length - 1] % 2 != 0) throw c.invalid("x",
                 "expected an even last dim (2H = [up | gate]), got shape " + Arrays.toString(s));
         s[s.length - 1] /= 2;
         return s;

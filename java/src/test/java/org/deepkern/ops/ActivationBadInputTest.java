@@ -53,16 +53,16 @@ class ActivationBadInputTest {
         // shapes
         table.add(new Bad("gate and up differ", "up", "shape", t -> F.gated(silu, t.x, t.x8)));
         table.add(new Bad("gate and up differ (backward)", "up", "shape", t -> F.gatedBackward(silu, t.x, t.x8, t.x)));
-        table.add(new Bad("gradOut unlike gate", "grad_out", "shape", t -> F.gatedBackward(silu, t.x, t.g7, t.x8)));
+        table.add(new Bad("gradOut unlike gate", "gradOut", "shape", t -> F.gatedBackward(silu, t.x, t.g7, t.x8)));
         table.add(new Bad("split form, odd last dim", "x", "even last dim", t -> F.gated(silu, t.x)));
         table.add(new Bad("split backward, odd last dim", "x", "even last dim", t -> F.gatedBackward(silu, t.x, t.g7)));
-        table.add(new Bad("split backward, gradOut not half of x", "grad_out", "shape", t -> F.gatedBackward(silu, t.x8, t.x8)));
+        table.add(new Bad("split backward, gradOut not half of x", "gradOut", "shape", t -> F.gatedBackward(silu, t.x8, t.x8)));
         table.add(new Bad("bias of the wrong length", "bias", "expected shape [7]", t -> F.activation(relu, t.x, t.b6)));
         table.add(new Bad("bias of rank 2", "bias", "expected shape [7]", t -> F.activation(relu, t.x, t.b17)));
         table.add(new Bad("bias of the wrong length (backward)", "bias", "expected shape [7]",
                 t -> F.activationBackward(relu, t.x, t.b6, t.g7)));
         table.add(new Bad("bias of another dtype", "bias", "dtype", t -> F.activation(relu, t.x, t.b7h)));
-        table.add(new Bad("gradOut of another shape", "grad_out", "shape", t -> F.activationBackward(relu, t.x, t.x8)));
+        table.add(new Bad("gradOut of another shape", "gradOut", "shape", t -> F.activationBackward(relu, t.x, t.x8)));
         // dtypes
         table.add(new Bad("integer x", "x", "floating dtype", t -> F.activation(relu, t.xi)));
         table.add(new Bad("integer x (backward)", "x", "floating dtype", t -> F.activationBackward(relu, t.xi, t.xi)));
@@ -77,12 +77,12 @@ class ActivationBadInputTest {
         table.add(new Bad("closed up (backward)", "up", "closed", t -> F.gatedBackward(silu, t.x, t.closed, t.g7)));
         table.add(new Bad("closed split x", "x", "closed", t -> F.gated(silu, t.closed)));
         // parameters
-        table.add(new Bad("celu alpha 0", "act", "alpha must not be 0", t -> F.activation(Act.celu(0), t.x)));
-        table.add(new Bad("softplus beta 0", "act", "beta", t -> F.activation(Act.softplus(0, 20), t.x)));
-        table.add(new Bad("hardtanh min > max", "act", "must not exceed", t -> F.activation(Act.hardtanh(1, -1), t.x)));
-        table.add(new Bad("hardtanh min > max (backward)", "act", "must not exceed",
+        table.add(new Bad("celu alpha 0", "alpha", "must not be 0", t -> F.activation(Act.celu(0), t.x)));
+        table.add(new Bad("softplus beta 0", "beta", "must not be 0", t -> F.activation(Act.softplus(0, 20), t.x)));
+        table.add(new Bad("hardtanh min > max", "minVal", "must not exceed", t -> F.activation(Act.hardtanh(1, -1), t.x)));
+        table.add(new Bad("hardtanh min > max (backward)", "minVal", "must not exceed",
                 t -> F.activationBackward(Act.hardtanh(1, -1), t.x, t.g7)));
-        table.add(new Bad("NaN parameter", "act", "NaN", t -> F.activation(Act.leakyRelu(Double.NaN), t.x)));
+        table.add(new Bad("NaN parameter", "negativeSlope", "NaN", t -> F.activation(Act.leakyRelu(Double.NaN), t.x)));
         table.add(new Bad("null act", "act", "null", t -> F.activation(null, t.x)));
         table.add(new Bad("tanh is not a gate", "act", "not a gate", t -> F.gated(Act.tanh(), t.x, t.g7)));
         table.add(new Bad("hardswish is not a gate (split)", "act", "not a gate", t -> F.gated(Act.hardswish(), t.x8)));

@@ -96,24 +96,24 @@ class AttentionBadInputTest {
                 new Object[] {"null q", "q", "null", fwd(null, k, v, p())},
                 new Object[] {"null params", "params", "null", fwd(q, k, v, null)},
                 new Object[] {"infinite scale", "params.scale", "finite", fwd(q, k, v, p().withScale(Double.POSITIVE_INFINITY))},
-                new Object[] {"key lengths of f32", "key_lengths", "i32 or i64", fwd(q, k, v, p().withKeyLengths(klF32))},
-                new Object[] {"key lengths too long", "key_lengths", "expected shape [2]", fwd(q, k, v, p().withKeyLengths(klLen3))},
-                new Object[] {"int32 key lengths too long", "key_lengths", "expected shape [2]",
+                new Object[] {"key lengths of f32", "keyLengths", "i32 or i64", fwd(q, k, v, p().withKeyLengths(klF32))},
+                new Object[] {"key lengths too long", "keyLengths", "expected shape [2]", fwd(q, k, v, p().withKeyLengths(klLen3))},
+                new Object[] {"int32 key lengths too long", "keyLengths", "expected shape [2]",
                         fwd(q, k, v, p().withKeyLengths(klI32Long))},
                 new Object[] {"bias not broadcastable", "bias", "not broadcastable to [2, 4, 5, 7]", fwd(q, k, v, p().withBias(biasBad))},
                 new Object[] {"bias of rank 5", "bias", "at most 4 dimensions", fwd(q, k, v, p().withBias(bias5))},
                 new Object[] {"f16 bias for f32 q", "bias", "expected dtype f32", fwd(q, k, v, p().withBias(biasF16))},
-                new Object[] {"backward, grad_out shape", "grad_out", "expected shape [2, 4, 5, 32]", bwd(fwd, gradShort, p())},
+                new Object[] {"backward, gradOut shape", "gradOut", "expected shape [2, 4, 5, 32]", bwd(fwd, gradShort, p())},
                 new Object[] {"backward, null gradOut", "gradOut", "null", bwd(fwd, null, p())},
                 new Object[] {"backward, null forward", "forward", "null", bwd(null, grad, p())},
-                new Object[] {"backward, f16 logsumexp", "logsumexp", "expected dtype f32",
+                new Object[] {"backward, f16 logsumexp", "forward.logsumexp", "expected dtype f32",
                         bwd(new AttentionResult(fwd.out(), lseF16), grad, p())},
-                new Object[] {"backward, logsumexp shape", "logsumexp", "expected shape [2, 4, 5]",
+                new Object[] {"backward, logsumexp shape", "forward.logsumexp", "expected shape [2, 4, 5]",
                         bwd(new AttentionResult(fwd.out(), lseLong), grad, p())},
-                new Object[] {"backward, out dtype", "out", "expected dtype f32", bwd(new AttentionResult(outF16, lse), grad, p())},
+                new Object[] {"backward, out dtype", "forward.out", "expected dtype f32", bwd(new AttentionResult(outF16, lse), grad, p())},
                 new Object[] {"backward, bias not broadcastable", "bias", "not broadcastable", bwd(fwd, grad, p().withBias(biasBad))}));
         if (kEmu != null)
-            rows.add(new Object[] {"k on another device", "k", "context", fwd(q, kEmu, kEmu, p())});
+            rows.add(new Object[] {"k on another device", "k", "move one with to(device)", fwd(q, kEmu, kEmu, p())});
         return rows.stream().map(Arguments::of);
     }
 

@@ -57,16 +57,16 @@ class ConvBadInputTest {
         t.add(new Bad("channel mismatch", "w", "channel mismatch", a -> F.conv2d(a.x, a.w5, null, P)));
         t.add(new Bad("NHWC weight in NCHW order", "w", "channel mismatch",
                 a -> F.conv2d(a.xNhwc, a.wNhwc, null, P.withLayout(Conv2dParams.Layout.NHWC))));
-        t.add(new Bad("groups do not divide C", "params", "groups", a -> F.conv2d(a.x, a.w, null, P.withGroups(3))));
+        t.add(new Bad("groups do not divide C", "params.groups", "must divide", a -> F.conv2d(a.x, a.w, null, P.withGroups(3))));
         t.add(new Bad("groups do not divide K", "w", "groups", a -> F.conv2d(a.x, a.w7, null, P.withGroups(2))));
         t.add(new Bad("kernel larger than the padded input", "w", "larger than the padded input",
                 a -> F.conv2d(a.x, a.wBig, null, P)));
-        t.add(new Bad("stride 0", "params", "stride_h must be >= 1", a -> F.conv2d(a.x, a.w, null, P.withStride(0, 1))));
-        t.add(new Bad("negative stride", "params", "stride_w must be >= 1", a -> F.conv2d(a.x, a.w, null, P.withStride(1, -2))));
-        t.add(new Bad("dilation 0", "params", "dilation_h must be >= 1", a -> F.conv2d(a.x, a.w, null, P.withDilation(0, 1))));
-        t.add(new Bad("negative padding", "params", "pad_left must be >= 0", a -> F.conv2d(a.x, a.w, null, P.withPadding(0, 0, -1, 0))));
-        t.add(new Bad("groups 0", "params", "groups must be >= 1", a -> F.conv2d(a.x, a.w, null, P.withGroups(0))));
-        t.add(new Bad("output padding on a conv", "params", "output_padding",
+        t.add(new Bad("stride 0", "params.strideH", "must be >= 1", a -> F.conv2d(a.x, a.w, null, P.withStride(0, 1))));
+        t.add(new Bad("negative stride", "params.strideW", "must be >= 1", a -> F.conv2d(a.x, a.w, null, P.withStride(1, -2))));
+        t.add(new Bad("dilation 0", "params.dilationH", "must be >= 1", a -> F.conv2d(a.x, a.w, null, P.withDilation(0, 1))));
+        t.add(new Bad("negative padding", "params.padLeft", "must be >= 0", a -> F.conv2d(a.x, a.w, null, P.withPadding(0, 0, -1, 0))));
+        t.add(new Bad("groups 0", "params.groups", "must be >= 1", a -> F.conv2d(a.x, a.w, null, P.withGroups(0))));
+        t.add(new Bad("output padding on a conv", "params.outputPaddingH", "transposed convolution only",
                 a -> F.conv2d(a.x, a.w, null, P.withOutputPadding(1, 0))));
         t.add(new Bad("output of the wrong shape", "out", "expected shape", a -> F.conv2d(a.x, a.w, null, null, P, a.yBad)));
         t.add(new Bad("bias of the wrong length", "bias", "expected shape [6]", a -> F.conv2d(a.x, a.w, a.b5, P)));
@@ -76,25 +76,25 @@ class ConvBadInputTest {
         t.add(new Bad("residual of the wrong shape", "residual", "shape", a -> F.conv2d(a.x, a.w, null, a.yBad, P)));
         t.add(new Bad("closed input", "x", "closed", a -> F.conv2d(a.closed, a.w, null, P)));
         t.add(new Bad("null params", "params", "null", a -> F.conv2d(a.x, a.w, null, null)));
-        t.add(new Bad("bad activation", "act", "min_val", a -> F.conv2d(a.x, a.w, null, P.withActivation(Act.hardtanh(1, -1)))));
+        t.add(new Bad("bad activation", "minVal", "must not exceed", a -> F.conv2d(a.x, a.w, null, P.withActivation(Act.hardtanh(1, -1)))));
         t.add(new Bad("out overlaps x", "out", "overlaps", a -> F.conv2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 4, 1, 1),
                 null, null, P, a.x)));
         // gradients
-        t.add(new Bad("grad_out of the wrong shape (data)", "grad_out", "expected shape",
+        t.add(new Bad("gradOut of the wrong shape (data)", "gradOut", "expected shape",
                 a -> F.conv2dBackwardData(a.yBad, a.w, P, Tensor.zeros(DType.F32, a.x.device(), 1, 4, 7, 7))));
-        t.add(new Bad("activation on a gradient", "params", "activation must be none",
+        t.add(new Bad("activation on a gradient", "params.activation", "must be none",
                 a -> F.conv2dBackwardData(a.y, a.w, P.withActivation(Act.relu()), Tensor.zeros(DType.F32, a.x.device(), 1, 4, 7, 7))));
-        t.add(new Bad("grad_w channel mismatch", "grad_w", "channel mismatch",
+        t.add(new Bad("gradW channel mismatch", "gradW", "channel mismatch",
                 a -> F.conv2dBackwardWeight(a.x, a.y, P, a.w5, null)));
-        t.add(new Bad("grad_bias of the wrong length", "grad_bias", "expected shape [6]",
+        t.add(new Bad("gradBias of the wrong length", "gradBias", "expected shape [6]",
                 a -> F.conv2dBackwardWeight(a.x, a.y, P, Tensor.zeros(DType.F32, a.x.device(), 6, 4, 3, 3), a.b5)));
         // transposed
         t.add(new Bad("transposed: w's first dim is not Cin", "w", "channel mismatch",
                 a -> F.convTranspose2d(a.x, a.w, null, P)));
-        t.add(new Bad("transposed: output padding too large", "params", "output_padding_h",
+        t.add(new Bad("transposed: output padding too large", "params.outputPaddingH", "must be smaller than 'params.strideH'",
                 a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null,
                         P.withStride(2).withOutputPadding(2, 0))));
-        t.add(new Bad("transposed: groups do not divide Cin", "params", "groups",
+        t.add(new Bad("transposed: groups do not divide Cin", "params.groups", "must divide",
                 a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null, P.withGroups(3))));
         return t;
     }

@@ -54,7 +54,8 @@ class GeluBadInputTest {
         Device other = DeepKern.devices().stream().filter(d -> !d.equals(Device.CPU)).findFirst().orElse(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(other != null, "needs a second device (emu or cuda)");
         try (Tensor x = Tensor.zeros(DType.F32, Device.CPU, 3); Tensor out = Tensor.zeros(DType.F32, other, 3)) {
-            assertRejects("out", "tensor is on " + other, () -> F.gelu(x, GeluApproximation.NONE, out));
+            assertRejects("out", "'x' is on cpu, 'out' on " + other + ": move one with to(device)",
+                    () -> F.gelu(x, GeluApproximation.NONE, out));
         }
     }
 

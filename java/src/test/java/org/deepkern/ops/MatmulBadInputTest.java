@@ -55,7 +55,7 @@ class MatmulBadInputTest {
                 new Object[] {"0-D operand", "b", "got a scalar", (Executable) () -> F.matmul(a, scalar)},
                 new Object[] {"vector length differs", "b", "inner dimensions differ", (Executable) () -> F.matmul(v, b)},
                 new Object[] {"backward gradOut shape", "gradOut", "expected the output's shape [4, 3]",
-                        (Executable) () -> F.matmulBackward(a, b16, res, false, false)},
+                        (Executable) () -> F.matmulBackward(a, i32.to(DType.F32), res, false, false)},
                 new Object[] {"backward batch dims do not broadcast", "b", "do not broadcast",
                         (Executable) () -> F.matmulBackward(batchA, batchB, res, false, false)},
                 new Object[] {"linear backward gradOut shape", "gradOut", "expected the output's shape [4, 5]",
@@ -67,7 +67,7 @@ class MatmulBadInputTest {
                 new Object[] {"linear bias length", "bias", "expected shape [5]", (Executable) () -> F.linear(a, w, biasWrong)},
                 new Object[] {"linear residual shape", "residual", "expected shape [4, 5]",
                         (Executable) () -> F.linear(a, w, bias, Act.relu(), resWrong)},
-                new Object[] {"linear bad activation", "act", "alpha must not be 0",
+                new Object[] {"linear bad activation", "alpha", "must not be 0",
                         (Executable) () -> F.linear(a, w, bias, Act.celu(0), res)});
         return rows.stream().map(Arguments::of);
     }
