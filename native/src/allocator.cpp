@@ -1,5 +1,7 @@
 #include "allocator.h"
 
+#include <cstring>
+
 #include "deepkern/error.h"
 
 namespace dk {
@@ -35,6 +37,7 @@ void* CachingAllocator::allocate(size_t bytes) {
                             std::to_string(stats_.in_use) + " bytes in use)");
         stats_.reserved += int64_t(cls);
     }
+    if (poison_) std::memset(p, 0xFF, cls);
     live_.emplace(p, cls);
     stats_.alloc_count++;
     stats_.in_use += int64_t(cls);

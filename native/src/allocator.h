@@ -29,6 +29,9 @@ public:
     CachingAllocator& operator=(const CachingAllocator&) = delete;
 
     void* allocate(size_t bytes);  // nullptr for 0 bytes; throws dk::Error when out of memory
+    // Host memory only: fill every block handed out with 0xFF bytes (NaN in every float dtype),
+    // so that reading memory nobody wrote shows up in results (DEEPKERN_POISON_MEMORY).
+    void set_poison(bool poison) { poison_ = poison; }
     void release(void* p);         // throws dk::Error for a pointer it did not hand out
     dk_memory_stats stats();
     void reset_peak();
@@ -41,6 +44,7 @@ private:
 
     Raw raw_;
     int device_;
+    bool poison_ = false;
     std::mutex mutex_;
     std::unordered_map<size_t, std::vector<void*>> free_lists_;
     std::unordered_map<void*, size_t> live_;

@@ -36,9 +36,10 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
         params->causal != DK_CAUSAL_BOTTOM_RIGHT)
         fail(DK_ERROR_INVALID_ARGUMENT, "argument 'params.causal': expected DK_CAUSAL_NONE (0), DK_CAUSAL_TOP_LEFT (1) "
                                         "or DK_CAUSAL_BOTTOM_RIGHT (2), got " + std::to_string(params->causal));
-    if (std::isinf(params->scale))
-        fail(DK_ERROR_INVALID_ARGUMENT, "argument 'params.scale': expected a finite value (0 or NaN for 1/sqrt(D)), got " +
-                                            std::to_string(params->scale));
+    // the kernels scale in f32: a double past its range would become an infinite scale
+    if (std::isinf(params->scale) || std::isinf(float(params->scale)))
+        fail(DK_ERROR_INVALID_ARGUMENT, "argument 'params.scale': expected a value finite in f32 (0 or NaN for "
+                                        "1/sqrt(D)), got " + std::to_string(params->scale));
     Checked4 qc = check_bhld(ctx, "q", q);
     Checked4 kc = check_bhld(ctx, "k", k);
     Checked4 vc = check_bhld(ctx, "v", v);

@@ -202,6 +202,8 @@ DK_API dk_status dk_context_create(int32_t device_type, int32_t device_id, dk_co
         }
 #endif
         *out = new dk_context(dk_device{device_type, device_id}, exec, raw);
+        const char* poison = std::getenv("DEEPKERN_POISON_MEMORY");
+        (*out)->allocator.set_poison(device_type != DK_DEVICE_CUDA && poison && *poison && std::strcmp(poison, "0") != 0);
     });
 }
 

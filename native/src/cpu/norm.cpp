@@ -141,6 +141,8 @@ DK_ROW_CLONES void normalize(const float* x, Centre mean, float rstd, const floa
         for (int64_t i = 0; i < n; ++i) out[i] = mean.of(x[i]) * rstd * w[i] + b[i];
     else if (w)
         for (int64_t i = 0; i < n; ++i) out[i] = mean.of(x[i]) * rstd * w[i];
+    else if (b)
+        for (int64_t i = 0; i < n; ++i) out[i] = mean.of(x[i]) * rstd + b[i];
     else
         for (int64_t i = 0; i < n; ++i) out[i] = mean.of(x[i]) * rstd;
 }

@@ -176,7 +176,10 @@ public final class Tensor implements AutoCloseable {
         return shape.clone();
     }
 
+    /** The extent of one dim; negative dims count from the end, as in torch. */
     public long shape(int dim) {
+        if (dim < -shape.length || dim >= shape.length) throw DeepKernException.invalidArgument("Tensor.shape", "dim",
+                "expected " + -shape.length + ".." + (shape.length - 1) + " for shape " + Arrays.toString(shape) + ", got " + dim);
         return shape[dim < 0 ? dim + shape.length : dim];
     }
 
@@ -369,7 +372,7 @@ public final class Tensor implements AutoCloseable {
     // ---- internals ----
 
     private void ensureOpen(String op) {
-        if (closed) throw new DeepKernException(Status.INVALID_ARGUMENT, op + ": the tensor is closed: " + this);
+        if (closed) throw DeepKernException.invalidArgument(op, "this", "the tensor is closed: " + this);
     }
 
     private Pointer dataAt() {

@@ -1,0 +1,597 @@
+package org.deepkern.fuzz;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.deepkern.DType;
+import org.deepkern.Device;
+import org.deepkern.Tensor;
+import org.deepkern.ops.Act;
+import org.deepkern.ops.AttentionParams;
+import org.deepkern.ops.AttentionResult;
+import org.deepkern.ops.CausalMask;
+import org.deepkern.ops.Conv2dParams;
+import org.deepkern.ops.F;
+import org.deepkern.ops.GeluApproximation;
+import org.deepkern.ops.RopeLayout;
+import org.deepkern.ops.StepCoefs;
+
+/**
+ * Every public op of F and Tensor as a generator of random calls: each draws its arguments from a
+ * {@link Draw} (shapes mostly consistent with each other, sometimes not) and returns the call,
+ * which the fuzzer runs on a device with the arguments made there.
+ */
+final class Ops {
+    private Ops() {}
+
+    /** A call: run it on tensors made from the draw's arguments (in order). */
+    interface Body {
+        Object run(Tensor[] t);
+    }
+
+    /** An op: its name and how a call to it is drawn. */
+    record Op(String name, Function<Draw, Body> draw) {}
+
+    /** Outputs named here may be infinite from finite inputs (attention's logsumexp of a row without keys). */
+    static final List<String> MAY_BE_INFINITE = List.of("logsumexp");
+
+    static final List<Op> ALL = new ArrayList<>();
+
+    private static void op(String name, Function<Draw, Body> draw) {
+        ALL.add(new Op(name, draw));
+    }
+
+    private static Tensor at(Tensor[] t, int i) {
+        return i < 0 ? null : t[i];
+    }
+
+    private static long[] last(long[] s) {
+        return s.length == 0 ? new long[] {1} : new long[] {s[s.length - 1]};
+    }
+
+    private static long[] withLast(long[] s, long v) {
+        long[] r = s.length == 0 ? new long[] {v} : s.clone();
+        r[r.length - 1] = v;
+        return r;
+    }
+
+    /** An activation with drawn parameters, made when the call runs (its checks are part of the call). */
+    private static Supplier<Act> act(Draw d, boolean gate) {
+        List<String> kinds = gate ? List.of("sigmoid", "silu", "gelu", "gelu_tanh", "relu", "tanh")
+                : List.of("threshold", "step", "relu", "leaky_relu", "elu", "selu", "celu", "sigmoid", "tanh", "hardtanh",
+                "hardsigmoid", "hardswish", "softplus", "silu", "mish", "gelu", "gelu_tanh", "quick_gelu");
+        String k = d.option("act", kinds);
+        double a = d.scalar("alpha", -3, 3), b = d.scalar("beta", -3, 3);
+        if (k.equals("hardtanh") && a > b) d.immodest();  // rejected
+        if (k.equals("softplus") && Math.abs(a) < 0.05) d.immodest();  // 1 / beta
+        if (k.equals("celu") && a < 0.5) d.immodest();  // exp(x / alpha) overflows for a small or negative alpha
+        return () -> switch (k) {
+            case "threshold" -> Act.threshold(a, b);
+            case "step" -> Act.step(a);
+            case "relu" -> Act.relu();
+            case "leaky_relu" -> Act.leakyRelu(a);
+            case "elu" -> Act.elu(a);
+            case "selu" -> Act.selu();
+            case "celu" -> Act.celu(a);
+            case "sigmoid" -> Act.sigmoid();
+            case "tanh" -> Act.tanh();
+            case "hardtanh" -> Act.hardtanh(a, b);
+            case "hardsigmoid" -> Act.hardsigmoid();
+            case "hardswish" -> Act.hardswish();
+            case "softplus" -> Act.softplus(a, b);
+            case "silu" -> Act.silu();
+            case "mish" -> Act.mish();
+            case "gelu" -> Act.gelu();
+            case "gelu_tanh" -> Act.gelu(GeluApproximation.TANH);
+            default -> Act.quickGelu();
+        };
+    }
+
+    private static GeluApproximation approx(Draw d) {
+        return d.option("approximate", Arrays.asList(GeluApproximation.NONE, GeluApproximation.TANH,
+                GeluApproximation.NONE, GeluApproximation.TANH, null));
+    }
+
+    static {
+        // ---- activations ----
+        op("F.activation", d -> {
+            Supplier<Act> act = act(d, false);
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t);
+            int b = d.optional("bias", d.like(last(s)), d.like(t));
+            int o = d.chance(0.3) ? d.tensor("out", d.like(s), d.like(t)) : -1;
+            return o >= 0 ? T -> F.activation(act.get(), T[x], at(T, b), T[o]) : T -> F.activation(act.get(), T[x], at(T, b));
+        });
+        op("F.activationBackward", d -> {
+            Supplier<Act> act = act(d, false);
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t);
+            int b = d.chance(0.5) ? d.tensor("bias", d.like(last(s)), d.like(t)) : -1;
+            int g = d.tensor("gradOut", d.like(s), d.like(t));
+            return b >= 0 ? T -> F.activationBackward(act.get(), T[x], T[b], T[g]) : T -> F.activationBackward(act.get(), T[x], T[g]);
+        });
+        op("F.<named activation>", d -> {
+            long[] s = d.shape();
+            int x = d.tensor("x", s, d.dtype());
+            String k = d.option("op", List.of("threshold", "step", "relu", "leakyRelu", "elu", "selu", "celu", "sigmoid",
+                    "tanh", "hardtanh", "hardsigmoid", "hardswish", "softplus", "silu", "mish", "gelu", "quickGelu"));
+            double a = d.scalar("a", -3, 3), b = d.scalar("b", -3, 3);
+            if (k.equals("hardtanh") && a > b || k.equals("softplus") && Math.abs(a) < 0.05
+                    || k.equals("celu") && a < 0.5) d.immodest();
+            GeluApproximation ap = approx(d);
+            return T -> switch (k) {
+                case "threshold" -> F.threshold(T[x], a, b);
+                case "step" -> F.step(T[x], a);
+                case "relu" -> F.relu(T[x]);
+                case "leakyRelu" -> F.leakyRelu(T[x], a);
+                case "elu" -> F.elu(T[x], a);
+                case "selu" -> F.selu(T[x]);
+                case "celu" -> F.celu(T[x], a);
+                case "sigmoid" -> F.sigmoid(T[x]);
+                case "tanh" -> F.tanh(T[x]);
+                case "hardtanh" -> F.hardtanh(T[x], a, b);
+                case "hardsigmoid" -> F.hardsigmoid(T[x]);
+                case "hardswish" -> F.hardswish(T[x]);
+                case "softplus" -> F.softplus(T[x], a, b);
+                case "silu" -> F.silu(T[x]);
+                case "mish" -> F.mish(T[x]);
+                case "gelu" -> F.gelu(T[x], ap);
+                default -> F.quickGelu(T[x]);
+            };
+        });
+        op("F.gelu(out)", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t), o = d.tensor("out", d.like(s), d.like(t));
+            GeluApproximation ap = approx(d);
+            return T -> F.gelu(T[x], ap, T[o]);
+        });
+
+        // ---- gated units ----
+        op("F.gated", d -> {
+            Supplier<Act> act = act(d, true);
+            long[] s = d.shape();
+            DType t = d.dtype();
+            if (d.chance(0.5)) {
+                int g = d.tensor("gate", s, t), u = d.tensor("up", d.like(s), d.like(t));
+                return T -> F.gated(act.get(), T[g], T[u]);
+            }
+            int x = d.tensor("x", s, t);
+            return T -> F.gated(act.get(), T[x]);
+        });
+        op("F.gatedBackward", d -> {
+            Supplier<Act> act = act(d, true);
+            long[] s = d.shape();
+            DType t = d.dtype();
+            if (d.chance(0.5)) {
+                int g = d.tensor("gate", s, t), u = d.tensor("up", d.like(s), d.like(t));
+                int go = d.tensor("gradOut", d.like(s), d.like(t));
+                return T -> F.gatedBackward(act.get(), T[g], T[u], T[go]);
+            }
+            if (s.length > 0 && s[s.length - 1] % 2 != 0 && d.chance(0.8)) s = withLast(s, s[s.length - 1] + 1);
+            int x = d.tensor("x", s, t);
+            long[] half = s.length == 0 ? s : withLast(s, s[s.length - 1] / 2);
+            int go = d.tensor("gradOut", d.like(half), d.like(t));
+            return T -> F.gatedBackward(act.get(), T[x], T[go]);
+        });
+        op("F.glu/swiglu/geglu/reglu", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            String k = d.option("op", List.of("glu", "swiglu", "geglu", "reglu"));
+            GeluApproximation ap = approx(d);
+            if (d.chance(0.5)) {
+                int g = d.tensor("gate", s, t), u = d.tensor("up", d.like(s), d.like(t));
+                return T -> switch (k) {
+                    case "glu" -> F.glu(T[g], T[u]);
+                    case "swiglu" -> F.swiglu(T[g], T[u]);
+                    case "geglu" -> F.geglu(T[g], T[u], ap);
+                    default -> F.reglu(T[g], T[u]);
+                };
+            }
+            int x = d.tensor("x", s, t);
+            return T -> switch (k) {
+                case "glu" -> F.glu(T[x]);
+                case "swiglu" -> F.swiglu(T[x]);
+                case "geglu" -> F.geglu(T[x], ap);
+                default -> F.reglu(T[x]);
+            };
+        });
+
+        // ---- rows ----
+        op("F.softmax/logSoftmax", d -> {
+            long[] s = d.shape();
+            int x = d.tensor("x", s, d.dtype());
+            boolean log = d.bool("log");
+            return T -> log ? F.logSoftmax(T[x]) : F.softmax(T[x]);
+        });
+        op("F.softmaxBackward/logSoftmaxBackward", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int y = d.tensor("y", s, t), g = d.tensor("gradOut", d.like(s), d.like(t));
+            boolean log = d.bool("log");
+            return T -> log ? F.logSoftmaxBackward(T[y], T[g]) : F.softmaxBackward(T[y], T[g]);
+        });
+        op("F.layerNorm/rmsNorm", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t);
+            int w = d.optional("weight", d.like(last(s)), d.like(t));
+            int b = d.optional("bias", d.like(last(s)), d.like(t));
+            double eps = d.scalar("eps", 1e-6, 1e-2);
+            boolean rms = d.bool("rms");
+            return T -> rms ? F.rmsNorm(T[x], at(T, w), eps) : F.layerNorm(T[x], at(T, w), at(T, b), eps);
+        });
+        op("F.layerNormBackward/rmsNormBackward", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t);
+            int w = d.optional("weight", d.like(last(s)), d.like(t));
+            int g = d.tensor("gradOut", d.like(s), d.like(t));
+            double eps = d.scalar("eps", 1e-6, 1e-2);
+            boolean rms = d.bool("rms"), bias = d.bool("withBias");
+            return T -> rms ? F.rmsNormBackward(T[x], at(T, w), T[g], eps)
+                    : F.layerNormBackward(T[x], at(T, w), T[g], eps, bias);
+        });
+        op("F.rotaryEmbedding(Backward)", d -> {
+            long[] s = d.chance(0.85) ? d.shape(4) : d.shape();
+            if (s.length == 4 && s[3] % 2 != 0 && d.chance(0.8)) s[3]++;
+            int x = d.tensor("x", s, d.dtype());
+            RopeLayout layout = d.option("layout", Arrays.asList(RopeLayout.HALF_SPLIT, RopeLayout.INTERLEAVED, null));
+            double base = d.scalar("base", 1, 1e5);
+            long offset = d.chance(0.9) ? d.rng.nextInt(100) : d.pick(List.of(-1L, 1L << 40, Long.MAX_VALUE));
+            d.note("offset", offset);
+            boolean back = d.bool("backward");
+            return T -> back ? F.rotaryEmbeddingBackward(T[x], layout, base, offset) : F.rotaryEmbedding(T[x], layout, base, offset);
+        });
+
+        // ---- products ----
+        op("F.matmul", d -> {
+            long m = d.dim(), k = d.dim(), n = d.dim();
+            boolean ta = d.bool("transA"), tb = d.bool("transB");
+            long[] batch = d.shape(d.rng.nextInt(3));
+            long[] as = d.chance(0.15) ? new long[] {k} : concat(d.chance(0.5) ? batch : new long[0], ta ? k : m, ta ? m : k);
+            long[] bs = d.chance(0.15) ? new long[] {k} : concat(d.chance(0.5) ? batch : new long[0], tb ? n : k, tb ? k : n);
+            DType t = d.dtype();
+            int a = d.tensor("a", d.like(as), t), b = d.tensor("b", d.like(bs), d.like(t));
+            boolean plain = d.bool("plain");
+            return T -> plain && !ta && !tb ? F.matmul(T[a], T[b]) : F.matmul(T[a], T[b], ta, tb);
+        });
+        op("F.matmulBackward", d -> {
+            long m = d.dim(), k = d.dim(), n = d.dim();
+            boolean ta = d.bool("transA"), tb = d.bool("transB");
+            long[] batch = d.shape(d.rng.nextInt(3));
+            boolean ba = d.chance(0.6), bb = d.chance(0.6);
+            long[] as = concat(ba ? batch : new long[0], ta ? k : m, ta ? m : k);
+            long[] bs = concat(bb ? batch : new long[0], tb ? n : k, tb ? k : n);
+            long[] os = concat(ba || bb ? batch : new long[0], m, n);
+            DType t = d.dtype();
+            int a = d.tensor("a", d.like(as), t), b = d.tensor("b", d.like(bs), d.like(t));
+            int g = d.tensor("gradOut", d.like(os), d.like(t));
+            return T -> F.matmulBackward(T[a], T[b], T[g], ta, tb);
+        });
+        op("F.linear", d -> {
+            long[] s = d.shape(1 + d.rng.nextInt(3));
+            long n = d.dim();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t), w = d.tensor("weight", d.like(new long[] {n, s[s.length - 1]}), d.like(t));
+            int b = d.optional("bias", d.like(new long[] {n}), d.like(t));
+            boolean fused = d.bool("fused");
+            Supplier<Act> act = fused ? act(d, false) : () -> null;
+            int r = fused ? d.optional("residual", d.like(withLast(s, n)), d.like(t)) : -1;
+            return T -> fused ? F.linear(T[x], T[w], at(T, b), act.get(), at(T, r)) : F.linear(T[x], T[w], at(T, b));
+        });
+        op("F.linearBackward", d -> {
+            long[] s = d.shape(1 + d.rng.nextInt(3));
+            long n = d.dim();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t), w = d.tensor("weight", d.like(new long[] {n, s[s.length - 1]}), d.like(t));
+            int g = d.tensor("gradOut", d.like(withLast(s, n)), d.like(t));
+            boolean fused = d.bool("fused");
+            if (!fused) {
+                boolean withBias = d.bool("withBias");
+                return T -> F.linearBackward(T[x], T[w], T[g], withBias);
+            }
+            int b = d.optional("bias", d.like(new long[] {n}), d.like(t));
+            Supplier<Act> act = d.chance(0.8) ? act(d, false) : () -> null;
+            return T -> F.linearBackward(T[x], T[w], at(T, b), act.get(), T[g]);
+        });
+
+        // ---- diffusion ----
+        op("F.diffusionStep", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t), m = d.tensor("model", d.like(s), d.like(t));
+            int u = d.optional("uncond", d.like(s), d.like(t));
+            int e1 = d.optional("extra1", d.like(s), d.like(t)), e2 = d.optional("extra2", d.like(s), d.like(t));
+            int o2 = d.optional("out2", d.like(s), d.like(t));
+            boolean inPlace = d.bool("inPlace");
+            int o = inPlace ? x : d.tensor("out", d.like(s), d.like(t));
+            double[] c = new double[14];
+            for (int i = 0; i < c.length; i++) c[i] = d.scalar("c" + i, -2, 2);
+            double noise = d.chance(0.5) ? 0 : d.scalar("noise", 0, 1);
+            boolean e1Used = d.chance(0.7), e2Used = d.chance(0.7);
+            long seed = d.rng.nextLong();
+            return T -> {
+                StepCoefs k = new StepCoefs().guidance(c[0]).x0(c[1], c[2], Math.abs(c[3])).eps(c[4], c[5], c[6])
+                        .out(c[7], c[8], c[9]).extras(e1Used ? c[10] : 0, e2Used ? c[11] : 0).noise(noise, seed, 0)
+                        .out2(c[12], c[13], c[0]);
+                return F.diffusionStep(k, T[x], T[m], at(T, u), at(T, e1), at(T, e2), T[o], at(T, o2));
+            };
+        });
+        op("F.gmmPosteriorMean", d -> {
+            long n = d.dim(), dims = d.dim(), k = d.dim();
+            DType t = d.chance(0.9) ? DType.F32 : d.dtype();
+            int x = d.tensor("x", d.like(new long[] {n, dims}), t);
+            int means = d.tensor("means", d.like(new long[] {k, dims}), d.like(t));
+            int lw = d.tensor("logWeights", d.like(new long[] {k}), d.like(t));
+            double std = d.scalar("dataStd", 0.1, 2), a = d.scalar("a", 0.1, 1), b = d.scalar("b", 0.1, 1);
+            return T -> F.gmmPosteriorMean(T[x], T[means], T[lw], std, a, b);
+        });
+
+        // ---- convolution ----
+        op("F.conv2d", d -> {
+            ConvDraw c = ConvDraw.of(d, false);
+            int x = d.tensor("x", c.x, c.dtype), w = d.tensor("w", c.w, d.like(c.dtype));
+            int b = d.optional("bias", d.like(new long[] {c.k}), d.like(c.dtype));
+            int r = d.chance(0.3) ? d.tensor("residual", d.like(c.y), d.like(c.dtype)) : -1;
+            int o = d.chance(0.2) ? d.tensor("out", d.like(c.y), d.like(c.dtype)) : -1;
+            Supplier<Conv2dParams> p = c.params(d);
+            int form = d.rng.nextInt(3);
+            d.note("form", form);
+            return T -> switch (form) {
+                case 0 -> o >= 0 ? F.conv2d(T[x], T[w], at(T, b), at(T, r), p.get(), T[o]) : F.conv2d(T[x], T[w], at(T, b), p.get());
+                case 1 -> F.conv2d(T[x], T[w], at(T, b), at(T, r), p.get());
+                default -> F.conv2dAlgorithm(T[x], T[w], p.get());
+            };
+        });
+        op("F.conv2dBackwardData", d -> {
+            ConvDraw c = ConvDraw.of(d, false);
+            int g = d.tensor("gradOut", d.like(c.y), c.dtype), w = d.tensor("w", c.w, d.like(c.dtype));
+            long[] inShape = d.like(c.x);
+            Supplier<Conv2dParams> p = c.params(d);
+            if (d.chance(0.5)) {
+                d.note("inputShape", Arrays.toString(inShape));
+                return T -> F.conv2dBackwardData(T[g], T[w], inShape, p.get());
+            }
+            int gx = d.tensor("gradX", inShape, d.like(c.dtype));
+            return T -> F.conv2dBackwardData(T[g], T[w], p.get(), T[gx]);
+        });
+        op("F.conv2dBackwardWeight", d -> {
+            ConvDraw c = ConvDraw.of(d, false);
+            int x = d.tensor("x", c.x, c.dtype), g = d.tensor("gradOut", d.like(c.y), d.like(c.dtype));
+            long[] wShape = d.like(c.w);
+            Supplier<Conv2dParams> p = c.params(d);
+            boolean withBias = d.bool("withBias");
+            if (d.chance(0.5)) {
+                d.note("weightShape", Arrays.toString(wShape));
+                return T -> F.conv2dBackwardWeight(T[x], T[g], wShape, withBias, p.get());
+            }
+            int gw = d.tensor("gradW", wShape, d.like(c.dtype));
+            int gb = withBias ? d.tensor("gradBias", d.like(new long[] {c.k}), d.like(c.dtype)) : -1;
+            return T -> {
+                F.conv2dBackwardWeight(T[x], T[g], p.get(), T[gw], at(T, gb));
+                return new Tensor[] {T[gw], at(T, gb)};
+            };
+        });
+        op("F.convTranspose2d", d -> {
+            ConvDraw c = ConvDraw.of(d, true);
+            int x = d.tensor("x", c.x, c.dtype), w = d.tensor("w", c.w, d.like(c.dtype));
+            int b = d.optional("bias", d.like(new long[] {c.k}), d.like(c.dtype));
+            Supplier<Conv2dParams> p = c.params(d);
+            if (d.chance(0.7)) return T -> F.convTranspose2d(T[x], T[w], at(T, b), p.get());
+            int o = d.tensor("out", d.like(c.y), d.like(c.dtype));
+            return T -> F.convTranspose2d(T[x], T[w], at(T, b), p.get(), T[o]);
+        });
+
+        // ---- attention ----
+        op("F.scaledDotProductAttention", d -> {
+            AttentionDraw a = AttentionDraw.of(d);
+            int form = d.rng.nextInt(3);
+            d.note("form", form);
+            if (form == 0) return T -> F.scaledDotProductAttention(T[a.q], T[a.k], T[a.v]);
+            if (form == 1) {
+                boolean causal = d.bool("isCausal");
+                return T -> F.scaledDotProductAttention(T[a.q], T[a.k], T[a.v], causal);
+            }
+            return T -> F.scaledDotProductAttention(T[a.q], T[a.k], T[a.v], a.params(T));
+        });
+        op("F.scaledDotProductAttentionBackward", d -> {
+            AttentionDraw a = AttentionDraw.of(d);
+            int g = d.tensor("gradOut", d.like(a.qShape), d.like(a.dtype));
+            return T -> {
+                AttentionParams p = a.params(T);
+                try (AttentionResult fwd = F.scaledDotProductAttention(T[a.q], T[a.k], T[a.v], p)) {
+                    return F.scaledDotProductAttentionBackward(T[a.q], T[a.k], T[a.v], fwd, T[g], p);
+                }
+            };
+        });
+
+        // ---- tensors ----
+        op("Tensor.<factory>", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            String k = d.option("factory", List.of("empty", "zeros", "full", "randn", "of"));
+            double v = d.scalar("value", -3, 3);
+            long seed = d.rng.nextLong();
+            boolean nullDevice = d.chance(0.03), nullDtype = d.chance(0.03);
+            if (nullDevice || nullDtype) d.immodest();
+            d.note("nulls", nullDevice + "/" + nullDtype);
+            return T -> {
+                Device dev = nullDevice ? null : Fuzz.device();
+                DType dt = nullDtype ? null : t;
+                return switch (k) {
+                    case "empty" -> Tensor.empty(dt, dev, s).numel();  // contents undefined: only the shape
+                    case "zeros" -> Tensor.zeros(dt, dev, s);
+                    case "full" -> Tensor.full(v, dt, dev, s);
+                    case "randn" -> Tensor.randn(dev, dt, seed, s);
+                    default -> Tensor.of(dev, new float[small(s) ? (int) Arrays.stream(s).reduce(1, (a, b) -> a * b) : 7], s);
+                };
+            };
+        });
+        op("Tensor.<view or copy>", d -> {
+            long[] s = d.shape();
+            int x = d.receiver("x", s, d.dtype());
+            String k = d.option("method", List.of("reshape", "permute", "narrow", "toDtype", "toDevice", "shape", "toArray"));
+            long[] newShape = d.chance(0.5) ? reversed(s) : d.shape();
+            if (d.chance(0.3) && newShape.length > 0) newShape[d.rng.nextInt(newShape.length)] = -1;
+            int[] dims = new int[d.rng.nextInt(5)];
+            for (int i = 0; i < dims.length; i++) dims[i] = d.chance(0.9) ? d.rng.nextInt(Math.max(1, s.length)) : -1;
+            if (d.chance(0.7)) dims = shuffled(d, s.length);
+            int dim = d.integer("dim", 0, Math.max(0, s.length - 1));
+            long start = d.chance(0.9) ? d.rng.nextInt(4) : -1, length = d.chance(0.9) ? d.rng.nextInt(4) : 1L << 40;
+            DType target = d.dtype();
+            int[] fdims = dims;
+            d.note("detail", Arrays.toString(newShape) + " " + Arrays.toString(dims) + " " + start + "+" + length + " " + target);
+            return T -> switch (k) {
+                case "reshape" -> T[x].reshape(newShape);
+                case "permute" -> T[x].permute(fdims);
+                case "narrow" -> T[x].narrow(dim, start, length);
+                case "toDtype" -> T[x].to(target);
+                case "toDevice" -> T[x].to(Fuzz.otherDevice());
+                case "shape" -> T[x].shape(dim - 1);
+                default -> T[x].dtype() == DType.I64 ? T[x].toLongArray().length : T[x].toFloatArray().length;
+            };
+        });
+    }
+
+    private static long[] concat(long[] head, long... tail) {
+        long[] r = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, r, head.length, tail.length);
+        return r;
+    }
+
+    /** Whether a shape holds at most 64 elements (an array that small is made for Tensor.of). */
+    private static boolean small(long[] s) {
+        long n = 1;
+        for (long d : s) {
+            if (d == 0) return true;
+            if (d < 0 || d > 64 || (n *= d) > 64) return false;
+        }
+        return true;
+    }
+
+    private static long[] reversed(long[] s) {
+        long[] r = new long[s.length];
+        for (int i = 0; i < s.length; i++) r[i] = s[s.length - 1 - i];
+        return r;
+    }
+
+    private static int[] shuffled(Draw d, int n) {
+        int[] p = new int[n];
+        for (int i = 0; i < n; i++) p[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = d.rng.nextInt(i + 1), t = p[i];
+            p[i] = p[j];
+            p[j] = t;
+        }
+        return p;
+    }
+
+    /** A convolution's shapes and parameters, consistent most of the time. */
+    static final class ConvDraw {
+        long[] x, w, y;
+        long k;
+        DType dtype;
+        boolean nhwc;
+        int sh, sw, pt, pb, pl, pr, dh, dw, groups, oph, opw;
+        Supplier<Act> act;
+
+        static ConvDraw of(Draw d, boolean transposed) {
+            ConvDraw c = new ConvDraw();
+            c.dtype = d.dtype();
+            c.nhwc = d.bool("nhwc");
+            c.groups = d.chance(0.75) ? 1 : d.integer("groups", 1, 4);
+            long n = d.dim() % 4, cg = Math.max(0, d.dim() % 6), kg = Math.max(1, d.dim() % 7);
+            long ch = cg * Math.max(1, c.groups), kk = kg * Math.max(1, c.groups);
+            long h = 1 + d.dim() % 11, wd = 1 + d.dim() % 11;
+            if (d.chance(0.05)) h = 0;
+            long r = 1 + d.rng.nextInt(4), s = 1 + d.rng.nextInt(4);
+            c.sh = d.integer("strideH", 1, 3);
+            c.sw = d.integer("strideW", 1, 3);
+            c.dh = d.integer("dilationH", 1, 2);
+            c.dw = d.integer("dilationW", 1, 2);
+            c.pt = d.integer("padTop", 0, 2);
+            c.pb = d.integer("padBottom", 0, 2);
+            c.pl = d.integer("padLeft", 0, 2);
+            c.pr = d.integer("padRight", 0, 2);
+            c.oph = transposed && d.chance(0.3) ? d.integer("outputPaddingH", 0, 1) : 0;
+            c.opw = transposed && d.chance(0.3) ? d.integer("outputPaddingW", 0, 1) : 0;
+            c.act = d.chance(0.3) ? act(d, false) : () -> null;
+            if (transposed) {
+                // x [n, cin, h, w], w [cin, cout/g, r, s]
+                c.x = img(c.nhwc, n, ch, h, wd);
+                c.w = c.nhwc ? new long[] {ch, r, s, kg} : new long[] {ch, kg, r, s};
+                c.k = kg * Math.max(1, c.groups);
+                long ho = (h - 1) * c.sh - c.pt - c.pb + (long) c.dh * (r - 1) + c.oph + 1;
+                long wo = (wd - 1) * c.sw - c.pl - c.pr + (long) c.dw * (s - 1) + c.opw + 1;
+                c.y = img(c.nhwc, n, c.k, ho, wo);
+            } else {
+                c.x = img(c.nhwc, n, ch, h, wd);
+                c.w = c.nhwc ? new long[] {kk, r, s, cg} : new long[] {kk, cg, r, s};
+                c.k = kk;
+                long p = Math.floorDiv(h + c.pt + c.pb - (long) c.dh * (r - 1) - 1, Math.max(1, c.sh)) + 1;
+                long q = Math.floorDiv(wd + c.pl + c.pr - (long) c.dw * (s - 1) - 1, Math.max(1, c.sw)) + 1;
+                c.y = img(c.nhwc, n, kk, Math.max(p, 0), Math.max(q, 0));
+            }
+            d.output(c.y);
+            c.x = d.like(c.x);
+            c.w = d.like(c.w);
+            d.note("geometry", Arrays.toString(c.x) + "*" + Arrays.toString(c.w));
+            return c;
+        }
+
+        static long[] img(boolean nhwc, long n, long c, long h, long w) {
+            return nhwc ? new long[] {n, h, w, c} : new long[] {n, c, h, w};
+        }
+
+        Supplier<Conv2dParams> params(Draw d) {
+            Conv2dParams.Layout layout = d.chance(0.98) ? (nhwc ? Conv2dParams.Layout.NHWC : Conv2dParams.Layout.NCHW) : null;
+            boolean nullParams = d.chance(0.02);
+            if (layout == null || nullParams) d.immodest();
+            return () -> {
+                if (nullParams) return null;
+                Conv2dParams p = Conv2dParams.defaults().withLayout(layout).withStride(sh, sw).withPadding(pt, pb, pl, pr)
+                        .withDilation(dh, dw).withGroups(groups);
+                if (oph != 0 || opw != 0) p = p.withOutputPadding(oph, opw);
+                Act a = act.get();
+                return a == null ? p : p.withActivation(a);
+            };
+        }
+    }
+
+    /** Attention's q, k, v and its options. */
+    static final class AttentionDraw {
+        int q, k, v, keyLengths = -1, bias = -1;
+        long[] qShape;
+        DType dtype;
+        double scale;
+        CausalMask causal;
+
+        static AttentionDraw of(Draw d) {
+            AttentionDraw a = new AttentionDraw();
+            a.dtype = d.dtype();
+            long b = d.dim() % 3, hkv = 1 + d.dim() % 3, group = 1 + d.dim() % 3, lq = d.dim(), lk = d.dim();
+            long dim = d.chance(0.85) ? d.pick(List.of(32L, 64L, 96L, 128L, 256L)) : d.dim();
+            a.qShape = d.like(new long[] {b, hkv * group, lq, dim});
+            a.q = d.tensor("q", a.qShape, a.dtype);
+            long[] kv = d.like(new long[] {b, hkv, lk, dim});
+            a.k = d.tensor("k", kv, d.like(a.dtype));
+            a.v = d.tensor("v", d.like(kv), d.like(a.dtype));
+            if (d.chance(0.3)) a.keyLengths = d.ints("keyLengths", d.like(new long[] {b}), d.chance(0.5) ? DType.I32 : DType.I64,
+                    -2, (int) Math.min(lk + 2, 40));
+            if (d.chance(0.3)) a.bias = d.tensor("bias", d.like(new long[] {1, 1, lq, lk}), d.chance(0.5) ? DType.F32 : a.dtype);
+            a.scale = d.chance(0.5) ? 0 : d.scalar("scale", 0.01, 2);
+            a.causal = d.option("causal", Arrays.asList(CausalMask.NONE, CausalMask.TOP_LEFT, CausalMask.BOTTOM_RIGHT,
+                    CausalMask.NONE, null));
+            return a;
+        }
+
+        AttentionParams params(Tensor[] t) {
+            return new AttentionParams(scale, causal, at(t, keyLengths), at(t, bias));
+        }
+    }
+}
