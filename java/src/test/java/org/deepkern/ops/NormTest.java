@@ -61,6 +61,18 @@ class NormTest {
         }
     }
 
+    /** A bias without a weight (torch allows either alone), every dtype. */
+    @ParameterizedTest(name = "{0} {1} [{2}, {3}]")
+    @MethodSource("cases")
+    void biasWithoutWeight(Device device, DType dtype, int rows, int cols) {
+        try (Scope s = Scope.open()) {
+            Tensor x = tensor(device, dtype, normal(rows * cols, 77, 0.5, 2), rows, cols);
+            Tensor b = tensor(device, dtype, normal(cols, 78, 0, 1), cols);
+            assertRef(RowReference.norm(x.toFloatArray(), null, b.toFloatArray(), rows, cols, EPS, false),
+                    F.layerNorm(x, null, b, EPS), dtype, "layer_norm with a bias only, " + dtype + " on " + device);
+        }
+    }
+
     /** Without weight and bias (torch's elementwise_affine=False), in a rank-3 tensor. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("devices")
