@@ -21,6 +21,30 @@ class TensorBadInputTest {
     }
 
     @Test
+    void nullsOverflowsAndClosedTensorsAreNamed() {
+        assertRejects("device", "null", () -> Tensor.zeros(DType.F32, null, 3));
+        assertRejects("dtype", "null", () -> Tensor.empty(null, Device.CPU, 3));
+        assertRejects("shape", "null", () -> Tensor.empty(DType.F32, Device.CPU, (long[]) null));
+        assertRejects("values", "null", () -> Tensor.of(Device.CPU, (float[]) null));
+        assertRejects("shape", "overflows 64-bit byte counts", () -> Tensor.empty(DType.F32, Device.CPU, 1L << 62));
+        assertRejects("shape", "overflows", () -> Tensor.empty(DType.BF16, Device.CPU, Long.MAX_VALUE, 2));
+        try (Tensor t = Tensor.zeros(DType.F32, Device.CPU, 2, 3)) {
+            assertRejects("shape", "expected 6 elements", () -> t.reshape(1L << 40, 1L << 40, 0, -1));
+            assertRejects("shape", "expected 6 elements", () -> t.reshape(Long.MAX_VALUE, 2));
+            assertRejects("dim", "expected -2..1", () -> t.shape(2));
+            assertRejects("dim", "expected -2..1", () -> t.shape(-3));
+            assertRejects("device", "null", () -> t.to((Device) null));
+            assertRejects("dtype", "null", () -> t.to((DType) null));
+            assertRejects("dims", "permutation", () -> t.permute(0, 0));
+            assertRejects("length", "expected 0..3", () -> t.narrow(1, 0, 4));
+            assertRejects("start", "expected 0..1", () -> t.narrow(1, -1, 2));
+            t.close();
+            assertRejects("this", "closed", () -> t.toFloatArray());
+            assertRejects("this", "closed", () -> t.reshape(6));
+        }
+    }
+
+    @Test
     void aFailedCallLeaksNothingAndTheNextCallWorks() {
         long inUse = DeepKern.memoryStats(Device.CPU).inUse();
         for (int i = 0; i < 50; i++) assertThrows(DeepKernException.class, () -> Tensor.randn(Device.CPU, DType.I64, 0, 3));

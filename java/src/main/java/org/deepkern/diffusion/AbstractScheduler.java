@@ -33,7 +33,7 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
     /** What the model predicts (diffusers' prediction_type). */
     @SuppressWarnings("unchecked")
     public S prediction(Prediction p) {
-        if (p == null) throw DeepKernException.invalidArgument(name(), "prediction", "expected a prediction type, got null");
+        if (p == null) throw DeepKernException.invalidArgument(name() + ".prediction", "prediction", "expected a prediction type, got null");
         prediction = p;
         return (S) this;
     }
@@ -42,7 +42,7 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
     @SuppressWarnings("unchecked")
     public S clip(double range) {
         if (!(range >= 0) || Double.isInfinite(range))
-            throw DeepKernException.invalidArgument(name(), "clip", "expected a finite range >= 0 (0 = none), got " + range);
+            throw DeepKernException.invalidArgument(name() + ".clip", "clip", "expected a finite range >= 0 (0 = none), got " + range);
         clip = range;
         return (S) this;
     }
@@ -88,9 +88,9 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
 
     @Override
     public final Tensor step(Tensor cond, Tensor uncond, double guidance, double t, Tensor x) {
-        if (x == null) throw DeepKernException.invalidArgument(name(), "x", "expected a tensor, got null");
-        if (cond == null) throw DeepKernException.invalidArgument(name(), "modelOutput", "expected a tensor, got null");
-        if (!Double.isFinite(guidance)) throw DeepKernException.invalidArgument(name(), "guidance", "expected a finite scale, got " + guidance);
+        if (x == null) throw DeepKernException.invalidArgument(name() + ".step", "x", "expected a tensor, got null");
+        if (cond == null) throw DeepKernException.invalidArgument(name() + ".step", "modelOutput", "expected a tensor, got null");
+        if (!Double.isFinite(guidance)) throw DeepKernException.invalidArgument(name() + ".step", "guidance", "expected a finite scale, got " + guidance);
         int i = indexOf(t);
         Tensor out = stepAt(i, new StepInput(cond, uncond, guidance, x));
         stepIndex = i + 1;
@@ -99,7 +99,7 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
     }
 
     private int indexOf(double t) {
-        if (timesteps.length == 0) throw DeepKernException.invalidArgument(name(), "t", "no timesteps: call setTimesteps first");
+        if (timesteps.length == 0) throw DeepKernException.invalidArgument(name() + ".step", "t", "no timesteps: call setTimesteps first");
         if (stepIndex < timesteps.length && timesteps[stepIndex] == t) return stepIndex;
         for (int i = 0; i < timesteps.length; i++) {
             if (timesteps[i] == t) {
@@ -107,7 +107,7 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
                 return i;
             }
         }
-        throw DeepKernException.invalidArgument(name(), "t", t + " is not one of the " + timesteps.length + " timesteps of the schedule");
+        throw DeepKernException.invalidArgument(name() + ".step", "t", t + " is not one of the " + timesteps.length + " timesteps of the schedule");
     }
 
     private void restart() {
@@ -159,8 +159,8 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
 
     @Override
     public Tensor sample(Denoiser denoiser, Device device, long[] shape, long seed, IntConsumer progress) {
-        if (timesteps.length == 0) throw DeepKernException.invalidArgument(name(), "steps", "no timesteps: call setTimesteps first");
-        if (denoiser == null) throw DeepKernException.invalidArgument(name(), "denoiser", "expected a denoiser, got null");
+        if (timesteps.length == 0) throw DeepKernException.invalidArgument(name() + ".sample", "steps", "no timesteps: call setTimesteps first");
+        if (denoiser == null) throw DeepKernException.invalidArgument(name() + ".sample", "denoiser", "expected a denoiser, got null");
         restart();
         Tensor x = Tensor.randn(device, DType.F32, seed, shape);
         if (initNoiseSigma() != 1) {

@@ -22,7 +22,7 @@ public final class DdimScheduler extends VpDiscreteScheduler<DdimScheduler> {
     }
 
     public DdimScheduler eta(double eta) {
-        if (!(eta >= 0 && eta <= 1)) throw DeepKernException.invalidArgument(name(), "eta", "expected 0 <= eta <= 1, got " + eta);
+        if (!(eta >= 0 && eta <= 1)) throw DeepKernException.invalidArgument(name() + ".eta", "eta", "expected 0 <= eta <= 1, got " + eta);
         this.eta = eta;
         return this;
     }

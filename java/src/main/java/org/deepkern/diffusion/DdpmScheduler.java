@@ -26,7 +26,7 @@ public final class DdpmScheduler extends VpDiscreteScheduler<DdpmScheduler> {
     }
 
     public DdpmScheduler variance(Variance v) {
-        if (v == null) throw DeepKernException.invalidArgument(name(), "variance", "expected FIXED_SMALL or FIXED_LARGE, got null");
+        if (v == null) throw DeepKernException.invalidArgument(name() + ".variance", "variance", "expected FIXED_SMALL or FIXED_LARGE, got null");
         variance = v;
         return this;
     }

@@ -32,7 +32,7 @@ public final class DpmSolverScheduler extends AbstractScheduler<DpmSolverSchedul
     @Override
     protected double[] makeTimesteps(int n) {
         if (n < 1 || n >= schedule.trainSteps())  // n + 1 distinct grid points
-            throw DeepKernException.invalidArgument(name(), "steps", "expected 1 <= steps < " + schedule.trainSteps() + " (the train steps), got " + n);
+            throw DeepKernException.invalidArgument(name() + ".setTimesteps", "steps", "expected 1 <= steps < " + schedule.trainSteps() + " (the train steps), got " + n);
         double[] all = schedule.timesteps(n + 1, NoiseSchedule.Spacing.LINSPACE, 0, true);
         double[] ts = Arrays.copyOf(all, n);
         sigmas = new double[n + 1];

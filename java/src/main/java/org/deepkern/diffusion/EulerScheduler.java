@@ -77,7 +77,7 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
             for (int i = 0; i < n; i++) s[i] = schedule.sigmaAt(ts[i]);
         } else {
             if (n < 1 || n > trainSteps)
-                throw DeepKernException.invalidArgument(name(), "steps", "expected 1 <= steps <= " + trainSteps + " (the train steps), got " + n);
+                throw DeepKernException.invalidArgument(name() + ".setTimesteps", "steps", "expected 1 <= steps <= " + trainSteps + " (the train steps), got " + n);
             double[] lin = NoiseSchedule.linspace(trainSteps, NoiseSchedule.shift(1.0 / trainSteps, shift) * trainSteps, n);
             ts = new double[n];
             for (int i = 0; i < n; i++) {
@@ -123,7 +123,7 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
 
     private int indexFor(double t) {
         for (int i = 0; i < timesteps.length; i++) if (timesteps[i] == t) return i;
-        throw DeepKernException.invalidArgument(name(), "t", t + " is not one of the " + timesteps.length + " timesteps of the schedule");
+        throw DeepKernException.invalidArgument(name() + ".scaleModelInput", "t", t + " is not one of the " + timesteps.length + " timesteps of the schedule");
     }
 
     @Override

@@ -21,8 +21,8 @@ public final class GaussianMixture {
 
     public GaussianMixture(double[][] means, double[] weights, double std) {
         if (means.length == 0 || weights.length != means.length)
-            throw DeepKernException.invalidArgument("GaussianMixture", "weights", "expected one weight per mean (" + means.length + "), got " + weights.length);
-        if (!(std > 0)) throw DeepKernException.invalidArgument("GaussianMixture", "std", "expected > 0, got " + std);
+            throw DeepKernException.invalidArgument("new GaussianMixture", "weights", "expected one weight per mean (" + means.length + "), got " + weights.length);
+        if (!(std > 0)) throw DeepKernException.invalidArgument("new GaussianMixture", "std", "expected > 0, got " + std);
         double total = 0;
         for (double w : weights) total += w;
         this.means = means;

@@ -148,13 +148,13 @@ public final class NoiseSchedule {
     }
 
     private static int checkSteps(int trainSteps) {
-        if (trainSteps < 1) throw DeepKernException.invalidArgument("NoiseSchedule", "trainSteps", "expected >= 1, got " + trainSteps);
+        if (trainSteps < 1) throw DeepKernException.invalidArgument("NoiseSchedule.of", "trainSteps", "expected >= 1, got " + trainSteps);
         return trainSteps;
     }
 
     private int checkT(int t) {
         if (t < 0 || t >= betas.length)
-            throw DeepKernException.invalidArgument("NoiseSchedule", "t", "expected 0 <= t < " + betas.length + ", got " + t);
+            throw DeepKernException.invalidArgument("NoiseSchedule.at", "t", "expected 0 <= t < " + betas.length + ", got " + t);
         return t;
     }
 }

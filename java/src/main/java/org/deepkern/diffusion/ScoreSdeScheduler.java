@@ -50,7 +50,7 @@ public final class ScoreSdeScheduler extends AbstractScheduler<ScoreSdeScheduler
 
     @Override
     protected double[] makeTimesteps(int n) {
-        if (n < 1) throw DeepKernException.invalidArgument(name(), "steps", "expected >= 1, got " + n);
+        if (n < 1) throw DeepKernException.invalidArgument(name() + ".setTimesteps", "steps", "expected >= 1, got " + n);
         double[] ts = new double[n];
         for (int i = 0; i < n; i++) ts[i] = 1 - i * (1 - eps) / n;
         return ts;

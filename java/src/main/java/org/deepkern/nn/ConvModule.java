@@ -20,7 +20,7 @@ public abstract class ConvModule implements Module {
         this.bias = bias;
         this.params = Objects.requireNonNull(params, "params");
         if (weight.ndim() != 4)
-            throw DeepKernException.invalidArgument(name, "weight", "expected a 4-D tensor, got " + weight.ndim() + "-D");
+            throw DeepKernException.invalidArgument("new " + name, "weight", "expected a 4-D tensor, got " + weight.ndim() + "-D");
     }
 
     public Tensor weight() { return weight; }

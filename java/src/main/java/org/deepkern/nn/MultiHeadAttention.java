@@ -37,17 +37,17 @@ public final class MultiHeadAttention implements Module {
      */
     public MultiHeadAttention(int heads, int kvHeads, Tensor qkvWeight, Tensor qkvBias, Tensor outWeight, Tensor outBias,
                               Rope rope, boolean causal) {
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) throw DeepKernException.invalidArgument(OP, "kvHeads",
+        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0) throw DeepKernException.invalidArgument("new " + OP, "kvHeads",
                 "expected a positive divisor of heads (" + heads + "), got " + kvHeads);
         this.qkvWeight = Objects.requireNonNull(qkvWeight, "qkvWeight");
         this.outWeight = Objects.requireNonNull(outWeight, "outWeight");
         long rows = qkvWeight.ndim() == 2 ? qkvWeight.shape(0) : -1, perHead = heads + 2L * kvHeads;
-        if (rows <= 0 || rows % perHead != 0) throw DeepKernException.invalidArgument(OP, "qkvWeight",
+        if (rows <= 0 || rows % perHead != 0) throw DeepKernException.invalidArgument("new " + OP, "qkvWeight",
                 "expected [(heads + 2 kvHeads) * D, E] = [" + perHead + " * D, E], got " + Arrays.toString(qkvWeight.shape()));
         this.headDim = rows / perHead;
         long embed = qkvWeight.shape(1);
         if (outWeight.ndim() != 2 || outWeight.shape(0) != embed || outWeight.shape(1) != heads * headDim)
-            throw DeepKernException.invalidArgument(OP, "outWeight", "expected [E, heads * D] = [" + embed + ", "
+            throw DeepKernException.invalidArgument("new " + OP, "outWeight", "expected [E, heads * D] = [" + embed + ", "
                     + heads * headDim + "], got " + Arrays.toString(outWeight.shape()));
         this.heads = heads;
         this.kvHeads = kvHeads;
@@ -77,7 +77,7 @@ public final class MultiHeadAttention implements Module {
     /** attention(x) + residual, the residual added in the output projection's epilogue (null: none). */
     public Tensor forward(Tensor input, Tensor residual) {
         Objects.requireNonNull(input, "input");
-        if (input.ndim() != 3 || input.shape(2) != qkvWeight.shape(1)) throw DeepKernException.invalidArgument(OP, "input",
+        if (input.ndim() != 3 || input.shape(2) != qkvWeight.shape(1)) throw DeepKernException.invalidArgument(OP + ".forward", "input",
                 "expected [B, L, " + qkvWeight.shape(1) + "], got " + Arrays.toString(input.shape()));
         long b = input.shape(0), l = input.shape(1);
         try (Scope scope = Scope.open()) {

@@ -88,6 +88,17 @@ class ActivationBadInputTest {
         table.add(new Bad("hardswish is not a gate (split)", "act", "not a gate", t -> F.gated(Act.hardswish(), t.x8)));
         table.add(new Bad("step is not a gate (backward)", "act", "not a gate", t -> F.gatedBackward(Act.step(0), t.x, t.g7, t.g7)));
         table.add(new Bad("mish is not a gate (split backward)", "act", "not a gate", t -> F.gatedBackward(Act.mish(), t.x8, t.g4)));
+        // parameters by their torch names, in the words of the call made; nulls
+        table.add(new Bad("F.leakyRelu with a NaN slope", "negativeSlope", "NaN", t -> F.leakyRelu(t.x, Double.NaN)));
+        table.add(new Bad("F.softplus with beta 1e-60 (0 as an f32)", "beta", "must not be 0", t -> F.softplus(t.x, 1e-60, 20)));
+        table.add(new Bad("F.threshold with a NaN value", "value", "NaN", t -> F.threshold(t.x, 0, Double.NaN)));
+        table.add(new Bad("F.hardtanh with min > max", "minVal", "must not exceed", t -> F.hardtanh(t.x, 2, 1)));
+        table.add(new Bad("F.celu with alpha 0", "alpha", "must not be 0", t -> F.celu(t.x, 0)));
+        table.add(new Bad("null x", "x", "null", t -> F.relu(null)));
+        table.add(new Bad("null gradOut", "gradOut", "null", t -> F.activationBackward(relu, t.x, null)));
+        table.add(new Bad("null approximation", "approximate", "null", t -> F.gelu(t.x, null)));
+        table.add(new Bad("null approximation (geglu)", "approximate", "null", t -> F.geglu(t.x8, null)));
+        table.add(new Bad("split form of a scalar", "x", "even last dim", t -> F.swiglu(Tensor.zeros(DType.F32, t.x.device()))));
         return table;
     }
 

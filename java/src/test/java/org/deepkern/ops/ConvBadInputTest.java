@@ -96,6 +96,33 @@ class ConvBadInputTest {
                         P.withStride(2).withOutputPadding(2, 0))));
         t.add(new Bad("transposed: groups do not divide Cin", "params.groups", "must divide",
                 a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null, P.withGroups(3))));
+        // nulls, extreme parameters, sizes past 64 bits: named before anything is allocated
+        t.add(new Bad("null x", "x", "null", a -> F.conv2d(null, a.w, null, P)));
+        t.add(new Bad("null w", "w", "null", a -> F.conv2d(a.x, null, null, P)));
+        t.add(new Bad("null inputShape", "inputShape", "null", a -> F.conv2dBackwardData(a.y, a.w, null, P)));
+        t.add(new Bad("null weightShape", "weightShape", "null", a -> F.conv2dBackwardWeight(a.x, a.y, null, true, P)));
+        t.add(new Bad("stride -1 with a huge padding and dilation", "params.strideH", "must be >= 1",
+                a -> F.conv2d(a.x, a.w, null, P.withStride(-1).withPadding(1 << 20).withDilation(2))));
+        t.add(new Bad("padding 2^30: the output overflows", "params", "overflows 64-bit byte counts",
+                a -> F.conv2d(a.x, a.w, null, P.withPadding(1 << 30))));
+        t.add(new Bad("dilation 2^31 - 1: the kernel spans more than the input", "w", "larger than the padded input",
+                a -> F.conv2d(a.x, a.w, null, P.withDilation(Integer.MAX_VALUE))));
+        t.add(new Bad("transposed: stride 2^31 - 1 on both axes", "params", "overflows 64-bit byte counts",
+                a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null, P.withStride(Integer.MAX_VALUE))));
+        t.add(new Bad("transposed: output padding 2^31 - 1", "params.outputPaddingH", "must be smaller",
+                a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null,
+                        P.withOutputPadding(Integer.MAX_VALUE, 0))));
+        t.add(new Bad("zero-width image", "x", "zero height or width",
+                a -> F.conv2d(Tensor.zeros(DType.F32, a.x.device(), 1, 4, 7, 0), a.w, null, P.withPadding(2))));
+        t.add(new Bad("transposed: zero-width image", "x", "zero height or width",
+                a -> F.convTranspose2d(Tensor.zeros(DType.F32, a.x.device(), 1, 2, 1, 0), Tensor.zeros(DType.F32, a.x.device(), 2, 2, 1, 2),
+                        null, P)));
+        t.add(new Bad("inputShape that does not give gradOut", "inputShape", "gives [1, 6, 6, 6]",
+                a -> F.conv2dBackwardData(a.y, a.w, new long[] {1, 4, 8, 8}, P)));
+        t.add(new Bad("inputShape of 2^62 elements", "inputShape", "overflows",
+                a -> F.conv2dBackwardData(a.y, a.w, new long[] {1L << 40, 4, 1L << 20, 7}, P)));
+        t.add(new Bad("weightShape that does not give gradOut", "weightShape", "gives [1, 6, 3, 3]",
+                a -> F.conv2dBackwardWeight(a.x, a.y, new long[] {6, 4, 5, 5}, false, P)));
         return t;
     }
 

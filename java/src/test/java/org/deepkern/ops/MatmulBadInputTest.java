@@ -68,7 +68,15 @@ class MatmulBadInputTest {
                 new Object[] {"linear residual shape", "residual", "expected shape [4, 5]",
                         (Executable) () -> F.linear(a, w, bias, Act.relu(), resWrong)},
                 new Object[] {"linear bad activation", "alpha", "must not be 0",
-                        (Executable) () -> F.linear(a, w, bias, Act.celu(0), res)});
+                        (Executable) () -> F.linear(a, w, bias, Act.celu(0), res)},
+                new Object[] {"null b", "b", "null", (Executable) () -> F.matmul(a, null)},
+                new Object[] {"null weight", "weight", "null", (Executable) () -> F.linear(a, null, null)},
+                new Object[] {"empty operands whose broadcast product overflows", "b", "overflows",
+                        (Executable) () -> F.matmul(Tensor.zeros(DType.F32, Device.CPU, 1L << 31, 1, 1, 0),
+                                Tensor.zeros(DType.F32, Device.CPU, 1, 1L << 31, 0, 1))},
+                new Object[] {"empty linear whose output overflows", "weight", "overflows",
+                        (Executable) () -> F.linear(Tensor.zeros(DType.F32, Device.CPU, 1L << 60, 0),
+                                Tensor.zeros(DType.F32, Device.CPU, 1000, 0), null)});
         return rows.stream().map(Arguments::of);
     }
 

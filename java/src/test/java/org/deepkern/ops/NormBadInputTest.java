@@ -75,7 +75,14 @@ class NormBadInputTest {
                 new Object[] {"rope negative offset", "positionOffset", ">= 0", (Executable) () -> F.rotaryEmbedding(rope, RopeLayout.HALF_SPLIT, 1e4, -1)},
                 new Object[] {"rope null layout", "layout", "null", (Executable) () -> F.rotaryEmbedding(rope, null, 1e4, 0)},
                 new Object[] {"rope backward odd head dim", "gradOut", "even head dim",
-                        (Executable) () -> F.rotaryEmbeddingBackward(ropeOdd, RopeLayout.HALF_SPLIT, 1e4, 0)});
+                        (Executable) () -> F.rotaryEmbeddingBackward(ropeOdd, RopeLayout.HALF_SPLIT, 1e4, 0)},
+                new Object[] {"layer_norm eps 1e-50 (0 as an f32)", "eps", "> 0", (Executable) () -> F.layerNorm(x, w, w, 1e-50)},
+                new Object[] {"rms_norm eps 1e300 (infinite as an f32)", "eps", "finite", (Executable) () -> F.rmsNorm(x, w, 1e300)},
+                new Object[] {"rope base 1e300 (infinite as an f32)", "base", "finite",
+                        (Executable) () -> F.rotaryEmbedding(rope, RopeLayout.HALF_SPLIT, 1e300, 0)},
+                new Object[] {"layer_norm of null", "x", "null", (Executable) () -> F.layerNorm(null, w, w, 1e-5)},
+                new Object[] {"rms_norm backward, null gradOut", "gradOut", "null", (Executable) () -> F.rmsNormBackward(x, w, null, 1e-5)},
+                new Object[] {"rope of null", "x", "null", (Executable) () -> F.rotaryEmbedding(null, RopeLayout.HALF_SPLIT, 1e4, 0)});
         return rows.stream().map(Arguments::of);
     }
 

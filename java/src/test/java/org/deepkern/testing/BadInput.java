@@ -14,8 +14,11 @@ import org.junit.jupiter.api.function.Executable;
  * called and the argument.
  */
 public final class BadInput {
-    /** How every message starts: the public method the user called ("F.conv2d: ", "Tensor.empty: "). */
-    public static final Pattern JAVA_CALL = Pattern.compile("[A-Z][A-Za-z0-9]*\\.[a-z][A-Za-z0-9]*: ");
+    /**
+     * How every message starts: the public method or constructor the user called ("F.conv2d: ",
+     * "Tensor.empty: ", "new GaussianMixture: ").
+     */
+    public static final Pattern JAVA_CALL = Pattern.compile("([A-Z][A-Za-z0-9]*\\.[a-z][A-Za-z0-9]*|new [A-Z][A-Za-z0-9]*): ");
 
     private BadInput() {}
 
