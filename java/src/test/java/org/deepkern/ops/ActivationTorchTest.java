@@ -12,6 +12,7 @@ import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.testing.Close;
+import org.deepkern.testing.Oracle;
 import org.deepkern.testing.TestDevices;
 import org.deepkern.testing.Torch;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -20,7 +21,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * deepkern against PyTorch (CPU, via the JavaCPP presets), value and autograd gradient, f32 and
- * bf16: the same parameters through an implementation written by other people.
+ * bf16: the same parameters through an implementation written by other people. torch's answers
+ * are first checked against the double reference of ActivationCase ({@link Oracle}: a wrong one
+ * skips the case, loudly); deepkern is asserted against that reference either way.
  */
 class ActivationTorchTest {
     static final int N = 4097;
@@ -81,8 +84,25 @@ class ActivationTorchTest {
         return d;
     }
 
-    private static void agree(float[] torch, Tensor ours, double rtol, IntToDoubleFunction atol, String what) {
-        Close.assertClose(doubles(torch), ours.toFloatArray(), rtol, atol, what + " vs torch");
+    private static void agree(float[] torch, float[] ours, double rtol, IntToDoubleFunction atol, String what) {
+        Close.assertClose(doubles(torch), ours, rtol, atol, what + " vs torch");
+    }
+
+    /** deepkern against the double reference, at the tolerances of the activation tests (ActivationChecks). */
+    private static void exact(double[] ref, float[] ours, DType dtype, IntToDoubleFunction extra, String what) {
+        for (int i = 0; i < ref.length; i++) ref[i] = ActivationChecks.saturate(dtype, ref[i]);
+        Close.assertClose(ref, ours, ActivationChecks.rtol(dtype), i -> ActivationChecks.atol(dtype) + extra.applyAsDouble(i),
+                what + " vs the double reference");
+    }
+
+    /**
+     * torch against the double reference, at twice the tolerance deepkern is held to against torch
+     * plus the dtype's floor (where the exact value is below what f32 can hold, torch gives 0).
+     */
+    private static void vet(Oracle torch, DType dtype, double[] ref, float[] answer, double rtol, IntToDoubleFunction atol,
+                            String what) {
+        double floor = ActivationChecks.atol(dtype);
+        torch.vet("torch " + what, ref, answer, 2 * rtol, i -> 2 * atol.applyAsDouble(i) + floor);
     }
 
     @ParameterizedTest(name = "{0} {1} {2}")
@@ -95,10 +115,22 @@ class ActivationTorchTest {
             Torch.Result t = Torch.activation(c.act(), xs, gs, dtype);
             String what = c + " " + dtype + " on " + device;
             double r = rtol(dtype), a = atol(dtype);
-            agree(t.value(), F.activation(c.act(), x), r, i -> a * (1 + Math.abs(xs[i])), what + " value");
-            if (t.grads()[0] != null)
-                agree(t.grads()[0], F.activationBackward(c.act(), x, g), r,
-                        i -> a * (1 + Math.abs(xs[i])) * Math.abs(gs[i]), what + " gradient");
+            IntToDoubleFunction valueTol = i -> a * (1 + Math.abs(xs[i])), gradTol = i -> valueTol.applyAsDouble(i) * Math.abs(gs[i]);
+            double[] value = new double[N], grad = new double[N];
+            for (int i = 0; i < N; i++) {
+                value[i] = c.f().applyAsDouble(xs[i]);
+                grad[i] = gs[i] * c.df().applyAsDouble(xs[i]);
+            }
+            Oracle torch = Oracle.torch();
+            vet(torch, dtype, value, t.value(), r, valueTol, what + " value");
+            if (t.grads()[0] != null) vet(torch, dtype, grad, t.grads()[0], r, gradTol, what + " gradient");
+            float[] y = F.activation(c.act(), x).toFloatArray(), dx = F.activationBackward(c.act(), x, g).toFloatArray();
+            exact(value, y, dtype, i -> 0, what + " value");
+            exact(grad, dx, dtype, i -> ActivationChecks.GRAD_ATOL * Math.abs(gs[i]), what + " gradient");
+            torch.judge(() -> {
+                agree(t.value(), y, r, valueTol, what + " value");
+                if (t.grads()[0] != null) agree(t.grads()[0], dx, r, gradTol, what + " gradient");
+            });
         }
     }
 
@@ -111,13 +143,33 @@ class ActivationTorchTest {
             Tensor g = tensor(device, dtype, ActivationCase.normal(N, 11), N);
             float[] gv = gate.toFloatArray(), uv = up.toFloatArray(), gs = g.toFloatArray();
             Torch.Result t = Torch.gated(c.act(), gv, uv, gs, dtype);
-            GatedGrads ours = F.gatedBackward(c.act(), gate, up, g);
+            GatedGrads grads = F.gatedBackward(c.act(), gate, up, g);
+            float[] y = F.gated(c.act(), gate, up).toFloatArray(), dg = grads.gate().toFloatArray(), du = grads.up().toFloatArray();
             String what = c + " gated " + dtype + " on " + device;
             double r = rtol(dtype), a = atol(dtype);
             IntToDoubleFunction scale = i -> a * (1 + Math.abs(gv[i])) * Math.abs(uv[i]);
-            agree(t.value(), F.gated(c.act(), gate, up), r, scale, what + " value");
-            agree(t.grads()[0], ours.gate(), r, i -> scale.applyAsDouble(i) * Math.abs(gs[i]), what + " gradient of gate");
-            agree(t.grads()[1], ours.up(), r, i -> a * (1 + Math.abs(gv[i])) * Math.abs(gs[i]), what + " gradient of up");
+            IntToDoubleFunction gateTol = i -> scale.applyAsDouble(i) * Math.abs(gs[i]);
+            IntToDoubleFunction upTol = i -> a * (1 + Math.abs(gv[i])) * Math.abs(gs[i]);
+            double[] value = new double[N], gradGate = new double[N], gradUp = new double[N];
+            for (int i = 0; i < N; i++) {
+                double f = c.f().applyAsDouble(gv[i]);
+                value[i] = uv[i] * f;
+                gradGate[i] = gs[i] * uv[i] * c.df().applyAsDouble(gv[i]);
+                gradUp[i] = gs[i] * f;
+            }
+            Oracle torch = Oracle.torch();
+            vet(torch, dtype, value, t.value(), r, scale, what + " value");
+            vet(torch, dtype, gradGate, t.grads()[0], r, gateTol, what + " gradient of gate");
+            vet(torch, dtype, gradUp, t.grads()[1], r, upTol, what + " gradient of up");
+            // deepkern rounds act(gate) to the dtype neither here nor in the product: one rounding at the end
+            exact(value, y, dtype, i -> 0, what + " value");
+            exact(gradGate, dg, dtype, i -> ActivationChecks.GRAD_ATOL * Math.abs(gs[i] * uv[i]), what + " gradient of gate");
+            exact(gradUp, du, dtype, i -> 0, what + " gradient of up");
+            torch.judge(() -> {
+                agree(t.value(), y, r, scale, what + " value");
+                agree(t.grads()[0], dg, r, gateTol, what + " gradient of gate");
+                agree(t.grads()[1], du, r, upTol, what + " gradient of up");
+            });
         }
     }
 
@@ -134,13 +186,31 @@ class ActivationTorchTest {
             double r = rtol(dtype), a = atol(dtype);
             long h = cols / 2;  // output i = (k, j) takes up x[k, j] and gate x[k, h + j]
             IntToDoubleFunction up = i -> xs[(int) (i / h * cols + i % h)], gate = i -> xs[(int) (i / h * cols + h + i % h)];
-            agree(t.value(), F.glu(x), r, i -> a * (1 + Math.abs(gate.applyAsDouble(i))) * Math.abs(up.applyAsDouble(i)),
-                    "glu " + dtype + " on " + device);
             IntToDoubleFunction outOf = i -> (i / cols) * h + i % cols % h;  // the output element x[i] feeds
-            agree(t.grads()[0], F.gatedBackward(Act.sigmoid(), x, g), r, i -> {
+            IntToDoubleFunction valueTol = i -> a * (1 + Math.abs(gate.applyAsDouble(i))) * Math.abs(up.applyAsDouble(i));
+            IntToDoubleFunction gradTol = i -> {
                 int o = (int) outOf.applyAsDouble(i);
                 return a * (1 + Math.abs(gate.applyAsDouble(o))) * (1 + Math.abs(up.applyAsDouble(o))) * Math.abs(gs[o]);
-            }, "glu gradient " + dtype + " on " + device);
+            };
+            double[] value = new double[(int) (rows * h)], grad = new double[xs.length];
+            for (int i = 0; i < value.length; i++) {
+                double sg = ActivationCase.sigmoid(gate.applyAsDouble(i));
+                value[i] = up.applyAsDouble(i) * sg;
+                grad[(int) (i / h * cols + i % h)] = gs[i] * sg;  // d/d up
+                grad[(int) (i / h * cols + h + i % h)] = gs[i] * up.applyAsDouble(i) * sg * (1 - sg);  // d/d gate
+            }
+            String what = "glu " + dtype + " on " + device;
+            Oracle torch = Oracle.torch();
+            vet(torch, dtype, value, t.value(), r, valueTol, what);
+            vet(torch, dtype, grad, t.grads()[0], r, gradTol, what + " gradient");
+            float[] y = F.glu(x).toFloatArray(), dx = F.gatedBackward(Act.sigmoid(), x, g).toFloatArray();
+            exact(value, y, dtype, i -> 0, what);
+            exact(grad, dx, dtype, i -> ActivationChecks.GRAD_ATOL * Math.abs(gs[(int) outOf.applyAsDouble(i)])
+                    * (1 + Math.abs(up.applyAsDouble((int) outOf.applyAsDouble(i)))), what + " gradient");
+            torch.judge(() -> {
+                agree(t.value(), y, r, valueTol, what);
+                agree(t.grads()[0], dx, r, gradTol, what + " gradient");
+            });
         }
     }
 

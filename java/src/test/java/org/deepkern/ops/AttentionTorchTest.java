@@ -13,6 +13,7 @@ import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.ops.AttentionReference.Problem;
 import org.deepkern.testing.Close;
+import org.deepkern.testing.Oracle;
 import org.deepkern.testing.TestDevices;
 import org.deepkern.testing.Torch;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,7 +24,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * PyTorch as the oracle: torch.nn.functional.scaled_dot_product_attention (CPU, through the JavaCPP
  * presets) with enable_gqa, its own is_causal for the top-left mask, and an additive attn_mask for
  * the bias, padding and bottom-right cases (no fully masked rows: torch gives NaN there, deepkern 0).
- * Values and autograd gradients, f32 and bf16, against deepkern on cpu and emu.
+ * Values and autograd gradients, f32 and bf16, against deepkern on cpu and emu. torch's answers are
+ * first checked against AttentionReference on the same inputs ({@link Oracle}: a wrong one skips the
+ * case, loudly); deepkern is asserted against that reference either way.
  */
 class AttentionTorchTest {
     /** Problems whose mask torch can express: TOP_LEFT alone through is_causal, everything else as attn_mask. */
@@ -74,23 +77,35 @@ class AttentionTorchTest {
                     rp.scale(), in.gs(), dtype);
             AttentionResult r = F.scaledDotProductAttention(in.q(), in.k(), in.v(), in.params());
             AttentionGrads g = F.scaledDotProductAttentionBackward(in.q(), in.k(), in.v(), r, in.gradOut(), in.params());
+            AttentionReference.Forward ef = AttentionReference.forward(rp, in.qs(), in.ks(), in.vs());
+            AttentionReference.Grads eg = AttentionReference.backward(rp, in.qs(), in.ks(), in.vs(), in.gs());
             // torch rounds its own intermediates in bf16: twice our tolerance against a double reference
             double tol = 2 * AttentionChecks.tol(dtype);
-            compare(t.out(), r.out().toFloatArray(), tol, what + " out");
-            compare(t.logsumexp(), r.logsumexp().toFloatArray(), 1e-4, what + " logsumexp");
-            compare(t.gradQ(), g.gradQ().toFloatArray(), 2 * tol, what + " gradQ");
-            compare(t.gradK(), g.gradK().toFloatArray(), 2 * tol, what + " gradK");
-            compare(t.gradV(), g.gradV().toFloatArray(), 2 * tol, what + " gradV");
+            Oracle torch = Oracle.torch();
+            compare(torch, ef.out(), t.out(), r.out().toFloatArray(), tol, what + " out");
+            compare(torch, ef.lse(), t.logsumexp(), r.logsumexp().toFloatArray(), 1e-4, what + " logsumexp");
+            compare(torch, eg.q(), t.gradQ(), g.gradQ().toFloatArray(), 2 * tol, what + " gradQ");
+            compare(torch, eg.k(), t.gradK(), g.gradK().toFloatArray(), 2 * tol, what + " gradK");
+            compare(torch, eg.v(), t.gradV(), g.gradV().toFloatArray(), 2 * tol, what + " gradV");
+            torch.judge();
         }
     }
 
-    private static void compare(float[] torch, float[] got, double tol, String what) {
+    /**
+     * One output, to a tolerance relative to its largest magnitude: torch vetted against the double
+     * reference (at twice it), deepkern asserted against the reference, and deepkern's comparison
+     * with torch queued for the oracle's judgement.
+     */
+    private static void compare(Oracle oracle, double[] exact, float[] torch, float[] got, double tol, String what) {
         double[] ref = new double[torch.length];
         double max = 0;
         for (int i = 0; i < ref.length; i++) {
             ref[i] = torch[i];
-            if (Double.isFinite(ref[i])) max = Math.max(max, Math.abs(ref[i]));
+            if (Double.isFinite(exact[i])) max = Math.max(max, Math.abs(exact[i]));
         }
-        Close.assertClose(ref, got, tol, tol * Math.max(max, 1e-2), what);
+        double atol = tol * Math.max(max, 1e-2);
+        oracle.vet("torch " + what, exact, torch, 2 * tol, 2 * atol);
+        Close.assertClose(exact, got, tol, atol, what.replace(" vs torch", "") + " vs the double reference");
+        oracle.compare(() -> Close.assertClose(ref, got, tol, atol, what));
     }
 }

@@ -11,6 +11,7 @@ import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.testing.Close;
+import org.deepkern.testing.Oracle;
 import org.deepkern.testing.TestDevices;
 import org.deepkern.testing.Torch;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -21,6 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * softmax, log_softmax, layer_norm and rms_norm against PyTorch (CPU, JavaCPP presets): values and
  * autograd gradients, f32 and bf16. The absolute tolerance scales with the double reference's
  * magnitude of each element (RowReference), since torch's bf16 autograd rounds its intermediates.
+ * Each torch answer is first checked against that double reference ({@link Oracle}: a wrong one skips
+ * the case, loudly); deepkern is asserted against the reference either way.
  */
 class NormTorchTest {
     static final double EPS = 1e-5;
@@ -38,11 +41,18 @@ class NormTorchTest {
         return dtype == DType.F32 ? 2e-5 : Math.scalb(1.0, -6);
     }
 
-    private static void agree(float[] torch, RowReference.Out ref, Tensor ours, DType dtype, String what) {
+    /**
+     * One output: torch vetted against the double reference, deepkern asserted against it, and the
+     * comparison with torch queued for the oracle's judgement at the end of the case.
+     */
+    private static void agree(Oracle oracle, float[] torch, RowReference.Out ref, Tensor ours, DType dtype, String what) {
         double t = tol(dtype);
+        oracle.vet("torch " + what, ref.value(), torch, 2 * t, i -> 2 * t * ref.mag()[i] + RowChecks.floor(dtype));
+        RowChecks.assertRef(ref, ours, dtype, what + " vs the double reference");
+        float[] got = ours.toFloatArray();
         double[] tv = new double[torch.length];
         for (int i = 0; i < tv.length; i++) tv[i] = torch[i];
-        Close.assertClose(tv, ours.toFloatArray(), t, i -> t * ref.mag()[i], what + " vs torch");
+        oracle.compare(() -> Close.assertClose(tv, got, t, i -> t * ref.mag()[i], what + " vs torch"));
     }
 
     @ParameterizedTest(name = "{0} {1} [{2}, {3}]")
@@ -53,15 +63,17 @@ class NormTorchTest {
             Tensor x = tensor(device, dtype, normal(n, 31, 0, 3), rows, cols);
             Tensor dy = tensor(device, dtype, normal(n, 32, 0, 1), rows, cols);
             float[] xs = x.toFloatArray(), gs = dy.toFloatArray();
+            Oracle torch = Oracle.torch();
             for (boolean log : new boolean[] {false, true}) {
                 String what = (log ? "log_softmax " : "softmax ") + dtype + " [" + rows + ", " + cols + "] on " + device;
                 Torch.Result t = Torch.softmax(xs, rows, cols, gs, log, dtype);
                 Tensor y = log ? F.logSoftmax(x) : F.softmax(x);
-                agree(t.value(), RowReference.softmax(xs, rows, cols, log), y, dtype, what);
+                agree(torch, t.value(), RowReference.softmax(xs, rows, cols, log), y, dtype, what);
                 Tensor dx = log ? F.logSoftmaxBackward(y, dy) : F.softmaxBackward(y, dy);
-                agree(t.grads()[0], RowReference.softmaxBackward(y.toFloatArray(), gs, rows, cols, log), dx, dtype,
+                agree(torch, t.grads()[0], RowReference.softmaxBackward(y.toFloatArray(), gs, rows, cols, log), dx, dtype,
                         what + " gradient");
             }
+            torch.judge();
         }
     }
 
@@ -76,23 +88,25 @@ class NormTorchTest {
             Tensor dy = tensor(device, dtype, normal(n, 44, 0, 1), rows, cols);
             float[] xs = x.toFloatArray(), ws = w.toFloatArray(), bs = b.toFloatArray(), gs = dy.toFloatArray();
             String what = dtype + " [" + rows + ", " + cols + "] on " + device;
+            Oracle torch = Oracle.torch();
 
             Torch.Result t = Torch.layerNorm(xs, ws, bs, rows, cols, gs, EPS, dtype);
             RowReference.NormGrad lr = RowReference.normBackward(xs, ws, gs, rows, cols, EPS, false);
-            agree(t.value(), RowReference.norm(xs, ws, bs, rows, cols, EPS, false), F.layerNorm(x, w, b, EPS), dtype,
+            agree(torch, t.value(), RowReference.norm(xs, ws, bs, rows, cols, EPS, false), F.layerNorm(x, w, b, EPS), dtype,
                     "layer_norm " + what);
             NormGrads ln = F.layerNormBackward(x, w, dy, EPS, true);
-            agree(t.grads()[0], lr.dx(), ln.input(), dtype, "layer_norm grad_x " + what);
-            agree(t.grads()[1], lr.dw(), ln.weight(), dtype, "layer_norm grad_weight " + what);
-            agree(t.grads()[2], lr.db(), ln.bias(), dtype, "layer_norm grad_bias " + what);
+            agree(torch, t.grads()[0], lr.dx(), ln.input(), dtype, "layer_norm grad_x " + what);
+            agree(torch, t.grads()[1], lr.dw(), ln.weight(), dtype, "layer_norm grad_weight " + what);
+            agree(torch, t.grads()[2], lr.db(), ln.bias(), dtype, "layer_norm grad_bias " + what);
 
             Torch.Result r = Torch.rmsNorm(xs, ws, rows, cols, gs, EPS, dtype);
             RowReference.NormGrad rr = RowReference.normBackward(xs, ws, gs, rows, cols, EPS, true);
-            agree(r.value(), RowReference.norm(xs, ws, null, rows, cols, EPS, true), F.rmsNorm(x, w, EPS), dtype,
+            agree(torch, r.value(), RowReference.norm(xs, ws, null, rows, cols, EPS, true), F.rmsNorm(x, w, EPS), dtype,
                     "rms_norm " + what);
             NormGrads rn = F.rmsNormBackward(x, w, dy, EPS);
-            agree(r.grads()[0], rr.dx(), rn.input(), dtype, "rms_norm grad_x " + what);
-            agree(r.grads()[1], rr.dw(), rn.weight(), dtype, "rms_norm grad_weight " + what);
+            agree(torch, r.grads()[0], rr.dx(), rn.input(), dtype, "rms_norm grad_x " + what);
+            agree(torch, r.grads()[1], rr.dw(), rn.weight(), dtype, "rms_norm grad_weight " + what);
+            torch.judge();
         }
     }
 }
