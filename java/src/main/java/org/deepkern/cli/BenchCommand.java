@@ -27,7 +27,9 @@ import org.deepkern.bench.RunInfo;
 import org.deepkern.bench.Sampler;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code deepkern bench}: every op on one device, each checked for correctness before it is
@@ -57,6 +59,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--plan", description = "print the selected cases for an external peer and exit")
     boolean plan;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
         Device d = device.get();
@@ -64,9 +69,11 @@ final class BenchCommand implements Callable<Integer> {
         try {
             cases = Cases.select(Cases.all(quick, d.type() == Device.Type.CUDA), ops);
         } catch (IllegalArgumentException e) {
-            System.err.println("deepkern bench: " + e.getMessage());
-            return 2;
+            throw Main.bad(spec, e.getMessage());
         }
+        if (out != null) OutputPath.folder(spec, "--out", out);
+        if (peerTimes != null && !Files.isReadable(peerTimes))
+            throw Main.bad(spec, "--peer-times " + peerTimes + ": no readable file there");
         PrintStream o = System.out;
         if (plan) {
             o.print(PeerTimes.plan(cases));

@@ -1,6 +1,6 @@
 package org.deepkern.cli;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import org.deepkern.BackendInfo;
 import org.deepkern.DeepKern;
@@ -8,13 +8,18 @@ import org.deepkern.DeepKernException;
 import org.deepkern.Device;
 import org.deepkern.DeviceInfo;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 
 /** {@code deepkern info}: version, backends, devices and the default device. */
 @Command(name = "info", description = "Print the version, the backends built in, the devices found and the default device.")
 final class InfoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() {
-        PrintStream out = System.out;
+        PrintWriter out = spec.commandLine().getOut();
         out.println("deepkern " + DeepKern.version());
         out.println();
         out.println("backends:");

@@ -3,7 +3,9 @@ package org.deepkern.cli;
 import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
+import org.deepkern.DeepKernException;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
 import org.deepkern.bench.Progress;
@@ -19,7 +21,9 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code deepkern sample}: runs a sampler on an exact target (a Gaussian mixture, whose optimal
@@ -29,6 +33,8 @@ import picocli.CommandLine.Option;
 @Command(name = "sample", mixinStandardHelpOptions = true,
         description = "Sample an exact Gaussian-mixture target with a diffusion sampler and score it (sliced W2 vs its noise floor).")
 final class SampleCommand implements Callable<Integer> {
+    static final List<String> TARGETS = List.of("ring8", "gmm16");
+
     @Option(names = "--sampler", description = "ddpm, ddim, euler, heun, flow-euler, flow-heun, dpm++2m, em-vp, em-ve, ode-vp (default: ${DEFAULT-VALUE})")
     String sampler = "ddim";
 
@@ -59,9 +65,19 @@ final class SampleCommand implements Callable<Integer> {
     @Option(names = "--table", description = "the DDIM paper's Table 1 on the target (markdown)")
     boolean table;
 
+    @Spec
+    CommandSpec spec;
+
     @Override
     public Integer call() throws IOException {
         Device d = device.get();
+        if (!Samplers.NAMES.contains(sampler)) throw Main.bad(spec, "--sampler " + sampler + ": expected one of " + Samplers.NAMES);
+        if (!TARGETS.contains(target)) throw Main.bad(spec, "--target " + target + ": expected one of " + TARGETS);
+        if (steps < 1) throw Main.bad(spec, "--steps " + steps + ": expected at least 1");
+        if (n < 1) throw Main.bad(spec, "--n " + n + ": expected at least 1 sample");
+        if (!(eta >= 0 && eta <= 1)) throw Main.bad(spec, "--eta " + eta + ": expected 0 <= eta <= 1");
+        if (!(sigmaMax > 0) || Double.isInfinite(sigmaMax)) throw Main.bad(spec, "--sigma-max " + sigmaMax + ": expected a finite value > 0");
+        if (out != null) OutputPath.file(spec, "--out", out);
         GaussianMixture g = GaussianMixture.named(target);
         if (table) {
             Progress bar = new Progress(System.err, SamplerTable.ROWS.size() * SamplerTable.STEPS.length);
@@ -70,7 +86,11 @@ final class SampleCommand implements Callable<Integer> {
             return 0;
         }
         AbstractScheduler<?> s = Samplers.create(sampler, eta, sigmaMax);
-        s.setTimesteps(steps);
+        try {
+            s.setTimesteps(steps);
+        } catch (DeepKernException e) {  // more steps than the sampler's schedule has
+            throw Main.bad(spec, "--steps " + steps + ": " + e.getMessage().replaceFirst("^.*?argument 'steps': ", ""));
+        }
         int calls = s.timesteps().length;
         Progress bar = new Progress(calls >= 100 ? System.err : null, calls);
         float[] samples;
