@@ -9,8 +9,16 @@ namespace dk {
 
 constexpr int kRooflineChains = 8;
 
+// Always inlined on the host: the cpu backend calls it from one entry per ISA (cpu/roofline.cpp),
+// whose vector width must reach the chains.
+#if defined(__CUDACC__) && !defined(DK_EMU)
+#define DK_ROOFLINE_INLINE DK_HD
+#else
+#define DK_ROOFLINE_INLINE inline __attribute__((always_inline))
+#endif
+
 template <typename V>
-DK_HD V roofline_chains(V x, int iterations) {
+DK_ROOFLINE_INLINE V roofline_chains(V x, int iterations) {
     V acc[kRooflineChains];
     for (int c = 0; c < kRooflineChains; ++c) acc[c] = x + float(c);
     for (int i = 0; i < iterations; ++i) {

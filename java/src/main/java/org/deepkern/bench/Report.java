@@ -28,7 +28,7 @@ public final class Report {
                 row[5] = time(s.p10()) + "-" + time(s.p90());
                 row[6] = fmt("%.1f", r.gbPerSecond());
                 row[7] = fmt("%.1f", r.gflopPerSecond());
-                row[8] = fmt("%.0f%%", 100 * r.rooflineFraction());
+                row[8] = fmt("%.0f%%", 100 * r.rooflineFraction()) + (r.ceilingError() ? " ceiling error" : "");
                 Peer.PeerTime p = r.peer();
                 row[9] = p == null ? "" : p.peer();
                 row[10] = p == null ? "n/a" : p.stats() == null ? p.note() : time(p.stats().median());
@@ -75,6 +75,11 @@ public final class Report {
         b.append("  \"threads\": ").append(info.threads()).append(",\n");
         b.append("  \"bandwidth_bytes_per_s\": ").append(num(info.roofline().bandwidth())).append(",\n");
         b.append("  \"fma_flop_per_s\": ").append(num(info.roofline().flops())).append(",\n");
+        b.append("  \"ceilings_start\": [").append(num(info.start().bandwidth())).append(", ")
+                .append(num(info.start().flops())).append("],\n");
+        b.append("  \"ceilings_end\": [").append(num(info.end().bandwidth())).append(", ")
+                .append(num(info.end().flops())).append("],\n");
+        b.append("  \"ceilings_moved\": ").append(num(info.ceilingsMoved())).append(",\n");
         b.append("  \"cases\": [");
         for (int i = 0; i < results.size(); i++) {
             Result r = results.get(i);
@@ -94,6 +99,7 @@ public final class Report {
                         .append(", \"p90_s\": ").append(num(r.stats().p90()))
                         .append(", \"samples\": ").append(r.stats().samples())
                         .append(", \"roofline_fraction\": ").append(num(r.rooflineFraction()));
+                if (r.ceilingError()) b.append(", \"ceiling_error\": true");
                 Peer.PeerTime p = r.peer();
                 if (p != null) {
                     b.append(", \"peer\": ").append(str(p.peer()));

@@ -11,6 +11,15 @@ public record Result(BenchCase benchCase, String device, String failure, Stats s
         return new Result(benchCase, device, failure, stats, roofline, time);
     }
 
+    public Result withRoofline(Roofline r) {
+        return new Result(benchCase, device, failure, stats, r, peer);
+    }
+
+    /** A measured time under the roofline's floor: the ceiling, not the kernel, is wrong. */
+    public boolean ceilingError() {
+        return stats != null && rooflineFraction() > 1;
+    }
+
     public boolean passed() {
         return failure == null;
     }

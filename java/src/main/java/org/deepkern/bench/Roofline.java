@@ -21,6 +21,11 @@ public record Roofline(double bandwidth, double flops) {
         return Math.min(bandwidth * intensity, flops);
     }
 
+    /** Each ceiling the higher of this one's and o's. */
+    public Roofline max(Roofline o) {
+        return new Roofline(Math.max(bandwidth, o.bandwidth), Math.max(flops, o.flops));
+    }
+
     /** Where the two ceilings meet (FLOP per byte). */
     public double ridge() {
         return flops / bandwidth;

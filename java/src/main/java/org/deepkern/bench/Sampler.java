@@ -3,9 +3,10 @@ package org.deepkern.bench;
 import java.util.function.IntConsumer;
 
 /**
- * How a case is timed: warm-up, then samples of {@code inner} back-to-back calls (enough for a
- * sample to last {@link #minSample} seconds, so launch and clock overheads amortize), each call
- * on the next of {@code copies} input sets so a rotation overflows the cache. Stops after
+ * How a case is timed: warm-up (a whole rotation first, so every input set has been through a
+ * call, then calls for {@link #warmup} seconds), then samples of {@code inner} back-to-back calls
+ * (enough for a sample to last {@link #minSample} seconds, so launch and clock overheads amortize),
+ * each call on the next of {@code copies} input sets so a rotation overflows the cache. Stops after
  * {@link #maxSamples} samples or {@link #budget} seconds, whichever comes first, but never
  * before {@link #minSamples}.
  */
@@ -17,6 +18,7 @@ public record Sampler(double warmup, double minSample, int minSamples, int maxSa
     /** Seconds per call: median and spread over the samples. */
     public Stats time(Clock clock, int copies, IntConsumer call) {
         int next = 0;
+        for (; next < copies; next++) call.accept(next);
         // warm-up, doubling the batch until it has run `warmup` seconds in all; the last batch
         // gives a first estimate of one call's time
         double perCall = 0, spent = 0;

@@ -46,7 +46,8 @@ public final class TorchPeer implements Peer {
             for (int k = 0; k < copies; k++) {
                 Tensor[] xs = new Tensor[inShapes.size()];
                 for (int j = 0; j < xs.length; j++) xs[j] = fromFloats(inputs[j], inShapes.get(j)).to(in);
-                Tensor[] ys = outShapes.stream().map(s -> torch.empty(s, new TensorOptions(out), new MemoryFormatOptional()))
+                // written before the timing, as ours are (Bench.run)
+                Tensor[] ys = outShapes.stream().map(s -> torch.zeros(s, new TensorOptions(out)))
                         .toArray(Tensor[]::new);
                 calls[k] = call(c.op(), c.shape(), xs, ys);
                 if (calls[k] == null) return PeerTime.none(name(), "n/a (no PyTorch op mapped)");
@@ -62,7 +63,7 @@ public final class TorchPeer implements Peer {
             float[][] values = new float[first.length][];
             for (int j = 0; j < first.length; j++) values[j] = toFloats(first[j]);
             String why = c.op().verify(c.shape(), inputs, values, c.outputDtype());
-            if (why != null) return PeerTime.none(name(), "FAIL: " + why);
+            if (why != null) return PeerTime.none(name(), Peer.WRONG + why);
             return new PeerTime(name() + " (" + threads + " threads)", sampler.time(clock, copies, call), "");
         }
     }

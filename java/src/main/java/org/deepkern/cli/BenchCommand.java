@@ -82,18 +82,19 @@ final class BenchCommand implements Callable<Integer> {
         DeviceInfo info = DeepKern.deviceInfo(d);
         Sampler sampler = quick ? Sampler.QUICK : Sampler.FULL;
         try (DeviceTimer clock = new DeviceTimer(d)) {
-            Roofline roofline = checkOnly ? new Roofline(1, 1) : Ceilings.measure(d, info.l2CacheBytes(), sampler, clock);
-            RunInfo run = new RunInfo(DeepKern.version(), commit(), LocalDate.now().toString(), d.toString(), info.name(),
-                    info.multiprocessors(), roofline);
-            o.printf("deepkern %s bench on %s: %s, %d %s; commit %s, %s%n", run.version(), d, info.name(),
-                    info.multiprocessors(), d.type() == Device.Type.CUDA ? "SMs" : "threads", run.commit(), run.date());
-            if (!checkOnly)
-                o.printf("ceilings: copy %.1f GB/s (read + write), FMA %.1f GFLOP/s (f32)%n", roofline.bandwidth() / 1e9,
-                        roofline.flops() / 1e9);
+            Roofline start = checkOnly ? new Roofline(1, 1) : Ceilings.measure(d, info.l2CacheBytes(), sampler, clock);
+            String commit = commit();
+            o.printf("deepkern %s bench on %s: %s, %d %s; commit %s, %s%n", DeepKern.version(), d, info.name(),
+                    info.multiprocessors(), d.type() == Device.Type.CUDA ? "SMs" : "threads", commit, LocalDate.now());
             Peer peer = checkOnly ? null : peer(d, info.multiprocessors(), o);
-            Bench bench = new Bench(d, sampler, clock, roofline, info.l2CacheBytes(), peer, !checkOnly);
+            Bench bench = new Bench(d, sampler, clock, start, info.l2CacheBytes(), peer, !checkOnly);
             List<Result> results = bench.run(cases, new Progress(System.err, bench.steps(cases)));
+            Roofline end = checkOnly ? start : Ceilings.measure(d, info.l2CacheBytes(), sampler, clock);
+            RunInfo run = new RunInfo(DeepKern.version(), commit, LocalDate.now().toString(), d.toString(), info.name(),
+                    info.multiprocessors(), start, end);
+            results = results.stream().map(r -> r.withRoofline(run.roofline())).toList();
             o.println();
+            if (!checkOnly) o.println(run.ceilingsLine());
             o.print(Report.text(results));
             if (out != null && !checkOnly) write(run, results);
             return results.stream().allMatch(Result::passed) ? 0 : 1;
@@ -127,9 +128,8 @@ final class BenchCommand implements Callable<Integer> {
         String title = String.format("deepkern %s on %s (%s), commit %s, %s", run.version(), run.device(), run.deviceName(),
                 run.commit(), run.date());
         Files.writeString(out.resolve("results.json"), Report.json(run, results));
-        Files.writeString(out.resolve("table.md"), Report.markdown("### " + title, results)
-                + String.format("%nCeilings: copy %.1f GB/s (read + write), FMA %.1f GFLOP/s (f32).%n",
-                run.roofline().bandwidth() / 1e9, run.roofline().flops() / 1e9));
+        Files.writeString(out.resolve("table.md"), Report.markdown("### " + title, results) + "\n"
+                + run.ceilingsLine().replace("\n", "\n\n") + ".\n");
         RooflinePlot.write(out.resolve("roofline.png"), title, run.roofline(), results);
         System.out.println("wrote " + out.resolve("results.json") + ", table.md, roofline.png");
     }

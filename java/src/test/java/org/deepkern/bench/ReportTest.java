@@ -29,7 +29,7 @@ class ReportTest {
 
     @Test
     void jsonCarriesRunInfoAndCases() {
-        String json = Report.json(new RunInfo("0.1", "abc", "2026-01-01", "cpu", "a \"quoted\" cpu", 2, roofline),
+        String json = Report.json(new RunInfo("0.1", "abc", "2026-01-01", "cpu", "a \"quoted\" cpu", 2, roofline, roofline),
                 results);
         assertTrue(json.contains("\"device_name\": \"a \\\"quoted\\\" cpu\""), json);
         assertTrue(json.contains("\"id\": \"cast:f32->bf16:4x8\""));
@@ -37,6 +37,36 @@ class ReportTest {
         assertTrue(json.contains("\"speedup\": 2.00000"), json);
         assertTrue(json.contains("\"status\": \"FAIL\", \"failure\": \"wrong result: element 0\""), json);
         assertEquals(json.chars().filter(ch -> ch == '{').count(), json.chars().filter(ch -> ch == '}').count());
+    }
+
+    @Test
+    void aWrongPeerGetsNoSpeedUp() {
+        Result r = new Result(cast, "cpu", null, new Stats(2e-6, 1e-6, 3e-6, 9), roofline,
+                Peer.PeerTime.none("torch", Peer.WRONG + "element 3: 7.0, expected 1.0"));
+        assertTrue(Double.isNaN(r.speedup()));
+        String line = Report.text(List.of(r)).split("\n")[1];
+        assertTrue(line.contains("peer wrong: element 3") && !line.contains("x "), line);
+        assertTrue(!Report.json(new RunInfo("0.1", "abc", "d", "cpu", "c", 2, roofline, roofline), List.of(r)).contains("speedup"));
+    }
+
+    @Test
+    void aTimeUnderTheRooflineIsACeilingError() {
+        // 96 bytes in 1e-10 s is 960 GB/s against a 100 GB/s ceiling
+        Result r = new Result(cast, "cpu", null, new Stats(1e-10, 1e-10, 1e-10, 9), roofline, null);
+        assertTrue(r.ceilingError());
+        assertTrue(Report.text(List.of(r)).contains("ceiling error"));
+        assertTrue(Report.json(new RunInfo("0.1", "abc", "d", "cpu", "c", 2, roofline, roofline), List.of(r))
+                .contains("\"ceiling_error\": true"));
+        assertFalse(results.get(0).ceilingError());
+    }
+
+    @Test
+    void ceilingsThatMoveDuringTheRunAreReportedAsNoise() {
+        RunInfo steady = new RunInfo("0.1", "abc", "d", "cpu", "c", 2, roofline, new Roofline(105e9, 0.95e12));
+        assertFalse(steady.ceilingsLine().contains("warning"), steady.ceilingsLine());
+        assertEquals(105e9, steady.roofline().bandwidth(), "the better of the two");
+        RunInfo noisy = new RunInfo("0.1", "abc", "d", "cpu", "c", 2, roofline, new Roofline(51e9, 1e12));
+        assertTrue(noisy.ceilingsLine().contains("warning: the ceilings moved 49% during the run"), noisy.ceilingsLine());
     }
 
     @Test

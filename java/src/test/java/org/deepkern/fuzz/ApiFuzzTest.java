@@ -3,18 +3,13 @@ package org.deepkern.fuzz;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.LongStream;
 import java.util.stream.Stream;
+import org.deepkern.testing.Forked;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -72,46 +67,15 @@ class ApiFuzzTest {
     /** What a watched child did: hung, died (no DONE line) or finished, and the calls that failed. */
     record Verdict(boolean hung, int exit, String done, String lastCall, List<String> failures) {}
 
-    /**
-     * Runs main in a JVM of its own (this one's class path, the native memory poisoned) and follows
-     * its CALL / FAIL / DONE lines; a child silent for timeoutS seconds is killed as hung.
-     */
+    /** Runs main in a JVM of its own (memory poisoned) and follows its CALL / FAIL / DONE lines. */
     static Verdict watch(Class<?> main, int timeoutS, String... args) throws Exception {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        List<String> cmd = new ArrayList<>(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-Xss4m",
-                "-cp", System.getProperty("java.class.path")));
-        String cache = System.getProperty("org.bytedeco.javacpp.cachedir");
-        if (cache != null) cmd.add(1, "-Dorg.bytedeco.javacpp.cachedir=" + cache);
-        cmd.add(main.getName());
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("DEEPKERN_POISON_MEMORY", "1");
-        Process p = pb.start();
         List<String> failures = new ArrayList<>();
         AtomicReference<String> lastCall = new AtomicReference<>("(before the first call)"), done = new AtomicReference<>();
-        AtomicLong lastLine = new AtomicLong(System.nanoTime());
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    lastLine.set(System.nanoTime());
-                    if (line.startsWith("CALL ")) lastCall.set(line.substring(5));
-                    else if (line.startsWith("FAIL ")) failures.add(line.substring(5));
-                    else if (line.startsWith("DONE ")) done.set(line.substring(5));
-                }
-            } catch (IOException e) {
-                // the process was killed
-            }
-        });
-        reader.start();
-        boolean hung = false;
-        while (!p.waitFor(200, TimeUnit.MILLISECONDS)) {
-            if (System.nanoTime() - lastLine.get() > TimeUnit.SECONDS.toNanos(timeoutS)) {
-                hung = true;
-                p.destroyForcibly().waitFor();
-                break;
-            }
-        }
-        reader.join(10_000);
-        return new Verdict(hung, p.exitValue(), done.get(), lastCall.get(), failures);
+        Forked.End end = Forked.run(main, Map.of("DEEPKERN_POISON_MEMORY", "1"), timeoutS, line -> {
+            if (line.startsWith("CALL ")) lastCall.set(line.substring(5));
+            else if (line.startsWith("FAIL ")) failures.add(line.substring(5));
+            else if (line.startsWith("DONE ")) done.set(line.substring(5));
+        }, args);
+        return new Verdict(end.hung(), end.exit(), done.get(), lastCall.get(), failures);
     }
 }
