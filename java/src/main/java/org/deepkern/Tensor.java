@@ -317,7 +317,7 @@ public final class Tensor implements AutoCloseable {
                 return f.toFloatArray();
             }
         }
-        float[] out = new float[Math.toIntExact(numel)];
+        float[] out = new float[arrayLength("Tensor.toFloatArray")];
         try (FloatPointer host = new FloatPointer(Math.max(1, numel))) {
             copyToHost(host);
             host.get(out);
@@ -332,7 +332,7 @@ public final class Tensor implements AutoCloseable {
                 return i.toIntArray();
             }
         }
-        int[] out = new int[Math.toIntExact(numel)];
+        int[] out = new int[arrayLength("Tensor.toIntArray")];
         try (IntPointer host = new IntPointer(Math.max(1, numel))) {
             copyToHost(host);
             host.get(out);
@@ -347,7 +347,7 @@ public final class Tensor implements AutoCloseable {
                 return l.toLongArray();
             }
         }
-        long[] out = new long[Math.toIntExact(numel)];
+        long[] out = new long[arrayLength("Tensor.toLongArray")];
         try (LongPointer host = new LongPointer(Math.max(1, numel))) {
             copyToHost(host);
             host.get(out);
@@ -396,6 +396,13 @@ public final class Tensor implements AutoCloseable {
             t.close();
             throw e;
         }
+    }
+
+    /** numel as the length of a Java array, which holds fewer than 2^31 elements. */
+    private int arrayLength(String op) {
+        if (numel > Integer.MAX_VALUE - 8) throw DeepKernException.invalidArgument(op, "this", "the tensor has " + numel
+                + " elements, more than a Java array holds; copy it out in parts (narrow)");
+        return (int) numel;
     }
 
     private DeepKernException reshapeError(long[] newShape) {

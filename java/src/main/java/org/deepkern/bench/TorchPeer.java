@@ -126,7 +126,9 @@ public final class TorchPeer implements Peer {
         String approx = a.kind() == Act.Kind.GELU_TANH ? "tanh" : "none";
         Scalar zero = new Scalar(0.0);
         if (!a.backward()) return switch (a.kind()) {
-            case RELU -> b == null ? () -> torch.relu_out(y[0], x[0]) : () -> torch.relu_(torch.add_out(y[0], x[0], b));
+            // clamp_min, as the cuda peer: torch's relu_out is 6x slower on cpu than its own clamp_min_out
+            case RELU -> b == null ? () -> torch.clamp_min_out(y[0], x[0], zero)
+                    : () -> torch.clamp_min_(torch.add_out(y[0], x[0], b), zero);
             case SILU -> b == null ? () -> torch.silu_out(y[0], x[0]) : () -> torch.silu_(torch.add_out(y[0], x[0], b));
             default -> b == null ? () -> torch.gelu_out(y[0], x[0], approx)
                     : () -> torch.gelu_(torch.add_out(y[0], x[0], b), approx);
