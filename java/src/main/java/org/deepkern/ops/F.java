@@ -662,13 +662,8 @@ public final class F {
         Call c = new Call("F.conv2dBackwardData");
         Tensor g = c.tensor("gradOut", gradOut), wt = c.tensor("w", w);
         Conv2dParams p = convParams(c, params);
-        // the conv from inputShape through w must give gradOut's shape: checked before allocating
         try (var np = p.toNative(); Call.Described input = c.describe("inputShape", g.dtype(), inputShape)) {
-            long[] out = convShape(c, (shape) -> dk_conv2d_output_shape(c.context(), np, input.handle(), wt.nativeHandle(),
-                    shape), "x", "inputShape");
-            if (!Arrays.equals(out, g.shape())) throw c.invalid("inputShape", "the convolution of "
-                    + Arrays.toString(inputShape) + " gives " + Arrays.toString(out) + ", but 'gradOut' is "
-                    + Arrays.toString(g.shape()));
+            convGivesGradOut(c, np, input.handle(), wt.nativeHandle(), g, "x", "inputShape", Arrays.toString(inputShape));
         }
         return fresh(c.output(g.dtype(), inputShape), gradX -> conv2dBackwardData(c, gradOut, w, p, gradX));
     }
@@ -680,11 +675,8 @@ public final class F {
         Tensor in = c.tensor("x", x), g = c.tensor("gradOut", gradOut);
         Conv2dParams p = convParams(c, params);
         try (var np = p.toNative(); Call.Described filters = c.describe("weightShape", in.dtype(), weightShape)) {
-            long[] out = convShape(c, (shape) -> dk_conv2d_output_shape(c.context(), np, in.nativeHandle(), filters.handle(),
-                    shape), "w", "weightShape");
-            if (!Arrays.equals(out, g.shape())) throw c.invalid("weightShape", "the convolution of 'x' with "
-                    + Arrays.toString(weightShape) + " gives " + Arrays.toString(out) + ", but 'gradOut' is "
-                    + Arrays.toString(g.shape()));
+            convGivesGradOut(c, np, in.nativeHandle(), filters.handle(), g, "w", "weightShape",
+                    "'x' with " + Arrays.toString(weightShape));
         }
         try (Scope outputs = Scope.open()) {
             Tensor gradW = c.output(in.dtype(), weightShape);
@@ -762,6 +754,19 @@ public final class F {
             shape.get(out);
             return out;
         }
+    }
+
+    /**
+     * A gradient's shape argument, checked before its output is allocated: the convolution of image
+     * through filters (one of them described from that argument, native name nativeName) must give
+     * gradOut's shape.
+     */
+    private static void convGivesGradOut(Call c, org.deepkern.bindings.dk_conv2d_params np,
+                                         org.deepkern.bindings.dk_tensor image, org.deepkern.bindings.dk_tensor filters,
+                                         Tensor gradOut, String nativeName, String argument, String what) {
+        long[] out = convShape(c, shape -> dk_conv2d_output_shape(c.context(), np, image, filters, shape), nativeName, argument);
+        if (!Arrays.equals(out, gradOut.shape())) throw c.invalid(argument, "the convolution of " + what + " gives "
+                + Arrays.toString(out) + ", but 'gradOut' is " + Arrays.toString(gradOut.shape()));
     }
 
     private static Conv2dParams convParams(Call c, Conv2dParams p) {
