@@ -2,7 +2,7 @@ package org.deepkern.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,8 +21,24 @@ import org.junit.jupiter.api.Test;
  * without the tests' memory poisoning, which touches every page at allocation and would hide that.
  */
 class BenchOrderTest {
+    /**
+     * Two runs at most: a shared machine can slow one sample set by 1.5x, but the order effect this
+     * guards against (4x, every run) fails both.
+     */
     @Test
     void aCheapCaseTimesTheSameFirstAndLast() throws Exception {
+        List<String> seen = new ArrayList<>();
+        for (int attempt = 0; attempt < 2; attempt++) {
+            double[] t = firstAndLast();
+            double ratio = Math.max(t[0], t[1]) / Math.min(t[0], t[1]);
+            seen.add(String.format("relu first %.1f us, last %.1f us: %.2fx apart", t[0] * 1e6, t[1] * 1e6, ratio));
+            if (ratio <= 1.5) return;
+        }
+        fail(String.join("; ", seen));
+    }
+
+    /** The first and the last median of one run in a fresh JVM. */
+    private static double[] firstAndLast() throws Exception {
         List<String> lines = new ArrayList<>();
         Map<String, String> env = new HashMap<>();
         env.put("DEEPKERN_POISON_MEMORY", null);
@@ -31,9 +47,7 @@ class BenchOrderTest {
         String times = lines.stream().filter(l -> l.startsWith("relu ")).findFirst().orElse(null);
         assertNotNull(times, String.join("\n", lines));
         String[] f = times.split(" ");
-        double first = Double.parseDouble(f[1]), last = Double.parseDouble(f[2]);
-        double ratio = Math.max(first, last) / Math.min(first, last);
-        assertTrue(ratio <= 1.5, String.format("relu first %.1f us, last %.1f us: %.2fx apart", first * 1e6, last * 1e6, ratio));
+        return new double[] {Double.parseDouble(f[1]), Double.parseDouble(f[2])};
     }
 
     /** The run: relu f32 first, a cast, a GELU backward, a layer norm, relu f32 again; prints both medians. */
