@@ -99,26 +99,36 @@ typedef struct dk_device_props {
     int32_t runtime_version;
 } dk_device_props;
 
-/* Activations, named and parameterized as in torch.nn.functional. */
+/* Activations, named and parameterized as in torch.nn.functional: X(NAME, code, "name", gate)
+ * for each, the one list that the enum below, the library's name table and dispatch, and the Java
+ * constants come from. gate: 1 for the gates of the gated linear units (glu sigmoid, swiglu silu,
+ * geglu gelu / gelu_tanh, reglu relu). alpha and beta are dk_activation's parameters. */
+#define DK_ACTIVATIONS(X)                                                                          \
+    X(THRESHOLD, 1, "threshold", 0)     /* x if x > alpha else beta (torch threshold(x, alpha, beta)) */ \
+    X(STEP, 2, "step", 0)               /* 1 if x > alpha else 0, zero gradient (the perceptron's unit) */ \
+    X(RELU, 3, "relu", 1)                                                                          \
+    X(LEAKY_RELU, 4, "leaky_relu", 0)   /* alpha = negative slope */                                \
+    X(ELU, 5, "elu", 0)                 /* alpha */                                                 \
+    X(SELU, 6, "selu", 0)                                                                          \
+    X(CELU, 7, "celu", 0)               /* alpha != 0 */                                            \
+    X(SIGMOID, 8, "sigmoid", 1)                                                                    \
+    X(TANH, 9, "tanh", 0)                                                                          \
+    X(HARDTANH, 10, "hardtanh", 0)      /* alpha = min, beta = max, min <= max */                   \
+    X(HARDSIGMOID, 11, "hardsigmoid", 0)                                                           \
+    X(HARDSWISH, 12, "hardswish", 0)                                                               \
+    X(SOFTPLUS, 13, "softplus", 0)      /* alpha = beta (!= 0), beta = threshold */                 \
+    X(SILU, 14, "silu", 1)              /* swish */                                                 \
+    X(MISH, 15, "mish", 0)                                                                         \
+    X(GELU, 16, "gelu", 1)              /* x Phi(x), exact */                                       \
+    X(GELU_TANH, 17, "gelu_tanh", 1)    /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */       \
+    X(QUICK_GELU, 18, "quick_gelu", 0)  /* x sigmoid(1.702 x) */
+
 typedef enum dk_activation_kind {
-    DK_ACT_THRESHOLD = 1,    /* x if x > alpha else beta            (torch threshold(x, alpha, beta)) */
-    DK_ACT_STEP = 2,         /* 1 if x > alpha else 0, zero gradient (the perceptron's threshold unit) */
-    DK_ACT_RELU = 3,
-    DK_ACT_LEAKY_RELU = 4,   /* alpha = negative slope */
-    DK_ACT_ELU = 5,          /* alpha */
-    DK_ACT_SELU = 6,
-    DK_ACT_CELU = 7,         /* alpha != 0 */
-    DK_ACT_SIGMOID = 8,
-    DK_ACT_TANH = 9,
-    DK_ACT_HARDTANH = 10,    /* alpha = min, beta = max, min <= max */
-    DK_ACT_HARDSIGMOID = 11,
-    DK_ACT_HARDSWISH = 12,
-    DK_ACT_SOFTPLUS = 13,    /* alpha = beta (!= 0), beta = threshold */
-    DK_ACT_SILU = 14,        /* swish */
-    DK_ACT_MISH = 15,
-    DK_ACT_GELU = 16,        /* x Phi(x), exact */
-    DK_ACT_GELU_TANH = 17,   /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-    DK_ACT_QUICK_GELU = 18   /* x sigmoid(1.702 x) */
+    DK_ACT_NONE = 0, /* no activation: an epilogue's default */
+#define DK_ACT_ENUM(NAME, code, name, gate) DK_ACT_##NAME = code,
+    DK_ACTIVATIONS(DK_ACT_ENUM)
+#undef DK_ACT_ENUM
+    DK_ACT_END /* one past the largest code */
 } dk_activation_kind;
 
 typedef struct dk_activation {
@@ -197,7 +207,7 @@ DK_API dk_status dk_gated_split_backward(dk_context* ctx, const dk_activation* a
                                          const dk_tensor* grad_out, dk_tensor* grad_x);
 
 /* ---- diffusion sampling ----
- * One fused pass of a sampler step (kernels/diffusion.cu). Every sampler of org.deepkern.diffusion
+ * One fused pass of a sampler step (kernels/diffusion/diffusion.cu). Every sampler of org.deepkern.diffusion
  * (DDPM, DDIM, Euler, Heun, flow matching, DPM-Solver++(2M), reverse SDEs, probability-flow ODE) is
  * this formula with its own per-step scalars, computed on the host from the schedule:
  *   m   = uncond ? uncond + guidance * (model - uncond) : model       (classifier-free guidance)
@@ -292,7 +302,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
 DK_API dk_status dk_linear_output_shape(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
                                         int64_t* out_shape, int32_t* out_ndim);
 
-/* ---- 2-D convolution (kernels/conv2d.cu) ----
+/* ---- 2-D convolution (kernels/conv/conv2d.cu) ----
  * Output size per spatial dim, as torch.nn.functional.conv2d:
  *   P = (H + pad_top + pad_bottom - dilation_h * (R - 1) - 1) / stride_h + 1   (and Q from W likewise)
  * Layouts: NCHW: x [N, C, H, W], w [K, C/groups, R, S] (torch's), out [N, K, P, Q];
@@ -349,7 +359,7 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
 DK_API dk_status dk_conv_transpose2d_output_shape(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                                   const dk_tensor* w, int64_t* out_shape);
 
-/* ---- scaled dot-product attention (kernels/attention.cu), FlashAttention-2 style ----
+/* ---- scaled dot-product attention (kernels/attention/attention.cu), FlashAttention-2 style ----
  * q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv divides Hq (query head h reads kv head
  * h / (Hq / Hkv): GQA, MQA when Hkv = 1); D in {32, 64, 96, 128, 256}; f32, f16 or bf16, one dtype.
  *   s[i, j] = scale * q_i . k_j + bias[b, h, i, j],  out_i = sum_j softmax_j(s[i, :]) v_j,
@@ -406,30 +416,6 @@ typedef struct dk_emu_options {
 
 DK_API dk_status dk_emu_get_options(const dk_context* ctx, dk_emu_options* options);
 DK_API dk_status dk_emu_set_options(dk_context* ctx, const dk_emu_options* options);
-
-/* Kernels that test the kernel runtime itself, on emu and cuda contexts (see kernels/selftest.cu
- * for each test's inputs and output): "block_reduce", "warp_reduce", "block_scan",
- * "shared_histogram", "mma_gemm", "cp_async_pipeline", and the planted bugs
- * "bug_missing_barrier", "bug_divergent_barrier", "bug_bad_shuffle_mask". b may be NULL for
- * tests with one input. */
-DK_API dk_status dk_selftest(dk_context* ctx, const char* name, const dk_tensor* a, const dk_tensor* b,
-                             dk_tensor* out);
-
-/* ---- benchmark support ---- */
-/* A stopwatch on the context's stream: CUDA events on cuda (device time between the two
- * points of the stream), the host's monotonic clock elsewhere (cpu and emu ops are done when
- * they return). dk_timer_stop waits for the work queued before it. */
-typedef struct dk_timer dk_timer;
-DK_API dk_status dk_timer_create(dk_context* ctx, dk_timer** timer);
-DK_API dk_status dk_timer_destroy(dk_timer* timer);
-DK_API dk_status dk_timer_start(dk_timer* timer);
-DK_API dk_status dk_timer_stop(dk_timer* timer, double* milliseconds);
-/* An FMA-bound kernel for the arithmetic ceiling: each element of the f32 tensor out is the
- * sum of 8 independent chains of `iterations` fused multiply-adds, i.e.
- * 16 * iterations * numel(out) floating-point operations. */
-DK_API dk_status dk_roofline_fma(dk_context* ctx, dk_tensor* out, int32_t iterations);
-/* Validates ctx and does nothing else: the cost of calling into the library. */
-DK_API dk_status dk_noop(const dk_context* ctx);
 
 #ifdef __cplusplus
 }

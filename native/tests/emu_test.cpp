@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "deepkern.h"
+#include "selftest_api.h"
 #include "deepkern/numeric.cuh"
 
 double emu_fiber_switch_ns();  // fiber_bench.cpp

@@ -1,4 +1,4 @@
-// vec_math_test.cpp - the cpu backend's f32 exp (native/src/cpu/vec_math.h) against the double
+// vec_math_test.cpp - the cpu backend's f32 exp (native/cpu/vec_math.h) against the double
 // std::exp rounded to f32: every f32 input with stride 31 in its bit pattern over both signs
 // (about 140 million values, every binade), plus the special values. Normal results must be
 // within 2 ulp, subnormal ones within 2 units of 2^-149; 0, inf and NaN exactly where expected.
@@ -9,7 +9,7 @@
 #include <limits>
 #include <vector>
 
-#include "cpu/vec_math.h"
+#include "vec_math.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include "deepkern/error.h"
 #include "deepkern/numeric.cuh"
-#include "deepkern/ops.h"
+#include "deepkern/backend.h"
 
 namespace dk {
 

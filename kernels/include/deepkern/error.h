@@ -1,5 +1,5 @@
 // error.h - dk::Error, the exception every layer below the C API throws. The API boundary
-// (native/src/api.h) turns it into a dk_status and the thread's last-error message.
+// (native/api/api.h) turns it into a dk_status and the thread's last-error message.
 #pragma once
 
 #include <stdexcept>

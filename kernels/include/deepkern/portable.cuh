@@ -2,7 +2,7 @@
 //
 // Under nvcc it is plain CUDA. Under a host compiler (the emu build, DK_EMU) it maps the same
 // vocabulary - qualifiers, thread indices, shared memory, barriers, warp collectives, atomics,
-// intrinsics - onto the kernel emulator (deepkern/emu/, native/src/emu), so one source serves
+// intrinsics - onto the kernel emulator (deepkern/emu/, native/emu), so one source serves
 // both backends. Tensor cores and async copies have their wrappers in mma.cuh and async_copy.cuh.
 // Kernels include this header and numeric.cuh and nothing else from CUDA.
 #pragma once
@@ -16,7 +16,7 @@
 #endif
 
 #include "deepkern/numeric.cuh"
-#include "deepkern/ops.h"
+#include "deepkern/backend.h"
 #include "deepkern/error.h"
 
 // DK_DYNAMIC_SHARED(T, name): the block's dynamic shared memory (the launch's shared_bytes) as an

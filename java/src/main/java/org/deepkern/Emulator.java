@@ -55,7 +55,7 @@ public final class Emulator {
     }
 
     /**
-     * Runs one of the kernels that test the kernel runtime itself (kernels/selftest.cu lists them
+     * Runs one of the kernels that test the kernel runtime itself (kernels/selftest/selftest.cu lists them
      * with their inputs) on the device of {@code out}: emu or cuda.
      */
     public static void selftest(String name, Tensor a, Tensor b, Tensor out) {

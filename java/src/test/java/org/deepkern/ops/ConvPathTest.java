@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every path of the kernel dispatch (kernels/conv2d.cu) on the issue's shapes - N = 1, H = W = 7,
+ * Every path of the kernel dispatch (kernels/conv/conv2d.cu) on the issue's shapes - N = 1, H = W = 7,
  * C = 3 (6 for groups 2), kernel 1 / 3 / 5 / 7, stride 1 / 2, dilation 1 / 2, groups 1 / 2 / C,
  * both layouts - on cpu and emu against the double reference: the forward (with bias, and fused
  * silu + residual), the data gradient (the implicit GEMM over stride residue classes), the weight

@@ -1,0 +1,638 @@
+// attention_kernels.cuh - the kernels of scaled dot-product attention, forward and backward,
+// FlashAttention-2 style, and their launches per dtype. kernels/attention/attention.cu holds the backend
+// entry points and the f32 instantiation; attention_f16.cu and attention_bf16.cu instantiate the
+// tensor-core dtypes, so the three compile in parallel.
+//
+// Math (deepkern.h): s = scale q k^T + bias, masked to each row's allowed key prefix
+// (attention/attention.cuh), P = softmax(s), out = P v, logsumexp = log rowsum exp(s).
+//
+// Forward: a block of 4 warps owns a tile of 64 query rows of one (batch, head), each warp 16 rows,
+// and streams the key/value tiles of its kv head through shared memory in two cp.async stages (the
+// next tile lands while this one is used). Per key tile each warp computes its 16 x Bc block of S,
+// updates its rows' running max m and sum l (online softmax, f32 registers, rows spread over the 4
+// lanes of a quad and merged by xor shuffles) and rescales and adds P V into an f32 16 x D output
+// accumulator; at the end out = O / l and logsumexp = m + log l. For f16 / bf16 both products are
+// mma.m16n8k16 with f32 accumulation: Q's A fragments come once from global memory, K's B fragments
+// by ldmatrix from the [key][d] tile, P is re-packed from the S accumulator fragments straight into
+// A fragments (the m16n8 C layout of two adjacent n8 tiles is the m16k16 A layout), V's B fragments
+// by ldmatrix.trans. f32 runs the same kernel with FMA products: each lane computes exactly the
+// accumulator elements an mma would give it (S reading Q from global and K from shared memory; P V
+// through a per-warp P tile in shared memory), so the softmax and epilogue code is one.
+// The key tile Bc is the largest of 64/32/16(/8 for f32) whose two stages fit 44 KB of shared memory.
+// Traffic: Q, O once; K, V once per 64-row query tile; FLOPs 4 Lq Lk D per head (halved by causal).
+//
+// Backward: a pre-pass computes delta = rowsum(dO * O) and zeroes the f32 dQ accumulator; then one
+// block per (batch, kv head, key tile) keeps its K and V tile in shared memory and dK, dV in
+// registers, and walks the query tiles of every query head of the GQA group that see its keys: it
+// recomputes P = exp(s - logsumexp) and dS = P (dO v^T - delta), adds P^T dO to dV and scale dS^T Q
+// to dK, and atomically adds scale dS K to the dQ accumulator; dK and dV need no atomics. Last, dQ
+// is cast to the dtype. f16 / bf16 with D <= 128 run it on the tensor cores
+// (attention_backward_mma_kernel); f32, and D = 256 whose 16 x D dK and dV accumulators per warp
+// would not fit the registers, run an FMA version with T x T tiles (attention_backward_kernel).
+// Extra memory: delta and dQ in f32, O(Lq D). FLOPs 10 Lq Lk D per head (S and dP recomputed, dV,
+// dK, dQ); traffic: K, V once, Q and dO once per key tile, dQ atomics once per key tile.
+#pragma once
+
+#include <type_traits>
+
+#include "deepkern/portable.cuh"
+#include "deepkern/async_copy.cuh"
+#include "attention/attention.cuh"
+#include "tensor/tensor.h"
+#include "deepkern/dispatch.h"
+#include "deepkern/mma.cuh"
+
+namespace dk {
+namespace DK_BACKEND {
+
+namespace attention_detail {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kWarps = 4, kThreads = 32 * kWarps, kQueryTile = 16 * kWarps;
+constexpr int kSharedBudget = 44 * 1024;
+
+// Shared rows of the forward's K / V tiles: D plus 16 bytes, so rows stay 16-byte aligned for
+// cp.async and ldmatrix and eight consecutive rows start in different banks.
+template <typename T, int D>
+constexpr int fwd_ld() { return D + 16 / int(sizeof(T)); }
+
+template <typename T>
+constexpr bool uses_mma() { return !std::is_same<T, float>::value; }
+
+template <typename T, int D>
+constexpr int fwd_shared_bytes(int keys) {
+    const int stages = 2 * 2 * keys * fwd_ld<T, D>() * int(sizeof(T));
+    return uses_mma<T>() ? stages : stages + kWarps * 16 * (keys + 1) * 4;  // f32: the per-warp P tiles
+}
+
+template <typename T, int D>
+constexpr int fwd_key_tile() {
+    int keys = 64;
+    while (keys > (uses_mma<T>() ? 16 : 8) && fwd_shared_bytes<T, D>(keys) > kSharedBudget) keys /= 2;
+    return keys;
+}
+
+// The backward's query and key tile (equal): K, V, Q, dO as f32 rows of D + 1 (so lanes walking
+// rows at one d hit different banks) plus P and dS.
+template <int D>
+constexpr int bwd_shared_floats(int tile) { return 4 * tile * (D + 1) + 2 * tile * tile + 2 * tile; }
+
+template <int D>
+constexpr int bwd_tile() {
+    int tile = 32;
+    while (tile > 8 && bwd_shared_floats<D>(tile) * 4 > kSharedBudget) tile /= 2;
+    return tile;
+}
+
+template <typename T>
+__device__ __forceinline__ uint32_t pack2(T lo, T hi) {
+    uint16_t l, h;
+    memcpy(&l, &lo, 2);
+    memcpy(&h, &hi, 2);
+    return uint32_t(l) | uint32_t(h) << 16;
+}
+
+template <typename T>
+__device__ __forceinline__ uint32_t pack2_float(float lo, float hi) {
+    T a, b;
+    store_float(a, lo);
+    store_float(b, hi);
+    return pack2(a, b);
+}
+
+__device__ __forceinline__ float quad_max(float v) {
+    v = fmaxf(v, __shfl_xor_sync(kFullMask, v, 1));
+    return fmaxf(v, __shfl_xor_sync(kFullMask, v, 2));
+}
+
+__device__ __forceinline__ float quad_sum(float v) {
+    v += __shfl_xor_sync(kFullMask, v, 1);
+    return v + __shfl_xor_sync(kFullMask, v, 2);
+}
+
+// Issues the copies of rows [first, first + Rows) of src (rows of D elements) into shared rows of
+// Ld elements from `dst`: zeros for rows at or past `end` (past the data, or seen by no query of
+// the block, so a probability of 0 never meets stale or non-finite data). Not committed.
+template <typename T, int D, int Ld, int Rows, typename Smem>
+__device__ __forceinline__ void stage_rows(const Smem& smem, int dst, const T* src, int64_t first, int64_t end,
+                                           bool aligned) {
+    constexpr int kVec = 16 / int(sizeof(T)), kChunks = D / kVec;
+    for (int e = threadIdx.x; e < Rows * kChunks; e += kThreads) {
+        const int r = e / kChunks, c = e % kChunks, at = dst + r * Ld + c * kVec;
+        const T* from = src + (first + r) * D + c * kVec;
+        if (first + r >= end) {
+            for (int z = 0; z < kVec; ++z) store_float(smem[at + z], 0.0f);
+        } else if (aligned) {
+            cp_async<16, CacheOp::cg>(&smem[at], from);
+        } else {
+            for (int z = 0; z < kVec; ++z) smem[at + z] = from[z];
+        }
+    }
+}
+
+// Keys [k0, k0 + Bc) of K and V into stage `st` of the forward, committed as one group.
+template <typename T, int D, int Bc, typename Smem>
+__device__ __forceinline__ void load_kv_tile(const Smem& smem, int st, const T* K, const T* V, int64_t k0, int64_t kend,
+                                             bool aligned) {
+    constexpr int kLd = fwd_ld<T, D>();
+    stage_rows<T, D, kLd, Bc>(smem, st * 2 * Bc * kLd, K, k0, kend, aligned);
+    stage_rows<T, D, kLd, Bc>(smem, (st * 2 + 1) * Bc * kLd, V, k0, kend, aligned);
+    cp_async_commit();
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionArgs a) {
+    constexpr int Bc = fwd_key_tile<T, D>(), kLd = fwd_ld<T, D>(), kPLd = Bc + 1;
+    constexpr bool kMma = uses_mma<T>();
+    DK_DYNAMIC_SHARED(T, smem);  // two stages of [K tile Bc x kLd, V tile Bc x kLd]; f32: then P [warp][16][kPLd]
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
+    const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
+    const int64_t qt = blockIdx.x % qtiles, bh = blockIdx.x / qtiles, b = bh / a.heads, h = bh % a.heads;
+    const int64_t kvh = b * a.kv_heads + h / (a.heads / a.kv_heads);
+    const int64_t r0 = qt * kQueryTile, wr0 = r0 + 16 * warp;
+    const int64_t kl = attention_key_length(a, b);
+    const int64_t last = (r0 + kQueryTile < a.lq ? r0 + kQueryTile : a.lq) - 1;
+    const int64_t kend = attention_key_end(a, kl, last);
+    const int64_t steps = (kend + Bc - 1) / Bc;
+    const T* Q = static_cast<const T*>(a.q) + bh * a.lq * D;
+    const T* K = static_cast<const T*>(a.k) + kvh * a.lk * D;
+    const T* V = static_cast<const T*>(a.v) + kvh * a.lk * D;
+    const bool aligned = (reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v)) % 16 == 0;
+
+    // this lane's rows: wr0 + g and wr0 + g + 8 (fragment elements i >> 1 = 0 and 1)
+    int64_t row[2], end[2];
+    float m[2], l[2];
+    for (int r = 0; r < 2; ++r) {
+        row[r] = wr0 + g + 8 * r;
+        end[r] = row[r] < a.lq ? attention_key_end(a, kl, row[r]) : 0;
+        m[r] = -INFINITY;
+        l[r] = 0.0f;
+    }
+    float o[D / 8][4];
+    DK_UNROLL
+    for (int dt = 0; dt < D / 8; ++dt)
+        DK_UNROLL
+        for (int i = 0; i < 4; ++i) o[dt][i] = 0.0f;
+
+    uint32_t qf[kMma ? D / 16 : 1][4];
+    if constexpr (kMma) {
+        T zero;
+        store_float(zero, 0.0f);
+        DK_UNROLL
+        for (int ks = 0; ks < D / 16; ++ks)
+            DK_UNROLL
+            for (int r = 0; r < 4; ++r) {
+                const int64_t qr = row[r & 1];
+                const int col = 16 * ks + 2 * t + 8 * (r >> 1);
+                qf[ks][r] = qr < a.lq ? pack2(Q[qr * D + col], Q[qr * D + col + 1]) : pack2(zero, zero);
+            }
+    }
+
+    if (steps > 0) load_kv_tile<T, D, Bc>(smem, 0, K, V, 0, kend, aligned);
+    for (int64_t step = 0; step < steps; ++step) {
+        const int st = int(step & 1);
+        const int64_t k0 = step * Bc;
+        if (step + 1 < steps) {
+            load_kv_tile<T, D, Bc>(smem, st ^ 1, K, V, k0 + Bc, kend, aligned);
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const int ks_base = st * 2 * Bc * kLd, vs_base = ks_base + Bc * kLd;
+
+        float s[Bc / 8][4];
+        DK_UNROLL
+        for (int nt = 0; nt < Bc / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) s[nt][i] = 0.0f;
+        if constexpr (kMma) {
+            DK_UNROLL
+            for (int ks = 0; ks < D / 16; ++ks)
+                DK_UNROLL
+                for (int np = 0; np < Bc / 16; ++np) {
+                    // matrix j = lane / 8: keys 16 np + 8 (j >> 1) + (lane % 8), d 16 ks + 8 (j & 1)
+                    const int j = lane / 8;
+                    uint32_t bf[4];
+                    ldmatrix<4>(bf, &smem[ks_base + (16 * np + 8 * (j >> 1) + lane % 8) * kLd + 16 * ks + 8 * (j & 1)]);
+                    const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
+                    mma_m16n8k16<T>(s[2 * np], qf[ks], b0, s[2 * np]);
+                    mma_m16n8k16<T>(s[2 * np + 1], qf[ks], b1, s[2 * np + 1]);
+                }
+        } else {
+            const T* q0 = row[0] < a.lq ? Q + row[0] * D : nullptr;
+            const T* q1 = row[1] < a.lq ? Q + row[1] * D : nullptr;
+            for (int d = 0; d < D; ++d) {
+                const float x0 = q0 ? load_float(q0[d]) : 0.0f, x1 = q1 ? load_float(q1[d]) : 0.0f;
+                DK_UNROLL
+                for (int nt = 0; nt < Bc / 8; ++nt) {
+                    const float y0 = load_float(smem[ks_base + (8 * nt + 2 * t) * kLd + d]);
+                    const float y1 = load_float(smem[ks_base + (8 * nt + 2 * t + 1) * kLd + d]);
+                    s[nt][0] = fmaf(x0, y0, s[nt][0]);
+                    s[nt][1] = fmaf(x0, y1, s[nt][1]);
+                    s[nt][2] = fmaf(x1, y0, s[nt][2]);
+                    s[nt][3] = fmaf(x1, y1, s[nt][3]);
+                }
+            }
+        }
+
+        // scale, bias, mask; online softmax per row (the row's 4 lanes agree on m after quad_max)
+        float mx[2] = {m[0], m[1]};
+        DK_UNROLL
+        for (int nt = 0; nt < Bc / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                const int r = i >> 1;
+                const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
+                s[nt][i] = key < end[r] ? a.scale * s[nt][i] + attention_bias<T>(a, b, h, row[r], key) : -INFINITY;
+                mx[r] = fmaxf(mx[r], s[nt][i]);
+            }
+        float alpha[2];
+        for (int r = 0; r < 2; ++r) {
+            mx[r] = quad_max(mx[r]);
+            alpha[r] = mx[r] == -INFINITY ? 1.0f : expf(m[r] - mx[r]);  // m = -inf at first: 0
+            m[r] = mx[r];
+            l[r] *= alpha[r];
+        }
+        DK_UNROLL
+        for (int nt = 0; nt < Bc / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                const int r = i >> 1;
+                s[nt][i] = s[nt][i] == -INFINITY ? 0.0f : expf(s[nt][i] - m[r]);
+                l[r] += s[nt][i];  // this lane's share of the row sum; the quad adds up at the end
+            }
+        DK_UNROLL
+        for (int dt = 0; dt < D / 8; ++dt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) o[dt][i] *= alpha[i >> 1];
+
+        if constexpr (kMma) {
+            DK_UNROLL
+            for (int kk = 0; kk < Bc / 16; ++kk) {
+                const uint32_t pf[4] = {pack2_float<T>(s[2 * kk][0], s[2 * kk][1]), pack2_float<T>(s[2 * kk][2], s[2 * kk][3]),
+                                        pack2_float<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                        pack2_float<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+                DK_UNROLL
+                for (int dp = 0; dp < D / 16; ++dp) {
+                    uint32_t bf[4];
+                    ldmatrix<4, true>(bf, &smem[vs_base + (16 * kk + lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 16 * dp +
+                                                8 * (lane / 16)]);
+                    const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
+                    mma_m16n8k16<T>(o[2 * dp], pf, b0, o[2 * dp]);
+                    mma_m16n8k16<T>(o[2 * dp + 1], pf, b1, o[2 * dp + 1]);
+                }
+            }
+        } else {
+            const int p_base = 2 * 2 * Bc * kLd + warp * 16 * kPLd;
+            DK_UNROLL
+            for (int nt = 0; nt < Bc / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) smem[p_base + (g + 8 * (i >> 1)) * kPLd + 8 * nt + 2 * t + (i & 1)] = s[nt][i];
+            __syncwarp();
+            for (int j = 0; j < Bc; ++j) {
+                const float p0 = load_float(smem[p_base + g * kPLd + j]), p1 = load_float(smem[p_base + (g + 8) * kPLd + j]);
+                DK_UNROLL
+                for (int dt = 0; dt < D / 8; ++dt) {
+                    const float v0 = load_float(smem[vs_base + j * kLd + 8 * dt + 2 * t]);
+                    const float v1 = load_float(smem[vs_base + j * kLd + 8 * dt + 2 * t + 1]);
+                    o[dt][0] = fmaf(p0, v0, o[dt][0]);
+                    o[dt][1] = fmaf(p0, v1, o[dt][1]);
+                    o[dt][2] = fmaf(p1, v0, o[dt][2]);
+                    o[dt][3] = fmaf(p1, v1, o[dt][3]);
+                }
+            }
+        }
+        __syncthreads();  // this stage is refilled two steps on, the P tiles next step
+    }
+
+    T* out = static_cast<T*>(a.out) + bh * a.lq * D;
+    for (int r = 0; r < 2; ++r) {
+        const float sum = quad_sum(l[r]);
+        if (row[r] >= a.lq) continue;
+        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+        DK_UNROLL
+        for (int dt = 0; dt < D / 8; ++dt) {
+            store_float(out[row[r] * D + 8 * dt + 2 * t], o[dt][2 * r] * inv);
+            store_float(out[row[r] * D + 8 * dt + 2 * t + 1], o[dt][2 * r + 1] * inv);
+        }
+        if (t == 0) a.lse[bh * a.lq + row[r]] = sum > 0.0f ? m[r] + logf(sum) : -INFINITY;
+    }
+}
+
+// delta[r] = sum_d dO[r, d] O[r, d] and a zeroed dQ accumulator row: one warp per row.
+template <typename T>
+__global__ void attention_delta_kernel(AttentionArgs a) {
+    const int lane = threadIdx.x % 32;
+    const int64_t rows = a.batch * a.heads * a.lq, step = int64_t(gridDim.x) * kWarps;
+    for (int64_t r = int64_t(blockIdx.x) * kWarps + threadIdx.x / 32; r < rows; r += step) {
+        const T* o = static_cast<const T*>(a.out) + r * a.dim;
+        const T* g = static_cast<const T*>(a.grad_out) + r * a.dim;
+        float acc = 0.0f;
+        for (int64_t d = lane; d < a.dim; d += 32) {
+            acc = fmaf(load_float(o[d]), load_float(g[d]), acc);
+            a.dq_accum[r * a.dim + d] = 0.0f;
+        }
+        for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(kFullMask, acc, off);
+        if (lane == 0) a.delta[r] = acc;
+    }
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads) attention_backward_kernel(AttentionArgs a) {
+    constexpr int Bt = bwd_tile<D>(), kLd = D + 1, kOwn = Bt * D / kThreads;
+    static_assert(Bt * D % kThreads == 0, "every thread owns the same number of dK / dV elements");
+    // K, V, Q, dO [Bt][kLd], P, dS [Bt][Bt], logsumexp and delta [Bt]: bwd_shared_floats<D>(Bt)
+    DK_DYNAMIC_SHARED(float, sm);
+    constexpr int kK = 0, kV = Bt * kLd, kQ = 2 * Bt * kLd, kG = 3 * Bt * kLd, kP = 4 * Bt * kLd, kDs = kP + Bt * Bt,
+                  kLse = kDs + Bt * Bt, kDelta = kLse + Bt;
+    const int tid = threadIdx.x;
+    const int64_t ktiles = (a.lk + Bt - 1) / Bt, group = a.heads / a.kv_heads;
+    const int64_t kt = blockIdx.x % ktiles, kvh = blockIdx.x / ktiles, b = kvh / a.kv_heads;
+    const int64_t k0 = kt * Bt, kl = attention_key_length(a, b);
+    const T* K = static_cast<const T*>(a.k) + kvh * a.lk * D;
+    const T* V = static_cast<const T*>(a.v) + kvh * a.lk * D;
+    for (int e = tid; e < Bt * D; e += kThreads) {
+        const int j = e / D, d = e % D;
+        const bool in = k0 + j < kl;
+        sm[kK + j * kLd + d] = in ? load_float(K[(k0 + j) * D + d]) : 0.0f;
+        sm[kV + j * kLd + d] = in ? load_float(V[(k0 + j) * D + d]) : 0.0f;
+    }
+    float dk[kOwn], dv[kOwn];
+    DK_UNROLL
+    for (int c = 0; c < kOwn; ++c) dk[c] = dv[c] = 0.0f;
+    const int64_t qtiles = (a.lq + Bt - 1) / Bt;
+    for (int64_t h = (kvh % a.kv_heads) * group; h < (kvh % a.kv_heads + 1) * group && k0 < kl; ++h) {
+        const int64_t bh = b * a.heads + h;
+        const T* Q = static_cast<const T*>(a.q) + bh * a.lq * D;
+        const T* G = static_cast<const T*>(a.grad_out) + bh * a.lq * D;
+        for (int64_t qt = 0; qt < qtiles; ++qt) {
+            const int64_t r0 = qt * Bt, rows = a.lq - r0 < Bt ? a.lq - r0 : Bt;
+            if (attention_key_end(a, kl, r0 + rows - 1) <= k0) continue;  // no row of the tile sees these keys
+            __syncthreads();  // the previous tile's readers are done
+            for (int e = tid; e < Bt * D; e += kThreads) {
+                const int i = e / D, d = e % D;
+                const bool in = i < rows;
+                sm[kQ + i * kLd + d] = in ? load_float(Q[(r0 + i) * D + d]) : 0.0f;
+                sm[kG + i * kLd + d] = in ? load_float(G[(r0 + i) * D + d]) : 0.0f;
+            }
+            for (int i = tid; i < Bt; i += kThreads) {
+                sm[kLse + i] = i < rows ? a.lse[bh * a.lq + r0 + i] : -INFINITY;
+                sm[kDelta + i] = i < rows ? a.delta[bh * a.lq + r0 + i] : 0.0f;
+            }
+            __syncthreads();
+            for (int e = tid; e < Bt * Bt; e += kThreads) {
+                const int i = e / Bt, j = e % Bt;
+                float p = 0.0f, ds = 0.0f;
+                if (i < rows && k0 + j < attention_key_end(a, kl, r0 + i) && sm[kLse + i] != -INFINITY) {
+                    float sv = 0.0f, dp = 0.0f;
+                    for (int d = 0; d < D; ++d) {
+                        sv = fmaf(sm[kQ + i * kLd + d], sm[kK + j * kLd + d], sv);
+                        dp = fmaf(sm[kG + i * kLd + d], sm[kV + j * kLd + d], dp);
+                    }
+                    sv = a.scale * sv + attention_bias<T>(a, b, h, r0 + i, k0 + j);
+                    p = sv == -INFINITY ? 0.0f : expf(sv - sm[kLse + i]);
+                    ds = a.scale * p * (dp - sm[kDelta + i]);
+                }
+                sm[kP + e] = p;
+                sm[kDs + e] = ds;
+            }
+            __syncthreads();
+            DK_UNROLL
+            for (int c = 0; c < kOwn; ++c) {
+                const int e = tid + c * kThreads, j = e / D, d = e % D;
+                float av = dv[c], ak = dk[c];
+                for (int i = 0; i < rows; ++i) {
+                    av = fmaf(sm[kP + i * Bt + j], sm[kG + i * kLd + d], av);
+                    ak = fmaf(sm[kDs + i * Bt + j], sm[kQ + i * kLd + d], ak);
+                }
+                dv[c] = av;
+                dk[c] = ak;
+            }
+            for (int e = tid; e < rows * D; e += kThreads) {
+                const int i = e / D, d = e % D;
+                float acc = 0.0f;
+                for (int j = 0; j < Bt; ++j) acc = fmaf(sm[kDs + i * Bt + j], sm[kK + j * kLd + d], acc);
+                atomicAdd(&a.dq_accum[(bh * a.lq + r0 + i) * D + d], acc);
+            }
+        }
+    }
+    T* gk = static_cast<T*>(a.grad_k) + kvh * a.lk * D;
+    T* gv = static_cast<T*>(a.grad_v) + kvh * a.lk * D;
+    DK_UNROLL
+    for (int c = 0; c < kOwn; ++c) {
+        const int e = tid + c * kThreads, j = e / D, d = e % D;
+        if (k0 + j >= a.lk) continue;
+        store_float(gk[(k0 + j) * D + d], dk[c]);
+        store_float(gv[(k0 + j) * D + d], dv[c]);
+    }
+}
+
+// The tensor-core backward for f16 / bf16 with D <= 128 (its per-warp dK and dV accumulators are
+// 16 x D f32 each; D = 256 takes the FMA kernel above). One block of 4 warps per (batch, kv head,
+// tile of 64 keys), warp w owning keys 16w .. 16w+15. K and V stay in shared memory; per tile of 16
+// query rows (Q, dO staged by cp.async) each warp computes the transposed scores S^T = K Q^T and
+// dP^T = V dO^T with keys as mma rows, so P^T and dS^T come out in accumulator fragments that are
+// re-packed as A fragments of dV += P^T dO and dK += dS^T Q (dO and Q through ldmatrix.trans) with
+// no transpose through memory. dQ = dS K needs dS with queries as rows: dS^T goes to shared memory
+// in the dtype and comes back as A fragments by ldmatrix.trans; each warp takes a quarter of the
+// head dim and adds its 16 x D/4 block to the f32 dQ accumulator atomically.
+constexpr int kMmaBwdKeys = 16 * kWarps, kMmaBwdRows = 16, kDsLd = kMmaBwdRows + 8;
+
+template <typename T, int D>
+constexpr int bwd_mma_shared_bytes() {
+    return ((2 * kMmaBwdKeys + 2 * kMmaBwdRows) * fwd_ld<T, D>() + kMmaBwdKeys * kDsLd) * int(sizeof(T));
+}
+
+template <typename T, int D>
+__global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(AttentionArgs a) {
+    constexpr int kLd = fwd_ld<T, D>(), Bc = kMmaBwdKeys, Bq = kMmaBwdRows, kCols = D / 4 / 8;
+    static_assert(D % 32 == 0 && Bq == 16, "a quarter of the head dim is whole n8 tiles; one k16 step of queries");
+    constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kG = kQ + Bq * kLd, kDs = kG + Bq * kLd;
+    DK_DYNAMIC_SHARED(T, smem);  // K, V [Bc][kLd], Q, dO [Bq][kLd], dS^T [Bc][kDsLd]
+    __shared__ float lses[Bq], deltas[Bq];
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
+    const int64_t ktiles = (a.lk + Bc - 1) / Bc, group = a.heads / a.kv_heads;
+    const int64_t kt = blockIdx.x % ktiles, kvh = blockIdx.x / ktiles, b = kvh / a.kv_heads;
+    const int64_t k0 = kt * Bc, kl = attention_key_length(a, b), wk = k0 + 16 * warp;
+    const bool aligned = (reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v) |
+                          reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.grad_out)) % 16 == 0;
+    stage_rows<T, D, kLd, Bc>(smem, kK, static_cast<const T*>(a.k) + kvh * a.lk * D, k0, kl, aligned);
+    stage_rows<T, D, kLd, Bc>(smem, kV, static_cast<const T*>(a.v) + kvh * a.lk * D, k0, kl, aligned);
+    cp_async_commit();
+    float dk[D / 8][4], dv[D / 8][4];
+    DK_UNROLL
+    for (int dt = 0; dt < D / 8; ++dt)
+        DK_UNROLL
+        for (int i = 0; i < 4; ++i) dk[dt][i] = dv[dt][i] = 0.0f;
+    const int64_t qtiles = (a.lq + Bq - 1) / Bq;
+    for (int64_t h = (kvh % a.kv_heads) * group; h < (kvh % a.kv_heads + 1) * group && k0 < kl; ++h) {
+        const int64_t bh = b * a.heads + h;
+        for (int64_t qt = 0; qt < qtiles; ++qt) {
+            const int64_t r0 = qt * Bq, rows = a.lq - r0 < Bq ? a.lq - r0 : Bq;
+            if (attention_key_end(a, kl, r0 + rows - 1) <= k0) continue;  // no row of the tile sees these keys
+            __syncthreads();  // the previous tile's readers are done
+            stage_rows<T, D, kLd, Bq>(smem, kQ, static_cast<const T*>(a.q) + bh * a.lq * D, r0, a.lq, aligned);
+            stage_rows<T, D, kLd, Bq>(smem, kG, static_cast<const T*>(a.grad_out) + bh * a.lq * D, r0, a.lq, aligned);
+            cp_async_commit();
+            for (int i = tid; i < Bq; i += kThreads) {
+                lses[i] = i < rows ? a.lse[bh * a.lq + r0 + i] : -INFINITY;
+                deltas[i] = i < rows ? a.delta[bh * a.lq + r0 + i] : 0.0f;
+            }
+            cp_async_wait<0>();
+            __syncthreads();
+
+            float s[Bq / 8][4], dp[Bq / 8][4];
+            DK_UNROLL
+            for (int nt = 0; nt < Bq / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) s[nt][i] = dp[nt][i] = 0.0f;
+            DK_UNROLL
+            for (int ks = 0; ks < D / 16; ++ks) {
+                uint32_t kf[4], vf[4], qb[4], gb[4];
+                ldmatrix<4>(kf, &smem[kK + (16 * warp + lane % 16) * kLd + 16 * ks + 8 * (lane / 16)]);
+                ldmatrix<4>(vf, &smem[kV + (16 * warp + lane % 16) * kLd + 16 * ks + 8 * (lane / 16)]);
+                // matrix j = lane / 8: queries 8 (j >> 1) + (lane % 8), d 16 ks + 8 (j & 1)
+                const int j = lane / 8, at = (8 * (j >> 1) + lane % 8) * kLd + 16 * ks + 8 * (j & 1);
+                ldmatrix<4>(qb, &smem[kQ + at]);
+                ldmatrix<4>(gb, &smem[kG + at]);
+                const uint32_t q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]}, g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]};
+                mma_m16n8k16<T>(s[0], kf, q0, s[0]);
+                mma_m16n8k16<T>(s[1], kf, q1, s[1]);
+                mma_m16n8k16<T>(dp[0], vf, g0, dp[0]);
+                mma_m16n8k16<T>(dp[1], vf, g1, dp[1]);
+            }
+            // P^T and scale dS^T = scale P^T (dP^T - delta), keys wk + g (+8) by queries r0 + 8 nt + 2t (+1)
+            DK_UNROLL
+            for (int nt = 0; nt < Bq / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    const int kr = g + 8 * (i >> 1), qi = 8 * nt + 2 * t + (i & 1);
+                    const int64_t key = wk + kr, row = r0 + qi;
+                    float p = 0.0f;
+                    if (row < a.lq && key < attention_key_end(a, kl, row) && lses[qi] != -INFINITY) {
+                        const float sv = a.scale * s[nt][i] + attention_bias<T>(a, b, h, row, key);
+                        p = sv == -INFINITY ? 0.0f : expf(sv - lses[qi]);
+                    }
+                    s[nt][i] = p;
+                    dp[nt][i] = a.scale * p * (dp[nt][i] - deltas[qi]);
+                    store_float(smem[kDs + (16 * warp + kr) * kDsLd + qi], dp[nt][i]);
+                }
+            const uint32_t pf[4] = {pack2_float<T>(s[0][0], s[0][1]), pack2_float<T>(s[0][2], s[0][3]),
+                                    pack2_float<T>(s[1][0], s[1][1]), pack2_float<T>(s[1][2], s[1][3])};
+            const uint32_t df[4] = {pack2_float<T>(dp[0][0], dp[0][1]), pack2_float<T>(dp[0][2], dp[0][3]),
+                                    pack2_float<T>(dp[1][0], dp[1][1]), pack2_float<T>(dp[1][2], dp[1][3])};
+            DK_UNROLL
+            for (int dpair = 0; dpair < D / 16; ++dpair) {
+                const int at = (lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 16 * dpair + 8 * (lane / 16);
+                uint32_t gb[4], qb[4];
+                ldmatrix<4, true>(gb, &smem[kG + at]);
+                ldmatrix<4, true>(qb, &smem[kQ + at]);
+                const uint32_t g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]}, q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]};
+                mma_m16n8k16<T>(dv[2 * dpair], pf, g0, dv[2 * dpair]);
+                mma_m16n8k16<T>(dv[2 * dpair + 1], pf, g1, dv[2 * dpair + 1]);
+                mma_m16n8k16<T>(dk[2 * dpair], df, q0, dk[2 * dpair]);
+                mma_m16n8k16<T>(dk[2 * dpair + 1], df, q1, dk[2 * dpair + 1]);
+            }
+            __syncthreads();  // every warp's dS^T is in shared memory
+
+            float acc[kCols][4];
+            DK_UNROLL
+            for (int c = 0; c < kCols; ++c)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) acc[c][i] = 0.0f;
+            DK_UNROLL
+            for (int kk = 0; kk < Bc / 16; ++kk) {
+                // dS as A (queries x keys) from dS^T [key][query]: matrix j holds keys 16 kk + 8 (j >> 1) + (lane % 8),
+                // queries 8 (j & 1) .. +7
+                const int j = lane / 8;
+                uint32_t af[4];
+                ldmatrix<4, true>(af, &smem[kDs + (16 * kk + 8 * (j >> 1) + lane % 8) * kDsLd + 8 * (j & 1)]);
+                DK_UNROLL
+                for (int c = 0; c < kCols; ++c) {
+                    uint32_t bf[2];
+                    ldmatrix<2, true>(bf, &smem[kK + (16 * kk + lane % 8 + 8 * ((lane / 8) & 1)) * kLd + warp * (D / 4) + 8 * c]);
+                    mma_m16n8k16<T>(acc[c], af, bf, acc[c]);
+                }
+            }
+            DK_UNROLL
+            for (int c = 0; c < kCols; ++c)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    const int64_t row = r0 + g + 8 * (i >> 1);
+                    if (row < a.lq)
+                        atomicAdd(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t + (i & 1)], acc[c][i]);
+                }
+        }
+    }
+    cp_async_wait<0>();  // a block with no key below kl still has the K / V copies in flight
+    T* gk = static_cast<T*>(a.grad_k) + kvh * a.lk * D;
+    T* gv = static_cast<T*>(a.grad_v) + kvh * a.lk * D;
+    for (int r = 0; r < 2; ++r) {
+        const int64_t key = wk + g + 8 * r;
+        if (key >= a.lk) continue;
+        DK_UNROLL
+        for (int dt = 0; dt < D / 8; ++dt) {
+            store_float(gk[key * D + 8 * dt + 2 * t], dk[dt][2 * r]);
+            store_float(gk[key * D + 8 * dt + 2 * t + 1], dk[dt][2 * r + 1]);
+            store_float(gv[key * D + 8 * dt + 2 * t], dv[dt][2 * r]);
+            store_float(gv[key * D + 8 * dt + 2 * t + 1], dv[dt][2 * r + 1]);
+        }
+    }
+}
+
+template <class F>
+void dispatch_head_dim(int64_t dim, F&& f) {
+    switch (dim) {
+        case 32: f(std::integral_constant<int, 32>{}); return;
+        case 64: f(std::integral_constant<int, 64>{}); return;
+        case 96: f(std::integral_constant<int, 96>{}); return;
+        case 128: f(std::integral_constant<int, 128>{}); return;
+        case 256: f(std::integral_constant<int, 256>{}); return;
+        default: throw Error(DK_ERROR_INTERNAL, "attention: unsupported head dim");
+    }
+}
+
+inline unsigned blocks(int64_t n) {
+    if (n > int64_t(0x7fffffff)) throw Error(DK_ERROR_NOT_SUPPORTED, "attention: more than 2^31 - 1 blocks");
+    return unsigned(n);
+}
+
+}  // namespace attention_detail
+
+// The launches for one dtype: attention.cu dispatches to them and instantiates f32,
+// attention_f16.cu and attention_bf16.cu instantiate the others.
+template <typename T>
+void attention_forward_typed(const Exec& ex, const AttentionArgs& a) {
+    using namespace attention_detail;
+    const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
+    if (a.batch * a.heads * qtiles == 0) return;
+    dispatch_head_dim(a.dim, [&](auto dim) {
+        constexpr int D = decltype(dim)::value;
+        launch(ex, "attention_forward", attention_forward_kernel<T, D>, dim3(blocks(a.batch * a.heads * qtiles)),
+               dim3(kThreads), size_t(fwd_shared_bytes<T, D>(fwd_key_tile<T, D>())), a);
+    });
+}
+
+template <typename T>
+void attention_backward_typed(const Exec& ex, DType dtype, const AttentionArgs& a) {
+    using namespace attention_detail;
+    const int64_t rows = a.batch * a.heads * a.lq;
+    launch(ex, "attention_delta", attention_delta_kernel<T>, dim3(grid_for(ex, rows, kWarps)), dim3(kThreads), 0, a);
+    dispatch_head_dim(a.dim, [&](auto dim) {
+        constexpr int D = decltype(dim)::value;
+        if constexpr (uses_mma<T>() && D <= 128) {
+            const int64_t ktiles = (a.lk + kMmaBwdKeys - 1) / kMmaBwdKeys;
+            launch(ex, "attention_backward_mma", attention_backward_mma_kernel<T, D>,
+                   dim3(blocks(a.batch * a.kv_heads * ktiles)), dim3(kThreads), size_t(bwd_mma_shared_bytes<T, D>()), a);
+        } else {
+            const int64_t ktiles = (a.lk + bwd_tile<D>() - 1) / bwd_tile<D>();
+            launch(ex, "attention_backward", attention_backward_kernel<T, D>, dim3(blocks(a.batch * a.kv_heads * ktiles)),
+                   dim3(kThreads), size_t(bwd_shared_floats<D>(bwd_tile<D>())) * 4, a);
+        }
+    });
+    cast(ex, DType::f32, a.dq_accum, dtype, a.grad_q, rows * a.dim);
+}
+
+}  // namespace DK_BACKEND
+}  // namespace dk

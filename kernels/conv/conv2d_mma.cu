@@ -1,0 +1,279 @@
+// conv2d_mma.cu - the tensor-core paths of 2-D convolution: bf16 / f16, NHWC, f32 accumulation.
+// The forward (C/groups a multiple of 8, conv2d.cu's fused epilogue) and the data and weight
+// gradients (C/groups and K/groups multiples of 8), the same implicit GEMMs as conv2d.cu's FMA
+// kernels (the data gradient over the same stride residue classes, the weight gradient over the
+// same reduction pieces and workspace).
+//
+// In NHWC every operand has 8 consecutive reduction or output indices on 16 contiguous bytes:
+// forward red = (r, s, c) takes 8 channels of one input pixel; the data gradient's reduction
+// (taps, kk) 8 filters of one grad_y pixel and its output 8 channels of one filter tap; the weight
+// gradient 8 filters of one grad_y pixel and 8 channels of one input pixel. So every tile is
+// gathered with 16-byte cp.async copies (zeros stored directly where a tap falls in the padding,
+// does not divide the stride, or runs past an edge). A block of 4 warps owns a 64 x 64 output tile;
+// per 32-wide step of the reduction each warp loads its 16 x 16 A fragments and, for each pair of
+// n8 tiles, 16 x 16 B fragments with ldmatrix.x4 and issues mma.m16n8k16 into a 16 x 64 f32
+// accumulator. A tile is staged [row][red] (rows of 40 elements) or, where the tensor runs along
+// the rows instead, [red][row] (rows of 72) and read with ldmatrix .trans; either pitch puts the
+// eight row addresses of an ldmatrix in different banks.
+// Two pipeline stages: while the tensor cores multiply one pair of tiles, the cp.async copies of
+// the next pair are in flight (commit per stage, wait_group<1>, then a barrier).
+// FLOPs and traffic as conv2d.cu's kernels, on tensor cores.
+#include "deepkern/portable.cuh"
+#include "deepkern/async_copy.cuh"
+#include "conv/conv.cuh"
+#include "conv/conv_paths.h"
+#include "deepkern/dispatch.h"
+#include "deepkern/mma.cuh"
+
+namespace dk {
+namespace DK_BACKEND {
+
+constexpr int kMmaM = 64, kMmaN = 64, kMmaK = 32, kMmaThreads = 128;
+constexpr int kLdRed = kMmaK + 8;   // pitch of a [row][red] tile
+constexpr int kLdRow = kMmaN + 8;   // pitch of a [red][row] tile
+constexpr int kMmaTile = kMmaM * kLdRed;       // elements of either form (the larger one)
+constexpr int kMmaStage = 2 * kMmaTile;        // one pipeline stage: the A tile, then the B tile
+constexpr size_t kMmaShared = size_t(2 * kMmaStage) * 2;  // two stages of 2-byte elements
+static_assert(kMmaK * kLdRow <= kMmaTile, "a [red][row] tile fits the stage");
+
+template <typename Smem>
+__device__ __forceinline__ void zero8(const Smem& smem, int dst) {
+    for (int z = 0; z < 8; ++z) store_float(smem[dst + z], 0.0f);
+}
+
+// Gathers one operand tile into the stage at smem offset at, in the form mma_tile_product reads:
+// Rows rows of kMmaK reductions ([row][red], pitch kLdRed) or, with Trans, kMmaK reductions of
+// Rows rows ([red][row], pitch kLdRow), 8 elements per 16-byte cp.async. src(i, off) is the global
+// source of elements off .. off + 7 of staged row i, or null where those are zeros (a tap in the
+// padding or off the stride, past an edge).
+template <bool Trans, int Rows, typename Smem, class Src>
+__device__ __forceinline__ void gather_tile(const Smem& smem, int at, const Src& src) {
+    constexpr int rows = Trans ? kMmaK : Rows, chunks = (Trans ? Rows : kMmaK) / 8, ld = Trans ? kLdRow : kLdRed;
+    for (int e = threadIdx.x; e < rows * chunks; e += kMmaThreads) {
+        const int i = e / chunks, ch = e % chunks;
+        const int dst = at + i * ld + 8 * ch;
+        if (const auto* from = src(i, int64_t(8) * ch))
+            cp_async<16, CacheOp::cg>(&smem[dst], from);
+        else
+            zero8(smem, dst);
+    }
+}
+
+// acc (this warp's rows 16 warp .. +15 by 64 columns of the block's tile) = sum over l < len of
+// A[row, l] B[l, col]. load(a, b, l0) issues the copies of the tiles of reduction step l0 into the
+// stage at a (A, [row][red] pitch kLdRed, or with ATrans [red][row] pitch kLdRow) and b (B likewise:
+// [col][red], or with BTrans [red][col]); this function commits them. smem is the kernel's
+// DK_DYNAMIC_SHARED array (bounds-checked on emu).
+template <typename T, bool ATrans, bool BTrans, typename Smem, class Load>
+__device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, const Load& load,
+                                                 float (&acc)[kMmaN / 8][4]) {
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, j = lane / 8, i = lane % 8;
+    for (int nt = 0; nt < kMmaN / 8; ++nt)
+        for (int e = 0; e < 4; ++e) acc[nt][e] = 0.0f;
+    const int64_t steps = (len + kMmaK - 1) / kMmaK;
+    if (steps > 0) {
+        load(0, kMmaTile, int64_t(0));
+        cp_async_commit();
+    }
+    for (int64_t step = 0; step < steps; ++step) {
+        const int st = int(step & 1);
+        // the next tile streams into the other stage while this one is multiplied
+        if (step + 1 < steps) {
+            load((st ^ 1) * kMmaStage, (st ^ 1) * kMmaStage + kMmaTile, (step + 1) * kMmaK);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const int a = st * kMmaStage, b = a + kMmaTile;
+        for (int ks = 0; ks < kMmaK; ks += 16) {
+            // A's four 8 x 8 matrices: rows +0 / +8 (j & 1) by red +0 / +8 (j >> 1)
+            uint32_t af[4];
+            if constexpr (ATrans)
+                ldmatrix<4, true>(af, &smem[a + (ks + 8 * (j >> 1) + i) * kLdRow + 16 * warp + 8 * (j & 1)]);
+            else
+                ldmatrix<4>(af, &smem[a + (16 * warp + lane % 16) * kLdRed + ks + 8 * (lane / 16)]);
+            for (int pr = 0; pr < kMmaN / 16; ++pr) {
+                // B's: columns 16 pr + 8 (j >> 1) by red +0 / +8 (j & 1), so bf = two n8 tiles' fragments
+                uint32_t bf[4];
+                if constexpr (BTrans)
+                    ldmatrix<4, true>(bf, &smem[b + (ks + 8 * (j & 1) + i) * kLdRow + 16 * pr + 8 * (j >> 1)]);
+                else
+                    ldmatrix<4>(bf, &smem[b + (16 * pr + 8 * (j >> 1) + i) * kLdRed + ks + 8 * (j & 1)]);
+                const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
+                mma_m16n8k16<T>(acc[2 * pr], af, b0, acc[2 * pr]);
+                mma_m16n8k16<T>(acc[2 * pr + 1], af, b1, acc[2 * pr + 1]);
+            }
+        }
+        __syncthreads();  // this stage is refilled two steps on
+    }
+}
+
+// The accumulator element e of n8 tile nt of this thread: its tile row and column.
+__device__ __forceinline__ int mma_row(int e) { return 16 * (int(threadIdx.x) / 32) + (int(threadIdx.x) % 32 >> 2) + 8 * (e >> 1); }
+__device__ __forceinline__ int mma_col(int nt, int e) { return 8 * nt + 2 * (int(threadIdx.x) & 3) + (e & 1); }
+
+// Hands this thread's accumulator elements inside the first rows x cols of the tile to the kernel's
+// epilogue: row(i) decodes tile row i once and returns the store(j, value) of its columns j.
+template <class Row>
+__device__ __forceinline__ void mma_tile_store(const float (&acc)[kMmaN / 8][4], int64_t rows, int64_t cols,
+                                               const Row& row) {
+    for (int e = 0; e < 4; ++e) {
+        const int i = mma_row(e);
+        if (i >= rows) continue;
+        const auto store = row(i);
+        for (int nt = 0; nt < kMmaN / 8; ++nt) {
+            const int j = mma_col(nt, e);
+            if (j < cols) store(j, acc[nt][e]);
+        }
+    }
+}
+
+template <typename T>
+__global__ void conv2d_forward_mma_kernel(ConvArgs a) {
+    DK_DYNAMIC_SHARED(T, smem);
+    const ConvGeom g = a.g;
+    const T* x = static_cast<const T*>(a.x);
+    const T* w = static_cast<const T*>(a.w);
+    const int64_t m_total = g.n * g.p * g.q;
+    const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
+    const int64_t m0 = int64_t(blockIdx.x) * kMmaM, k0 = int64_t(blockIdx.y) * kMmaN;
+    for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
+        const auto load = [&](int at, int bt, int64_t r0) {
+            gather_tile<false, kMmaM>(smem, at, [&](int mm, int64_t off) {
+                const int64_t m = m0 + mm, rr = r0 + off;
+                int64_t xi;
+                return m < m_total && rr < red && conv_tap(g, m, rr, grp * cgs, xi) ? x + xi : nullptr;
+            });
+            gather_tile<false, kMmaN>(smem, bt, [&](int nn, int64_t off) {
+                const int64_t k = k0 + nn, rr = r0 + off;
+                return k < kgs && rr < red ? w + (grp * kgs + k) * red + rr : nullptr;
+            });
+        };
+        float acc[kMmaN / 8][4];
+        mma_tile_product<T, false, false>(smem, red, load, acc);
+        mma_tile_store(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
+    }
+}
+
+// dx over one stride residue class per (group, class) z: A = grad_y taps [pixel][(taps, kk)],
+// B = w [(taps, kk)][cg] (conv2d.cu's conv2d_backward_data_kernel, on tensor cores).
+template <typename T>
+__global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
+    DK_DYNAMIC_SHARED(T, smem);
+    const ConvGeom g = a.g;
+    const T* gy = static_cast<const T*>(a.grad_y);
+    const T* w = static_cast<const T*>(a.w);
+    const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
+    const int64_t classes = conv_residue_classes(g);
+    const int64_t m0 = int64_t(blockIdx.x) * kMmaM, c0 = int64_t(blockIdx.y) * kMmaN;
+    for (int64_t z = blockIdx.z; z < g.groups * classes; z += gridDim.z) {
+        const ConvResidueClass rc = conv_residue_class(g, z % classes);
+        const int64_t grp = z / classes, m_total = g.n * rc.rows * rc.cols;
+        if (m0 >= m_total) continue;  // the whole block
+        const auto load = [&](int at, int bt, int64_t l0) {
+            gather_tile<false, kMmaM>(smem, at, [&](int mm, int64_t off) {
+                const int64_t m = m0 + mm, l = l0 + off;
+                int64_t yi;
+                const bool tap = m < m_total && l < rc.len(kgs) && conv_residue_tap(g, rc, m, l, grp * kgs, yi);
+                return tap ? gy + yi : nullptr;
+            });
+            gather_tile<true, kMmaN>(smem, bt, [&](int ll, int64_t off) -> const T* {
+                const int64_t l = l0 + ll, cg = c0 + off;
+                if (l >= rc.len(kgs) || cg >= cgs) return nullptr;
+                int64_t kk, r, s;
+                conv_residue_decode(rc, kgs, l, kk, r, s);
+                return w + (grp * kgs + kk) * red + conv_red_index(g, cg, r, s);
+            });
+        };
+        float acc[kMmaN / 8][4];
+        mma_tile_product<T, false, true>(smem, rc.len(kgs), load, acc);
+        mma_tile_store(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
+    }
+}
+
+// One reduction piece of dw per (group, piece) z: A = grad_y^T [k][pixel] (staged [pixel][k]),
+// B = patches [pixel][red] (conv2d.cu's conv2d_backward_weight_kernel, on tensor cores).
+template <typename T>
+__global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, int64_t chunk, float* partials) {
+    DK_DYNAMIC_SHARED(T, smem);
+    const ConvGeom g = a.g;
+    const T* x = static_cast<const T*>(a.x);
+    const T* gy = static_cast<const T*>(a.grad_y);
+    const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), pixels = g.n * g.p * g.q;
+    const int64_t j0 = int64_t(blockIdx.x) * kMmaN, k0 = int64_t(blockIdx.y) * kMmaM;
+    for (int64_t z = blockIdx.z; z < g.groups * pieces; z += gridDim.z) {
+        const int64_t grp = z / pieces, piece = z % pieces, mb = piece * chunk;
+        const int64_t len = pixels - mb < chunk ? pixels - mb : chunk;
+        const auto load = [&](int at, int bt, int64_t l0) {
+            gather_tile<true, kMmaM>(smem, at, [&](int ll, int64_t off) {
+                const int64_t l = l0 + ll, k = k0 + off;
+                return l < len && k < kgs ? gy + (mb + l) * g.k + grp * kgs + k : nullptr;  // NHWC: pixel-major
+            });
+            gather_tile<true, kMmaN>(smem, bt, [&](int ll, int64_t off) {
+                const int64_t l = l0 + ll, rr = j0 + off;
+                int64_t xi;
+                return l < len && rr < red && conv_tap(g, mb + l, rr, grp * cgs, xi) ? x + xi : nullptr;
+            });
+        };
+        float acc[kMmaN / 8][4];
+        mma_tile_product<T, true, true>(smem, len, load, acc);
+        mma_tile_store(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
+    }
+}
+
+namespace {
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+bool half_nhwc(DType dtype, const ConvArgs& a) { return (dtype == DType::bf16 || dtype == DType::f16) && a.g.nhwc; }
+
+template <class Launch>
+void launch_half(DType dtype, const Launch& go) {
+    if (dtype == DType::bf16)
+        go(bf16{});
+    else
+        go(f16{});
+}
+}  // namespace
+
+bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
+    return half_nhwc(dtype, a) && (a.g.c / a.g.groups) % 8 == 0 && aligned16(a.x) && aligned16(a.w);
+}
+
+bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
+    if (!conv2d_mma_eligible(dtype, a)) return false;
+    const int64_t m_total = a.g.n * a.g.p * a.g.q, kgs = a.g.k / a.g.groups;
+    if (m_total == 0 || kgs == 0) return true;
+    const dim3 grid(unsigned((m_total + kMmaM - 1) / kMmaM), unsigned((kgs + kMmaN - 1) / kMmaN),
+                    unsigned(a.g.groups < 65535 ? a.g.groups : 65535));
+    launch_half(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads), kMmaShared, a);
+    });
+    return true;
+}
+
+bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid) {
+    const int64_t cgs = a.g.c / a.g.groups, kgs = a.g.k / a.g.groups;
+    if (!half_nhwc(dtype, a) || cgs % 8 != 0 || kgs % 8 != 0 || !aligned16(a.grad_y) || !aligned16(a.w)) return false;
+    launch_half(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, grid, dim3(kMmaThreads), kMmaShared, a);
+    });
+    return true;
+}
+
+bool conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid, int64_t pieces,
+                                int64_t chunk, float* partials) {
+    const int64_t cgs = a.g.c / a.g.groups, kgs = a.g.k / a.g.groups;
+    if (!half_nhwc(dtype, a) || cgs % 8 != 0 || kgs % 8 != 0 || !aligned16(a.grad_y) || !aligned16(a.x)) return false;
+    launch_half(dtype, [&](auto tag) {
+        using T = decltype(tag);
+        launch(ex, "conv2d_backward_weight_mma", conv2d_backward_weight_mma_kernel<T>, grid, dim3(kMmaThreads),
+               kMmaShared, a, pieces, chunk, partials);
+    });
+    return true;
+}
+
+}  // namespace DK_BACKEND
+}  // namespace dk

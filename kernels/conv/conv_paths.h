@@ -1,0 +1,28 @@
+// conv_paths.h - the conv kernels of conv2d_depthwise.cu and conv2d_mma.cu as conv2d.cu's dispatch
+// calls them, in the cuda and emu builds (DK_BACKEND names the namespace). Each path runs and
+// returns true when it serves the call, and returns false doing nothing otherwise.
+#pragma once
+
+#include "conv/conv.h"
+
+namespace dk {
+namespace DK_BACKEND {
+
+// The direct depthwise forward: groups == C (so each filter reads one channel; K is a multiple of
+// C), any dtype, layout, kernel, stride and dilation.
+bool conv2d_depthwise_eligible(const ConvArgs& a);
+bool conv2d_forward_depthwise(const Exec& ex, DType dtype, const ConvArgs& a);
+
+// The tensor-core forward: bf16 / f16, NHWC, C/groups % 8 == 0, 16-byte aligned x and w.
+bool conv2d_mma_eligible(DType dtype, const ConvArgs& a);
+bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a);
+// The gradients on tensor cores where bf16 / f16, NHWC, C/groups and K/groups multiples of 8 and
+// the operands 16-byte aligned, on conv2d.cu's grids of 64 x 64 tiles: the data gradient's
+// (pixels of a residue class, C/groups, groups x classes), the weight gradient's (red, K/groups,
+// groups x pieces) with its pieces, chunk and partials.
+bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid);
+bool conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid, int64_t pieces,
+                                int64_t chunk, float* partials);
+
+}  // namespace DK_BACKEND
+}  // namespace dk

@@ -1,0 +1,246 @@
+// gemm.cu - batched matrix products with a fused epilogue: out = act(op(a) @ op(b) + bias) + residual.
+//
+// f32: a tiled FMA kernel (f32 math): each block computes a 64 x 64 tile of one batch's output
+// with 256 threads, each thread a 4 x 4 register tile whose rows and columns are 16 apart (so a
+// warp's shared-memory reads are conflict-free broadcasts and consecutive). K advances in steps of
+// 16: both operand tiles are staged through shared memory as f32 [k][m] and [k][n] with zero fill
+// past the edges, so any M, N, K works, transposed or not.
+// f16 / bf16: the tensor cores (gemm_mma_kernel below: mma.m16n8k16 with f32 accumulation through
+// mma.cuh, 128 x 64 block tiles, a 3-stage cp.async pipeline over K in steps of 32).
+// Both end in the epilogue of gemm/gemm_epilogue.cuh (bias, activation, residual, store). The
+// batch runs in gridDim.z (grid-stride beyond 65535), with broadcast batch dims as stride 0.
+// FLOPs 2 batch M N K; traffic per block: its A rows and B columns once per K step (A read
+// N / tile_n times in all, B M / tile_m times), out written once.
+#include "deepkern/portable.cuh"
+#include "deepkern/dispatch.h"
+#include "deepkern/async_copy.cuh"
+#include "gemm/gemm_epilogue.cuh"
+#include "deepkern/mma.cuh"
+#include "gemm/gemm.h"
+
+namespace dk {
+namespace DK_BACKEND {
+
+namespace {
+constexpr int kTileM = 64, kTileN = 64, kTileK = 16, kThreads = 256;
+}
+
+template <typename T>
+__global__ void gemm_kernel(GemmArgs p) {
+    __shared__ float as[kTileK][kTileM + 4];
+    __shared__ float bs[kTileK][kTileN + 4];
+    const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
+    const int64_t m0 = int64_t(blockIdx.x) * kTileM, n0 = int64_t(blockIdx.y) * kTileN;
+    for (int64_t z = blockIdx.z; z < p.batch; z += gridDim.z) {
+        int64_t a_off, b_off;
+        gemm_batch_offsets(p, z, a_off, b_off);
+        const T* A = static_cast<const T*>(p.a) + a_off;
+        const T* B = static_cast<const T*>(p.b) + b_off;
+        float acc[4][4];
+        DK_UNROLL
+        for (int i = 0; i < 4; ++i)
+            DK_UNROLL
+            for (int j = 0; j < 4; ++j) acc[i][j] = 0.0f;
+        for (int64_t k0 = 0; k0 < p.k; k0 += kTileK) {
+            for (int e = tid; e < kTileM * kTileK; e += kThreads) {
+                // consecutive threads take consecutive addresses of the operand as stored
+                const int mm = p.trans_a ? e % kTileM : e / kTileK, kk = p.trans_a ? e / kTileM : e % kTileK;
+                const int64_t gm = m0 + mm, gk = k0 + kk;
+                as[kk][mm] = gm < p.m && gk < p.k ? load_float(p.trans_a ? A[gk * p.m + gm] : A[gm * p.k + gk]) : 0.0f;
+            }
+            for (int e = tid; e < kTileN * kTileK; e += kThreads) {
+                const int nn = p.trans_b ? e / kTileK : e % kTileN, kk = p.trans_b ? e % kTileK : e / kTileN;
+                const int64_t gn = n0 + nn, gk = k0 + kk;
+                bs[kk][nn] = gn < p.n && gk < p.k ? load_float(p.trans_b ? B[gn * p.k + gk] : B[gk * p.n + gn]) : 0.0f;
+            }
+            __syncthreads();
+            DK_UNROLL
+            for (int kk = 0; kk < kTileK; ++kk) {
+                float av[4], bv[4];
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) av[i] = as[kk][ty + 16 * i];
+                DK_UNROLL
+                for (int j = 0; j < 4; ++j) bv[j] = bs[kk][tx + 16 * j];
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i)
+                    DK_UNROLL
+                    for (int j = 0; j < 4; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+            }
+            __syncthreads();
+        }
+        DK_UNROLL
+        for (int i = 0; i < 4; ++i) {
+            const int64_t m = m0 + ty + 16 * i;
+            if (m >= p.m) continue;
+            DK_UNROLL
+            for (int j = 0; j < 4; ++j) {
+                const int64_t n = n0 + tx + 16 * j;
+                if (n < p.n) gemm_store<T>(p, z, m, n, acc[i][j]);
+            }
+        }
+    }
+}
+
+// The tensor-core path for f16 / bf16: a 128 x 64 output tile per block of 4 warps in a 2 x 2
+// grid, each warp owning 64 x 32 outputs (4 x 4 m16n8 accumulators, f32). K advances 32 per stage
+// through a 3-stage ring of shared-memory tiles filled with 16-byte cp.async copies: while the
+// tensor cores work on stage s, the copies of the next two are in flight, and one barrier per
+// step both publishes the landed stage and frees the one to refill. Each operand tile keeps its
+// storage order (the dim contiguous in memory is contiguous in shared memory, so every copy is a
+// 16-byte chunk of one row): A as [m][k] (row stride kLdK = 40) or, transposed, [k][m] (stride
+// kLdA = 136); B as [k][n] (stride kLdB = 72) or, transposed, [n][k] (stride 40). The strides are
+// 16 bytes past a multiple of 128, so the 8 row addresses of an ldmatrix hit 8 different bank
+// groups; ldmatrix (.trans where the stored order is the fragment's transpose) builds the
+// fragments. Chunks past the M / N / K edges are cp.async zero fills. An operand whose rows are not
+// 16-byte aligned (its contiguous extent not a multiple of 8, or a misaligned base) is staged
+// element by element with plain loads into the same layout - slower, same schedule.
+// Shared memory 3 x (128 x 40 + 64 x 40) x 2 bytes = 45 KB, under the 48 KB that needs no opt-in;
+// after the K loop it holds the f32 output tile for a coalesced epilogue.
+namespace {
+constexpr int kMmaM = 128, kMmaN = 64, kMmaK = 32, kStages = 3, kMmaThreads = 128;
+constexpr int kLdK = kMmaK + 8, kLdA = kMmaM + 8, kLdB = kMmaN + 8;
+constexpr int kAElems = kMmaM * kLdK > kMmaK * kLdA ? kMmaM * kLdK : kMmaK * kLdA;
+constexpr int kBElems = kMmaN * kLdK > kMmaK * kLdB ? kMmaN * kLdK : kMmaK * kLdB;
+constexpr int kStageElems = kAElems + kBElems;
+constexpr int kLdC = kMmaN + 4;
+static_assert(kMmaM * kLdC * 4 <= kStages * kStageElems * 2, "the output tile fits in the stages");
+}  // namespace
+
+// Rows r0 .. r0+R-1, columns c0 .. c0+C-1 of a row-major matrix src (ld elements per row, rows x
+// cols valid) into shared rows of stride S at smem[base]: 16-byte cp.async chunks (zero-filled past
+// the edges) when vec, else element by element with zeros past the edges.
+template <typename T, int R, int C, int S, typename Smem>
+__device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* src, int64_t ld, int64_t r0, int64_t c0,
+                                           int64_t rows, int64_t cols, bool vec) {
+    if (vec) {
+        for (int e = threadIdx.x; e < R * C / 8; e += kMmaThreads) {
+            const int r = e / (C / 8), c = 8 * (e % (C / 8));
+            const bool ok = r0 + r < rows && c0 + c < cols;
+            cp_async_zfill(&smem[base + r * S + c], ok ? src + (r0 + r) * ld + c0 + c : src, ok);
+        }
+    } else {
+        T zero;
+        store_float(zero, 0.0f);
+        for (int e = threadIdx.x; e < R * C; e += kMmaThreads) {
+            const int r = e / C, c = e % C;
+            smem[base + r * S + c] = r0 + r < rows && c0 + c < cols ? src[(r0 + r) * ld + c0 + c] : zero;
+        }
+    }
+}
+
+template <typename T>
+__global__ void gemm_mma_kernel(GemmArgs p) {
+    DK_DYNAMIC_SHARED(T, smem);    // kStages x {A tile, B tile}
+    DK_DYNAMIC_SHARED(float, cs);  // the same memory: the f32 output tile [kMmaM][kLdC] after the loop
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
+    const int li = lane % 8, lj = lane / 8;  // ldmatrix: this lane gives row li of matrix lj
+    const int wm = 64 * (warp & 1), wn = 32 * (warp >> 1);
+    const int64_t m0 = int64_t(blockIdx.x) * kMmaM, n0 = int64_t(blockIdx.y) * kMmaN;
+    const int64_t steps = (p.k + kMmaK - 1) / kMmaK;
+    // 16-byte rows: the contiguous extent a multiple of 8 keeps every row (and batch) aligned
+    const auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+    const bool vec_a = (p.trans_a ? p.m : p.k) % 8 == 0 && aligned(p.a);
+    const bool vec_b = (p.trans_b ? p.k : p.n) % 8 == 0 && aligned(p.b);
+    for (int64_t z = blockIdx.z; z < p.batch; z += gridDim.z) {
+        int64_t a_off, b_off;
+        gemm_batch_offsets(p, z, a_off, b_off);
+        const T* A = static_cast<const T*>(p.a) + a_off;
+        const T* B = static_cast<const T*>(p.b) + b_off;
+        const auto load_stage = [&](int st, int64_t k0) {
+            const int sa = st * kStageElems, sb = sa + kAElems;
+            if (p.trans_a)
+                stage_tile<T, kMmaK, kMmaM, kLdA>(smem, sa, A, p.m, k0, m0, p.k, p.m, vec_a);
+            else
+                stage_tile<T, kMmaM, kMmaK, kLdK>(smem, sa, A, p.k, m0, k0, p.m, p.k, vec_a);
+            if (p.trans_b)
+                stage_tile<T, kMmaN, kMmaK, kLdK>(smem, sb, B, p.k, n0, k0, p.n, p.k, vec_b);
+            else
+                stage_tile<T, kMmaK, kMmaN, kLdB>(smem, sb, B, p.n, k0, n0, p.k, p.n, vec_b);
+        };
+        float acc[4][4][4];
+        DK_UNROLL
+        for (int i = 0; i < 4; ++i)
+            DK_UNROLL
+            for (int j = 0; j < 4; ++j)
+                DK_UNROLL
+                for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
+        // one commit per stage even when there is nothing to load, so wait<kStages - 2> always
+        // means "the oldest stage has landed"
+        for (int st = 0; st < kStages - 1; ++st) {
+            if (st < steps) load_stage(st, int64_t(st) * kMmaK);
+            cp_async_commit();
+        }
+        for (int64_t step = 0; step < steps; ++step) {
+            cp_async_wait<kStages - 2>();
+            __syncthreads();  // stage step landed for all; stage step - 1 is no longer read
+            const int64_t next = step + kStages - 1;
+            if (next < steps) load_stage(int(next % kStages), next * kMmaK);
+            cp_async_commit();
+            const int sa = int(step % kStages) * kStageElems, sb = sa + kAElems;
+            DK_UNROLL
+            for (int ks = 0; ks < kMmaK; ks += 16) {
+                uint32_t af[4][4];
+                DK_UNROLL
+                for (int mt = 0; mt < 4; ++mt) {
+                    // matrices: 0 rows 0-7 k 0-7, 1 rows 8-15 k 0-7, 2 rows 0-7 k 8-15, 3 rows 8-15 k 8-15
+                    const int mr = wm + 16 * mt;
+                    if (p.trans_a)
+                        ldmatrix<4, true>(af[mt], &smem[sa + (ks + li + 8 * (lj >> 1)) * kLdA + mr + 8 * (lj & 1)]);
+                    else
+                        ldmatrix<4>(af[mt], &smem[sa + (mr + lane % 16) * kLdK + ks + 8 * (lane / 16)]);
+                }
+                DK_UNROLL
+                for (int q = 0; q < 2; ++q) {
+                    // matrices: 0 n 0-7 k 0-7, 1 n 0-7 k 8-15, 2 n 8-15 k 0-7, 3 n 8-15 k 8-15
+                    const int nc = wn + 16 * q;
+                    uint32_t bf[4];
+                    if (p.trans_b)
+                        ldmatrix<4>(bf, &smem[sb + (nc + 8 * (lj >> 1) + li) * kLdK + ks + 8 * (lj & 1)]);
+                    else
+                        ldmatrix<4, true>(bf, &smem[sb + (ks + li + 8 * (lj & 1)) * kLdB + nc + 8 * (lj >> 1)]);
+                    const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
+                    DK_UNROLL
+                    for (int mt = 0; mt < 4; ++mt) {
+                        mma_m16n8k16<T>(acc[mt][2 * q], af[mt], b0, acc[mt][2 * q]);
+                        mma_m16n8k16<T>(acc[mt][2 * q + 1], af[mt], b1, acc[mt][2 * q + 1]);
+                    }
+                }
+            }
+        }
+        // The tile goes out through shared memory (the stages are free once every warp is past its
+        // last mma): one epilogue call site instead of 64 unrolled ones, and consecutive threads
+        // store consecutive columns.
+        __syncthreads();
+        DK_UNROLL
+        for (int mt = 0; mt < 4; ++mt)
+            DK_UNROLL
+            for (int nt = 0; nt < 4; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i)
+                    cs[(wm + 16 * mt + g + 8 * (i >> 1)) * kLdC + wn + 8 * nt + 2 * t + (i & 1)] = acc[mt][nt][i];
+        __syncthreads();
+        for (int e = tid; e < kMmaM * kMmaN; e += kMmaThreads) {
+            const int r = e / kMmaN, c = e % kMmaN;
+            if (m0 + r < p.m && n0 + c < p.n) gemm_store<T>(p, z, m0 + r, n0 + c, cs[r * kLdC + c]);
+        }
+        __syncthreads();  // the next batch's prologue refills this memory
+    }
+}
+
+void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
+    if (a.batch * a.m * a.n == 0) return;
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const unsigned batch = unsigned(a.batch < 65535 ? a.batch : 65535);
+        if constexpr (std::is_same<T, float>::value)
+            launch(ex, "gemm", gemm_kernel<T>, dim3(unsigned((a.m + kTileM - 1) / kTileM),
+                   unsigned((a.n + kTileN - 1) / kTileN), batch), dim3(kThreads), 0, a);
+        else
+            launch(ex, "gemm_mma", gemm_mma_kernel<T>, dim3(unsigned((a.m + kMmaM - 1) / kMmaM),
+                   unsigned((a.n + kMmaN - 1) / kMmaN), batch), dim3(kMmaThreads),
+                   size_t(kStages * kStageElems) * sizeof(T), a);
+    });
+}
+
+}  // namespace DK_BACKEND
+}  // namespace dk

@@ -1,0 +1,57 @@
+// backend.h - what a backend is: the dtype and launch context every backend function takes, and
+// how a family declares its functions once for the three backends.
+//
+// Each op family declares its backend functions in its own header (kernels/<family>/<family>.h)
+// with DK_BACKEND_FUNCTIONS: the same list in dk::cpu (native/cpu), dk::cuda (kernels/ built by
+// nvcc) and dk::emu (the same kernels/ sources built against the emulator). The C API
+// (native/api) calls them after validation: pointers are device pointers of the backend, sizes
+// are non-negative and compact. Failures throw dk::Error.
+#pragma once
+
+#include <cstdint>
+
+#include "deepkern.h"
+
+namespace dk {
+
+enum class DType : int32_t { f32, f16, bf16, i32, i64 };
+
+struct EmuOptions;
+
+// An activation kind (deepkern.h dk_activation_kind, 0 = none) with its parameters: the element
+// math of the activation family, applied by other families' epilogues too.
+struct ActParams {
+    int32_t kind;
+    float alpha, beta;
+};
+
+// Where a launch runs: the stream of the context (cuda) and the launch options (emu).
+struct Exec {
+    void* stream = nullptr;          // cudaStream_t on cuda
+    int multiprocessors = 1;         // SMs on cuda, worker threads on cpu and emu
+    const EmuOptions* emu = nullptr;
+};
+
+// Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
+// enough that the second pass is small.
+inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
+    const int64_t by_rows = (rows + 15) / 16;
+    const int64_t cap = 4 * int64_t(ex.multiprocessors);
+    return by_rows < 1 ? 1 : (by_rows < cap ? by_rows : cap);
+}
+
+}  // namespace dk
+
+// Declares a family's backend functions in dk::cpu, dk::cuda and dk::emu.
+#define DK_BACKEND_FUNCTIONS(...)  \
+    namespace dk {                 \
+    namespace cpu {                \
+    __VA_ARGS__                    \
+    }                              \
+    namespace cuda {               \
+    __VA_ARGS__                    \
+    }                              \
+    namespace emu {                \
+    __VA_ARGS__                    \
+    }                              \
+    }

@@ -1,0 +1,249 @@
+// norm.cu - softmax and log_softmax, layer_norm and rms_norm over the last dim, forward and backward.
+//
+// Every op is row-wise: one warp per row (4 rows per block of 128 threads, grid-stride over rows),
+// each lane striding the row by 32 and the lanes combining with xor shuffles, so any row length
+// works and no shared memory or barrier is needed. Softmax keeps an online (max, sum) per lane in
+// one pass over the row and merges the pairs across lanes; then one more pass writes the output.
+// The norms take the mean, then the variance around it (two f32 passes: no cancellation), then
+// write. The backward of the norms recomputes the statistics from x. Their weight and bias
+// gradients are column sums over rows, done without atomics: the row kernel leaves (mean, rstd)
+// per row in the workspace, a 2-D kernel sums a strided set of rows per thread and the block's
+// rows in shared memory into one f32 partial row per block of rows, and a last kernel adds those.
+// Everything is bandwidth-bound: forward 2 reads + 1 write per element (the re-read hits L2 for
+// rows up to tens of kilobytes), backward 2-3 reads + 1 write.
+#include "deepkern/portable.cuh"
+#include "deepkern/column_sum.cuh"
+#include "deepkern/reduce.cuh"
+#include "deepkern/dispatch.h"
+#include "norm/norm.h"
+
+namespace dk {
+namespace DK_BACKEND {
+
+namespace {
+
+constexpr unsigned kFullMask = 0xffffffffu;
+constexpr int kRowsPerBlock = 4;  // warps per block, one row each
+constexpr int kParamCols = 32, kParamRows = 8;
+
+// Adds v to a running (max m, sum s of exp(x - m)). -inf adds nothing; NaN makes s NaN.
+__device__ __forceinline__ void online_add(float& m, float& s, float v) {
+    if (v > m) {
+        s = s * expf(m - v) + 1.0f;  // m = -inf at first: expf(-inf) = 0
+        m = v;
+    } else if (v != -INFINITY) {
+        s += expf(v - m);
+    }
+}
+
+__device__ __forceinline__ void warp_merge(float& m, float& s) {
+    for (int o = 16; o > 0; o >>= 1) {
+        const float mo = __shfl_xor_sync(kFullMask, m, o), so = __shfl_xor_sync(kFullMask, s, o);
+        const float mn = fmaxf(m, mo);
+        s = (m == -INFINITY ? 0.0f : s * expf(m - mn)) + (mo == -INFINITY ? 0.0f : so * expf(mo - mn));
+        m = mn;
+    }
+}
+
+unsigned row_grid(const Exec& ex, int64_t rows) { return grid_for(ex, rows, kRowsPerBlock); }
+
+}  // namespace
+
+template <typename T>
+__global__ void softmax_forward_kernel(const T* x, T* out, int64_t rows, int64_t cols, bool log) {
+    const int lane = threadIdx.x % 32;
+    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
+    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+        const T* xr = x + r * cols;
+        T* orow = out + r * cols;
+        float m = -INFINITY, s = 0.0f;
+        for (int64_t c = lane; c < cols; c += 32) online_add(m, s, load_float(xr[c]));
+        warp_merge(m, s);
+        if (log) {
+            const float log_s = logf(s);
+            for (int64_t c = lane; c < cols; c += 32) store_float(orow[c], (load_float(xr[c]) - m) - log_s);
+        } else {
+            const float inv = 1.0f / s;
+            for (int64_t c = lane; c < cols; c += 32) store_float(orow[c], expf(load_float(xr[c]) - m) * inv);
+        }
+    }
+}
+
+template <typename T>
+__global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols, bool log) {
+    const int lane = threadIdx.x % 32;
+    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
+    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+        const int64_t base = r * cols;
+        float acc = 0.0f;
+        for (int64_t c = lane; c < cols; c += 32) {
+            const float g = load_float(dy[base + c]);
+            acc += log ? g : g * load_float(y[base + c]);
+        }
+        acc = warp_sum(acc);
+        for (int64_t c = lane; c < cols; c += 32) {
+            const float g = load_float(dy[base + c]), v = load_float(y[base + c]);
+            store_float(dx[base + c], log ? g - expf(v) * acc : v * (g - acc));
+        }
+    }
+}
+
+// The row's mean (0 for rms_norm) and 1 / sqrt(var + eps), var = mean of (x - mean)^2.
+template <typename T>
+__device__ __forceinline__ void row_stats(const T* xr, int64_t cols, bool rms, float eps, int lane, float& mean,
+                                          float& rstd) {
+    mean = 0.0f;
+    if (!rms) {
+        float s = 0.0f;
+        for (int64_t c = lane; c < cols; c += 32) s += load_float(xr[c]);
+        mean = warp_sum(s) / float(cols);
+    }
+    float q = 0.0f;
+    for (int64_t c = lane; c < cols; c += 32) {
+        const float d = load_float(xr[c]) - mean;
+        q += d * d;
+    }
+    rstd = 1.0f / sqrtf(warp_sum(q) / float(cols) + eps);
+}
+
+template <typename T>
+__global__ void norm_forward_kernel(const T* x, const T* weight, const T* bias, T* out, int64_t rows,
+                                    int64_t cols, float eps, bool rms) {
+    const int lane = threadIdx.x % 32;
+    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
+    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+        const T* xr = x + r * cols;
+        float mean, rstd;
+        row_stats(xr, cols, rms, eps, lane, mean, rstd);
+        for (int64_t c = lane; c < cols; c += 32) {
+            float v = (load_float(xr[c]) - mean) * rstd;
+            if (weight) v *= load_float(weight[c]);
+            if (bias) v += load_float(bias[c]);
+            store_float(out[r * cols + c], v);
+        }
+    }
+}
+
+// dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy * weight (rms_norm: without the mean(g) term).
+template <typename T>
+__global__ void norm_backward_kernel(const T* __restrict__ x, const T* __restrict__ weight,
+                                     const T* __restrict__ dy, T* __restrict__ dx, float* __restrict__ stats,
+                                     int64_t rows, int64_t cols, float eps, bool rms) {
+    const int lane = threadIdx.x % 32;
+    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
+    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+        const int64_t base = r * cols;
+        float mean, rstd;
+        row_stats(x + base, cols, rms, eps, lane, mean, rstd);
+        if (stats && lane == 0) {
+            stats[2 * r] = mean;
+            stats[2 * r + 1] = rstd;
+        }
+        float sg = 0.0f, sgx = 0.0f;
+        for (int64_t c = lane; c < cols; c += 32) {
+            const float g = load_float(dy[base + c]) * (weight ? load_float(weight[c]) : 1.0f);
+            sg += g;
+            sgx += g * (load_float(x[base + c]) - mean) * rstd;
+        }
+        const float mg = rms ? 0.0f : warp_sum(sg) / float(cols);
+        const float mgx = warp_sum(sgx) / float(cols);
+        for (int64_t c = lane; c < cols; c += 32) {
+            const float g = load_float(dy[base + c]) * (weight ? load_float(weight[c]) : 1.0f);
+            const float xhat = (load_float(x[base + c]) - mean) * rstd;
+            store_float(dx[base + c], rstd * (g - mg - xhat * mgx));
+        }
+    }
+}
+
+// Partial column sums of dy * xhat (into pw) and dy (into pb, when not null) over the rows
+// blockIdx.y * kParamRows + ty + k * gridDim.y * kParamRows: one f32 row per blockIdx.y.
+template <typename T>
+__global__ void norm_param_partials_kernel(const T* __restrict__ x, const T* __restrict__ dy,
+                                           const float* __restrict__ stats, int64_t rows, int64_t cols,
+                                           float* __restrict__ pw, float* __restrict__ pb) {
+    __shared__ float sw[kParamRows][kParamCols];
+    __shared__ float sb[kParamRows][kParamCols];
+    const int tx = threadIdx.x, ty = threadIdx.y;
+    const int64_t col = int64_t(blockIdx.x) * kParamCols + tx;
+    float aw = 0.0f, ab = 0.0f;
+    if (col < cols) {
+        for (int64_t r = int64_t(blockIdx.y) * kParamRows + ty; r < rows; r += int64_t(gridDim.y) * kParamRows) {
+            const float g = load_float(dy[r * cols + col]);
+            aw += g * (load_float(x[r * cols + col]) - stats[2 * r]) * stats[2 * r + 1];
+            ab += g;
+        }
+    }
+    sw[ty][tx] = aw;
+    sb[ty][tx] = ab;
+    __syncthreads();
+    if (ty == 0 && col < cols) {
+        float w = 0.0f, b = 0.0f;
+        for (int y = 0; y < kParamRows; ++y) {
+            w += sw[y][tx];
+            b += sb[y][tx];
+        }
+        pw[int64_t(blockIdx.y) * cols + col] = w;
+        if (pb) pb[int64_t(blockIdx.y) * cols + col] = b;
+    }
+}
+
+void softmax_forward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
+    if (a.rows * a.cols == 0) return;
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        launch(ex, "softmax_forward", softmax_forward_kernel<T>, dim3(row_grid(ex, a.rows)), dim3(32 * kRowsPerBlock),
+               0, static_cast<const T*>(a.x), static_cast<T*>(a.out), a.rows, a.cols, a.log);
+    });
+}
+
+void softmax_backward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
+    if (a.rows * a.cols == 0) return;
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        launch(ex, "softmax_backward", softmax_backward_kernel<T>, dim3(row_grid(ex, a.rows)),
+               dim3(32 * kRowsPerBlock), 0, static_cast<const T*>(a.x), static_cast<const T*>(a.grad_out),
+               static_cast<T*>(a.out), a.rows, a.cols, a.log);
+    });
+}
+
+void norm_forward(const Exec& ex, DType dtype, const NormArgs& a) {
+    if (a.rows * a.cols == 0) return;
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        launch(ex, a.rms ? "rms_norm_forward" : "layer_norm_forward", norm_forward_kernel<T>,
+               dim3(row_grid(ex, a.rows)), dim3(32 * kRowsPerBlock), 0, static_cast<const T*>(a.x),
+               static_cast<const T*>(a.weight), static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.rows,
+               a.cols, a.eps, a.rms);
+    });
+}
+
+void norm_backward(const Exec& ex, DType dtype, const NormArgs& a) {
+    if (a.rows * a.cols == 0) return;
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const bool params = a.grad_weight || a.grad_bias;
+        float* stats = params ? a.workspace : nullptr;
+        launch(ex, a.rms ? "rms_norm_backward" : "layer_norm_backward", norm_backward_kernel<T>,
+               dim3(row_grid(ex, a.rows)), dim3(32 * kRowsPerBlock), 0, static_cast<const T*>(a.x),
+               static_cast<const T*>(a.weight), static_cast<const T*>(a.grad_out), static_cast<T*>(a.out), stats,
+               a.rows, a.cols, a.eps, a.rms);
+        if (!params) return;
+        const int64_t parts = bias_partial_rows(ex, a.rows);
+        float* pw = a.workspace + 2 * a.rows;
+        float* pb = a.grad_bias ? pw + parts * a.cols : nullptr;
+        launch(ex, "norm_param_partials", norm_param_partials_kernel<T>,
+               dim3(unsigned((a.cols + kParamCols - 1) / kParamCols), unsigned(parts)), dim3(kParamCols, kParamRows),
+               0, static_cast<const T*>(a.x), static_cast<const T*>(a.grad_out), static_cast<const float*>(stats),
+               a.rows, a.cols, pw, pb);
+        const dim3 grid(grid_for(ex, a.cols, 256));
+        if (a.grad_weight)
+            launch(ex, "norm_weight_grad_sum", column_sum_kernel<T>, grid, dim3(256), 0,
+                   static_cast<const float*>(pw), parts, a.cols, static_cast<T*>(a.grad_weight));
+        if (a.grad_bias)
+            launch(ex, "norm_bias_grad_sum", column_sum_kernel<T>, grid, dim3(256), 0,
+                   static_cast<const float*>(pb), parts, a.cols, static_cast<T*>(a.grad_bias));
+    });
+}
+
+}  // namespace DK_BACKEND
+}  // namespace dk

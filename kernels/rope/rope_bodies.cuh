@@ -1,0 +1,41 @@
+// rope_bodies.cuh - the rotary embedding of one pair of elements, shared by kernels/rope/rope.cu (cuda,
+// emu) and the cpu backend, so the angle and the turn are computed by one formula everywhere.
+// The angle follows the reference implementations (GPT-NeoX, Llama): inv_freq = 1 / base^(2i/D)
+// and theta = p * inv_freq, both in f32.
+#pragma once
+
+#include <cmath>
+
+#include "deepkern/numeric.cuh"
+#include "rope/rope.h"
+
+namespace dk {
+
+template <typename T>
+struct RopePair {
+    const T* x;
+    T* out;
+    int64_t seq, half, dim, offset;
+    float base, sign;
+    bool interleaved;
+
+    static RopePair of(const RopeArgs& a) {
+        return {static_cast<const T*>(a.x), static_cast<T*>(a.out), a.seq, a.dim / 2, a.dim, a.offset,
+                a.base, a.sign, a.interleaved};
+    }
+
+    // Pair p of the [bh * seq, dim / 2] pair space. Reads both elements before writing: in place is safe.
+    DK_HD void apply(int64_t p) const {
+        const int64_t i = p % half, row = p / half, pos = row % seq + offset;
+        const float inv_freq = 1.0f / powf(base, float(2 * i) / float(dim));
+        const float theta = float(pos) * inv_freq;
+        const float c = cosf(theta), s = sign * sinf(theta);
+        const int64_t ia = row * dim + (interleaved ? 2 * i : i);
+        const int64_t ib = ia + (interleaved ? 1 : half);
+        const float a = load_float(x[ia]), b = load_float(x[ib]);
+        store_float(out[ia], a * c - b * s);
+        store_float(out[ib], a * s + b * c);
+    }
+};
+
+}  // namespace dk

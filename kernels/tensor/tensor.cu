@@ -1,0 +1,98 @@
+// tensor.cu - the tensor basics every backend needs: fill, dtype cast, normal random numbers and the
+// strided copy behind permute and narrow.
+//
+// All are grid-stride loops over compact outputs (the strided copy reads x through
+// tensor/strided.cuh: writes coalesce, a transposing read does not). randn draws element i from Philox
+// counter offset + i/4 (deepkern/philox.cuh), so its bits do not depend on the launch shape
+// and match the cpu backend's.
+#include "deepkern/portable.cuh"
+#include "deepkern/dispatch.h"
+#include "deepkern/philox.cuh"
+#include "tensor/strided.cuh"
+#include "tensor/tensor.h"
+
+namespace dk {
+namespace DK_BACKEND {
+
+template <typename T>
+__global__ void fill_kernel(T* __restrict__ y, int64_t n, T value) {
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) y[i] = value;
+}
+
+template <typename To, typename From>
+__global__ void cast_kernel(const From* __restrict__ x, To* __restrict__ y, int64_t n) {
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
+        y[i] = convert<To>(x[i]);
+}
+
+// One thread per Philox block of four normals.
+template <typename T>
+__global__ void randn_kernel(T* __restrict__ y, int64_t n, uint64_t seed, uint64_t offset) {
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+    const int64_t blocks = (n + 3) / 4;
+    for (int64_t b = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; b < blocks; b += stride) {
+        Philox4 r = philox4x32_10(offset + uint64_t(b), 0, seed);
+        float z[4];
+        box_muller(r.v[0], r.v[1], &z[0], &z[1]);
+        box_muller(r.v[2], r.v[3], &z[2], &z[3]);
+        for (int k = 0; k < 4 && 4 * b + k < n; ++k) store_float(y[4 * b + k], z[k]);
+    }
+}
+
+template <typename T>
+__global__ void strided_copy_kernel(StridedCopyArgs a) {
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
+    const T* __restrict__ x = static_cast<const T*>(a.x);
+    T* __restrict__ y = static_cast<T*>(a.out);
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < a.numel; i += stride)
+        y[i] = x[strided_source(a, i)];
+}
+
+constexpr int kThreads = 256;
+
+void fill(const Exec& ex, DType dtype, void* out, int64_t n, double value) {
+    if (n == 0) return;
+    dispatch_all(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        T v;
+        if constexpr (is_integer_dtype<T>::value) v = saturating_int<T>(value);
+        else store_float(v, float(value));
+        launch(ex, "fill", fill_kernel<T>, dim3(grid_for(ex, n, kThreads)), dim3(kThreads), 0,
+               static_cast<T*>(out), n, v);
+    });
+}
+
+void cast(const Exec& ex, DType from, const void* x, DType to, void* out, int64_t n) {
+    if (n == 0) return;
+    dispatch_all(from, [&](auto from_tag) {
+        dispatch_all(to, [&](auto to_tag) {
+            using F = typename decltype(from_tag)::type;
+            using T = typename decltype(to_tag)::type;
+            launch(ex, "cast", cast_kernel<T, F>, dim3(grid_for(ex, n, kThreads)), dim3(kThreads),
+                   0, static_cast<const F*>(x), static_cast<T*>(out), n);
+        });
+    });
+}
+
+void randn(const Exec& ex, DType dtype, void* out, int64_t n, uint64_t seed, uint64_t offset) {
+    if (n == 0) return;
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        launch(ex, "randn", randn_kernel<T>, dim3(grid_for(ex, (n + 3) / 4, kThreads)),
+               dim3(kThreads), 0, static_cast<T*>(out), n, seed, offset);
+    });
+}
+
+void strided_copy(const Exec& ex, DType dtype, const StridedCopyArgs& a) {
+    if (a.numel == 0) return;
+    dispatch_all(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        launch(ex, "strided_copy", strided_copy_kernel<T>, dim3(grid_for(ex, a.numel, kThreads)),
+               dim3(kThreads), 0, a);
+    });
+}
+
+}  // namespace DK_BACKEND
+}  // namespace dk

@@ -1,0 +1,109 @@
+// validate.h - argument checks shared by every op. Each failure throws dk::Error with
+// DK_ERROR_INVALID_ARGUMENT and a message naming the argument and the expected vs actual value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <initializer_list>
+
+#include "deepkern.h"
+#include "deepkern/backend.h"
+#include "deepkern/error.h"
+
+namespace dk {
+
+constexpr int kMaxDims = 16;
+
+// A list of at most N items kept in place: validation runs on every call, and allocates nothing.
+template <class T, int N>
+class Fixed {
+public:
+    Fixed() = default;
+    Fixed(std::initializer_list<T> items) {
+        for (const T& t : items) push_back(t);
+    }
+    Fixed(const T* first, const T* last) {
+        for (; first != last; ++first) push_back(*first);
+    }
+    void push_back(const T& t) {
+        if (n_ == N) throw Error(DK_ERROR_INTERNAL, "Fixed: more than its capacity");
+        items_[n_++] = t;
+    }
+    void resize(size_t n) {
+        if (n > size_t(N)) throw Error(DK_ERROR_INTERNAL, "Fixed: more than its capacity");
+        for (int i = n_; i < int(n); ++i) items_[i] = T();
+        n_ = int(n);
+    }
+    size_t size() const { return size_t(n_); }
+    bool empty() const { return n_ == 0; }
+    T& operator[](size_t i) { return items_[i]; }
+    const T& operator[](size_t i) const { return items_[i]; }
+    T& back() { return items_[n_ - 1]; }
+    const T& back() const { return items_[n_ - 1]; }
+    T* begin() { return items_; }
+    T* end() { return items_ + n_; }
+    const T* begin() const { return items_; }
+    const T* end() const { return items_ + n_; }
+    friend bool operator==(const Fixed& a, const Fixed& b) {
+        if (a.n_ != b.n_) return false;
+        for (int i = 0; i < a.n_; ++i)
+            if (!(a.items_[i] == b.items_[i])) return false;
+        return true;
+    }
+    friend bool operator!=(const Fixed& a, const Fixed& b) { return !(a == b); }
+
+private:
+    T items_[N]{};
+    int n_ = 0;
+};
+
+using Shape = Fixed<int64_t, kMaxDims>;
+
+// A validated, compact tensor: its dtype, first element and extent.
+struct Checked {
+    const char* name = "";
+    DType dtype = DType::f32;
+    void* data = nullptr;  // data + byte_offset
+    Shape shape;
+    int64_t numel = 0;
+    int64_t bytes = 0;
+};
+
+// The tensors of one call, to check outputs against (a call has a handful).
+using CheckedList = Fixed<Checked, 12>;
+// The largest tensor in bytes: byte counts stay far from int64 overflow.
+constexpr int64_t kMaxBytes = int64_t(1) << 62;
+
+// "argument 'name': ", the start of every argument error message.
+std::string arg(const char* name);
+
+int64_t dtype_size(DType t);
+const char* dtype_name(DType t);
+std::string shape_string(const Shape& shape);
+
+// Structure, dtype, size overflow and device (must be the context's): what a shape query needs.
+// The data pointer is neither checked nor set.
+Checked check_meta(const dk_context* ctx, const char* name, const dk_tensor* t);
+// check_meta plus compactness, a data pointer and its alignment.
+Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t);
+// The element count of shape; fails naming 'name' when its bytes would exceed kMaxBytes.
+int64_t checked_numel(const char* name, const Shape& shape, DType dtype);
+
+// check_tensor plus like's dtype and shape.
+Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like);
+
+void check_floating(const Checked& t);
+void check_dtype(const Checked& t, DType dtype);
+// t's shape must be shape; why, when given, says whose shape that is.
+void check_shape(const Checked& t, const Shape& shape, const char* why = nullptr);
+void check_same_shape(const Checked& t, const Checked& like);
+void check_same_dtype(const Checked& t, const Checked& like);
+// out may be x itself (in place) but must not partially overlap it.
+void check_no_partial_overlap(const Checked& out, const Checked& in);
+// out must share no byte with in; note, if given, is added to the message.
+void check_disjoint(const Checked& out, const Checked& in, const char* note = "");
+
+// A dk_activation's kind and parameters (activation_ops.cpp), named as argument 'name'.
+ActParams check_activation(const dk_activation* act, const char* name = "act");
+
+}  // namespace dk

@@ -1,0 +1,68 @@
+// emu/runtime.h - the interface between emulated kernels and the emulator runtime
+// (native/emu): the thread's identity, the launch entry, barriers, warp collectives, async
+// copies and the strict-check failure.
+//
+// Execution model: a block runs on one OS thread, its threads as fibers. threadIdx & co. are
+// per-OS-thread variables the scheduler rewrites before resuming a fiber; a fiber never moves to
+// another OS thread. Thread-locals use the default dynamic TLS model: initial-exec would be faster,
+// but it forces the module's whole TLS block (the kernels' static __shared__ arrays included,
+// kilobytes) into glibc's small static-TLS surplus, and dlopen - how the JVM loads us - then
+// fails with "cannot allocate memory in static TLS block". The build uses TLS descriptors
+// (-mtls-dialect=gnu2), which glibc resolves to near-static cost.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "deepkern/emu/options.h"
+#include "deepkern/emu/types.h"
+#include "deepkern/backend.h"
+
+inline thread_local uint3 threadIdx;
+inline thread_local uint3 blockIdx;
+inline thread_local dim3 blockDim;
+inline thread_local dim3 gridDim;
+
+namespace dk::emu::rt {
+
+// One kernel launch: body(closure) runs the kernel for the current thread.
+struct Launch {
+    const char* name;
+    dim3 grid, block;
+    size_t shared_bytes;
+    void (*body)(const void* closure);
+    const void* closure;
+};
+
+// Runs every block of the launch; throws dk::Error(DK_ERROR_KERNEL) when a strict check fails.
+void run_grid(const Exec& ex, const Launch& launch);
+
+// Fails the launch: "kernel 'k', block (x,y,z), thread (x,y,z): message".
+[[noreturn]] void kernel_error(const std::string& message);
+
+// The block's dynamic shared memory (the launch's shared_bytes), per OS thread.
+struct DynamicShared {
+    unsigned char* base;
+    size_t bytes;
+};
+inline thread_local DynamicShared dynamic_shared;
+
+// __syncthreads and its _count/_and/_or forms: every thread of the block must arrive at the same
+// call site. Returns how many threads passed a non-zero predicate.
+int barrier(const char* file, int line, int predicate, const char* what);
+
+// A warp collective: the calling lane contributes `slot` and waits until every lane of `mask` has
+// arrived at a collective of the same kind and mask; the last to arrive runs complete(slots, mask)
+// with slots[lane] of every lane in mask, then all continue.
+using Complete = void (*)(void* const* slots, unsigned mask);
+void warp_collective(const char* what, unsigned mask, void* slot, Complete complete);
+unsigned active_mask();
+
+// cp.async: copies are recorded and land when a wait_group retires their group; a null src
+// lands as zeros (cp.async with src-size 0).
+void cp_async(void* dst, const void* src, int bytes);
+void cp_async_commit();
+void cp_async_wait(int pending_groups);
+
+}  // namespace dk::emu::rt

@@ -1,0 +1,509 @@
+// scheduler.cpp - runs a grid on the emulator: blocks spread over the thread pool, the threads of
+// a block as fibers on one OS thread, and the strict checks.
+//
+// A Runner (one per OS thread) runs one block at a time. Its ready queue holds the threads that
+// may run; a thread runs until it finishes or blocks (barrier, warp collective), then the next
+// ready thread runs. Whoever completes a barrier or collective - the LAST to arrive - puts the
+// waiters back into the queue. At a block's start and after every barrier the whole block is
+// queued in the schedule order (forward, reverse, or a seeded random permutation per barrier).
+//
+// Fibers are lazy: a worker (stack + saved stack pointer) is bound to a thread only when the
+// thread starts, and a thread that finishes without blocking hands its worker straight to the
+// next fresh thread without a context switch. A kernel that never synchronizes therefore runs
+// its threads one after another on one stack.
+//
+// A failed check throws dk::Error in the fiber; the worker catches it, returns to the block's
+// native stack and the launch rethrows it. The other fibers of that block are abandoned (their
+// stacks are reset before the next block), so the process stays healthy.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deepkern/emu/runtime.h"
+#include "deepkern/error.h"
+#include "fiber.h"
+#include "thread_pool.h"
+
+namespace dk::emu::rt {
+namespace {
+
+constexpr size_t kStackBytes = 256 * 1024;
+constexpr int kMaxThreadsPerBlock = 1024;
+
+enum class State : uint8_t { ready, barrier, warp, done };
+
+struct Worker;
+
+struct AsyncCopy {
+    void* dst;
+    const void* src;
+    int bytes;
+};
+
+// One emulated thread.
+struct Lane {
+    uint3 idx;
+    int warp, lane;
+    State state;
+    Worker* worker;                  // the stack it runs on; null until it starts
+    std::vector<AsyncCopy> copies;   // cp.async issued and not yet landed, in order
+    std::vector<size_t> group_ends;  // committed groups: end index into copies
+};
+
+struct Worker {
+    FiberStack stack;
+    void* sp = nullptr;
+    Lane* lane = nullptr;
+    explicit Worker(int index) : stack(kStackBytes, index) {}
+};
+
+// A warp collective some lanes of `mask` wait in.
+struct Pending {
+    unsigned mask, arrived;
+    const char* what;
+    Complete complete;
+    void* slots[32];
+};
+
+std::string dims(uint3 v) {
+    return "(" + std::to_string(v.x) + "," + std::to_string(v.y) + "," + std::to_string(v.z) + ")";
+}
+
+std::string hex(unsigned mask) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "0x%08x", mask);
+    return buf;
+}
+
+std::string site(const char* file, int line) {
+    const char* slash = std::strrchr(file, '/');
+    return std::string(slash ? slash + 1 : file) + ":" + std::to_string(line);
+}
+
+uint64_t splitmix64(uint64_t& state) {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+class Runner {
+public:
+    void run_block(const Launch& launch, const EmuOptions& options, uint3 block);
+
+    int barrier(const char* file, int line, int predicate, const char* what);
+    void collective(const char* what, unsigned mask, void* slot, Complete complete);
+    unsigned active_mask() const { return present(current_->warp) & ~exited_[current_->warp]; }
+    Lane& current() { return *current_; }
+    const DynamicShared& shared() const { return dynamic_shared; }
+    [[noreturn]] void fail(const Lane& t, const std::string& message) const {
+        throw Error(DK_ERROR_KERNEL, "kernel '" + std::string(launch_->name) + "', block " + dims(block_) +
+                                         ", thread " + dims(t.idx) + ": " + message);
+    }
+    std::string thread_name(const Lane& t) const { return "thread " + dims(t.idx); }
+
+private:
+    static void worker_main(void* arg);
+    void prepare(const Launch& launch);
+    void enqueue_block();
+    void push(Lane* t) { ready_[tail_++ % ready_.size()] = t; }
+    Lane* pop() { return head_ == tail_ ? nullptr : ready_[head_++ % ready_.size()]; }
+    Worker* take_worker();
+    void switch_next(void** save, Worker* self);
+    void suspend(Lane& t) { switch_next(&t.worker->sp, t.worker); }
+    void finish(Lane& t);
+    [[noreturn]] void diagnose_stall();
+    unsigned present(int warp) const {
+        const int n = nthreads_ - warp * 32;
+        return n >= 32 ? 0xffffffffu : (1u << n) - 1;
+    }
+    std::string lane_name(int warp, int lane) const {
+        return "lane " + std::to_string(lane) + " (" + thread_name(lanes_[size_t(warp) * 32 + lane]) + ")";
+    }
+
+    const Launch* launch_ = nullptr;
+    EmuOptions options_;
+    uint3 block_{};
+    int nthreads_ = 0;
+    std::vector<Lane> lanes_;
+    std::vector<Lane*> ready_;
+    uint64_t head_ = 0, tail_ = 0;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<Worker*> free_;
+    std::vector<std::vector<Pending>> pending_;  // per warp
+    std::vector<unsigned> exited_;               // per warp: lanes that finished
+    int exited_count_ = 0;
+    const Lane* first_exited_ = nullptr;
+    int bar_arrived_ = 0, bar_count_ = 0, bar_result_ = 0;
+    const char* bar_file_ = nullptr;
+    int bar_line_ = 0;
+    const char* bar_what_ = nullptr;
+    const Lane* bar_first_ = nullptr;
+    uint64_t phase_ = 0;
+    std::vector<int> order_;
+    std::unique_ptr<unsigned char[]> shared_storage_;
+    size_t shared_capacity_ = 0;
+    void* native_sp_ = nullptr;
+    Lane* current_ = nullptr;
+    std::exception_ptr error_;
+};
+
+thread_local Runner* tl_runner = nullptr;  // the runner of the block this OS thread runs
+
+Runner& runner_of_thread() {
+    static thread_local std::unique_ptr<Runner> runner;
+    if (!runner) runner.reset(new Runner());
+    return *runner;
+}
+
+void Runner::prepare(const Launch& launch) {
+    launch_ = &launch;
+    nthreads_ = int(launch.block.x * launch.block.y * launch.block.z);
+    const int warps = (nthreads_ + 31) / 32;
+    lanes_.resize(size_t(nthreads_));
+    for (int i = 0; i < nthreads_; ++i) {
+        Lane& t = lanes_[size_t(i)];
+        t.idx = {unsigned(i) % launch.block.x, unsigned(i) / launch.block.x % launch.block.y,
+                 unsigned(i) / (launch.block.x * launch.block.y)};
+        t.warp = i / 32;
+        t.lane = i % 32;
+        t.state = State::ready;
+        t.worker = nullptr;
+        t.copies.clear();
+        t.group_ends.clear();
+    }
+    ready_.resize(size_t(nthreads_));
+    head_ = tail_ = 0;
+    pending_.resize(size_t(warps));
+    for (auto& p : pending_) p.clear();
+    exited_.assign(size_t(warps), 0u);
+    exited_count_ = 0;
+    first_exited_ = nullptr;
+    bar_arrived_ = bar_count_ = bar_result_ = 0;
+    phase_ = 0;
+    error_ = nullptr;
+    // Workers left mid-kernel by a failed block are simply restarted.
+    free_.clear();
+    for (size_t i = workers_.size(); i-- > 0;) {
+        Worker* w = workers_[i].get();
+        w->lane = nullptr;
+        w->sp = w->stack.initial_sp(&Runner::worker_main, w);
+        free_.push_back(w);
+    }
+    if (launch.shared_bytes > shared_capacity_) {
+        shared_storage_.reset(new unsigned char[launch.shared_bytes + 128]);
+        shared_capacity_ = launch.shared_bytes;
+    }
+    auto* base = reinterpret_cast<unsigned char*>((reinterpret_cast<uintptr_t>(shared_storage_.get()) + 127) &
+                                                  ~uintptr_t(127));
+    // Poison: reading shared memory nobody wrote gives NaN / -1, not a plausible stale value.
+    std::memset(base, 0xff, launch.shared_bytes);
+    dynamic_shared = {base, launch.shared_bytes};
+    blockDim = launch.block;
+    gridDim = launch.grid;
+}
+
+// Queues every thread of the block in the schedule order of the current phase.
+void Runner::enqueue_block() {
+    order_.resize(size_t(nthreads_));
+    for (int i = 0; i < nthreads_; ++i)
+        order_[size_t(i)] = options_.schedule == DK_EMU_REVERSE ? nthreads_ - 1 - i : i;
+    if (options_.schedule == DK_EMU_RANDOM) {
+        const uint64_t block_linear =
+            (uint64_t(block_.z) * launch_->grid.y + block_.y) * launch_->grid.x + block_.x;
+        uint64_t state = options_.schedule_seed ^ (block_linear * 0xD1B54A32D192ED03ull) ^ (phase_ << 40);
+        for (int i = nthreads_ - 1; i > 0; --i)
+            std::swap(order_[size_t(i)], order_[size_t(splitmix64(state) % uint64_t(i + 1))]);
+    }
+    for (int i : order_) {
+        lanes_[size_t(i)].state = State::ready;
+        push(&lanes_[size_t(i)]);
+    }
+}
+
+Worker* Runner::take_worker() {
+    if (!free_.empty()) {
+        Worker* w = free_.back();
+        free_.pop_back();
+        return w;
+    }
+    workers_.push_back(std::make_unique<Worker>(int(workers_.size())));
+    Worker* w = workers_.back().get();
+    w->sp = w->stack.initial_sp(&Runner::worker_main, w);
+    return w;
+}
+
+// Leaves the running context (its stack pointer goes to *save) for the next ready thread, or for
+// the native stack when none is ready. Costs no switch when the next thread runs on `self`.
+void Runner::switch_next(void** save, Worker* self) {
+    Lane* next = pop();
+    if (!next) {
+        dk_emu_switch(save, native_sp_);
+        return;
+    }
+    if (!next->worker) {
+        Worker* w = take_worker();
+        w->lane = next;
+        next->worker = w;
+    }
+    current_ = next;
+    threadIdx = next->idx;
+    if (next->worker != self) dk_emu_switch(save, next->worker->sp);
+}
+
+void Runner::worker_main(void* arg) {
+    Worker* w = static_cast<Worker*>(arg);
+    for (;;) {
+        Runner& r = *tl_runner;
+        try {
+            r.launch_->body(r.launch_->closure);
+            r.finish(*w->lane);
+        } catch (...) {
+            r.error_ = std::current_exception();
+        }
+        if (r.error_) {
+            dk_emu_switch(&w->sp, r.native_sp_);  // never resumed: prepare() restarts this worker
+            continue;
+        }
+        w->lane = nullptr;
+        r.free_.push_back(w);
+        r.switch_next(&w->sp, w);  // returns with w->lane bound to the next thread
+    }
+}
+
+// A thread returned from the kernel.
+void Runner::finish(Lane& t) {
+    if (bar_arrived_ > 0)
+        fail(t, "exits while " + std::to_string(bar_arrived_) + " thread(s) wait at " + bar_what_ + " at " +
+                    site(bar_file_, bar_line_) + " (first: " + thread_name(*bar_first_) +
+                    "): every thread of the block must reach each barrier");
+    const unsigned bit = 1u << t.lane;
+    for (const Pending& p : pending_[size_t(t.warp)])
+        if (p.mask & bit)
+            fail(t, "exits while " + lane_name(t.warp, __builtin_ctz(p.arrived)) + " waits in " + p.what +
+                        " with mask " + hex(p.mask) + ", which names this lane (" + std::to_string(t.lane) + ")");
+    t.copies.clear();  // cp.async never waited for: nobody can read them any more
+    t.group_ends.clear();
+    t.state = State::done;
+    t.worker = nullptr;
+    exited_[size_t(t.warp)] |= bit;
+    if (exited_count_++ == 0) first_exited_ = &t;
+}
+
+int Runner::barrier(const char* file, int line, int predicate, const char* what) {
+    Lane& t = *current_;
+    if (exited_count_ > 0)
+        fail(t, std::string("reaches ") + what + " at " + site(file, line) + " after " + thread_name(*first_exited_) +
+                    " exited: every thread of the block must reach each barrier");
+    if (bar_arrived_ == 0) {
+        bar_file_ = file;
+        bar_line_ = line;
+        bar_what_ = what;
+        bar_first_ = &t;
+    } else if (line != bar_line_ || (file != bar_file_ && std::strcmp(file, bar_file_) != 0)) {
+        fail(t, std::string("waits at ") + what + " at " + site(file, line) + " while " + thread_name(*bar_first_) +
+                    " waits at " + bar_what_ + " at " + site(bar_file_, bar_line_) +
+                    ": threads of a block must meet at the same barrier");
+    }
+    ++bar_arrived_;
+    bar_count_ += predicate != 0;
+    t.state = State::barrier;
+    if (bar_arrived_ == nthreads_) {
+        bar_result_ = bar_count_;
+        bar_arrived_ = bar_count_ = 0;
+        ++phase_;
+        enqueue_block();
+    }
+    suspend(t);
+    return bar_result_;  // stays valid until the next barrier completes, which needs this thread
+}
+
+void Runner::collective(const char* what, unsigned mask, void* slot, Complete complete) {
+    Lane& t = *current_;
+    const unsigned bit = 1u << t.lane;
+    const size_t warp = size_t(t.warp);
+    if (!(mask & bit))
+        fail(t, std::string(what) + " with mask " + hex(mask) + ", which does not include the calling lane " +
+                    std::to_string(t.lane));
+    if (unsigned missing = mask & ~present(t.warp))
+        fail(t, std::string(what) + " with mask " + hex(mask) + " names lane " + std::to_string(__builtin_ctz(missing)) +
+                    ", which does not exist (the block has " + std::to_string(nthreads_) + " threads)");
+    if (unsigned gone = mask & exited_[warp])
+        fail(t, std::string(what) + " with mask " + hex(mask) + " names " + lane_name(t.warp, __builtin_ctz(gone)) +
+                    ", which has exited");
+    std::vector<Pending>& pending = pending_[warp];
+    Pending* p = nullptr;
+    for (Pending& q : pending)
+        if (q.mask & bit) p = &q;
+    if (p) {
+        if (p->mask != mask || std::strcmp(p->what, what) != 0)
+            fail(t, std::string(what) + " with mask " + hex(mask) + " while " +
+                        lane_name(t.warp, __builtin_ctz(p->arrived)) + " waits in " + p->what + " with mask " +
+                        hex(p->mask) + ": the lanes of a mask must all reach the same collective with the same mask");
+    } else {
+        for (unsigned m = mask & ~bit; m; m &= m - 1) {
+            const Lane& other = lanes_[warp * 32 + size_t(__builtin_ctz(m))];
+            if (other.state == State::barrier || other.state == State::warp)
+                fail(t, std::string(what) + " with mask " + hex(mask) + " names " +
+                            lane_name(t.warp, other.lane) + ", which waits " +
+                            (other.state == State::barrier ? std::string("at ") + bar_what_ + " at " + site(bar_file_, bar_line_)
+                                                           : std::string("in another warp collective")) +
+                            " and can never arrive");
+        }
+        pending.push_back(Pending{mask, 0, what, complete, {}});
+        p = &pending.back();
+    }
+    p->slots[t.lane] = slot;
+    p->arrived |= bit;
+    if (p->arrived != mask) {
+        t.state = State::warp;
+        suspend(t);
+        return;
+    }
+    const Pending done = *p;
+    *p = pending.back();
+    pending.pop_back();
+    done.complete(done.slots, mask);
+    for (unsigned m = mask & ~bit; m; m &= m - 1) {
+        Lane& other = lanes_[warp * 32 + size_t(__builtin_ctz(m))];
+        other.state = State::ready;
+        push(&other);
+    }
+}
+
+// No thread can run and some have not finished: name a waiter and what it waits for.
+void Runner::diagnose_stall() {
+    for (size_t w = 0; w < pending_.size(); ++w)
+        for (const Pending& p : pending_[w]) {
+            const int missing = __builtin_ctz(p.mask & ~p.arrived);
+            const Lane& waiter = lanes_[w * 32 + size_t(__builtin_ctz(p.arrived))];
+            const Lane& other = lanes_[w * 32 + size_t(missing)];
+            fail(waiter, std::string("waits in ") + p.what + " with mask " + hex(p.mask) + " for " +
+                             lane_name(int(w), missing) + ", which " +
+                             (other.state == State::barrier ? std::string("waits at ") + bar_what_ + " at " +
+                                                                  site(bar_file_, bar_line_)
+                                                            : std::string("waits in another warp collective")) +
+                             ": deadlock");
+        }
+    for (const Lane& t : lanes_)
+        if (t.state != State::done) fail(t, "never finished (internal scheduling error)");
+    throw Error(DK_ERROR_INTERNAL, "emulator stalled without a waiting thread");
+}
+
+void Runner::run_block(const Launch& launch, const EmuOptions& options, uint3 block) {
+    options_ = options;
+    block_ = block;
+    blockIdx = block;
+    tl_runner = this;
+    prepare(launch);
+    enqueue_block();
+    switch_next(&native_sp_, nullptr);
+    tl_runner = nullptr;
+    if (error_) {
+        std::exception_ptr e = error_;
+        error_ = nullptr;
+        std::rethrow_exception(e);
+    }
+    if (exited_count_ != nthreads_) diagnose_stall();
+}
+
+[[noreturn]] void launch_error(const Launch& l, const std::string& message) {
+    throw Error(DK_ERROR_KERNEL, "kernel '" + std::string(l.name) + "', launch with grid " + dims(l.grid) +
+                                     ", block " + dims(l.block) + ", " + std::to_string(l.shared_bytes) +
+                                     " bytes of dynamic shared memory: " + message);
+}
+
+}  // namespace
+
+void run_grid(const Exec& ex, const Launch& launch) {
+    const EmuOptions options = ex.emu ? *ex.emu : EmuOptions();
+    const dim3 g = launch.grid, b = launch.block;
+    if (b.x == 0 || b.y == 0 || b.z == 0 || g.x == 0 || g.y == 0 || g.z == 0)
+        launch_error(launch, "every grid and block dimension must be at least 1");
+    const uint64_t threads = uint64_t(b.x) * b.y * b.z;
+    if (threads > uint64_t(kMaxThreadsPerBlock) || b.z > 64)
+        launch_error(launch, "a block has at most 1024 threads and blockDim.z <= 64, got " + std::to_string(threads) +
+                                 " threads");
+    if (g.x > 0x7fffffffu || g.y > 65535 || g.z > 65535)
+        launch_error(launch, "grid dimensions are limited to (2^31-1, 65535, 65535)");
+    if (options.shared_limit >= 0 && launch.shared_bytes > uint64_t(options.shared_limit))
+        launch_error(launch, "dynamic shared memory exceeds the configured limit of " +
+                                 std::to_string(options.shared_limit) + " bytes per block");
+    const int64_t blocks = int64_t(g.x) * g.y * g.z;
+    int64_t tasks = options.threads > 0 ? std::min(options.threads, worker_count()) : worker_count();
+    tasks = std::min(tasks, blocks);
+    std::atomic<int64_t> next{0};
+    std::atomic<bool> failed{false};
+    parallel_for(tasks, [&](int64_t) {
+        Runner& runner = runner_of_thread();
+        for (int64_t i; !failed.load(std::memory_order_relaxed) && (i = next.fetch_add(1)) < blocks;) {
+            const uint3 block{unsigned(i % g.x), unsigned(i / g.x % g.y), unsigned(i / (int64_t(g.x) * g.y))};
+            try {
+                runner.run_block(launch, options, block);
+            } catch (...) {
+                failed.store(true);
+                throw;
+            }
+        }
+    });
+}
+
+void kernel_error(const std::string& message) {
+    if (!tl_runner) throw Error(DK_ERROR_KERNEL, message);
+    tl_runner->fail(tl_runner->current(), message);
+}
+
+int barrier(const char* file, int line, int predicate, const char* what) {
+    return tl_runner->barrier(file, line, predicate, what);
+}
+
+void warp_collective(const char* what, unsigned mask, void* slot, Complete complete) {
+    tl_runner->collective(what, mask, slot, complete);
+}
+
+unsigned active_mask() { return tl_runner->active_mask(); }
+
+// ---- cp.async: recorded per thread, landed by wait_group ----
+
+void cp_async(void* dst, const void* src, int bytes) {
+    Lane& t = tl_runner->current();
+    if ((reinterpret_cast<uintptr_t>(dst) | reinterpret_cast<uintptr_t>(src)) % uintptr_t(bytes) != 0)
+        kernel_error("cp.async of " + std::to_string(bytes) + " bytes needs " + std::to_string(bytes) +
+                     "-byte aligned addresses");
+    const DynamicShared& s = dynamic_shared;
+    const auto* d = static_cast<const unsigned char*>(dst);
+    if (d >= s.base && d < s.base + s.bytes && d + bytes > s.base + s.bytes)
+        kernel_error("cp.async writes " + std::to_string(bytes) + " bytes at dynamic shared offset " +
+                     std::to_string(d - s.base) + ", past the end (" + std::to_string(s.bytes) + " bytes)");
+    t.copies.push_back({dst, src, bytes});
+}
+
+void cp_async_commit() {
+    Lane& t = tl_runner->current();
+    t.group_ends.push_back(t.copies.size());
+}
+
+void cp_async_wait(int pending_groups) {
+    Lane& t = tl_runner->current();
+    const size_t keep = size_t(pending_groups);
+    if (t.group_ends.size() <= keep) return;
+    const size_t retire = t.group_ends.size() - keep;
+    const size_t end = t.group_ends[retire - 1];
+    for (size_t i = 0; i < end; ++i) {
+        const auto& c = t.copies[i];
+        if (c.src)
+            std::memcpy(c.dst, c.src, size_t(c.bytes));
+        else  // a zero-filling copy (src-size 0)
+            std::memset(c.dst, 0, size_t(c.bytes));
+    }
+    t.copies.erase(t.copies.begin(), t.copies.begin() + std::ptrdiff_t(end));
+    t.group_ends.erase(t.group_ends.begin(), t.group_ends.begin() + std::ptrdiff_t(retire));
+    for (size_t& e : t.group_ends) e -= end;
+}
+
+}  // namespace dk::emu::rt
