@@ -8,6 +8,7 @@ wrong result is reported as "peer wrong", not timed), times it with CUDA events 
 case id, peer, median, p10, p90 in seconds.
 """
 import math
+import os
 import statistics
 import sys
 
@@ -22,25 +23,82 @@ EPS = 1e-5  # as RowOp
 TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 2e-3}
 
 
-ACTS = {
-    "relu": torch.relu,
-    "silu": torch.nn.functional.silu,
-    "gelu": torch.nn.functional.gelu,
-    "gelu_tanh": lambda t: torch.nn.functional.gelu(t, approximate="tanh"),
-}
-# out= forms, so no extra copy is timed
-ACT_OUT = {
-    "relu": lambda x, y: torch.clamp_min(x, 0, out=y),
-    "silu": lambda x, y: torch._C._nn.silu(x, out=y),
-    "gelu": lambda x, y: torch._C._nn.gelu(x, approximate="none", out=y),
-    "gelu_tanh": lambda x, y: torch._C._nn.gelu(x, approximate="tanh", out=y),
-}
-# torch's own backward kernels: (gradOut, x, grad_in)
-ACT_BWD = {
-    "relu": lambda g, x, y: torch.ops.aten.threshold_backward.grad_input(g, x, 0, grad_input=y),
-    "silu": lambda g, x, y: torch.ops.aten.silu_backward.grad_input(g, x, grad_input=y),
-    "gelu": lambda g, x, y: torch.ops.aten.gelu_backward.grad_input(g, x, approximate="none", grad_input=y),
-}
+def activation_table():
+    """activations.tsv (beside this script in the pack, else in the source tree): what each deepkern
+    activation is in PyTorch, the one table the Java tests and cpu peer read too. Gives three dicts,
+    name -> callable: the forward act(x), its out= form (x, y) and its backward into y (g, x, y)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, "activations.tsv"),
+                 os.path.join(here, "../../java/torch/src/main/resources/org/deepkern/torch/activations.tsv")):
+        if os.path.exists(path):
+            break
+    forward, forward_out, backward = {}, {}, {}
+    with open(path) as f:
+        for line in f:
+            if not line.strip() or line.startswith("#"):
+                continue
+            name, fwd, out, bwd = (line.rstrip("\n").split("\t") + ["", "", ""])[:4]
+            forward[name] = table_expression(fwd, lambda x: {"x": x, "alpha": 0.0, "beta": 0.0})
+            if out:
+                forward_out[name] = table_expression(out, lambda x, y: {"x": x, "y": y, "alpha": 0.0, "beta": 0.0})
+            if bwd:
+                backward[name] = table_expression(bwd, lambda g, x, y: {"g": g, "x": x, "y": y})
+    return forward, forward_out, backward
+
+
+class AtenNames(dict):
+    """A table expression's names: its variables, and every other name an aten op."""
+
+    def __missing__(self, name):
+        return aten(name)
+
+
+_ATEN = {}
+
+
+def aten(name):
+    """torch.ops.aten.<name>; called with out=y, the overload whose one out argument takes y (found
+    on the first call, then kept, so a timed call pays no search)."""
+    if name in _ATEN:
+        return _ATEN[name]
+    packet = getattr(torch.ops.aten, name)
+    chosen = []
+
+    def call(*args, out=None, **kwargs):
+        if out is None:
+            return packet(*args, **kwargs)
+        if chosen:
+            return chosen[0][0](*args, **kwargs, **{chosen[0][1]: out})
+        for overload in packet.overloads():
+            op = getattr(packet, overload)
+            outs = [a.name for a in op._schema.arguments if a.is_out]
+            if len(outs) != 1:
+                continue
+            try:
+                result = op(*args, **kwargs, **{outs[0]: out})
+            except (RuntimeError, TypeError):
+                continue
+            chosen.append((op, outs[0]))
+            return result
+        raise ValueError(f"aten.{name} has no out= overload taking {args} {kwargs}")
+
+    _ATEN[name] = call
+    return call
+
+
+def table_expression(text, bind):
+    """A callable evaluating one table expression, its variables bound by bind(*args)."""
+    code = compile(text, "activations.tsv", "eval")
+
+    def run(*args):
+        result = eval(code, {"__builtins__": {}}, AtenNames(bind(*args)))
+        return result.to(args[0].dtype) if result.dtype == torch.bool else result
+    return run
+
+
+# the forward (the float64 reference's act), the out= forms (so no extra copy is timed) and
+# torch's own backward kernels (gradOut, x, grad_in)
+ACTS, ACT_OUT, ACT_BWD = activation_table()
 
 
 def autograd_ref(fn, args, grad_out=None):

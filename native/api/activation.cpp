@@ -171,6 +171,15 @@ DK_API dk_status dk_gated_backward(dk_context* ctx, const dk_activation* act, co
     });
 }
 
+DK_API dk_status dk_gated_split_output_shape(dk_context* ctx, const dk_tensor* x, int64_t* out_shape,
+                                             int32_t* out_ndim) {
+    return guard_ctx("dk_gated_split_output_shape", ctx, [&] {
+        Checked xc = check_meta(ctx, "x", x);
+        check_floating(xc);
+        write_shape(check_split(xc), out_shape, out_ndim);
+    });
+}
+
 DK_API dk_status dk_gated_split_forward(dk_context* ctx, const dk_activation* act, const dk_tensor* x,
                                         dk_tensor* out) {
     return guard_ctx("dk_gated_split_forward", ctx, [&] {

@@ -151,6 +151,20 @@ DK_API dk_status dk_attention_forward(dk_context* ctx, const dk_attention_params
     });
 }
 
+DK_API dk_status dk_attention_output_shapes(dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
+                                            const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
+                                            const dk_tensor* bias, int64_t* out_shape, int64_t* logsumexp_shape) {
+    return guard_ctx("dk_attention_output_shapes", ctx, [&] {
+        const Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias);
+        if (!out_shape || !logsumexp_shape)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg(out_shape ? "logsumexp_shape" : "out_shape") +
+                                                "expected a place for the result, got NULL");
+        std::copy(p.q.shape.begin(), p.q.shape.end(), out_shape);
+        const Shape rows = rows_shape(p);
+        std::copy(rows.begin(), rows.end(), logsumexp_shape);
+    });
+}
+
 DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
                                        const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
                                        const dk_tensor* bias, const dk_tensor* out, const dk_tensor* logsumexp,

@@ -145,12 +145,9 @@ DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor*
 DK_API dk_status dk_matmul_output_shape(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a,
                                         int32_t trans_b, int64_t* out_shape, int32_t* out_ndim) {
     return guard_ctx("dk_matmul_output_shape", ctx, [&] {
-        if (!out_shape || !out_ndim)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg(out_shape ? "out_ndim" : "out_shape") + "expected a place for the result, got NULL");
         const MatmulPlan plan = plan_matmul(check_operand(check_meta, ctx, "a", a), check_operand(check_meta, ctx, "b", b),
                                             trans_a, trans_b);
-        std::copy(plan.out_shape.begin(), plan.out_shape.end(), out_shape);
-        *out_ndim = int32_t(plan.out_shape.size());
+        write_shape(plan.out_shape, out_shape, out_ndim);
     });
 }
 
@@ -190,12 +187,9 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
 DK_API dk_status dk_linear_output_shape(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
                                         int64_t* out_shape, int32_t* out_ndim) {
     return guard_ctx("dk_linear_output_shape", ctx, [&] {
-        if (!out_shape || !out_ndim)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg(out_shape ? "out_ndim" : "out_shape") + "expected a place for the result, got NULL");
         Checked xc, wc;
         const LinearPlan plan = plan_linear(check_meta, ctx, x, weight, xc, wc);
-        std::copy(plan.out_shape.begin(), plan.out_shape.end(), out_shape);
-        *out_ndim = int32_t(plan.out_shape.size());
+        write_shape(plan.out_shape, out_shape, out_ndim);
     });
 }
 

@@ -38,6 +38,47 @@ Shape compact_strides(const Shape& shape) {
     return s;
 }
 
+// x's shape with its dims reordered: out dim d is x's dim dims[d]. dims holds dims_count entries,
+// which must be a permutation of 0 .. x.ndim - 1.
+Shape permuted_shape(const Checked& x, const int32_t* dims, int32_t dims_count) {
+    const size_t nd = x.shape.size();
+    if (dims_count != int32_t(nd) || (!dims && nd > 0))
+        fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected a permutation of the " + std::to_string(nd) +
+                                            " dims of " + shape_string(x.shape) + ", got " +
+                                            (dims || nd == 0 ? std::to_string(dims_count) + " dims" : std::string("NULL")));
+    Shape shape;
+    shape.resize(nd);
+    bool seen[kMaxDims] = {};
+    for (size_t d = 0; d < nd; ++d) {
+        const int32_t src = dims[d];
+        if (src < 0 || size_t(src) >= nd || seen[size_t(src)])
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected a permutation of 0.." + std::to_string(int64_t(nd) - 1) +
+                                                ", got " + std::to_string(src) + " at position " + std::to_string(d));
+        seen[size_t(src)] = true;
+        shape[d] = x.shape[size_t(src)];
+    }
+    return shape;
+}
+
+// x's shape with length elements along dim, taken from start.
+Shape narrowed_shape(const Checked& x, int32_t dim, int64_t start, int64_t length) {
+    const int64_t nd = int64_t(x.shape.size());
+    if (dim < 0 || dim >= nd)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg("dim") + "expected 0.." + std::to_string(nd - 1) + " for shape " +
+                                            shape_string(x.shape) + ", got " + std::to_string(dim));
+    const int64_t extent = x.shape[size_t(dim)];
+    if (length < 0 || length > extent)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg("length") + "expected 0.." + std::to_string(extent) + " along dim " +
+                                            std::to_string(dim) + ", got " + std::to_string(length));
+    if (start < 0 || start > extent - length)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg("start") + "expected 0.." + std::to_string(extent - length) + " for length " +
+                                            std::to_string(length) + " of " + std::to_string(extent) + ", got " +
+                                            std::to_string(start));
+    Shape shape = x.shape;
+    shape[size_t(dim)] = length;
+    return shape;
+}
+
 }  // namespace
 
 extern "C" {
@@ -65,23 +106,20 @@ DK_API dk_status dk_permute(dk_context* ctx, const dk_tensor* x, const int32_t* 
         Checked o = check_tensor(ctx, "out", out);
         check_same_dtype(o, i);
         const size_t nd = i.shape.size();
-        if (!dims && nd > 0) fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected " + std::to_string(nd) + " dims, got NULL");
-        Shape from = compact_strides(i.shape), stride, shape;
-        stride.resize(nd);
-        shape.resize(nd);
-        bool seen[kMaxDims] = {};
-        for (size_t d = 0; d < nd; ++d) {
-            const int32_t src = dims[d];
-            if (src < 0 || size_t(src) >= nd || seen[size_t(src)])
-                fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected a permutation of 0.." + std::to_string(nd - 1) +
-                                                    ", got " + std::to_string(src) + " at position " + std::to_string(d));
-            seen[size_t(src)] = true;
-            shape[d] = i.shape[size_t(src)];
-            stride[d] = from[size_t(src)];
-        }
-        check_shape(o, shape, "x permuted");
+        check_shape(o, permuted_shape(i, dims, int32_t(nd)), "x permuted");
         check_disjoint(o, i);
+        const Shape from = compact_strides(i.shape);
+        Shape stride;
+        stride.resize(nd);
+        for (size_t d = 0; d < nd; ++d) stride[d] = from[size_t(dims[d])];
         strided_copy(ctx, i, o, 0, stride);
+    });
+}
+
+DK_API dk_status dk_permute_output_shape(dk_context* ctx, const dk_tensor* x, const int32_t* dims, int32_t dims_count,
+                                         int64_t* out_shape, int32_t* out_ndim) {
+    return guard_ctx("dk_permute_output_shape", ctx, [&] {
+        write_shape(permuted_shape(check_meta(ctx, "x", x), dims, dims_count), out_shape, out_ndim);
     });
 }
 
@@ -91,24 +129,20 @@ DK_API dk_status dk_narrow(dk_context* ctx, const dk_tensor* x, int32_t dim, int
         Checked o = check_tensor(ctx, "out", out);
         check_same_dtype(o, i);
         const int64_t nd = int64_t(i.shape.size());
-        if (dim < 0 || dim >= nd)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("dim") + "expected 0.." + std::to_string(nd - 1) + ", got " + std::to_string(dim));
-        if (o.shape.size() != i.shape.size())
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected " + std::to_string(nd) + " dims like x " +
-                                                shape_string(i.shape) + ", got " + shape_string(o.shape));
-        for (int64_t d = 0; d < nd; ++d)
-            if (d != dim && o.shape[size_t(d)] != i.shape[size_t(d)])
-                fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected x's extents " + shape_string(i.shape) +
-                                                    " except along dim " + std::to_string(dim) + ", got " + shape_string(o.shape));
-        const int64_t length = o.shape[size_t(dim)];
-        if (start < 0 || start > i.shape[size_t(dim)] - length)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("start") + "expected 0.." + std::to_string(i.shape[size_t(dim)] - length) +
-                                                " (x has " + std::to_string(i.shape[size_t(dim)]) + " along dim " +
-                                                std::to_string(dim) + ", out " + std::to_string(length) + "), got " +
-                                                std::to_string(start));
+        if (dim < 0 || dim >= nd || o.shape.size() != i.shape.size() || o.shape[size_t(dim)] > i.shape[size_t(dim)])
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected at most x's extents " + shape_string(i.shape) +
+                                                " along dim " + std::to_string(dim) + ", got " + shape_string(o.shape));
+        check_shape(o, narrowed_shape(i, dim, start, o.shape[size_t(dim)]), "x narrowed");
         check_disjoint(o, i);
         Shape stride = compact_strides(i.shape);
         strided_copy(ctx, i, o, start * stride[size_t(dim)], stride);
+    });
+}
+
+DK_API dk_status dk_narrow_output_shape(dk_context* ctx, const dk_tensor* x, int32_t dim, int64_t start, int64_t length,
+                                        int64_t* out_shape, int32_t* out_ndim) {
+    return guard_ctx("dk_narrow_output_shape", ctx, [&] {
+        write_shape(narrowed_shape(check_meta(ctx, "x", x), dim, start, length), out_shape, out_ndim);
     });
 }
 

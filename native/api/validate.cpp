@@ -160,4 +160,11 @@ void check_disjoint(const Checked& out, const Checked& in, const char* note) {
     if (overlap(out, in)) fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "overlaps '" + in.name + "'" + note);
 }
 
+void write_shape(const Shape& shape, int64_t* out_shape, int32_t* out_ndim) {
+    if (!out_shape || !out_ndim)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(out_shape ? "out_ndim" : "out_shape") + "expected a place for the result, got NULL");
+    std::copy(shape.begin(), shape.end(), out_shape);
+    *out_ndim = int32_t(shape.size());
+}
+
 }  // namespace dk

@@ -103,7 +103,10 @@ void check_no_partial_overlap(const Checked& out, const Checked& in);
 // out must share no byte with in; note, if given, is added to the message.
 void check_disjoint(const Checked& out, const Checked& in, const char* note = "");
 
-// A dk_activation's kind and parameters (activation_ops.cpp), named as argument 'name'.
+// A shape query's answer: shape into out_shape (room for kMaxDims), its rank into *out_ndim.
+void write_shape(const Shape& shape, int64_t* out_shape, int32_t* out_ndim);
+
+// A dk_activation's kind and parameters (activation.cpp), named as argument 'name'.
 ActParams check_activation(const dk_activation* act, const char* name = "act");
 
 }  // namespace dk

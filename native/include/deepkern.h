@@ -180,6 +180,12 @@ DK_API dk_status dk_permute(dk_context* ctx, const dk_tensor* x, const int32_t* 
 /* out = elements start .. start + out.shape[dim] - 1 of x along dim (torch narrow_copy); every other
  * extent and the dtype as x's. */
 DK_API dk_status dk_narrow(dk_context* ctx, const dk_tensor* x, int32_t dim, int64_t start, dk_tensor* out);
+/* The out shapes of dk_permute (dims holds dims_count entries) and of dk_narrow taking length
+ * elements, validating as they do (x's data not read; see dk_matmul_output_shape). */
+DK_API dk_status dk_permute_output_shape(dk_context* ctx, const dk_tensor* x, const int32_t* dims, int32_t dims_count,
+                                         int64_t* out_shape, int32_t* out_ndim);
+DK_API dk_status dk_narrow_output_shape(dk_context* ctx, const dk_tensor* x, int32_t dim, int64_t start, int64_t length,
+                                        int64_t* out_shape, int32_t* out_ndim);
 
 /* ---- activations ----
  * x [..., C]; bias (optional, NULL for none) [C]: out = act(x + bias), same shape and dtype as x.
@@ -205,6 +211,9 @@ DK_API dk_status dk_gated_split_forward(dk_context* ctx, const dk_activation* ac
                                         dk_tensor* out);
 DK_API dk_status dk_gated_split_backward(dk_context* ctx, const dk_activation* act, const dk_tensor* x,
                                          const dk_tensor* grad_out, dk_tensor* grad_x);
+/* The split form's out shape [..., H] for x (x's data not read; see dk_matmul_output_shape). */
+DK_API dk_status dk_gated_split_output_shape(dk_context* ctx, const dk_tensor* x, int64_t* out_shape,
+                                             int32_t* out_ndim);
 
 /* ---- diffusion sampling ----
  * One fused pass of a sampler step (kernels/diffusion/diffusion.cu). Every sampler of org.deepkern.diffusion
@@ -390,6 +399,11 @@ typedef struct dk_attention_params {
 DK_API dk_status dk_attention_forward(dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
                                       const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
                                       const dk_tensor* bias, dk_tensor* out, dk_tensor* logsumexp);
+/* The shapes of dk_attention_forward's out (4 extents) and logsumexp (3), validating params, q, k,
+ * v, key_lengths and bias as it does: ask before allocating the outputs. */
+DK_API dk_status dk_attention_output_shapes(dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
+                                            const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
+                                            const dk_tensor* bias, int64_t* out_shape, int64_t* logsumexp_shape);
 /* The gradients of sum(grad_out * out) from the forward's out and logsumexp (the probabilities are
  * recomputed from them): grad_q like q, grad_k like k, grad_v like v. The gradients must not
  * overlap any input or each other. Workspace: f32 [B, Hq, Lq] (rowsum(grad_out * out)) plus, on

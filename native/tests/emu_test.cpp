@@ -233,9 +233,11 @@ void test_gelu(dk_context* emu) {
 
 void test_validation(dk_context* emu) {
     Tensor x(emu, {300}, f32), y(emu, {300}, f32), bins(emu, {1000}, i32), vals(emu, {300}, i32);
-    CHECK(dk_selftest(emu, "no_such_test", &x.t, nullptr, &y.t) == DK_ERROR_INVALID_ARGUMENT, "unknown name");
+    CHECK(dk_selftest(emu, "no_such_test", &x.t, nullptr, &y.t) == DK_ERROR_INVALID_ARGUMENT &&
+              std::strstr(dk_last_error(), "'name'"),
+          "unknown name: %s", dk_last_error());
     CHECK(dk_selftest(emu, "block_reduce", &x.t, nullptr, &y.t) == DK_ERROR_INVALID_ARGUMENT &&
-              std::strstr(dk_last_error(), "expected shape [2]"),
+              std::strstr(dk_last_error(), "'out'") && std::strstr(dk_last_error(), "expected shape [2]"),
           "wrong out shape: %s", dk_last_error());
     CHECK(dk_selftest(emu, "block_scan", &x.t, &x.t, &y.t) == DK_ERROR_INVALID_ARGUMENT, "second input");
     CHECK(dk_selftest(emu, "mma_gemm", &x.t, nullptr, &y.t) == DK_ERROR_INVALID_ARGUMENT, "mma without b");

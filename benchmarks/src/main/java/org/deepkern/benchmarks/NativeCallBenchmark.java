@@ -3,21 +3,24 @@ package org.deepkern.benchmarks;
 import static org.deepkern.bindings.global.deepkern.*;
 
 import java.util.concurrent.TimeUnit;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
 import org.deepkern.bindings.dk_activation;
 import org.deepkern.bindings.dk_context;
 import org.deepkern.bindings.dk_tensor;
-import org.deepkern.internal.Native;
+import org.deepkern.bindings.global.deepkern_testing;
 import org.deepkern.ops.F;
 import org.deepkern.ops.GeluApproximation;
 import org.openjdk.jmh.annotations.*;
 
 /**
  * What crossing into native code costs, on cpu so no device time hides it: an empty call
- * (dk_noop: JNI plus the C API's guard), GELU on 16 elements straight through the bindings, and
- * the same through F.gelu with the Java-side argument checks. The last minus the second is the
+ * (deepkern_testing.h's dk_noop: JNI plus the C API's guard), GELU on 16 elements straight
+ * through the generated bindings (on buffers this benchmark allocates itself), and the same
+ * through F.gelu's out form with the Java-side argument checks. The last minus the second is the
  * Java layer's overhead; the goal is under 1 us.
  * Run: java -jar benchmarks/target/deepkern-benchmarks.jar NativeCall
  */
@@ -28,9 +31,11 @@ import org.openjdk.jmh.annotations.*;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = "--enable-native-access=ALL-UNNAMED")
 public class NativeCallBenchmark {
-    private dk_context ctx;
     private Tensor x;
     private Tensor out;
+    private dk_context ctx;
+    private final Pointer[] buffers = {new Pointer((Pointer) null), new Pointer((Pointer) null)};
+    private LongPointer shape;
     private dk_tensor xh;
     private dk_tensor oh;
     private dk_activation gelu;
@@ -39,22 +44,38 @@ public class NativeCallBenchmark {
     public void setup() {
         x = Tensor.randn(Device.CPU, DType.F32, 1, 16);
         out = Tensor.empty(DType.F32, Device.CPU, 16);
-        ctx = Native.context(Device.CPU);
-        xh = x.nativeHandle();
-        oh = out.nativeHandle();
+        ctx = new dk_context(null);
+        check(dk_context_create(DK_DEVICE_CPU, 0, ctx));
+        shape = new LongPointer(1).put(16);
+        for (Pointer b : buffers) check(dk_malloc(ctx, 16 * 4, b));
+        check(dk_fill(ctx, xh = raw(buffers[0]), 0.5));
+        oh = raw(buffers[1]);
         gelu = new dk_activation().kind(DK_ACT_GELU);
+    }
+
+    private dk_tensor raw(Pointer data) {
+        dk_tensor t = new dk_tensor().data(data).ndim(1).shape(shape).strides(null).byte_offset(0);
+        t.device().device_type(DK_DEVICE_CPU).device_id(0);
+        t.dtype().code((byte) DK_DTYPE_FLOAT).bits((byte) 32).lanes((short) 1);
+        return t;
+    }
+
+    private static void check(int status) {
+        if (status != DK_SUCCESS) throw new IllegalStateException(dk_last_error().getString());
     }
 
     @TearDown
     public void tearDown() {
         x.close();
         out.close();
+        for (Pointer b : buffers) check(dk_free(ctx, b));
+        check(dk_context_destroy(ctx));
         gelu.close();
     }
 
     @Benchmark
     public int emptyNativeCall() {
-        return dk_noop(ctx);
+        return deepkern_testing.dk_noop(ctx);
     }
 
     @Benchmark

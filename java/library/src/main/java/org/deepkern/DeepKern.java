@@ -1,0 +1,146 @@
+package org.deepkern;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deepkern.internal.Devices;
+
+/**
+ * Library-wide queries: version, backends, devices, the default device, synchronization and
+ * memory statistics.
+ */
+public final class DeepKern {
+    /** Overrides the default device: cpu, emu, cuda or cuda:N. */
+    public static final String DEVICE_ENV = "DEEPKERN_DEVICE";
+    public static final String DEVICE_PROPERTY = "deepkern.device";
+
+    private static volatile Device defaultDevice;
+
+    private DeepKern() {}
+
+    /** @return the native library's version */
+    public static String version() {
+        return Devices.version();
+    }
+
+    /**
+     * @param type a backend
+     * @return whether it can be used here, and why not
+     */
+    public static BackendInfo backend(Device.Type type) {
+        if (type == null) throw DeepKernException.invalidArgument("DeepKern.backend", "type", "expected a device type, got null");
+        return Devices.backend(type);
+    }
+
+    /** @return every backend, whether it can be used here and why not */
+    public static List<BackendInfo> backends() {
+        List<BackendInfo> out = new ArrayList<>();
+        for (Device.Type t : Device.Type.values()) out.add(backend(t));
+        return out;
+    }
+
+    /** Every device that can be used now: cpu, emu when built, each cuda device found. */
+    public static List<Device> devices() {
+        List<Device> out = new ArrayList<>();
+        for (Device.Type t : Device.Type.values()) {
+            if (!backend(t).available()) continue;
+            int count = Devices.count(t);
+            for (int i = 0; i < count; i++) out.add(Device.of(t, i));
+        }
+        return out;
+    }
+
+    /**
+     * @param device a device
+     * @return its name, compute capability, multiprocessors, memory and driver
+     */
+    public static DeviceInfo deviceInfo(Device device) {
+        final String op = "DeepKern.deviceInfo";
+        return Devices.info(op, requireDevice(op, device));
+    }
+
+    /**
+     * The device tensors go to when none is named: {@value #DEVICE_ENV} or the system property
+     * {@value #DEVICE_PROPERTY} if set, else the first CUDA device that works, else cpu.
+     */
+    public static Device defaultDevice() {
+        Device d = defaultDevice;
+        if (d == null) {
+            synchronized (DeepKern.class) {
+                if (defaultDevice == null) defaultDevice = chooseDefaultDevice();
+                d = defaultDevice;
+            }
+        }
+        return d;
+    }
+
+    /**
+     * Replaces the default device for the rest of this JVM's life.
+     *
+     * @param device the new default; it must work (this fails now, not at first use)
+     */
+    public static void setDefaultDevice(Device device) {
+        final String op = "DeepKern.setDefaultDevice";
+        Devices.open(op, requireDevice(op, device));
+        defaultDevice = device;
+    }
+
+    private static Device chooseDefaultDevice() {
+        String spec = System.getProperty(DEVICE_PROPERTY);
+        if (spec == null || spec.isBlank()) spec = System.getenv(DEVICE_ENV);
+        if (spec != null && !spec.isBlank()) return Device.parse(spec);
+        for (Device d : devices()) {
+            if (d.type() != Device.Type.CUDA) continue;
+            try {
+                Devices.open("DeepKern.defaultDevice", d);
+                return d;
+            } catch (DeepKernException e) {
+                // a device that cannot make a context is skipped
+            }
+        }
+        return Device.CPU;
+    }
+
+    /**
+     * Waits for every op queued on the device.
+     *
+     * @param device the device
+     */
+    public static void synchronize(Device device) {
+        final String op = "DeepKern.synchronize";
+        Devices.synchronize(op, requireDevice(op, device));
+    }
+
+    /**
+     * @param device the device
+     * @return its allocator's counters
+     */
+    public static MemoryStats memoryStats(Device device) {
+        final String op = "DeepKern.memoryStats";
+        return Devices.memoryStats(op, requireDevice(op, device));
+    }
+
+    /**
+     * Starts the peak of {@link #memoryStats} again from the memory in use now.
+     *
+     * @param device the device
+     */
+    public static void resetPeakMemory(Device device) {
+        final String op = "DeepKern.resetPeakMemory";
+        Devices.resetPeakMemory(op, requireDevice(op, device));
+    }
+
+    /**
+     * Returns every cached, unused block of the device's allocator to the device.
+     *
+     * @param device the device
+     */
+    public static void emptyCache(Device device) {
+        final String op = "DeepKern.emptyCache";
+        Devices.emptyCache(op, requireDevice(op, device));
+    }
+
+    private static Device requireDevice(String op, Device device) {
+        if (device == null) throw DeepKernException.invalidArgument(op, "device", "expected a device, got null");
+        return device;
+    }
+}

@@ -1,0 +1,64 @@
+package org.deepkern;
+
+import java.util.Objects;
+import org.deepkern.internal.Devices;
+
+/**
+ * The kernel emulator (device {@link Device#EMU}): the CUDA kernels run on the CPU, each thread
+ * block on a worker thread, its threads as fibers, with strict checks (divergent barriers, bad
+ * warp masks, out-of-bounds dynamic shared memory, oversized blocks) that fail the launch with a
+ * {@link DeepKernException} of status {@link Status#KERNEL} naming kernel, block and thread.
+ */
+public final class Emulator {
+    private Emulator() {}
+
+    /** The order the threads of a block run in between two barriers. */
+    public enum Schedule {
+        /** Thread 0 first. */
+        FORWARD,
+        /** The last thread first. */
+        REVERSE,
+        /** A permutation drawn from the schedule seed. */
+        RANDOM
+    }
+
+    /**
+     * How the emulator runs later launches.
+     *
+     * @param schedule thread order between barriers; a result that changes with it reveals a race
+     * @param scheduleSeed the seed of the RANDOM order
+     * @param sharedLimit bytes of shared memory a block may use
+     * @param threads OS threads running blocks; 0 = every worker
+     */
+    public record Options(Schedule schedule, long scheduleSeed, long sharedLimit, int threads) {
+        /** Checks that a schedule is given. */
+        public Options {
+            Objects.requireNonNull(schedule, "schedule");
+        }
+
+        /**
+         * @param s the thread order
+         * @param seed the seed of the RANDOM order
+         * @return these options with another schedule
+         */
+        public Options withSchedule(Schedule s, long seed) {
+            return new Options(s, seed, sharedLimit, threads);
+        }
+    }
+
+    /** @return the options later launches run with */
+    public static Options options() {
+        return Devices.emulatorOptions("Emulator.options");
+    }
+
+    /**
+     * Sets the options of every later launch on emu.
+     *
+     * @param options the new options
+     */
+    public static void setOptions(Options options) {
+        if (options == null) throw DeepKernException.invalidArgument("Emulator.setOptions", "options",
+                "expected options, got null");
+        Devices.setEmulatorOptions("Emulator.setOptions", options);
+    }
+}

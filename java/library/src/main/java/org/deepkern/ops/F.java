@@ -1,0 +1,954 @@
+package org.deepkern.ops;
+
+import org.deepkern.DeepKernException;
+import org.deepkern.Tensor;
+import org.deepkern.internal.Call;
+import org.deepkern.internal.ops.Activations;
+import org.deepkern.internal.ops.Attention;
+import org.deepkern.internal.ops.Convolution;
+import org.deepkern.internal.ops.Diffusion;
+import org.deepkern.internal.ops.Gemm;
+import org.deepkern.internal.ops.Norms;
+import org.deepkern.internal.ops.Rope;
+
+/**
+ * The functional ops, named after {@code torch.nn.functional}. Each runs on the device of its
+ * first tensor argument; every tensor argument must be on that device. Forms taking {@code out}
+ * (or a gradient to write) write into it (it may be the input itself for element-wise ops) and
+ * return it. Every argument is validated before anything is allocated or launched; a bad one
+ * raises {@link DeepKernException} naming the method called and the argument.
+ *
+ * <p>Each method names itself and hands over to the op family's implementation.
+ */
+public final class F {
+    private F() {}
+
+    // ---- activations: out = act(x + bias) ----
+
+    /**
+     * @param act the activation
+     * @param x the input
+     * @return act(x)
+     */
+    public static Tensor activation(Act act, Tensor x) {
+        return Activations.forward(new Call("F.activation"), act, x, null);
+    }
+
+    /**
+     * @param act the activation
+     * @param x the input [..., C]
+     * @param bias [C], broadcast over the last dim of x; null for none
+     * @return act(x + bias)
+     */
+    public static Tensor activation(Act act, Tensor x, Tensor bias) {
+        return Activations.forward(new Call("F.activation"), act, x, bias);
+    }
+
+    /**
+     * @param act the activation
+     * @param x the input [..., C]
+     * @param bias [C] or null
+     * @param out where act(x + bias) goes, shaped like x (may be x)
+     * @return out
+     */
+    public static Tensor activation(Act act, Tensor x, Tensor bias, Tensor out) {
+        return Activations.forward(new Call("F.activation"), act, x, bias, out);
+    }
+
+    /**
+     * The gradient of act(x) given the output's gradient; recomputes act from x.
+     *
+     * @param act the activation
+     * @param x the forward's input
+     * @param gradOut the gradient of the output
+     * @return the gradient of x
+     */
+    public static Tensor activationBackward(Act act, Tensor x, Tensor gradOut) {
+        return Activations.backward(new Call("F.activationBackward"), act, x, gradOut);
+    }
+
+    /**
+     * @param act the activation
+     * @param x the forward's input [..., C]
+     * @param bias the forward's bias [C]
+     * @param gradOut the gradient of the output
+     * @return the gradients of x and of bias (summed over every dim but the last)
+     */
+    public static ActivationGrads activationBackward(Act act, Tensor x, Tensor bias, Tensor gradOut) {
+        return Activations.backward(new Call("F.activationBackward"), act, x, bias, gradOut);
+    }
+
+    /**
+     * The gradients of act(x + bias) into given tensors.
+     *
+     * @param act the activation
+     * @param x the forward's input [..., C]
+     * @param bias the forward's bias [C], or null
+     * @param gradOut the gradient of the output
+     * @param gradIn where the gradient of x goes
+     * @param gradBias where the gradient of bias goes (null for none; needs a bias)
+     * @return gradIn
+     */
+    public static Tensor activationBackward(Act act, Tensor x, Tensor bias, Tensor gradOut, Tensor gradIn,
+                                            Tensor gradBias) {
+        return Activations.backward(new Call("F.activationBackward"), act, x, bias, gradOut, gradIn, gradBias);
+    }
+
+    /**
+     * @param x the input
+     * @param threshold the threshold
+     * @param value what replaces elements not above it
+     * @return x where x &gt; threshold, else value
+     */
+    public static Tensor threshold(Tensor x, double threshold, double value) {
+        return Activations.forward(new Call("F.threshold"), Act.of("F.threshold", Act.Kind.THRESHOLD, threshold, value), x, null);
+    }
+
+    /**
+     * The perceptron's unit.
+     *
+     * @param x the input
+     * @param theta the threshold
+     * @return 1 where x &gt; theta, else 0
+     */
+    public static Tensor step(Tensor x, double theta) {
+        return Activations.forward(new Call("F.step"), Act.of("F.step", Act.Kind.STEP, theta, 0), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @return max(x, 0)
+     */
+    public static Tensor relu(Tensor x) {
+        return Activations.forward(new Call("F.relu"), Act.relu(), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @param negativeSlope the slope below 0
+     * @return leaky_relu(x)
+     */
+    public static Tensor leakyRelu(Tensor x, double negativeSlope) {
+        return Activations.forward(new Call("F.leakyRelu"), Act.of("F.leakyRelu", Act.Kind.LEAKY_RELU, negativeSlope, 0), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @param alpha the scale below 0
+     * @return elu(x)
+     */
+    public static Tensor elu(Tensor x, double alpha) {
+        return Activations.forward(new Call("F.elu"), Act.of("F.elu", Act.Kind.ELU, alpha, 0), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @return selu(x)
+     */
+    public static Tensor selu(Tensor x) {
+        return Activations.forward(new Call("F.selu"), Act.selu(), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @param alpha the scale below 0 (not 0)
+     * @return celu(x)
+     */
+    public static Tensor celu(Tensor x, double alpha) {
+        return Activations.forward(new Call("F.celu"), Act.of("F.celu", Act.Kind.CELU, alpha, 0), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @return sigmoid(x)
+     */
+    public static Tensor sigmoid(Tensor x) {
+        return Activations.forward(new Call("F.sigmoid"), Act.sigmoid(), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @return tanh(x)
+     */
+    public static Tensor tanh(Tensor x) {
+        return Activations.forward(new Call("F.tanh"), Act.tanh(), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @param minVal the lower clamp
+     * @param maxVal the upper clamp, not below minVal
+     * @return x clamped to [minVal, maxVal]
+     */
+    public static Tensor hardtanh(Tensor x, double minVal, double maxVal) {
+        return Activations.forward(new Call("F.hardtanh"), Act.of("F.hardtanh", Act.Kind.HARDTANH, minVal, maxVal), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @return hardsigmoid(x)
+     */
+    public static Tensor hardsigmoid(Tensor x) {
+        return Activations.forward(new Call("F.hardsigmoid"), Act.hardsigmoid(), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @return hardswish(x)
+     */
+    public static Tensor hardswish(Tensor x) {
+        return Activations.forward(new Call("F.hardswish"), Act.hardswish(), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @param beta the sharpness (not 0)
+     * @param threshold beta x above which the result is x
+     * @return log(1 + exp(beta x)) / beta
+     */
+    public static Tensor softplus(Tensor x, double beta, double threshold) {
+        return Activations.forward(new Call("F.softplus"), Act.of("F.softplus", Act.Kind.SOFTPLUS, beta, threshold), x, null);
+    }
+
+    /**
+     * silu, also called swish.
+     *
+     * @param x the input
+     * @return x sigmoid(x)
+     */
+    public static Tensor silu(Tensor x) {
+        return Activations.forward(new Call("F.silu"), Act.silu(), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @return x tanh(softplus(x))
+     */
+    public static Tensor mish(Tensor x) {
+        return Activations.forward(new Call("F.mish"), Act.mish(), x, null);
+    }
+
+    /**
+     * GELU, exact form.
+     *
+     * @param x the input
+     * @return x Phi(x)
+     */
+    public static Tensor gelu(Tensor x) {
+        return gelu(x, GeluApproximation.NONE);
+    }
+
+    /**
+     * @param x the input
+     * @param approximate NONE (exact) or TANH
+     * @return gelu(x)
+     */
+    public static Tensor gelu(Tensor x, GeluApproximation approximate) {
+        return Activations.forward(new Call("F.gelu"), Act.gelu("F.gelu", approximate), x, null);
+    }
+
+    /**
+     * @param x the input
+     * @param approximate NONE (exact) or TANH
+     * @param out where gelu(x) goes, shaped like x (may be x)
+     * @return out
+     */
+    public static Tensor gelu(Tensor x, GeluApproximation approximate, Tensor out) {
+        return Activations.forward(new Call("F.gelu"), Act.gelu("F.gelu", approximate), x, null, out);
+    }
+
+    /**
+     * @param x the input
+     * @return x sigmoid(1.702 x)
+     */
+    public static Tensor quickGelu(Tensor x) {
+        return Activations.forward(new Call("F.quickGelu"), Act.quickGelu(), x, null);
+    }
+
+    // ---- gated linear units: up * act(gate) ----
+    // Split forms take x [..., 2H] = [up | gate] along the last dim, as torch.nn.functional.glu.
+
+    /**
+     * @param gate the gate's activation: sigmoid, silu, gelu or relu
+     * @param gateInput the gate
+     * @param up the up projection, shaped like gateInput
+     * @return up * gate(gateInput)
+     */
+    public static Tensor gated(Act gate, Tensor gateInput, Tensor up) {
+        return Activations.gated(new Call("F.gated"), gate, gateInput, up);
+    }
+
+    /**
+     * @param gate the gate's activation
+     * @param gateInput the gate
+     * @param up the up projection, shaped like gateInput
+     * @param out where up * gate(gateInput) goes, shaped like them
+     * @return out
+     */
+    public static Tensor gated(Act gate, Tensor gateInput, Tensor up, Tensor out) {
+        return Activations.gated(new Call("F.gated"), gate, gateInput, up, out);
+    }
+
+    /**
+     * The split form.
+     *
+     * @param gate the gate's activation
+     * @param x [..., 2H] = [up | gate]
+     * @return [..., H]
+     */
+    public static Tensor gated(Act gate, Tensor x) {
+        return Activations.gatedSplit(new Call("F.gated"), gate, x);
+    }
+
+    /**
+     * The split form into a given output.
+     *
+     * @param gate the gate's activation
+     * @param x [..., 2H] = [up | gate]
+     * @param out [..., H]
+     * @return out
+     */
+    public static Tensor gatedSplit(Act gate, Tensor x, Tensor out) {
+        return Activations.gatedSplit(new Call("F.gatedSplit"), gate, x, out);
+    }
+
+    /**
+     * @param gate the gate's activation
+     * @param gateInput the forward's gate
+     * @param up the forward's up projection
+     * @param gradOut the gradient of the output
+     * @return the gradients of gateInput and up
+     */
+    public static GatedGrads gatedBackward(Act gate, Tensor gateInput, Tensor up, Tensor gradOut) {
+        return Activations.gatedBackward(new Call("F.gatedBackward"), gate, gateInput, up, gradOut);
+    }
+
+    /**
+     * The gradients of up * gate(gateInput) into given tensors.
+     *
+     * @param gate the gate's activation
+     * @param gateInput the forward's gate
+     * @param up the forward's up projection
+     * @param gradOut the gradient of the output
+     * @param gradGate where the gradient of gateInput goes
+     * @param gradUp where the gradient of up goes
+     */
+    public static void gatedBackward(Act gate, Tensor gateInput, Tensor up, Tensor gradOut, Tensor gradGate,
+                                     Tensor gradUp) {
+        Activations.gatedBackward(new Call("F.gatedBackward"), gate, gateInput, up, gradOut, gradGate, gradUp);
+    }
+
+    /**
+     * The gradient of the split form.
+     *
+     * @param gate the gate's activation
+     * @param x the forward's input [..., 2H]
+     * @param gradOut the gradient of the output [..., H]
+     * @return the gradient of x, shaped like x
+     */
+    public static Tensor gatedBackward(Act gate, Tensor x, Tensor gradOut) {
+        return Activations.gatedSplitBackward(new Call("F.gatedBackward"), gate, x, gradOut);
+    }
+
+    /**
+     * The gradient of the split form into a given tensor.
+     *
+     * @param gate the gate's activation
+     * @param x the forward's input [..., 2H]
+     * @param gradOut the gradient of the output [..., H]
+     * @param gradX where the gradient of x goes, shaped like x
+     * @return gradX
+     */
+    public static Tensor gatedSplitBackward(Act gate, Tensor x, Tensor gradOut, Tensor gradX) {
+        return Activations.gatedSplitBackward(new Call("F.gatedSplitBackward"), gate, x, gradOut, gradX);
+    }
+
+    /**
+     * torch glu.
+     *
+     * @param x [..., 2H]
+     * @return first half * sigmoid(second half)
+     */
+    public static Tensor glu(Tensor x) {
+        return Activations.gatedSplit(new Call("F.glu"), Act.sigmoid(), x);
+    }
+
+    /**
+     * @param gate the gate
+     * @param up the up projection
+     * @return up * sigmoid(gate)
+     */
+    public static Tensor glu(Tensor gate, Tensor up) {
+        return Activations.gated(new Call("F.glu"), Act.sigmoid(), gate, up);
+    }
+
+    /**
+     * @param x [..., 2H] = [up | gate]
+     * @return up * silu(gate)
+     */
+    public static Tensor swiglu(Tensor x) {
+        return Activations.gatedSplit(new Call("F.swiglu"), Act.silu(), x);
+    }
+
+    /**
+     * @param gate the gate
+     * @param up the up projection
+     * @return up * silu(gate)
+     */
+    public static Tensor swiglu(Tensor gate, Tensor up) {
+        return Activations.gated(new Call("F.swiglu"), Act.silu(), gate, up);
+    }
+
+    /**
+     * @param x [..., 2H] = [up | gate]
+     * @param approximate GELU's form
+     * @return up * gelu(gate)
+     */
+    public static Tensor geglu(Tensor x, GeluApproximation approximate) {
+        return Activations.gatedSplit(new Call("F.geglu"), Act.gelu("F.geglu", approximate), x);
+    }
+
+    /**
+     * @param gate the gate
+     * @param up the up projection
+     * @param approximate GELU's form
+     * @return up * gelu(gate)
+     */
+    public static Tensor geglu(Tensor gate, Tensor up, GeluApproximation approximate) {
+        return Activations.gated(new Call("F.geglu"), Act.gelu("F.geglu", approximate), gate, up);
+    }
+
+    /**
+     * @param x [..., 2H] = [up | gate]
+     * @return up * relu(gate)
+     */
+    public static Tensor reglu(Tensor x) {
+        return Activations.gatedSplit(new Call("F.reglu"), Act.relu(), x);
+    }
+
+    /**
+     * @param gate the gate
+     * @param up the up projection
+     * @return up * relu(gate)
+     */
+    public static Tensor reglu(Tensor gate, Tensor up) {
+        return Activations.gated(new Call("F.reglu"), Act.relu(), gate, up);
+    }
+
+    // ---- softmax and normalization over the last dim ----
+
+    /**
+     * Statistics in f32.
+     *
+     * @param x the input
+     * @return softmax over the last dim
+     */
+    public static Tensor softmax(Tensor x) {
+        return Norms.softmax(new Call("F.softmax"), x, false);
+    }
+
+    /**
+     * @param x the input
+     * @param out where softmax(x) goes, shaped like x
+     * @return out
+     */
+    public static Tensor softmax(Tensor x, Tensor out) {
+        return Norms.softmax(new Call("F.softmax"), x, false, out);
+    }
+
+    /**
+     * @param x the input
+     * @return log_softmax over the last dim
+     */
+    public static Tensor logSoftmax(Tensor x) {
+        return Norms.softmax(new Call("F.logSoftmax"), x, true);
+    }
+
+    /**
+     * @param x the input
+     * @param out where log_softmax(x) goes, shaped like x
+     * @return out
+     */
+    public static Tensor logSoftmax(Tensor x, Tensor out) {
+        return Norms.softmax(new Call("F.logSoftmax"), x, true, out);
+    }
+
+    /**
+     * The gradient of softmax from its output y: y (gradOut - sum(gradOut y)) per row.
+     *
+     * @param y the forward's output
+     * @param gradOut the gradient of the output
+     * @return the gradient of the input
+     */
+    public static Tensor softmaxBackward(Tensor y, Tensor gradOut) {
+        return Norms.softmaxBackward(new Call("F.softmaxBackward"), y, gradOut, false);
+    }
+
+    /**
+     * The gradient of log_softmax from its output y: gradOut - exp(y) sum(gradOut) per row.
+     *
+     * @param y the forward's output
+     * @param gradOut the gradient of the output
+     * @return the gradient of the input
+     */
+    public static Tensor logSoftmaxBackward(Tensor y, Tensor gradOut) {
+        return Norms.softmaxBackward(new Call("F.logSoftmaxBackward"), y, gradOut, true);
+    }
+
+    /**
+     * layer_norm over the last dim: (x - mean) / sqrt(var + eps) * weight + bias, var biased.
+     *
+     * @param x the input [..., C]
+     * @param weight [C] or null (1)
+     * @param bias [C] or null (0)
+     * @param eps added to the variance, &gt; 0 as an f32
+     * @return the normalized x
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        return Norms.layerNorm(new Call("F.layerNorm"), x, weight, bias, eps);
+    }
+
+    /**
+     * @param x the input [..., C]
+     * @param weight [C] or null
+     * @param bias [C] or null
+     * @param eps added to the variance
+     * @param out where layer_norm(x) goes, shaped like x
+     * @return out
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps, Tensor out) {
+        return Norms.layerNorm(new Call("F.layerNorm"), x, weight, bias, eps, out);
+    }
+
+    /**
+     * @param x the forward's input
+     * @param weight the forward's weight, or null
+     * @param gradOut the gradient of the output
+     * @param eps the forward's eps
+     * @param withBias whether the forward had a bias
+     * @return the gradients of x, of weight (null without) and of bias (when withBias), the last two
+     *     summed over every dim but the last
+     */
+    public static NormGrads layerNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps, boolean withBias) {
+        return Norms.backward(new Call("F.layerNormBackward"), x, weight, gradOut, eps, withBias, false);
+    }
+
+    /**
+     * rms_norm over the last dim: x / sqrt(mean(x^2) + eps) * weight.
+     *
+     * @param x the input [..., C]
+     * @param weight [C] or null
+     * @param eps added to the mean square, &gt; 0 as an f32
+     * @return the normalized x
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        return Norms.rmsNorm(new Call("F.rmsNorm"), x, weight, eps);
+    }
+
+    /**
+     * @param x the input [..., C]
+     * @param weight [C] or null
+     * @param eps added to the mean square
+     * @param out where rms_norm(x) goes, shaped like x
+     * @return out
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor weight, double eps, Tensor out) {
+        return Norms.rmsNorm(new Call("F.rmsNorm"), x, weight, eps, out);
+    }
+
+    /**
+     * @param x the forward's input
+     * @param weight the forward's weight, or null
+     * @param gradOut the gradient of the output
+     * @param eps the forward's eps
+     * @return the gradients of x and of weight (null without)
+     */
+    public static NormGrads rmsNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps) {
+        return Norms.backward(new Call("F.rmsNormBackward"), x, weight, gradOut, eps, false, true);
+    }
+
+    // ---- rotary position embedding ----
+
+    /**
+     * Rotary position embedding: position p = l + positionOffset turns pair i by p * base^(-2i/D).
+     *
+     * @param x [B, H, L, D], D even
+     * @param layout which elements pair up
+     * @param base the frequency base (10000 in most models)
+     * @param positionOffset the position of the first row
+     * @return the turned x
+     */
+    public static Tensor rotaryEmbedding(Tensor x, RopeLayout layout, double base, long positionOffset) {
+        return Rope.apply(new Call("F.rotaryEmbedding"), "x", x, layout, base, positionOffset, false);
+    }
+
+    /**
+     * The gradient of {@link #rotaryEmbedding}: the same turn by -theta applied to gradOut.
+     *
+     * @param gradOut the gradient of the output
+     * @param layout the forward's layout
+     * @param base the forward's base
+     * @param positionOffset the forward's offset
+     * @return the gradient of x
+     */
+    public static Tensor rotaryEmbeddingBackward(Tensor gradOut, RopeLayout layout, double base, long positionOffset) {
+        return Rope.apply(new Call("F.rotaryEmbeddingBackward"), "gradOut", gradOut, layout, base, positionOffset, true);
+    }
+
+    // ---- matrix products ----
+
+    /**
+     * a @ b with torch.matmul's rules: over the last two dims, batch dims broadcast; a 1-D a [K] is
+     * the row [1, K] and a 1-D b [K] the column [K, 1], that 1 dropped from the result.
+     *
+     * @param a the left operand
+     * @param b the right operand
+     * @return the product
+     */
+    public static Tensor matmul(Tensor a, Tensor b) {
+        return matmul(a, b, false, false);
+    }
+
+    /**
+     * op(a) @ op(b), op transposing the last two dims where asked (no copy is made; vectors have no
+     * transpose).
+     *
+     * @param a the left operand
+     * @param b the right operand
+     * @param transA whether to transpose a
+     * @param transB whether to transpose b
+     * @return the product
+     */
+    public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        return Gemm.matmul(new Call("F.matmul"), a, b, transA, transB);
+    }
+
+    /**
+     * @param a the left operand
+     * @param b the right operand
+     * @param transA whether to transpose a
+     * @param transB whether to transpose b
+     * @param out where the product goes (not overlapping a or b)
+     * @return out
+     */
+    public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB, Tensor out) {
+        return Gemm.matmul(new Call("F.matmul"), a, b, transA, transB, out);
+    }
+
+    /**
+     * torch.nn.functional.linear.
+     *
+     * @param x [..., in]
+     * @param weight [out, in]
+     * @param bias [out] or null
+     * @return x @ weight^T + bias
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        return Gemm.linear(new Call("F.linear"), x, weight, bias, null, null);
+    }
+
+    /**
+     * The fused form, in one pass.
+     *
+     * @param x [..., in]
+     * @param weight [out, in]
+     * @param bias [out] or null
+     * @param act the activation, or null
+     * @param residual [..., out] or null
+     * @return act(x @ weight^T + bias) + residual
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias, Act act, Tensor residual) {
+        return Gemm.linear(new Call("F.linear"), x, weight, bias, act, residual);
+    }
+
+    /**
+     * @param x [..., in]
+     * @param weight [out, in]
+     * @param bias [out] or null
+     * @param act the activation, or null
+     * @param residual [..., out] or null
+     * @param out where act(x @ weight^T + bias) + residual goes (may be residual)
+     * @return out
+     */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias, Act act, Tensor residual, Tensor out) {
+        return Gemm.linear(new Call("F.linear"), x, weight, bias, act, residual, out);
+    }
+
+    /**
+     * The gradients of {@code linear(x, weight, bias)} (no activation).
+     *
+     * @param x the forward's input
+     * @param weight the forward's weight
+     * @param gradOut the gradient of the output
+     * @param withBias whether the forward had a bias
+     * @return the gradients of x (gradOut @ weight), of weight (gradOut^T @ x over every row) and,
+     *     when withBias, of bias (gradOut summed over rows)
+     */
+    public static LinearGrads linearBackward(Tensor x, Tensor weight, Tensor gradOut, boolean withBias) {
+        return Gemm.linearBackward(new Call("F.linearBackward"), x, weight, gradOut, withBias);
+    }
+
+    /**
+     * The gradients of {@code linear(x, weight, bias, act, residual)}; the residual's is gradOut itself.
+     *
+     * @param x the forward's input
+     * @param weight the forward's weight
+     * @param bias the forward's bias, or null
+     * @param act the forward's activation, or null
+     * @param gradOut the gradient of the output
+     * @return the gradients of x, weight and bias (null without a bias)
+     */
+    public static LinearGrads linearBackward(Tensor x, Tensor weight, Tensor bias, Act act, Tensor gradOut) {
+        return Gemm.linearBackward(new Call("F.linearBackward"), x, weight, bias, act, gradOut);
+    }
+
+    /**
+     * The gradients of {@code matmul(a, b, transA, transB)}; an operand broadcast along batch dims
+     * gets its gradient summed over them (torch's semantics), a vector operand a vector gradient.
+     *
+     * @param a the forward's left operand
+     * @param b the forward's right operand
+     * @param gradOut the gradient of the product
+     * @param transA the forward's transA
+     * @param transB the forward's transB
+     * @return the gradients of a and b, shaped like them
+     */
+    public static MatmulGrads matmulBackward(Tensor a, Tensor b, Tensor gradOut, boolean transA, boolean transB) {
+        return Gemm.matmulBackward(new Call("F.matmulBackward"), a, b, gradOut, transA, transB);
+    }
+
+    // ---- diffusion sampling ----
+
+    /**
+     * One fused sampler step (see {@link StepCoefs} for the formula). All tensors share x's shape
+     * and dtype.
+     *
+     * @param coefs the step's scalars
+     * @param x the current sample
+     * @param model the model's output
+     * @param uncond the unconditional output for guidance, or null
+     * @param extra1 a multistep history term, or null
+     * @param extra2 another, or null
+     * @param out where the next sample goes (may be x)
+     * @param out2 a second output, or null
+     * @return out
+     */
+    public static Tensor diffusionStep(StepCoefs coefs, Tensor x, Tensor model, Tensor uncond, Tensor extra1,
+                                       Tensor extra2, Tensor out, Tensor out2) {
+        return Diffusion.step(new Call("F.diffusionStep"), coefs, x, model, uncond, extra1, extra2, out, out2);
+    }
+
+    /**
+     * The exact denoiser of an isotropic Gaussian mixture sum_k w_k N(mu_k, dataStd^2 I), noised as
+     * x_t = a x0 + b eps: E[x0 | x_t] for each row of x.
+     *
+     * @param x [N, D] f32
+     * @param means [K, D] f32
+     * @param logWeights [K] f32, unnormalized log w_k
+     * @param dataStd each component's standard deviation
+     * @param a the signal scale
+     * @param b the noise scale
+     * @return E[x0 | x_t], shaped like x
+     */
+    public static Tensor gmmPosteriorMean(Tensor x, Tensor means, Tensor logWeights, double dataStd, double a, double b) {
+        return Diffusion.gmmPosteriorMean(new Call("F.gmmPosteriorMean"), x, means, logWeights, dataStd, a, b);
+    }
+
+    // ---- 2-D convolution ----
+    // NCHW: x [N, C, H, W], w [K, C/groups, R, S]; NHWC: x [N, H, W, C], w [K, R, S, C/groups] (see Conv2dParams).
+
+    /**
+     * torch.nn.functional.conv2d, with the activation of params (none by default).
+     *
+     * @param x the image
+     * @param w the filters
+     * @param bias [K] or null
+     * @param params stride, padding, dilation, groups, layout, activation
+     * @return act(conv(x, w) + bias)
+     */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params) {
+        return Convolution.conv2d(new Call("F.conv2d"), x, w, bias, null, params);
+    }
+
+    /**
+     * The fused form.
+     *
+     * @param x the image
+     * @param w the filters
+     * @param bias [K] or null
+     * @param residual shaped like the output, or null
+     * @param params the convolution's parameters
+     * @return act(conv(x, w) + bias) + residual
+     */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams params) {
+        return Convolution.conv2d(new Call("F.conv2d"), x, w, bias, residual, params);
+    }
+
+    /**
+     * @param x the image
+     * @param w the filters
+     * @param bias [K] or null
+     * @param residual shaped like the output, or null
+     * @param params the convolution's parameters
+     * @param out where the result goes (may be residual)
+     * @return out
+     */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams params, Tensor out) {
+        return Convolution.conv2d(new Call("F.conv2d"), x, w, bias, residual, params, out);
+    }
+
+    /**
+     * Which kernel {@link #conv2d} runs for these x and w: on cpu "direct_depthwise" (groups == C == K)
+     * or "im2col_gemm"; on cuda / emu the first that applies of "gemm_1x1" (NHWC, groups 1, 1x1,
+     * stride 1, no padding), "depthwise" (groups == C), "implicit_gemm_mma" (tensor cores: bf16 /
+     * f16, NHWC, C/groups a multiple of 8) and "implicit_gemm_fma".
+     *
+     * @param x the image
+     * @param w the filters
+     * @param params the convolution's parameters
+     * @return the kernel's name
+     */
+    public static String conv2dAlgorithm(Tensor x, Tensor w, Conv2dParams params) {
+        return Convolution.algorithm(new Call("F.conv2dAlgorithm"), x, w, params);
+    }
+
+    /**
+     * The gradient of conv2d (without activation) with respect to its input.
+     *
+     * @param gradOut the gradient of the output
+     * @param w the filters
+     * @param inputShape the input's shape
+     * @param params the forward's parameters
+     * @return the gradient of x
+     */
+    public static Tensor conv2dBackwardData(Tensor gradOut, Tensor w, long[] inputShape, Conv2dParams params) {
+        return Convolution.backwardData(new Call("F.conv2dBackwardData"), gradOut, w, inputShape, params);
+    }
+
+    /**
+     * The data gradient into a given gradX (its shape gives H and W).
+     *
+     * @param gradOut the gradient of the output
+     * @param w the filters
+     * @param params the forward's parameters
+     * @param gradX where the gradient of x goes
+     * @return gradX
+     */
+    public static Tensor conv2dBackwardData(Tensor gradOut, Tensor w, Conv2dParams params, Tensor gradX) {
+        return Convolution.backwardData(new Call("F.conv2dBackwardData"), gradOut, w, params, gradX);
+    }
+
+    /**
+     * The gradients of conv2d (without activation) with respect to its weight and bias.
+     *
+     * @param x the forward's image
+     * @param gradOut the gradient of the output
+     * @param weightShape the weight's shape
+     * @param withBias whether the forward had a bias
+     * @param params the forward's parameters
+     * @return the gradients of w and (when withBias) of bias
+     */
+    public static Conv2dWeightGrads conv2dBackwardWeight(Tensor x, Tensor gradOut, long[] weightShape, boolean withBias,
+                                                         Conv2dParams params) {
+        return Convolution.backwardWeight(new Call("F.conv2dBackwardWeight"), x, gradOut, weightShape, withBias, params);
+    }
+
+    /**
+     * The weight gradient into gradW and, when gradBias is not null, the bias gradient into it.
+     *
+     * @param x the forward's image
+     * @param gradOut the gradient of the output
+     * @param params the forward's parameters
+     * @param gradW where the gradient of w goes
+     * @param gradBias where the gradient of bias goes, or null
+     */
+    public static void conv2dBackwardWeight(Tensor x, Tensor gradOut, Conv2dParams params, Tensor gradW, Tensor gradBias) {
+        Convolution.backwardWeight(new Call("F.conv2dBackwardWeight"), x, gradOut, params, gradW, gradBias);
+    }
+
+    /**
+     * torch.nn.functional.conv_transpose2d: NCHW w [Cin, Cout/groups, R, S], NHWC w [Cin, R, S,
+     * Cout/groups]; output padding from params.
+     *
+     * @param x the image
+     * @param w the filters
+     * @param bias [Cout] or null
+     * @param params the convolution's parameters
+     * @return act(convT(x, w) + bias)
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params) {
+        return Convolution.transpose2d(new Call("F.convTranspose2d"), x, w, bias, params);
+    }
+
+    /**
+     * @param x the image
+     * @param w the filters
+     * @param bias [Cout] or null
+     * @param params the convolution's parameters
+     * @param out where the result goes
+     * @return out
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params, Tensor out) {
+        return Convolution.transpose2d(new Call("F.convTranspose2d"), x, w, bias, params, out);
+    }
+
+    // ---- scaled dot-product attention ----
+    // q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv dividing Hq (GQA / MQA), D in {32, 64, 96, 128, 256}.
+
+    /**
+     * torch.nn.functional.scaled_dot_product_attention(q, k, v).
+     *
+     * @param q the queries
+     * @param k the keys
+     * @param v the values
+     * @return softmax(q k^T / sqrt(D)) v
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v) {
+        return scaledDotProductAttention(q, k, v, false);
+    }
+
+    /**
+     * As torch's with is_causal: query row i sees keys j &lt;= i (top-left aligned).
+     *
+     * @param q the queries
+     * @param k the keys
+     * @param v the values
+     * @param isCausal whether to mask the future
+     * @return the attention's output
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, boolean isCausal) {
+        AttentionParams p = AttentionParams.defaults().withCausal(isCausal ? CausalMask.TOP_LEFT : CausalMask.NONE);
+        AttentionResult r = Attention.forward(new Call("F.scaledDotProductAttention"), q, k, v, p);
+        r.logsumexp().close();
+        return r.out();
+    }
+
+    /**
+     * The forward with every option. A row with no allowed key gets out = 0 and logsumexp = -inf.
+     *
+     * @param q the queries
+     * @param k the keys
+     * @param v the values
+     * @param p scale, causal mask, key lengths, bias
+     * @return out [B, Hq, Lq, D] in q's dtype and the f32 logsumexp [B, Hq, Lq] the backward needs
+     */
+    public static AttentionResult scaledDotProductAttention(Tensor q, Tensor k, Tensor v, AttentionParams p) {
+        return Attention.forward(new Call("F.scaledDotProductAttention"), q, k, v, p);
+    }
+
+    /**
+     * The gradients from the forward's out and logsumexp (the probabilities are recomputed, never stored).
+     *
+     * @param q the forward's queries
+     * @param k the forward's keys
+     * @param v the forward's values
+     * @param forward the forward's result
+     * @param gradOut the gradient of the output
+     * @param p the forward's parameters
+     * @return the gradients of q, k and v
+     */
+    public static AttentionGrads scaledDotProductAttentionBackward(Tensor q, Tensor k, Tensor v, AttentionResult forward,
+                                                                   Tensor gradOut, AttentionParams p) {
+        return Attention.backward(new Call("F.scaledDotProductAttentionBackward"), q, k, v, forward, gradOut, p);
+    }
+}

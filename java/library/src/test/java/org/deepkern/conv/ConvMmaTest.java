@@ -1,0 +1,148 @@
+package org.deepkern.conv;
+
+import org.deepkern.ops.Act;
+import org.deepkern.ops.Conv2dParams;
+import org.deepkern.ops.F;
+import static org.deepkern.testing.Close.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.deepkern.DType;
+import org.deepkern.Device;
+import org.deepkern.Scope;
+import org.deepkern.Tensor;
+import org.deepkern.conv.ConvReference.Geom;
+import org.deepkern.ops.Conv2dParams.Layout;
+import org.deepkern.testing.TestDevices;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The tensor-core forward (kernels/conv2d_mma.cu: cp.async, ldmatrix, mma.m16n8k16) on emu, which
+ * runs it with the PTX fragment layouts: bf16 / f16 NHWC with C/groups a multiple of 8, against the
+ * double reference, with tiles ragged in every dimension; that the path is really taken; and its
+ * fused epilogue against the separate ops. Also the tensor-core gradients, on cpu too as a control.
+ */
+class ConvMmaTest {
+    static List<Geom> geoms() {
+        return List.of(
+                new Geom(1, 16, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),
+                new Geom(2, 16, 6, 5, 70, 3, 3, 2, 2, 2, 0, 1, 1, 2, 1, 2),      // groups 2 (C/g 8), asymmetric, dilation
+                new Geom(1, 8, 9, 9, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
+                new Geom(1, 32, 7, 7, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1),       // red exactly one k tile (stride 2: not gemm_1x1)
+                new Geom(1, 24, 11, 11, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // 2 x 3 tiles, 7 k steps
+                new Geom(1, 16, 7, 7, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 2));
+    }
+
+    static Stream<Arguments> cases() {
+        List<Arguments> out = new ArrayList<>();
+        TestDevices.host().filter(d -> d.type() == Device.Type.EMU).forEach(d -> {
+            for (DType t : new DType[] {DType.BF16, DType.F16})
+                for (Geom g : geoms()) out.add(Arguments.of(d, t, g));
+        });
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("cases")
+    void matchesReference(Device d, DType t, Geom g) {
+        Random rnd = new Random(g.hashCode() + t.ordinal());
+        double[] x = ConvTest.eighths(rnd, g.xSize()), w = ConvTest.eighths(rnd, g.wSize()), b = ConvTest.eighths(rnd, g.k());
+        int P = g.p(), Q = g.q();
+        try (Scope s = Scope.open()) {
+            Tensor tx = ConvTest.upload(d, t, x, true, g.n(), g.c(), g.h(), g.w());
+            Tensor tw = ConvTest.upload(d, t, w, true, g.k(), g.cg(), g.r(), g.s());
+            Tensor tb = ConvTest.upload(d, t, b, false, 1, 1, 1, g.k()).reshape(g.k());
+            Conv2dParams p = g.params(Layout.NHWC);
+            assertEquals("implicit_gemm_mma", F.conv2dAlgorithm(tx, tw, p));
+            Tensor y = ConvTest.poisoned(d, t, true, g.n(), g.k(), P, Q);
+            F.conv2d(tx, tw, tb, null, p, y);
+            ConvTest.check(ConvReference.forward(g, x, w, b),
+                    ConvReference.forward(g, ConvReference.abs(x), ConvReference.abs(w), ConvReference.abs(b)),
+                    ConvTest.download(y, true, g.n(), g.k(), P, Q), t == DType.BF16 ? 1e-2 : 2e-3,
+                    "mma " + t + " " + g);
+
+            // fused epilogue: gelu(conv + b) + residual equals the separate ops on the mma conv's output
+            Tensor res = ConvTest.upload(d, t, ConvTest.eighths(rnd, g.ySize()), true, g.n(), g.k(), P, Q);
+            Tensor fused = F.conv2d(tx, tw, tb, res, p.withActivation(Act.gelu()));
+            Tensor plainF32 = F.conv2d(tx, tw, null, p).to(DType.F32);
+            // the separate path rounds the conv to the dtype; the fused one does not: compare at dtype tolerance
+            float[] sep = F.activation(Act.gelu(), plainF32, tb.to(DType.F32)).toFloatArray();
+            float[] r = res.toFloatArray();
+            double[] expected = new double[sep.length];
+            for (int i = 0; i < sep.length; i++) expected[i] = sep[i] + r[i];
+            assertClose(expected, fused.toFloatArray(), t == DType.BF16 ? 2e-2 : 4e-3, 0.05, "mma epilogue " + t + " " + g);
+        }
+    }
+
+    /** Gradient shapes: the forward's (some with K/groups not a multiple of 8: the FMA kernels) and a split weight gradient. */
+    static List<Geom> gradGeoms() {
+        List<Geom> g = new ArrayList<>(geoms());
+        g.add(new Geom(2, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1));   // 800 pixels: split reduction
+        g.add(new Geom(1, 16, 9, 9, 16, 3, 3, 2, 2, 2, 1, 1, 2, 2, 2, 2));    // stride 2, dilation 2, groups 2
+        return g;
+    }
+
+    static Stream<Arguments> gradCases() {
+        List<Arguments> out = new ArrayList<>();
+        TestDevices.host().forEach(d -> {
+            for (DType t : new DType[] {DType.BF16, DType.F16})
+                for (Geom g : gradGeoms()) out.add(Arguments.of(d, t, g));
+        });
+        return out.stream();
+    }
+
+    /**
+     * The tensor-core data gradient (stride residue classes, transposed B fragments) and weight
+     * gradient (both fragments transposed, split reduction): bf16 / f16 NHWC with C/groups and
+     * K/groups multiples of 8, against the double reference.
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
+    @MethodSource("gradCases")
+    void gradientsMatchReference(Device d, DType t, Geom g) {
+        Random rnd = new Random(g.hashCode() + 3L * t.ordinal());
+        double[] x = ConvTest.eighths(rnd, g.xSize()), w = ConvTest.eighths(rnd, g.wSize()), gy = ConvTest.eighths(rnd, g.ySize());
+        int P = g.p(), Q = g.q();
+        double tol = t == DType.BF16 ? 1e-2 : 2e-3;
+        try (Scope s = Scope.open()) {
+            Tensor tx = ConvTest.upload(d, t, x, true, g.n(), g.c(), g.h(), g.w());
+            Tensor tw = ConvTest.upload(d, t, w, true, g.k(), g.cg(), g.r(), g.s());
+            Tensor tgy = ConvTest.upload(d, t, gy, true, g.n(), g.k(), P, Q);
+            Conv2dParams p = g.params(Layout.NHWC);
+            Tensor dx = ConvTest.poisoned(d, t, true, g.n(), g.c(), g.h(), g.w());
+            F.conv2dBackwardData(tgy, tw, p, dx);
+            ConvTest.check(ConvReference.backwardData(g, gy, w),
+                    ConvReference.backwardData(g, ConvReference.abs(gy), ConvReference.abs(w)),
+                    ConvTest.download(dx, true, g.n(), g.c(), g.h(), g.w()), tol, "grad x " + t + " " + g);
+            Tensor dw = ConvTest.poisoned(d, t, true, g.k(), g.cg(), g.r(), g.s());
+            F.conv2dBackwardWeight(tx, tgy, p, dw, null);
+            ConvTest.check(ConvReference.backwardWeight(g, x, gy),
+                    ConvReference.backwardWeight(g, ConvReference.abs(x), ConvReference.abs(gy)),
+                    ConvTest.download(dw, true, g.k(), g.cg(), g.r(), g.s()), tol, "grad w " + t + " " + g);
+        }
+    }
+
+    @Test
+    void otherCallsTakeTheFmaOrDirectPath() {
+        Geom g = geoms().get(0);
+        TestDevices.host().forEach(d -> {
+            try (Scope s = Scope.open()) {
+                boolean emu = d.type() == Device.Type.EMU;
+                Tensor xh = Tensor.zeros(DType.BF16, d, 1, 7, 7, 16), wh = Tensor.zeros(DType.BF16, d, 24, 3, 3, 16);
+                Tensor xf = Tensor.zeros(DType.F32, d, 1, 7, 7, 16), wf = Tensor.zeros(DType.F32, d, 24, 3, 3, 16);
+                Tensor x3 = Tensor.zeros(DType.BF16, d, 1, 7, 7, 12), w3 = Tensor.zeros(DType.BF16, d, 24, 3, 3, 12);
+                Conv2dParams p = g.params(Layout.NHWC);
+                assertEquals(emu ? "implicit_gemm_mma" : "im2col_gemm", F.conv2dAlgorithm(xh, wh, p));
+                assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xf, wf, p));
+                assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(x3, w3, p));  // C % 8 != 0
+                Tensor xn = Tensor.zeros(DType.BF16, d, 1, 16, 7, 7), wn = Tensor.zeros(DType.BF16, d, 24, 16, 3, 3);
+                assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xn, wn, g.params(Layout.NCHW)));
+            }
+        });
+    }
+}

@@ -1,0 +1,103 @@
+package org.deepkern.tensor;
+
+import org.deepkern.DType;
+import org.deepkern.Device;
+import org.deepkern.Tensor;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.deepkern.testing.TestDevices;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * f32 -> f16/bf16 -> f32 against references built from the formats' definitions: every finite
+ * 16-bit value is decoded, and the correctly rounded result is the nearest of them, ties to the
+ * even encoding; beyond the largest finite value (plus half an ulp) it is infinity.
+ */
+class CastTest {
+    static Stream<Device> devices() {
+        return TestDevices.host();
+    }
+
+    @ParameterizedTest
+    @MethodSource("devices")
+    void f16RoundsToNearestEven(Device device) {
+        check(device, DType.F16, CastTest::decodeHalf);
+    }
+
+    @ParameterizedTest
+    @MethodSource("devices")
+    void bf16RoundsToNearestEven(Device device) {
+        check(device, DType.BF16, bits -> Float.intBitsToFloat(bits << 16));
+    }
+
+    interface Decoder {
+        float decode(int bits);
+    }
+
+    static float decodeHalf(int h) {
+        int sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+        double v = exp == 0 ? man * Math.pow(2, -24) : (1 + man / 1024.0) * Math.pow(2, exp - 15);
+        if (exp == 0x1f) v = man == 0 ? Double.POSITIVE_INFINITY : Double.NaN;
+        return (float) (sign == 1 ? -v : v);
+    }
+
+    private static void check(Device device, DType dtype, Decoder decoder) {
+        // the non-negative finite values, ascending, with their encodings
+        int count = 0;
+        float[] values = new float[1 << 15];
+        int[] codes = new int[1 << 15];
+        for (int b = 0; b < (1 << 15); b++) {
+            float v = decoder.decode(b);
+            if (Float.isFinite(v)) {
+                values[count] = v;
+                codes[count++] = b;
+            }
+        }
+        float[] finite = Arrays.copyOf(values, count);
+        float max = finite[count - 1], ulpAtMax = max - finite[count - 2];
+
+        SplittableRandom rng = new SplittableRandom(7);
+        float[] x = new float[200_000];
+        for (int i = 0; i < x.length; i++) {
+            int k = rng.nextInt(count - 1);
+            float lo = finite[k], hi = finite[k + 1];
+            x[i] = switch (i % 4) {
+                case 0 -> (lo + hi) / 2;  // ties (exact in f32 for these formats)
+                case 1 -> lo + (hi - lo) * rng.nextFloat();
+                case 2 -> Float.intBitsToFloat(rng.nextInt());  // anything, NaN and inf included
+                default -> lo;
+            };
+            if (rng.nextBoolean()) x[i] = -x[i];
+        }
+        float[] got;
+        try (Tensor t = Tensor.of(device, x); Tensor c = t.to(dtype)) {
+            got = c.toFloatArray();
+        }
+        for (int i = 0; i < x.length; i++) {
+            if (Float.isNaN(x[i])) {
+                assertEquals(Float.NaN, got[i], dtype + " of NaN");
+            } else {
+                float expected = nearest(Math.abs(x[i]), finite, codes, max, ulpAtMax);
+                if (x[i] < 0 || (x[i] == 0 && 1 / x[i] < 0)) expected = -expected;
+                assertEquals(expected, got[i], 0.0, dtype + " of " + x[i] + " (bits " + Integer.toHexString(Float.floatToIntBits(x[i])) + ")");
+                assertEquals(Float.floatToIntBits(expected) >>> 31, Float.floatToIntBits(got[i]) >>> 31, "sign of " + x[i]);
+            }
+        }
+    }
+
+    private static float nearest(float a, float[] finite, int[] codes, float max, float ulpAtMax) {
+        if (Float.isInfinite(a) || a >= (double) max + ulpAtMax / 2.0) return Float.POSITIVE_INFINITY;
+        if (a > max) return max;
+        int k = Arrays.binarySearch(finite, a);
+        if (k >= 0) return finite[k];
+        int hi = -k - 1, lo = hi - 1;
+        double dl = a - (double) finite[lo], dh = finite[hi] - (double) a;
+        if (dl < dh) return finite[lo];
+        if (dh < dl) return finite[hi];
+        return (codes[lo] & 1) == 0 ? finite[lo] : finite[hi];
+    }
+}

@@ -1,0 +1,204 @@
+package org.deepkern.testing;
+
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.deepkern.DType;
+import org.deepkern.ops.Act;
+import org.deepkern.torch.TorchEquivalents;
+
+/**
+ * PyTorch (CPU, through the JavaCPP presets) as an independent oracle: the same activation with
+ * the same parameters, value and gradient by torch's autograd. Arrays go in and come out as f32;
+ * the computation runs in the requested dtype (F32 or BF16). Nothing of deepkern runs here.
+ */
+public final class Torch {
+    private Torch() {}
+
+    static {
+        torch.set_num_threads(1);  // tests may run beside other work; results do not depend on it
+    }
+
+    /** The value of an op and the gradients of its inputs for a given output gradient. */
+    public record Result(float[] value, float[]... grads) {}
+
+    /**
+     * act(x) and gradOut * act'(x). The step unit has no derivative in torch (its (x > theta)
+     * comparison is not differentiable): its gradients come back null.
+     */
+    public static Result activation(Act act, float[] x, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype);
+            Tensor y = apply(act, tx);
+            if (act.kind() == Act.Kind.STEP) return new Result(floats(y), (float[]) null);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    /** up * act(gate), composed from torch ops (glu's own kernel is in {@link #glu}); grads of gate and up. */
+    public static Result gated(Act act, float[] gate, float[] up, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tg = leaf(gate, dtype), tu = leaf(up, dtype);
+            Tensor y = torch.mul(tu, apply(act, tg));
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tg.grad()), floats(tu.grad()));
+        }
+    }
+
+    /** torch.nn.functional.glu(x, dim=-1) on x [rows, cols], and the gradient of x. */
+    public static Result glu(float[] x, long rows, long cols, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, cols);
+            Tensor y = torch.glu(tx, -1);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    /** softmax (or log_softmax) over the last dim of x [rows, cols]; the gradient of x. */
+    public static Result softmax(float[] x, long rows, long cols, float[] gradOut, boolean log, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, cols);
+            Tensor y = log ? torch.log_softmax(tx, -1) : torch.softmax(tx, -1);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    /** torch.nn.functional.layer_norm over the last dim with weight and bias; grads of x, weight, bias. */
+    public static Result layerNorm(float[] x, float[] w, float[] b, long rows, long cols, float[] gradOut, double eps,
+                                   DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, cols), tw = leaf(w, dtype), tb = leaf(b, dtype);
+            Tensor y = torch.layer_norm(tx, new long[] {cols}, new TensorOptional(tw), new TensorOptional(tb), eps, false);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()), floats(tb.grad()));
+        }
+    }
+
+    /** torch.nn.functional.rms_norm over the last dim with a weight; grads of x and weight. */
+    public static Result rmsNorm(float[] x, float[] w, long rows, long cols, float[] gradOut, double eps, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, cols), tw = leaf(w, dtype);
+            Tensor y = torch.rms_norm(tx, new long[] {cols}, new TensorOptional(tw), new DoubleOptional(eps));
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()));
+        }
+    }
+
+    /** torch.matmul(a, b) for operands of the given shapes; grads of a and b. */
+    public static Result matmul(float[] a, long[] aShape, float[] b, long[] bShape, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor ta = leaf(a, dtype, aShape), tb = leaf(b, dtype, bShape);
+            Tensor y = torch.matmul(ta, tb);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(ta.grad()), floats(tb.grad()));
+        }
+    }
+
+    /** torch.nn.functional.linear(x, w, b) with x [rows, in], w [out, in], b [out]; grads of x, w, b. */
+    public static Result linear(float[] x, long rows, long in, float[] w, long out, float[] b, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, in), tw = leaf(w, dtype, out, in), tb = leaf(b, dtype);
+            Tensor y = torch.linear(tx, tw, new TensorOptional(tb));
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()), floats(tb.grad()));
+        }
+    }
+
+    /** torch's attention output, the row logsumexp, and the gradients of q, k and v. */
+    public record Attention(float[] out, float[] logsumexp, float[] gradQ, float[] gradK, float[] gradV) {}
+
+    /**
+     * torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask, is_causal, scale, enable_gqa=True)
+     * with q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D]; mask null or additive [B, Hq, Lq, Lk] (-inf masks,
+     * given to torch in the dtype); scale NaN for torch's default. torch's SDPA does not return the
+     * logsumexp: it is computed here in f32 as torch.logsumexp(scale q k^T + mask (+ the top-left causal
+     * mask)) over the keys, with k repeated per group by repeat_interleave.
+     */
+    public static Attention attention(float[] q, long[] qShape, float[] k, float[] v, long[] kShape, float[] mask,
+                                      boolean isCausal, double scale, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tq = leaf(q, dtype, qShape), tk = leaf(k, dtype, kShape), tv = leaf(v, dtype, kShape);
+            long lq = qShape[2], lk = kShape[2];
+            long[] sShape = {qShape[0], qShape[1], lq, lk};
+            Tensor tm = mask == null ? null : constant(mask, sShape);
+            Tensor y = torch.scaled_dot_product_attention(tq, tk, tv,
+                    tm == null ? new TensorOptional() : new TensorOptional(tm.to(scalarType(dtype))), 0.0, isCausal,
+                    Double.isNaN(scale) ? new DoubleOptional() : new DoubleOptional(scale), true);
+            backward(y, gradOut, dtype);
+            double s = Double.isNaN(scale) ? 1 / Math.sqrt(qShape[3]) : scale;
+            Tensor kf = tk.detach().to(torch.ScalarType.Float)
+                    .repeat_interleave(qShape[1] / kShape[1], new LongOptional(1), new LongOptional());
+            Tensor scores = torch.matmul(tq.detach().to(torch.ScalarType.Float), kf.transpose(-2, -1)).mul(new Scalar(s));
+            if (tm != null) scores = scores.add(tm);
+            if (isCausal) {
+                float[] c = new float[(int) (lq * lk)];
+                for (int i = 0; i < lq; i++)
+                    for (int j = 0; j < lk; j++) c[(int) (i * lk + j)] = j > i ? Float.NEGATIVE_INFINITY : 0f;
+                scores = scores.add(constant(c, lq, lk));
+            }
+            Tensor lse = torch.logsumexp(scores, -1);
+            return new Attention(floats(y), floats(lse), floats(tq.grad()), floats(tk.grad()), floats(tv.grad()));
+        }
+    }
+
+    private static Tensor constant(float[] x, long... shape) {
+        return torch.from_blob(new FloatPointer(x), shape).clone();
+    }
+
+    /** act(x @ w^T + b) + residual on x [rows, in]; grads of x, w, b (the residual's is gradOut). */
+    public static Result linear(float[] x, long rows, long in, float[] w, long out, float[] b, Act act, float[] residual,
+                                float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, rows, in), tw = leaf(w, dtype, out, in), tb = leaf(b, dtype);
+            Tensor tr = torch.from_blob(new FloatPointer(residual), rows, out).clone().to(scalarType(dtype));
+            Tensor y = torch.add(apply(act, torch.linear(tx, tw, new TensorOptional(tb))), tr);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()), floats(tw.grad()), floats(tb.grad()));
+        }
+    }
+
+    /** act(x) as PyTorch computes it: the row of activations.tsv named as deepkern.h names the kind. */
+    private static Tensor apply(Act act, Tensor x) {
+        return TorchEquivalents.forward(act.kind().name().toLowerCase(), x, act.alpha(), act.beta());
+    }
+
+    private static torch.ScalarType scalarType(DType dtype) {
+        return switch (dtype) {
+            case F32 -> torch.ScalarType.Float;
+            case BF16 -> torch.ScalarType.BFloat16;
+            case F16 -> torch.ScalarType.Half;
+            default -> throw new IllegalArgumentException(dtype.toString());
+        };
+    }
+
+    /** A tensor of dtype holding x (rounded), owning its memory, that autograd differentiates. */
+    private static Tensor leaf(float[] x, DType dtype, long... shape) {
+        long[] s = shape.length == 0 ? new long[] {x.length} : shape;
+        Tensor t = torch.from_blob(new FloatPointer(x), s).clone().to(scalarType(dtype));
+        t.set_requires_grad(true);
+        return t;
+    }
+
+    private static void backward(Tensor y, float[] gradOut, DType dtype) {
+        Tensor g = torch.from_blob(new FloatPointer(gradOut), gradOut.length).clone().to(scalarType(dtype))
+                .reshape(y.sizes());
+        y.backward(g, new BoolOptional(), false, new TensorArrayRefOptional());
+    }
+
+    private static float[] floats(Tensor t) {
+        Tensor f = t.detach().to(torch.ScalarType.Float).contiguous();
+        float[] out = new float[(int) f.numel()];
+        f.data_ptr_float().get(out);
+        return out;
+    }
+}
