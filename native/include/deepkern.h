@@ -187,6 +187,54 @@ DK_API dk_status dk_permute_output_shape(dk_context* ctx, const dk_tensor* x, co
 DK_API dk_status dk_narrow_output_shape(dk_context* ctx, const dk_tensor* x, int32_t dim, int64_t start, int64_t length,
                                         int64_t* out_shape, int32_t* out_ndim);
 
+/* ---- element-wise arithmetic (kernels/elementwise) ----
+ * out = a op b with torch's broadcasting: the shapes aligned at their last dim, each pair of extents
+ * equal or one of them 1; out has the broadcast shape and a's dtype, b must share it. add and sub
+ * scale b by alpha (torch.add(a, b, alpha=alpha)). Floating dtypes compute in f32; i32 and i64 take
+ * every op but div (true division makes floats: convert first), wrap on overflow, and need integral
+ * alpha and scalars. maximum and minimum propagate NaN. out may be a or b itself where that one has
+ * the broadcast shape; no other overlap. */
+typedef enum dk_binary_op {
+    DK_BINARY_ADD = 0,
+    DK_BINARY_SUB = 1,
+    DK_BINARY_MUL = 2,
+    DK_BINARY_DIV = 3,
+    DK_BINARY_MAXIMUM = 4,
+    DK_BINARY_MINIMUM = 5
+} dk_binary_op;
+
+DK_API dk_status dk_binary(dk_context* ctx, int32_t op, const dk_tensor* a, const dk_tensor* b, double alpha,
+                           dk_tensor* out);
+/* The broadcast shape of a and b (their data not read; see dk_matmul_output_shape). */
+DK_API dk_status dk_binary_output_shape(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int64_t* out_shape,
+                                        int32_t* out_ndim);
+/* out = a op scalar, or scalar op a when scalar_first != 0; out shaped like a (may be a). */
+DK_API dk_status dk_binary_scalar(dk_context* ctx, int32_t op, const dk_tensor* a, double scalar, int32_t scalar_first,
+                                  dk_tensor* out);
+
+/* ---- reductions (kernels/reduction) ----
+ * out = op of x over dims (dims_count entries, each in -ndim..ndim-1, none twice; none at all: every
+ * dim, as torch's x.sum()); keepdim != 0 keeps the reduced dims as extent 1. out's dtype is x's,
+ * except i64 for argmax / argmin (the index along the flattened reduced dims) and for the sum of an
+ * integer x. mean needs a floating x (mean over nothing is NaN, a sum over nothing 0); max, min and
+ * the arg ops need a non-empty reduction. NaN is the max and the min (it propagates); a tie goes to
+ * the lowest index. Floating sums accumulate in f32 on cuda and emu, f64 on cpu. */
+typedef enum dk_reduce_op {
+    DK_REDUCE_SUM = 0,
+    DK_REDUCE_MEAN = 1,
+    DK_REDUCE_MAX = 2,
+    DK_REDUCE_MIN = 3,
+    DK_REDUCE_ARGMAX = 4,
+    DK_REDUCE_ARGMIN = 5
+} dk_reduce_op;
+
+DK_API dk_status dk_reduce(dk_context* ctx, int32_t op, const dk_tensor* x, const int32_t* dims, int32_t dims_count,
+                           int32_t keepdim, dk_tensor* out);
+/* dk_reduce's out shape and dtype for x (x's data not read; see dk_matmul_output_shape). */
+DK_API dk_status dk_reduce_output_shape(dk_context* ctx, int32_t op, const dk_tensor* x, const int32_t* dims,
+                                        int32_t dims_count, int32_t keepdim, int64_t* out_shape, int32_t* out_ndim,
+                                        dk_dtype* out_dtype);
+
 /* ---- activations ----
  * x [..., C]; bias (optional, NULL for none) [C]: out = act(x + bias), same shape and dtype as x.
  * out may be x itself. Floating dtypes only; math in f32. */

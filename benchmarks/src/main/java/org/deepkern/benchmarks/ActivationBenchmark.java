@@ -1,6 +1,7 @@
 package org.deepkern.benchmarks;
 
 import java.util.concurrent.TimeUnit;
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.Device;
@@ -43,9 +44,9 @@ public class ActivationBenchmark {
             case SILU -> Act.silu();
             default -> Act.gelu();
         };
-        x = Tensor.randn(device, dtype, 1, n / 4096, 4096);
-        bias = Tensor.randn(device, dtype, 2, 4096);
-        gradOut = Tensor.randn(device, dtype, 3, n / 4096, 4096);
+        x = Tensor.randn(new long[] {n / 4096, 4096}, dtype, device, new Generator(1));
+        bias = Tensor.randn(new long[] {4096}, dtype, device, new Generator(2));
+        gradOut = Tensor.randn(new long[] {n / 4096, 4096}, dtype, device, new Generator(3));
     }
 
     @TearDown

@@ -1,6 +1,7 @@
 package org.deepkern.benchmarks;
 
 import java.util.concurrent.TimeUnit;
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.Device;
@@ -36,10 +37,10 @@ public class GatedBenchmark {
     @Setup
     public void setup() {
         device = DeepKern.defaultDevice();
-        x = Tensor.randn(device, dtype, 1, rows, 2 * hidden);
-        gate = Tensor.randn(device, dtype, 2, rows, hidden);
-        up = Tensor.randn(device, dtype, 3, rows, hidden);
-        gradOut = Tensor.randn(device, dtype, 4, rows, hidden);
+        x = Tensor.randn(new long[] {rows, 2 * hidden}, dtype, device, new Generator(1));
+        gate = Tensor.randn(new long[] {rows, hidden}, dtype, device, new Generator(2));
+        up = Tensor.randn(new long[] {rows, hidden}, dtype, device, new Generator(3));
+        gradOut = Tensor.randn(new long[] {rows, hidden}, dtype, device, new Generator(4));
     }
 
     @TearDown

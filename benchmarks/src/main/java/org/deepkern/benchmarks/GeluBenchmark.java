@@ -1,6 +1,7 @@
 package org.deepkern.benchmarks;
 
 import java.util.concurrent.TimeUnit;
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.Device;
@@ -37,8 +38,8 @@ public class GeluBenchmark {
     @Setup
     public void setup() {
         device = DeepKern.defaultDevice();
-        x = Tensor.randn(device, dtype, 1, n);
-        out = Tensor.empty(dtype, device, n);
+        x = Tensor.randn(new long[] {n}, dtype, device, new Generator(1));
+        out = Tensor.empty(new long[] {n}, dtype, device);
     }
 
     @TearDown

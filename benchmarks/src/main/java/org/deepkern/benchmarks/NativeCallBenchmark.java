@@ -5,6 +5,7 @@ import static org.deepkern.bindings.global.deepkern.*;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
@@ -42,8 +43,8 @@ public class NativeCallBenchmark {
 
     @Setup
     public void setup() {
-        x = Tensor.randn(Device.CPU, DType.F32, 1, 16);
-        out = Tensor.empty(DType.F32, Device.CPU, 16);
+        x = Tensor.randn(new long[] {16}, DType.F32, Device.CPU, new Generator(1));
+        out = Tensor.empty(new long[] {16}, DType.F32, Device.CPU);
         ctx = new dk_context(null);
         check(dk_context_create(DK_DEVICE_CPU, 0, ctx));
         shape = new LongPointer(1).put(16);

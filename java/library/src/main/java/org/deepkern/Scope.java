@@ -11,7 +11,7 @@ import java.util.List;
  *
  * <pre>{@code
  * try (Scope scope = Scope.open()) {
- *     Tensor y = F.gelu(Tensor.randn(0, 1024));
+ *     Tensor y = F.gelu(Tensor.randn(1024));
  *     return scope.keep(y);          // survives the scope
  * }
  * }</pre>

@@ -7,7 +7,10 @@ import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.deepkern.internal.Access;
+import org.deepkern.internal.Call;
 import org.deepkern.internal.NativeTensor;
+import org.deepkern.internal.ops.Arithmetic;
+import org.deepkern.internal.ops.Reductions;
 
 /**
  * An n-dimensional array in device memory (off-heap): compact row-major, with a shape, a dtype
@@ -40,21 +43,29 @@ public final class Tensor implements AutoCloseable {
         Scope.register(this);
     }
 
-    // ---- factories ----
+    // ---- factories: the shape first, then dtype and device (f32 and the default device when left out) ----
 
     /**
-     * A tensor whose elements are not set.
+     * A tensor whose elements are not set (torch.empty).
      *
+     * @param shape its extents, each at least 0
      * @param dtype its element type
      * @param device where it lives
-     * @param shape its extents, each at least 0
      * @return the new tensor
      */
-    public static Tensor empty(DType dtype, Device device, long... shape) {
-        return empty("Tensor.empty", dtype, device, shape);
+    public static Tensor empty(long[] shape, DType dtype, Device device) {
+        return empty("Tensor.empty", shape, dtype, device);
     }
 
-    private static Tensor empty(String op, DType dtype, Device device, long[] shape) {
+    /**
+     * @param shape its extents
+     * @return an f32 tensor on the default device whose elements are not set
+     */
+    public static Tensor empty(long... shape) {
+        return empty("Tensor.empty", shape, DType.F32, DeepKern.defaultDevice());
+    }
+
+    private static Tensor empty(String op, long[] shape, DType dtype, Device device) {
         if (dtype == null) throw DeepKernException.invalidArgument(op, "dtype", "expected a dtype, got null");
         if (device == null) throw DeepKernException.invalidArgument(op, "device", "expected a device, got null");
         long[] s = checkShape(op, shape);
@@ -64,43 +75,101 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * A tensor of zeros.
-     *
+     * @param shape its extents
      * @param dtype its element type
      * @param device where it lives
-     * @param shape its extents
-     * @return the new tensor
+     * @return a tensor of zeros
      */
-    public static Tensor zeros(DType dtype, Device device, long... shape) {
-        return full("Tensor.zeros", 0.0, dtype, device, shape);
+    public static Tensor zeros(long[] shape, DType dtype, Device device) {
+        return full("Tensor.zeros", shape, 0.0, dtype, device);
     }
 
     /**
-     * An f32 tensor of zeros on the default device.
-     *
      * @param shape its extents
-     * @return the new tensor
+     * @return an f32 tensor of zeros on the default device
      */
     public static Tensor zeros(long... shape) {
-        return zeros(DType.F32, DeepKern.defaultDevice(), shape);
+        return full("Tensor.zeros", shape, 0.0, DType.F32, DeepKern.defaultDevice());
     }
 
     /**
-     * A tensor whose every element is value, converted to dtype (integers saturate).
+     * @param shape its extents
+     * @param dtype its element type
+     * @param device where it lives
+     * @return a tensor of ones
+     */
+    public static Tensor ones(long[] shape, DType dtype, Device device) {
+        return full("Tensor.ones", shape, 1.0, dtype, device);
+    }
+
+    /**
+     * @param shape its extents
+     * @return an f32 tensor of ones on the default device
+     */
+    public static Tensor ones(long... shape) {
+        return full("Tensor.ones", shape, 1.0, DType.F32, DeepKern.defaultDevice());
+    }
+
+    /**
+     * A tensor whose every element is value, converted to dtype (integers saturate), as torch.full.
      *
+     * @param shape its extents
      * @param value the value of every element
      * @param dtype its element type
      * @param device where it lives
-     * @param shape its extents
      * @return the new tensor
      */
-    public static Tensor full(double value, DType dtype, Device device, long... shape) {
-        return full("Tensor.full", value, dtype, device, shape);
+    public static Tensor full(long[] shape, double value, DType dtype, Device device) {
+        return full("Tensor.full", shape, value, dtype, device);
     }
 
-    private static Tensor full(String op, double value, DType dtype, Device device, long[] shape) {
-        Tensor t = empty(op, dtype, device, shape);
+    private static Tensor full(String op, long[] shape, double value, DType dtype, Device device) {
+        Tensor t = empty(op, shape, dtype, device);
         return written(t, () -> t.memory.fill(op, value));
+    }
+
+    /**
+     * Standard normal samples (torch.randn) from a generator: the same generator state gives the
+     * same bits on every backend, and the draw advances it.
+     *
+     * @param shape its extents
+     * @param dtype a floating element type
+     * @param device where it lives
+     * @param generator the random source
+     * @return the new tensor
+     */
+    public static Tensor randn(long[] shape, DType dtype, Device device, Generator generator) {
+        final String op = "Tensor.randn";
+        if (generator == null) throw DeepKernException.invalidArgument(op, "generator", "expected a generator, got null");
+        Tensor t = empty(op, shape, dtype, device);
+        return written(t, () -> t.fillRandn(op, generator));
+    }
+
+    /**
+     * @param shape its extents
+     * @param dtype a floating element type
+     * @param device where it lives
+     * @return standard normal samples from the default generator
+     */
+    public static Tensor randn(long[] shape, DType dtype, Device device) {
+        return randn(shape, dtype, device, Generator.defaultGenerator());
+    }
+
+    /**
+     * @param shape its extents
+     * @param generator the random source
+     * @return f32 standard normal samples on the default device
+     */
+    public static Tensor randn(long[] shape, Generator generator) {
+        return randn(shape, DType.F32, DeepKern.defaultDevice(), generator);
+    }
+
+    /**
+     * @param shape its extents
+     * @return f32 standard normal samples on the default device, from the default generator
+     */
+    public static Tensor randn(long... shape) {
+        return randn(shape, DType.F32, DeepKern.defaultDevice(), Generator.defaultGenerator());
     }
 
     /**
@@ -111,19 +180,19 @@ public final class Tensor implements AutoCloseable {
      * @return the new tensor
      */
     public static Tensor of(float[] values, long... shape) {
-        return of(DeepKern.defaultDevice(), values, shape);
+        return of(values, shape, DeepKern.defaultDevice());
     }
 
     /**
      * f32 values on a device.
      *
-     * @param device where it lives
      * @param values the elements, row-major
-     * @param shape the extents (their product must be values.length); none means 1-D
+     * @param shape the extents (their product must be values.length); empty means 1-D
+     * @param device where it lives
      * @return the new tensor
      */
-    public static Tensor of(Device device, float[] values, long... shape) {
-        Tensor t = empty("Tensor.of", DType.F32, device, hostShape(values == null ? -1 : values.length, shape));
+    public static Tensor of(float[] values, long[] shape, Device device) {
+        Tensor t = empty("Tensor.of", hostShape(values == null ? -1 : values.length, shape), DType.F32, device);
         try (FloatPointer host = new FloatPointer(values)) {
             return written(t, () -> t.copyFromHost("Tensor.of", host));
         }
@@ -132,13 +201,13 @@ public final class Tensor implements AutoCloseable {
     /**
      * i32 values on a device.
      *
-     * @param device where it lives
      * @param values the elements, row-major
-     * @param shape the extents (their product must be values.length); none means 1-D
+     * @param shape the extents (their product must be values.length); empty means 1-D
+     * @param device where it lives
      * @return the new tensor
      */
-    public static Tensor of(Device device, int[] values, long... shape) {
-        Tensor t = empty("Tensor.of", DType.I32, device, hostShape(values == null ? -1 : values.length, shape));
+    public static Tensor of(int[] values, long[] shape, Device device) {
+        Tensor t = empty("Tensor.of", hostShape(values == null ? -1 : values.length, shape), DType.I32, device);
         try (IntPointer host = new IntPointer(values)) {
             return written(t, () -> t.copyFromHost("Tensor.of", host));
         }
@@ -147,42 +216,65 @@ public final class Tensor implements AutoCloseable {
     /**
      * i64 values on a device.
      *
-     * @param device where it lives
      * @param values the elements, row-major
-     * @param shape the extents (their product must be values.length); none means 1-D
+     * @param shape the extents (their product must be values.length); empty means 1-D
+     * @param device where it lives
      * @return the new tensor
      */
-    public static Tensor of(Device device, long[] values, long... shape) {
-        Tensor t = empty("Tensor.of", DType.I64, device, hostShape(values == null ? -1 : values.length, shape));
+    public static Tensor of(long[] values, long[] shape, Device device) {
+        Tensor t = empty("Tensor.of", hostShape(values == null ? -1 : values.length, shape), DType.I64, device);
         try (LongPointer host = new LongPointer(values)) {
             return written(t, () -> t.copyFromHost("Tensor.of", host));
         }
     }
 
     /**
-     * Standard normal f32 samples on the default device from the Philox4x32-10 stream with key
-     * {@code seed}, counters from 0: the same seed gives the same bits on every backend.
-     *
-     * @param seed the Philox key
-     * @param shape its extents
-     * @return the new tensor
+     * @param like the tensor whose shape, dtype and device to take
+     * @return a tensor of zeros like it (torch.zeros_like)
      */
-    public static Tensor randn(long seed, long... shape) {
-        return randn(DeepKern.defaultDevice(), DType.F32, seed, shape);
+    public static Tensor zerosLike(Tensor like) {
+        return full("Tensor.zerosLike", like("Tensor.zerosLike", like).shape, 0.0, like.dtype, like.device());
     }
 
     /**
-     * Standard normal samples from the Philox4x32-10 stream with key {@code seed}, counters from 0.
-     *
-     * @param device where it lives
-     * @param dtype a floating element type
-     * @param seed the Philox key
-     * @param shape its extents
-     * @return the new tensor
+     * @param like the tensor whose shape, dtype and device to take
+     * @return a tensor of ones like it (torch.ones_like)
      */
-    public static Tensor randn(Device device, DType dtype, long seed, long... shape) {
-        Tensor t = empty("Tensor.randn", dtype, device, shape);
-        return written(t, () -> t.memory.randn("Tensor.randn", seed));
+    public static Tensor onesLike(Tensor like) {
+        return full("Tensor.onesLike", like("Tensor.onesLike", like).shape, 1.0, like.dtype, like.device());
+    }
+
+    /**
+     * @param like the tensor whose shape, dtype and device to take
+     * @return a tensor like it whose elements are not set (torch.empty_like)
+     */
+    public static Tensor emptyLike(Tensor like) {
+        return empty("Tensor.emptyLike", like("Tensor.emptyLike", like).shape, like.dtype, like.device());
+    }
+
+    /**
+     * @param like the tensor whose shape, dtype and device to take
+     * @param value the value of every element
+     * @return a tensor like it filled with value (torch.full_like)
+     */
+    public static Tensor fullLike(Tensor like, double value) {
+        return full("Tensor.fullLike", like("Tensor.fullLike", like).shape, value, like.dtype, like.device());
+    }
+
+    /**
+     * @param like the tensor whose shape, dtype and device to take
+     * @param generator the random source
+     * @return standard normal samples like it (torch.randn_like)
+     */
+    public static Tensor randnLike(Tensor like, Generator generator) {
+        like("Tensor.randnLike", like);
+        return randn(like.shape, like.dtype, like.device(), generator);
+    }
+
+    private static Tensor like(String op, Tensor like) {
+        if (like == null) throw DeepKernException.invalidArgument(op, "like", "expected a tensor, got null");
+        like.ensureOpen(op);
+        return like;
     }
 
     // ---- accessors ----
@@ -281,7 +373,7 @@ public final class Tensor implements AutoCloseable {
         if (dims == null) throw DeepKernException.invalidArgument(op, "dims",
                 "expected a permutation of the " + shape.length + " dims, got null");
         long[] s = memory.permutedShape(op, dims);
-        Tensor out = empty(op, dtype, device(), s);
+        Tensor out = empty(op, s, dtype, device());
         return written(out, () -> memory.permuteInto(op, dims, out.memory));
     }
 
@@ -297,7 +389,7 @@ public final class Tensor implements AutoCloseable {
         final String op = "Tensor.narrow";
         ensureOpen(op);
         long[] s = memory.narrowedShape(op, dim, start, length);
-        Tensor out = empty(op, dtype, device(), s);
+        Tensor out = empty(op, s, dtype, device());
         return written(out, () -> memory.narrowInto(op, dim, start, out.memory));
     }
 
@@ -311,7 +403,7 @@ public final class Tensor implements AutoCloseable {
         ensureOpen("Tensor.to");
         if (device == null) throw DeepKernException.invalidArgument("Tensor.to", "device", "expected a device, got null");
         if (device.equals(device())) return reshape(shape);
-        Tensor out = empty("Tensor.to", dtype, device, shape);
+        Tensor out = empty("Tensor.to", shape, dtype, device);
         long bytes = numel * dtype.byteSize();
         try (BytePointer host = new BytePointer(Math.max(1, bytes))) {
             return written(out, () -> {
@@ -331,7 +423,7 @@ public final class Tensor implements AutoCloseable {
         ensureOpen("Tensor.to");
         if (target == null) throw DeepKernException.invalidArgument("Tensor.to", "dtype", "expected a dtype, got null");
         if (target == dtype) return reshape(shape);
-        Tensor out = empty("Tensor.to", target, device(), shape);
+        Tensor out = empty("Tensor.to", shape, target, device());
         return written(out, () -> memory.castInto("Tensor.to", out.memory));
     }
 
@@ -353,15 +445,22 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Fills this tensor with standard normal samples from the Philox stream with key seed
-     * (counters from 0), as {@link #randn(Device, DType, long, long...)} makes them.
+     * Fills this tensor with standard normal samples from a generator, as {@link #randn(long[], DType,
+     * Device, Generator)} makes them (torch's {@code normal_}).
      *
-     * @param seed the Philox key
+     * @param generator the random source
      * @return this tensor
      */
-    public Tensor fillRandn(long seed) {
-        ensureOpen("Tensor.fillRandn");
-        memory.randn("Tensor.fillRandn", seed);
+    public Tensor fillRandn(Generator generator) {
+        final String op = "Tensor.fillRandn";
+        ensureOpen(op);
+        if (generator == null) throw DeepKernException.invalidArgument(op, "generator", "expected a generator, got null");
+        return fillRandn(op, generator);
+    }
+
+    private Tensor fillRandn(String op, Generator generator) {
+        long[] keyAndOffset = generator.reserve(numel);
+        memory.randn(op, keyAndOffset[0], keyAndOffset[1]);
         return this;
     }
 
@@ -411,6 +510,290 @@ public final class Tensor implements AutoCloseable {
             host.get(out);
         }
         return out;
+    }
+
+    // ---- arithmetic, with torch's broadcasting (shapes aligned at the last dim, extents equal or 1) ----
+
+    /**
+     * @param other a tensor of this dtype whose shape broadcasts with this one's
+     * @return this + other
+     */
+    public Tensor add(Tensor other) {
+        return Arithmetic.binary(new Call("Tensor.add"), Arithmetic.ADD, this, other, 1.0);
+    }
+
+    /**
+     * @param other a tensor of this dtype whose shape broadcasts with this one's
+     * @param alpha the factor of other
+     * @return this + alpha other (torch.add(x, other, alpha=alpha))
+     */
+    public Tensor add(Tensor other, double alpha) {
+        return Arithmetic.binary(new Call("Tensor.add"), Arithmetic.ADD, this, other, alpha);
+    }
+
+    /**
+     * @param scalar a number (integral for an integer tensor)
+     * @return this + scalar
+     */
+    public Tensor add(double scalar) {
+        return Arithmetic.scalar(new Call("Tensor.add"), Arithmetic.ADD, this, scalar, false);
+    }
+
+    /**
+     * @param other a tensor of this dtype whose shape broadcasts with this one's
+     * @return this - other
+     */
+    public Tensor sub(Tensor other) {
+        return Arithmetic.binary(new Call("Tensor.sub"), Arithmetic.SUB, this, other, 1.0);
+    }
+
+    /**
+     * @param scalar a number
+     * @return this - scalar
+     */
+    public Tensor sub(double scalar) {
+        return Arithmetic.scalar(new Call("Tensor.sub"), Arithmetic.SUB, this, scalar, false);
+    }
+
+    /**
+     * @param scalar a number
+     * @return scalar - this (torch.rsub)
+     */
+    public Tensor rsub(double scalar) {
+        return Arithmetic.scalar(new Call("Tensor.rsub"), Arithmetic.SUB, this, scalar, true);
+    }
+
+    /**
+     * @param other a tensor of this dtype whose shape broadcasts with this one's
+     * @return this * other, element-wise
+     */
+    public Tensor mul(Tensor other) {
+        return Arithmetic.binary(new Call("Tensor.mul"), Arithmetic.MUL, this, other, 1.0);
+    }
+
+    /**
+     * @param scalar a number
+     * @return this * scalar
+     */
+    public Tensor mul(double scalar) {
+        return Arithmetic.scalar(new Call("Tensor.mul"), Arithmetic.MUL, this, scalar, false);
+    }
+
+    /**
+     * True division (a floating dtype).
+     *
+     * @param other a tensor of this dtype whose shape broadcasts with this one's
+     * @return this / other, element-wise
+     */
+    public Tensor div(Tensor other) {
+        return Arithmetic.binary(new Call("Tensor.div"), Arithmetic.DIV, this, other, 1.0);
+    }
+
+    /**
+     * @param scalar a number
+     * @return this / scalar
+     */
+    public Tensor div(double scalar) {
+        return Arithmetic.scalar(new Call("Tensor.div"), Arithmetic.DIV, this, scalar, false);
+    }
+
+    /**
+     * @param other a tensor of this dtype whose shape broadcasts with this one's
+     * @return the element-wise larger of the two (NaN propagates, as torch.maximum)
+     */
+    public Tensor maximum(Tensor other) {
+        return Arithmetic.binary(new Call("Tensor.maximum"), Arithmetic.MAXIMUM, this, other, 1.0);
+    }
+
+    /**
+     * @param other a tensor of this dtype whose shape broadcasts with this one's
+     * @return the element-wise smaller of the two (NaN propagates, as torch.minimum)
+     */
+    public Tensor minimum(Tensor other) {
+        return Arithmetic.binary(new Call("Tensor.minimum"), Arithmetic.MINIMUM, this, other, 1.0);
+    }
+
+    /** @return -this */
+    public Tensor neg() {
+        return Arithmetic.scalar(new Call("Tensor.neg"), Arithmetic.MUL, this, -1.0, false);
+    }
+
+    /**
+     * In place (torch's add_): this becomes this + alpha other; other must broadcast to this shape.
+     *
+     * @param other a tensor of this dtype
+     * @param alpha the factor of other
+     * @return this tensor
+     */
+    public Tensor add_(Tensor other, double alpha) {
+        return Arithmetic.inPlace(new Call("Tensor.add_"), Arithmetic.ADD, this, other, alpha);
+    }
+
+    /**
+     * In place: this becomes this + other.
+     *
+     * @param other a tensor of this dtype that broadcasts to this shape
+     * @return this tensor
+     */
+    public Tensor add_(Tensor other) {
+        return add_(other, 1.0);
+    }
+
+    /**
+     * In place: this becomes this * other.
+     *
+     * @param other a tensor of this dtype that broadcasts to this shape
+     * @return this tensor
+     */
+    public Tensor mul_(Tensor other) {
+        return Arithmetic.inPlace(new Call("Tensor.mul_"), Arithmetic.MUL, this, other, 1.0);
+    }
+
+    /**
+     * In place: this becomes this * scalar.
+     *
+     * @param scalar a number
+     * @return this tensor
+     */
+    public Tensor mul_(double scalar) {
+        return Arithmetic.scalarInPlace(new Call("Tensor.mul_"), Arithmetic.MUL, this, scalar);
+    }
+
+    /**
+     * In place: this becomes this + scalar.
+     *
+     * @param scalar a number
+     * @return this tensor
+     */
+    public Tensor add_(double scalar) {
+        return Arithmetic.scalarInPlace(new Call("Tensor.add_"), Arithmetic.ADD, this, scalar);
+    }
+
+    // ---- reductions (torch's dim arguments: negative dims count from the end) ----
+
+    /** @return the sum of every element, a 0-dim tensor (i64 for an integer tensor) */
+    public Tensor sum() {
+        return Reductions.reduce(new Call("Tensor.sum"), Reductions.SUM, this, new int[0], false);
+    }
+
+    /**
+     * @param dim the dim summed over
+     * @param keepdim whether it stays, with extent 1
+     * @return the sums (i64 for an integer tensor)
+     */
+    public Tensor sum(int dim, boolean keepdim) {
+        return sum(new int[] {dim}, keepdim);
+    }
+
+    /**
+     * @param dims the dims summed over (none: every dim)
+     * @param keepdim whether they stay, with extent 1
+     * @return the sums (i64 for an integer tensor)
+     */
+    public Tensor sum(int[] dims, boolean keepdim) {
+        return Reductions.reduce(new Call("Tensor.sum"), Reductions.SUM, this, dims, keepdim);
+    }
+
+    /** @return the mean of every element, a 0-dim tensor (a floating tensor) */
+    public Tensor mean() {
+        return Reductions.reduce(new Call("Tensor.mean"), Reductions.MEAN, this, new int[0], false);
+    }
+
+    /**
+     * @param dim the dim averaged over
+     * @param keepdim whether it stays, with extent 1
+     * @return the means
+     */
+    public Tensor mean(int dim, boolean keepdim) {
+        return mean(new int[] {dim}, keepdim);
+    }
+
+    /**
+     * @param dims the dims averaged over (none: every dim)
+     * @param keepdim whether they stay, with extent 1
+     * @return the means
+     */
+    public Tensor mean(int[] dims, boolean keepdim) {
+        return Reductions.reduce(new Call("Tensor.mean"), Reductions.MEAN, this, dims, keepdim);
+    }
+
+    /** @return the largest element (NaN if any is), a 0-dim tensor */
+    public Tensor max() {
+        return Reductions.reduce(new Call("Tensor.max"), Reductions.MAX, this, new int[0], false);
+    }
+
+    /**
+     * @param dim the dim reduced
+     * @param keepdim whether it stays, with extent 1
+     * @return the largest elements along dim (torch.max(x, dim).values; NaN propagates)
+     */
+    public Tensor max(int dim, boolean keepdim) {
+        return Reductions.reduce(new Call("Tensor.max"), Reductions.MAX, this, new int[] {dim}, keepdim);
+    }
+
+    /** @return the smallest element (NaN if any is), a 0-dim tensor */
+    public Tensor min() {
+        return Reductions.reduce(new Call("Tensor.min"), Reductions.MIN, this, new int[0], false);
+    }
+
+    /**
+     * @param dim the dim reduced
+     * @param keepdim whether it stays, with extent 1
+     * @return the smallest elements along dim (NaN propagates)
+     */
+    public Tensor min(int dim, boolean keepdim) {
+        return Reductions.reduce(new Call("Tensor.min"), Reductions.MIN, this, new int[] {dim}, keepdim);
+    }
+
+    /** @return the i64 index of the largest element in the flattened tensor (the first, on ties; NaN counts as largest) */
+    public Tensor argmax() {
+        return Reductions.reduce(new Call("Tensor.argmax"), Reductions.ARGMAX, this, new int[0], false);
+    }
+
+    /**
+     * @param dim the dim reduced
+     * @param keepdim whether it stays, with extent 1
+     * @return the i64 indices of the largest elements along dim
+     */
+    public Tensor argmax(int dim, boolean keepdim) {
+        return Reductions.reduce(new Call("Tensor.argmax"), Reductions.ARGMAX, this, new int[] {dim}, keepdim);
+    }
+
+    /** @return the i64 index of the smallest element in the flattened tensor */
+    public Tensor argmin() {
+        return Reductions.reduce(new Call("Tensor.argmin"), Reductions.ARGMIN, this, new int[0], false);
+    }
+
+    /**
+     * @param dim the dim reduced
+     * @param keepdim whether it stays, with extent 1
+     * @return the i64 indices of the smallest elements along dim
+     */
+    public Tensor argmin(int dim, boolean keepdim) {
+        return Reductions.reduce(new Call("Tensor.argmin"), Reductions.ARGMIN, this, new int[] {dim}, keepdim);
+    }
+
+    /**
+     * The value of a one-element tensor (torch's item()), as a double.
+     *
+     * @return the element
+     */
+    public double item() {
+        final String op = "Tensor.item";
+        ensureOpen(op);
+        if (numel != 1) throw DeepKernException.invalidArgument(op, "this",
+                "expected one element, got shape " + Arrays.toString(shape));
+        if (dtype == DType.I64) return toLongArray()[0];
+        if (dtype == DType.I32) return toIntArray()[0];
+        return toFloatArray()[0];
+    }
+
+    /** @return a copy of this tensor in new memory (torch's clone()) */
+    public Tensor clone() {
+        final String op = "Tensor.clone";
+        ensureOpen(op);
+        Tensor out = empty(op, shape, dtype, device());
+        return written(out, () -> out.memory.copyBytesFrom(op, memory, numel * dtype.byteSize()));
     }
 
     /** Releases the device memory (once the last view is closed). Closing twice is harmless. */

@@ -20,7 +20,7 @@ class DeepKernTest {
     @Test
     void unavailableDeviceRaisesWithTheReason() {
         if (DeepKern.backend(Device.Type.CUDA).available()) return;
-        DeepKernException e = assertThrows(DeepKernException.class, () -> Tensor.zeros(DType.F32, Device.cuda(0), 4));
+        DeepKernException e = assertThrows(DeepKernException.class, () -> Tensor.zeros(new long[] {4}, DType.F32, Device.cuda(0)));
         assertEquals(Status.UNAVAILABLE, e.status());
         assertTrue(e.getMessage().contains("cuda"), e.getMessage());
     }

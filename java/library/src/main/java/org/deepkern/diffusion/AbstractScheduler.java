@@ -1,6 +1,7 @@
 package org.deepkern.diffusion;
 
 import java.util.function.IntConsumer;
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKernException;
 import org.deepkern.Device;
@@ -133,7 +134,7 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
     /** Runs the step: a new tensor like x (and out2, when given, written too). */
     protected Tensor launch(StepCoefs c, StepInput in, Tensor extra1, Tensor extra2, Tensor out2) {
         Tensor x = in.x();
-        Tensor out = Tensor.empty(x.dtype(), x.device(), x.shape());
+        Tensor out = Tensor.empty(x.shape(), x.dtype(), x.device());
         try {
             F.diffusionStep(c.guidance(in.guidance()), x, in.cond(), in.uncond(), extra1, extra2, out, out2);
         } catch (RuntimeException e) {
@@ -148,7 +149,7 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
 
     /** s x as a new tensor (one pass). */
     protected static Tensor scaled(Tensor x, double s) {
-        Tensor out = Tensor.empty(x.dtype(), x.device(), x.shape());
+        Tensor out = Tensor.empty(x.shape(), x.dtype(), x.device());
         try {
             return F.diffusionStep(new StepCoefs().out(s, 0, 0), x, x, null, null, null, out, null);
         } catch (RuntimeException e) {
@@ -162,7 +163,7 @@ public abstract class AbstractScheduler<S extends AbstractScheduler<S>> implemen
         if (timesteps.length == 0) throw DeepKernException.invalidArgument(name() + ".sample", "steps", "no timesteps: call setTimesteps first");
         if (denoiser == null) throw DeepKernException.invalidArgument(name() + ".sample", "denoiser", "expected a denoiser, got null");
         restart();
-        Tensor x = Tensor.randn(device, DType.F32, seed, shape);
+        Tensor x = Tensor.randn(shape, DType.F32, device, new Generator(seed));
         if (initNoiseSigma() != 1) {
             Tensor z = x;
             x = scaled(z, initNoiseSigma());

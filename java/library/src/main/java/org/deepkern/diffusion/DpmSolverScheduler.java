@@ -58,7 +58,7 @@ public final class DpmSolverScheduler extends AbstractScheduler<DpmSolverSchedul
         NoiseLevel now = level(i), next = level(i + 1);
         double h = lambda(i + 1) - lambda(i), phi = -next.a() * Math.expm1(-h);
         double ratio = next.b() / now.b();
-        Tensor d = Tensor.empty(in.x().dtype(), in.x().device(), in.x().shape());
+        Tensor d = Tensor.empty(in.x().shape(), in.x().dtype(), in.x().device());
         try {
             Tensor out;
             c.out2(0, 1, 0);

@@ -137,7 +137,7 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
             double dt = sigmas[i + 1] - sigmas[i];
             c.out(1, -dt * k, dt);
             if (!heun || sigmas[i + 1] == 0) return launch(c, in, null, null, null);
-            Tensor d = Tensor.empty(in.x().dtype(), in.x().device(), in.x().shape());
+            Tensor d = Tensor.empty(in.x().shape(), in.x().dtype(), in.x().device());
             try {
                 Tensor out = launch(c.out2(0, -k, 1), in, null, null, d);
                 sample = in.x().reshape(in.x().shape());

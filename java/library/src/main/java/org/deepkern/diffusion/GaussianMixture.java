@@ -1,6 +1,7 @@
 package org.deepkern.diffusion;
 
 import java.util.SplittableRandom;
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKernException;
 import org.deepkern.Device;
@@ -88,7 +89,7 @@ public final class GaussianMixture {
      */
     public float[] sample(int n, long seed) {
         float[] z;
-        try (Tensor t = Tensor.randn(Device.CPU, DType.F32, seed, n, dims())) {
+        try (Tensor t = Tensor.randn(new long[] {n, dims()}, DType.F32, Device.CPU, new Generator(seed))) {
             z = t.toFloatArray();
         }
         SplittableRandom r = new SplittableRandom(seed);
@@ -118,8 +119,8 @@ public final class GaussianMixture {
                 for (int j = 0; j < dims(); j++) mu[k * dims() + j] = (float) means[k][j];
             }
             this.prediction = prediction;
-            meanTable = Tensor.of(device, mu, components(), dims());
-            logWeights = Tensor.of(device, lw, components());
+            meanTable = Tensor.of(mu, new long[] {components(), dims()}, device);
+            logWeights = Tensor.of(lw, new long[] {components()}, device);
         }
 
         @Override
@@ -128,7 +129,7 @@ public final class GaussianMixture {
             if (prediction == Prediction.SAMPLE) return x0;
             try (x0) {
                 Prediction.Linear p = prediction.fromX0(level.a(), level.b());
-                Tensor out = Tensor.empty(x.dtype(), x.device(), x.shape());
+                Tensor out = Tensor.empty(x.shape(), x.dtype(), x.device());
                 try {
                     return F.diffusionStep(new StepCoefs().x0(0, 1, 0).out(p.x(), p.other(), 0), x, x0, null, null, null, out, null);
                 } catch (RuntimeException e) {

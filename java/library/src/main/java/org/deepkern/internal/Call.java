@@ -83,7 +83,7 @@ public final class Call {
      */
     public Tensor output(DType dtype, long... shape) {
         try {
-            return Tensor.empty(dtype, device(), shape);
+            return Tensor.empty(shape, dtype, device());
         } catch (DeepKernException e) {
             throw new DeepKernException(e.status(), op + ": cannot make its output " + Arrays.toString(shape) + " of "
                     + dtype.name().toLowerCase() + ": " + e.getMessage());

@@ -108,9 +108,9 @@ public final class NativeTensor {
         Native.check(op, dk_fill(storage.ctx, handle, value));
     }
 
-    /** N(0, 1) from Philox with key seed, counters from 0; a non-floating dtype is the 'dtype' argument's fault. */
-    public void randn(String op, long seed) {
-        Native.check(op, dk_randn(storage.ctx, handle, seed, 0), "out", "dtype");
+    /** N(0, 1) from Philox with key seed, counters from offset; a non-floating dtype is the 'dtype' argument's fault. */
+    public void randn(String op, long seed, long offset) {
+        Native.check(op, dk_randn(storage.ctx, handle, seed, offset), "out", "dtype");
     }
 
     /** This one's elements converted into out's dtype. */

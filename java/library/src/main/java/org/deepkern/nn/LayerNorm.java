@@ -22,7 +22,7 @@ public final class LayerNorm implements Module {
 
     /** torch's initialization: weight 1, bias 0, of the given features on the device. */
     public static LayerNorm of(long features, DType dtype, Device device, double eps) {
-        return new LayerNorm(Tensor.full(1.0, dtype, device, features), Tensor.zeros(dtype, device, features), eps);
+        return new LayerNorm(Tensor.full(new long[] {features}, 1.0, dtype, device), Tensor.zeros(new long[] {features}, dtype, device), eps);
     }
 
     public Tensor weight() {

@@ -18,7 +18,7 @@ public final class RMSNorm implements Module {
 
     /** torch's initialization: weight 1. */
     public static RMSNorm of(long features, DType dtype, Device device, double eps) {
-        return new RMSNorm(Tensor.full(1.0, dtype, device, features), eps);
+        return new RMSNorm(Tensor.full(new long[] {features}, 1.0, dtype, device), eps);
     }
 
     public Tensor weight() {

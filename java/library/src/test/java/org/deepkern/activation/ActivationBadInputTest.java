@@ -29,15 +29,15 @@ class ActivationBadInputTest {
         final Tensor x, x8, g7, g4, xi, b6, b17, b7h, closed;
 
         T(Device d) {
-            x = Tensor.zeros(DType.F32, d, 3, 7);
-            x8 = Tensor.zeros(DType.F32, d, 3, 8);
-            g7 = Tensor.zeros(DType.F32, d, 3, 7);
-            g4 = Tensor.zeros(DType.F32, d, 3, 4);
-            xi = Tensor.zeros(DType.I32, d, 3, 8);
-            b6 = Tensor.zeros(DType.F32, d, 6);
-            b17 = Tensor.zeros(DType.F32, d, 1, 7);
-            b7h = Tensor.zeros(DType.F16, d, 7);
-            closed = Tensor.zeros(DType.F32, d, 3, 7);
+            x = Tensor.zeros(new long[] {3, 7}, DType.F32, d);
+            x8 = Tensor.zeros(new long[] {3, 8}, DType.F32, d);
+            g7 = Tensor.zeros(new long[] {3, 7}, DType.F32, d);
+            g4 = Tensor.zeros(new long[] {3, 4}, DType.F32, d);
+            xi = Tensor.zeros(new long[] {3, 8}, DType.I32, d);
+            b6 = Tensor.zeros(new long[] {6}, DType.F32, d);
+            b17 = Tensor.zeros(new long[] {1, 7}, DType.F32, d);
+            b7h = Tensor.zeros(new long[] {7}, DType.F16, d);
+            closed = Tensor.zeros(new long[] {3, 7}, DType.F32, d);
             closed.close();
         }
     }
@@ -100,7 +100,7 @@ class ActivationBadInputTest {
         table.add(new Bad("null gradOut", "gradOut", "null", t -> F.activationBackward(relu, t.x, null)));
         table.add(new Bad("null approximation", "approximate", "null", t -> F.gelu(t.x, null)));
         table.add(new Bad("null approximation (geglu)", "approximate", "null", t -> F.geglu(t.x8, null)));
-        table.add(new Bad("split form of a scalar", "x", "even last dim", t -> F.swiglu(Tensor.zeros(DType.F32, t.x.device()))));
+        table.add(new Bad("split form of a scalar", "x", "even last dim", t -> F.swiglu(Tensor.zeros(new long[0], DType.F32, t.x.device()))));
         return table;
     }
 
@@ -122,7 +122,7 @@ class ActivationBadInputTest {
 
     private static void validCallWorks(Device d) {
         try (Scope s = Scope.open()) {
-            Tensor x = Tensor.of(d, new float[] {-1, 0, 2, 3}, 1, 4);
+            Tensor x = Tensor.of(new float[] {-1, 0, 2, 3}, new long[] {1, 4}, d);
             assertArrayEquals(new float[] {0, 0, 2, 3}, F.relu(x).toFloatArray());
             assertArrayEquals(new float[] {-2, 0}, F.reglu(x).toFloatArray());  // [-1, 0] * relu([2, 3])
         }

@@ -4,6 +4,7 @@ import static org.deepkern.testing.BadInput.assertRejects;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Scope;
@@ -21,15 +22,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class ActivationOutFormsTest {
     private static Tensor nan(Device dev, long... shape) {
-        return Tensor.full(Float.NaN, DType.F32, dev, shape);
+        return Tensor.full(shape, Float.NaN, DType.F32, dev);
     }
 
     @ParameterizedTest
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void outFormsWriteWhatTheAllocatingFormsReturn(Device dev) {
         try (Scope scope = Scope.open()) {
-            Tensor x = Tensor.randn(dev, DType.F32, 1, 5, 8), b = Tensor.randn(dev, DType.F32, 2, 8);
-            Tensor g = Tensor.randn(dev, DType.F32, 3, 5, 8), up = Tensor.randn(dev, DType.F32, 4, 5, 8);
+            Tensor x = Tensor.randn(new long[] {5, 8}, DType.F32, dev, new Generator(1)), b = Tensor.randn(new long[] {8}, DType.F32, dev, new Generator(2));
+            Tensor g = Tensor.randn(new long[] {5, 8}, DType.F32, dev, new Generator(3)), up = Tensor.randn(new long[] {5, 8}, DType.F32, dev, new Generator(4));
             Act gelu = Act.gelu(), silu = Act.silu();
 
             ActivationGrads want = F.activationBackward(gelu, x, b, g);
@@ -50,7 +51,7 @@ class ActivationOutFormsTest {
             assertArrayEquals(gg.gate().toFloatArray(), gradGate.toFloatArray());
             assertArrayEquals(gg.up().toFloatArray(), gradUp.toFloatArray());
 
-            Tensor split = Tensor.randn(dev, DType.F32, 5, 5, 16), half = nan(dev, 5, 8), gradX = nan(dev, 5, 16);
+            Tensor split = Tensor.randn(new long[] {5, 16}, DType.F32, dev, new Generator(5)), half = nan(dev, 5, 8), gradX = nan(dev, 5, 16);
             assertSame(half, F.gatedSplit(silu, split, half));
             assertArrayEquals(F.gated(silu, split).toFloatArray(), half.toFloatArray());
             assertSame(gradX, F.gatedSplitBackward(silu, split, g, gradX));
@@ -62,8 +63,8 @@ class ActivationOutFormsTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void aWrongOutputIsNamed(Device dev) {
         try (Scope scope = Scope.open()) {
-            Tensor x = Tensor.randn(dev, DType.F32, 1, 5, 8), b = Tensor.randn(dev, DType.F32, 2, 8);
-            Tensor g = Tensor.randn(dev, DType.F32, 3, 5, 8), wrong = nan(dev, 5, 7);
+            Tensor x = Tensor.randn(new long[] {5, 8}, DType.F32, dev, new Generator(1)), b = Tensor.randn(new long[] {8}, DType.F32, dev, new Generator(2));
+            Tensor g = Tensor.randn(new long[] {5, 8}, DType.F32, dev, new Generator(3)), wrong = nan(dev, 5, 7);
             assertRejects("gradIn", "shape", () -> F.activationBackward(Act.gelu(), x, b, g, wrong, nan(dev, 8)));
             assertRejects("gradBias", "shape", () -> F.activationBackward(Act.gelu(), x, b, g, nan(dev, 5, 8), wrong));
             assertRejects("out", "shape", () -> F.gated(Act.silu(), x, x, wrong));

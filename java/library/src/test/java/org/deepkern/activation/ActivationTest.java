@@ -88,7 +88,7 @@ class ActivationTest {
     void poisonedBlocksAreReusedByTheNextAllocation() {
         TestDevices.host().forEach(d -> {
             ActivationChecks.poisonNextAllocations(DType.BF16, d, new long[] {241, 17});
-            try (Tensor t = Tensor.empty(DType.BF16, d, 241, 17)) {
+            try (Tensor t = Tensor.empty(new long[] {241, 17}, DType.BF16, d)) {
                 for (float v : t.toFloatArray()) org.junit.jupiter.api.Assertions.assertTrue(Float.isNaN(v), d.toString());
             }
         });
@@ -99,7 +99,7 @@ class ActivationTest {
         TestDevices.host().forEach(d -> {
             for (ActivationCase c : ActivationCase.ALL) {
                 float[] data = c.inputs(1000, 3, DType.F32);
-                try (Tensor x = Tensor.of(d, data); Tensor expected = F.activation(c.act(), x)) {
+                try (Tensor x = Tensor.of(data, new long[0], d); Tensor expected = F.activation(c.act(), x)) {
                     F.activation(c.act(), x, null, x);
                     assertArrayEquals(expected.toFloatArray(), x.toFloatArray(), c + " on " + d);
                 }
@@ -134,13 +134,13 @@ class ActivationTest {
                 named(Act.quickGelu(), F::quickGelu),
                 named(Act.gelu(GeluApproximation.TANH), x -> F.gelu(x, GeluApproximation.TANH)));
         try (Scope s = Scope.open()) {
-            Tensor x = Tensor.of(Device.CPU, ActivationCase.named("hardswish").inputs(4097, 9, DType.F32), 241, 17);
+            Tensor x = Tensor.of(ActivationCase.named("hardswish").inputs(4097, 9, DType.F32), new long[] {241, 17}, Device.CPU);
             for (var e : named)
                 assertArrayEquals(F.activation(e.getKey(), x).toFloatArray(), e.getValue().apply(x).toFloatArray(),
                         e.getKey().toString());
-            Tensor gate = Tensor.of(Device.CPU, ActivationCase.normal(4097, 1), 241, 17);
-            Tensor up = Tensor.of(Device.CPU, ActivationCase.normal(4097, 2), 241, 17);
-            Tensor both = Tensor.of(Device.CPU, ActivationCase.normal(2 * 4097, 3), 241, 34);
+            Tensor gate = Tensor.of(ActivationCase.normal(4097, 1), new long[] {241, 17}, Device.CPU);
+            Tensor up = Tensor.of(ActivationCase.normal(4097, 2), new long[] {241, 17}, Device.CPU);
+            Tensor both = Tensor.of(ActivationCase.normal(2 * 4097, 3), new long[] {241, 34}, Device.CPU);
             assertArrayEquals(F.gated(Act.sigmoid(), gate, up).toFloatArray(), F.glu(gate, up).toFloatArray());
             assertArrayEquals(F.gated(Act.silu(), gate, up).toFloatArray(), F.swiglu(gate, up).toFloatArray());
             assertArrayEquals(F.gated(Act.relu(), gate, up).toFloatArray(), F.reglu(gate, up).toFloatArray());

@@ -18,7 +18,7 @@ class GeluBadInputTest {
     @Test
     void nullInput() {
         assertRejects("x", "null", () -> F.gelu(null));
-        try (Tensor x = Tensor.zeros(DType.F32, Device.CPU, 3)) {
+        try (Tensor x = Tensor.zeros(new long[] {3}, DType.F32, Device.CPU)) {
             assertRejects("out", "null", () -> F.gelu(x, GeluApproximation.NONE, null));
             assertRejects("approximate", "null", () -> F.gelu(x, null, x));
         }
@@ -26,10 +26,10 @@ class GeluBadInputTest {
 
     @Test
     void closedTensor() {
-        Tensor x = Tensor.zeros(DType.F32, Device.CPU, 3);
+        Tensor x = Tensor.zeros(new long[] {3}, DType.F32, Device.CPU);
         x.close();
         assertRejects("x", "closed", () -> F.gelu(x));
-        try (Tensor y = Tensor.zeros(DType.F32, Device.CPU, 3); Tensor out = Tensor.zeros(DType.F32, Device.CPU, 3)) {
+        try (Tensor y = Tensor.zeros(new long[] {3}, DType.F32, Device.CPU); Tensor out = Tensor.zeros(new long[] {3}, DType.F32, Device.CPU)) {
             out.close();
             assertRejects("out", "closed", () -> F.gelu(y, GeluApproximation.TANH, out));
         }
@@ -37,7 +37,7 @@ class GeluBadInputTest {
 
     @Test
     void integerDtype() {
-        try (Tensor x = Tensor.zeros(DType.I32, Device.CPU, 3)) {
+        try (Tensor x = Tensor.zeros(new long[] {3}, DType.I32, Device.CPU)) {
             assertRejects("x", "floating dtype", () -> F.gelu(x));
         }
     }
@@ -45,9 +45,9 @@ class GeluBadInputTest {
     @Test
     void wrongOutputShapeAndDtype() {
         try (Scope s = Scope.open()) {
-            Tensor x = Tensor.zeros(DType.F32, Device.CPU, 2, 3);
-            assertRejects("out", "expected shape [2, 3]", () -> F.gelu(x, GeluApproximation.NONE, Tensor.zeros(DType.F32, Device.CPU, 3, 2)));
-            assertRejects("out", "expected dtype f32", () -> F.gelu(x, GeluApproximation.NONE, Tensor.zeros(DType.F16, Device.CPU, 2, 3)));
+            Tensor x = Tensor.zeros(new long[] {2, 3}, DType.F32, Device.CPU);
+            assertRejects("out", "expected shape [2, 3]", () -> F.gelu(x, GeluApproximation.NONE, Tensor.zeros(new long[] {3, 2}, DType.F32, Device.CPU)));
+            assertRejects("out", "expected dtype f32", () -> F.gelu(x, GeluApproximation.NONE, Tensor.zeros(new long[] {2, 3}, DType.F16, Device.CPU)));
         }
     }
 
@@ -55,7 +55,7 @@ class GeluBadInputTest {
     void tensorsOnDifferentDevices() {
         Device other = DeepKern.devices().stream().filter(d -> !d.equals(Device.CPU)).findFirst().orElse(null);
         org.junit.jupiter.api.Assumptions.assumeTrue(other != null, "needs a second device (emu or cuda)");
-        try (Tensor x = Tensor.zeros(DType.F32, Device.CPU, 3); Tensor out = Tensor.zeros(DType.F32, other, 3)) {
+        try (Tensor x = Tensor.zeros(new long[] {3}, DType.F32, Device.CPU); Tensor out = Tensor.zeros(new long[] {3}, DType.F32, other)) {
             assertRejects("out", "'x' is on cpu, 'out' on " + other + ": move one with to(device)",
                     () -> F.gelu(x, GeluApproximation.NONE, out));
         }
@@ -66,7 +66,7 @@ class GeluBadInputTest {
         for (int i = 0; i < 100; i++) {
             assertThrows(DeepKernException.class, () -> F.gelu(null));
         }
-        try (Tensor x = Tensor.of(Device.CPU, new float[] {0f}); Tensor y = F.gelu(x)) {
+        try (Tensor x = Tensor.of(new float[] {0f}, new long[0], Device.CPU); Tensor y = F.gelu(x)) {
             assertEquals(0f, y.toFloatArray()[0]);
         }
     }

@@ -37,7 +37,7 @@ class GeluTest {
     @Test
     void knownValues() {
         // Phi(1) = 0.841344746068543, Phi(-1) = 0.158655253931457 (standard normal tables)
-        try (Tensor x = Tensor.of(Device.CPU, new float[] {1f, -1f, 0f}); Tensor y = F.gelu(x)) {
+        try (Tensor x = Tensor.of(new float[] {1f, -1f, 0f}, new long[0], Device.CPU); Tensor y = F.gelu(x)) {
             float[] v = y.toFloatArray();
             assertEquals(0.841344746068543, v[0], 1e-7);
             assertEquals(-0.158655253931457, v[1], 1e-7);
@@ -48,7 +48,7 @@ class GeluTest {
     @Test
     void inPlace() {
         float[] data = GeluChecks.inputs(1000, 5, DType.F32);
-        try (Tensor x = Tensor.of(Device.CPU, data); Tensor expected = F.gelu(x)) {
+        try (Tensor x = Tensor.of(data, new long[0], Device.CPU); Tensor expected = F.gelu(x)) {
             F.gelu(x, GeluApproximation.NONE, x);
             org.junit.jupiter.api.Assertions.assertArrayEquals(expected.toFloatArray(), x.toFloatArray());
         }

@@ -41,33 +41,33 @@ class AttentionBadInputTest {
     static void make() {
         scope = Scope.open();
         Device cpu = Device.CPU;
-        q = Tensor.zeros(DType.F32, cpu, 2, 4, 5, 32);
-        k = Tensor.zeros(DType.F32, cpu, 2, 2, 7, 32);
-        v = Tensor.zeros(DType.F32, cpu, 2, 2, 7, 32);
-        kD64 = Tensor.zeros(DType.F32, cpu, 2, 2, 7, 64);
-        kB2 = Tensor.zeros(DType.F32, cpu, 1, 2, 7, 32);
-        kH3 = Tensor.zeros(DType.F32, cpu, 2, 3, 7, 32);
-        q48 = Tensor.zeros(DType.F32, cpu, 2, 4, 5, 48);
-        qI32 = Tensor.zeros(DType.I32, cpu, 2, 4, 5, 32);
-        kI32 = Tensor.zeros(DType.I32, cpu, 2, 2, 7, 32);
-        qF16 = Tensor.zeros(DType.F16, cpu, 2, 4, 5, 32);
-        q3 = Tensor.zeros(DType.F32, cpu, 4, 5, 32);
-        kl = Tensor.of(cpu, new long[] {7, 3}, 2);
-        klI32Long = Tensor.of(cpu, new int[] {7, 3, 1}, 3);
-        klF32 = Tensor.zeros(DType.F32, cpu, 2);
-        klLen3 = Tensor.of(cpu, new long[] {7, 3, 1}, 3);
-        bias = Tensor.zeros(DType.F32, cpu, 4, 1, 7);
-        biasBad = Tensor.zeros(DType.F32, cpu, 3, 5, 7);
-        biasF16 = Tensor.zeros(DType.F16, cpu, 5, 7);
-        bias5 = Tensor.zeros(DType.F32, cpu, 1, 2, 4, 5, 7);
-        grad = Tensor.zeros(DType.F32, cpu, 2, 4, 5, 32);
-        gradShort = Tensor.zeros(DType.F32, cpu, 2, 4, 4, 32);
-        lse = Tensor.zeros(DType.F32, cpu, 2, 4, 5);
-        lseF16 = Tensor.zeros(DType.F16, cpu, 2, 4, 5);
-        lseLong = Tensor.zeros(DType.F32, cpu, 2, 4, 6);
-        outF16 = Tensor.zeros(DType.F16, cpu, 2, 4, 5, 32);
-        kEmu = DeepKern.backend(Device.Type.EMU).available() ? Tensor.zeros(DType.F32, Device.EMU, 2, 2, 7, 32) : null;
-        fwd = new AttentionResult(Tensor.zeros(DType.F32, cpu, 2, 4, 5, 32), lse);
+        q = Tensor.zeros(new long[] {2, 4, 5, 32}, DType.F32, cpu);
+        k = Tensor.zeros(new long[] {2, 2, 7, 32}, DType.F32, cpu);
+        v = Tensor.zeros(new long[] {2, 2, 7, 32}, DType.F32, cpu);
+        kD64 = Tensor.zeros(new long[] {2, 2, 7, 64}, DType.F32, cpu);
+        kB2 = Tensor.zeros(new long[] {1, 2, 7, 32}, DType.F32, cpu);
+        kH3 = Tensor.zeros(new long[] {2, 3, 7, 32}, DType.F32, cpu);
+        q48 = Tensor.zeros(new long[] {2, 4, 5, 48}, DType.F32, cpu);
+        qI32 = Tensor.zeros(new long[] {2, 4, 5, 32}, DType.I32, cpu);
+        kI32 = Tensor.zeros(new long[] {2, 2, 7, 32}, DType.I32, cpu);
+        qF16 = Tensor.zeros(new long[] {2, 4, 5, 32}, DType.F16, cpu);
+        q3 = Tensor.zeros(new long[] {4, 5, 32}, DType.F32, cpu);
+        kl = Tensor.of(new long[] {7, 3}, new long[] {2}, cpu);
+        klI32Long = Tensor.of(new int[] {7, 3, 1}, new long[] {3}, cpu);
+        klF32 = Tensor.zeros(new long[] {2}, DType.F32, cpu);
+        klLen3 = Tensor.of(new long[] {7, 3, 1}, new long[] {3}, cpu);
+        bias = Tensor.zeros(new long[] {4, 1, 7}, DType.F32, cpu);
+        biasBad = Tensor.zeros(new long[] {3, 5, 7}, DType.F32, cpu);
+        biasF16 = Tensor.zeros(new long[] {5, 7}, DType.F16, cpu);
+        bias5 = Tensor.zeros(new long[] {1, 2, 4, 5, 7}, DType.F32, cpu);
+        grad = Tensor.zeros(new long[] {2, 4, 5, 32}, DType.F32, cpu);
+        gradShort = Tensor.zeros(new long[] {2, 4, 4, 32}, DType.F32, cpu);
+        lse = Tensor.zeros(new long[] {2, 4, 5}, DType.F32, cpu);
+        lseF16 = Tensor.zeros(new long[] {2, 4, 5}, DType.F16, cpu);
+        lseLong = Tensor.zeros(new long[] {2, 4, 6}, DType.F32, cpu);
+        outF16 = Tensor.zeros(new long[] {2, 4, 5, 32}, DType.F16, cpu);
+        kEmu = DeepKern.backend(Device.Type.EMU).available() ? Tensor.zeros(new long[] {2, 2, 7, 32}, DType.F32, Device.EMU) : null;
+        fwd = new AttentionResult(Tensor.zeros(new long[] {2, 4, 5, 32}, DType.F32, cpu), lse);
     }
 
     @AfterAll
@@ -144,8 +144,8 @@ class AttentionBadInputTest {
     void cApiChecks() {
         try (org.deepkern.bindings.dk_attention_params bad = new org.deepkern.bindings.dk_attention_params().scale(0).causal(7);
              org.deepkern.bindings.dk_attention_params ok = new org.deepkern.bindings.dk_attention_params().scale(0).causal(0);
-             Tensor out = Tensor.zeros(DType.F32, Device.CPU, 2, 4, 5, 32);
-             Tensor outShort = Tensor.zeros(DType.F32, Device.CPU, 2, 4, 4, 32)) {
+             Tensor out = Tensor.zeros(new long[] {2, 4, 5, 32}, DType.F32, Device.CPU);
+             Tensor outShort = Tensor.zeros(new long[] {2, 4, 4, 32}, DType.F32, Device.CPU)) {
             Object[][] calls = {
                     {(java.util.function.IntSupplier) () -> org.deepkern.bindings.global.deepkern.dk_attention_forward(context(q), bad, handle(q),
                             handle(k), handle(v), null, null, handle(out), handle(lse)),

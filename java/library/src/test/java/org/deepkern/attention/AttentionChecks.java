@@ -45,11 +45,11 @@ final class AttentionChecks {
         Tensor kl = null;
         if (p.keyLengths() != null) {
             if (keyLengthsI64) {
-                kl = Tensor.of(device, p.keyLengths(), p.b());
+                kl = Tensor.of(p.keyLengths(), new long[] {p.b()}, device);
             } else {
                 int[] ints = new int[p.b()];
                 for (int i = 0; i < ints.length; i++) ints[i] = (int) p.keyLengths()[i];
-                kl = Tensor.of(device, ints, p.b());
+                kl = Tensor.of(ints, new long[] {p.b()}, device);
             }
         }
         Tensor bias = null;
@@ -65,7 +65,7 @@ final class AttentionChecks {
     }
 
     static Tensor rounded(Device device, DType dtype, float[] values, long... shape) {
-        try (Tensor f = Tensor.of(device, values, shape)) {
+        try (Tensor f = Tensor.of(values, shape, device)) {
             return f.to(dtype);
         }
     }
@@ -73,7 +73,7 @@ final class AttentionChecks {
     /** NaN-filled blocks of the outputs' sizes on top of the allocator's free lists, so unwritten elements show. */
     static void poison(Device device, DType[] dtypes, long[]... shapes) {
         Tensor[] blocks = new Tensor[shapes.length];
-        for (int i = 0; i < shapes.length; i++) blocks[i] = Tensor.full(Double.NaN, dtypes[i], device, shapes[i]);
+        for (int i = 0; i < shapes.length; i++) blocks[i] = Tensor.full(shapes[i], Double.NaN, dtypes[i], device);
         for (int i = shapes.length - 1; i >= 0; i--) blocks[i].close();
     }
 

@@ -1,5 +1,6 @@
 package org.deepkern.attention;
 
+import org.deepkern.Generator;
 import org.deepkern.ops.AttentionGrads;
 import org.deepkern.ops.AttentionParams;
 import org.deepkern.ops.AttentionResult;
@@ -26,10 +27,10 @@ class AttentionMemoryTest {
         Device cpu = Device.CPU;
         int l = 8192, d = 64;
         try (Scope s = Scope.open()) {
-            Tensor q = Tensor.randn(cpu, DType.F32, 1, 1, 1, l, d);
-            Tensor k = Tensor.randn(cpu, DType.F32, 2, 1, 1, l, d);
-            Tensor v = Tensor.randn(cpu, DType.F32, 3, 1, 1, l, d);
-            Tensor g = Tensor.randn(cpu, DType.F32, 4, 1, 1, l, d);
+            Tensor q = Tensor.randn(new long[] {1, 1, l, d}, DType.F32, cpu, new Generator(1));
+            Tensor k = Tensor.randn(new long[] {1, 1, l, d}, DType.F32, cpu, new Generator(2));
+            Tensor v = Tensor.randn(new long[] {1, 1, l, d}, DType.F32, cpu, new Generator(3));
+            Tensor g = Tensor.randn(new long[] {1, 1, l, d}, DType.F32, cpu, new Generator(4));
             DeepKern.emptyCache(cpu);
             MemoryStats before = DeepKern.memoryStats(cpu);
             DeepKern.resetPeakMemory(cpu);

@@ -1,5 +1,6 @@
 package org.deepkern.attention;
 
+import org.deepkern.Generator;
 import org.deepkern.ops.AttentionGrads;
 import org.deepkern.ops.AttentionParams;
 import org.deepkern.ops.AttentionResult;
@@ -127,7 +128,7 @@ class AttentionTest {
     @MethodSource("devices")
     void emptySequences(Device device) {
         try (Scope s = Scope.open()) {
-            Tensor q = Tensor.randn(device, DType.BF16, 1, 2, 4, 3, 64), noKeys = Tensor.zeros(DType.BF16, device, 2, 2, 0, 64);
+            Tensor q = Tensor.randn(new long[] {2, 4, 3, 64}, DType.BF16, device, new Generator(1)), noKeys = Tensor.zeros(new long[] {2, 2, 0, 64}, DType.BF16, device);
             AttentionResult r = F.scaledDotProductAttention(q, noKeys, noKeys, AttentionParams.defaults());
             for (float x : r.out().toFloatArray()) assertEquals(0f, x);
             for (float x : r.logsumexp().toFloatArray()) assertEquals(Float.NEGATIVE_INFINITY, x);
@@ -135,7 +136,7 @@ class AttentionTest {
             for (float x : g.gradQ().toFloatArray()) assertEquals(0f, x);
             assertEquals(0, g.gradK().toFloatArray().length);
 
-            Tensor noQueries = Tensor.zeros(DType.BF16, device, 2, 4, 0, 64), k = Tensor.randn(device, DType.BF16, 2, 2, 2, 5, 64);
+            Tensor noQueries = Tensor.zeros(new long[] {2, 4, 0, 64}, DType.BF16, device), k = Tensor.randn(new long[] {2, 2, 5, 64}, DType.BF16, device, new Generator(2));
             AttentionResult e = F.scaledDotProductAttention(noQueries, k, k, AttentionParams.defaults());
             assertEquals(0, e.out().toFloatArray().length);
             AttentionGrads ge = F.scaledDotProductAttentionBackward(noQueries, k, k, e, noQueries, AttentionParams.defaults());
@@ -163,9 +164,9 @@ class AttentionTest {
             List<org.bytedeco.javacpp.Pointer> shapes = new ArrayList<>();  // reachable until the calls return
             org.deepkern.bindings.dk_tensor q = offsetBy2(qb, in.q().shape(), shapes), k = offsetBy2(kb, in.k().shape(), shapes),
                     v = offsetBy2(vb, in.v().shape(), shapes), g = offsetBy2(gb, in.q().shape(), shapes);
-            Tensor out = Tensor.empty(DType.BF16, device, in.q().shape()), lse = Tensor.empty(DType.F32, device, 1, 2, 20);
-            Tensor gq = Tensor.empty(DType.BF16, device, in.q().shape()), gk = Tensor.empty(DType.BF16, device, in.k().shape()),
-                    gv = Tensor.empty(DType.BF16, device, in.v().shape());
+            Tensor out = Tensor.empty(in.q().shape(), DType.BF16, device), lse = Tensor.empty(new long[] {1, 2, 20}, DType.F32, device);
+            Tensor gq = Tensor.empty(in.q().shape(), DType.BF16, device), gk = Tensor.empty(in.k().shape(), DType.BF16, device),
+                    gv = Tensor.empty(in.v().shape(), DType.BF16, device);
             try (org.deepkern.bindings.dk_attention_params np = new org.deepkern.bindings.dk_attention_params().scale(0)
                     .causal(TL.ordinal())) {
                 org.deepkern.bindings.dk_context ctx = context(in.q());
@@ -271,8 +272,8 @@ class AttentionTest {
     }
 
     private static double loss(Device device, float[][] x, long[][] shapes, AttentionChecks.Inputs in) {
-        try (Tensor q = Tensor.of(device, x[0], shapes[0]); Tensor k = Tensor.of(device, x[1], shapes[1]);
-             Tensor v = Tensor.of(device, x[2], shapes[2]); AttentionResult r = F.scaledDotProductAttention(q, k, v, in.params())) {
+        try (Tensor q = Tensor.of(x[0], shapes[0], device); Tensor k = Tensor.of(x[1], shapes[1], device);
+             Tensor v = Tensor.of(x[2], shapes[2], device); AttentionResult r = F.scaledDotProductAttention(q, k, v, in.params())) {
             float[] o = r.out().toFloatArray();
             double s = 0;
             for (int i = 0; i < o.length; i++) s += (double) o[i] * in.gs()[i];

@@ -28,21 +28,21 @@ class ConvBadInputTest {
         final Tensor x, xh, x3, w, w5, wBig, b, b5, y, yBad, w7, xi, wNhwc, xNhwc, closed;
 
         T(Device d) {
-            x = Tensor.zeros(DType.F32, d, 1, 4, 7, 7);      // NCHW, C = 4
-            xh = Tensor.zeros(DType.BF16, d, 1, 4, 7, 7);
-            x3 = Tensor.zeros(DType.F32, d, 4, 7, 7);
-            w = Tensor.zeros(DType.F32, d, 6, 4, 3, 3);      // K = 6
-            w5 = Tensor.zeros(DType.F32, d, 6, 5, 3, 3);     // wrong C
-            wBig = Tensor.zeros(DType.F32, d, 6, 4, 9, 9);   // larger than the input
-            b = Tensor.zeros(DType.F32, d, 6);
-            b5 = Tensor.zeros(DType.F32, d, 5);
-            y = Tensor.zeros(DType.F32, d, 1, 6, 5, 5);
-            yBad = Tensor.zeros(DType.F32, d, 1, 6, 7, 7);
-            w7 = Tensor.zeros(DType.F32, d, 7, 2, 3, 3);     // 7 filters: groups 2 does not divide
-            xi = Tensor.zeros(DType.I32, d, 1, 4, 7, 7);
-            xNhwc = Tensor.zeros(DType.F32, d, 1, 7, 7, 4);
-            wNhwc = Tensor.zeros(DType.F32, d, 6, 4, 3, 3);  // NCHW weight given for NHWC: C/g = 3 != 4
-            closed = Tensor.zeros(DType.F32, d, 1, 4, 7, 7);
+            x = Tensor.zeros(new long[] {1, 4, 7, 7}, DType.F32, d);      // NCHW, C = 4
+            xh = Tensor.zeros(new long[] {1, 4, 7, 7}, DType.BF16, d);
+            x3 = Tensor.zeros(new long[] {4, 7, 7}, DType.F32, d);
+            w = Tensor.zeros(new long[] {6, 4, 3, 3}, DType.F32, d);      // K = 6
+            w5 = Tensor.zeros(new long[] {6, 5, 3, 3}, DType.F32, d);     // wrong C
+            wBig = Tensor.zeros(new long[] {6, 4, 9, 9}, DType.F32, d);   // larger than the input
+            b = Tensor.zeros(new long[] {6}, DType.F32, d);
+            b5 = Tensor.zeros(new long[] {5}, DType.F32, d);
+            y = Tensor.zeros(new long[] {1, 6, 5, 5}, DType.F32, d);
+            yBad = Tensor.zeros(new long[] {1, 6, 7, 7}, DType.F32, d);
+            w7 = Tensor.zeros(new long[] {7, 2, 3, 3}, DType.F32, d);     // 7 filters: groups 2 does not divide
+            xi = Tensor.zeros(new long[] {1, 4, 7, 7}, DType.I32, d);
+            xNhwc = Tensor.zeros(new long[] {1, 7, 7, 4}, DType.F32, d);
+            wNhwc = Tensor.zeros(new long[] {6, 4, 3, 3}, DType.F32, d);  // NCHW weight given for NHWC: C/g = 3 != 4
+            closed = Tensor.zeros(new long[] {1, 4, 7, 7}, DType.F32, d);
             closed.close();
         }
     }
@@ -80,25 +80,25 @@ class ConvBadInputTest {
         t.add(new Bad("closed input", "x", "closed", a -> F.conv2d(a.closed, a.w, null, P)));
         t.add(new Bad("null params", "params", "null", a -> F.conv2d(a.x, a.w, null, null)));
         t.add(new Bad("bad activation", "minVal", "must not exceed", a -> F.conv2d(a.x, a.w, null, P.withActivation(Act.hardtanh(1, -1)))));
-        t.add(new Bad("out overlaps x", "out", "overlaps", a -> F.conv2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 4, 1, 1),
+        t.add(new Bad("out overlaps x", "out", "overlaps", a -> F.conv2d(a.x, Tensor.zeros(new long[] {4, 4, 1, 1}, DType.F32, a.x.device()),
                 null, null, P, a.x)));
         // gradients
         t.add(new Bad("gradOut of the wrong shape (data)", "gradOut", "expected shape",
-                a -> F.conv2dBackwardData(a.yBad, a.w, P, Tensor.zeros(DType.F32, a.x.device(), 1, 4, 7, 7))));
+                a -> F.conv2dBackwardData(a.yBad, a.w, P, Tensor.zeros(new long[] {1, 4, 7, 7}, DType.F32, a.x.device()))));
         t.add(new Bad("activation on a gradient", "params.activation", "must be none",
-                a -> F.conv2dBackwardData(a.y, a.w, P.withActivation(Act.relu()), Tensor.zeros(DType.F32, a.x.device(), 1, 4, 7, 7))));
+                a -> F.conv2dBackwardData(a.y, a.w, P.withActivation(Act.relu()), Tensor.zeros(new long[] {1, 4, 7, 7}, DType.F32, a.x.device()))));
         t.add(new Bad("gradW channel mismatch", "gradW", "channel mismatch",
                 a -> F.conv2dBackwardWeight(a.x, a.y, P, a.w5, null)));
         t.add(new Bad("gradBias of the wrong length", "gradBias", "expected shape [6]",
-                a -> F.conv2dBackwardWeight(a.x, a.y, P, Tensor.zeros(DType.F32, a.x.device(), 6, 4, 3, 3), a.b5)));
+                a -> F.conv2dBackwardWeight(a.x, a.y, P, Tensor.zeros(new long[] {6, 4, 3, 3}, DType.F32, a.x.device()), a.b5)));
         // transposed
         t.add(new Bad("transposed: w's first dim is not Cin", "w", "channel mismatch",
                 a -> F.convTranspose2d(a.x, a.w, null, P)));
         t.add(new Bad("transposed: output padding too large", "params.outputPaddingH", "must be smaller than 'params.strideH'",
-                a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null,
+                a -> F.convTranspose2d(a.x, Tensor.zeros(new long[] {4, 2, 3, 3}, DType.F32, a.x.device()), null,
                         P.withStride(2).withOutputPadding(2, 0))));
         t.add(new Bad("transposed: groups do not divide Cin", "params.groups", "must divide",
-                a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null, P.withGroups(3))));
+                a -> F.convTranspose2d(a.x, Tensor.zeros(new long[] {4, 2, 3, 3}, DType.F32, a.x.device()), null, P.withGroups(3))));
         // nulls, extreme parameters, sizes past 64 bits: named before anything is allocated
         t.add(new Bad("null x", "x", "null", a -> F.conv2d(null, a.w, null, P)));
         t.add(new Bad("null w", "w", "null", a -> F.conv2d(a.x, null, null, P)));
@@ -111,14 +111,14 @@ class ConvBadInputTest {
         t.add(new Bad("dilation 2^31 - 1: the kernel spans more than the input", "w", "larger than the padded input",
                 a -> F.conv2d(a.x, a.w, null, P.withDilation(Integer.MAX_VALUE))));
         t.add(new Bad("transposed: stride 2^31 - 1 on both axes", "params", "overflows 64-bit byte counts",
-                a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null, P.withStride(Integer.MAX_VALUE))));
+                a -> F.convTranspose2d(a.x, Tensor.zeros(new long[] {4, 2, 3, 3}, DType.F32, a.x.device()), null, P.withStride(Integer.MAX_VALUE))));
         t.add(new Bad("transposed: output padding 2^31 - 1", "params.outputPaddingH", "must be smaller",
-                a -> F.convTranspose2d(a.x, Tensor.zeros(DType.F32, a.x.device(), 4, 2, 3, 3), null,
+                a -> F.convTranspose2d(a.x, Tensor.zeros(new long[] {4, 2, 3, 3}, DType.F32, a.x.device()), null,
                         P.withOutputPadding(Integer.MAX_VALUE, 0))));
         t.add(new Bad("zero-width image", "x", "zero height or width",
-                a -> F.conv2d(Tensor.zeros(DType.F32, a.x.device(), 1, 4, 7, 0), a.w, null, P.withPadding(2))));
+                a -> F.conv2d(Tensor.zeros(new long[] {1, 4, 7, 0}, DType.F32, a.x.device()), a.w, null, P.withPadding(2))));
         t.add(new Bad("transposed: zero-width image", "x", "zero height or width",
-                a -> F.convTranspose2d(Tensor.zeros(DType.F32, a.x.device(), 1, 2, 1, 0), Tensor.zeros(DType.F32, a.x.device(), 2, 2, 1, 2),
+                a -> F.convTranspose2d(Tensor.zeros(new long[] {1, 2, 1, 0}, DType.F32, a.x.device()), Tensor.zeros(new long[] {2, 2, 1, 2}, DType.F32, a.x.device()),
                         null, P)));
         t.add(new Bad("inputShape that does not give gradOut", "inputShape", "gives [1, 6, 6, 6]",
                 a -> F.conv2dBackwardData(a.y, a.w, new long[] {1, 4, 8, 8}, P)));
@@ -141,9 +141,9 @@ class ConvBadInputTest {
                 Stream.of(dynamicTest(d + ": a valid call afterwards works", () -> {
                     try (Scope s = Scope.open()) {
                         // 1x1 conv of [1, 2, 1, 2] with w = [[1, 2]] + bias 1: out = x0 + 2 x1 + 1
-                        Tensor x = Tensor.of(d, new float[] {1, 2, 3, 4}, 1, 2, 1, 2);
-                        Tensor w = Tensor.of(d, new float[] {1, 2}, 1, 2, 1, 1);
-                        Tensor b = Tensor.of(d, new float[] {1}, 1);
+                        Tensor x = Tensor.of(new float[] {1, 2, 3, 4}, new long[] {1, 2, 1, 2}, d);
+                        Tensor w = Tensor.of(new float[] {1, 2}, new long[] {1, 2, 1, 1}, d);
+                        Tensor b = Tensor.of(new float[] {1}, new long[] {1}, d);
                         assertArrayEquals(new float[] {8, 11}, F.conv2d(x, w, b, P).toFloatArray());
                     }
                 }))));

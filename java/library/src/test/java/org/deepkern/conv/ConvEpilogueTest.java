@@ -49,7 +49,7 @@ class ConvEpilogueTest {
         try (Scope scope = Scope.open()) {
             Tensor tx = ConvTest.upload(d, DType.F32, x, true, g.n(), g.c(), g.h(), g.w());
             Tensor tw = ConvTest.upload(d, DType.F32, w, true, g.k(), g.cg(), g.r(), g.s());
-            Tensor tb = Tensor.of(d, ConvTest.f(b), g.k());
+            Tensor tb = Tensor.of(ConvTest.f(b), new long[] {g.k()}, d);
             Tensor tr = ConvTest.upload(d, DType.F32, res, true, g.n(), g.k(), P, Q);
             Conv2dParams p = g.params(Layout.NHWC);
 

@@ -133,14 +133,14 @@ class ConvMmaTest {
         TestDevices.host().forEach(d -> {
             try (Scope s = Scope.open()) {
                 boolean emu = d.type() == Device.Type.EMU;
-                Tensor xh = Tensor.zeros(DType.BF16, d, 1, 7, 7, 16), wh = Tensor.zeros(DType.BF16, d, 24, 3, 3, 16);
-                Tensor xf = Tensor.zeros(DType.F32, d, 1, 7, 7, 16), wf = Tensor.zeros(DType.F32, d, 24, 3, 3, 16);
-                Tensor x3 = Tensor.zeros(DType.BF16, d, 1, 7, 7, 12), w3 = Tensor.zeros(DType.BF16, d, 24, 3, 3, 12);
+                Tensor xh = Tensor.zeros(new long[] {1, 7, 7, 16}, DType.BF16, d), wh = Tensor.zeros(new long[] {24, 3, 3, 16}, DType.BF16, d);
+                Tensor xf = Tensor.zeros(new long[] {1, 7, 7, 16}, DType.F32, d), wf = Tensor.zeros(new long[] {24, 3, 3, 16}, DType.F32, d);
+                Tensor x3 = Tensor.zeros(new long[] {1, 7, 7, 12}, DType.BF16, d), w3 = Tensor.zeros(new long[] {24, 3, 3, 12}, DType.BF16, d);
                 Conv2dParams p = g.params(Layout.NHWC);
                 assertEquals(emu ? "implicit_gemm_mma" : "im2col_gemm", F.conv2dAlgorithm(xh, wh, p));
                 assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xf, wf, p));
                 assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(x3, w3, p));  // C % 8 != 0
-                Tensor xn = Tensor.zeros(DType.BF16, d, 1, 16, 7, 7), wn = Tensor.zeros(DType.BF16, d, 24, 16, 3, 3);
+                Tensor xn = Tensor.zeros(new long[] {1, 16, 7, 7}, DType.BF16, d), wn = Tensor.zeros(new long[] {24, 16, 3, 3}, DType.BF16, d);
                 assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xn, wn, g.params(Layout.NCHW)));
             }
         });

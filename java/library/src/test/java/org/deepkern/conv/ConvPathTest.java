@@ -143,7 +143,7 @@ class ConvPathTest {
                     ConvTest.download(dx, nhwc, n, c, g.h(), g.w()), tol, "grad x " + what);
 
             Tensor dw = ConvTest.poisoned(d, t, nhwc, k, g.cg(), g.r(), g.s());
-            Tensor db = Tensor.full(Double.NaN, t, d, k);
+            Tensor db = Tensor.full(new long[] {k}, Double.NaN, t, d);
             F.conv2dBackwardWeight(tx, tgy, p, dw, db);
             ConvTest.check(ConvReference.backwardWeight(g, x, gy), ConvReference.backwardWeight(g, abs(x), abs(gy)),
                     ConvTest.download(dw, nhwc, k, g.cg(), g.r(), g.s()), tol, "grad w " + what);
@@ -164,10 +164,10 @@ class ConvPathTest {
         for (Layout l : Layout.values())
             try (Scope scope = Scope.open()) {
                 boolean nhwc = l == Layout.NHWC;
-                Tensor x = Tensor.zeros(DType.F32, d, nhwc ? new long[] {0, 7, 7, 3} : new long[] {0, 3, 7, 7});
-                Tensor gy = Tensor.zeros(DType.F32, d, nhwc ? new long[] {0, 7, 7, 4} : new long[] {0, 4, 7, 7});
+                Tensor x = Tensor.zeros(nhwc ? new long[] {0, 7, 7, 3} : new long[] {0, 3, 7, 7}, DType.F32, d);
+                Tensor gy = Tensor.zeros(nhwc ? new long[] {0, 7, 7, 4} : new long[] {0, 4, 7, 7}, DType.F32, d);
                 Tensor dw = ConvTest.poisoned(d, DType.F32, nhwc, g.k(), g.cg(), g.r(), g.s());
-                Tensor db = Tensor.full(Double.NaN, DType.F32, d, g.k());
+                Tensor db = Tensor.full(new long[] {g.k()}, Double.NaN, DType.F32, d);
                 F.conv2dBackwardWeight(x, gy, g.params(l), dw, db);
                 assertArrayEquals(new float[g.wSize()], dw.toFloatArray(), "grad w " + d + " " + l);
                 assertArrayEquals(new float[g.k()], db.toFloatArray(), "grad bias " + d + " " + l);

@@ -108,7 +108,7 @@ class ConvTest {
     static Tensor upload(Device d, DType t, double[] v, boolean nhwc, int a, int b, int c, int e) {
         double[] data = nhwc ? toLast(v, a, b, c, e) : v;
         long[] shape = nhwc ? new long[] {a, c, e, b} : new long[] {a, b, c, e};
-        Tensor f32 = Tensor.of(d, f(data), shape);
+        Tensor f32 = Tensor.of(f(data), shape, d);
         if (t == DType.F32) return f32;
         try (f32) {
             return f32.to(t);
@@ -116,7 +116,7 @@ class ConvTest {
     }
 
     static Tensor poisoned(Device d, DType t, boolean nhwc, int a, int b, int c, int e) {
-        return Tensor.full(Double.NaN, t, d, nhwc ? new long[] {a, c, e, b} : new long[] {a, b, c, e});
+        return Tensor.full(nhwc ? new long[] {a, c, e, b} : new long[] {a, b, c, e}, Double.NaN, t, d);
     }
 
     static double[] download(Tensor t, boolean nhwc, int a, int b, int c, int e) {
@@ -142,7 +142,7 @@ class ConvTest {
         try (Scope scope = Scope.open()) {
             Tensor tx = upload(d, DType.F32, x, nhwc, g.n(), g.c(), g.h(), g.w());
             Tensor tw = upload(d, DType.F32, w, nhwc, g.k(), g.cg(), g.r(), g.s());
-            Tensor tb = Tensor.of(d, f(b), g.k());
+            Tensor tb = Tensor.of(f(b), new long[] {g.k()}, d);
             Tensor tgy = upload(d, DType.F32, gy, nhwc, g.n(), g.k(), P, Q);
 
             Tensor y = poisoned(d, DType.F32, nhwc, g.n(), g.k(), P, Q);
@@ -156,7 +156,7 @@ class ConvTest {
                     download(dx, nhwc, g.n(), g.c(), g.h(), g.w()), 1e-5, "grad x " + d + " " + layout + " " + g);
 
             Tensor dw = poisoned(d, DType.F32, nhwc, g.k(), g.cg(), g.r(), g.s());
-            Tensor db = Tensor.full(Double.NaN, DType.F32, d, g.k());
+            Tensor db = Tensor.full(new long[] {g.k()}, Double.NaN, DType.F32, d);
             F.conv2dBackwardWeight(tx, tgy, p, dw, db);
             check(ConvReference.backwardWeight(g, x, gy), ConvReference.backwardWeight(g, abs(x), abs(gy)),
                     download(dw, nhwc, g.k(), g.cg(), g.r(), g.s()), 1e-5, "grad w " + d + " " + layout + " " + g);
@@ -198,7 +198,7 @@ class ConvTest {
         try (Scope scope = Scope.open()) {
             Tensor tx = upload(d, DType.F32, x, nhwc, g.n(), g.cin(), g.h(), g.w());
             Tensor tw = upload(d, DType.F32, w, nhwc, g.cin(), g.cog(), g.r(), g.s());
-            Tensor tb = Tensor.of(d, f(b), g.cout());
+            Tensor tb = Tensor.of(f(b), new long[] {g.cout()}, d);
             Tensor y = poisoned(d, DType.F32, nhwc, g.n(), g.cout(), g.ho(), g.wo());
             F.convTranspose2d(tx, tw, tb, g.params(layout), y);
             check(ConvReference.transpose(g, x, w, b), ConvReference.transpose(g, abs(x), abs(w), abs(b)),

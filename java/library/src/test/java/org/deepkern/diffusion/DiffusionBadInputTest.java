@@ -27,20 +27,20 @@ class DiffusionBadInputTest {
         bad("shift", () -> EulerScheduler.flow(1000, 0));
         bad("betaSchedule", () -> NoiseSchedule.of("cosine", 1000, 1e-4, 0.02));
         try (Scope scope = Scope.open()) {
-            Tensor x = Tensor.zeros(DType.F32, Device.CPU, 16), m = Tensor.zeros(DType.F32, Device.CPU, 16);
+            Tensor x = Tensor.zeros(new long[] {16}, DType.F32, Device.CPU), m = Tensor.zeros(new long[] {16}, DType.F32, Device.CPU);
             DdimScheduler d = new DdimScheduler(s);
             bad("t", () -> d.step(m, 999, x));  // before setTimesteps
             d.setTimesteps(10);
             bad("t", () -> d.step(m, 5, x));
             bad("t", () -> d.step(m, 1000, x));
-            bad("model", () -> d.step(Tensor.zeros(DType.F32, Device.CPU, 15), d.timesteps()[0], x));
-            bad("uncond", () -> d.step(m, Tensor.zeros(DType.F32, Device.CPU, 8), 2, d.timesteps()[0], x));
-            bad("model", () -> d.step(Tensor.zeros(DType.BF16, Device.CPU, 16), d.timesteps()[0], x));
-            Tensor xi = Tensor.of(Device.CPU, new int[16], 16);
-            bad("x", () -> d.step(Tensor.of(Device.CPU, new int[16], 16), d.timesteps()[0], xi));
+            bad("model", () -> d.step(Tensor.zeros(new long[] {15}, DType.F32, Device.CPU), d.timesteps()[0], x));
+            bad("uncond", () -> d.step(m, Tensor.zeros(new long[] {8}, DType.F32, Device.CPU), 2, d.timesteps()[0], x));
+            bad("model", () -> d.step(Tensor.zeros(new long[] {16}, DType.BF16, Device.CPU), d.timesteps()[0], x));
+            Tensor xi = Tensor.of(new int[16], new long[] {16}, Device.CPU);
+            bad("x", () -> d.step(Tensor.of(new int[16], new long[] {16}, Device.CPU), d.timesteps()[0], xi));
             bad("guidance", () -> d.step(m, m, Double.NaN, d.timesteps()[0], x));
             GaussianMixture.Exact g = GaussianMixture.ring8().denoiser(Device.CPU, Prediction.EPSILON);
-            bad("x", () -> g.predict(Tensor.zeros(DType.F32, Device.CPU, 4, 3), new NoiseLevel(0, 1, 1)));
+            bad("x", () -> g.predict(Tensor.zeros(new long[] {4, 3}, DType.F32, Device.CPU), new NoiseLevel(0, 1, 1)));
             g.close();
         }
     }

@@ -56,7 +56,7 @@ class DiffusionGmmTest {
                 }
                 try (Scope scope = Scope.open()) {
                     GaussianMixture.Exact model = g.denoiser(device, Prediction.SAMPLE);
-                    Tensor out = model.predict(Tensor.of(device, x, n, d), new NoiseLevel(0, a, b));
+                    Tensor out = model.predict(Tensor.of(x, new long[] {n, d}, device), new NoiseLevel(0, a, b));
                     Close.assertClose(ref, out.toFloatArray(), 1e-5, d == 2 ? 1e-5 : 6e-5, g.dims() + "-D a=" + a + " b=" + b + " on " + device);
                     model.close();
                 }

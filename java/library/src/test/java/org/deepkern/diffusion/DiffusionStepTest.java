@@ -301,7 +301,7 @@ class DiffusionStepTest {
     static Tensor input(Device device, DType dtype, Random r, double scale) {
         float[] v = new float[N];
         for (int k = 0; k < N; k++) v[k] = (float) (scale * r.nextGaussian());
-        Tensor t = Tensor.of(device, v, N);
+        Tensor t = Tensor.of(v, new long[] {N}, device);
         return dtype == DType.F32 ? t : t.to(dtype);
     }
 

@@ -2,6 +2,7 @@ package org.deepkern.fuzz;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
@@ -40,17 +41,17 @@ record Arg(String name, long[] shape, DType dtype, Kind kind, long seed, int lo,
             for (long e : shape) n = n <= (1 << 20) / Math.max(e, 1) ? n * e : Long.MAX_VALUE;
             if (Arrays.stream(shape).anyMatch(e -> e == 0)) n = 0;
             if (Arrays.stream(shape).anyMatch(e -> e < 0)) n = Long.MAX_VALUE;  // rejected by Tensor.zeros
-            if (n > 1 << 20) return Tensor.zeros(dtype, d, shape);  // too large to write from an array: rejected
+            if (n > 1 << 20) return Tensor.zeros(shape, dtype, d);  // too large to write from an array: rejected
             SplittableRandom r = new SplittableRandom(seed);
             int[] v = new int[Math.toIntExact(n)];
             for (int i = 0; i < v.length; i++) v[i] = lo + r.nextInt(Math.max(1, hi - lo + 1));
-            Tensor t = shape.length > 0 ? Tensor.of(d, v, shape) : scalar(Tensor.of(d, v));
+            Tensor t = shape.length > 0 ? Tensor.of(v, shape, d) : scalar(Tensor.of(v, new long[0], d));
             if (dtype == DType.I32) return t;
             try (t) {
                 return t.to(dtype);
             }
         }
-        return Tensor.randn(d, dtype, seed, shape);
+        return Tensor.randn(shape, dtype, d, new Generator(seed));
     }
 
     private static Tensor scalar(Tensor oneElement) {

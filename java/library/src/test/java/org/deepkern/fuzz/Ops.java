@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
@@ -424,12 +425,57 @@ final class Ops {
                 Device dev = nullDevice ? null : Fuzz.device();
                 DType dt = nullDtype ? null : t;
                 return switch (k) {
-                    case "empty" -> Tensor.empty(dt, dev, s).numel();  // contents undefined: only the shape
-                    case "zeros" -> Tensor.zeros(dt, dev, s);
-                    case "full" -> Tensor.full(v, dt, dev, s);
-                    case "randn" -> Tensor.randn(dev, dt, seed, s);
-                    default -> Tensor.of(dev, new float[small(s) ? (int) Arrays.stream(s).reduce(1, (a, b) -> a * b) : 7], s);
+                    case "empty" -> Tensor.empty(s, dt, dev).numel();  // contents undefined: only the shape
+                    case "zeros" -> Tensor.zeros(s, dt, dev);
+                    case "full" -> Tensor.full(s, v, dt, dev);
+                    case "randn" -> Tensor.randn(s, dt, dev, new Generator(seed));
+                    default -> Tensor.of(new float[small(s) ? (int) Arrays.stream(s).reduce(1, (a, b) -> a * b) : 7], s, dev);
                 };
+            };
+        });
+        op("Tensor.<arithmetic>", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.receiver("this", s, t);
+            long[] os = d.chance(0.5) ? d.like(s) : d.chance(0.5) ? last(s) : d.shape();
+            int y = d.tensor("other", os, d.like(t));
+            String k = d.option("method", List.of("add", "sub", "mul", "div", "maximum", "minimum", "addScalar", "rsub",
+                    "mulScalar", "add_", "mul_", "neg"));
+            double v = d.chance(0.8) ? d.scalar("scalar", -3, 3) : d.extreme();
+            double alpha = d.chance(0.8) ? Math.rint(d.scalar("alpha", -3, 3)) : d.extreme();
+            if (k.equals("div") || k.equals("rsub") && v == 0) d.immodest();  // division by zero is inf, as in torch
+            return T -> switch (k) {
+                case "add" -> T[x].add(T[y], alpha);
+                case "sub" -> T[x].sub(T[y]);
+                case "mul" -> T[x].mul(T[y]);
+                case "div" -> T[x].div(T[y]);
+                case "maximum" -> T[x].maximum(T[y]);
+                case "minimum" -> T[x].minimum(T[y]);
+                case "addScalar" -> T[x].add(v);
+                case "rsub" -> T[x].rsub(v);
+                case "mulScalar" -> T[x].mul(v);
+                case "add_" -> T[x].add_(T[y], alpha);
+                case "mul_" -> T[x].mul_(T[y]);
+                default -> T[x].neg();
+            };
+        });
+        op("Tensor.<reduction>", d -> {
+            long[] s = d.shape();
+            int x = d.receiver("this", s, d.dtype());
+            String k = d.option("method", List.of("sum", "mean", "max", "min", "argmax", "argmin", "item"));
+            int[] dims = new int[d.rng.nextInt(3)];
+            for (int i = 0; i < dims.length; i++) dims[i] = d.integer("dim", -s.length - 1, s.length);
+            int dim = dims.length > 0 ? dims[0] : 0;
+            boolean keepdim = d.bool("keepdim");
+            if (k.equals("mean")) d.immodest();  // the mean over nothing is NaN, as in torch
+            return T -> switch (k) {
+                case "sum" -> dims.length == 0 ? T[x].sum() : T[x].sum(dims, keepdim);
+                case "mean" -> dims.length == 0 ? T[x].mean() : T[x].mean(dims, keepdim);
+                case "max" -> dims.length == 0 ? T[x].max() : T[x].max(dim, keepdim);
+                case "min" -> dims.length == 0 ? T[x].min() : T[x].min(dim, keepdim);
+                case "argmax" -> dims.length == 0 ? T[x].argmax() : T[x].argmax(dim, keepdim);
+                case "argmin" -> dims.length == 0 ? T[x].argmin() : T[x].argmin(dim, keepdim);
+                default -> T[x].item();
             };
         });
         op("Tensor.<view or copy>", d -> {

@@ -26,20 +26,20 @@ class MatmulBadInputTest {
     static void make() {
         scope = Scope.open();
         Device cpu = Device.CPU;
-        a = Tensor.zeros(DType.F32, cpu, 4, 6);
-        b = Tensor.zeros(DType.F32, cpu, 5, 3);
-        b16 = Tensor.zeros(DType.F16, cpu, 6, 3);
-        v = Tensor.zeros(DType.F32, cpu, 6);
-        scalar = Tensor.zeros(DType.F32, cpu);
-        i32 = Tensor.zeros(DType.I32, cpu, 6, 3);
-        batchA = Tensor.zeros(DType.F32, cpu, 2, 4, 6);
-        batchB = Tensor.zeros(DType.F32, cpu, 3, 6, 5);
-        w = Tensor.zeros(DType.F32, cpu, 5, 6);
-        wWrong = Tensor.zeros(DType.F32, cpu, 5, 7);
-        bias = Tensor.zeros(DType.F32, cpu, 5);
-        biasWrong = Tensor.zeros(DType.F32, cpu, 6);
-        res = Tensor.zeros(DType.F32, cpu, 4, 5);
-        resWrong = Tensor.zeros(DType.F32, cpu, 5, 4);
+        a = Tensor.zeros(new long[] {4, 6}, DType.F32, cpu);
+        b = Tensor.zeros(new long[] {5, 3}, DType.F32, cpu);
+        b16 = Tensor.zeros(new long[] {6, 3}, DType.F16, cpu);
+        v = Tensor.zeros(new long[] {6}, DType.F32, cpu);
+        scalar = Tensor.zeros(new long[0], DType.F32, cpu);
+        i32 = Tensor.zeros(new long[] {6, 3}, DType.I32, cpu);
+        batchA = Tensor.zeros(new long[] {2, 4, 6}, DType.F32, cpu);
+        batchB = Tensor.zeros(new long[] {3, 6, 5}, DType.F32, cpu);
+        w = Tensor.zeros(new long[] {5, 6}, DType.F32, cpu);
+        wWrong = Tensor.zeros(new long[] {5, 7}, DType.F32, cpu);
+        bias = Tensor.zeros(new long[] {5}, DType.F32, cpu);
+        biasWrong = Tensor.zeros(new long[] {6}, DType.F32, cpu);
+        res = Tensor.zeros(new long[] {4, 5}, DType.F32, cpu);
+        resWrong = Tensor.zeros(new long[] {5, 4}, DType.F32, cpu);
     }
 
     @AfterAll
@@ -74,11 +74,11 @@ class MatmulBadInputTest {
                 new Object[] {"null b", "b", "null", (Executable) () -> F.matmul(a, null)},
                 new Object[] {"null weight", "weight", "null", (Executable) () -> F.linear(a, null, null)},
                 new Object[] {"empty operands whose broadcast product overflows", "b", "overflows",
-                        (Executable) () -> F.matmul(Tensor.zeros(DType.F32, Device.CPU, 1L << 31, 1, 1, 0),
-                                Tensor.zeros(DType.F32, Device.CPU, 1, 1L << 31, 0, 1))},
+                        (Executable) () -> F.matmul(Tensor.zeros(new long[] {1L << 31, 1, 1, 0}, DType.F32, Device.CPU),
+                                Tensor.zeros(new long[] {1, 1L << 31, 0, 1}, DType.F32, Device.CPU))},
                 new Object[] {"empty linear whose output overflows", "weight", "overflows",
-                        (Executable) () -> F.linear(Tensor.zeros(DType.F32, Device.CPU, 1L << 60, 0),
-                                Tensor.zeros(DType.F32, Device.CPU, 1000, 0), null)});
+                        (Executable) () -> F.linear(Tensor.zeros(new long[] {1L << 60, 0}, DType.F32, Device.CPU),
+                                Tensor.zeros(new long[] {1000, 0}, DType.F32, Device.CPU), null)});
         return rows.stream().map(Arguments::of);
     }
 

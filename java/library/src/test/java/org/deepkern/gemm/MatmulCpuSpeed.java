@@ -35,7 +35,7 @@ public final class MatmulCpuSpeed {
             float[] av = normal(m * k, 1, 0, 1), bv = normal(k * n, 2, 0, 1);
             double flops = 2.0 * m * n * k;
             try (Scope scope = Scope.open(); PointerScope ps = new PointerScope()) {
-                Tensor a = Tensor.of(Device.CPU, av, m, k), b = Tensor.of(Device.CPU, bv, k, n);
+                Tensor a = Tensor.of(av, new long[] {m, k}, Device.CPU), b = Tensor.of(bv, new long[] {k, n}, Device.CPU);
                 org.bytedeco.pytorch.Tensor ta = torch.from_blob(new FloatPointer(av), m, k).clone();
                 org.bytedeco.pytorch.Tensor tb = torch.from_blob(new FloatPointer(bv), k, n).clone();
                 double ours = Double.MAX_VALUE, theirs = Double.MAX_VALUE, oursCpu = Double.MAX_VALUE,

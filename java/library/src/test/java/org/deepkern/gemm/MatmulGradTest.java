@@ -179,8 +179,8 @@ class MatmulGradTest {
                 String what = java.util.Arrays.toString(as) + " @ " + java.util.Arrays.toString(bs) + " trans " + ta + tb
                         + " on " + device;
                 try (Scope s = Scope.open()) {
-                    Tensor a = Tensor.of(device, av, as), b = Tensor.of(device, bv, bs);
-                    Tensor g = Tensor.of(device, r, r.length).reshape(os);
+                    Tensor a = Tensor.of(av, as, device), b = Tensor.of(bv, bs, device);
+                    Tensor g = Tensor.of(r, new long[] {r.length}, device).reshape(os);
                     MatmulGrads grads = F.matmulBackward(a, b, g, ta, tb);
                     RowChecks.assertFiniteDifferences(device, av, as, r, t -> F.matmul(t, b, ta, tb),
                             grads.a().toFloatArray(), "grad_a " + what);
@@ -263,8 +263,8 @@ class MatmulGradTest {
         for (String name : new String[] {"silu", "gelu", "sigmoid"}) {
             Act act = ActivationCase.named(name).act();
             try (Scope s = Scope.open()) {
-                Tensor x = Tensor.of(device, xv, rows, in), w = Tensor.of(device, wv, out, in), b = Tensor.of(device, bv, out);
-                Tensor res = Tensor.of(device, rv, rows, out), g = Tensor.of(device, gv, rows, out);
+                Tensor x = Tensor.of(xv, new long[] {rows, in}, device), w = Tensor.of(wv, new long[] {out, in}, device), b = Tensor.of(bv, new long[] {out}, device);
+                Tensor res = Tensor.of(rv, new long[] {rows, out}, device), g = Tensor.of(gv, new long[] {rows, out}, device);
                 LinearGrads grads = F.linearBackward(x, w, b, act, g);
                 String what = "linear + " + name + " + residual on " + device;
                 long[] xs = {rows, in}, wsh = {out, in}, bsh = {out};

@@ -4,6 +4,7 @@ import static org.deepkern.testing.BadInput.assertRejects;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Scope;
@@ -19,12 +20,12 @@ class MatmulOutFormsTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void outFormsWriteWhatTheAllocatingFormsReturn(Device dev) {
         try (Scope scope = Scope.open()) {
-            Tensor a = Tensor.randn(dev, DType.F32, 1, 2, 9, 17), b = Tensor.randn(dev, DType.F32, 2, 11, 17);
-            Tensor bias = Tensor.randn(dev, DType.F32, 3, 11), res = Tensor.randn(dev, DType.F32, 4, 2, 9, 11);
-            Tensor out = Tensor.full(Float.NaN, DType.F32, dev, 2, 9, 11);
+            Tensor a = Tensor.randn(new long[] {2, 9, 17}, DType.F32, dev, new Generator(1)), b = Tensor.randn(new long[] {11, 17}, DType.F32, dev, new Generator(2));
+            Tensor bias = Tensor.randn(new long[] {11}, DType.F32, dev, new Generator(3)), res = Tensor.randn(new long[] {2, 9, 11}, DType.F32, dev, new Generator(4));
+            Tensor out = Tensor.full(new long[] {2, 9, 11}, Float.NaN, DType.F32, dev);
             assertSame(out, F.matmul(a, b, false, true, out));
             assertArrayEquals(F.matmul(a, b, false, true).toFloatArray(), out.toFloatArray());
-            Tensor lin = Tensor.full(Float.NaN, DType.F32, dev, 2, 9, 11);
+            Tensor lin = Tensor.full(new long[] {2, 9, 11}, Float.NaN, DType.F32, dev);
             assertSame(lin, F.linear(a, b, bias, Act.gelu(), res, lin));
             assertArrayEquals(F.linear(a, b, bias, Act.gelu(), res).toFloatArray(), lin.toFloatArray());
         }
@@ -34,10 +35,10 @@ class MatmulOutFormsTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void aWrongOutputIsNamed(Device dev) {
         try (Scope scope = Scope.open()) {
-            Tensor a = Tensor.randn(dev, DType.F32, 1, 9, 9);
-            assertRejects("out", "shape", () -> F.matmul(a, a, false, false, Tensor.zeros(DType.F32, dev, 9, 8)));
+            Tensor a = Tensor.randn(new long[] {9, 9}, DType.F32, dev, new Generator(1));
+            assertRejects("out", "shape", () -> F.matmul(a, a, false, false, Tensor.zeros(new long[] {9, 8}, DType.F32, dev)));
             assertRejects("out", "overlap", () -> F.matmul(a, a, false, false, a));
-            assertRejects("out", "shape", () -> F.linear(a, a, null, null, null, Tensor.zeros(DType.F32, dev, 9)));
+            assertRejects("out", "shape", () -> F.linear(a, a, null, null, null, Tensor.zeros(new long[] {9}, DType.F32, dev)));
         }
     }
 }

@@ -81,7 +81,7 @@ class MatmulTest {
     void broadcastBatch(Device device) {
         try (Scope s = Scope.open()) {
             float[] av = normal(2 * 5 * 9, 1, 0, 1), bv = normal(3 * 9 * 4, 2, 0, 1);
-            Tensor c = F.matmul(Tensor.of(device, av, 2, 1, 5, 9), Tensor.of(device, bv, 3, 9, 4));
+            Tensor c = F.matmul(Tensor.of(av, new long[] {2, 1, 5, 9}, device), Tensor.of(bv, new long[] {3, 9, 4}, device));
             org.junit.jupiter.api.Assertions.assertArrayEquals(new long[] {2, 3, 5, 4}, c.shape());
             double[] v = new double[2 * 3 * 20], mag = new double[v.length];
             for (int i = 0; i < 2; i++)
@@ -89,7 +89,7 @@ class MatmulTest {
             Close.assertClose(v, c.toFloatArray(), 2e-5, i -> 2e-5 * mag[i], "broadcast matmul on " + device);
             float[] bw = normal(2 * 3 * 9 * 4, 3, 0, 1);
             float[] a2 = java.util.Arrays.copyOf(av, 45);
-            Tensor c2 = F.matmul(Tensor.of(device, a2, 5, 9), Tensor.of(device, bw, 2, 3, 9, 4));
+            Tensor c2 = F.matmul(Tensor.of(a2, new long[] {5, 9}, device), Tensor.of(bw, new long[] {2, 3, 9, 4}, device));
             double[] v2 = new double[6 * 20], mag2 = new double[v2.length];
             for (int z = 0; z < 6; z++) product(a2, 0, bw, z * 36, 5, 4, 9, false, false, v2, mag2, z * 20);
             Close.assertClose(v2, c2.toFloatArray(), 2e-5, i -> 2e-5 * mag2[i], "rank-2 @ batched on " + device);

@@ -36,8 +36,8 @@ class ActivationModuleTest {
             for (DType t : new DType[] {DType.F32, DType.BF16})
                 for (Act act : ACTS)
                     try (Scope s = Scope.open()) {
-                        Tensor x = Tensor.of(d, random(3 * 7 * 5, 1), 3, 7, 5).to(t);
-                        Tensor g = Tensor.of(d, random(3 * 7 * 5, 2), 3, 7, 5).to(t);
+                        Tensor x = Tensor.of(random(3 * 7 * 5, 1), new long[] {3, 7, 5}, d).to(t);
+                        Tensor g = Tensor.of(random(3 * 7 * 5, 2), new long[] {3, 7, 5}, d).to(t);
                         Activation m = new Activation(act);
                         String what = act + " " + t + " on " + d;
                         assertArrayEquals(F.activation(act, x).toFloatArray(), m.forward(x).toFloatArray(), what);
@@ -53,7 +53,7 @@ class ActivationModuleTest {
         assertEquals(Act.softplus(2, 10), m.act());
         assertEquals("Activation(softplus(2.0, 10.0))", m.toString());
         assertThrows(NullPointerException.class, () -> new Activation(null));
-        try (Tensor x = Tensor.of(Device.CPU, new float[] {-1, 2})) {
+        try (Tensor x = Tensor.of(new float[] {-1, 2}, new long[0], Device.CPU)) {
             try (Tensor y = new Activation(Act.relu()).forward(x)) {
                 assertArrayEquals(new float[] {0, 2}, y.toFloatArray());
             }

@@ -29,10 +29,10 @@ class LinearModuleTest {
                 for (Act act : new Act[] {null, Act.gelu(), Act.relu()})
                     for (boolean withBias : new boolean[] {true, false})
                         try (Scope s = Scope.open()) {
-                            Tensor x = Tensor.of(d, random(2 * 7 * 17, 1), 2, 7, 17).to(t);
-                            Tensor w = Tensor.of(d, random(5 * 17, 2), 5, 17).to(t);
-                            Tensor b = withBias ? Tensor.of(d, random(5, 3), 5).to(t) : null;
-                            Tensor g = Tensor.of(d, random(2 * 7 * 5, 4), 2, 7, 5).to(t);
+                            Tensor x = Tensor.of(random(2 * 7 * 17, 1), new long[] {2, 7, 17}, d).to(t);
+                            Tensor w = Tensor.of(random(5 * 17, 2), new long[] {5, 17}, d).to(t);
+                            Tensor b = withBias ? Tensor.of(random(5, 3), new long[] {5}, d).to(t) : null;
+                            Tensor g = Tensor.of(random(2 * 7 * 5, 4), new long[] {2, 7, 5}, d).to(t);
                             Linear m = new Linear(w, b, act);
                             String what = m + " " + t + " on " + d;
                             assertArrayEquals(F.linear(x, w, b, act, null).toFloatArray(), m.forward(x).toFloatArray(), what);
@@ -50,8 +50,8 @@ class LinearModuleTest {
     void withoutActivationMatchesPlainBackward() {
         TestDevices.host().forEach(d -> {
             try (Scope s = Scope.open()) {
-                Tensor x = Tensor.of(d, random(7 * 17, 5), 7, 17), w = Tensor.of(d, random(5 * 17, 6), 5, 17);
-                Tensor b = Tensor.of(d, random(5, 7), 5), g = Tensor.of(d, random(7 * 5, 8), 7, 5);
+                Tensor x = Tensor.of(random(7 * 17, 5), new long[] {7, 17}, d), w = Tensor.of(random(5 * 17, 6), new long[] {5, 17}, d);
+                Tensor b = Tensor.of(random(5, 7), new long[] {5}, d), g = Tensor.of(random(7 * 5, 8), new long[] {7, 5}, d);
                 LinearGrads mine = new Linear(w, b).backward(x, g), ref = F.linearBackward(x, w, g, true);
                 assertArrayEquals(ref.input().toFloatArray(), mine.input().toFloatArray(), "grad_x on " + d);
                 assertArrayEquals(ref.weight().toFloatArray(), mine.weight().toFloatArray(), "grad_w on " + d);

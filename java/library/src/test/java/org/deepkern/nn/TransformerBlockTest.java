@@ -69,7 +69,7 @@ class TransformerBlockTest {
     }
 
     private static Tensor param(Device dev, DType dtype, double[] v, long... shape) {
-        try (Tensor f = Tensor.of(dev, floats(v), shape)) {
+        try (Tensor f = Tensor.of(floats(v), shape, dev)) {
             return f.to(dtype);
         }
     }
@@ -121,7 +121,7 @@ class TransformerBlockTest {
             Tensor out = block.forward(input);
             // every intermediate is released when forward returns: what stays is one output's allocation
             long kept = DeepKern.memoryStats(dev).inUse() - before;
-            try (Tensor probe = Tensor.empty(dtype, dev, out.shape())) {
+            try (Tensor probe = Tensor.empty(out.shape(), dtype, dev)) {
                 assertEquals(DeepKern.memoryStats(dev).inUse() - before - kept, kept, "intermediates left on " + dev);
             }
             assertEquals(dtype, out.dtype());
@@ -143,17 +143,17 @@ class TransformerBlockTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void badShapesNameTheArgument(Device dev) {
         try (Scope s = Scope.open()) {
-            Tensor wqkv = Tensor.zeros(DType.F32, dev, 4 * 32, 64), wo = Tensor.zeros(DType.F32, dev, 64, 64);
+            Tensor wqkv = Tensor.zeros(new long[] {4 * 32, 64}, DType.F32, dev), wo = Tensor.zeros(new long[] {64, 64}, DType.F32, dev);
             var e = assertThrows(DeepKernException.class, () -> new MultiHeadAttention(2, 3, wqkv, null, wo, null, null, false));
             assertTrue(e.getMessage().contains("'kvHeads'"), e.getMessage());
             e = assertThrows(DeepKernException.class, () -> new MultiHeadAttention(3, 1, wqkv, null, wo, null, null, false));
             assertTrue(e.getMessage().contains("'qkvWeight'"), e.getMessage());
-            Tensor woNarrow = Tensor.zeros(DType.F32, dev, 64, 48);
+            Tensor woNarrow = Tensor.zeros(new long[] {64, 48}, DType.F32, dev);
             e = assertThrows(DeepKernException.class, () -> new MultiHeadAttention(2, 1, wqkv, null, woNarrow, null, null, false));
             assertTrue(e.getMessage().contains("'outWeight'"), e.getMessage());
-            MultiHeadAttention ok = new MultiHeadAttention(2, 1, Tensor.zeros(DType.F32, dev, 4 * 32, 64), null,
-                    Tensor.zeros(DType.F32, dev, 64, 64), null, null, false);
-            e = assertThrows(DeepKernException.class, () -> ok.forward(Tensor.zeros(DType.F32, dev, 2, 3, 63)));
+            MultiHeadAttention ok = new MultiHeadAttention(2, 1, Tensor.zeros(new long[] {4 * 32, 64}, DType.F32, dev), null,
+                    Tensor.zeros(new long[] {64, 64}, DType.F32, dev), null, null, false);
+            e = assertThrows(DeepKernException.class, () -> ok.forward(Tensor.zeros(new long[] {2, 3, 63}, DType.F32, dev)));
             assertTrue(e.getMessage().contains("'input'"), e.getMessage());
         }
     }

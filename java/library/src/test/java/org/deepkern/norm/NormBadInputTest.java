@@ -29,17 +29,17 @@ class NormBadInputTest {
     static void make() {
         scope = Scope.open();
         Device cpu = Device.CPU;
-        x = Tensor.zeros(DType.F32, cpu, 4, 6);
-        x3 = Tensor.zeros(DType.F32, cpu, 4, 5);
-        w = Tensor.zeros(DType.F32, cpu, 6);
-        wLong = Tensor.zeros(DType.F32, cpu, 7);
-        wF16 = Tensor.zeros(DType.F16, cpu, 6);
-        i32 = Tensor.zeros(DType.I32, cpu, 4, 6);
-        scalar = Tensor.zeros(DType.F32, cpu);
-        rope = Tensor.zeros(DType.F32, cpu, 1, 2, 3, 4);
-        ropeOdd = Tensor.zeros(DType.F32, cpu, 1, 2, 3, 5);
-        rope3 = Tensor.zeros(DType.F32, cpu, 2, 3, 4);
-        wrongDev = Tensor.zeros(DType.F32, Device.EMU, 6);
+        x = Tensor.zeros(new long[] {4, 6}, DType.F32, cpu);
+        x3 = Tensor.zeros(new long[] {4, 5}, DType.F32, cpu);
+        w = Tensor.zeros(new long[] {6}, DType.F32, cpu);
+        wLong = Tensor.zeros(new long[] {7}, DType.F32, cpu);
+        wF16 = Tensor.zeros(new long[] {6}, DType.F16, cpu);
+        i32 = Tensor.zeros(new long[] {4, 6}, DType.I32, cpu);
+        scalar = Tensor.zeros(new long[0], DType.F32, cpu);
+        rope = Tensor.zeros(new long[] {1, 2, 3, 4}, DType.F32, cpu);
+        ropeOdd = Tensor.zeros(new long[] {1, 2, 3, 5}, DType.F32, cpu);
+        rope3 = Tensor.zeros(new long[] {2, 3, 4}, DType.F32, cpu);
+        wrongDev = Tensor.zeros(new long[] {6}, DType.F32, Device.EMU);
     }
 
     @AfterAll

@@ -37,9 +37,9 @@ class NormEmuScheduleTest {
         int rows = 130, cols = 67;
         sameInEveryOrder("layer_norm backward", 4321, () -> {
             try (Scope s = Scope.open()) {
-                Tensor x = Tensor.of(emu, normal(rows * cols, 1, 0.5, 2), rows, cols);
-                Tensor w = Tensor.of(emu, normal(cols, 2, 1, 0.5), cols);
-                Tensor g = Tensor.of(emu, normal(rows * cols, 3, 0, 1), rows, cols);
+                Tensor x = Tensor.of(normal(rows * cols, 1, 0.5, 2), new long[] {rows, cols}, emu);
+                Tensor w = Tensor.of(normal(cols, 2, 1, 0.5), new long[] {cols}, emu);
+                Tensor g = Tensor.of(normal(rows * cols, 3, 0, 1), new long[] {rows, cols}, emu);
                 NormGrads ln = F.layerNormBackward(x, w, g, 1e-5, true);
                 NormGrads rn = F.rmsNormBackward(x, w, g, 1e-5);
                 Tensor y = F.softmax(x);

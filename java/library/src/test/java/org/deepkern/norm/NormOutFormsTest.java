@@ -4,6 +4,7 @@ import static org.deepkern.testing.BadInput.assertRejects;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Scope;
@@ -18,10 +19,10 @@ class NormOutFormsTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void outFormsWriteWhatTheAllocatingFormsReturn(Device dev) {
         try (Scope scope = Scope.open()) {
-            Tensor x = Tensor.randn(dev, DType.F32, 1, 7, 33), w = Tensor.randn(dev, DType.F32, 2, 33);
-            Tensor b = Tensor.randn(dev, DType.F32, 3, 33);
+            Tensor x = Tensor.randn(new long[] {7, 33}, DType.F32, dev, new Generator(1)), w = Tensor.randn(new long[] {33}, DType.F32, dev, new Generator(2));
+            Tensor b = Tensor.randn(new long[] {33}, DType.F32, dev, new Generator(3));
             Tensor[] outs = new Tensor[4];
-            for (int i = 0; i < outs.length; i++) outs[i] = Tensor.full(Float.NaN, DType.F32, dev, 7, 33);
+            for (int i = 0; i < outs.length; i++) outs[i] = Tensor.full(new long[] {7, 33}, Float.NaN, DType.F32, dev);
             assertSame(outs[0], F.softmax(x, outs[0]));
             assertSame(outs[1], F.logSoftmax(x, outs[1]));
             assertSame(outs[2], F.layerNorm(x, w, b, 1e-5, outs[2]));
@@ -37,7 +38,7 @@ class NormOutFormsTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void aWrongOutputIsNamed(Device dev) {
         try (Scope scope = Scope.open()) {
-            Tensor x = Tensor.randn(dev, DType.F32, 1, 7, 33), wrong = Tensor.zeros(DType.F32, dev, 7, 32);
+            Tensor x = Tensor.randn(new long[] {7, 33}, DType.F32, dev, new Generator(1)), wrong = Tensor.zeros(new long[] {7, 32}, DType.F32, dev);
             assertRejects("out", "shape", () -> F.softmax(x, wrong));
             assertRejects("out", "shape", () -> F.logSoftmax(x, wrong));
             assertRejects("out", "shape", () -> F.layerNorm(x, null, null, 1e-5, wrong));

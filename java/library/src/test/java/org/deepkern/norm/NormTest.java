@@ -85,7 +85,7 @@ class NormTest {
         try (Scope s = Scope.open()) {
             int rows = 2 * 5, cols = 33;
             float[] xv = normal(rows * cols, 9, -1, 3), gv = normal(rows * cols, 10, 0, 1);
-            Tensor x = Tensor.of(device, xv, 2, 5, cols), dy = Tensor.of(device, gv, 2, 5, cols);
+            Tensor x = Tensor.of(xv, new long[] {2, 5, cols}, device), dy = Tensor.of(gv, new long[] {2, 5, cols}, device);
             for (boolean rms : new boolean[] {false, true}) {
                 String what = (rms ? "rms_norm" : "layer_norm") + " without affine on " + device;
                 Tensor y = rms ? F.rmsNorm(x, null, 1e-3) : F.layerNorm(x, null, null, 1e-3);
@@ -104,8 +104,8 @@ class NormTest {
             long[] shape = {rows, cols}, param = {cols};
             float[] xv = normal(rows * cols, 11, 0.3, 1), wv = normal(cols, 12, 1, 0.5), bv = normal(cols, 13, 0, 1);
             float[] r = normal(rows * cols, 14, 0, 1);
-            Tensor x = Tensor.of(device, xv, shape), w = Tensor.of(device, wv, param), b = Tensor.of(device, bv, param);
-            Tensor g = Tensor.of(device, r, shape);
+            Tensor x = Tensor.of(xv, shape, device), w = Tensor.of(wv, param, device), b = Tensor.of(bv, param, device);
+            Tensor g = Tensor.of(r, shape, device);
             NormGrads ln = F.layerNormBackward(x, w, g, EPS, true);
             assertFiniteDifferences(device, xv.clone(), shape, r, t -> F.layerNorm(t, w, b, EPS), ln.input().toFloatArray(),
                     "layer_norm x on " + device);

@@ -63,7 +63,7 @@ class SoftmaxTest {
             int rows = 3, cols = 7;
             float[] xv = normal(rows * cols, 5, 0, 1.5), r = normal(rows * cols, 6, 0, 1);
             long[] shape = {rows, cols};
-            Tensor x = Tensor.of(device, xv, shape), g = Tensor.of(device, r, shape);
+            Tensor x = Tensor.of(xv, shape, device), g = Tensor.of(r, shape, device);
             for (boolean log : new boolean[] {false, true}) {
                 Tensor y = log ? F.logSoftmax(x) : F.softmax(x);
                 float[] grad = (log ? F.logSoftmaxBackward(y, g) : F.softmaxBackward(y, g)).toFloatArray();
@@ -80,10 +80,10 @@ class SoftmaxTest {
         try (Scope s = Scope.open()) {
             float inf = Float.NEGATIVE_INFINITY;
             float[] xv = {inf, 0, 1e30f, 1e30f, 2, inf, inf, 3};  // [2, 2, 2]
-            float[] p = F.softmax(Tensor.of(device, xv, 2, 2, 2)).toFloatArray();
+            float[] p = F.softmax(Tensor.of(xv, new long[] {2, 2, 2}, device)).toFloatArray();
             float[] expect = {0, 1, 0.5f, 0.5f, 1, 0, 0, 1};
             for (int i = 0; i < p.length; i++) assertEquals(expect[i], p[i], 1e-7, "element " + i);
-            float[] lp = F.logSoftmax(Tensor.of(device, xv, 2, 2, 2)).toFloatArray();
+            float[] lp = F.logSoftmax(Tensor.of(xv, new long[] {2, 2, 2}, device)).toFloatArray();
             assertTrue(lp[0] == inf && lp[1] == 0 && Math.abs(lp[2] + Math.log(2)) < 1e-6, java.util.Arrays.toString(lp));
         }
     }

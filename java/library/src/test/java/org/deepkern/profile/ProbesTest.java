@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Scope;
@@ -18,7 +19,7 @@ class ProbesTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void fmaComputesItsChains(Device dev) {
         int n = 3000, iterations = 37;
-        try (Tensor out = Tensor.full(Float.NaN, DType.F32, dev, n)) {
+        try (Tensor out = Tensor.full(new long[] {n}, Float.NaN, DType.F32, dev)) {
             Probes.fma(out, iterations);
             float[] got = out.toFloatArray();
             for (int i = 0; i < n; i++) {
@@ -38,15 +39,15 @@ class ProbesTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void copyBytesCopiesEveryByte(Device dev) {
         try (Scope scope = Scope.open()) {
-            Tensor src = Tensor.randn(dev, DType.F32, 5, 1001), dst = Tensor.full(Float.NaN, DType.F32, dev, 1001);
+            Tensor src = Tensor.randn(new long[] {1001}, DType.F32, dev, new Generator(5)), dst = Tensor.full(new long[] {1001}, Float.NaN, DType.F32, dev);
             Probes.copyBytes(dst, src);
             assertArrayEquals(src.toFloatArray(), dst.toFloatArray());
-            Tensor asInts = Tensor.zeros(DType.I32, dev, 1001);
+            Tensor asInts = Tensor.zeros(new long[] {1001}, DType.I32, dev);
             Probes.copyBytes(asInts, src);  // bytes, not values: the f32 bits reinterpreted
             int[] bits = asInts.toIntArray();
             float[] values = src.toFloatArray();
             for (int i = 0; i < values.length; i++) assertEquals(Float.floatToRawIntBits(values[i]), bits[i]);
-            assertRejects("dst", "bytes", () -> Probes.copyBytes(Tensor.zeros(DType.F32, dev, 1000), src));
+            assertRejects("dst", "bytes", () -> Probes.copyBytes(Tensor.zeros(new long[] {1000}, DType.F32, dev), src));
         }
     }
 
@@ -66,8 +67,8 @@ class ProbesTest {
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void badArgumentsAreNamed(Device dev) {
         try (Scope scope = Scope.open()) {
-            assertRejects("iterations", ">= 1", () -> Probes.fma(Tensor.zeros(DType.F32, dev, 4), 0));
-            assertRejects("out", "f32", () -> Probes.fma(Tensor.zeros(DType.I32, dev, 4), 1));
+            assertRejects("iterations", ">= 1", () -> Probes.fma(Tensor.zeros(new long[] {4}, DType.F32, dev), 0));
+            assertRejects("out", "f32", () -> Probes.fma(Tensor.zeros(new long[] {4}, DType.I32, dev), 1));
             assertRejects("device", "null", () -> Probes.emptyCall(null));
             assertRejects("device", "null", () -> new DeviceTimer(null));
         }

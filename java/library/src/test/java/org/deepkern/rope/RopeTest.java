@@ -69,10 +69,10 @@ class RopeTest {
             long[] shape = {1, 2, 3, 6};
             float[] xv = normal(36, 21, 0, 1), r = normal(36, 22, 0, 1);
             for (RopeLayout layout : RopeLayout.values()) {
-                float[] grad = F.rotaryEmbeddingBackward(Tensor.of(device, r, shape), layout, 10000, 3).toFloatArray();
+                float[] grad = F.rotaryEmbeddingBackward(Tensor.of(r, shape, device), layout, 10000, 3).toFloatArray();
                 assertFiniteDifferences(device, xv.clone(), shape, r, t -> F.rotaryEmbedding(t, layout, 10000, 3), grad,
                         "rope " + layout + " on " + device);
-                Tensor there = F.rotaryEmbedding(Tensor.of(device, xv, shape), layout, 10000, 3);
+                Tensor there = F.rotaryEmbedding(Tensor.of(xv, shape, device), layout, 10000, 3);
                 float[] back = F.rotaryEmbeddingBackward(there, layout, 10000, 3).toFloatArray();
                 double[] ref = new double[xv.length];
                 for (int i = 0; i < ref.length; i++) ref[i] = xv[i];

@@ -74,7 +74,7 @@ class CastTest {
             if (rng.nextBoolean()) x[i] = -x[i];
         }
         float[] got;
-        try (Tensor t = Tensor.of(device, x); Tensor c = t.to(dtype)) {
+        try (Tensor t = Tensor.of(x, new long[0], device); Tensor c = t.to(dtype)) {
             got = c.toFloatArray();
         }
         for (int i = 0; i < x.length; i++) {

@@ -1,5 +1,6 @@
 package org.deepkern.tensor;
 
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.Device;
@@ -23,7 +24,7 @@ class RandomTest {
     void randnFollowsThePhiloxStream(Device device) {
         long seed = 0x1234_5678_9abcL;
         int n = 10_003;
-        try (Tensor t = Tensor.randn(device, DType.F32, seed, n)) {
+        try (Tensor t = Tensor.randn(new long[] {n}, DType.F32, device, new Generator(seed))) {
             float[] z = t.toFloatArray();
             for (int i = 0; i < n; i++) {
                 double expected = Philox.normal(seed, 0, i);
@@ -36,9 +37,9 @@ class RandomTest {
     @ParameterizedTest
     @MethodSource("devices")
     void sameSeedSameBitsOtherSeedOtherBits(Device device) {
-        try (Tensor a = Tensor.randn(device, DType.BF16, 42, 999);
-             Tensor b = Tensor.randn(device, DType.BF16, 42, 999);
-             Tensor c = Tensor.randn(device, DType.BF16, 43, 999)) {
+        try (Tensor a = Tensor.randn(new long[] {999}, DType.BF16, device, new Generator(42));
+             Tensor b = Tensor.randn(new long[] {999}, DType.BF16, device, new Generator(42));
+             Tensor c = Tensor.randn(new long[] {999}, DType.BF16, device, new Generator(43))) {
             assertArrayEquals(a.toFloatArray(), b.toFloatArray());
             assertFalse(java.util.Arrays.equals(a.toFloatArray(), c.toFloatArray()));
         }
@@ -48,7 +49,7 @@ class RandomTest {
     void backendsDrawTheSameNumbers() {
         float[] first = null;
         for (Device d : DeepKern.devices()) {
-            try (Tensor t = Tensor.randn(d, DType.F32, 7, 4099)) {
+            try (Tensor t = Tensor.randn(new long[] {4099}, DType.F32, d, new Generator(7))) {
                 float[] z = t.toFloatArray();
                 if (first == null) first = z;
                 else for (int i = 0; i < z.length; i++) assertEquals(first[i], z[i], 2e-6 * Math.max(1, Math.abs(z[i])));
@@ -61,7 +62,7 @@ class RandomTest {
         // 2^20 draws: the sample mean has sd 1e-3 and the sample variance sd 1.4e-3; a 5 sd bound
         // fails by chance with probability below 1e-6.
         int n = 1 << 20;
-        try (Tensor t = Tensor.randn(Device.CPU, DType.F32, 99, n)) {
+        try (Tensor t = Tensor.randn(new long[] {n}, DType.F32, Device.CPU, new Generator(99))) {
             float[] z = t.toFloatArray();
             double sum = 0, sq = 0;
             for (float v : z) {

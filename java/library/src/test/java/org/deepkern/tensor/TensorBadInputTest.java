@@ -1,5 +1,6 @@
 package org.deepkern.tensor;
 
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.DeepKernException;
@@ -15,25 +16,25 @@ class TensorBadInputTest {
     @Test
     void randnNeedsAFloatingDtypeAndAValidShape() {
         for (Device d : DeepKern.devices()) {
-            assertRejects("dtype", "floating dtype", () -> Tensor.randn(d, DType.I32, 1, 4));
-            assertRejects("shape", ">= 0", () -> Tensor.randn(d, DType.F32, 1, 2, -3));
+            assertRejects("dtype", "floating dtype", () -> Tensor.randn(new long[] {4}, DType.I32, d, new Generator(1)));
+            assertRejects("shape", ">= 0", () -> Tensor.randn(new long[] {2, -3}, DType.F32, d, new Generator(1)));
         }
     }
 
     @Test
     void shapesThatOverflowAreRejectedBeforeAllocating() {
-        assertRejects("shape", "overflows", () -> Tensor.zeros(DType.F32, Device.CPU, 1L << 40, 1L << 40));
+        assertRejects("shape", "overflows", () -> Tensor.zeros(new long[] {1L << 40, 1L << 40}, DType.F32, Device.CPU));
     }
 
     @Test
     void nullsOverflowsAndClosedTensorsAreNamed() {
-        assertRejects("device", "null", () -> Tensor.zeros(DType.F32, null, 3));
-        assertRejects("dtype", "null", () -> Tensor.empty(null, Device.CPU, 3));
-        assertRejects("shape", "null", () -> Tensor.empty(DType.F32, Device.CPU, (long[]) null));
-        assertRejects("values", "null", () -> Tensor.of(Device.CPU, (float[]) null));
-        assertRejects("shape", "overflows 64-bit byte counts", () -> Tensor.empty(DType.F32, Device.CPU, 1L << 62));
-        assertRejects("shape", "overflows", () -> Tensor.empty(DType.BF16, Device.CPU, Long.MAX_VALUE, 2));
-        try (Tensor t = Tensor.zeros(DType.F32, Device.CPU, 2, 3)) {
+        assertRejects("device", "null", () -> Tensor.zeros(new long[] {3}, DType.F32, null));
+        assertRejects("dtype", "null", () -> Tensor.empty(new long[] {3}, null, Device.CPU));
+        assertRejects("shape", "null", () -> Tensor.empty((long[]) null, DType.F32, Device.CPU));
+        assertRejects("values", "null", () -> Tensor.of((float[]) null, new long[0], Device.CPU));
+        assertRejects("shape", "overflows 64-bit byte counts", () -> Tensor.empty(new long[] {1L << 62}, DType.F32, Device.CPU));
+        assertRejects("shape", "overflows", () -> Tensor.empty(new long[] {Long.MAX_VALUE, 2}, DType.BF16, Device.CPU));
+        try (Tensor t = Tensor.zeros(new long[] {2, 3}, DType.F32, Device.CPU)) {
             assertRejects("shape", "expected 6 elements", () -> t.reshape(1L << 40, 1L << 40, 0, -1));
             assertRejects("shape", "expected 6 elements", () -> t.reshape(Long.MAX_VALUE, 2));
             assertRejects("dim", "expected -2..1", () -> t.shape(2));
@@ -52,9 +53,9 @@ class TensorBadInputTest {
     @Test
     void aFailedCallLeaksNothingAndTheNextCallWorks() {
         long inUse = DeepKern.memoryStats(Device.CPU).inUse();
-        for (int i = 0; i < 50; i++) assertThrows(DeepKernException.class, () -> Tensor.randn(Device.CPU, DType.I64, 0, 3));
+        for (int i = 0; i < 50; i++) assertThrows(DeepKernException.class, () -> Tensor.randn(new long[] {3}, DType.I64, Device.CPU, new Generator(0)));
         assertEquals(inUse, DeepKern.memoryStats(Device.CPU).inUse(), "the failed calls' outputs were released");
-        try (Tensor t = Tensor.randn(Device.CPU, DType.F32, 0, 3)) {
+        try (Tensor t = Tensor.randn(new long[] {3}, DType.F32, Device.CPU, new Generator(0))) {
             assertEquals(3, t.toFloatArray().length);
         }
     }

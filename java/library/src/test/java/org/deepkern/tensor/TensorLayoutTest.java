@@ -37,7 +37,7 @@ class TensorLayoutTest {
         for (long s : shape) n *= (int) s;
         float[] v = new float[n];
         for (int i = 0; i < n; i++) v[i] = i % 256 - 128;  // exact in bf16
-        try (Tensor f = Tensor.of(dev, v, shape)) {
+        try (Tensor f = Tensor.of(v, shape, dev)) {
             return f.to(dtype);
         }
     }
@@ -136,7 +136,7 @@ class TensorLayoutTest {
     @ParameterizedTest
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void badArgumentsAreNamed(Device dev) {
-        try (Tensor x = Tensor.zeros(DType.F32, dev, 2, 3, 4)) {
+        try (Tensor x = Tensor.zeros(new long[] {2, 3, 4}, DType.F32, dev)) {
             String[][] cases = {{"dims", "0,1"}, {"dims", "0,1,1"}, {"dims", "0,1,3"}, {"dims", "-1,0,1"}};
             for (String[] c : cases) {
                 int[] dims = Stream.of(c[1].split(",")).mapToInt(Integer::parseInt).toArray();
@@ -154,8 +154,8 @@ class TensorLayoutTest {
     @ParameterizedTest
     @MethodSource("org.deepkern.testing.TestDevices#host")
     void nativeChecksTheOutputShape(Device dev) {
-        try (Tensor x = Tensor.zeros(DType.F32, dev, 2, 3, 4); Tensor out = Tensor.zeros(DType.F32, dev, 2, 3, 4);
-             Tensor half = Tensor.zeros(DType.F32, dev, 2, 2, 4); IntPointer swap = new IntPointer(1, 0, 2);
+        try (Tensor x = Tensor.zeros(new long[] {2, 3, 4}, DType.F32, dev); Tensor out = Tensor.zeros(new long[] {2, 3, 4}, DType.F32, dev);
+             Tensor half = Tensor.zeros(new long[] {2, 2, 4}, DType.F32, dev); IntPointer swap = new IntPointer(1, 0, 2);
              IntPointer twice = new IntPointer(0, 0, 2)) {
             String[][] expected = {{"out"}, {"dims"}, {"start"}, {"out"}};
             Runnable[] calls = {

@@ -17,7 +17,7 @@ class TensorTest {
 
     @Test
     void closingTwiceIsHarmless() {
-        Tensor t = Tensor.zeros(DType.F32, D, 4);
+        Tensor t = Tensor.zeros(new long[] {4}, DType.F32, D);
         t.close();
         t.close();
         assertTrue(t.isClosed());
@@ -25,7 +25,7 @@ class TensorTest {
 
     @Test
     void useAfterCloseRaises() {
-        Tensor t = Tensor.zeros(DType.F32, D, 4);
+        Tensor t = Tensor.zeros(new long[] {4}, DType.F32, D);
         t.close();
         DeepKernException e = assertThrows(DeepKernException.class, t::toFloatArray);
         assertEquals(Status.INVALID_ARGUMENT, e.status());
@@ -39,11 +39,11 @@ class TensorTest {
         MemoryStats before = DeepKern.memoryStats(D);
         Tensor a, b, kept;
         try (Scope scope = Scope.open()) {
-            a = Tensor.zeros(DType.F32, D, 1000);
+            a = Tensor.zeros(new long[] {1000}, DType.F32, D);
             b = a.reshape(10, 100);
-            kept = scope.keep(Tensor.full(2.0, DType.F32, D, 3));
+            kept = scope.keep(Tensor.full(new long[] {3}, 2.0, DType.F32, D));
             try (Scope inner = Scope.open()) {
-                Tensor.zeros(DType.F16, D, 77);
+                Tensor.zeros(new long[] {77}, DType.F16, D);
             }
             assertFalse(a.isClosed());
         }
@@ -60,7 +60,7 @@ class TensorTest {
         Tensor t;
         try (Scope outer = Scope.open()) {
             try (Scope inner = Scope.open()) {
-                t = inner.keep(Tensor.zeros(DType.F32, D, 2));
+                t = inner.keep(Tensor.zeros(new long[] {2}, DType.F32, D));
             }
             assertFalse(t.isClosed());
         }
@@ -71,7 +71,7 @@ class TensorTest {
     void allocatorStatsReturnAfterManyCycles() {
         MemoryStats before = DeepKern.memoryStats(D);
         for (int i = 0; i < 10_000; i++) {
-            try (Tensor t = Tensor.empty(DType.F32, D, 1 + (i % 97) * 13)) {
+            try (Tensor t = Tensor.empty(new long[] {1 + (i % 97) * 13}, DType.F32, D)) {
                 assertEquals(1 + (i % 97) * 13, t.numel());
             }
         }
@@ -83,7 +83,7 @@ class TensorTest {
 
     @Test
     void emptyCacheReturnsCachedBlocks() {
-        Tensor.zeros(DType.F32, D, 1 << 16).close();
+        Tensor.zeros(new long[] {1 << 16}, DType.F32, D).close();
         assertTrue(DeepKern.memoryStats(D).cached() > 0);
         DeepKern.emptyCache(D);
         MemoryStats s = DeepKern.memoryStats(D);
@@ -93,14 +93,14 @@ class TensorTest {
 
     @Test
     void viewsShareMemoryUntilTheLastIsClosed() {
-        Tensor a = Tensor.of(D, new float[] {1, 2, 3, 4, 5, 6}, 2, 3);
+        Tensor a = Tensor.of(new float[] {1, 2, 3, 4, 5, 6}, new long[] {2, 3}, D);
         Tensor v = a.view(3, -1);
         assertArrayEquals(new long[] {3, 2}, v.shape());
         a.close();
         assertArrayEquals(new float[] {1, 2, 3, 4, 5, 6}, v.toFloatArray());
         v.close();
         DeepKernException e = assertThrows(DeepKernException.class, () -> {
-            try (Tensor b = Tensor.zeros(DType.F32, D, 6)) {
+            try (Tensor b = Tensor.zeros(new long[] {6}, DType.F32, D)) {
                 b.reshape(4, -1);
             }
         });
@@ -110,27 +110,27 @@ class TensorTest {
     @Test
     void factoriesAndAccessors() {
         try (Scope s = Scope.open()) {
-            Tensor t = Tensor.of(D, new float[] {1.5f, -2f}, 2, 1);
+            Tensor t = Tensor.of(new float[] {1.5f, -2f}, new long[] {2, 1}, D);
             assertEquals(DType.F32, t.dtype());
             assertEquals(D, t.device());
             assertArrayEquals(new long[] {2, 1}, t.shape());
             assertEquals(2, t.ndim());
             assertEquals(1, t.shape(-1));
-            assertArrayEquals(new int[] {7, -8}, Tensor.of(D, new int[] {7, -8}).toIntArray());
-            assertArrayEquals(new long[] {1L << 40}, Tensor.of(D, new long[] {1L << 40}).toLongArray());
-            assertArrayEquals(new float[0], Tensor.zeros(DType.BF16, D, 0, 5).toFloatArray());
-            Tensor scalar = Tensor.full(3.0, DType.F16, D);
+            assertArrayEquals(new int[] {7, -8}, Tensor.of(new int[] {7, -8}, new long[0], D).toIntArray());
+            assertArrayEquals(new long[] {1L << 40}, Tensor.of(new long[] {1L << 40}, new long[0], D).toLongArray());
+            assertArrayEquals(new float[0], Tensor.zeros(new long[] {0, 5}, DType.BF16, D).toFloatArray());
+            Tensor scalar = Tensor.full(new long[0], 3.0, DType.F16, D);
             assertEquals(0, scalar.ndim());
             assertArrayEquals(new float[] {3f}, scalar.toFloatArray());
-            assertThrows(DeepKernException.class, () -> Tensor.of(D, new float[] {1, 2, 3}, 2, 2));
-            assertThrows(DeepKernException.class, () -> Tensor.zeros(DType.F32, D, 2, -1));
+            assertThrows(DeepKernException.class, () -> Tensor.of(new float[] {1, 2, 3}, new long[] {2, 2}, D));
+            assertThrows(DeepKernException.class, () -> Tensor.zeros(new long[] {2, -1}, DType.F32, D));
         }
     }
 
     @Test
     void toDeviceCopiesAndToSameDeviceIsAView() {
         try (Scope s = Scope.open()) {
-            Tensor a = Tensor.of(D, new float[] {1, 2, 3});
+            Tensor a = Tensor.of(new float[] {1, 2, 3}, new long[0], D);
             Tensor same = a.to(D);
             a.close();
             assertArrayEquals(new float[] {1, 2, 3}, same.toFloatArray());
@@ -145,7 +145,7 @@ class TensorTest {
     @Test
     void toDtypeRoundTrips() {
         try (Scope s = Scope.open()) {
-            Tensor a = Tensor.of(D, new float[] {1f, -2.5f, 1e6f, 0.1f});
+            Tensor a = Tensor.of(new float[] {1f, -2.5f, 1e6f, 0.1f}, new long[0], D);
             assertArrayEquals(new int[] {1, -2, 1000000, 0}, a.to(DType.I32).toIntArray());
             assertArrayEquals(new float[] {1f, -2.5f, Float.POSITIVE_INFINITY, 0.0999755859375f}, a.to(DType.F16).toFloatArray());
             assertArrayEquals(new float[] {1f, -2.5f, 999424f, 0.10009765625f}, a.to(DType.BF16).toFloatArray());

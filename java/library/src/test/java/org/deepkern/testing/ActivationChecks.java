@@ -87,7 +87,7 @@ public final class ActivationChecks {
     // ---- tensors ----
 
     public static Tensor tensor(Device device, DType dtype, float[] values, long... shape) {
-        try (Tensor f = Tensor.of(device, values, shape)) {
+        try (Tensor f = Tensor.of(values, shape, device)) {
             return f.to(dtype);
         }
     }
@@ -99,7 +99,7 @@ public final class ActivationChecks {
      */
     public static void poisonNextAllocations(DType dtype, Device device, long[]... shapes) {
         Tensor[] blocks = new Tensor[shapes.length];
-        for (int i = 0; i < shapes.length; i++) blocks[i] = Tensor.full(Double.NaN, dtype, device, shapes[i]);
+        for (int i = 0; i < shapes.length; i++) blocks[i] = Tensor.full(shapes[i], Double.NaN, dtype, device);
         for (int i = shapes.length - 1; i >= 0; i--) blocks[i].close();
     }
 
@@ -125,7 +125,7 @@ public final class ActivationChecks {
             long[] shape = shape(n);
             Tensor x = tensor(device, dtype, c.inputs((int) n, 31 * n + dtype.ordinal(), dtype), shape);
             float[] xs = x.toFloatArray();
-            Tensor out = Tensor.full(Double.NaN, dtype, device, shape);
+            Tensor out = Tensor.full(shape, Double.NaN, dtype, device);
             F.activation(c.act(), x, null, out);
             Close.assertClose(saturate(dtype, map(xs, c.f())), out.toFloatArray(), rtol(dtype), atol(dtype),
                     what("forward", c, dtype, n, device));
@@ -170,7 +170,7 @@ public final class ActivationChecks {
             float[] sum = new float[xs.length];
             for (int i = 0; i < xs.length; i++) sum[i] = xs[i] + bs[i % cols];
 
-            Tensor out = Tensor.full(Double.NaN, dtype, device, shape);
+            Tensor out = Tensor.full(shape, Double.NaN, dtype, device);
             F.activation(c.act(), x, b, out);
             Close.assertClose(saturate(dtype, map(sum, c.f())), out.toFloatArray(), rtol(dtype), atol(dtype),
                     what("forward+bias", c, dtype, n, device));

@@ -16,9 +16,9 @@ import org.junit.jupiter.api.function.Executable;
 public final class BadInput {
     /**
      * How every message starts: the public method or constructor the user called ("F.conv2d: ",
-     * "Tensor.empty: ", "new GaussianMixture: ").
+     * "Tensor.empty: ", "Tensor.add_: ", "new GaussianMixture: ").
      */
-    public static final Pattern JAVA_CALL = Pattern.compile("([A-Z][A-Za-z0-9]*\\.[a-z][A-Za-z0-9]*|new [A-Z][A-Za-z0-9]*): ");
+    public static final Pattern JAVA_CALL = Pattern.compile("([A-Z][A-Za-z0-9]*\\.[a-z][A-Za-z0-9]*_?|new [A-Z][A-Za-z0-9]*): ");
 
     private BadInput() {}
 

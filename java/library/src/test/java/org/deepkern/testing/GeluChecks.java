@@ -53,9 +53,9 @@ public final class GeluChecks {
     public static void check(Device device, DType dtype, GeluApproximation approximation, long n) {
         DoubleUnaryOperator ref = approximation == GeluApproximation.TANH ? Reference::geluTanh : Reference::gelu;
         try (Scope scope = Scope.open()) {
-            Tensor x = Tensor.of(device, inputs((int) n, 17 * n + dtype.ordinal(), dtype), n).to(dtype);
+            Tensor x = Tensor.of(inputs((int) n, 17 * n + dtype.ordinal(), dtype), new long[] {n}, device).to(dtype);
             float[] xs = x.toFloatArray();  // the inputs as the dtype holds them
-            Tensor out = Tensor.full(Double.NaN, dtype, device, n);  // poisoned: unwritten elements fail
+            Tensor out = Tensor.full(new long[] {n}, Double.NaN, dtype, device);  // poisoned: unwritten elements fail
             F.gelu(x, approximation, out);
             double[] expected = new double[xs.length];
             for (int i = 0; i < xs.length; i++) expected[i] = ref.applyAsDouble(xs[i]);

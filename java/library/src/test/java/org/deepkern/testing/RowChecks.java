@@ -91,7 +91,7 @@ public final class RowChecks {
     }
 
     private static double loss(Device device, float[] p, long[] shape, float[] r, Function<Tensor, Tensor> f) {
-        try (Tensor t = Tensor.of(device, p, shape); Tensor y = f.apply(t)) {
+        try (Tensor t = Tensor.of(p, shape, device); Tensor y = f.apply(t)) {
             float[] v = y.toFloatArray();
             double s = 0;
             for (int i = 0; i < v.length; i++) s += (double) v[i] * r[i];

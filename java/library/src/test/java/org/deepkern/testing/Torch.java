@@ -6,6 +6,7 @@ import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptional;
@@ -151,6 +152,38 @@ public final class Torch {
         }
     }
 
+    /** a op b (add, sub, mul, div, maximum, minimum) with torch's broadcasting, in f32. */
+    public static float[] binary(String op, float[] a, long[] as, float[] b, long[] bs) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor ta = constant(a, as), tb = constant(b, bs);
+            return floats(switch (op) {
+                case "add" -> torch.add(ta, tb);
+                case "sub" -> torch.sub(ta, tb);
+                case "mul" -> torch.mul(ta, tb);
+                case "div" -> torch.div(ta, tb);
+                case "maximum" -> torch.maximum(ta, tb);
+                case "minimum" -> torch.minimum(ta, tb);
+                default -> throw new IllegalArgumentException(op);
+            });
+        }
+    }
+
+    /** sum, mean, amax, amin, argmax or argmin of x (f32) over dims (argmax / argmin: one dim). */
+    public static float[] reduce(String op, float[] x, long[] shape, long[] dims, boolean keepdim) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor t = constant(x, shape);
+            return floats(switch (op) {
+                case "sum" -> torch.sum(t, dims, keepdim, new ScalarTypeOptional());
+                case "mean" -> torch.mean(t, dims, keepdim, new ScalarTypeOptional());
+                case "max" -> torch.amax(t, dims, keepdim);
+                case "min" -> torch.amin(t, dims, keepdim);
+                case "argmax" -> torch.argmax(t, new LongOptional(dims[0]), keepdim);
+                case "argmin" -> torch.argmin(t, new LongOptional(dims[0]), keepdim);
+                default -> throw new IllegalArgumentException(op);
+            });
+        }
+    }
+
     private static Tensor constant(float[] x, long... shape) {
         return torch.from_blob(new FloatPointer(x), shape).clone();
     }
@@ -198,7 +231,7 @@ public final class Torch {
     private static float[] floats(Tensor t) {
         Tensor f = t.detach().to(torch.ScalarType.Float).contiguous();
         float[] out = new float[(int) f.numel()];
-        f.data_ptr_float().get(out);
+        if (out.length > 0) f.data_ptr_float().get(out);  // an empty tensor has no data pointer
         return out;
     }
 }

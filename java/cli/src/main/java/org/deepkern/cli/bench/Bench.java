@@ -2,6 +2,7 @@ package org.deepkern.cli.bench;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.deepkern.Generator;
 import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
@@ -79,10 +80,10 @@ public final class Bench {
             for (int k = 0; k < copies; k++) {
                 in[k] = inputs(c, device, k);
                 out[k] = c.op().outputShapes(c.shape()).stream()
-                        .map(s -> Tensor.zeros(c.outputDtype(), device, s)).toArray(Tensor[]::new);
+                        .map(s -> Tensor.zeros(s, c.outputDtype(), device)).toArray(Tensor[]::new);
             }
             Tensor[] poisoned = c.op().outputShapes(c.shape()).stream()
-                    .map(s -> Tensor.full(Double.NaN, c.outputDtype(), device, s)).toArray(Tensor[]::new);
+                    .map(s -> Tensor.full(s, Double.NaN, c.outputDtype(), device)).toArray(Tensor[]::new);
             String failure = gate(c, in[0], poisoned, values(in[0]));
             String name = device.toString();
             if (failure != null || !time) return new Result(c, name, failure, null, roofline, null);
@@ -100,7 +101,7 @@ public final class Bench {
     private static Tensor[] inputs(BenchCase c, Device device, int k) {
         List<long[]> shapes = c.op().inputShapes(c.shape());
         Tensor[] in = new Tensor[shapes.size()];
-        for (int j = 0; j < in.length; j++) in[j] = Tensor.randn(device, c.dtype(), 1000 + k + MAX_COPIES * j, shapes.get(j));
+        for (int j = 0; j < in.length; j++) in[j] = Tensor.randn(shapes.get(j), c.dtype(), device, new Generator(1000 + k + MAX_COPIES * j));
         return in;
     }
 

@@ -1,6 +1,7 @@
 package org.deepkern.cli.bench;
 
 
+import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Scope;
@@ -37,8 +38,8 @@ public final class Ceilings {
     private static Roofline once(Device device, long cacheBytes, Sampler sampler, Clock clock) {
         try (Scope scope = Scope.open()) {
             long n = Math.max(4 * cacheBytes, 64L << 20) / 4;  // f32 elements per buffer
-            Tensor src = Tensor.randn(device, DType.F32, 1, n);
-            Tensor dst = Tensor.zeros(DType.F32, device, n);  // written: no first touch in the timing
+            Tensor src = Tensor.randn(new long[] {n}, DType.F32, device, new Generator(1));
+            Tensor dst = Tensor.zeros(new long[] {n}, DType.F32, device);  // written: no first touch in the timing
             double bytes = 2.0 * n * 4;
             double copy = sampler.time(clock, 1, k -> Probes.copyBytes(dst, src)).p10();
             if (device.type() == Device.Type.CPU) {
@@ -48,7 +49,7 @@ public final class Ceilings {
             boolean gpu = device.type() == Device.Type.CUDA;
             long elements = gpu ? 1L << 22 : 1L << 16;
             int iterations = gpu ? 256 : 1024;
-            Tensor out = Tensor.zeros(DType.F32, device, elements);
+            Tensor out = Tensor.zeros(new long[] {elements}, DType.F32, device);
             double fma = sampler.time(clock, 1, k -> Probes.fma(out, iterations)).p10();
             return new Roofline(bytes / copy, 16.0 * iterations * elements / fma);
         }

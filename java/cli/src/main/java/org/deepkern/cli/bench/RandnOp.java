@@ -2,6 +2,7 @@ package org.deepkern.cli.bench;
 
 import java.util.List;
 import org.deepkern.DType;
+import org.deepkern.Generator;
 import org.deepkern.Tensor;
 
 /**
@@ -9,7 +10,7 @@ import org.deepkern.Tensor;
  * by its moments, which every correct normal generator (PyTorch's too) must match.
  */
 public record RandnOp() implements BenchOp {
-    private static final long SEED = 1;
+    private static final Generator GENERATOR = new Generator(1);
 
     @Override
     public String name() {
@@ -28,7 +29,7 @@ public record RandnOp() implements BenchOp {
 
     @Override
     public void run(long[] shape, Tensor[] in, Tensor[] out) {
-        out[0].fillRandn(SEED);
+        out[0].fillRandn(GENERATOR);
     }
 
     @Override

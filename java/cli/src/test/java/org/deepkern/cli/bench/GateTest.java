@@ -105,7 +105,7 @@ class GateTest {
 
         @Override
         public void run(long[] shape, Tensor[] in, Tensor[] out) {
-            RIGHT.run(shape, in, new Tensor[] {out[0], Tensor.empty(out[1].dtype(), out[1].device(), out[1].shape())});
+            RIGHT.run(shape, in, new Tensor[] {out[0], Tensor.empty(out[1].shape(), out[1].dtype(), out[1].device())});
         }
 
         @Override

@@ -1,5 +1,6 @@
 package org.deepkern.cli.bench;
 
+import org.deepkern.Generator;
 import org.deepkern.Tensor;
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -106,7 +107,7 @@ class ShapedOpsTest {
                 List<long[]> theirs = wrong.inputShapes(s);
                 org.deepkern.Tensor[] args = new org.deepkern.Tensor[theirs.size()];
                 for (int i = 0; i < args.length; i++)
-                    args[i] = i < shared ? in[i] : org.deepkern.Tensor.randn(Device.CPU, in[0].dtype(), 7 + i, theirs.get(i));
+                    args[i] = i < shared ? in[i] : org.deepkern.Tensor.randn(theirs.get(i), in[0].dtype(), Device.CPU, new org.deepkern.Generator(7 + i));
                 wrong.run(s, args, out);
             }
 

@@ -1,5 +1,6 @@
 package org.deepkern.cli.sample;
 
+import org.deepkern.Generator;
 import org.deepkern.diffusion.AbstractScheduler;
 import org.deepkern.diffusion.DdpmScheduler;
 import org.deepkern.diffusion.GaussianMixture;
@@ -60,7 +61,7 @@ class DiffusionSamplingTest {
             for (int k = 0; k < 2; k++) {
                 AbstractScheduler<?> s = Samplers.create(sampler, 0, 20);
                 s.setTimesteps(10);
-                Tensor x = Tensor.randn(Device.CPU, DType.F32, 9, 64), m = Tensor.randn(Device.CPU, DType.F32, 10, 64);
+                Tensor x = Tensor.randn(new long[] {64}, DType.F32, Device.CPU, new Generator(9)), m = Tensor.randn(new long[] {64}, DType.F32, Device.CPU, new Generator(10));
                 s.generator(100 + k, 1000 * k);
                 outs[k] = s.step(m, s.timesteps()[0], x).toFloatArray();
             }
@@ -85,7 +86,7 @@ class DiffusionSamplingTest {
         double sigma = Math.sqrt((1 - abP) / (1 - abT) * beta);
         s.generator(11, 0);
         try (Scope scope = Scope.open()) {
-            Tensor zero = Tensor.zeros(DType.F32, Device.CPU, n);
+            Tensor zero = Tensor.zeros(new long[] {n}, DType.F32, Device.CPU);
             float[] out = s.step(zero, ts[3], zero).toFloatArray();
             double mean = 0, var = 0;
             for (float v : out) mean += v;
@@ -107,7 +108,7 @@ class DiffusionSamplingTest {
                 DdpmScheduler s = new DdpmScheduler(NoiseSchedule.ddpm());
                 s.setTimesteps(10);
                 s.generator(42, 0);
-                Tensor zero = Tensor.zeros(DType.F32, devices[k], 1001);
+                Tensor zero = Tensor.zeros(new long[] {1001}, DType.F32, devices[k]);
                 outs[k] = s.step(zero, s.timesteps()[0], zero).toFloatArray();
             }
         }

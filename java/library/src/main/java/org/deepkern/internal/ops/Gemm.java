@@ -68,7 +68,7 @@ public final class Gemm {
             Tensor gw = matmul(c, g2, x2, true, false);
             Tensor gb = null;
             if (withBias) {
-                try (Tensor ones = Tensor.full(1.0, in.dtype(), in.device(), 1, rows);
+                try (Tensor ones = Tensor.full(new long[] {1, rows}, 1.0, in.dtype(), in.device());
                      Tensor s = matmul(c, ones, g2, false, false)) {
                     gb = s.reshape(n);
                 }
@@ -179,7 +179,7 @@ public final class Gemm {
                 for (int d = 0; d < i; d++) p *= s[d];
                 for (int d = j; d < s.length; d++) rest *= s[d];
                 for (int d = i; d < j; d++) s[d] = 1;
-                Tensor ones = Tensor.full(1.0, full.dtype(), full.device(), r, 1);
+                Tensor ones = Tensor.full(new long[] {r, 1}, 1.0, full.dtype(), full.device());
                 cur = matmul(c, cur.view(p, r, rest), ones, true, false).view(s);
                 i = j;
             }

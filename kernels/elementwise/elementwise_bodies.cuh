@@ -1,0 +1,61 @@
+// elementwise_bodies.cuh - one element of a binary op, shared by the kernel and the cpu loop:
+// where its operands are (strides), and the arithmetic: f32 for the floating dtypes, as every
+// deepkern op computes; the integer dtypes in their own width, wrapping on overflow as torch's do.
+#pragma once
+
+#include <type_traits>
+
+#include "deepkern/dispatch.h"
+#include "deepkern/numeric.cuh"
+#include "elementwise/elementwise.h"
+
+namespace dk {
+
+// The compute type of T: f32 for the floating dtypes, T itself for the integers.
+template <typename T>
+using BinaryCompute = typename std::conditional<is_integer_dtype<T>::value, T, float>::type;
+
+template <typename C>
+DK_HD C binary_math(BinaryOp op, C x, C y) {
+    using W = typename std::conditional<std::is_integral<C>::value, std::make_unsigned<C>, std::common_type<C>>::type::type;
+    switch (op) {
+        case BinaryOp::add: return C(W(x) + W(y));  // integers wrap (unsigned arithmetic: no UB)
+        case BinaryOp::sub: return C(W(x) - W(y));
+        case BinaryOp::mul: return C(W(x) * W(y));
+        case BinaryOp::div: return x / y;
+        // NaN propagates, as in torch.maximum and torch.minimum
+        case BinaryOp::maximum: return x != x ? x : (y != y ? y : (x > y ? x : y));
+        case BinaryOp::minimum: return x != x ? x : (y != y ? y : (x < y ? x : y));
+    }
+    return x;
+}
+
+template <typename T>
+DK_HD BinaryCompute<T> binary_load(const void* base, int64_t at) {
+    const T v = static_cast<const T*>(base)[at];
+    if constexpr (is_integer_dtype<T>::value) return v;
+    else return load_float(v);
+}
+
+// Out element i of a binary op (out is compact).
+template <typename T>
+DK_HD void binary_element(const BinaryArgs& a, int64_t i) {
+    using C = BinaryCompute<T>;
+    int64_t ao = i * a.a_stride[0], bo = i * a.b_stride[0], rest = i;  // one flat dim: no division
+    if (a.ndim > 1) ao = bo = 0;
+    for (int d = a.ndim > 1 ? a.ndim - 1 : -1; d >= 0; --d) {
+        const int64_t idx = rest % a.shape[d];
+        rest /= a.shape[d];
+        ao += idx * a.a_stride[d];
+        bo += idx * a.b_stride[d];
+    }
+    const C x = binary_load<T>(a.a, ao);
+    C y = a.has_scalar ? C(a.scalar) : binary_load<T>(a.b, bo);
+    if (a.op == BinaryOp::add || a.op == BinaryOp::sub) y = binary_math<C>(BinaryOp::mul, y, C(a.alpha));
+    const C r = a.has_scalar && a.scalar_first ? binary_math<C>(a.op, y, x) : binary_math<C>(a.op, x, y);
+    T* out = static_cast<T*>(a.out);
+    if constexpr (is_integer_dtype<T>::value) out[i] = r;
+    else store_float(out[i], r);
+}
+
+}  // namespace dk

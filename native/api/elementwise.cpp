@@ -1,0 +1,162 @@
+// elementwise.cpp - the C API of binary arithmetic: validate the operands, form torch's broadcast
+// shape, merge the dims both operands walk contiguously, run.
+#include <cmath>
+
+#include "api.h"
+#include "elementwise/elementwise.h"
+#include "validate.h"
+
+using namespace dk;
+
+namespace {
+
+void check_op(int32_t op) {
+    if (op < DK_BINARY_ADD || op > DK_BINARY_MINIMUM)
+        fail(DK_ERROR_INVALID_ARGUMENT, "argument 'op': expected a dk_binary_op (" + std::to_string(DK_BINARY_ADD) +
+                                            ".." + std::to_string(DK_BINARY_MINIMUM) + "), got " + std::to_string(op));
+}
+
+// torch's broadcast of a and b: aligned at the last dim, each pair of extents equal or one of them 1.
+Shape broadcast_shape(const Checked& a, const Checked& b) {
+    const size_t nd = a.shape.size() > b.shape.size() ? a.shape.size() : b.shape.size();
+    Shape out;
+    out.resize(nd);
+    for (size_t i = 0; i < nd; ++i) {
+        const int64_t da = i < nd - a.shape.size() ? 1 : a.shape[i - (nd - a.shape.size())];
+        const int64_t db = i < nd - b.shape.size() ? 1 : b.shape[i - (nd - b.shape.size())];
+        if (da != db && da != 1 && db != 1)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("b") + "shape " + shape_string(b.shape) + " does not broadcast with 'a' " +
+                                                shape_string(a.shape) + " (dim " + std::to_string(i) + ": " +
+                                                std::to_string(da) + " vs " + std::to_string(db) + ")");
+        out[i] = da == 1 ? db : da;
+    }
+    checked_numel("b", out, a.dtype);
+    return out;
+}
+
+// t's element strides against the broadcast shape out: 0 where t has extent 1 or no dim.
+void broadcast_strides(const Checked& t, const Shape& out, int64_t* strides) {
+    const size_t lead = out.size() - t.shape.size();
+    int64_t s = 1;
+    for (size_t i = out.size(); i-- > 0;) {
+        const int64_t extent = i < lead ? 1 : t.shape[i - lead];
+        strides[i] = extent == 1 ? 0 : s;
+        s *= extent;
+    }
+}
+
+// Fills a's shape and both operands' strides for out shape, merging each dim into the one
+// before it where both operands walk on contiguously (same-shape operands become one flat dim).
+void set_dims(BinaryArgs& a, const Shape& out, const int64_t* sa, const int64_t* sb) {
+    a.ndim = 0;
+    for (size_t d = 0; d < out.size(); ++d) {
+        if (out[d] == 1) continue;
+        const int n = a.ndim;
+        if (n > 0 && a.a_stride[n - 1] == sa[d] * out[d] && a.b_stride[n - 1] == sb[d] * out[d]) {
+            a.shape[n - 1] *= out[d];
+            a.a_stride[n - 1] = sa[d];
+            a.b_stride[n - 1] = sb[d];
+        } else {
+            a.shape[n] = out[d];
+            a.a_stride[n] = sa[d];
+            a.b_stride[n] = sb[d];
+            ++a.ndim;
+        }
+    }
+    if (a.ndim == 0) {  // a scalar, or all extents 1
+        a.ndim = 1;
+        a.shape[0] = 1;
+        a.a_stride[0] = a.b_stride[0] = 0;
+    }
+}
+
+bool integral(double v) { return std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.2e18; }
+
+void check_number(const Checked& a, const char* name, double v) {
+    const bool integer = a.dtype == DType::i32 || a.dtype == DType::i64;
+    if (integer && !integral(v))
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected an integral value for the " + dtype_name(a.dtype) +
+                                            " tensor 'a', got " + std::to_string(v));
+}
+
+void check_integer_op(const Checked& a, int32_t op) {
+    if (op == DK_BINARY_DIV && (a.dtype == DType::i32 || a.dtype == DType::i64))
+        fail(DK_ERROR_INVALID_ARGUMENT, arg("a") + "div needs a floating dtype, got " + dtype_name(a.dtype) +
+                                            ": convert it first (true division makes floats)");
+}
+
+}  // namespace
+
+extern "C" {
+
+DK_API dk_status dk_binary(dk_context* ctx, int32_t op, const dk_tensor* a, const dk_tensor* b, double alpha,
+                           dk_tensor* out) {
+    return guard_ctx("dk_binary", ctx, [&] {
+        check_op(op);
+        Checked ac = check_tensor(ctx, "a", a);
+        Checked bc = check_tensor(ctx, "b", b);
+        check_same_dtype(bc, ac);
+        check_integer_op(ac, op);
+        check_number(ac, "alpha", alpha);
+        if (!std::isfinite(alpha)) fail(DK_ERROR_INVALID_ARGUMENT, arg("alpha") + "expected a finite value, got " + std::to_string(alpha));
+        const Shape shape = broadcast_shape(ac, bc);
+        Checked oc = check_tensor(ctx, "out", out);
+        check_same_dtype(oc, ac);
+        check_shape(oc, shape, "the broadcast of 'a' and 'b'");
+        check_no_partial_overlap(oc, ac);
+        check_no_partial_overlap(oc, bc);
+        if (oc.data == ac.data && oc.numel && ac.numel != oc.numel)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "is 'a' itself, which broadcasts: its elements are read more than once");
+        if (oc.data == bc.data && oc.numel && bc.numel != oc.numel)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "is 'b' itself, which broadcasts: its elements are read more than once");
+        int64_t sa[kMaxDims], sb[kMaxDims];
+        broadcast_strides(ac, shape, sa);
+        broadcast_strides(bc, shape, sb);
+        BinaryArgs args{};
+        args.a = ac.data;
+        args.b = bc.data;
+        args.out = oc.data;
+        args.op = BinaryOp(op);
+        args.numel = oc.numel;
+        args.alpha = alpha;
+        set_dims(args, shape, sa, sb);
+        DK_BACKEND_CALL(ctx, binary, ac.dtype, args);
+    });
+}
+
+DK_API dk_status dk_binary_output_shape(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int64_t* out_shape,
+                                        int32_t* out_ndim) {
+    return guard_ctx("dk_binary_output_shape", ctx, [&] {
+        Checked ac = check_meta(ctx, "a", a);
+        Checked bc = check_meta(ctx, "b", b);
+        check_same_dtype(bc, ac);
+        write_shape(broadcast_shape(ac, bc), out_shape, out_ndim);
+    });
+}
+
+DK_API dk_status dk_binary_scalar(dk_context* ctx, int32_t op, const dk_tensor* a, double scalar, int32_t scalar_first,
+                                  dk_tensor* out) {
+    return guard_ctx("dk_binary_scalar", ctx, [&] {
+        check_op(op);
+        Checked ac = check_tensor(ctx, "a", a);
+        check_integer_op(ac, op);
+        check_number(ac, "scalar", scalar);
+        Checked oc = check_like(ctx, "out", out, ac);
+        check_no_partial_overlap(oc, ac);
+        BinaryArgs args{};
+        args.a = ac.data;
+        args.out = oc.data;
+        args.op = BinaryOp(op);
+        args.numel = oc.numel;
+        args.scalar = scalar;
+        args.alpha = 1.0;
+        args.has_scalar = true;
+        args.scalar_first = scalar_first != 0;
+        int64_t s[kMaxDims];
+        broadcast_strides(ac, ac.shape, s);
+        set_dims(args, ac.shape, s, s);
+        DK_BACKEND_CALL(ctx, binary, ac.dtype, args);
+    });
+}
+
+}  // extern "C"
