@@ -47,7 +47,7 @@ __global__ void strided_copy_kernel(StridedCopyArgs a) {
     const T* __restrict__ x = static_cast<const T*>(a.x);
     T* __restrict__ y = static_cast<T*>(a.out);
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < a.numel; i += stride)
-        y[i] = x[strided_source(a, i)];
+        y[strided_target(a, i)] = x[strided_source(a, i)];
 }
 
 constexpr int kThreads = 256;

@@ -6,8 +6,9 @@
 
 namespace dk {
 
-// A gather of x into compact out: out element (i_0, ..., i_{ndim-1}) of shape[] reads x at
-// sum i_d * x_stride[d] (elements from x). Permutes and slices of compact tensors are this.
+// A strided copy: element (i_0, ..., i_{ndim-1}) of shape[] goes from x at sum i_d x_stride[d]
+// to out at sum i_d out_stride[d] (elements), or to out at its row-major index when out_strided is
+// false (a gather into compact out: permutes, slices and views made contiguous).
 struct StridedCopyArgs {
     const void* x;
     void* out;
@@ -15,6 +16,8 @@ struct StridedCopyArgs {
     int64_t numel;
     int64_t shape[16];
     int64_t x_stride[16];
+    int64_t out_stride[16];
+    bool out_strided;
 };
 
 }  // namespace dk

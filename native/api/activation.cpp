@@ -25,7 +25,7 @@ int64_t last_dim(const Checked& t) { return t.shape.empty() ? 1 : t.shape.back()
 
 // bias must be [C], C the last dim of x, with x's dtype.
 Checked check_bias(const dk_context* ctx, const dk_tensor* bias, const Checked& x) {
-    Checked b = check_tensor(ctx, "bias", bias);
+    Checked b = check_input(ctx, "bias", bias);
     check_same_dtype(b, x);
     if (x.shape.empty())
         fail(DK_ERROR_INVALID_ARGUMENT, "argument 'bias': needs 'x' with at least one dimension, got a scalar");
@@ -83,7 +83,7 @@ DK_API dk_status dk_activation_forward(dk_context* ctx, const dk_activation* act
                                        const dk_tensor* bias, dk_tensor* out) {
     return guard_ctx("dk_activation_forward", ctx, [&] {
         const ActParams p = check_activation(act);
-        Checked xc = check_tensor(ctx, "x", x);
+        Checked xc = check_input(ctx, "x", x);
         check_floating(xc);
         Checked oc = check_like(ctx, "out", out, xc);
         check_no_partial_overlap(oc, xc);
@@ -103,9 +103,9 @@ DK_API dk_status dk_activation_backward(dk_context* ctx, const dk_activation* ac
                                         dk_tensor* grad_bias) {
     return guard_ctx("dk_activation_backward", ctx, [&] {
         const ActParams p = check_activation(act);
-        Checked xc = check_tensor(ctx, "x", x);
+        Checked xc = check_input(ctx, "x", x);
         check_floating(xc);
-        Checked go = check_like(ctx, "grad_out", grad_out, xc);
+        Checked go = check_input_like(ctx, "grad_out", grad_out, xc);
         Checked gi = check_like(ctx, "grad_in", grad_in, xc);
         check_no_partial_overlap(gi, xc);
         check_no_partial_overlap(gi, go);
@@ -137,9 +137,9 @@ DK_API dk_status dk_gated_forward(dk_context* ctx, const dk_activation* act, con
                                   const dk_tensor* up, dk_tensor* out) {
     return guard_ctx("dk_gated_forward", ctx, [&] {
         const ActParams p = check_gate(act);
-        Checked g = check_tensor(ctx, "gate", gate);
+        Checked g = check_input(ctx, "gate", gate);
         check_floating(g);
-        Checked u = check_like(ctx, "up", up, g);
+        Checked u = check_input_like(ctx, "up", up, g);
         Checked o = check_like(ctx, "out", out, g);
         check_no_partial_overlap(o, g);
         check_no_partial_overlap(o, u);
@@ -153,10 +153,10 @@ DK_API dk_status dk_gated_backward(dk_context* ctx, const dk_activation* act, co
                                    dk_tensor* grad_up) {
     return guard_ctx("dk_gated_backward", ctx, [&] {
         const ActParams p = check_gate(act);
-        Checked g = check_tensor(ctx, "gate", gate);
+        Checked g = check_input(ctx, "gate", gate);
         check_floating(g);
-        Checked u = check_like(ctx, "up", up, g);
-        Checked go = check_like(ctx, "grad_out", grad_out, g);
+        Checked u = check_input_like(ctx, "up", up, g);
+        Checked go = check_input_like(ctx, "grad_out", grad_out, g);
         Checked gg = check_like(ctx, "grad_gate", grad_gate, g);
         Checked gu = check_like(ctx, "grad_up", grad_up, g);
         for (const Checked* in : {&g, &u, &go}) {
@@ -184,7 +184,7 @@ DK_API dk_status dk_gated_split_forward(dk_context* ctx, const dk_activation* ac
                                         dk_tensor* out) {
     return guard_ctx("dk_gated_split_forward", ctx, [&] {
         const ActParams p = check_gate(act);
-        Checked xc = check_tensor(ctx, "x", x);
+        Checked xc = check_input(ctx, "x", x);
         check_floating(xc);
         const Shape half = check_split(xc);
         Checked o = check_tensor(ctx, "out", out);
@@ -201,10 +201,10 @@ DK_API dk_status dk_gated_split_backward(dk_context* ctx, const dk_activation* a
                                          const dk_tensor* grad_out, dk_tensor* grad_x) {
     return guard_ctx("dk_gated_split_backward", ctx, [&] {
         const ActParams p = check_gate(act);
-        Checked xc = check_tensor(ctx, "x", x);
+        Checked xc = check_input(ctx, "x", x);
         check_floating(xc);
         const Shape half = check_split(xc);
-        Checked go = check_tensor(ctx, "grad_out", grad_out);
+        Checked go = check_input(ctx, "grad_out", grad_out);
         check_half_shape(go, half, xc);
         Checked gx = check_like(ctx, "grad_x", grad_x, xc);
         check_no_partial_overlap(gx, xc);

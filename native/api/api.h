@@ -44,6 +44,30 @@ private:
     void* data_;
 };
 
+// Memory for the C call in progress (compact copies of the views it reads), from ctx's allocator,
+// given back when the call returns: the allocator is stream-ordered, so it goes only to later work.
+void* call_scratch(dk_context* ctx, size_t bytes);
+
+// The scratch blocks of the C call in progress on this thread, given back at its end.
+class CallScratch {
+public:
+    CallScratch();
+    ~CallScratch();
+    CallScratch(const CallScratch&) = delete;
+    CallScratch& operator=(const CallScratch&) = delete;
+
+private:
+    friend void* call_scratch(dk_context* ctx, size_t bytes);
+    struct Block {
+        dk_context* ctx;
+        void* data;
+    };
+    static constexpr int kMaxBlocks = 16;
+    Block blocks_[kMaxBlocks];
+    int count_ = 0;
+    CallScratch* outer_;
+};
+
 void set_last_error(const std::string& message);
 [[noreturn]] void fail(dk_status status, const std::string& message);
 std::string device_name(const dk_device& d);
@@ -54,6 +78,7 @@ void activate(const dk_context* ctx);
 template <class F>
 dk_status guard(const char* op, F&& body) {
     try {
+        CallScratch scratch;
         body();
         return DK_SUCCESS;
     } catch (const Error& e) {

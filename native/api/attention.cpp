@@ -17,7 +17,7 @@ struct Checked4 {
 };
 
 Checked4 check_bhld(const dk_context* ctx, const char* name, const dk_tensor* t) {
-    Checked c = check_tensor(ctx, name, t);
+    Checked c = check_input(ctx, name, t);
     check_floating(c);
     if (c.shape.size() != 4)
         fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected 4 dimensions [B, H, L, D], got " + shape_string(c.shape));
@@ -81,7 +81,7 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
     if (a.batch * a.heads > (int64_t(1) << 31) / 4)
         fail(DK_ERROR_INVALID_ARGUMENT, arg("q") + "B * Hq = " + std::to_string(a.batch * a.heads) + " exceeds 2^29");
     if (key_lengths) {
-        Checked kl = check_tensor(ctx, "key_lengths", key_lengths);
+        Checked kl = check_input(ctx, "key_lengths", key_lengths);
         if (kl.dtype != DType::i32 && kl.dtype != DType::i64)
             fail(DK_ERROR_INVALID_ARGUMENT, arg("key_lengths") + "expected dtype i32 or i64, got " + dtype_name(kl.dtype));
         check_shape(kl, {a.batch}, "the batch of 'q'");
@@ -90,7 +90,7 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
         p.inputs.push_back(kl);
     }
     if (bias) {
-        Checked bc = check_tensor(ctx, "bias", bias);
+        Checked bc = check_input(ctx, "bias", bias);
         if (bc.dtype != qc.t.dtype && bc.dtype != DType::f32)
             fail(DK_ERROR_INVALID_ARGUMENT, arg("bias") + "expected dtype " +
                                                 (qc.t.dtype == DType::f32 ? std::string("f32")
@@ -172,11 +172,11 @@ DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_param
                                        dk_tensor* grad_v) {
     return guard_ctx("dk_attention_backward", ctx, [&] {
         Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias);
-        Checked oc = check_like(ctx, "out", out, p.q);
-        Checked lc = check_tensor(ctx, "logsumexp", logsumexp);
+        Checked oc = check_input_like(ctx, "out", out, p.q);
+        Checked lc = check_input(ctx, "logsumexp", logsumexp);
         check_dtype(lc, DType::f32);
         check_shape(lc, rows_shape(p), "[B, Hq, Lq] of 'q'");
-        Checked go = check_like(ctx, "grad_out", grad_out, p.q);
+        Checked go = check_input_like(ctx, "grad_out", grad_out, p.q);
         CheckedList inputs = p.inputs;
         for (const Checked& c : {oc, lc, go}) inputs.push_back(c);
         Checked gq = check_output(ctx, "grad_q", grad_q, p.q.dtype, p.q.shape, "the shape of 'q'", inputs);

@@ -23,6 +23,30 @@ void set_last_error(const std::string& message) { last_error = message; }
 
 void fail(dk_status status, const std::string& message) { throw Error(status, message); }
 
+static thread_local CallScratch* current_scratch = nullptr;
+
+CallScratch::CallScratch() : outer_(current_scratch) { current_scratch = this; }
+
+CallScratch::~CallScratch() {
+    for (int i = count_; i-- > 0;) {
+        try {
+            blocks_[i].ctx->allocator.release(blocks_[i].data);
+        } catch (const Error&) {
+            // a block this call took itself: the allocator knows it; nothing to report from a destructor
+        }
+    }
+    current_scratch = outer_;
+}
+
+void* call_scratch(dk_context* ctx, size_t bytes) {
+    CallScratch* s = current_scratch;
+    if (!s) fail(DK_ERROR_INTERNAL, "scratch memory outside a C API call");
+    if (s->count_ == CallScratch::kMaxBlocks) fail(DK_ERROR_INTERNAL, "more views in one call than the scratch holds");
+    void* p = ctx->allocator.allocate(bytes);
+    s->blocks_[s->count_++] = {ctx, p};
+    return p;
+}
+
 std::string device_name(const dk_device& d) {
     switch (d.device_type) {
         case DK_DEVICE_CPU: return "cpu";

@@ -178,7 +178,7 @@ void check_grid(const char* name, int64_t rows, int64_t cols, const char* what) 
 // grad_out of the gradients: the dtype of like and the shape of the conv's output (what names it).
 Checked output_gradient(const dk_context* ctx, const Params& p, const dk_tensor* grad_out, const ConvGeom& g,
                         const Checked& like, const char* what) {
-    Checked gy = floating4(check_tensor, ctx, "grad_out", grad_out, p.nhwc ? "[N, P, Q, K]" : "[N, K, P, Q]");
+    Checked gy = floating4(check_input, ctx, "grad_out", grad_out, p.nhwc ? "[N, P, Q, K]" : "[N, K, P, Q]");
     check_same_dtype(gy, like);
     check_shape(gy, image_shape(p.nhwc, g.n, g.k, g.p, g.q), what);
     return gy;
@@ -245,7 +245,7 @@ DK_API dk_status dk_conv2d_forward_algorithm(dk_context* ctx, const dk_conv2d_pa
         if (!name) bad("name", "expected a place for the result, got NULL");
         const Params p = check_params(params, false, true);
         Checked xc, wc;
-        const ConvArgs a = forward_inputs(check_tensor, ctx, p, x, w, xc, wc);
+        const ConvArgs a = forward_inputs(check_input, ctx, p, x, w, xc, wc);
         DK_BACKEND_CALL(ctx, conv2d_forward_algorithm, xc.dtype, a, name);
     });
 }
@@ -256,7 +256,7 @@ DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* para
     return guard_ctx("dk_conv2d_forward", ctx, [&] {
         const Params p = check_params(params, false, true);
         Checked xc, wc;
-        ConvArgs a = forward_inputs(check_tensor, ctx, p, x, w, xc, wc);
+        ConvArgs a = forward_inputs(check_input, ctx, p, x, w, xc, wc);
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, xc);
         check_shape(oc, image_shape(p.nhwc, a.g.n, a.g.k, a.g.p, a.g.q), "the convolution's output");
@@ -270,7 +270,7 @@ DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* para
             a.bias = bc.data;
         }
         if (residual) {
-            Checked rc = check_tensor(ctx, "residual", residual);
+            Checked rc = check_input(ctx, "residual", residual);
             check_same_dtype(rc, xc);
             check_same_shape(rc, oc);
             check_no_partial_overlap(oc, rc);  // residual may be out itself
@@ -332,7 +332,7 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
     return guard_ctx("dk_conv_transpose2d_forward", ctx, [&] {
         const Params p = check_params(params, true, true);
         Checked xc, wc;
-        ConvArgs a = transposed_inputs(check_tensor, ctx, p, x, w, xc, wc);
+        ConvArgs a = transposed_inputs(check_input, ctx, p, x, w, xc, wc);
         const ConvGeom& g = a.g;
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, xc);

@@ -1,5 +1,5 @@
-// elementwise.cpp - the C API of binary arithmetic: validate the operands, form torch's broadcast
-// shape, merge the dims both operands walk contiguously, run.
+// elementwise.cpp - the C API of binary arithmetic: validate the operands (views are read through
+// their strides), form torch's broadcast shape, merge the dims both operands walk contiguously, run.
 #include <cmath>
 
 #include "api.h"
@@ -34,15 +34,23 @@ Shape broadcast_shape(const Checked& a, const Checked& b) {
     return out;
 }
 
-// t's element strides against the broadcast shape out: 0 where t has extent 1 or no dim.
+// t's element strides (its own: a view is read as it is) against the broadcast shape out: 0 where
+// t has extent 1 or no dim.
 void broadcast_strides(const Checked& t, const Shape& out, int64_t* strides) {
     const size_t lead = out.size() - t.shape.size();
-    int64_t s = 1;
-    for (size_t i = out.size(); i-- > 0;) {
+    for (size_t i = 0; i < out.size(); ++i) {
         const int64_t extent = i < lead ? 1 : t.shape[i - lead];
-        strides[i] = extent == 1 ? 0 : s;
-        s *= extent;
+        strides[i] = extent == 1 ? 0 : t.strides[i - lead];
     }
+}
+
+// out may be `in` itself (in place) only where in is laid out as out is: contiguous, same elements.
+void check_readable(const Checked& out, const Checked& in) {
+    check_no_partial_overlap(out, in);
+    if (out.numel && out.data == in.data && (!in.contiguous || in.numel != out.numel))
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "is the memory of '" + in.name + "', which is read " +
+                                            (in.contiguous ? "broadcast" : "through other strides") +
+                                            ": its elements would be overwritten before they are read");
 }
 
 // Fills a's shape and both operands' strides for out shape, merging each dim into the one
@@ -93,8 +101,8 @@ DK_API dk_status dk_binary(dk_context* ctx, int32_t op, const dk_tensor* a, cons
                            dk_tensor* out) {
     return guard_ctx("dk_binary", ctx, [&] {
         check_op(op);
-        Checked ac = check_tensor(ctx, "a", a);
-        Checked bc = check_tensor(ctx, "b", b);
+        Checked ac = check_view(ctx, "a", a);
+        Checked bc = check_view(ctx, "b", b);
         check_same_dtype(bc, ac);
         check_integer_op(ac, op);
         check_number(ac, "alpha", alpha);
@@ -103,12 +111,8 @@ DK_API dk_status dk_binary(dk_context* ctx, int32_t op, const dk_tensor* a, cons
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, ac);
         check_shape(oc, shape, "the broadcast of 'a' and 'b'");
-        check_no_partial_overlap(oc, ac);
-        check_no_partial_overlap(oc, bc);
-        if (oc.data == ac.data && oc.numel && ac.numel != oc.numel)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "is 'a' itself, which broadcasts: its elements are read more than once");
-        if (oc.data == bc.data && oc.numel && bc.numel != oc.numel)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "is 'b' itself, which broadcasts: its elements are read more than once");
+        check_readable(oc, ac);
+        check_readable(oc, bc);
         int64_t sa[kMaxDims], sb[kMaxDims];
         broadcast_strides(ac, shape, sa);
         broadcast_strides(bc, shape, sb);
@@ -138,11 +142,11 @@ DK_API dk_status dk_binary_scalar(dk_context* ctx, int32_t op, const dk_tensor* 
                                   dk_tensor* out) {
     return guard_ctx("dk_binary_scalar", ctx, [&] {
         check_op(op);
-        Checked ac = check_tensor(ctx, "a", a);
+        Checked ac = check_view(ctx, "a", a);
         check_integer_op(ac, op);
         check_number(ac, "scalar", scalar);
         Checked oc = check_like(ctx, "out", out, ac);
-        check_no_partial_overlap(oc, ac);
+        check_readable(oc, ac);
         BinaryArgs args{};
         args.a = ac.data;
         args.out = oc.data;
@@ -154,7 +158,7 @@ DK_API dk_status dk_binary_scalar(dk_context* ctx, int32_t op, const dk_tensor* 
         args.scalar_first = scalar_first != 0;
         int64_t s[kMaxDims];
         broadcast_strides(ac, ac.shape, s);
-        set_dims(args, ac.shape, s, s);
+        set_dims(args, ac.shape, s, s);  // b's strides are not read: the scalar stands in for b
         DK_BACKEND_CALL(ctx, binary, ac.dtype, args);
     });
 }

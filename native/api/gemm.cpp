@@ -127,8 +127,8 @@ extern "C" {
 DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a, int32_t trans_b,
                            dk_tensor* out) {
     return guard_ctx("dk_matmul", ctx, [&] {
-        Checked ac = check_operand(check_tensor, ctx, "a", a);
-        Checked bc = check_operand(check_tensor, ctx, "b", b);
+        Checked ac = check_operand(check_input, ctx, "a", a);
+        Checked bc = check_operand(check_input, ctx, "b", b);
         MatmulPlan plan = plan_matmul(ac, bc, trans_a, trans_b);
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, ac);
@@ -155,7 +155,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
                            const dk_activation* act, const dk_tensor* residual, dk_tensor* out) {
     return guard_ctx("dk_linear", ctx, [&] {
         Checked xc, wc;
-        LinearPlan plan = plan_linear(check_tensor, ctx, x, weight, xc, wc);
+        LinearPlan plan = plan_linear(check_input, ctx, x, weight, xc, wc);
         GemmArgs& g = plan.g;
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, xc);
@@ -166,7 +166,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
         g.b = wc.data;
         g.out = oc.data;
         if (bias) {
-            Checked bc = check_tensor(ctx, "bias", bias);
+            Checked bc = check_input(ctx, "bias", bias);
             check_same_dtype(bc, xc);
             check_shape(bc, {g.n}, "out_features");
             check_disjoint(oc, bc);
@@ -174,7 +174,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
         }
         if (act) g.act = check_activation(act);
         if (residual) {
-            Checked rc = check_tensor(ctx, "residual", residual);
+            Checked rc = check_input(ctx, "residual", residual);
             check_same_dtype(rc, xc);
             check_shape(rc, plan.out_shape, "the output's");
             check_no_partial_overlap(oc, rc);

@@ -13,7 +13,7 @@ namespace {
 
 // x must have at least one dimension: the last one is normalized over.
 Checked check_rows_input(const dk_context* ctx, const char* name, const dk_tensor* t) {
-    Checked c = check_tensor(ctx, name, t);
+    Checked c = check_input(ctx, name, t);
     check_floating(c);
     if (c.shape.empty())
         fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected at least one dimension (the last is reduced over), got a scalar");
@@ -27,7 +27,7 @@ void rows_cols(const Checked& x, int64_t& rows, int64_t& cols) {
 
 // A [C] parameter (weight, bias or their gradients) of x's dtype, C the last dim of x.
 Checked check_param(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& x) {
-    Checked c = check_tensor(ctx, name, t);
+    Checked c = check_input(ctx, name, t);
     check_same_dtype(c, x);
     check_shape(c, {x.shape.back()}, "the last dim of 'x'");
     return c;
@@ -63,7 +63,7 @@ void norm_backward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
                    float eps, dk_tensor* grad_x, dk_tensor* grad_weight, dk_tensor* grad_bias, bool rms) {
     check_eps(eps);
     Checked xc = check_rows_input(ctx, "x", x);
-    Checked go = check_like(ctx, "grad_out", grad_out, xc);
+    Checked go = check_input_like(ctx, "grad_out", grad_out, xc);
     Checked gx = check_like(ctx, "grad_x", grad_x, xc);
     check_disjoint(gx, xc);
     check_disjoint(gx, go);
@@ -119,7 +119,7 @@ DK_API dk_status dk_softmax_backward(dk_context* ctx, const dk_tensor* y, const 
                                      dk_tensor* grad_x) {
     return guard_ctx("dk_softmax_backward", ctx, [&] {
         Checked yc = check_rows_input(ctx, "y", y);
-        Checked go = check_like(ctx, "grad_out", grad_out, yc);
+        Checked go = check_input_like(ctx, "grad_out", grad_out, yc);
         Checked gx = check_like(ctx, "grad_x", grad_x, yc);
         check_no_partial_overlap(gx, go);
         check_disjoint(gx, yc);

@@ -88,7 +88,7 @@ extern "C" {
 DK_API dk_status dk_reduce(dk_context* ctx, int32_t op, const dk_tensor* x, const int32_t* dims, int32_t dims_count,
                            int32_t keepdim, dk_tensor* out) {
     return guard_ctx("dk_reduce", ctx, [&] {
-        Checked xc = check_tensor(ctx, "x", x);
+        Checked xc = check_view(ctx, "x", x);  // a view is read through its strides
         const ReducePlan p = plan_reduce(op, xc, dims, dims_count, keepdim);
         Checked oc = check_tensor(ctx, "out", out);
         check_dtype(oc, p.out_dtype);
@@ -100,18 +100,12 @@ DK_API dk_status dk_reduce(dk_context* ctx, int32_t op, const dk_tensor* x, cons
         a.op = ReduceOp(op);
         a.outer_numel = oc.numel;
         a.inner_numel = 1;
-        int64_t stride = 1;
-        int64_t strides[kMaxDims];
-        for (size_t d = xc.shape.size(); d-- > 0;) {
-            strides[d] = stride;
-            stride *= xc.shape[d];
-        }
         for (size_t d = 0; d < xc.shape.size(); ++d) {
             if (p.reduced[d]) {
-                push_dim(a.inner_ndim, a.inner_shape, a.inner_stride, xc.shape[d], strides[d]);
+                push_dim(a.inner_ndim, a.inner_shape, a.inner_stride, xc.shape[d], xc.strides[d]);
                 a.inner_numel *= xc.shape[d];
             } else {
-                push_dim(a.outer_ndim, a.outer_shape, a.outer_stride, xc.shape[d], strides[d]);
+                push_dim(a.outer_ndim, a.outer_shape, a.outer_stride, xc.shape[d], xc.strides[d]);
             }
         }
         for (int32_t* n : {&a.inner_ndim, &a.outer_ndim})

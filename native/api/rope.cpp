@@ -18,7 +18,7 @@ void rope(dk_context* ctx, const char* in_name, const dk_tensor* x, int32_t layo
         fail(DK_ERROR_INVALID_ARGUMENT, "argument 'base': expected a finite value > 0, got " + std::to_string(base));
     if (offset < 0)
         fail(DK_ERROR_INVALID_ARGUMENT, "argument 'position_offset': expected >= 0, got " + std::to_string(offset));
-    Checked xc = check_tensor(ctx, in_name, x);
+    Checked xc = check_input(ctx, in_name, x);
     check_floating(xc);
     if (xc.shape.size() != 4)
         fail(DK_ERROR_INVALID_ARGUMENT, arg(in_name) + "expected 4 dimensions [B, H, L, D], got " + shape_string(xc.shape));

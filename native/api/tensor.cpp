@@ -1,4 +1,6 @@
 // tensor.cpp - the C API of the tensor ops (fill, cast, randn, permute, narrow): validate every argument, then call the context's backend.
+#include <algorithm>
+
 #include "api.h"
 #include "validate.h"
 #include "tensor/tensor.h"
@@ -79,9 +81,61 @@ Shape narrowed_shape(const Checked& x, int32_t dim, int64_t start, int64_t lengt
     return shape;
 }
 
+// Whether the elements of view t land on distinct addresses: with its dims ordered by stride, each
+// stride passes the span of the dims below it. An empty view has no elements to collide.
+bool distinct_elements(const Checked& t) {
+    if (t.numel == 0) return true;
+    int64_t order[kMaxDims];
+    int n = 0;
+    for (size_t d = 0; d < t.shape.size(); ++d)
+        if (t.shape[d] > 1) order[n++] = int64_t(d);
+    std::sort(order, order + n, [&](int64_t a, int64_t b) { return t.strides[size_t(a)] < t.strides[size_t(b)]; });
+    int64_t span = 1;  // elements covered by the dims so far
+    for (int k = 0; k < n; ++k) {
+        const size_t d = size_t(order[k]);
+        if (t.strides[d] < span) return false;
+        span = t.strides[d] * (t.shape[d] - 1) + span;
+    }
+    return true;
+}
+
 }  // namespace
 
 extern "C" {
+
+DK_API dk_status dk_copy(dk_context* ctx, const dk_tensor* x, dk_tensor* out) {
+    return guard_ctx("dk_copy", ctx, [&] {
+        Checked i = check_view(ctx, "x", x);
+        Checked o = check_view(ctx, "out", out);
+        check_same_dtype(o, i);
+        check_same_shape(o, i);
+        if (!distinct_elements(o))
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "its strides " + shape_string(o.strides) +
+                                                " put several elements at one address (an expanded view)");
+        check_disjoint(o, i);
+        StridedCopyArgs a{};
+        a.x = i.data;
+        a.out = o.data;
+        a.numel = o.numel;
+        a.out_strided = true;
+        for (size_t d = 0; d < o.shape.size(); ++d) {  // merge dims both sides walk on contiguously
+            if (o.shape[d] == 1) continue;
+            const int n = a.ndim;
+            if (n > 0 && a.x_stride[n - 1] == i.strides[d] * o.shape[d] && a.out_stride[n - 1] == o.strides[d] * o.shape[d]) {
+                a.shape[n - 1] *= o.shape[d];
+                a.x_stride[n - 1] = i.strides[d];
+                a.out_stride[n - 1] = o.strides[d];
+            } else {
+                a.shape[n] = o.shape[d];
+                a.x_stride[n] = i.strides[d];
+                a.out_stride[n] = o.strides[d];
+                ++a.ndim;
+            }
+        }
+        if (o.numel == 0) return;
+        DK_BACKEND_CALL(ctx, strided_copy, i.dtype, a);
+    });
+}
 
 DK_API dk_status dk_fill(dk_context* ctx, dk_tensor* out, double value) {
     return guard_ctx("dk_fill", ctx, [&] {
@@ -92,7 +146,7 @@ DK_API dk_status dk_fill(dk_context* ctx, dk_tensor* out, double value) {
 
 DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out) {
     return guard_ctx("dk_cast", ctx, [&] {
-        Checked i = check_tensor(ctx, "x", x);
+        Checked i = check_input(ctx, "x", x);
         Checked o = check_tensor(ctx, "out", out);
         check_same_shape(o, i);
         if (o.data != i.data || o.dtype != i.dtype) check_disjoint(o, i);  // no in-place across element sizes
@@ -102,7 +156,7 @@ DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out) {
 
 DK_API dk_status dk_permute(dk_context* ctx, const dk_tensor* x, const int32_t* dims, dk_tensor* out) {
     return guard_ctx("dk_permute", ctx, [&] {
-        Checked i = check_tensor(ctx, "x", x);
+        Checked i = check_input(ctx, "x", x);
         Checked o = check_tensor(ctx, "out", out);
         check_same_dtype(o, i);
         const size_t nd = i.shape.size();
@@ -125,7 +179,7 @@ DK_API dk_status dk_permute_output_shape(dk_context* ctx, const dk_tensor* x, co
 
 DK_API dk_status dk_narrow(dk_context* ctx, const dk_tensor* x, int32_t dim, int64_t start, dk_tensor* out) {
     return guard_ctx("dk_narrow", ctx, [&] {
-        Checked i = check_tensor(ctx, "x", x);
+        Checked i = check_input(ctx, "x", x);
         Checked o = check_tensor(ctx, "out", out);
         check_same_dtype(o, i);
         const int64_t nd = int64_t(i.shape.size());

@@ -3,6 +3,7 @@
 #include <cinttypes>
 
 #include "api.h"
+#include "tensor/tensor.h"
 
 namespace dk {
 
@@ -64,6 +65,29 @@ Checked check_meta(const dk_context* ctx, const char* name, const dk_tensor* t) 
             fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "negative extent in shape " + shape_string(c.shape));
     c.numel = checked_numel(name, c.shape, c.dtype);
     c.bytes = c.numel * dtype_size(c.dtype);
+    c.strides.resize(c.shape.size());
+    int64_t compact = 1;
+    for (int i = t->ndim - 1; i >= 0; --i) {
+        c.strides[i] = compact;
+        compact *= c.shape[i];
+    }
+    if (t->strides && c.numel > 0) {
+        int64_t last = 0;  // the offset of the last element, in elements
+        for (int i = 0; i < t->ndim; ++i) {
+            const int64_t s = t->strides[i];
+            if (s < 0)
+                fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "dimension " + std::to_string(i) + " has negative stride " +
+                                                    std::to_string(s));
+            if (c.shape[i] > 1 && s > (kMaxBytes / dtype_size(c.dtype) - last) / (c.shape[i] - 1))
+                fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "strides span more than 64-bit byte counts");
+            if (c.shape[i] > 1) {
+                last += s * (c.shape[i] - 1);
+                c.contiguous &= s == c.strides[i];
+            }
+            c.strides[i] = s;
+        }
+        c.bytes = (last + 1) * dtype_size(c.dtype);
+    }
     if (t->device.device_type != ctx->device.device_type || t->device.device_id != ctx->device.device_id)
         fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "tensor is on " + device_name(t->device) + ", the op runs on " +
                                             device_name(ctx->device) + ": move it there first");
@@ -82,20 +106,9 @@ int64_t checked_numel(const char* name, const Shape& shape, DType dtype) {
     return numel;
 }
 
-Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t) {
+Checked check_view(const dk_context* ctx, const char* name, const dk_tensor* t) {
     Checked c = check_meta(ctx, name, t);
     const int64_t elem = dtype_size(c.dtype);
-    if (t->strides && c.numel > 1) {
-        int64_t expect = 1;
-        for (int i = t->ndim - 1; i >= 0; --i) {
-            if (c.shape[i] != 1 && t->strides[i] != expect)
-                fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected a contiguous (row-major) tensor, "
-                                                    "dimension " + std::to_string(i) + " has stride " +
-                                                    std::to_string(t->strides[i]) + ", expected " +
-                                                    std::to_string(expect));
-            expect *= c.shape[i];
-        }
-    }
     if (c.numel > 0) {
         if (!t->data) fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "data is NULL for " +
                                                         std::to_string(c.numel) + " elements");
@@ -107,8 +120,62 @@ Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t
     return c;
 }
 
+Checked check_input(const dk_context* ctx, const char* name, const dk_tensor* t) {
+    Checked c = check_view(ctx, name, t);
+    if (c.contiguous) return c;
+    // the context is not otherwise changed: its allocator lends the call's scratch memory
+    dk_context* mutable_ctx = const_cast<dk_context*>(ctx);
+    void* compact = call_scratch(mutable_ctx, size_t(c.numel * dtype_size(c.dtype)));
+    copy_compact(mutable_ctx, c, compact);
+    c.data = compact;
+    c.bytes = c.numel * dtype_size(c.dtype);
+    int64_t s = 1;
+    for (size_t i = c.shape.size(); i-- > 0;) {
+        c.strides[i] = s;
+        s *= c.shape[i];
+    }
+    c.contiguous = true;
+    return c;
+}
+
+Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t) {
+    Checked c = check_view(ctx, name, t);
+    if (!c.contiguous)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected a contiguous tensor, got a view of shape " +
+                                            shape_string(c.shape) + " with strides " + shape_string(c.strides) +
+                                            " (contiguous() makes one)");
+    return c;
+}
+
+void copy_compact(dk_context* ctx, const Checked& x, void* out) {
+    StridedCopyArgs a{};
+    a.x = x.data;
+    a.out = out;
+    a.numel = x.numel;
+    // merge each dim into the one before it where x walks on contiguously
+    for (size_t d = 0; d < x.shape.size(); ++d) {
+        if (x.shape[d] == 1) continue;
+        if (a.ndim > 0 && a.x_stride[a.ndim - 1] == x.strides[d] * x.shape[d]) {
+            a.shape[a.ndim - 1] *= x.shape[d];
+            a.x_stride[a.ndim - 1] = x.strides[d];
+        } else {
+            a.shape[a.ndim] = x.shape[d];
+            a.x_stride[a.ndim++] = x.strides[d];
+        }
+    }
+    if (x.numel == 0) return;
+    DK_BACKEND_CALL(ctx, strided_copy, x.dtype, a);
+}
+
 Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like) {
     Checked c = check_tensor(ctx, name, t);
+    check_same_dtype(c, like);
+    check_same_shape(c, like);
+    return c;
+}
+
+Checked check_input_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like) {
+    Checked c = check_input(ctx, name, t);
     check_same_dtype(c, like);
     check_same_shape(c, like);
     return c;

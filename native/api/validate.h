@@ -59,14 +59,17 @@ private:
 
 using Shape = Fixed<int64_t, kMaxDims>;
 
-// A validated, compact tensor: its dtype, first element and extent.
+// A validated tensor: its dtype, first element and extent; compact row-major unless it is a view
+// that an op reads through its strides (check_view).
 struct Checked {
     const char* name = "";
     DType dtype = DType::f32;
     void* data = nullptr;  // data + byte_offset
     Shape shape;
+    Shape strides;         // in elements
     int64_t numel = 0;
-    int64_t bytes = 0;
+    int64_t bytes = 0;     // the memory its elements span
+    bool contiguous = true;
 };
 
 // The tensors of one call, to check outputs against (a call has a handful).
@@ -81,16 +84,27 @@ int64_t dtype_size(DType t);
 const char* dtype_name(DType t);
 std::string shape_string(const Shape& shape);
 
-// Structure, dtype, size overflow and device (must be the context's): what a shape query needs.
-// The data pointer is neither checked nor set.
+// Structure, dtype, strides (NULL: compact; else non-negative, the span within 64-bit byte
+// counts), size overflow and device (must be the context's): what a shape query needs. The data
+// pointer is neither checked nor set.
 Checked check_meta(const dk_context* ctx, const char* name, const dk_tensor* t);
-// check_meta plus compactness, a data pointer and its alignment.
+// An input read through its strides, as it is (a view: transposed, sliced, expanded): check_meta
+// plus a data pointer and its alignment.
+Checked check_view(const dk_context* ctx, const char* name, const dk_tensor* t);
+// An input: as check_view, and a view is copied into compact memory that lasts until the C call
+// returns, which the op then reads (ops that read strides themselves use check_view).
+Checked check_input(const dk_context* ctx, const char* name, const dk_tensor* t);
+// A tensor an op needs compact as it is (every output, and inputs an op does not copy): as
+// check_view, and it must be contiguous (row-major, no gaps).
 Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t);
 // The element count of shape; fails naming 'name' when its bytes would exceed kMaxBytes.
 int64_t checked_numel(const char* name, const Shape& shape, DType dtype);
 
-// check_tensor plus like's dtype and shape.
+// check_tensor plus like's dtype and shape; check_input_like the same for an input.
 Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like);
+Checked check_input_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like);
+// Copies view x (any strides) into compact out (numel elements of x's dtype) on the context's stream.
+void copy_compact(dk_context* ctx, const Checked& x, void* out);
 
 void check_floating(const Checked& t);
 void check_dtype(const Checked& t, DType dtype);

@@ -60,7 +60,7 @@ void strided_copy(const Exec&, DType dtype, const StridedCopyArgs& a) {
         const T* x = static_cast<const T*>(a.x);
         T* y = static_cast<T*>(a.out);
         parallel_range(a.numel, kGrain, [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) y[i] = x[strided_source(a, i)];
+            for (int64_t i = b; i < e; ++i) y[strided_target(a, i)] = x[strided_source(a, i)];
         });
     });
 }

@@ -165,7 +165,10 @@ DK_API dk_status dk_copy_from_host(dk_context* ctx, void* dst, const void* src_h
 DK_API dk_status dk_copy_to_host(dk_context* ctx, void* dst_host, const void* src, int64_t bytes);
 DK_API dk_status dk_copy_device(dk_context* ctx, void* dst, const void* src, int64_t bytes);
 
-/* ---- tensor ops ---- */
+/* ---- tensor ops ----
+ * Tensors may be views: dk_tensor.strides (elements, non-negative; NULL for row-major) describe how
+ * they sit in memory. Every op reads views it is given (those that cannot read strides copy them
+ * first, inside the call); outputs must be contiguous, except dk_copy's. */
 /* Every element of out = value (converted to out's dtype; saturating for integers). */
 DK_API dk_status dk_fill(dk_context* ctx, dk_tensor* out, double value);
 /* out = N(0, 1) from the Philox stream at (seed, offset); element i uses counter i/4 after offset.
@@ -174,6 +177,10 @@ DK_API dk_status dk_randn(dk_context* ctx, dk_tensor* out, uint64_t seed, uint64
 DK_API dk_status dk_randn_next(dk_context* ctx, dk_tensor* out);
 /* out = x converted to out's dtype (round to nearest even); same shape. */
 DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out);
+/* out = x element for element (same shape and dtype; torch's out.copy_(x) without conversion), each
+ * side read or written through its strides: the copy between views (contiguous(), a slice of a
+ * concatenation). out's elements must land on distinct addresses and not overlap x. */
+DK_API dk_status dk_copy(dk_context* ctx, const dk_tensor* x, dk_tensor* out);
 /* out = x with its dims reordered, made compact (torch x.permute(dims).contiguous()): dims is a
  * permutation of 0 .. x.ndim-1 and out.shape[i] = x.shape[dims[i]]; same dtype. */
 DK_API dk_status dk_permute(dk_context* ctx, const dk_tensor* x, const int32_t* dims, dk_tensor* out);

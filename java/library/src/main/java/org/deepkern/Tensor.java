@@ -1,6 +1,8 @@
 package org.deepkern;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -30,17 +32,37 @@ public final class Tensor implements AutoCloseable {
 
     private final NativeTensor memory;
     private final long[] shape;
+    private final long[] strides;  // in elements
+    private final boolean contiguous;
     private final DType dtype;
     private final long numel;
     private volatile boolean closed;
 
-    private Tensor(NativeTensor memory, DType dtype, long[] shape) {
+    /** A tensor over memory: row-major when memory has no strides of its own. */
+    private Tensor(NativeTensor memory, DType dtype, long[] shape, long[] strides) {
         this.memory = memory;
         this.shape = shape;
         this.dtype = dtype;
         this.numel = numel(shape);
+        long[] compact = compactStrides(shape);
+        this.strides = strides == null ? compact : strides;
+        boolean c = true;
+        for (int i = 0; i < shape.length; i++) c &= shape[i] <= 1 || this.strides[i] == compact[i];
+        this.contiguous = c;
         memory.cleanWith(this);
         Scope.register(this);
+    }
+
+    private Tensor(NativeTensor memory, DType dtype, long[] shape) {
+        this(memory, dtype, shape, null);
+    }
+
+    /** A view of this tensor's memory: shape and element strides from the element at elementOffset (of this view's first). */
+    private Tensor view(String op, long[] newShape, long[] newStrides, long elementOffset) {
+        ensureOpen(op);
+        boolean compact = Arrays.equals(newStrides, compactStrides(newShape));
+        return new Tensor(memory.view(dtype, newShape, compact ? null : newStrides,
+                memory.byteOffset() + elementOffset * dtype.byteSize()), dtype, newShape, newStrides);
     }
 
     // ---- factories: the shape first, then dtype and device (f32 and the default device when left out) ----
@@ -323,49 +345,96 @@ public final class Tensor implements AutoCloseable {
 
     // ---- views and conversions ----
 
+    /** @return a copy of the element strides (row-major for a tensor that is no view) */
+    public long[] stride() {
+        return strides.clone();
+    }
+
     /**
-     * A view with a new shape and the same elements.
+     * @param dim the dim, -ndim() to ndim() - 1
+     * @return its stride in elements
+     */
+    public long stride(int dim) {
+        return strides[dim("Tensor.stride", "dim", dim, shape.length)];
+    }
+
+    /** @return whether the elements lie row-major without gaps (a transposed, sliced or expanded view does not) */
+    public boolean isContiguous() {
+        return contiguous;
+    }
+
+    /**
+     * This tensor with its elements row-major without gaps: a view of the same memory when it is
+     * so already, else a copy (torch's contiguous()).
+     *
+     * @return the view or copy
+     */
+    public Tensor contiguous() {
+        final String op = "Tensor.contiguous";
+        ensureOpen(op);
+        if (contiguous) return view(op, shape.clone(), compactStrides(shape), 0);
+        Tensor out = empty(op, shape, dtype, device());
+        return written(out, () -> out.memory.copyFrom(op, memory));
+    }
+
+    /**
+     * A view with a new shape and the same elements (torch's view): the tensor must be contiguous.
      *
      * @param newShape the extents; one may be -1 (inferred)
      * @return the view, sharing this tensor's memory
      */
+    public Tensor view(long... newShape) {
+        final String op = "Tensor.view";
+        ensureOpen(op);
+        long[] s = inferShape(op, newShape);
+        if (!contiguous) throw DeepKernException.invalidArgument(op, "this", "the tensor is a view with strides "
+                + Arrays.toString(strides) + ", not contiguous: use reshape() or contiguous() first");
+        return view(op, s, compactStrides(s), 0);
+    }
+
+    /**
+     * The same elements with a new shape (torch's reshape): a view when the tensor is contiguous,
+     * else a contiguous copy.
+     *
+     * @param newShape the extents; one may be -1 (inferred)
+     * @return the view or copy
+     */
     public Tensor reshape(long... newShape) {
-        ensureOpen("Tensor.reshape");
-        if (newShape == null) throw DeepKernException.invalidArgument("Tensor.reshape", "shape", "expected extents, got null");
+        final String op = "Tensor.reshape";
+        ensureOpen(op);
+        long[] s = inferShape(op, newShape);
+        if (contiguous) return view(op, s, compactStrides(s), 0);
+        try (Tensor c = contiguous()) {
+            return c.view(op, s, compactStrides(s), 0);
+        }
+    }
+
+    /** newShape with its -1 inferred, checked to hold numel elements. */
+    private long[] inferShape(String op, long[] newShape) {
+        if (newShape == null) throw DeepKernException.invalidArgument(op, "shape", "expected extents, got null");
         long[] s = newShape.clone();
         int infer = -1;
         long known = 1;
         for (int i = 0; i < s.length; i++) {
             if (s[i] == -1 && infer < 0) infer = i;
-            else if (s[i] < 0) throw DeepKernException.invalidArgument("Tensor.reshape", "shape",
+            else if (s[i] < 0) throw DeepKernException.invalidArgument(op, "shape",
                     "expected extents >= 0 (one may be -1), got " + Arrays.toString(newShape));
             else known = s[i] == 0 || known <= Long.MAX_VALUE / s[i] ? known * s[i] : -1;  // -1: overflow
         }
-        if (known < 0) throw reshapeError(newShape);
+        if (known < 0) throw reshapeError(op, newShape);
         if (infer >= 0) {
-            if (known == 0 || numel % known != 0) throw reshapeError(newShape);
+            if (known == 0 || numel % known != 0) throw reshapeError(op, newShape);
             s[infer] = numel / known;
         }
-        if (known * (infer >= 0 ? s[infer] : 1) != numel) throw reshapeError(newShape);
-        return new Tensor(memory.view(dtype, s), dtype, s);
+        if (known * (infer >= 0 ? s[infer] : 1) != numel) throw reshapeError(op, newShape);
+        return s;
     }
 
     /**
-     * Same as {@link #reshape}: every deepkern tensor is contiguous, so every view is free.
-     *
-     * @param newShape the extents; one may be -1 (inferred)
-     * @return the view
-     */
-    public Tensor view(long... newShape) {
-        return reshape(newShape);
-    }
-
-    /**
-     * This tensor with its dims reordered (torch {@code x.permute(dims).contiguous()}): a copy,
-     * since deepkern tensors are compact.
+     * This tensor with its dims reordered (torch's permute): a view.
      *
      * @param dims dim i of the result is dim {@code dims[i]} of this one
-     * @return the copy
+     * @return the view
      */
     public Tensor permute(int... dims) {
         final String op = "Tensor.permute";
@@ -373,24 +442,215 @@ public final class Tensor implements AutoCloseable {
         if (dims == null) throw DeepKernException.invalidArgument(op, "dims",
                 "expected a permutation of the " + shape.length + " dims, got null");
         long[] s = memory.permutedShape(op, dims);
-        Tensor out = empty(op, s, dtype, device());
-        return written(out, () -> memory.permuteInto(op, dims, out.memory));
+        long[] st = new long[dims.length];
+        for (int i = 0; i < dims.length; i++) st[i] = strides[dims[i]];
+        return view(op, s, st, 0);
     }
 
     /**
-     * Elements {@code start .. start + length - 1} along a dim (torch {@code narrow_copy}): a copy.
+     * Two dims swapped (torch's transpose): a view.
+     *
+     * @param dim0 a dim (negative counts from the end)
+     * @param dim1 another
+     * @return the view
+     */
+    public Tensor transpose(int dim0, int dim1) {
+        final String op = "Tensor.transpose";
+        ensureOpen(op);
+        int a = dim(op, "dim0", dim0, shape.length), b = dim(op, "dim1", dim1, shape.length);
+        long[] s = shape.clone(), st = strides.clone();
+        s[a] = shape[b];
+        s[b] = shape[a];
+        st[a] = strides[b];
+        st[b] = strides[a];
+        return view(op, s, st, 0);
+    }
+
+    /**
+     * Elements {@code start .. start + length - 1} along a dim (torch's narrow): a view.
      *
      * @param dim the dim
      * @param start the first element taken along it
      * @param length how many are taken
-     * @return the copy
+     * @return the view
      */
     public Tensor narrow(int dim, long start, long length) {
         final String op = "Tensor.narrow";
         ensureOpen(op);
         long[] s = memory.narrowedShape(op, dim, start, length);
-        Tensor out = empty(op, s, dtype, device());
-        return written(out, () -> memory.narrowInto(op, dim, start, out.memory));
+        return view(op, s, strides.clone(), start * strides[dim]);
+    }
+
+    /**
+     * This tensor repeated along dims of extent 1 and new leading dims without copying (torch's
+     * expand): a view whose expanded dims have stride 0. Write into it only through ops that take
+     * views as inputs.
+     *
+     * @param sizes the new extents, at least ndim() of them; -1 keeps a dim's extent
+     * @return the view
+     */
+    public Tensor expand(long... sizes) {
+        final String op = "Tensor.expand";
+        ensureOpen(op);
+        if (sizes == null || sizes.length < shape.length) throw DeepKernException.invalidArgument(op, "sizes",
+                "expected at least " + shape.length + " extents for shape " + Arrays.toString(shape) + ", got "
+                        + Arrays.toString(sizes));
+        int lead = sizes.length - shape.length;
+        long[] s = new long[sizes.length], st = new long[sizes.length];
+        for (int i = 0; i < sizes.length; i++) {
+            long own = i < lead ? 1 : shape[i - lead];
+            long want = sizes[i] == -1 && i >= lead ? own : sizes[i];
+            if (want < 0 || (own != 1 && want != own)) throw DeepKernException.invalidArgument(op, "sizes",
+                    "expected " + (own == 1 ? "an extent >= 0" : own + " (or -1)") + " at dim " + i + " for shape "
+                            + Arrays.toString(shape) + ", got " + Arrays.toString(sizes));
+            s[i] = want;
+            st[i] = i < lead || (own == 1 && want != 1) ? 0 : strides[i - lead];
+        }
+        checkShape(op, s);
+        return view(op, s, st, 0);
+    }
+
+    /**
+     * A dim of extent 1 inserted (torch's unsqueeze): a view.
+     *
+     * @param dim where it goes, -ndim() - 1 to ndim()
+     * @return the view
+     */
+    public Tensor unsqueeze(int dim) {
+        final String op = "Tensor.unsqueeze";
+        ensureOpen(op);
+        int d = dim(op, "dim", dim, shape.length + 1);
+        long[] s = new long[shape.length + 1], st = new long[shape.length + 1];
+        for (int i = 0, j = 0; i < s.length; i++) {
+            if (i == d) {
+                s[i] = 1;
+                st[i] = j < shape.length ? strides[j] * shape[j] : 1;
+            } else {
+                s[i] = shape[j];
+                st[i] = strides[j++];
+            }
+        }
+        return view(op, s, st, 0);
+    }
+
+    /**
+     * A dim of extent 1 removed (torch's squeeze(dim); a dim of another extent stays): a view.
+     *
+     * @param dim the dim
+     * @return the view
+     */
+    public Tensor squeeze(int dim) {
+        final String op = "Tensor.squeeze";
+        ensureOpen(op);
+        int d = dim(op, "dim", dim, shape.length);
+        if (shape[d] != 1) return view(op, shape.clone(), strides.clone(), 0);
+        long[] s = new long[shape.length - 1], st = new long[shape.length - 1];
+        for (int i = 0, j = 0; i < shape.length; i++) {
+            if (i == d) continue;
+            s[j] = shape[i];
+            st[j++] = strides[i];
+        }
+        return view(op, s, st, 0);
+    }
+
+    /**
+     * Pieces of splitSize along a dim, the last smaller when it does not divide (torch's split): views.
+     *
+     * @param splitSize the extent of each piece, at least 1
+     * @param dim the dim
+     * @return the views, in order
+     */
+    public List<Tensor> split(long splitSize, int dim) {
+        final String op = "Tensor.split";
+        ensureOpen(op);
+        int d = dim(op, "dim", dim, shape.length);
+        if (splitSize < 1) throw DeepKernException.invalidArgument(op, "splitSize", "expected >= 1, got " + splitSize);
+        List<Tensor> out = new ArrayList<>();
+        for (long at = 0; at < shape[d] || (at == 0 && shape[d] == 0); at += splitSize) {
+            long len = Math.min(splitSize, shape[d] - at);
+            long[] s = shape.clone();
+            s[d] = len;
+            out.add(view(op, s, strides.clone(), at * strides[d]));
+            if (shape[d] == 0) break;
+        }
+        return out;
+    }
+
+    /**
+     * chunks pieces of equal extent along a dim, the last smaller (torch's chunk): views.
+     *
+     * @param chunks how many pieces at most, at least 1
+     * @param dim the dim
+     * @return the views, in order
+     */
+    public List<Tensor> chunk(int chunks, int dim) {
+        final String op = "Tensor.chunk";
+        ensureOpen(op);
+        if (chunks < 1) throw DeepKernException.invalidArgument(op, "chunks", "expected >= 1, got " + chunks);
+        long extent = shape[dim(op, "dim", dim, shape.length)];
+        return split(Math.max(1, (extent + chunks - 1) / chunks), dim);
+    }
+
+    /**
+     * Tensors joined along an existing dim (torch.cat): every other extent, the dtype and the device equal.
+     *
+     * @param tensors the pieces, at least one
+     * @param dim the dim
+     * @return the new tensor
+     */
+    public static Tensor cat(List<Tensor> tensors, int dim) {
+        return join("Tensor.cat", tensors, dim, false);
+    }
+
+    /**
+     * Tensors of one shape stacked along a new dim (torch.stack).
+     *
+     * @param tensors the pieces, at least one
+     * @param dim where the new dim goes, -ndim() - 1 to ndim()
+     * @return the new tensor
+     */
+    public static Tensor stack(List<Tensor> tensors, int dim) {
+        return join("Tensor.stack", tensors, dim, true);
+    }
+
+    private static Tensor join(String op, List<Tensor> tensors, int dim, boolean stack) {
+        if (tensors == null || tensors.isEmpty()) throw DeepKernException.invalidArgument(op, "tensors",
+                "expected at least one tensor, got " + (tensors == null ? "null" : "none"));
+        Call c = new Call(op);
+        for (int i = 0; i < tensors.size(); i++) c.tensor("tensors[" + i + "]", tensors.get(i));
+        Tensor first = tensors.get(0);
+        int nd = first.ndim() + (stack ? 1 : 0);
+        int d = dim(op, "dim", dim, nd);
+        long[] s = stack ? first.unsqueezedShape(d) : first.shape.clone();
+        long total = 0;
+        for (int i = 0; i < tensors.size(); i++) {
+            Tensor t = tensors.get(i);
+            long[] ts = stack ? t.unsqueezedShape(d) : t.shape;
+            boolean fits = t.dtype == first.dtype && ts.length == s.length;
+            for (int k = 0; fits && k < s.length; k++) fits = k == d && !stack || ts[k] == s[k];
+            if (!fits) throw c.invalid("tensors[" + i + "]", "expected " + first.dtype.name().toLowerCase() + " "
+                    + (stack ? "of shape " + Arrays.toString(first.shape) : "of shape " + Arrays.toString(s)
+                    + " but for dim " + d) + ", got " + t.dtype.name().toLowerCase() + " " + Arrays.toString(t.shape));
+            total = Math.addExact(total, ts[d]);
+        }
+        s[d] = total;
+        Tensor out = c.output(first.dtype, s);
+        return written(out, () -> {
+            long at = 0;
+            for (Tensor t : tensors) {
+                long len = stack ? 1 : t.shape[d];
+                try (Tensor dst = out.narrow(d, at, len); Tensor src = stack ? t.unsqueeze(d) : t.view(op, t.shape, t.strides, 0)) {
+                    dst.memory.copyFrom(op, src.memory);
+                }
+                at += len;
+            }
+        });
+    }
+
+    private long[] unsqueezedShape(int d) {
+        long[] s = new long[shape.length + 1];
+        for (int i = 0, j = 0; i < s.length; i++) s[i] = i == d ? 1 : shape[j++];
+        return s;
     }
 
     /**
@@ -400,15 +660,21 @@ public final class Tensor implements AutoCloseable {
      * @return the copy or view
      */
     public Tensor to(Device device) {
-        ensureOpen("Tensor.to");
-        if (device == null) throw DeepKernException.invalidArgument("Tensor.to", "device", "expected a device, got null");
-        if (device.equals(device())) return reshape(shape);
-        Tensor out = empty("Tensor.to", shape, dtype, device);
+        final String op = "Tensor.to";
+        ensureOpen(op);
+        if (device == null) throw DeepKernException.invalidArgument(op, "device", "expected a device, got null");
+        if (device.equals(device())) return view(op, shape.clone(), strides.clone(), 0);
+        if (!contiguous) {
+            try (Tensor c = contiguous()) {
+                return c.to(device);
+            }
+        }
+        Tensor out = empty(op, shape, dtype, device);
         long bytes = numel * dtype.byteSize();
         try (BytePointer host = new BytePointer(Math.max(1, bytes))) {
             return written(out, () -> {
-                copyToHost("Tensor.to", host);
-                out.copyFromHost("Tensor.to", host);
+                copyToHost(op, host);
+                out.copyFromHost(op, host);
             });
         }
     }
@@ -420,27 +686,34 @@ public final class Tensor implements AutoCloseable {
      * @return the copy or view
      */
     public Tensor to(DType target) {
-        ensureOpen("Tensor.to");
-        if (target == null) throw DeepKernException.invalidArgument("Tensor.to", "dtype", "expected a dtype, got null");
-        if (target == dtype) return reshape(shape);
-        Tensor out = empty("Tensor.to", shape, target, device());
-        return written(out, () -> memory.castInto("Tensor.to", out.memory));
+        final String op = "Tensor.to";
+        ensureOpen(op);
+        if (target == null) throw DeepKernException.invalidArgument(op, "dtype", "expected a dtype, got null");
+        if (target == dtype) return view(op, shape.clone(), strides.clone(), 0);
+        Tensor out = empty(op, shape, target, device());
+        return written(out, () -> memory.castInto(op, out.memory));
     }
 
     /**
-     * Writes src's elements into this tensor (torch {@code dest.copy_(src)}), converted to this
-     * tensor's dtype: same shape and device.
+     * Writes src's elements into this tensor (torch's {@code dest.copy_(src)}), converted to this
+     * tensor's dtype: same shape and device. Either may be a view, so {@code out.narrow(...).copyFrom(x)}
+     * writes a slice.
      *
      * @param src the elements
      * @return this tensor
      */
     public Tensor copyFrom(Tensor src) {
-        ensureOpen("Tensor.copyFrom");
-        if (src == null) throw DeepKernException.invalidArgument("Tensor.copyFrom", "src", "expected a tensor, got null");
-        src.ensureOpen("Tensor.copyFrom");
-        if (!src.device().equals(device())) throw DeepKernException.invalidArgument("Tensor.copyFrom", "src",
-                "'src' is on " + src.device() + ", this tensor on " + device() + ": move one with to(device)");
-        src.memory.castInto("Tensor.copyFrom", memory);
+        final String op = "Tensor.copyFrom";
+        Call c = new Call(op);
+        c.tensor("this", this);
+        c.tensor("src", src);
+        if (src.dtype == dtype) {
+            memory.copyFrom(op, src.memory);
+        } else {
+            try (Tensor converted = src.to(dtype)) {
+                memory.copyFrom(op, converted.memory);
+            }
+        }
         return this;
     }
 
@@ -467,8 +740,8 @@ public final class Tensor implements AutoCloseable {
     /** @return the elements as f32, row-major (converted when the dtype is another) */
     public float[] toFloatArray() {
         ensureOpen("Tensor.toFloatArray");
-        if (dtype != DType.F32) {
-            try (Tensor f = to(DType.F32)) {
+        if (dtype != DType.F32 || !contiguous) {
+            try (Tensor f = dtype != DType.F32 ? to(DType.F32) : contiguous()) {
                 return f.toFloatArray();
             }
         }
@@ -483,8 +756,8 @@ public final class Tensor implements AutoCloseable {
     /** @return the elements as i32, row-major (converted when the dtype is another) */
     public int[] toIntArray() {
         ensureOpen("Tensor.toIntArray");
-        if (dtype != DType.I32) {
-            try (Tensor i = to(DType.I32)) {
+        if (dtype != DType.I32 || !contiguous) {
+            try (Tensor i = dtype != DType.I32 ? to(DType.I32) : contiguous()) {
                 return i.toIntArray();
             }
         }
@@ -499,8 +772,8 @@ public final class Tensor implements AutoCloseable {
     /** @return the elements as i64, row-major (converted when the dtype is another) */
     public long[] toLongArray() {
         ensureOpen("Tensor.toLongArray");
-        if (dtype != DType.I64) {
-            try (Tensor l = to(DType.I64)) {
+        if (dtype != DType.I64 || !contiguous) {
+            try (Tensor l = dtype != DType.I64 ? to(DType.I64) : contiguous()) {
                 return l.toLongArray();
             }
         }
@@ -788,12 +1061,12 @@ public final class Tensor implements AutoCloseable {
         return toFloatArray()[0];
     }
 
-    /** @return a copy of this tensor in new memory (torch's clone()) */
+    /** @return a copy of this tensor in new, contiguous memory (torch's clone()) */
     public Tensor clone() {
         final String op = "Tensor.clone";
         ensureOpen(op);
         Tensor out = empty(op, shape, dtype, device());
-        return written(out, () -> out.memory.copyBytesFrom(op, memory, numel * dtype.byteSize()));
+        return written(out, () -> out.memory.copyFrom(op, memory));
     }
 
     /** Releases the device memory (once the last view is closed). Closing twice is harmless. */
@@ -848,9 +1121,26 @@ public final class Tensor implements AutoCloseable {
         return (int) numel;
     }
 
-    private DeepKernException reshapeError(long[] newShape) {
-        return DeepKernException.invalidArgument("Tensor.reshape", "shape", "expected " + numel
+    private DeepKernException reshapeError(String op, long[] newShape) {
+        return DeepKernException.invalidArgument(op, "shape", "expected " + numel
                 + " elements (shape " + Arrays.toString(shape) + "), got shape " + Arrays.toString(newShape));
+    }
+
+    /** dim in -n..n-1 as 0..n-1, or the error of argument name of op. */
+    private static int dim(String op, String name, int dim, int n) {
+        if (dim < -n || dim >= n) throw DeepKernException.invalidArgument(op, name,
+                "expected " + -n + ".." + (n - 1) + ", got " + dim);
+        return dim < 0 ? dim + n : dim;
+    }
+
+    private static long[] compactStrides(long[] shape) {
+        long[] s = new long[shape.length];
+        long step = 1;
+        for (int i = shape.length - 1; i >= 0; i--) {
+            s[i] = step;
+            step *= Math.max(shape[i], 1);
+        }
+        return s;
     }
 
     private static long numel(long[] shape) {

@@ -42,11 +42,12 @@ public final class NativeTensor {
     }
 
     /** What the Cleaner (or close) releases; holds no reference to the owning Tensor. */
-    private record Release(Storage storage, dk_tensor handle, LongPointer shape) implements Runnable {
+    private record Release(Storage storage, dk_tensor handle, LongPointer shape, LongPointer strides) implements Runnable {
         @Override
         public void run() {
             handle.close();
             shape.close();
+            if (strides != null) strides.close();
             storage.release();
         }
     }
@@ -56,30 +57,40 @@ public final class NativeTensor {
     private final Release release;
     private Cleaner.Cleanable cleanable;
 
-    private NativeTensor(Storage storage, DType dtype, long[] shape, long byteOffset) {
+    /** strides null: row-major. */
+    private NativeTensor(Storage storage, DType dtype, long[] shape, long[] strides, long byteOffset) {
         this.storage = storage;
         LongPointer extents = new LongPointer(Math.max(1, shape.length));
         extents.put(shape);
+        LongPointer steps = strides == null ? null : new LongPointer(Math.max(1, strides.length)).put(strides);
         handle = new dk_tensor();
         handle.data(storage.data);
         handle.device().device_type(storage.device.type().code()).device_id(storage.device.index());
         handle.ndim(shape.length);
         handle.dtype().code((byte) dtype.code()).bits((byte) dtype.bits()).lanes((short) 1);
         handle.shape(extents);
-        handle.strides(null);
+        handle.strides(steps);
         handle.byte_offset(byteOffset);
         storage.refs.incrementAndGet();
-        release = new Release(storage, handle, extents);
+        release = new Release(storage, handle, extents, steps);
     }
 
     /** bytes of fresh device memory on device, described as dtype of shape. */
     public static NativeTensor allocate(String op, Device device, DType dtype, long[] shape, long bytes) {
-        return new NativeTensor(new Storage(op, device, bytes), dtype, shape, 0);
+        return new NativeTensor(new Storage(op, device, bytes), dtype, shape, null, 0);
     }
 
-    /** The same memory described with another shape (a view). */
-    public NativeTensor view(DType dtype, long[] shape) {
-        return new NativeTensor(storage, dtype, shape, handle.byte_offset());
+    /**
+     * The same memory described another way (a view): shape and element strides (null: row-major)
+     * from byteOffset on.
+     */
+    public NativeTensor view(DType dtype, long[] shape, long[] strides, long byteOffset) {
+        return new NativeTensor(storage, dtype, shape, strides, byteOffset);
+    }
+
+    /** The byte offset of the first element in the memory. */
+    public long byteOffset() {
+        return handle.byte_offset();
     }
 
     /** Frees this description (and the memory with its last view) when owner becomes unreachable. */
@@ -118,13 +129,6 @@ public final class NativeTensor {
         Native.check(op, dk_cast(storage.ctx, handle, out.handle), "x", "this", "out", "dest");
     }
 
-    public void permuteInto(String op, int[] dims, NativeTensor out) {
-        try (IntPointer d = new IntPointer(Math.max(1, dims.length))) {
-            d.put(dims);
-            Native.check(op, dk_permute(storage.ctx, handle, d, out.handle));
-        }
-    }
-
     /** The shape of this tensor permuted by dims, validated natively. */
     public long[] permutedShape(String op, int[] dims) {
         try (IntPointer d = new IntPointer(Math.max(1, dims.length))) {
@@ -147,16 +151,17 @@ public final class NativeTensor {
         }
     }
 
-    public void narrowInto(String op, int dim, long start, NativeTensor out) {
-        Native.check(op, dk_narrow(storage.ctx, handle, dim, start, out.handle));
-    }
-
     public void copyFromHost(String op, Pointer host, long bytes) {
         Native.check(op, dk_copy_from_host(storage.ctx, dataAt(), host, bytes));
     }
 
     public void copyToHost(String op, Pointer host, long bytes) {
         Native.check(op, dk_copy_to_host(storage.ctx, host, dataAt(), bytes));
+    }
+
+    /** src's elements into this one's, each through its strides (same shape and dtype). */
+    public void copyFrom(String op, NativeTensor src) {
+        Native.check(op, dk_copy(storage.ctx, src.handle, handle), "x", "src", "out", "this");
     }
 
     /** bytes of src's memory into this one's, on this device (no conversion). */

@@ -85,7 +85,7 @@ public final class MultiHeadAttention implements Module {
             Tensor q = turned(qkv.narrow(1, 0, heads));
             Tensor k = turned(qkv.narrow(1, heads, kvHeads));
             Tensor v = qkv.narrow(1, heads + (long) kvHeads, kvHeads);
-            Tensor merged = F.scaledDotProductAttention(q, k, v, causal).permute(0, 2, 1, 3).view(b, l, heads * headDim);
+            Tensor merged = F.scaledDotProductAttention(q, k, v, causal).permute(0, 2, 1, 3).reshape(b, l, heads * headDim);
             return scope.keep(F.linear(merged, outWeight, outBias, null, residual));
         }
     }

@@ -63,7 +63,7 @@ public final class Gemm {
         checkGradOut(c, linearShape(c, in, w), g);
         long k = in.shape(in.ndim() - 1), n = w.shape(0);
         long rows = k == 0 ? 0 : in.numel() / k;
-        try (Scope outputs = Scope.open(); Tensor g2 = g.view(rows, n); Tensor x2 = in.view(rows, k)) {
+        try (Scope outputs = Scope.open(); Tensor g2 = g.reshape(rows, n); Tensor x2 = in.reshape(rows, k)) {
             Tensor gx = matmul(c, g, w, false, false);
             Tensor gw = matmul(c, g2, x2, true, false);
             Tensor gb = null;
@@ -115,9 +115,9 @@ public final class Gemm {
         // a vector operand as the matrix the product sees ([1, K] first, [K, 1] second), which has no transpose
         long[] as = asMatrix(ta, true), bs = asMatrix(tb, false);
         boolean tA = transA && ta.ndim() > 1, tB = transB && tb.ndim() > 1;
-        try (Scope outputs = Scope.open(); Tensor a2 = ta.view(as); Tensor b2 = tb.view(bs)) {
+        try (Scope outputs = Scope.open(); Tensor a2 = ta.reshape(as); Tensor b2 = tb.reshape(bs)) {
             long[] out = matmulShape(c, a2, b2, tA, tB);
-            try (Tensor g2 = g.view(out)) {
+            try (Tensor g2 = g.reshape(out)) {
                 Tensor ga, gb;
                 try (Tensor full = tA ? matmul(c, b2, g2, tB, true) : matmul(c, g2, b2, false, !tB)) {
                     ga = sumToShape(c, full, as, ta.shape());
@@ -125,7 +125,7 @@ public final class Gemm {
                 if (batchNumel(bs) == 1 && batchNumel(as) == batchNumel(out) && !tA) {
                     // b is shared by every batch and a is not: its gradient is one product over all rows of a
                     long k = as[as.length - 1], n = out[out.length - 1], rows = batchNumel(out) * as[as.length - 2];
-                    try (Tensor af = a2.view(rows, k); Tensor gf = g2.view(rows, n);
+                    try (Tensor af = a2.reshape(rows, k); Tensor gf = g2.reshape(rows, n);
                          Tensor prod = tB ? matmul(c, gf, af, true, false) : matmul(c, af, gf, true, false)) {
                         gb = prod.reshape(tb.shape());
                     }
