@@ -11,7 +11,13 @@ namespace dk {
 // lq] f32; key_lengths int32 / int64 [batch] or null; bias (dtype T, or f32 when bias_f32) at
 // b * bias_stride[0] + h * [1] + i * [2] + j * [3] (stride 0 where it broadcasts) or null.
 // causal: dk_causal_mask. Backward: delta and (cuda / emu) dq_accum [batch, heads, lq, dim] f32 are
-// workspace.
+// workspace. The forward reads q, k, v and writes out through their RowStrides (any [B, H, L, D] view
+// whose head dim is contiguous, such as a fused QKV projection's [B, L, 3, H, D] output permuted);
+// the backward takes every tensor compact.
+struct RowStrides {
+    int64_t batch, head, row;  // in elements; row b, h, i starts at b * batch + h * head + i * row
+};
+
 struct AttentionArgs {
     const void* q;
     const void* k;
@@ -27,6 +33,7 @@ struct AttentionArgs {
     float* delta;
     float* dq_accum;
     int64_t bias_stride[4];
+    RowStrides q_rows, k_rows, v_rows, out_rows;  // forward only
     int64_t batch, heads, kv_heads, lq, lk, dim;
     float scale;
     int32_t causal;

@@ -110,16 +110,16 @@ __device__ __forceinline__ float quad_sum(float v) {
     return v + __shfl_xor_sync(kFullMask, v, 2);
 }
 
-// Issues the copies of rows [first, first + Rows) of src (rows of D elements) into shared rows of
+// Issues the copies of rows [first, first + Rows) of src (rows of D elements, src_ld apart) into shared rows of
 // Ld elements from `dst`: zeros for rows at or past `end` (past the data, or seen by no query of
 // the block, so a probability of 0 never meets stale or non-finite data). Not committed.
 template <typename T, int D, int Ld, int Rows, typename Smem>
-__device__ __forceinline__ void stage_rows(const Smem& smem, int dst, const T* src, int64_t first, int64_t end,
-                                           bool aligned) {
+__device__ __forceinline__ void stage_rows(const Smem& smem, int dst, const T* src, int64_t src_ld, int64_t first,
+                                           int64_t end, bool aligned) {
     constexpr int kVec = 16 / int(sizeof(T)), kChunks = D / kVec;
     for (int e = threadIdx.x; e < Rows * kChunks; e += kThreads) {
         const int r = e / kChunks, c = e % kChunks, at = dst + r * Ld + c * kVec;
-        const T* from = src + (first + r) * D + c * kVec;
+        const T* from = src + (first + r) * src_ld + c * kVec;
         if (first + r >= end) {
             for (int z = 0; z < kVec; ++z) store_float(smem[at + z], 0.0f);
         } else if (aligned) {
@@ -132,11 +132,11 @@ __device__ __forceinline__ void stage_rows(const Smem& smem, int dst, const T* s
 
 // Keys [k0, k0 + Bc) of K and V into stage `st` of the forward, committed as one group.
 template <typename T, int D, int Bc, typename Smem>
-__device__ __forceinline__ void load_kv_tile(const Smem& smem, int st, const T* K, const T* V, int64_t k0, int64_t kend,
-                                             bool aligned) {
+__device__ __forceinline__ void load_kv_tile(const Smem& smem, int st, const T* K, const T* V, const AttentionArgs& a,
+                                             int64_t k0, int64_t kend, bool aligned) {
     constexpr int kLd = fwd_ld<T, D>();
-    stage_rows<T, D, kLd, Bc>(smem, st * 2 * Bc * kLd, K, k0, kend, aligned);
-    stage_rows<T, D, kLd, Bc>(smem, (st * 2 + 1) * Bc * kLd, V, k0, kend, aligned);
+    stage_rows<T, D, kLd, Bc>(smem, st * 2 * Bc * kLd, K, a.k_rows.row, k0, kend, aligned);
+    stage_rows<T, D, kLd, Bc>(smem, (st * 2 + 1) * Bc * kLd, V, a.v_rows.row, k0, kend, aligned);
     cp_async_commit();
 }
 
@@ -148,16 +148,19 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
     const int64_t qt = blockIdx.x % qtiles, bh = blockIdx.x / qtiles, b = bh / a.heads, h = bh % a.heads;
-    const int64_t kvh = b * a.kv_heads + h / (a.heads / a.kv_heads);
+    const int64_t kvh = h / (a.heads / a.kv_heads);
     const int64_t r0 = qt * kQueryTile, wr0 = r0 + 16 * warp;
     const int64_t kl = attention_key_length(a, b);
     const int64_t last = (r0 + kQueryTile < a.lq ? r0 + kQueryTile : a.lq) - 1;
     const int64_t kend = attention_key_end(a, kl, last);
     const int64_t steps = (kend + Bc - 1) / Bc;
-    const T* Q = static_cast<const T*>(a.q) + bh * a.lq * D;
-    const T* K = static_cast<const T*>(a.k) + kvh * a.lk * D;
-    const T* V = static_cast<const T*>(a.v) + kvh * a.lk * D;
-    const bool aligned = (reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v)) % 16 == 0;
+    const int64_t qld = a.q_rows.row;
+    const T* Q = static_cast<const T*>(a.q) + b * a.q_rows.batch + h * a.q_rows.head;
+    const T* K = static_cast<const T*>(a.k) + b * a.k_rows.batch + kvh * a.k_rows.head;
+    const T* V = static_cast<const T*>(a.v) + b * a.v_rows.batch + kvh * a.v_rows.head;
+    // cp.async moves 16 bytes: every row of K and V must start on a 16-byte boundary
+    const bool aligned = ((reinterpret_cast<uintptr_t>(K) | reinterpret_cast<uintptr_t>(V)) % 16 |
+                          (a.k_rows.row | a.v_rows.row) * int64_t(sizeof(T)) % 16) == 0;
 
     // this lane's rows: wr0 + g and wr0 + g + 8 (fragment elements i >> 1 = 0 and 1)
     int64_t row[2], end[2];
@@ -184,16 +187,16 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
             for (int r = 0; r < 4; ++r) {
                 const int64_t qr = row[r & 1];
                 const int col = 16 * ks + 2 * t + 8 * (r >> 1);
-                qf[ks][r] = qr < a.lq ? pack2(Q[qr * D + col], Q[qr * D + col + 1]) : pack2(zero, zero);
+                qf[ks][r] = qr < a.lq ? pack2(Q[qr * qld + col], Q[qr * qld + col + 1]) : pack2(zero, zero);
             }
     }
 
-    if (steps > 0) load_kv_tile<T, D, Bc>(smem, 0, K, V, 0, kend, aligned);
+    if (steps > 0) load_kv_tile<T, D, Bc>(smem, 0, K, V, a, 0, kend, aligned);
     for (int64_t step = 0; step < steps; ++step) {
         const int st = int(step & 1);
         const int64_t k0 = step * Bc;
         if (step + 1 < steps) {
-            load_kv_tile<T, D, Bc>(smem, st ^ 1, K, V, k0 + Bc, kend, aligned);
+            load_kv_tile<T, D, Bc>(smem, st ^ 1, K, V, a, k0 + Bc, kend, aligned);
             cp_async_wait<1>();
         } else {
             cp_async_wait<0>();
@@ -220,8 +223,8 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
                     mma_m16n8k16<T>(s[2 * np + 1], qf[ks], b1, s[2 * np + 1]);
                 }
         } else {
-            const T* q0 = row[0] < a.lq ? Q + row[0] * D : nullptr;
-            const T* q1 = row[1] < a.lq ? Q + row[1] * D : nullptr;
+            const T* q0 = row[0] < a.lq ? Q + row[0] * qld : nullptr;
+            const T* q1 = row[1] < a.lq ? Q + row[1] * qld : nullptr;
             for (int d = 0; d < D; ++d) {
                 const float x0 = q0 ? load_float(q0[d]) : 0.0f, x1 = q1 ? load_float(q1[d]) : 0.0f;
                 DK_UNROLL
@@ -306,15 +309,16 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
         __syncthreads();  // this stage is refilled two steps on, the P tiles next step
     }
 
-    T* out = static_cast<T*>(a.out) + bh * a.lq * D;
+    T* out = static_cast<T*>(a.out) + b * a.out_rows.batch + h * a.out_rows.head;
     for (int r = 0; r < 2; ++r) {
         const float sum = quad_sum(l[r]);
         if (row[r] >= a.lq) continue;
         const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+        T* orow = out + row[r] * a.out_rows.row;
         DK_UNROLL
         for (int dt = 0; dt < D / 8; ++dt) {
-            store_float(out[row[r] * D + 8 * dt + 2 * t], o[dt][2 * r] * inv);
-            store_float(out[row[r] * D + 8 * dt + 2 * t + 1], o[dt][2 * r + 1] * inv);
+            store_float(orow[8 * dt + 2 * t], o[dt][2 * r] * inv);
+            store_float(orow[8 * dt + 2 * t + 1], o[dt][2 * r + 1] * inv);
         }
         if (t == 0) a.lse[bh * a.lq + row[r]] = sum > 0.0f ? m[r] + logf(sum) : -INFINITY;
     }
@@ -457,8 +461,8 @@ __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(Attent
     const int64_t k0 = kt * Bc, kl = attention_key_length(a, b), wk = k0 + 16 * warp;
     const bool aligned = (reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v) |
                           reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.grad_out)) % 16 == 0;
-    stage_rows<T, D, kLd, Bc>(smem, kK, static_cast<const T*>(a.k) + kvh * a.lk * D, k0, kl, aligned);
-    stage_rows<T, D, kLd, Bc>(smem, kV, static_cast<const T*>(a.v) + kvh * a.lk * D, k0, kl, aligned);
+    stage_rows<T, D, kLd, Bc>(smem, kK, static_cast<const T*>(a.k) + kvh * a.lk * D, D, k0, kl, aligned);
+    stage_rows<T, D, kLd, Bc>(smem, kV, static_cast<const T*>(a.v) + kvh * a.lk * D, D, k0, kl, aligned);
     cp_async_commit();
     float dk[D / 8][4], dv[D / 8][4];
     DK_UNROLL
@@ -472,8 +476,8 @@ __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(Attent
             const int64_t r0 = qt * Bq, rows = a.lq - r0 < Bq ? a.lq - r0 : Bq;
             if (attention_key_end(a, kl, r0 + rows - 1) <= k0) continue;  // no row of the tile sees these keys
             __syncthreads();  // the previous tile's readers are done
-            stage_rows<T, D, kLd, Bq>(smem, kQ, static_cast<const T*>(a.q) + bh * a.lq * D, r0, a.lq, aligned);
-            stage_rows<T, D, kLd, Bq>(smem, kG, static_cast<const T*>(a.grad_out) + bh * a.lq * D, r0, a.lq, aligned);
+            stage_rows<T, D, kLd, Bq>(smem, kQ, static_cast<const T*>(a.q) + bh * a.lq * D, D, r0, a.lq, aligned);
+            stage_rows<T, D, kLd, Bq>(smem, kG, static_cast<const T*>(a.grad_out) + bh * a.lq * D, D, r0, a.lq, aligned);
             cp_async_commit();
             for (int i = tid; i < Bq; i += kThreads) {
                 lses[i] = i < rows ? a.lse[bh * a.lq + r0 + i] : -INFINITY;

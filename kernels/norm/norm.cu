@@ -106,8 +106,9 @@ __device__ __forceinline__ void row_stats(const T* xr, int64_t cols, bool rms, f
     rstd = 1.0f / sqrtf(warp_sum(q) / float(cols) + eps);
 }
 
-template <typename T>
-__global__ void norm_forward_kernel(const T* x, const T* weight, const T* bias, T* out, int64_t rows,
+// P: the parameters' element type (T, or f32 under NormArgs::params_f32).
+template <typename T, typename P>
+__global__ void norm_forward_kernel(const T* x, const P* weight, const P* bias, T* out, int64_t rows,
                                     int64_t cols, float eps, bool rms) {
     const int lane = threadIdx.x % 32;
     const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
@@ -125,8 +126,8 @@ __global__ void norm_forward_kernel(const T* x, const T* weight, const T* bias, 
 }
 
 // dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy * weight (rms_norm: without the mean(g) term).
-template <typename T>
-__global__ void norm_backward_kernel(const T* __restrict__ x, const T* __restrict__ weight,
+template <typename T, typename P>
+__global__ void norm_backward_kernel(const T* __restrict__ x, const P* __restrict__ weight,
                                      const T* __restrict__ dy, T* __restrict__ dx, float* __restrict__ stats,
                                      int64_t rows, int64_t cols, float eps, bool rms) {
     const int lane = threadIdx.x % 32;
@@ -206,26 +207,37 @@ void softmax_backward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
     });
 }
 
+// f(TypeTag<T>{}, TypeTag<P>{}): x's element type and the parameters'.
+template <class F>
+void dispatch_norm(DType dtype, const NormArgs& a, F&& f) {
+    dispatch_floating(dtype, [&](auto tag) {
+        if (a.params_f32) f(tag, TypeTag<float>{});
+        else f(tag, tag);
+    });
+}
+
 void norm_forward(const Exec& ex, DType dtype, const NormArgs& a) {
     if (a.rows * a.cols == 0) return;
-    dispatch_floating(dtype, [&](auto tag) {
+    dispatch_norm(dtype, a, [&](auto tag, auto param_tag) {
         using T = typename decltype(tag)::type;
-        launch(ex, a.rms ? "rms_norm_forward" : "layer_norm_forward", norm_forward_kernel<T>,
+        using P = typename decltype(param_tag)::type;
+        launch(ex, a.rms ? "rms_norm_forward" : "layer_norm_forward", norm_forward_kernel<T, P>,
                dim3(row_grid(ex, a.rows)), dim3(32 * kRowsPerBlock), 0, static_cast<const T*>(a.x),
-               static_cast<const T*>(a.weight), static_cast<const T*>(a.bias), static_cast<T*>(a.out), a.rows,
+               static_cast<const P*>(a.weight), static_cast<const P*>(a.bias), static_cast<T*>(a.out), a.rows,
                a.cols, a.eps, a.rms);
     });
 }
 
 void norm_backward(const Exec& ex, DType dtype, const NormArgs& a) {
     if (a.rows * a.cols == 0) return;
-    dispatch_floating(dtype, [&](auto tag) {
+    dispatch_norm(dtype, a, [&](auto tag, auto param_tag) {
         using T = typename decltype(tag)::type;
+        using P = typename decltype(param_tag)::type;
         const bool params = a.grad_weight || a.grad_bias;
         float* stats = params ? a.workspace : nullptr;
-        launch(ex, a.rms ? "rms_norm_backward" : "layer_norm_backward", norm_backward_kernel<T>,
+        launch(ex, a.rms ? "rms_norm_backward" : "layer_norm_backward", norm_backward_kernel<T, P>,
                dim3(row_grid(ex, a.rows)), dim3(32 * kRowsPerBlock), 0, static_cast<const T*>(a.x),
-               static_cast<const T*>(a.weight), static_cast<const T*>(a.grad_out), static_cast<T*>(a.out), stats,
+               static_cast<const P*>(a.weight), static_cast<const T*>(a.grad_out), static_cast<T*>(a.out), stats,
                a.rows, a.cols, a.eps, a.rms);
         if (!params) return;
         const int64_t parts = bias_partial_rows(ex, a.rows);
@@ -237,11 +249,11 @@ void norm_backward(const Exec& ex, DType dtype, const NormArgs& a) {
                a.rows, a.cols, pw, pb);
         const dim3 grid(grid_for(ex, a.cols, 256));
         if (a.grad_weight)
-            launch(ex, "norm_weight_grad_sum", column_sum_kernel<T>, grid, dim3(256), 0,
-                   static_cast<const float*>(pw), parts, a.cols, static_cast<T*>(a.grad_weight));
+            launch(ex, "norm_weight_grad_sum", column_sum_kernel<P>, grid, dim3(256), 0,
+                   static_cast<const float*>(pw), parts, a.cols, static_cast<P*>(a.grad_weight));
         if (a.grad_bias)
-            launch(ex, "norm_bias_grad_sum", column_sum_kernel<T>, grid, dim3(256), 0,
-                   static_cast<const float*>(pb), parts, a.cols, static_cast<T*>(a.grad_bias));
+            launch(ex, "norm_bias_grad_sum", column_sum_kernel<P>, grid, dim3(256), 0,
+                   static_cast<const float*>(pb), parts, a.cols, static_cast<P*>(a.grad_bias));
     });
 }
 

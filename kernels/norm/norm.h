@@ -20,7 +20,8 @@ struct SoftmaxArgs {
 // [cols] optional (nullptr). Forward writes out. Backward reads grad_out and writes out (grad_x)
 // and, when wanted, grad_weight / grad_bias as column sums in two passes without atomics: per-row
 // (mean, rstd) into workspace[0, 2 rows), f32 partial column sums per block of rows into
-// workspace[2 rows, ...) (norm_workspace_floats), then those summed.
+// workspace[2 rows, ...) (norm_workspace_floats), then those summed. weight, bias and their
+// gradients are f32 when params_f32 (x f16 or bf16: torch's mixed-dtype norm), else of x's dtype.
 struct NormArgs {
     const void* x;
     const void* weight;
@@ -33,6 +34,7 @@ struct NormArgs {
     int64_t rows, cols;
     float eps;
     bool rms;
+    bool params_f32;
 };
 
 // Floats of workspace dk_*_norm_backward needs when grad_weight or grad_bias is wanted.

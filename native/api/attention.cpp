@@ -16,13 +16,21 @@ struct Checked4 {
     int64_t b, h, l, d;
 };
 
-Checked4 check_bhld(const dk_context* ctx, const char* name, const dk_tensor* t) {
-    Checked c = check_input(ctx, name, t);
+// Whether the forward can walk t's rows through its strides: its head dim is contiguous.
+bool rows_readable(const Checked& t) { return t.shape[3] <= 1 || t.strides[3] == 1; }
+
+// q, k or v: read through its strides when strided_rows (the forward) and its rows are readable,
+// else compact (a view is copied for the call).
+Checked4 check_bhld(const dk_context* ctx, const char* name, const dk_tensor* t, bool strided_rows) {
+    Checked c = check_view(ctx, name, t);
     check_floating(c);
     if (c.shape.size() != 4)
         fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected 4 dimensions [B, H, L, D], got " + shape_string(c.shape));
+    if (!c.contiguous && !(strided_rows && rows_readable(c))) c = check_input(ctx, name, t);
     return {c, c.shape[0], c.shape[1], c.shape[2], c.shape[3]};
 }
+
+RowStrides row_strides(const Checked& t) { return {t.strides[0], t.strides[1], t.strides[2]}; }
 
 // Everything both directions share: shapes, head dim, GQA grouping, params, key lengths, bias.
 struct Problem {
@@ -32,7 +40,8 @@ struct Problem {
 };
 
 Problem check_problem(const dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
-                      const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths, const dk_tensor* bias) {
+                      const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths, const dk_tensor* bias,
+                      bool strided_rows) {
     if (!params) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'params': expected attention parameters, got NULL");
     if (params->causal != DK_CAUSAL_NONE && params->causal != DK_CAUSAL_TOP_LEFT &&
         params->causal != DK_CAUSAL_BOTTOM_RIGHT)
@@ -42,9 +51,9 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
     if (std::isinf(params->scale) || std::isinf(float(params->scale)))
         fail(DK_ERROR_INVALID_ARGUMENT, "argument 'params.scale': expected a value finite in f32 (0 or NaN for "
                                         "1/sqrt(D)), got " + std::to_string(params->scale));
-    Checked4 qc = check_bhld(ctx, "q", q);
-    Checked4 kc = check_bhld(ctx, "k", k);
-    Checked4 vc = check_bhld(ctx, "v", v);
+    Checked4 qc = check_bhld(ctx, "q", q, strided_rows);
+    Checked4 kc = check_bhld(ctx, "k", k, strided_rows);
+    Checked4 vc = check_bhld(ctx, "v", v, strided_rows);
     check_same_dtype(kc.t, qc.t);
     check_same_dtype(vc.t, qc.t);
     const int64_t d = qc.d;
@@ -70,6 +79,9 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
     a.q = qc.t.data;
     a.k = kc.t.data;
     a.v = vc.t.data;
+    a.q_rows = row_strides(qc.t);
+    a.k_rows = row_strides(kc.t);
+    a.v_rows = row_strides(vc.t);
     a.batch = qc.b;
     a.heads = qc.h;
     a.kv_heads = kc.h;
@@ -140,8 +152,16 @@ DK_API dk_status dk_attention_forward(dk_context* ctx, const dk_attention_params
                                       const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
                                       const dk_tensor* bias, dk_tensor* out, dk_tensor* logsumexp) {
     return guard_ctx("dk_attention_forward", ctx, [&] {
-        Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias);
-        Checked oc = check_output(ctx, "out", out, p.q.dtype, p.q.shape, "the shape of 'q'", p.inputs);
+        Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, true);
+        Checked oc = check_view(ctx, "out", out);
+        check_dtype(oc, p.q.dtype);
+        check_shape(oc, p.q.shape, "the shape of 'q'");
+        if (!oc.contiguous && !(rows_readable(oc) && distinct_elements(oc)))
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "expected a contiguous tensor or a view whose head dim is "
+                                                        "contiguous and whose elements are distinct, got strides " +
+                                                        shape_string(oc.strides));
+        for (const Checked& in : p.inputs) check_disjoint(oc, in);
+        p.a.out_rows = row_strides(oc);
         Checked lc = check_output(ctx, "logsumexp", logsumexp, DType::f32, rows_shape(p), "[B, Hq, Lq] of 'q'", p.inputs);
         check_disjoint(lc, oc);
         p.a.out = oc.data;
@@ -155,7 +175,7 @@ DK_API dk_status dk_attention_output_shapes(dk_context* ctx, const dk_attention_
                                             const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
                                             const dk_tensor* bias, int64_t* out_shape, int64_t* logsumexp_shape) {
     return guard_ctx("dk_attention_output_shapes", ctx, [&] {
-        const Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias);
+        const Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, true);
         if (!out_shape || !logsumexp_shape)
             fail(DK_ERROR_INVALID_ARGUMENT, arg(out_shape ? "logsumexp_shape" : "out_shape") +
                                                 "expected a place for the result, got NULL");
@@ -171,7 +191,7 @@ DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_param
                                        const dk_tensor* grad_out, dk_tensor* grad_q, dk_tensor* grad_k,
                                        dk_tensor* grad_v) {
     return guard_ctx("dk_attention_backward", ctx, [&] {
-        Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias);
+        Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, false);
         Checked oc = check_input_like(ctx, "out", out, p.q);
         Checked lc = check_input(ctx, "logsumexp", logsumexp);
         check_dtype(lc, DType::f32);

@@ -25,13 +25,30 @@ void rows_cols(const Checked& x, int64_t& rows, int64_t& cols) {
     rows = cols == 0 ? 0 : x.numel / cols;
 }
 
-// A [C] parameter (weight, bias or their gradients) of x's dtype, C the last dim of x.
-Checked check_param(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& x) {
-    Checked c = check_input(ctx, name, t);
-    check_same_dtype(c, x);
-    check_shape(c, {x.shape.back()}, "the last dim of 'x'");
-    return c;
-}
+// The [C] parameters of a call (weight, bias and their gradients), C the last dim of x: all of x's
+// dtype, or all f32 (torch's mixed-dtype norm: x f16 / bf16 with f32 parameters), as the first says.
+struct ParamChecker {
+    const Checked& x;
+    NormArgs& a;
+    const char* first = nullptr;
+
+    Checked operator()(const dk_context* ctx, const char* name, const dk_tensor* t) {
+        Checked c = check_input(ctx, name, t);
+        if (!first) {
+            if (c.dtype != x.dtype && c.dtype != DType::f32)
+                fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected dtype " + dtype_name(x.dtype) +
+                                                    " (the dtype of 'x') or f32, got " + dtype_name(c.dtype));
+            a.params_f32 = c.dtype != x.dtype;
+            first = name;
+        } else if (c.dtype != (a.params_f32 ? DType::f32 : x.dtype)) {
+            fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected dtype " +
+                                                dtype_name(a.params_f32 ? DType::f32 : x.dtype) + " (the dtype of '" +
+                                                first + "'), got " + dtype_name(c.dtype));
+        }
+        check_shape(c, {x.shape.back()}, "the last dim of 'x'");
+        return c;
+    }
+};
 
 void check_eps(float eps) {
     if (!(eps > 0) || !std::isfinite(eps))
@@ -44,15 +61,16 @@ void norm_forward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight, 
     Checked xc = check_rows_input(ctx, "x", x);
     Checked oc = check_like(ctx, "out", out, xc);
     check_no_partial_overlap(oc, xc);
-    NormArgs a{xc.data, nullptr, nullptr, nullptr, oc.data, nullptr, nullptr, nullptr, 0, 0, eps, rms};
+    NormArgs a{xc.data, nullptr, nullptr, nullptr, oc.data, nullptr, nullptr, nullptr, 0, 0, eps, rms, false};
     rows_cols(xc, a.rows, a.cols);
+    ParamChecker check_param{xc, a};
     if (weight) {
-        Checked w = check_param(ctx, "weight", weight, xc);
+        Checked w = check_param(ctx, "weight", weight);
         check_disjoint(oc, w);
         a.weight = w.data;
     }
     if (bias) {
-        Checked b = check_param(ctx, "bias", bias, xc);
+        Checked b = check_param(ctx, "bias", bias);
         check_disjoint(oc, b);
         a.bias = b.data;
     }
@@ -67,11 +85,12 @@ void norm_backward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
     Checked gx = check_like(ctx, "grad_x", grad_x, xc);
     check_disjoint(gx, xc);
     check_disjoint(gx, go);
-    NormArgs a{xc.data, nullptr, nullptr, go.data, gx.data, nullptr, nullptr, nullptr, 0, 0, eps, rms};
+    NormArgs a{xc.data, nullptr, nullptr, go.data, gx.data, nullptr, nullptr, nullptr, 0, 0, eps, rms, false};
     rows_cols(xc, a.rows, a.cols);
+    ParamChecker check_param{xc, a};
     CheckedList params;
     if (weight) {
-        Checked w = check_param(ctx, "weight", weight, xc);
+        Checked w = check_param(ctx, "weight", weight);
         check_disjoint(gx, w);
         a.weight = w.data;
         params.push_back(w);
@@ -80,7 +99,7 @@ void norm_backward(dk_context* ctx, const dk_tensor* x, const dk_tensor* weight,
     CheckedList grads;
     for (auto [name, t] : {std::pair<const char*, dk_tensor*>{"grad_weight", grad_weight}, {"grad_bias", grad_bias}}) {
         if (!t) continue;
-        Checked g = check_param(ctx, name, t, xc);
+        Checked g = check_param(ctx, name, t);
         for (const Checked& other : {xc, go, gx}) check_disjoint(g, other);
         for (const Checked& other : params) check_disjoint(g, other);
         for (const Checked& other : grads) check_disjoint(g, other);

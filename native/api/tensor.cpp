@@ -81,24 +81,6 @@ Shape narrowed_shape(const Checked& x, int32_t dim, int64_t start, int64_t lengt
     return shape;
 }
 
-// Whether the elements of view t land on distinct addresses: with its dims ordered by stride, each
-// stride passes the span of the dims below it. An empty view has no elements to collide.
-bool distinct_elements(const Checked& t) {
-    if (t.numel == 0) return true;
-    int64_t order[kMaxDims];
-    int n = 0;
-    for (size_t d = 0; d < t.shape.size(); ++d)
-        if (t.shape[d] > 1) order[n++] = int64_t(d);
-    std::sort(order, order + n, [&](int64_t a, int64_t b) { return t.strides[size_t(a)] < t.strides[size_t(b)]; });
-    int64_t span = 1;  // elements covered by the dims so far
-    for (int k = 0; k < n; ++k) {
-        const size_t d = size_t(order[k]);
-        if (t.strides[d] < span) return false;
-        span = t.strides[d] * (t.shape[d] - 1) + span;
-    }
-    return true;
-}
-
 }  // namespace
 
 extern "C" {

@@ -29,17 +29,18 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 int64_t tiles(int64_t n, int64_t tile) { return (n + tile - 1) / tile; }
 
-// rows x dim of src (row-major, `dim` apart) into f32 dst.
+// rows x dim of src (rows ld apart; the backward's are compact) into f32 dst.
 template <typename T>
-void load_rows(const T* src, int64_t rows, int64_t dim, float* dst) {
-    for (int64_t i = 0; i < rows * dim; ++i) dst[i] = load_float(src[i]);
+void load_rows(const T* src, int64_t rows, int64_t dim, float* dst, int64_t ld) {
+    for (int64_t i = 0; i < rows; ++i)
+        for (int64_t d = 0; d < dim; ++d) dst[i * dim + d] = load_float(src[i * ld + d]);
 }
 
-// keys x dim of src into f32 dst transposed: dst[d * keys + j].
+// keys x dim of src (rows ld apart) into f32 dst transposed: dst[d * keys + j].
 template <typename T>
-void load_transposed(const T* src, int64_t keys, int64_t dim, float* dst) {
+void load_transposed(const T* src, int64_t keys, int64_t dim, float* dst, int64_t ld) {
     for (int64_t j = 0; j < keys; ++j)
-        for (int64_t d = 0; d < dim; ++d) dst[d * keys + j] = load_float(src[j * dim + d]);
+        for (int64_t d = 0; d < dim; ++d) dst[d * keys + j] = load_float(src[j * ld + d]);
 }
 
 // c[rows][keys] = a[rows][dim] @ bt[dim][keys].
@@ -77,16 +78,19 @@ void forward(const AttentionArgs& a) {
     const int64_t D = a.dim, group = a.heads / a.kv_heads, qtiles = tiles(a.lq, kRows);
     parallel_for(a.batch * a.heads * qtiles, [&](int64_t task) {
         const int64_t qt = task % qtiles, bh = task / qtiles, b = bh / a.heads, h = bh % a.heads;
-        const int64_t kvh = b * a.kv_heads + h / group;
+        const int64_t kvh = h / group;
         const int64_t r0 = qt * kRows, rows = std::min(kRows, a.lq - r0);
+        const T* Q = static_cast<const T*>(a.q) + b * a.q_rows.batch + h * a.q_rows.head;
+        const T* K = static_cast<const T*>(a.k) + b * a.k_rows.batch + kvh * a.k_rows.head;
+        const T* V = static_cast<const T*>(a.v) + b * a.v_rows.batch + kvh * a.v_rows.head;
         const int64_t kl = attention_key_length(a, b), kend = attention_key_end(a, kl, r0 + rows - 1);
         std::vector<float> q(rows * D), o(rows * D, 0.0f), kt(D * kKeys), v(kKeys * D), s(rows * kKeys);
         std::vector<float> m(rows, kNegInf), l(rows, 0.0f);
-        load_rows(static_cast<const T*>(a.q) + (bh * a.lq + r0) * D, rows, D, q.data());
+        load_rows(Q + r0 * a.q_rows.row, rows, D, q.data(), a.q_rows.row);
         for (int64_t k0 = 0; k0 < kend; k0 += kKeys) {
             const Tile t{b, h, r0, rows, k0, std::min(kKeys, kend - k0), kl};
-            load_transposed(static_cast<const T*>(a.k) + (kvh * a.lk + k0) * D, t.keys, D, kt.data());
-            load_rows(static_cast<const T*>(a.v) + (kvh * a.lk + k0) * D, t.keys, D, v.data());
+            load_transposed(K + k0 * a.k_rows.row, t.keys, D, kt.data(), a.k_rows.row);
+            load_rows(V + k0 * a.v_rows.row, t.keys, D, v.data(), a.v_rows.row);
             product_bt(q.data(), kt.data(), rows, t.keys, D, s.data());
             scores<T>(a, t, s.data());
             for (int64_t i = 0; i < rows; ++i) {
@@ -114,10 +118,10 @@ void forward(const AttentionArgs& a) {
                 }
             }
         }
-        T* out = static_cast<T*>(a.out) + (bh * a.lq + r0) * D;
+        T* out = static_cast<T*>(a.out) + b * a.out_rows.batch + h * a.out_rows.head + r0 * a.out_rows.row;
         for (int64_t i = 0; i < rows; ++i) {
             const float inv = l[i] > 0 ? 1.0f / l[i] : 0.0f;
-            for (int64_t d = 0; d < D; ++d) store_float(out[i * D + d], o[i * D + d] * inv);
+            for (int64_t d = 0; d < D; ++d) store_float(out[i * a.out_rows.row + d], o[i * D + d] * inv);
             a.lse[bh * a.lq + r0 + i] = l[i] > 0 ? m[i] + std::log(l[i]) : kNegInf;
         }
     });
@@ -133,15 +137,15 @@ struct BackwardTile {
     template <typename T>
     void load_queries(const AttentionArgs& a, int64_t bh, int64_t r0, int64_t rows) {
         const int64_t at = (bh * a.lq + r0) * a.dim;
-        load_rows(static_cast<const T*>(a.q) + at, rows, a.dim, q.data());
-        load_rows(static_cast<const T*>(a.grad_out) + at, rows, a.dim, dout.data());
+        load_rows(static_cast<const T*>(a.q) + at, rows, a.dim, q.data(), a.dim);
+        load_rows(static_cast<const T*>(a.grad_out) + at, rows, a.dim, dout.data(), a.dim);
     }
 
     template <typename T>
     void load_keys(const AttentionArgs& a, int64_t kvh, int64_t k0, int64_t keys) {
         const int64_t at = (kvh * a.lk + k0) * a.dim;
-        load_transposed(static_cast<const T*>(a.k) + at, keys, a.dim, kt.data());
-        load_transposed(static_cast<const T*>(a.v) + at, keys, a.dim, vt.data());
+        load_transposed(static_cast<const T*>(a.k) + at, keys, a.dim, kt.data(), a.dim);
+        load_transposed(static_cast<const T*>(a.v) + at, keys, a.dim, vt.data(), a.dim);
     }
 
     // s = P = exp(S - logsumexp) (0 where masked), dp = dS = P (dO V^T - delta).
@@ -220,7 +224,7 @@ void backward(const AttentionArgs& a) {
         for (int64_t k0 = 0; k0 < kend; k0 += kKeys) {
             const Tile t{b, h, r0, rows, k0, std::min(kKeys, kend - k0), kl};
             w.load_keys<T>(a, kvh, k0, t.keys);
-            load_rows(static_cast<const T*>(a.k) + (kvh * a.lk + k0) * D, t.keys, D, k.data());
+            load_rows(static_cast<const T*>(a.k) + (kvh * a.lk + k0) * D, t.keys, D, k.data(), D);
             w.probabilities<T>(a, t);
             for (int64_t i = 0; i < rows; ++i)
                 for (int64_t j = 0; j < t.keys; ++j) {

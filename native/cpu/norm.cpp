@@ -224,17 +224,29 @@ void rows_parallel(int64_t rows, int64_t cols, int scratch_rows, F&& row) {
     });
 }
 
-// A parameter vector (weight or bias) as f32, converted once per call where T is not f32.
+// A parameter vector (weight or bias) as f32, converted once per call where it is of x's dtype T
+// and T is not f32 (NormArgs::params_f32: already f32).
 template <typename T>
 struct F32Param {
     std::vector<float> buf;
     const float* p = nullptr;
-    F32Param(const void* v, int64_t n) {
+    F32Param(const void* v, int64_t n, bool f32) {
         if (!v) return;
+        if (f32) {
+            p = static_cast<const float*>(v);
+            return;
+        }
         buf.resize(std::is_same_v<T, float> ? 0 : size_t(n));
         p = f32_row(static_cast<const T*>(v), n, buf.data());
     }
 };
+
+// Element c of a parameter gradient, of x's dtype T or f32.
+template <typename T>
+void store_param(void* grad, bool f32, int64_t c, double v) {
+    if (f32) static_cast<float*>(grad)[c] = float(v);
+    else store_float(static_cast<T*>(grad)[c], float(v));
+}
 
 // mean (0 for rms) and 1 / sqrt(var + eps) of a row. The mean is taken of x - x[0], so that
 // the f32 lanes add terms the size of the spread of x rather than of its mean.
@@ -294,7 +306,7 @@ void norm_forward(const Exec&, DType dtype, const NormArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         const int64_t n = a.cols;
-        const F32Param<T> w(a.weight, n), b(a.bias, n);
+        const F32Param<T> w(a.weight, n, a.params_f32), b(a.bias, n, a.params_f32);
         rows_parallel<T>(a.rows, n, 2, [&](int64_t r, float* scratch) {
             const float* x = f32_row(static_cast<const T*>(a.x) + r * n, n, scratch);
             T* orow = static_cast<T*>(a.out) + r * n;
@@ -315,7 +327,7 @@ void norm_backward(const Exec& ex, DType dtype, const NormArgs& a) {
         const T* xt = static_cast<const T*>(a.x);
         const T* dyt = static_cast<const T*>(a.grad_out);
         const int64_t cols = a.cols;
-        const F32Param<T> w(a.weight, cols);
+        const F32Param<T> w(a.weight, cols, a.params_f32);
         parallel_range(a.rows, cols >= (1 << 14) ? 1 : (1 << 14) / cols, [&](int64_t rb, int64_t re) {
             // x, dy and dx for T other than f32, and g = dy w
             std::vector<float> scratch(size_t((std::is_same_v<T, float> ? 1 : 4) * cols));
@@ -361,8 +373,8 @@ void norm_backward(const Exec& ex, DType dtype, const NormArgs& a) {
                 sw += pw[p * cols + c];
                 sb += pb[p * cols + c];
             }
-            if (a.grad_weight) store_float(static_cast<T*>(a.grad_weight)[c], float(sw));
-            if (a.grad_bias) store_float(static_cast<T*>(a.grad_bias)[c], float(sb));
+            if (a.grad_weight) store_param<T>(a.grad_weight, a.params_f32, c, sw);
+            if (a.grad_bias) store_param<T>(a.grad_bias, a.params_f32, c, sb);
         }
     });
 }

@@ -306,7 +306,8 @@ DK_API dk_status dk_gmm_posterior_mean(dk_context* ctx, const dk_tensor* x, cons
 
 /* ---- softmax and normalization over the last dim ----
  * x [..., C] is a stack of rows of C elements; every op works row by row. Floating dtypes only;
- * all tensors of a call share x's dtype; statistics and math in f32. */
+ * all tensors of a call share x's dtype, except that the norms' parameters (weight, bias and their
+ * gradients) may all be f32 with an f16 / bf16 x (torch's mixed-dtype norm); statistics and math in f32. */
 /* out = softmax(x) over the last dim, or log_softmax(x) when log != 0. out may be x. */
 DK_API dk_status dk_softmax_forward(dk_context* ctx, const dk_tensor* x, int32_t log, dk_tensor* out);
 /* The gradient from the forward's OUTPUT y: softmax dx = y (dy - sum(dy y)), log_softmax
@@ -450,7 +451,9 @@ typedef struct dk_attention_params {
     int32_t causal;  /* dk_causal_mask */
 } dk_attention_params;
 
-/* out [B, Hq, Lq, D] in q's dtype, logsumexp f32 [B, Hq, Lq]. */
+/* out [B, Hq, Lq, D] in q's dtype, logsumexp f32 [B, Hq, Lq]. q, k, v and out may be views whose
+ * head dim is contiguous (a fused QKV projection's [B, L, H, D] output permuted to [B, H, L, D],
+ * say): the forward reads and writes their rows through the strides, without a copy. */
 DK_API dk_status dk_attention_forward(dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
                                       const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
                                       const dk_tensor* bias, dk_tensor* out, dk_tensor* logsumexp);

@@ -5,6 +5,8 @@ import java.util.Objects;
 import org.deepkern.DeepKernException;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
+import org.deepkern.ops.AttentionParams;
+import org.deepkern.ops.CausalMask;
 import org.deepkern.ops.F;
 import org.deepkern.ops.RopeLayout;
 
@@ -80,13 +82,17 @@ public final class MultiHeadAttention implements Module {
         if (input.ndim() != 3 || input.shape(2) != qkvWeight.shape(1)) throw DeepKernException.invalidArgument(OP + ".forward", "input",
                 "expected [B, L, " + qkvWeight.shape(1) + "], got " + Arrays.toString(input.shape()));
         long b = input.shape(0), l = input.shape(1);
+        // every head is a view: the attention reads q, k, v from the projection's [B, L, heads, D] rows
+        // and writes its heads side by side into [B, L, heads, D], the out projection's input
         try (Scope scope = Scope.open()) {
             Tensor qkv = F.linear(input, qkvWeight, qkvBias).view(b, l, heads + 2L * kvHeads, headDim).permute(0, 2, 1, 3);
             Tensor q = turned(qkv.narrow(1, 0, heads));
             Tensor k = turned(qkv.narrow(1, heads, kvHeads));
             Tensor v = qkv.narrow(1, heads + (long) kvHeads, kvHeads);
-            Tensor merged = F.scaledDotProductAttention(q, k, v, causal).permute(0, 2, 1, 3).reshape(b, l, heads * headDim);
-            return scope.keep(F.linear(merged, outWeight, outBias, null, residual));
+            Tensor merged = Tensor.empty(new long[] {b, l, heads, headDim}, input.dtype(), input.device());
+            AttentionParams p = AttentionParams.defaults().withCausal(causal ? CausalMask.TOP_LEFT : CausalMask.NONE);
+            F.scaledDotProductAttention(q, k, v, p, merged.permute(0, 2, 1, 3));
+            return scope.keep(F.linear(merged.view(b, l, heads * headDim), outWeight, outBias, null, residual));
         }
     }
 

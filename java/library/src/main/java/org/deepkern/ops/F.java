@@ -893,7 +893,10 @@ public final class F {
     }
 
     // ---- scaled dot-product attention ----
-    // q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv dividing Hq (GQA / MQA), D in {32, 64, 96, 128, 256}.
+    // q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv dividing Hq (GQA / MQA); or, as torch, [..., L, D]
+    // with the same leading dims for all three. Any D from 1 to 256: 32, 64, 96, 128 and 256 run as they
+    // are, others padded with zero columns to the next of those. q, k and v may be views whose last dim
+    // is contiguous (the heads of a fused QKV projection's [B, L, H, D] output, permuted), read in place.
 
     /**
      * torch.nn.functional.scaled_dot_product_attention(q, k, v).
@@ -934,6 +937,23 @@ public final class F {
      */
     public static AttentionResult scaledDotProductAttention(Tensor q, Tensor k, Tensor v, AttentionParams p) {
         return Attention.forward(new Call("F.scaledDotProductAttention"), q, k, v, p);
+    }
+
+    /**
+     * The forward into out, which may be a view whose last dim is contiguous: a [B, Lq, Hq, D] tensor
+     * permuted to [B, Hq, Lq, D] receives the heads side by side, ready for the output projection.
+     *
+     * @param q the queries
+     * @param k the keys
+     * @param v the values
+     * @param p scale, causal mask, key lengths, bias
+     * @param out where the output goes, of q's shape and dtype
+     * @return out
+     */
+    public static Tensor scaledDotProductAttention(Tensor q, Tensor k, Tensor v, AttentionParams p, Tensor out) {
+        Call c = new Call("F.scaledDotProductAttention");
+        Attention.forward(c, q, k, v, p, c.required("out", out, "where the output goes")).logsumexp().close();
+        return out;
     }
 
     /**

@@ -66,6 +66,45 @@ class NormTest {
         }
     }
 
+    /**
+     * f16 / bf16 input with f32 parameters (torch's mixed-dtype norm, what autocast feeds it): the
+     * output in x's dtype, the parameters read and their gradients written in f32, unrounded.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("devices")
+    void f32ParametersWithHalfInputs(Device device) {
+        int rows = 17, cols = 257, n = rows * cols;
+        long[] shape = {rows, cols};
+        for (DType dtype : new DType[] {DType.F16, DType.BF16})
+            try (Scope s = Scope.open()) {
+                Tensor x = tensor(device, dtype, normal(n, 31, 0.5, 2), shape);
+                Tensor dy = tensor(device, dtype, normal(n, 32, 0, 1), shape);
+                float[] ws = normal(cols, 33, 1, 0.5), bs = normal(cols, 34, 0, 1);
+                Tensor w = Tensor.of(ws, cols).to(device), b = Tensor.of(bs, cols).to(device);
+                float[] xs = x.toFloatArray(), gs = dy.toFloatArray();
+                String what = dtype + " x, f32 parameters on " + device;
+                Tensor y = F.layerNorm(x, w, b, EPS);
+                org.junit.jupiter.api.Assertions.assertEquals(dtype, y.dtype());
+                assertRef(RowReference.norm(xs, ws, bs, rows, cols, EPS, false), y, dtype, "layer_norm " + what);
+                assertRef(RowReference.norm(xs, ws, null, rows, cols, EPS, true), F.rmsNorm(x, w, EPS), dtype, "rms_norm " + what);
+                NormGrads g = F.layerNormBackward(x, w, dy, EPS, true);
+                RowReference.NormGrad r = RowReference.normBackward(xs, ws, gs, rows, cols, EPS, false);
+                assertRef(r.dx(), g.input(), dtype, "layer_norm grad_x " + what);
+                org.junit.jupiter.api.Assertions.assertEquals(DType.F32, g.weight().dtype());
+                assertRef(r.dw(), g.weight(), DType.F32, "layer_norm grad_weight " + what);
+                assertRef(r.db(), g.bias(), DType.F32, "layer_norm grad_bias " + what);
+                NormGrads rg = F.rmsNormBackward(x, w, dy, EPS);
+                assertRef(RowReference.normBackward(xs, ws, gs, rows, cols, EPS, true).dw(), rg.weight(), DType.F32,
+                        "rms_norm grad_weight " + what);
+                // all parameters of one call share a dtype
+                Tensor bx = b.to(dtype);
+                var e = org.junit.jupiter.api.Assertions.assertThrows(org.deepkern.DeepKernException.class,
+                        () -> F.layerNorm(x, w, bx, EPS));
+                org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().startsWith(
+                        "F.layerNorm: argument 'bias': expected dtype f32 (the dtype of 'weight')"), e.getMessage());
+            }
+    }
+
     /** A bias without a weight (torch allows either alone), every dtype. */
     @ParameterizedTest(name = "{0} {1} [{2}, {3}]")
     @MethodSource("cases")

@@ -24,7 +24,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * permute and narrow are exact copies: every element compared against the index maps computed
+ * permute and narrow (views, read back through contiguous copies) move every element as the index maps computed
  * here, for every permutation of ranks up to 4, slices along every dim, and every dtype.
  */
 class TensorLayoutTest {

@@ -4,6 +4,7 @@ import static org.deepkern.bindings.global.deepkern.*;
 import static org.deepkern.internal.Call.fresh;
 import static org.deepkern.internal.Call.handleOrNull;
 
+import org.deepkern.DType;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.internal.Call;
@@ -72,8 +73,10 @@ public final class Norms {
         long[] param = {s.length == 0 ? 1 : s[s.length - 1]};
         try (Scope outputs = Scope.open()) {
             Tensor gradX = c.output(in.dtype(), s);
-            Tensor gradW = weight == null ? null : c.output(in.dtype(), param);
-            Tensor gradB = withBias ? c.output(in.dtype(), param) : null;
+            // the parameters' gradients in the weight's dtype: f32 for an f16 / bf16 x in mixed precision
+            DType paramType = weight == null ? in.dtype() : weight.dtype();
+            Tensor gradW = weight == null ? null : c.output(paramType, param);
+            Tensor gradB = withBias ? c.output(paramType, param) : null;
             var w = c.optional("weight", weight);
             var g = c.in("gradOut", gradOut);
             var gx = c.in("gradX", gradX);
