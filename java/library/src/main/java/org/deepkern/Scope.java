@@ -49,6 +49,19 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Takes t out of every scope open on this thread, so that none closes it: the caller owns it
+     * from now on (DJL's {@code NDResource.detach}). What must outlive the scopes it was made in,
+     * such as a module's parameters, is made and then detached.
+     *
+     * @param t the tensor (null stays null)
+     * @return t
+     */
+    public static Tensor detach(Tensor t) {
+        for (Scope s : OPEN.get()) s.tensors.remove(t);
+        return t;
+    }
+
     /** Closes every tensor still registered here, newest first. */
     @Override
     public void close() {

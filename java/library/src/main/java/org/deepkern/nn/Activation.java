@@ -6,13 +6,15 @@ import org.deepkern.ops.Act;
 import org.deepkern.ops.F;
 
 /** An activation as a module, e.g. {@code new Activation(Act.gelu())}; backward recomputes from the input. */
-public final class Activation implements Module {
+public final class Activation extends Module {
     private final Act act;
 
+    /** @param act the activation */
     public Activation(Act act) {
         this.act = Objects.requireNonNull(act, "act");
     }
 
+    /** @return the activation */
     public Act act() {
         return act;
     }
@@ -22,13 +24,17 @@ public final class Activation implements Module {
         return F.activation(act, input);
     }
 
-    /** The gradient with respect to the input, given the gradient of the output. */
+    /**
+     * @param input the forward's input
+     * @param gradOutput the gradient of the output
+     * @return the gradient of the input
+     */
     public Tensor backward(Tensor input, Tensor gradOutput) {
         return F.activationBackward(act, input, gradOutput);
     }
 
     @Override
-    public String toString() {
-        return "Activation(" + act + ")";
+    protected String extraRepr() {
+        return act.toString();
     }
 }

@@ -1,42 +1,106 @@
 package org.deepkern.nn;
 
 import org.deepkern.DType;
+import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
 import org.deepkern.ops.F;
 import org.deepkern.ops.NormGrads;
 
-/** torch.nn.RMSNorm over the last dim: x / sqrt(mean(x^2) + eps) * weight (weight may be null). */
-public final class RMSNorm implements Module {
-    private final Tensor weight;
-    private final double eps;
+/**
+ * torch.nn.RMSNorm over the last dim: x / sqrt(mean(x^2) + eps) * weight, parameter "weight"
+ * [features] (absent without elementwise affine). As in torch, eps left out is the machine epsilon
+ * of the input's dtype (torch.finfo(x.dtype).eps: 2^-23 for f32, 2^-10 for f16, 2^-7 for bf16);
+ * LLaMA-style models pass theirs (often 1e-5 or 1e-6).
+ */
+public final class RMSNorm extends Module {
+    private final Double eps;  // null: the input dtype's machine epsilon, as torch's eps=None
 
-    public RMSNorm(Tensor weight, double eps) {
-        this.weight = weight;
+    /**
+     * torch's defaults: eps of the input's dtype, weight 1, f32 on the default device.
+     *
+     * @param features the size of the last dim (torch's normalized_shape, one dim)
+     */
+    public RMSNorm(long features) {
+        this(features, null, true, DType.F32, DeepKern.defaultDevice());
+    }
+
+    /**
+     * @param features the size of the last dim
+     * @param eps added to the mean square
+     */
+    public RMSNorm(long features, double eps) {
+        this(features, eps, DType.F32, DeepKern.defaultDevice());
+    }
+
+    /**
+     * @param features the size of the last dim
+     * @param eps added to the mean square
+     * @param dtype the weight's dtype
+     * @param device where the weight lives
+     */
+    public RMSNorm(long features, double eps, DType dtype, Device device) {
+        this(features, (Double) eps, true, dtype, device);
+    }
+
+    /**
+     * torch's full form: weight 1.
+     *
+     * @param features the size of the last dim
+     * @param eps added to the mean square, or null for the input dtype's machine epsilon
+     * @param elementwiseAffine whether to have a weight
+     * @param dtype the weight's dtype
+     * @param device where the weight lives
+     */
+    public RMSNorm(long features, Double eps, boolean elementwiseAffine, DType dtype, Device device) {
+        long[] shape = {Init.size("new RMSNorm", "features", features)};
+        registerParameter("weight", elementwiseAffine ? Init.constant(shape, 1, dtype, device) : null);
         this.eps = eps;
     }
 
-    /** torch's initialization: weight 1. */
-    public static RMSNorm of(long features, DType dtype, Device device, double eps) {
-        return new RMSNorm(Tensor.full(new long[] {features}, 1.0, dtype, device), eps);
+    /**
+     * A norm over a given weight, which it adopts.
+     *
+     * @param weight [features], or null for none
+     * @param eps added to the mean square
+     */
+    public RMSNorm(Tensor weight, double eps) {
+        registerParameter("weight", weight);
+        this.eps = eps;
     }
 
+    /** @return the weight [features], or null */
     public Tensor weight() {
-        return weight;
+        return parameter("weight");
     }
 
     @Override
     public Tensor forward(Tensor input) {
-        return F.rmsNorm(input, weight, eps);
+        return F.rmsNorm(input, weight(), eps(input));
     }
 
-    /** Gradients of the input and the weight (null without one). */
+    /**
+     * @param input the forward's input
+     * @param gradOutput the gradient of the output
+     * @return the gradients of the input and the weight (null without one)
+     */
     public NormGrads backward(Tensor input, Tensor gradOutput) {
-        return F.rmsNormBackward(input, weight, gradOutput, eps);
+        return F.rmsNormBackward(input, weight(), gradOutput, eps(input));
+    }
+
+    private double eps(Tensor input) {
+        if (eps != null) return eps;
+        if (input == null) return 0;  // F names the missing input
+        return switch (input.dtype()) {
+            case F16 -> 0x1p-10;
+            case BF16 -> 0x1p-7;
+            default -> 0x1p-23;
+        };
     }
 
     @Override
-    public String toString() {
-        return "RMSNorm(eps=" + eps + ", affine=" + (weight != null) + ")";
+    protected String extraRepr() {
+        return (weight() == null ? "" : "(" + weight().shape(0) + ",), ") + "eps=" + (eps == null ? "None" : eps)
+                + ", elementwise_affine=" + (weight() != null);
     }
 }
