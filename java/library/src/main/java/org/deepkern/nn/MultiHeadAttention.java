@@ -179,7 +179,7 @@ public final class MultiHeadAttention extends Module {
     public Tensor forward(Tensor input, Tensor residual) {
         // the projections' current tensors: to() replaces them
         Tensor qkvWeight = qkvLinear.weight(), qkvBias = qkvLinear.bias(), outWeight = projLinear.weight(), outBias = projLinear.bias();
-        Objects.requireNonNull(input, "input");
+        if (input == null) throw DeepKernException.invalidArgument(OP + ".forward", "input", "expected a tensor, got null");
         if (input.ndim() != 3 || input.shape(2) != qkvWeight.shape(1)) throw DeepKernException.invalidArgument(OP + ".forward", "input",
                 "expected [B, L, " + qkvWeight.shape(1) + "], got " + Arrays.toString(input.shape()));
         long b = input.shape(0), l = input.shape(1);
