@@ -1,5 +1,7 @@
 package org.deepkern;
 
+import org.deepkern.internal.Access;
+
 /**
  * A source of random numbers, as torch's {@code Generator}: the Philox4x32-10 stream with key
  * {@code seed}, read from a counter that every draw advances, so two draws differ and a fresh
@@ -7,6 +9,10 @@ package org.deepkern;
  * draws take disjoint counter ranges. A draw of n normals takes ceil(n / 4) counters.
  */
 public final class Generator {
+    static {
+        Access.generators(Generator::reserve);  // the fused diffusion step draws its noise in the kernel
+    }
+
     /** torch's default seed, which the default generator starts from. */
     public static final long DEFAULT_SEED = 67280421310721L;
 

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.deepkern.DeepKernException;
 import org.deepkern.Device;
+import org.deepkern.Generator;
 import org.deepkern.Tensor;
 import org.deepkern.cli.bench.Progress;
 import org.deepkern.diffusion.AbstractScheduler;
@@ -95,7 +96,7 @@ final class SampleCommand implements Callable<Integer> {
         Progress bar = new Progress(calls >= 100 ? System.err : null, calls);
         float[] samples;
         try (GaussianMixture.Exact model = g.denoiser(d, s.prediction());
-             Tensor x = s.sample(model, d, new long[] {n, g.dims()}, seed, i -> bar.step(i, sampler))) {
+             Tensor x = s.sample(model, d, new long[] {n, g.dims()}, new Generator(seed), i -> bar.step(i, sampler))) {
             samples = x.toFloatArray();
         }
         SlicedWasserstein.Score score = SlicedWasserstein.score(g, samples, seed);

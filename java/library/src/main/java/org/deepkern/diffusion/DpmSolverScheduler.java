@@ -17,15 +17,19 @@ import org.deepkern.Tensor;
  * The last step goes to sigma = 0 and returns D_{n-1}. Timesteps: linspace spacing over n + 1
  * points without the last (diffusers' default), so n &lt; T (at n = T the rounded grid repeats a
  * timestep and h = 0). D_{i-1} is the step's extra input and D_i its
- * second output: one pass per step.
+ * second output (predOriginalSample, which diffusers' output lacks): one pass per step. The
+ * defaults are diffusers' (epsilon prediction, lower_order_final, no thresholding); not
+ * supported: other solver orders and algorithm types, Karras / exponential / beta / flow sigmas,
+ * euler_at_final, final_sigmas_type sigma_min. {@link #clipSample}, off by default, clips each D_i.
  */
 public final class DpmSolverScheduler extends AbstractScheduler<DpmSolverScheduler> {
     private final NoiseSchedule schedule;
     private double[] sigmas = new double[0];
     private Tensor previousX0;
 
+    /** @param schedule the training noise schedule */
     public DpmSolverScheduler(NoiseSchedule schedule) {
-        super(Prediction.EPSILON);
+        super(Prediction.EPSILON, false);
         this.schedule = schedule;
     }
 
@@ -51,30 +55,24 @@ public final class DpmSolverScheduler extends AbstractScheduler<DpmSolverSchedul
     }
 
     @Override
-    protected Tensor stepAt(int i, StepInput in) {
-        var c = convert(level(i), 1);
+    protected SchedulerOutput stepAt(int i, StepInput in) {
+        var c = convert(level(i), 1, true);  // its second output is D_i
         boolean last = i == timesteps.length - 1;
-        if (last) return launch(c.out(0, 1, 0), in, null, null, null);  // sigma_{i+1} = 0: x = D_i
+        if (last) return launch(c.out(0, 1, 0), in, null, null);  // sigma_{i+1} = 0: x = D_i
         NoiseLevel now = level(i), next = level(i + 1);
         double h = lambda(i + 1) - lambda(i), phi = -next.a() * Math.expm1(-h);
         double ratio = next.b() / now.b();
-        Tensor d = Tensor.empty(in.x().shape(), in.x().dtype(), in.x().device());
-        try {
-            Tensor out;
-            c.out2(0, 1, 0);
-            if (previousX0 == null) {
-                out = launch(c.out(ratio, phi, 0), in, null, null, d);
-            } else {
-                double r = (lambda(i) - lambda(i - 1)) / h;
-                out = launch(c.out(ratio, phi * (1 + 1 / (2 * r)), 0).extras(-phi / (2 * r), 0), in, previousX0, null, d);
-                previousX0.close();
-            }
-            previousX0 = d;
-            return out;
-        } catch (RuntimeException e) {
-            d.close();
-            throw e;
+        SchedulerOutput out;
+        if (previousX0 == null) {
+            out = launch(c.out(ratio, phi, 0), in, null, null);
+        } else {
+            double r = (lambda(i) - lambda(i - 1)) / h;
+            out = launch(c.out(ratio, phi * (1 + 1 / (2 * r)), 0).extras(-phi / (2 * r), 0), in, previousX0, null);
+            clearState();
         }
+        Tensor d = out.predOriginalSample();
+        previousX0 = d.reshape(d.shape());  // a view: kept after the caller closes the output
+        return out;
     }
 
     @Override

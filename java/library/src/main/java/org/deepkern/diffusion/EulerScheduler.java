@@ -2,6 +2,9 @@ package org.deepkern.diffusion;
 
 import org.deepkern.DeepKernException;
 import org.deepkern.Tensor;
+import org.deepkern.internal.Call;
+import org.deepkern.internal.ops.Diffusion;
+import org.deepkern.ops.StepCoefs;
 
 /**
  * Euler and Heun on a sigma grid sigma_0 > ... > sigma_{n-1} > sigma_n = 0, for two families:
@@ -20,6 +23,11 @@ import org.deepkern.Tensor;
  *           x' = x + (sigma' - sigma) (d + d(x~, sigma')) / 2    (stage 2, the model at x~, sigma')
  * </pre>
  * Heun's grid repeats each inner sigma (2n - 1 model calls); its last step, to sigma = 0, is Euler.
+ * With {@link #clipSample} on, d is formed from the clipped x0 (diffusers' HeunDiscreteScheduler).
+ * Defaults, diffusers': epsilon (discrete) or flow prediction, linspace spacing with steps_offset 0,
+ * linear interpolation, final sigma 0, no clipping (HeunDiscreteScheduler's clip_sample is off,
+ * EulerDiscreteScheduler has none), s_churn 0. Not supported: Karras / exponential / beta sigmas,
+ * s_churn &gt; 0, flow matching's dynamic shifting.
  */
 public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
     private final NoiseSchedule schedule;  // null for flow matching
@@ -32,18 +40,25 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
     private Tensor sample, derivative;  // Heun's stage-1 state
 
     private EulerScheduler(NoiseSchedule schedule, int trainSteps, double shift, Prediction prediction) {
-        super(prediction);
+        super(prediction, false);
         this.schedule = schedule;
         this.trainSteps = trainSteps;
         this.shift = shift;
     }
 
-    /** EulerDiscreteScheduler: epsilon prediction, linspace spacing. */
+    /**
+     * @param schedule the training noise schedule
+     * @return EulerDiscreteScheduler: epsilon prediction, linspace spacing
+     */
     public static EulerScheduler discrete(NoiseSchedule schedule) {
         return new EulerScheduler(schedule, schedule.trainSteps(), 1, Prediction.EPSILON);
     }
 
-    /** FlowMatchEulerDiscreteScheduler with T train steps and the given shift (1 = none). */
+    /**
+     * @param trainSteps T, diffusers' num_train_timesteps (default 1000)
+     * @param shift the sigma shift, diffusers' default 1 (none)
+     * @return FlowMatchEulerDiscreteScheduler
+     */
     public static EulerScheduler flow(int trainSteps, double shift) {
         if (trainSteps < 1) throw DeepKernException.invalidArgument("EulerScheduler.flow", "trainSteps", "expected >= 1, got " + trainSteps);
         if (!(shift > 0) || Double.isInfinite(shift))
@@ -51,20 +66,25 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
         return new EulerScheduler(null, trainSteps, shift, Prediction.FLOW);
     }
 
-    /** Heun's second-order method (HeunDiscreteScheduler / FlowMatchHeunDiscreteScheduler). */
+    /** @return this scheduler, as Heun's second-order method (HeunDiscreteScheduler / FlowMatchHeunDiscreteScheduler) */
     public EulerScheduler heun() {
         heun = true;
         return this;
     }
 
-    /** The timestep spacing of the discrete family. */
+    /**
+     * @param s the timestep spacing of the discrete family (diffusers' timestep_spacing)
+     * @param stepsOffset diffusers' steps_offset (added to leading timesteps)
+     * @return this scheduler
+     */
     public EulerScheduler spacing(NoiseSchedule.Spacing s, int stepsOffset) {
+        if (s == null) throw DeepKernException.invalidArgument(name() + ".spacing", "spacing", "expected linspace, leading or trailing, got null");
         spacing = s;
         this.stepsOffset = stepsOffset;
         return this;
     }
 
-    /** The sigma grid, sigma_n = 0 last (Heun's with its repeats). */
+    /** @return the sigma grid, sigma_n = 0 last (Heun's with its repeats) */
     public double[] sigmas() {
         return sigmas.clone();
     }
@@ -116,35 +136,41 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
         return spacing == NoiseSchedule.Spacing.LEADING ? Math.sqrt(max * max + 1) : max;
     }
 
+    /** The discrete family's sample is x0 + sigma eps; the model sees it scaled. */
+    @Override
+    protected NoiseLevel sampleLevel(int i) {
+        return schedule == null ? level(i) : new NoiseLevel(timesteps[i], 1, sigmas[i]);
+    }
+
     @Override
     public Tensor scaleModelInput(Tensor x, double t) {
-        return schedule == null ? x : scaled(x, 1 / Math.sqrt(sigmas[indexFor(t)] * sigmas[indexFor(t)] + 1));
-    }
-
-    private int indexFor(double t) {
-        for (int i = 0; i < timesteps.length; i++) if (timesteps[i] == t) return i;
-        throw DeepKernException.invalidArgument(name() + ".scaleModelInput", "t", t + " is not one of the " + timesteps.length + " timesteps of the schedule");
+        if (schedule == null) return super.scaleModelInput(x, t);
+        Call c = new Call(name() + ".scaleModelInput");
+        c.tensor("x", x);
+        double s = sigmas[index(c, t)], scale = 1 / Math.sqrt(s * s + 1);
+        return Call.fresh(c.output(x.dtype(), x.shape()),
+                out -> Diffusion.step(c, new StepCoefs().out(scale, 0, 0), x, x, null, null, null, out, null));
     }
 
     @Override
-    protected Tensor stepAt(int i, StepInput in) {
+    protected SchedulerOutput stepAt(int i, StepInput in) {
         double xScale = schedule == null ? 1 : level(i).a();
         // d = (x - x0) / sigma is eps (discrete: x = x0 + sigma eps) or eps - x0 (flow), formed so,
-        // without dividing by a small sigma: d = eps - k x0
+        // without dividing by a small sigma: d = eps - k x0 (a clipped x0 makes eps divide, as diffusers)
         double k = schedule == null ? 1 : 0;
-        var c = convert(level(i), xScale);
+        var c = convert(level(i), xScale, true);
         if (sample == null) {  // Euler, or Heun's stage 1
             double dt = sigmas[i + 1] - sigmas[i];
             c.out(1, -dt * k, dt);
-            if (!heun || sigmas[i + 1] == 0) return launch(c, in, null, null, null);
-            Tensor d = Tensor.empty(in.x().shape(), in.x().dtype(), in.x().device());
+            if (!heun || sigmas[i + 1] == 0) return launch(c, in, null, null);
+            SchedulerOutput stage1 = launch(c.out2(0, -k, 1), in, null, null);  // its second output is d, kept for stage 2
             try {
-                Tensor out = launch(c.out2(0, -k, 1), in, null, null, d);
+                Tensor x0 = in.x().add(stage1.predOriginalSample(), -sigmas[i]);  // x0 = x - sigma d
                 sample = in.x().reshape(in.x().shape());
-                derivative = d;
-                return out;
+                derivative = stage1.predOriginalSample();
+                return new SchedulerOutput(stage1.takePrevSample(), x0);
             } catch (RuntimeException e) {
-                d.close();
+                stage1.close();
                 throw e;
             }
         }
@@ -152,7 +178,7 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
         double dt = sigmas[i] - sigmas[i - 1];
         c.out(0, -dt / 2 * k, dt / 2).extras(dt / 2, 1);
         try {
-            return launch(c, in, derivative, sample, null);
+            return launch(c, in, derivative, sample);
         } finally {
             clearState();
         }

@@ -1,7 +1,6 @@
 package org.deepkern.diffusion;
 
 import org.deepkern.DeepKernException;
-import org.deepkern.Tensor;
 
 /**
  * Reverse-time SDEs of Song et al. 2021 ("Score-based generative modeling through SDEs"),
@@ -15,7 +14,11 @@ import org.deepkern.Tensor;
  *   SDE step  x' = x - f dt + g^2 score dt + g sqrt(dt) z       (no noise on the last step: it returns the mean)
  *   ODE step  x' = x - f dt + g^2 score dt / 2
  * </pre>
- * The prior is N(0, 1) for VP and N(0, sigma_max^2) for VE; the model gets t itself.
+ * The prior is N(0, 1) for VP and N(0, sigma_max^2) for VE; the model gets t itself; no clipping
+ * by default. diffusers' ScoreSdeVpScheduler (deprecated) and ScoreSdeVeScheduler have the same
+ * beta_min, beta_max, sigma_min and sampling eps but take the score itself, and VE adds Langevin
+ * corrector steps (snr 0.15) and defaults sigma_max to 1348: this is the plain predictor on an
+ * eps model.
  */
 public final class ScoreSdeScheduler extends AbstractScheduler<ScoreSdeScheduler> {
     private final boolean ve;
@@ -23,26 +26,29 @@ public final class ScoreSdeScheduler extends AbstractScheduler<ScoreSdeScheduler
     private boolean probabilityFlow;
 
     private ScoreSdeScheduler(boolean ve, double lo, double hi, double eps) {
-        super(Prediction.EPSILON);
+        super(Prediction.EPSILON, false);
         this.ve = ve;
         this.lo = lo;
         this.hi = hi;
         this.eps = eps;
     }
 
-    /** The VP SDE (beta_min 0.1, beta_max 20). */
+    /** @return the VP SDE (beta_min 0.1, beta_max 20) */
     public static ScoreSdeScheduler vp() {
         return new ScoreSdeScheduler(false, 0.1, 20, 1e-3);
     }
 
-    /** The VE SDE with sigma_min 0.01 and the given sigma_max. */
+    /**
+     * @param sigmaMax the largest noise level, &gt; 0.01
+     * @return the VE SDE with sigma_min 0.01
+     */
     public static ScoreSdeScheduler ve(double sigmaMax) {
         if (!(sigmaMax > 0.01) || Double.isInfinite(sigmaMax))
             throw DeepKernException.invalidArgument("ScoreSdeScheduler.ve", "sigmaMax", "expected a finite value > sigma_min = 0.01, got " + sigmaMax);
         return new ScoreSdeScheduler(true, 0.01, sigmaMax, 1e-5);
     }
 
-    /** The deterministic probability-flow ODE of the same SDE. */
+    /** @return this scheduler, integrating the deterministic probability-flow ODE of the same SDE */
     public ScoreSdeScheduler probabilityFlow() {
         probabilityFlow = true;
         return this;
@@ -70,14 +76,14 @@ public final class ScoreSdeScheduler extends AbstractScheduler<ScoreSdeScheduler
     }
 
     @Override
-    protected Tensor stepAt(int i, StepInput in) {
+    protected SchedulerOutput stepAt(int i, StepInput in) {
         NoiseLevel lv = level(i);
         double dt = (1 - eps) / timesteps.length;
         double g2 = ve ? 2 * lv.b() * lv.b() * Math.log(hi / lo) : lo + lv.t() * (hi - lo);
         double drift = ve ? 0 : -g2 / 2;  // f = drift * x
         double scoreWeight = probabilityFlow ? 0.5 : 1;
-        var c = convert(lv, 1).out(1 - drift * dt, 0, -scoreWeight * g2 * dt / lv.b());
+        var c = convert(lv, 1, true).out(1 - drift * dt, 0, -scoreWeight * g2 * dt / lv.b());
         boolean last = i == timesteps.length - 1;
-        return launch(noise(c, probabilityFlow || last ? 0 : Math.sqrt(g2 * dt), in.x()), in, null, null, null);
+        return launch(noise(c, probabilityFlow || last ? 0 : Math.sqrt(g2 * dt), in.x()), in, null, null);
     }
 }

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.function.IntConsumer;
 import org.deepkern.DeepKernException;
 import org.deepkern.Device;
+import org.deepkern.Generator;
 import org.deepkern.Tensor;
 
 /**
@@ -29,7 +30,7 @@ public final class SamplerTable {
         scheduler.setTimesteps(steps);
         float[] samples;
         try (GaussianMixture.Exact model = target.denoiser(device, scheduler.prediction());
-             Tensor x = scheduler.sample(model, device, new long[] {n, target.dims()}, seed, progress)) {
+             Tensor x = scheduler.sample(model, device, new long[] {n, target.dims()}, new Generator(seed), progress)) {
             samples = x.toFloatArray();
         }
         return SlicedWasserstein.score(target, samples, seed);

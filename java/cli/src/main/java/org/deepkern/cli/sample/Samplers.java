@@ -17,12 +17,15 @@ public final class Samplers {
     public static final List<String> NAMES =
             List.of("ddpm", "ddim", "euler", "heun", "flow-euler", "flow-heun", "dpm++2m", "em-vp", "em-ve", "ode-vp");
 
-    /** A fresh scheduler; eta is DDIM's, sigma_max is the VE SDE's. */
+    /**
+     * A fresh scheduler; eta is DDIM's, sigma_max is the VE SDE's. DDPM and DDIM do not clip x0
+     * (diffusers' default clips to [-1, 1]): the targets reach beyond it.
+     */
     public static AbstractScheduler<?> create(String name, double eta, double sigmaMax) {
         NoiseSchedule ddpm = NoiseSchedule.ddpm();
         return switch (name) {
-            case "ddpm" -> new DdpmScheduler(ddpm);
-            case "ddim" -> new DdimScheduler(ddpm).eta(eta);
+            case "ddpm" -> new DdpmScheduler(ddpm).clipSample(false);
+            case "ddim" -> new DdimScheduler(ddpm).eta(eta).clipSample(false);
             case "euler" -> EulerScheduler.discrete(ddpm);
             case "heun" -> EulerScheduler.discrete(ddpm).heun();
             case "flow-euler" -> EulerScheduler.flow(1000, 1);
