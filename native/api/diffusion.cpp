@@ -99,6 +99,7 @@ DK_API dk_status dk_gmm_posterior_mean(dk_context* ctx, const dk_tensor* x, cons
         GmmArgs g{static_cast<const float*>(xc.data), static_cast<const float*>(mc.data),
                   static_cast<const float*>(wc.data), static_cast<float*>(oc.data), xc.shape[0], dims, comps,
                   data_std, a, b};
+        if (oc.numel == 0) return;  // N = 0, or D = 0: no element to write, however many rows
         DK_BACKEND_CALL(ctx, gmm_posterior_mean, g);
     });
 }

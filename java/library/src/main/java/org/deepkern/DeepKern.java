@@ -9,15 +9,22 @@ import org.deepkern.internal.Devices;
  * memory statistics.
  */
 public final class DeepKern {
-    /** Overrides the default device: cpu, emu, cuda or cuda:N. */
+    /**
+     * The environment variable that overrides the default device: cpu, emu, cuda or cuda:N
+     * (see {@link #defaultDevice()}).
+     */
     public static final String DEVICE_ENV = "DEEPKERN_DEVICE";
+    /**
+     * The system property that overrides the default device, as {@link #DEVICE_ENV} does and
+     * ahead of it: {@code -Ddeepkern.device=cuda:1}.
+     */
     public static final String DEVICE_PROPERTY = "deepkern.device";
 
     private static volatile Device defaultDevice;
 
     private DeepKern() {}
 
-    /** @return the native library's version */
+    /** @return the native library's version string */
     public static String version() {
         return Devices.version();
     }
@@ -25,6 +32,7 @@ public final class DeepKern {
     /**
      * @param type a backend
      * @return whether it can be used here, and why not
+     * @throws DeepKernException with {@link Status#INVALID_ARGUMENT} if type is null
      */
     public static BackendInfo backend(Device.Type type) {
         if (type == null) throw DeepKernException.invalidArgument("DeepKern.backend", "type", "expected a device type, got null");
@@ -38,7 +46,11 @@ public final class DeepKern {
         return out;
     }
 
-    /** Every device that can be used now: cpu, emu when built, each cuda device found. */
+    /**
+     * Every device that can be used now: cpu, emu when built, each cuda device found.
+     *
+     * @return the devices, cpu first, then cuda:0, cuda:1, ..., then emu
+     */
     public static List<Device> devices() {
         List<Device> out = new ArrayList<>();
         for (Device.Type t : Device.Type.values()) {
@@ -50,8 +62,12 @@ public final class DeepKern {
     }
 
     /**
+     * The device's properties ({@code torch.cuda.get_device_properties} for cuda).
+     *
      * @param device a device
      * @return its name, compute capability, multiprocessors, memory and driver
+     * @throws DeepKernException with {@link Status#INVALID_ARGUMENT} if device is null or names no
+     *         device of its backend; {@link Status#UNAVAILABLE} if its backend cannot be used
      */
     public static DeviceInfo deviceInfo(Device device) {
         final String op = "DeepKern.deviceInfo";
@@ -59,8 +75,14 @@ public final class DeepKern {
     }
 
     /**
-     * The device tensors go to when none is named: {@value #DEVICE_ENV} or the system property
-     * {@value #DEVICE_PROPERTY} if set, else the first CUDA device that works, else cpu.
+     * The device tensors go to when none is named: the system property {@value #DEVICE_PROPERTY}
+     * if set, else the environment variable {@value #DEVICE_ENV} if set, else the first CUDA
+     * device that works, else cpu. Chosen once, at the first call, unless
+     * {@link #setDefaultDevice} replaces it.
+     *
+     * @return the default device
+     * @throws DeepKernException with {@link Status#INVALID_ARGUMENT} if the property or variable
+     *         is not a device name ({@link Device#parse})
      */
     public static Device defaultDevice() {
         Device d = defaultDevice;
@@ -74,9 +96,12 @@ public final class DeepKern {
     }
 
     /**
-     * Replaces the default device for the rest of this JVM's life.
+     * Replaces the default device for the rest of this JVM's life (every thread).
      *
      * @param device the new default; it must work (this fails now, not at first use)
+     * @throws DeepKernException with {@link Status#INVALID_ARGUMENT} if device is null or names no
+     *         device of its backend; {@link Status#UNAVAILABLE} or {@link Status#DEVICE} if it
+     *         cannot be used
      */
     public static void setDefaultDevice(Device device) {
         final String op = "DeepKern.setDefaultDevice";
@@ -101,9 +126,12 @@ public final class DeepKern {
     }
 
     /**
-     * Waits for every op queued on the device.
+     * Waits for every op queued on the device ({@code torch.cuda.synchronize}). Ops run
+     * asynchronously on the device's stream; copies to the host wait for them anyway.
      *
      * @param device the device
+     * @throws DeepKernException if device is null or cannot be used, or with
+     *         {@link Status#DEVICE} for an error a queued op raised
      */
     public static void synchronize(Device device) {
         final String op = "DeepKern.synchronize";
@@ -111,8 +139,11 @@ public final class DeepKern {
     }
 
     /**
+     * The caching allocator's counters ({@code torch.cuda.memory_stats}).
+     *
      * @param device the device
-     * @return its allocator's counters
+     * @return its allocator's counters: bytes in use, peak, cached and reserved, and allocation counts
+     * @throws DeepKernException if device is null or cannot be used
      */
     public static MemoryStats memoryStats(Device device) {
         final String op = "DeepKern.memoryStats";
@@ -120,9 +151,11 @@ public final class DeepKern {
     }
 
     /**
-     * Starts the peak of {@link #memoryStats} again from the memory in use now.
+     * Starts the peak of {@link #memoryStats} again from the memory in use now
+     * ({@code torch.cuda.reset_peak_memory_stats}).
      *
      * @param device the device
+     * @throws DeepKernException if device is null or cannot be used
      */
     public static void resetPeakMemory(Device device) {
         final String op = "DeepKern.resetPeakMemory";
@@ -130,9 +163,11 @@ public final class DeepKern {
     }
 
     /**
-     * Returns every cached, unused block of the device's allocator to the device.
+     * Returns every cached, unused block of the device's allocator to the device
+     * ({@code torch.cuda.empty_cache}); memory held by live tensors stays.
      *
      * @param device the device
+     * @throws DeepKernException if device is null or cannot be used
      */
     public static void emptyCache(Device device) {
         final String op = "DeepKern.emptyCache";

@@ -23,15 +23,24 @@ public final class Emulator {
     }
 
     /**
-     * How the emulator runs later launches.
+     * How the emulator runs later launches. A fresh emu device starts with FORWARD, seed 0,
+     * 232448 bytes of shared memory (sm_90's per-block limit) and every worker.
      *
      * @param schedule thread order between barriers; a result that changes with it reveals a race
      * @param scheduleSeed the seed of the RANDOM order
-     * @param sharedLimit bytes of shared memory a block may use
-     * @param threads OS threads running blocks; 0 = every worker
+     * @param sharedLimit bytes of shared memory a block may use, static plus dynamic; &gt;= 0
+     * @param threads OS threads running blocks; 0 = every worker; &gt;= 0
      */
     public record Options(Schedule schedule, long scheduleSeed, long sharedLimit, int threads) {
-        /** Checks that a schedule is given. */
+        /**
+         * Checks that a schedule is given; the numbers are checked by {@link #setOptions}.
+         *
+         * @param schedule thread order between barriers
+         * @param scheduleSeed the seed of the RANDOM order
+         * @param sharedLimit bytes of shared memory a block may use
+         * @param threads OS threads running blocks; 0 = every worker
+         * @throws NullPointerException if schedule is null
+         */
         public Options {
             Objects.requireNonNull(schedule, "schedule");
         }
@@ -46,15 +55,22 @@ public final class Emulator {
         }
     }
 
-    /** @return the options later launches run with */
+    /**
+     * @return the options later launches run with
+     * @throws DeepKernException with {@link Status#UNAVAILABLE} if this build has no emulator
+     */
     public static Options options() {
         return Devices.emulatorOptions("Emulator.options");
     }
 
     /**
-     * Sets the options of every later launch on emu.
+     * Sets the options of every later launch on emu, on every thread; launches already running
+     * keep theirs.
      *
      * @param options the new options
+     * @throws DeepKernException with {@link Status#INVALID_ARGUMENT} if options is null or
+     *         sharedLimit or threads is negative; {@link Status#UNAVAILABLE} if this build has no
+     *         emulator
      */
     public static void setOptions(Options options) {
         if (options == null) throw DeepKernException.invalidArgument("Emulator.setOptions", "options",

@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * A resource scope, as in DJL: every tensor made on this thread while the scope is the innermost
- * open one is closed with it.
+ * open one is closed with it. Scopes nest and belong to the thread that opened them; tensors made
+ * outside any scope are the caller's to close.
  *
  * <pre>{@code
  * try (Scope scope = Scope.open()) {
@@ -24,6 +25,11 @@ public final class Scope implements AutoCloseable {
 
     private Scope() {}
 
+    /**
+     * Opens a scope on this thread; it is the innermost one until it is closed or another opens.
+     *
+     * @return the new scope, to close (try-with-resources)
+     */
     public static Scope open() {
         Scope s = new Scope();
         OPEN.get().push(s);
@@ -35,7 +41,13 @@ public final class Scope implements AutoCloseable {
         if (s != null) s.tensors.add(t);
     }
 
-    /** Moves t out of this scope, into the enclosing one if there is one; returns t (null stays null). */
+    /**
+     * Moves t out of this scope, into the enclosing one if there is one (else the caller owns it).
+     * A tensor this scope does not hold is left as it is.
+     *
+     * @param t the tensor (null stays null)
+     * @return t
+     */
     public Tensor keep(Tensor t) {
         if (tensors.remove(t)) {
             Iterator<Scope> it = OPEN.get().iterator();  // innermost first
@@ -62,7 +74,10 @@ public final class Scope implements AutoCloseable {
         return t;
     }
 
-    /** Closes every tensor still registered here, newest first. */
+    /**
+     * Closes every tensor still registered here, newest first; a second call does nothing. If
+     * closing tensors fails, every tensor is still tried and the first failure is thrown.
+     */
     @Override
     public void close() {
         if (closed) return;

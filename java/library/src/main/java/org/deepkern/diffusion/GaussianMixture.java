@@ -20,6 +20,13 @@ public final class GaussianMixture {
     private final double[] weights;
     private final double std;
 
+    /**
+     * @param means the K component means, each of the same length D (the array is kept, not copied)
+     * @param weights K non-negative weights, normalized here to sum to 1
+     * @param std s, every component's standard deviation per dim, &gt; 0
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if there are no
+     *         means, the weights are not one per mean, or std is not &gt; 0
+     */
     public GaussianMixture(double[][] means, double[] weights, double std) {
         if (means.length == 0 || weights.length != means.length)
             throw DeepKernException.invalidArgument("new GaussianMixture", "weights", "expected one weight per mean (" + means.length + "), got " + weights.length);
@@ -32,7 +39,11 @@ public final class GaussianMixture {
         this.std = std;
     }
 
-    /** 8 equal Gaussians on a circle of radius 2 in 2-D, std 0.15. */
+    /**
+     * 8 equal Gaussians on a circle of radius 2 in 2-D, std 0.15.
+     *
+     * @return the mixture, D = 2, K = 8
+     */
     public static GaussianMixture ring8() {
         double[][] mu = new double[8][];
         double[] w = new double[8];
@@ -43,7 +54,11 @@ public final class GaussianMixture {
         return new GaussianMixture(mu, w, 0.15);
     }
 
-    /** 12 Gaussians in 16-D with unequal weights (k + 1), means N(0, 1.5^2 I) from a fixed seed, std 0.3. */
+    /**
+     * 12 Gaussians in 16-D with unequal weights (k + 1), means N(0, 1.5^2 I) from a fixed seed, std 0.3.
+     *
+     * @return the mixture, D = 16, K = 12; the same on every run
+     */
     public static GaussianMixture gmm16() {
         SplittableRandom r = new SplittableRandom(16);
         double[][] mu = new double[12][16];
@@ -55,6 +70,11 @@ public final class GaussianMixture {
         return new GaussianMixture(mu, w, 0.3);
     }
 
+    /**
+     * @param name ring8 or gmm16
+     * @return {@link #ring8()} or {@link #gmm16()}
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} for any other name
+     */
     public static GaussianMixture named(String name) {
         return switch (name) {
             case "ring8" -> ring8();
@@ -63,22 +83,33 @@ public final class GaussianMixture {
         };
     }
 
+    /** @return D, the dimension of a data point */
     public int dims() {
         return means[0].length;
     }
 
+    /** @return K, the number of components */
     public int components() {
         return means.length;
     }
 
+    /** @return s, every component's standard deviation per dim */
     public double std() {
         return std;
     }
 
+    /**
+     * @param k a component, 0 &lt;= k &lt; K
+     * @return a copy of its mean mu_k, D values
+     */
     public double[] mean(int k) {
         return means[k].clone();
     }
 
+    /**
+     * @param k a component, 0 &lt;= k &lt; K
+     * @return its weight w_k, normalized (the weights sum to 1)
+     */
     public double weight(int k) {
         return weights[k];
     }
@@ -86,6 +117,10 @@ public final class GaussianMixture {
     /**
      * n true points [n * dims] on the host: components drawn on the host (seeded), offsets from
      * Tensor.randn(seed) on cpu. For evaluation only.
+     *
+     * @param n the number of points, &gt;= 0
+     * @param seed the seed of both draws; the same seed gives the same points
+     * @return the points, row-major: point i is elements [i * dims, (i + 1) * dims)
      */
     public float[] sample(int n, long seed) {
         float[] z;
@@ -102,12 +137,21 @@ public final class GaussianMixture {
         return z;
     }
 
-    /** The exact denoiser on device, predicting the given type; close it to free its tables. */
+    /**
+     * The exact denoiser on device, predicting the given type; close it to free its tables.
+     *
+     * @param device where its tables live and it runs
+     * @param prediction what it returns: x0, eps, v or the flow velocity
+     * @return the denoiser, the caller's to close
+     */
     public Exact denoiser(Device device, Prediction prediction) {
         return new Exact(device, prediction);
     }
 
-    /** E[x0 | x] by {@link F#gmmPosteriorMean}, converted to the prediction type by one step pass. */
+    /**
+     * E[x0 | x] by {@link F#gmmPosteriorMean}, converted to the prediction type by one step pass.
+     * Its inputs are f32 [N, D] on its device.
+     */
     public final class Exact implements Denoiser, AutoCloseable {
         private final Tensor meanTable, logWeights;
         private final Prediction prediction;
@@ -139,6 +183,7 @@ public final class GaussianMixture {
             }
         }
 
+        /** Frees the means and log-weights tables on the device. */
         @Override
         public void close() {
             meanTable.close();

@@ -15,12 +15,26 @@ import org.deepkern.DeepKernException;
  * The inference timesteps follow diffusers' timestep_spacing (see {@link #timesteps}); the sigma
  * grid of the Euler family interpolates sigma_t linearly in t (np.interp); flow matching uses
  * sigma in (0, 1] with the shift sigma' = s sigma / (1 + (s - 1) sigma).
+ *
+ * <p>Timesteps t are 0-based, 0 &lt;= t &lt; T, as diffusers indexes {@code alphas_cumprod}. The
+ * betas are not checked beyond the step count. Immutable.
  */
 public final class NoiseSchedule {
     /** diffusers' timestep_spacing. */
     public enum Spacing {
-        LINSPACE, LEADING, TRAILING;
+        /** "linspace": n points evenly from 0 to T - 1, both included. */
+        LINSPACE,
+        /** "leading": multiples of T div n from 0, plus steps_offset (DDPM/DDIM's default). */
+        LEADING,
+        /** "trailing": from T - 1 down by T/n, rounded (the spacing of Lin et al., 2023). */
+        TRAILING;
 
+        /**
+         * @param name diffusers' name: linspace, leading or trailing (lower case)
+         * @return the spacing
+         * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} for any other
+         *         name
+         */
         public static Spacing parse(String name) {
             for (Spacing s : values()) if (s.name().toLowerCase(Locale.ROOT).equals(name)) return s;
             throw DeepKernException.invalidArgument("Spacing.parse", "name", "expected linspace, leading or trailing, got " + name);
@@ -37,22 +51,54 @@ public final class NoiseSchedule {
         for (int t = 0; t < betas.length; t++) alphaBars[t] = prod *= 1 - betas[t];
     }
 
-    /** The schedule of DDPM (Ho et al.): linear from 1e-4 to 0.02 over 1000 steps. */
+    /**
+     * The schedule of DDPM (Ho et al.): linear from 1e-4 to 0.02 over 1000 steps, diffusers'
+     * defaults.
+     *
+     * @return {@code linear(1000, 1e-4, 0.02)}
+     */
     public static NoiseSchedule ddpm() {
         return linear(1000, 1e-4, 0.02);
     }
 
+    /**
+     * diffusers' "linear": beta_t = linspace(betaStart, betaEnd, T).
+     *
+     * @param trainSteps T, the train timesteps ({@code num_train_timesteps}), &gt;= 1
+     * @param betaStart beta_0 ({@code beta_start})
+     * @param betaEnd beta_{T-1} ({@code beta_end})
+     * @return the schedule
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if trainSteps &lt; 1
+     */
     public static NoiseSchedule linear(int trainSteps, double betaStart, double betaEnd) {
         double[] b = linspace(betaStart, betaEnd, checkSteps(trainSteps));
         return new NoiseSchedule(b);
     }
 
+    /**
+     * diffusers' "scaled_linear", linear in sqrt(beta): Stable Diffusion's, with 1000 steps from
+     * 0.00085 to 0.012.
+     *
+     * @param trainSteps T, the train timesteps, &gt;= 1
+     * @param betaStart beta_0
+     * @param betaEnd beta_{T-1}
+     * @return the schedule
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if trainSteps &lt; 1
+     */
     public static NoiseSchedule scaledLinear(int trainSteps, double betaStart, double betaEnd) {
         double[] b = linspace(Math.sqrt(betaStart), Math.sqrt(betaEnd), checkSteps(trainSteps));
         for (int t = 0; t < b.length; t++) b[t] *= b[t];
         return new NoiseSchedule(b);
     }
 
+    /**
+     * diffusers' "squaredcos_cap_v2": the cosine schedule of Nichol and Dhariwal, betas capped at
+     * 0.999.
+     *
+     * @param trainSteps T, the train timesteps, &gt;= 1
+     * @return the schedule
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if trainSteps &lt; 1
+     */
     public static NoiseSchedule squaredCosCapV2(int trainSteps) {
         double[] b = new double[checkSteps(trainSteps)];
         for (int t = 0; t < b.length; t++)
@@ -60,7 +106,17 @@ public final class NoiseSchedule {
         return new NoiseSchedule(b);
     }
 
-    /** By diffusers' beta_schedule name; betaStart/betaEnd are ignored by squaredcos_cap_v2. */
+    /**
+     * By diffusers' beta_schedule name; betaStart/betaEnd are ignored by squaredcos_cap_v2.
+     *
+     * @param betaSchedule linear, scaled_linear or squaredcos_cap_v2
+     * @param trainSteps T, the train timesteps, &gt;= 1
+     * @param betaStart beta_0 ({@code beta_start})
+     * @param betaEnd beta_{T-1} ({@code beta_end})
+     * @return the schedule
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} for another name
+     *         or trainSteps &lt; 1
+     */
     public static NoiseSchedule of(String betaSchedule, int trainSteps, double betaStart, double betaEnd) {
         return switch (betaSchedule) {
             case "linear" -> linear(trainSteps, betaStart, betaEnd);
@@ -71,24 +127,50 @@ public final class NoiseSchedule {
         };
     }
 
+    /** @return T, the number of train timesteps */
     public int trainSteps() {
         return betas.length;
     }
 
+    /**
+     * @param t a train timestep, 0 &lt;= t &lt; T
+     * @return beta_t, diffusers' {@code betas[t]}
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if t is out of range
+     */
     public double beta(int t) {
         return betas[checkT(t)];
     }
 
+    /**
+     * @param t a train timestep, 0 &lt;= t &lt; T
+     * @return alpha_bar_t = prod_{s &lt;= t} (1 - beta_s), diffusers' {@code alphas_cumprod[t]}: x_t =
+     *         sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if t is out of range
+     */
     public double alphaBar(int t) {
         return alphaBars[checkT(t)];
     }
 
-    /** sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t), the Euler family's noise level. */
+    /**
+     * sigma_t = sqrt((1 - alpha_bar_t) / alpha_bar_t), the Euler family's noise level (x_t /
+     * sqrt(alpha_bar_t) = x0 + sigma_t eps).
+     *
+     * @param t a train timestep, 0 &lt;= t &lt; T
+     * @return sigma_t
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if t is out of range
+     */
     public double sigma(int t) {
         return Math.sqrt((1 - alphaBars[checkT(t)]) / alphaBars[t]);
     }
 
-    /** sigma at a fractional timestep, linearly interpolated between train timesteps (np.interp). */
+    /**
+     * sigma at a fractional timestep, linearly interpolated between train timesteps (np.interp).
+     *
+     * @param t a timestep, 0 &lt;= t &lt;= T - 1
+     * @return the interpolated sigma
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if t is out of
+     *         range or NaN
+     */
     public double sigmaAt(double t) {
         if (!(t >= 0 && t <= betas.length - 1))
             throw DeepKernException.invalidArgument("NoiseSchedule.sigmaAt", "t", "expected 0 <= t <= " + (betas.length - 1) + ", got " + t);
@@ -106,6 +188,13 @@ public final class NoiseSchedule {
      *   leading   round(arange(n) * (T div n)) + steps_offset
      *   trailing  round(arange(T, 0, -T/n)) - 1
      * </pre>
+     *
+     * @param n the number of inference steps, 1 &lt;= n &lt;= T
+     * @param spacing how they are spread over the train timesteps
+     * @param stepsOffset diffusers' {@code steps_offset}, added by LEADING only (Stable Diffusion: 1)
+     * @param round whether LINSPACE rounds to whole timesteps; the other spacings always do
+     * @return n timesteps, descending
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} if n is out of range
      */
     public double[] timesteps(int n, Spacing spacing, int stepsOffset, boolean round) {
         checkInference("NoiseSchedule.timesteps", n);
@@ -131,7 +220,15 @@ public final class NoiseSchedule {
             throw DeepKernException.invalidArgument(op, "steps", "expected 1 <= steps <= " + betas.length + " (the train steps), got " + n);
     }
 
-    /** The flow-matching shift of a sigma in [0, 1]: s sigma / (1 + (s - 1) sigma). */
+    /**
+     * The flow-matching shift of a sigma in [0, 1]: s sigma / (1 + (s - 1) sigma), diffusers'
+     * FlowMatchEulerDiscreteScheduler {@code shift} (Stable Diffusion 3: 3.0). It keeps 0 and 1;
+     * s &gt; 1 moves the steps toward high noise.
+     *
+     * @param sigma a flow-matching sigma, 0 &lt;= sigma &lt;= 1
+     * @param s the shift; 1 leaves sigma as it is
+     * @return the shifted sigma
+     */
     public static double shift(double sigma, double s) {
         return s * sigma / (1 + (s - 1) * sigma);
     }

@@ -13,14 +13,34 @@ import org.deepkern.DeepKernException;
  *   FLOW          m = eps - x0            x0 = (x - b m) / (a+b)         eps = (x + a m) / (a+b)
  * </pre>
  * (VP noising has a^2 + b^2 = 1, where V is Salimans and Ho's v; flow matching has a + b = 1.)
+ * a and b are a {@link NoiseLevel}'s; each conversion divides by a, b or their sum, which must
+ * not be 0 there (the result is infinite or NaN otherwise, with no exception).
  */
 public enum Prediction {
-    EPSILON, SAMPLE, V_PREDICTION, FLOW;
+    /** The noise eps (diffusers' "epsilon", the default). */
+    EPSILON,
+    /** The clean data x0 (diffusers' "sample"). */
+    SAMPLE,
+    /** The velocity v = a eps - b x0 (diffusers' "v_prediction"). */
+    V_PREDICTION,
+    /** The rectified-flow velocity eps - x0 (flow matching, as in Stable Diffusion 3). */
+    FLOW;
 
-    /** The linear form x * x + other * (the other operand). */
+    /**
+     * The linear form x * x + other * (the other operand).
+     *
+     * @param x the factor of the noised sample x
+     * @param other the factor of the other operand (the model output m, or x0 for {@link #fromX0})
+     */
     public record Linear(double x, double other) {}
 
-    /** x0 from x and the model output m. */
+    /**
+     * x0 from x and the model output m.
+     *
+     * @param a the signal scale of x
+     * @param b the noise scale of x
+     * @return x0 = x * x + other * m
+     */
     public Linear x0(double a, double b) {
         return switch (this) {
             case EPSILON -> new Linear(1 / a, -b / a);
@@ -30,7 +50,13 @@ public enum Prediction {
         };
     }
 
-    /** eps from x and the model output m. */
+    /**
+     * eps from x and the model output m.
+     *
+     * @param a the signal scale of x
+     * @param b the noise scale of x
+     * @return eps = x * x + other * m
+     */
     public Linear eps(double a, double b) {
         return switch (this) {
             case EPSILON -> new Linear(0, 1);
@@ -40,7 +66,13 @@ public enum Prediction {
         };
     }
 
-    /** This prediction from x and x0 (what an exact denoiser returns): m = x * x + other * x0. */
+    /**
+     * This prediction from x and x0 (what an exact denoiser returns): m = x * x + other * x0.
+     *
+     * @param a the signal scale of x
+     * @param b the noise scale of x
+     * @return the form of m
+     */
     public Linear fromX0(double a, double b) {
         return switch (this) {
             case EPSILON -> new Linear(1 / b, -a / b);
@@ -50,7 +82,13 @@ public enum Prediction {
         };
     }
 
-    /** diffusers' names: epsilon, sample, v_prediction; and flow. */
+    /**
+     * diffusers' names: epsilon, sample, v_prediction; and flow.
+     *
+     * @param name the name, in lower case
+     * @return the prediction type
+     * @throws DeepKernException with {@link org.deepkern.Status#INVALID_ARGUMENT} for any other name
+     */
     public static Prediction parse(String name) {
         for (Prediction p : values()) if (p.name().toLowerCase(Locale.ROOT).equals(name)) return p;
         throw DeepKernException.invalidArgument("Prediction.parse", "name",

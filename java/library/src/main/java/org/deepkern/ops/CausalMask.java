@@ -7,5 +7,10 @@ package org.deepkern.ops;
  * lengths, Lk is each sequence's own length).
  */
 public enum CausalMask {
-    NONE, TOP_LEFT, BOTTOM_RIGHT
+    /** No causal mask: every query row sees every key (within the key lengths). */
+    NONE,
+    /** Row i sees keys j &lt;= i: PyTorch's {@code is_causal=True}, for training and prefill. */
+    TOP_LEFT,
+    /** Row i sees keys j &lt;= i + Lk - Lq: the last row sees every key, as when decoding with a cache. */
+    BOTTOM_RIGHT
 }

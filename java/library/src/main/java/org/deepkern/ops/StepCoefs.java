@@ -10,19 +10,36 @@ package org.deepkern.ops;
  *   out2 = o2X x + o2X0 x0 + o2Eps eps
  * </pre>
  * with z ~ N(0, 1) drawn in the kernel from Philox (seed, offset), element i from counter
- * offset + i/4, as {@link org.deepkern.Tensor#randn} draws it. Unset coefficients are 0.
+ * offset + i/4, as {@link org.deepkern.Tensor#randn} draws it; with noise 0 none is drawn. Unset
+ * coefficients are 0, except guidance, which is 1. Coefficients are stored as f32.
+ *
+ * <p>A mutable builder: each setter overwrites its fields and returns this object, for chaining.
  */
 public final class StepCoefs {
     private float guidance = 1, x0X, x0M, clip, epsX, epsM, epsX0, outX, outX0, outEps, outE1, outE2, noise, o2X, o2X0,
             o2Eps;
     private long seed, offset;
 
+    /**
+     * Classifier-free guidance: m = uncond + scale (model - uncond) when an uncond tensor is given
+     * (diffusers' {@code guidance_scale}); ignored without one.
+     *
+     * @param scale the guidance scale (default 1: the conditional output alone)
+     * @return this
+     */
     public StepCoefs guidance(double scale) {
         guidance = (float) scale;
         return this;
     }
 
-    /** x0 = x * x + m * model, clamped to [-clip, clip] when clip > 0. */
+    /**
+     * x0 = x * x + m * model, clamped to [-clip, clip] when clip &gt; 0.
+     *
+     * @param x the factor of the current sample x
+     * @param m the factor of the (guided) model output
+     * @param clip the clamp of x0 (diffusers' {@code clip_sample_range}); 0 or less for none
+     * @return this
+     */
     public StepCoefs x0(double x, double m, double clip) {
         x0X = (float) x;
         x0M = (float) m;
@@ -30,7 +47,14 @@ public final class StepCoefs {
         return this;
     }
 
-    /** eps = x * x + m * model + x0 * x0. */
+    /**
+     * eps = x * x + m * model + x0 * x0.
+     *
+     * @param x the factor of the current sample x
+     * @param m the factor of the (guided) model output
+     * @param x0 the factor of x0, after its clamp
+     * @return this
+     */
     public StepCoefs eps(double x, double m, double x0) {
         epsX = (float) x;
         epsM = (float) m;
@@ -38,7 +62,14 @@ public final class StepCoefs {
         return this;
     }
 
-    /** out = x * x + x0 * x0 + eps * eps + ... */
+    /**
+     * out = x * x + x0 * x0 + eps * eps + ... (see {@link #extras} and {@link #noise}).
+     *
+     * @param x the factor of the current sample x
+     * @param x0 the factor of x0
+     * @param eps the factor of eps
+     * @return this
+     */
     public StepCoefs out(double x, double x0, double eps) {
         outX = (float) x;
         outX0 = (float) x0;
@@ -46,14 +77,29 @@ public final class StepCoefs {
         return this;
     }
 
-    /** ... + e1 * extra1 + e2 * extra2 ... */
+    /**
+     * out = ... + e1 * extra1 + e2 * extra2 ...: multistep history terms (DPM-Solver's previous
+     * x0, say). A factor must be 0 when its tensor is not given.
+     *
+     * @param e1 the factor of extra1
+     * @param e2 the factor of extra2
+     * @return this
+     */
     public StepCoefs extras(double e1, double e2) {
         outE1 = (float) e1;
         outE2 = (float) e2;
         return this;
     }
 
-    /** ... + sigma * z, z from the Philox stream (seed, offset). */
+    /**
+     * out = ... + sigma * z, z ~ N(0, 1) from the Philox stream (seed, offset): the same numbers
+     * as {@link org.deepkern.Tensor#randn} with that generator state, without a noise tensor.
+     *
+     * @param sigma the noise scale; 0 draws nothing
+     * @param seed the Philox key
+     * @param offset the Philox counter of element 0 (element i uses counter offset + i/4)
+     * @return this
+     */
     public StepCoefs noise(double sigma, long seed, long offset) {
         noise = (float) sigma;
         this.seed = seed;
@@ -61,7 +107,15 @@ public final class StepCoefs {
         return this;
     }
 
-    /** out2 = x * x + x0 * x0 + eps * eps (when an out2 tensor is given). */
+    /**
+     * out2 = x * x + x0 * x0 + eps * eps, written when an out2 tensor is given (a scheduler's
+     * predicted x0, say: {@code out2(0, 1, 0)}).
+     *
+     * @param x the factor of the current sample x
+     * @param x0 the factor of x0
+     * @param eps the factor of eps
+     * @return this
+     */
     public StepCoefs out2(double x, double x0, double eps) {
         o2X = (float) x;
         o2X0 = (float) x0;
@@ -69,7 +123,7 @@ public final class StepCoefs {
         return this;
     }
 
-    /** @return the guidance scale */
+    /** @return the guidance scale (default 1) */
     public float guidance() {
         return guidance;
     }

@@ -481,7 +481,9 @@ final class Ops {
         op("Tensor.<view or copy>", d -> {
             long[] s = d.shape();
             int x = d.receiver("x", s, d.dtype());
-            String k = d.option("method", List.of("reshape", "permute", "narrow", "toDtype", "toDevice", "shape", "toArray"));
+            String k = d.option("method", List.of("reshape", "permute", "narrow", "toDtype", "toDevice", "shape", "toArray",
+                    "view", "transpose", "expand", "unsqueeze", "squeeze", "split", "chunk", "contiguous", "cat", "stack",
+                    "geluOfView", "softmaxOfView", "addViews", "sumOfView", "copyIntoView"));
             long[] newShape = d.chance(0.5) ? reversed(s) : d.shape();
             if (d.chance(0.3) && newShape.length > 0) newShape[d.rng.nextInt(newShape.length)] = -1;
             int[] dims = new int[d.rng.nextInt(5)];
@@ -499,6 +501,22 @@ final class Ops {
                 case "toDtype" -> T[x].to(target);
                 case "toDevice" -> T[x].to(Fuzz.otherDevice());
                 case "shape" -> T[x].shape(dim - 1);
+                case "view" -> T[x].view(newShape);
+                case "transpose" -> T[x].transpose(dim, (int) start);
+                case "expand" -> T[x].expand(newShape);
+                case "unsqueeze" -> T[x].unsqueeze(dim - 1);
+                case "squeeze" -> T[x].squeeze(dim);
+                case "split" -> T[x].split(length, dim).size();
+                case "chunk" -> T[x].chunk((int) start, dim).size();
+                case "contiguous" -> T[x].permute(fdims).contiguous();
+                case "cat" -> Tensor.cat(List.of(T[x], T[x].narrow(dim, start, length)), dim);
+                case "stack" -> Tensor.stack(List.of(T[x], T[x].permute(fdims)), dim);
+                // ops reading views: every family takes them as inputs
+                case "geluOfView" -> F.gelu(T[x].transpose(dim, (int) start));
+                case "softmaxOfView" -> F.softmax(T[x].narrow(dim, start, length));
+                case "addViews" -> T[x].transpose(dim, (int) start).add(T[x].permute(fdims));
+                case "sumOfView" -> T[x].expand(newShape).sum();
+                case "copyIntoView" -> T[x].narrow(dim, start, length).copyFrom(T[x].narrow(dim, length, start));
                 default -> T[x].dtype() == DType.I64 ? T[x].toLongArray().length : T[x].toFloatArray().length;
             };
         });

@@ -58,6 +58,10 @@ class EmptyDimsTest {
             assertArrayEquals(new long[] {0, 3}, F.swiglu(Tensor.zeros(new long[] {0, 6}, DType.F32, d)).shape());
             assertArrayEquals(new long[] {2, 0, 4, 8}, F.rotaryEmbedding(Tensor.zeros(new long[] {2, 0, 4, 8}, DType.F32, d),
                     RopeLayout.HALF_SPLIT, 1e4, 0).shape());
+            // 2^40 rows of no dims: nothing to write, and nothing to loop over (found by the fuzz: it hung)
+            Tensor rows = Tensor.zeros(new long[] {1L << 40, 0}, DType.F32, d);
+            assertArrayEquals(new long[] {1L << 40, 0}, F.gmmPosteriorMean(rows, Tensor.zeros(new long[] {1, 0}, DType.F32, d),
+                    Tensor.zeros(new long[] {1}, DType.F32, d), 0.7, 0.3, 0.2).shape());
         }
     }
 
