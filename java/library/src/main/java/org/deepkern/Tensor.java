@@ -1,5 +1,6 @@
 package org.deepkern;
 
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -11,6 +12,7 @@ import org.bytedeco.javacpp.Pointer;
 import org.deepkern.internal.Access;
 import org.deepkern.internal.Call;
 import org.deepkern.internal.NativeTensor;
+import org.deepkern.internal.TensorFormat;
 import org.deepkern.internal.ops.Arithmetic;
 import org.deepkern.internal.ops.Reductions;
 
@@ -297,6 +299,211 @@ public final class Tensor implements AutoCloseable {
         if (like == null) throw DeepKernException.invalidArgument(op, "like", "expected a tensor, got null");
         like.ensureOpen(op);
         return like;
+    }
+
+    // ---- ranges (torch.arange, torch.linspace): computed on the host, then copied to the device ----
+
+    /**
+     * torch.arange(end) with an integral end.
+     *
+     * @param end the bound, not included
+     * @return 0, 1, ..., end - 1 as i64 on the default device (empty for end 0; a negative end is
+     *     rejected, as torch does)
+     */
+    public static Tensor arange(long end) {
+        return arange(0, end, 1);
+    }
+
+    /**
+     * torch.arange(end) with a floating end.
+     *
+     * @param end the bound, not included
+     * @return 0, 1, ... below end as f32 on the default device
+     */
+    public static Tensor arange(double end) {
+        return arange(0.0, end, 1.0);
+    }
+
+    /**
+     * torch.arange(start, end, step) with integral arguments.
+     *
+     * @param start the first value
+     * @param end the bound, not included
+     * @param step the difference of neighbours, not 0
+     * @return i64 values on the default device
+     */
+    public static Tensor arange(long start, long end, long step) {
+        return arange(start, end, step, DType.I64, DeepKern.defaultDevice());
+    }
+
+    /**
+     * torch.arange(start, end, step) with floating arguments.
+     *
+     * @param start the first value
+     * @param end the bound, not included
+     * @param step the difference of neighbours, not 0
+     * @return f32 values on the default device
+     */
+    public static Tensor arange(double start, double end, double step) {
+        return arange(start, end, step, DType.F32, DeepKern.defaultDevice());
+    }
+
+    /**
+     * start, start + step, ... short of end: ceil((end - start) / step) values, counted exactly.
+     * An integer dtype holds them exactly; a floating one gets start + i step computed in double
+     * and rounded to it, as torch's CPU kernel does.
+     *
+     * @param start the first value
+     * @param end the bound, not included; not before start in the step's direction
+     * @param step the difference of neighbours, not 0
+     * @param dtype the element type
+     * @param device where it lives
+     * @return the new 1-D tensor
+     */
+    public static Tensor arange(long start, long end, long step, DType dtype, Device device) {
+        final String op = "Tensor.arange";
+        if (step == 0) throw DeepKernException.invalidArgument(op, "step", "expected a nonzero step, got 0");
+        if (step > 0 ? end < start : end > start) throw wrongWay(op, step > 0, start, end, step);
+        // BigInteger: end - start may overflow a long
+        BigInteger[] qr = BigInteger.valueOf(end).subtract(BigInteger.valueOf(start)).divideAndRemainder(BigInteger.valueOf(step));
+        int n = hostLength(op, "end", qr[0].doubleValue() + (qr[1].signum() != 0 ? 1 : 0));
+        if (floating(op, dtype)) {
+            float[] v = new float[n];
+            for (int i = 0; i < n; i++) v[i] = (float) ((double) start + (double) step * i);
+            return fromHost(op, v, dtype, device);
+        }
+        long[] v = new long[n];
+        for (int i = 0; i < n; i++) v[i] = start + i * step;
+        return fromHost(op, v, dtype, device);
+    }
+
+    /**
+     * start, start + step, ... short of end: ceil((end - start) / step) values (computed in double,
+     * as torch does), each start + i step computed in double and rounded to dtype. An integer dtype
+     * needs whole numbers (the long overload's case; torch would truncate each first).
+     *
+     * @param start the first value, finite
+     * @param end the bound, not included, finite; not before start in the step's direction
+     * @param step the difference of neighbours, finite and not 0
+     * @param dtype the element type
+     * @param device where it lives
+     * @return the new 1-D tensor
+     */
+    public static Tensor arange(double start, double end, double step, DType dtype, Device device) {
+        final String op = "Tensor.arange";
+        if (!floating(op, dtype)) {
+            if (whole(start) && whole(end) && whole(step)) return arange((long) start, (long) end, (long) step, dtype, device);
+            throw DeepKernException.invalidArgument(op, "dtype", dtype.name().toLowerCase()
+                    + " needs whole-number start, end and step, got " + start + ", " + end + ", " + step);
+        }
+        if (!Double.isFinite(start)) throw DeepKernException.invalidArgument(op, "start", "expected a finite number, got " + start);
+        if (!Double.isFinite(end)) throw DeepKernException.invalidArgument(op, "end", "expected a finite number, got " + end);
+        if (!(step != 0) || !Double.isFinite(step))
+            throw DeepKernException.invalidArgument(op, "step", "expected a finite nonzero number, got " + step);
+        if (step > 0 ? end < start : end > start) throw wrongWay(op, step > 0, start, end, step);
+        int n = hostLength(op, "end", Math.ceil((end - start) / step));
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (start + step * i);
+        return fromHost(op, v, dtype, device);
+    }
+
+    /**
+     * torch.linspace(start, end, steps): f32 on the default device.
+     *
+     * @param start the first value, finite as an f32
+     * @param end the last value, finite as an f32
+     * @param steps how many values, at least 0
+     * @return the new 1-D tensor
+     */
+    public static Tensor linspace(double start, double end, long steps) {
+        return linspace(start, end, steps, DType.F32, DeepKern.defaultDevice());
+    }
+
+    /**
+     * steps values from start to end, evenly spaced, by torch's formula in f32: with step =
+     * (end - start) / (steps - 1), value i is start + i step in the first half (i &lt; steps / 2) and
+     * end - (steps - 1 - i) step in the second, so both ends are exact; one step gives start. f16
+     * and bf16 are rounded once from that f32 (torch computes in the dtype itself).
+     *
+     * @param start the first value, finite as an f32
+     * @param end the last value, finite as an f32
+     * @param steps how many values, at least 0
+     * @param dtype a floating element type
+     * @param device where it lives
+     * @return the new 1-D tensor
+     */
+    public static Tensor linspace(double start, double end, long steps, DType dtype, Device device) {
+        final String op = "Tensor.linspace";
+        if (!floating(op, dtype)) throw DeepKernException.invalidArgument(op, "dtype",
+                "expected a floating dtype (f32, f16, bf16), got " + dtype.name().toLowerCase());
+        float s = finiteFloat(op, "start", start), e = finiteFloat(op, "end", end);
+        if (steps < 0) throw DeepKernException.invalidArgument(op, "steps", "expected >= 0, got " + steps);
+        int n = hostLength(op, "steps", steps);
+        float step = (e - s) / (n - 1);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = n == 1 ? s : i < n / 2 ? s + step * i : e - step * (n - 1 - i);
+        return fromHost(op, v, dtype, device);
+    }
+
+    /** Whether dtype (which must be given) is floating. */
+    private static boolean floating(String op, DType dtype) {
+        if (dtype == null) throw DeepKernException.invalidArgument(op, "dtype", "expected a dtype, got null");
+        return dtype.isFloating();
+    }
+
+    private static boolean whole(double v) {
+        return Math.abs(v) < 0x1p63 && v == Math.rint(v);
+    }
+
+    private static float finiteFloat(String op, String name, double v) {
+        if (!Float.isFinite((float) v))
+            throw DeepKernException.invalidArgument(op, name, "expected a finite number (as an f32), got " + v);
+        return (float) v;
+    }
+
+    /** end lies behind start for a step going up (or down). */
+    private static DeepKernException wrongWay(String op, boolean up, Object start, Object end, Object step) {
+        return DeepKernException.invalidArgument(op, "end", "expected end " + (up ? ">=" : "<=") + " start for step "
+                + step + ", got start " + start + " and end " + end);
+    }
+
+    /** count values as the length of the host array they are made in. */
+    private static int hostLength(String op, String name, double count) {
+        if (count > Integer.MAX_VALUE - 8) throw DeepKernException.invalidArgument(op, name, "gives " + count
+                + " values, more than the host array they are made in holds (2^31 - 9)");
+        return (int) count;
+    }
+
+    /** f32 values rounded to a floating dtype on device. */
+    private static Tensor fromHost(String op, float[] values, DType dtype, Device device) {
+        Tensor t = empty(op, new long[] {values.length}, DType.F32, device);
+        try (FloatPointer host = new FloatPointer(values)) {
+            written(t, () -> t.copyFromHost(op, host));
+        }
+        if (dtype == DType.F32) return t;
+        try (t) {
+            return t.to(dtype);
+        }
+    }
+
+    /** Integer values as an integer dtype on device. */
+    private static Tensor fromHost(String op, long[] values, DType dtype, Device device) {
+        if (dtype == DType.I64) {
+            Tensor t = empty(op, new long[] {values.length}, dtype, device);
+            try (LongPointer host = new LongPointer(values)) {
+                return written(t, () -> t.copyFromHost(op, host));
+            }
+        }
+        int[] narrow = new int[values.length];
+        for (int i = 0; i < values.length; i++) {
+            narrow[i] = (int) values[i];
+            if (narrow[i] != values[i]) throw DeepKernException.invalidArgument(op, "dtype",
+                    "i32 cannot hold the value " + values[i] + " of the range");
+        }
+        Tensor t = empty(op, new long[] {values.length}, dtype, device);
+        try (IntPointer host = new IntPointer(narrow)) {
+            return written(t, () -> t.copyFromHost(op, host));
+        }
     }
 
     // ---- accessors ----
@@ -1077,10 +1284,18 @@ public final class Tensor implements AutoCloseable {
         memory.close();
     }
 
+    /**
+     * The values as torch prints them ({@code tensor([[1.0000, 2.5000], ...], device='emu',
+     * dtype=torch.bfloat16)}: precision 4, past 1000 elements each dim longer than 6 shown by its
+     * first and last 3 around "..."). This reads the tensor (on cuda, a copy to the host). A closed
+     * tensor gives its dtype, shape and device only.
+     *
+     * @return the text
+     */
     @Override
     public String toString() {
-        return "Tensor[" + dtype.name().toLowerCase() + " " + Arrays.toString(shape) + " on " + device()
-                + (closed ? ", closed]" : "]");
+        if (closed) return "Tensor[" + dtype.name().toLowerCase() + " " + Arrays.toString(shape) + " on " + device() + ", closed]";
+        return TensorFormat.format(this);
     }
 
     // ---- internals ----

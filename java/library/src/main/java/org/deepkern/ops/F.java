@@ -23,6 +23,19 @@ import org.deepkern.internal.ops.Rope;
 public final class F {
     private F() {}
 
+    /** torch's default eps of layer_norm. */
+    public static final double LAYER_NORM_EPS = 1e-5;
+
+    /**
+     * torch's default eps of rms_norm (eps=None): the epsilon of the type rms_norm computes in, which
+     * is f32 for f32, f16 and bf16 inputs alike (std::numeric_limits&lt;float&gt;::epsilon() in ATen's
+     * rms_norm), so 2^-23 whatever the dtype.
+     */
+    public static final double RMS_NORM_EPS = 0x1p-23;
+
+    /** Convolution parameters with torch's defaults (immutable). */
+    private static final Conv2dParams CONV_DEFAULTS = Conv2dParams.defaults();
+
     // ---- activations: out = act(x + bias) ----
 
     /**
@@ -133,12 +146,32 @@ public final class F {
     }
 
     /**
+     * leaky_relu with torch's default negative slope, 0.01.
+     *
+     * @param x the input
+     * @return x where x &gt; 0, else 0.01 x
+     */
+    public static Tensor leakyRelu(Tensor x) {
+        return leakyRelu(x, 0.01);
+    }
+
+    /**
      * @param x the input
      * @param alpha the scale below 0
      * @return elu(x)
      */
     public static Tensor elu(Tensor x, double alpha) {
         return Activations.forward(new Call("F.elu"), Act.of("F.elu", Act.Kind.ELU, alpha, 0), x, null);
+    }
+
+    /**
+     * elu with torch's default alpha, 1.
+     *
+     * @param x the input
+     * @return x where x &gt; 0, else exp(x) - 1
+     */
+    public static Tensor elu(Tensor x) {
+        return elu(x, 1.0);
     }
 
     /**
@@ -156,6 +189,16 @@ public final class F {
      */
     public static Tensor celu(Tensor x, double alpha) {
         return Activations.forward(new Call("F.celu"), Act.of("F.celu", Act.Kind.CELU, alpha, 0), x, null);
+    }
+
+    /**
+     * celu with torch's default alpha, 1 (where it equals elu).
+     *
+     * @param x the input
+     * @return x where x &gt; 0, else exp(x) - 1
+     */
+    public static Tensor celu(Tensor x) {
+        return celu(x, 1.0);
     }
 
     /**
@@ -185,6 +228,16 @@ public final class F {
     }
 
     /**
+     * hardtanh with torch's default bounds, -1 and 1.
+     *
+     * @param x the input
+     * @return x clamped to [-1, 1]
+     */
+    public static Tensor hardtanh(Tensor x) {
+        return hardtanh(x, -1, 1);
+    }
+
+    /**
      * @param x the input
      * @return hardsigmoid(x)
      */
@@ -208,6 +261,16 @@ public final class F {
      */
     public static Tensor softplus(Tensor x, double beta, double threshold) {
         return Activations.forward(new Call("F.softplus"), Act.of("F.softplus", Act.Kind.SOFTPLUS, beta, threshold), x, null);
+    }
+
+    /**
+     * softplus with torch's defaults: beta 1, threshold 20.
+     *
+     * @param x the input
+     * @return log(1 + exp(x)), and x where x &gt; 20
+     */
+    public static Tensor softplus(Tensor x) {
+        return softplus(x, 1, 20);
     }
 
     /**
@@ -419,6 +482,16 @@ public final class F {
     }
 
     /**
+     * geglu with the exact GELU (torch's default approximate='none').
+     *
+     * @param x [..., 2H] = [up | gate]
+     * @return up * gelu(gate)
+     */
+    public static Tensor geglu(Tensor x) {
+        return geglu(x, GeluApproximation.NONE);
+    }
+
+    /**
      * @param x [..., 2H] = [up | gate]
      * @return up * relu(gate)
      */
@@ -435,7 +508,8 @@ public final class F {
         return Activations.gated(new Call("F.reglu"), Act.relu(), gate, up);
     }
 
-    // ---- softmax and normalization over the last dim ----
+    // ---- softmax and normalization ----
+    // The kernels run over the last dim; other dims and normalized shapes are brought there by views.
 
     /**
      * Statistics in f32.
@@ -496,6 +570,55 @@ public final class F {
     }
 
     /**
+     * softmax over any dim (torch.softmax(x, dim)). Another dim than the last costs a copy of x and
+     * one of the result, as the kernel reads rows.
+     *
+     * @param x the input
+     * @param dim the dim, -ndim() to ndim() - 1
+     * @return softmax over dim, shaped like x
+     */
+    public static Tensor softmax(Tensor x, int dim) {
+        return Norms.softmax(new Call("F.softmax"), x, dim, false);
+    }
+
+    /**
+     * log_softmax over any dim, as {@link #softmax(Tensor, int)}.
+     *
+     * @param x the input
+     * @param dim the dim, -ndim() to ndim() - 1
+     * @return log_softmax over dim, shaped like x
+     */
+    public static Tensor logSoftmax(Tensor x, int dim) {
+        return Norms.softmax(new Call("F.logSoftmax"), x, dim, true);
+    }
+
+    /**
+     * The gradient of {@link #softmax(Tensor, int)} from its output y: y (gradOut - sum(gradOut y))
+     * along dim.
+     *
+     * @param y the forward's output
+     * @param gradOut the gradient of the output, shaped like y
+     * @param dim the forward's dim
+     * @return the gradient of the input
+     */
+    public static Tensor softmaxBackward(Tensor y, Tensor gradOut, int dim) {
+        return Norms.softmaxBackward(new Call("F.softmaxBackward"), y, gradOut, dim, false);
+    }
+
+    /**
+     * The gradient of {@link #logSoftmax(Tensor, int)} from its output y: gradOut - exp(y)
+     * sum(gradOut) along dim.
+     *
+     * @param y the forward's output
+     * @param gradOut the gradient of the output, shaped like y
+     * @param dim the forward's dim
+     * @return the gradient of the input
+     */
+    public static Tensor logSoftmaxBackward(Tensor y, Tensor gradOut, int dim) {
+        return Norms.softmaxBackward(new Call("F.logSoftmaxBackward"), y, gradOut, dim, true);
+    }
+
+    /**
      * layer_norm over the last dim: (x - mean) / sqrt(var + eps) * weight + bias, var biased.
      *
      * @param x the input [..., C]
@@ -518,6 +641,58 @@ public final class F {
      */
     public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps, Tensor out) {
         return Norms.layerNorm(new Call("F.layerNorm"), x, weight, bias, eps, out);
+    }
+
+    /**
+     * layer_norm over the last dim with torch's default eps, {@value #LAYER_NORM_EPS}.
+     *
+     * @param x the input [..., C]
+     * @param weight [C] or null (1)
+     * @param bias [C] or null (0)
+     * @return the normalized x
+     */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias) {
+        return layerNorm(x, weight, bias, LAYER_NORM_EPS);
+    }
+
+    /**
+     * torch's layer_norm(x, normalized_shape): over the trailing dims of x that normalizedShape
+     * names, without weight and bias, eps {@value #LAYER_NORM_EPS}.
+     *
+     * @param x the input [..., *normalizedShape]
+     * @param normalizedShape the trailing dims normalized over, at least one
+     * @return the normalized x
+     */
+    public static Tensor layerNorm(Tensor x, long[] normalizedShape) {
+        return layerNorm(x, normalizedShape, null, null, LAYER_NORM_EPS);
+    }
+
+    /**
+     * layer_norm over normalizedShape with eps {@value #LAYER_NORM_EPS}.
+     *
+     * @param x the input [..., *normalizedShape]
+     * @param normalizedShape the trailing dims normalized over, at least one
+     * @param weight shaped normalizedShape, or null (1)
+     * @param bias shaped normalizedShape, or null (0)
+     * @return the normalized x
+     */
+    public static Tensor layerNorm(Tensor x, long[] normalizedShape, Tensor weight, Tensor bias) {
+        return layerNorm(x, normalizedShape, weight, bias, LAYER_NORM_EPS);
+    }
+
+    /**
+     * torch's layer_norm(x, normalized_shape, weight, bias, eps): statistics over the trailing dims
+     * of x that normalizedShape names (flattened into one row, a view where x is contiguous).
+     *
+     * @param x the input [..., *normalizedShape]
+     * @param normalizedShape the trailing dims normalized over, at least one
+     * @param weight shaped normalizedShape, or null (1)
+     * @param bias shaped normalizedShape, or null (0)
+     * @param eps added to the variance, &gt; 0 as an f32
+     * @return the normalized x
+     */
+    public static Tensor layerNorm(Tensor x, long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        return Norms.layerNorm(new Call("F.layerNorm"), x, normalizedShape, weight, bias, eps);
     }
 
     /**
@@ -554,6 +729,56 @@ public final class F {
      */
     public static Tensor rmsNorm(Tensor x, Tensor weight, double eps, Tensor out) {
         return Norms.rmsNorm(new Call("F.rmsNorm"), x, weight, eps, out);
+    }
+
+    /**
+     * rms_norm over the last dim with torch's default eps, {@link #RMS_NORM_EPS}. (A literal null
+     * weight needs a cast here, {@code (Tensor) null}, beside {@link #rmsNorm(Tensor, long[])}.)
+     *
+     * @param x the input [..., C]
+     * @param weight [C] or null
+     * @return the normalized x
+     */
+    public static Tensor rmsNorm(Tensor x, Tensor weight) {
+        return rmsNorm(x, weight, RMS_NORM_EPS);
+    }
+
+    /**
+     * torch's rms_norm(x, normalized_shape): over the trailing dims of x that normalizedShape names,
+     * without weight, eps {@link #RMS_NORM_EPS}.
+     *
+     * @param x the input [..., *normalizedShape]
+     * @param normalizedShape the trailing dims normalized over, at least one
+     * @return the normalized x
+     */
+    public static Tensor rmsNorm(Tensor x, long[] normalizedShape) {
+        return rmsNorm(x, normalizedShape, null, RMS_NORM_EPS);
+    }
+
+    /**
+     * rms_norm over normalizedShape with eps {@link #RMS_NORM_EPS}.
+     *
+     * @param x the input [..., *normalizedShape]
+     * @param normalizedShape the trailing dims normalized over, at least one
+     * @param weight shaped normalizedShape, or null
+     * @return the normalized x
+     */
+    public static Tensor rmsNorm(Tensor x, long[] normalizedShape, Tensor weight) {
+        return rmsNorm(x, normalizedShape, weight, RMS_NORM_EPS);
+    }
+
+    /**
+     * torch's rms_norm(x, normalized_shape, weight, eps): the mean square over the trailing dims of
+     * x that normalizedShape names (flattened into one row, a view where x is contiguous).
+     *
+     * @param x the input [..., *normalizedShape]
+     * @param normalizedShape the trailing dims normalized over, at least one
+     * @param weight shaped normalizedShape, or null
+     * @param eps added to the mean square, &gt; 0 as an f32
+     * @return the normalized x
+     */
+    public static Tensor rmsNorm(Tensor x, long[] normalizedShape, Tensor weight, double eps) {
+        return Norms.rmsNorm(new Call("F.rmsNorm"), x, normalizedShape, weight, eps);
     }
 
     /**
@@ -645,6 +870,17 @@ public final class F {
      */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
         return Gemm.linear(new Call("F.linear"), x, weight, bias, null, null);
+    }
+
+    /**
+     * torch.nn.functional.linear without a bias (torch's default bias=None).
+     *
+     * @param x [..., in]
+     * @param weight [out, in]
+     * @return x @ weight^T
+     */
+    public static Tensor linear(Tensor x, Tensor weight) {
+        return linear(x, weight, null);
     }
 
     /**
@@ -771,6 +1007,29 @@ public final class F {
     }
 
     /**
+     * conv2d with torch's defaults: no bias, stride 1, no padding, dilation 1, one group (NCHW).
+     *
+     * @param x the image [N, C, H, W]
+     * @param w the filters [K, C, R, S]
+     * @return conv(x, w)
+     */
+    public static Tensor conv2d(Tensor x, Tensor w) {
+        return conv2d(x, w, null, CONV_DEFAULTS);
+    }
+
+    /**
+     * conv2d with torch's defaults: stride 1, no padding, dilation 1, one group (NCHW).
+     *
+     * @param x the image [N, C, H, W]
+     * @param w the filters [K, C, R, S]
+     * @param bias [K] or null
+     * @return conv(x, w) + bias
+     */
+    public static Tensor conv2d(Tensor x, Tensor w, Tensor bias) {
+        return conv2d(x, w, bias, CONV_DEFAULTS);
+    }
+
+    /**
      * The fused form.
      *
      * @param x the image
@@ -826,6 +1085,18 @@ public final class F {
     }
 
     /**
+     * The data gradient of {@link #conv2d(Tensor, Tensor)} (torch.nn.grad.conv2d_input's defaults).
+     *
+     * @param gradOut the gradient of the output
+     * @param w the filters
+     * @param inputShape the input's shape
+     * @return the gradient of x
+     */
+    public static Tensor conv2dBackwardData(Tensor gradOut, Tensor w, long[] inputShape) {
+        return conv2dBackwardData(gradOut, w, inputShape, CONV_DEFAULTS);
+    }
+
+    /**
      * The data gradient into a given gradX (its shape gives H and W).
      *
      * @param gradOut the gradient of the output
@@ -854,6 +1125,20 @@ public final class F {
     }
 
     /**
+     * The weight (and bias) gradients of {@link #conv2d(Tensor, Tensor, Tensor)} (torch.nn.grad.conv2d_weight's
+     * defaults).
+     *
+     * @param x the forward's image
+     * @param gradOut the gradient of the output
+     * @param weightShape the weight's shape
+     * @param withBias whether the forward had a bias
+     * @return the gradients of w and (when withBias) of bias
+     */
+    public static Conv2dWeightGrads conv2dBackwardWeight(Tensor x, Tensor gradOut, long[] weightShape, boolean withBias) {
+        return conv2dBackwardWeight(x, gradOut, weightShape, withBias, CONV_DEFAULTS);
+    }
+
+    /**
      * The weight gradient into gradW and, when gradBias is not null, the bias gradient into it.
      *
      * @param x the forward's image
@@ -878,6 +1163,30 @@ public final class F {
      */
     public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias, Conv2dParams params) {
         return Convolution.transpose2d(new Call("F.convTranspose2d"), x, w, bias, params);
+    }
+
+    /**
+     * conv_transpose2d with torch's defaults: no bias, stride 1, no padding or output padding,
+     * dilation 1, one group (NCHW).
+     *
+     * @param x the image [N, Cin, H, W]
+     * @param w the filters [Cin, Cout, R, S]
+     * @return convT(x, w)
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor w) {
+        return convTranspose2d(x, w, null, CONV_DEFAULTS);
+    }
+
+    /**
+     * conv_transpose2d with torch's defaults but the bias.
+     *
+     * @param x the image [N, Cin, H, W]
+     * @param w the filters [Cin, Cout, R, S]
+     * @param bias [Cout] or null
+     * @return convT(x, w) + bias
+     */
+    public static Tensor convTranspose2d(Tensor x, Tensor w, Tensor bias) {
+        return convTranspose2d(x, w, bias, CONV_DEFAULTS);
     }
 
     /**

@@ -226,6 +226,28 @@ final class Ops {
             boolean rms = d.bool("rms");
             return T -> rms ? F.rmsNorm(T[x], at(T, w), eps) : F.layerNorm(T[x], at(T, w), at(T, b), eps);
         });
+        op("F.softmax/logSoftmax(dim) and backward", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t), g = d.tensor("gradOut", d.like(s), d.like(t));
+            int dim = d.integer("dim", -s.length - 1, s.length);
+            boolean log = d.bool("log"), back = d.bool("backward");
+            return T -> back ? (log ? F.logSoftmaxBackward(T[x], T[g], dim) : F.softmaxBackward(T[x], T[g], dim))
+                    : log ? F.logSoftmax(T[x], dim) : F.softmax(T[x], dim);
+        });
+        op("F.layerNorm/rmsNorm(normalizedShape)", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("x", s, t);
+            int k = d.integer("k", 0, s.length + 1);
+            long[] ns = k >= 0 && k <= s.length ? d.like(Arrays.copyOfRange(s, s.length - k, s.length)) : d.shape();
+            int w = d.optional("weight", d.like(ns), d.like(t));
+            int b = d.optional("bias", d.like(ns), d.like(t));
+            double eps = d.scalar("eps", 1e-6, 1e-2);
+            boolean rms = d.bool("rms");
+            d.note("normalizedShape", Arrays.toString(ns));
+            return T -> rms ? F.rmsNorm(T[x], ns, at(T, w), eps) : F.layerNorm(T[x], ns, at(T, w), at(T, b), eps);
+        });
         op("F.layerNormBackward/rmsNormBackward", d -> {
             long[] s = d.shape();
             DType t = d.dtype();
@@ -432,6 +454,26 @@ final class Ops {
                     default -> Tensor.of(new float[small(s) ? (int) Arrays.stream(s).reduce(1, (a, b) -> a * b) : 7], s, dev);
                 };
             };
+        });
+        op("Tensor.arange/linspace", d -> {
+            boolean integral = d.bool("integral"), linspace = d.bool("linspace");
+            double start = d.scalar("start", -40, 40), end = d.scalar("end", -40, 40), step = d.scalar("step", -3, 3);
+            int steps = d.integer("steps", -1, 300);
+            DType t = d.chance(0.2) ? DType.I64 : d.dtype();
+            boolean nullDevice = d.chance(0.03);
+            double count = linspace ? steps : integral ? Math.abs((double) ((long) end - (long) start) / (long) step)
+                    : Math.abs((end - start) / step);
+            d.output(new long[] {(long) Math.min(count, 0x1p62)});  // made on the host: a large one is skipped
+            return T -> {
+                Device dev = nullDevice ? null : Fuzz.device();
+                if (linspace) return Tensor.linspace(start, end, steps, t, dev);
+                return integral ? Tensor.arange((long) start, (long) end, (long) step, t, dev) : Tensor.arange(start, end, step, t, dev);
+            };
+        });
+        op("Tensor.toString", d -> {
+            long[] s = d.chance(0.2) ? new long[] {40, 30} : d.shape();  // past 1000 elements it summarizes
+            int x = d.receiver("this", s, d.chance(0.2) ? DType.I64 : d.dtype());
+            return T -> T[x].toString().length();
         });
         op("Tensor.<arithmetic>", d -> {
             long[] s = d.shape();

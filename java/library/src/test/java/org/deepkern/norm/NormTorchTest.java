@@ -49,7 +49,7 @@ class NormTorchTest {
      * One output: torch vetted against the double reference, deepkern asserted against it, and the
      * comparison with torch queued for the oracle's judgement at the end of the case.
      */
-    private static void agree(Oracle oracle, float[] torch, RowReference.Out ref, Tensor ours, DType dtype, String what) {
+    static void agree(Oracle oracle, float[] torch, RowReference.Out ref, Tensor ours, DType dtype, String what) {
         double t = tol(dtype);
         oracle.vet("torch " + what, ref.value(), torch, 2 * t, i -> 2 * t * ref.mag()[i] + RowChecks.floor(dtype));
         RowChecks.assertRef(ref, ours, dtype, what + " vs the double reference");

@@ -22,17 +22,18 @@ public final class BadInput {
 
     private BadInput() {}
 
-    /** Asserts call throws INVALID_ARGUMENT with a message naming 'argument' and containing text. */
-    public static void assertRejects(String argument, String text, Executable call) {
-        assertRejects(null, argument, text, call);
+    /** Asserts call throws INVALID_ARGUMENT with a message naming 'argument' and containing text; returns it. */
+    public static DeepKernException assertRejects(String argument, String text, Executable call) {
+        return assertRejects(null, argument, text, call);
     }
 
     /** The same, with what (the case's description) in the failure message when nothing is thrown. */
-    public static void assertRejects(String what, String argument, String text, Executable call) {
+    public static DeepKernException assertRejects(String what, String argument, String text, Executable call) {
         DeepKernException e = assertThrows(DeepKernException.class, call, what);
         assertEquals(Status.INVALID_ARGUMENT, e.status(), e.getMessage());
         assertTrue(JAVA_CALL.matcher(e.getMessage()).lookingAt(), "starts with the Java call: " + e.getMessage());
         assertTrue(e.getMessage().contains("'" + argument + "'"), "names " + argument + ": " + e.getMessage());
         assertTrue(e.getMessage().contains(text), "says " + text + ": " + e.getMessage());
+        return e;
     }
 }

@@ -95,6 +95,105 @@ public final class Torch {
         }
     }
 
+    /** softmax (or log_softmax) of x (of the given shape) over dim; the gradient of x. */
+    public static Result softmax(float[] x, long[] shape, int dim, float[] gradOut, boolean log, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, shape);
+            Tensor y = log ? torch.log_softmax(tx, dim) : torch.softmax(tx, dim);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    /**
+     * torch.nn.functional.layer_norm(x, normalizedShape, weight, bias, eps) on x of the given shape;
+     * weight and bias null for none, eps NaN for torch's default (the two-argument call).
+     */
+    public static float[] layerNorm(float[] x, long[] shape, long[] normalizedShape, float[] w, float[] b, double eps,
+                                    DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, shape);
+            if (Double.isNaN(eps)) return floats(torch.layer_norm(tx, normalizedShape));
+            return floats(torch.layer_norm(tx, normalizedShape, optional(w, normalizedShape, dtype),
+                    optional(b, normalizedShape, dtype), eps, false));
+        }
+    }
+
+    /** torch.nn.functional.rms_norm(x, normalizedShape, weight, eps); weight null for none, eps NaN for None. */
+    public static float[] rmsNorm(float[] x, long[] shape, long[] normalizedShape, float[] w, double eps, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            return floats(torch.rms_norm(leaf(x, dtype, shape), normalizedShape, optional(w, normalizedShape, dtype),
+                    Double.isNaN(eps) ? new DoubleOptional() : new DoubleOptional(eps)));
+        }
+    }
+
+    /**
+     * An activation called with torch's defaults only (torch.nn.functional.NAME(x)): leaky_relu, elu,
+     * celu, hardtanh, softplus or gelu.
+     */
+    public static float[] defaultActivation(String name, float[] x, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor t = leaf(x, dtype);
+            return floats(switch (name) {
+                case "leaky_relu" -> torch.leaky_relu(t);
+                case "elu" -> torch.elu(t);
+                case "celu" -> torch.celu(t);
+                case "hardtanh" -> torch.hardtanh(t);
+                case "softplus" -> torch.softplus(t);
+                case "gelu" -> torch.gelu(t);
+                default -> throw new IllegalArgumentException(name);
+            });
+        }
+    }
+
+    /** torch.nn.functional.conv2d(x, w) or conv_transpose2d(x, w) with every default, in f32. */
+    public static float[] conv2d(float[] x, long[] xShape, float[] w, long[] wShape, boolean transposed) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = constant(x, xShape), tw = constant(w, wShape);
+            return floats(transposed ? torch.conv_transpose2d(tx, tw) : torch.conv2d(tx, tw));
+        }
+    }
+
+    /** torch.nn.functional.linear(x, w) without a bias, in f32. */
+    public static float[] linear(float[] x, long[] xShape, float[] w, long[] wShape) {
+        try (PointerScope scope = new PointerScope()) {
+            return floats(torch.linear(constant(x, xShape), constant(w, wShape)));
+        }
+    }
+
+    /** What torch.arange made: f32 values (reals) or i64 ones (integers), the other null. */
+    public record Range(float[] reals, long[] integers) {}
+
+    /**
+     * torch.arange(start, end, step) with torch's own dtype choice: integral arguments (Long, Integer)
+     * go in as integer scalars, the others as floating ones.
+     */
+    public static Range arange(Number start, Number end, Number step) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor t = torch.arange(scalar(start), scalar(end), scalar(step));
+            if (t.is_floating_point()) return new Range(floats(t), null);
+            long[] v = new long[(int) t.numel()];
+            if (v.length > 0) t.contiguous().data_ptr_long().get(v);
+            return new Range(null, v);
+        }
+    }
+
+    /** torch.linspace(start, end, steps) in f32. */
+    public static float[] linspace(double start, double end, long steps) {
+        try (PointerScope scope = new PointerScope()) {
+            return floats(torch.linspace(new Scalar(start), new Scalar(end), steps));
+        }
+    }
+
+    private static Scalar scalar(Number n) {
+        return n instanceof Long || n instanceof Integer ? new Scalar(n.longValue()) : new Scalar(n.doubleValue());
+    }
+
+    /** An optional tensor argument: values (null for none) of the given shape in dtype. */
+    private static TensorOptional optional(float[] values, long[] shape, DType dtype) {
+        return values == null ? new TensorOptional() : new TensorOptional(leaf(values, dtype, shape));
+    }
+
     /** torch.matmul(a, b) for operands of the given shapes; grads of a and b. */
     public static Result matmul(float[] a, long[] aShape, float[] b, long[] bShape, float[] gradOut, DType dtype) {
         try (PointerScope scope = new PointerScope()) {

@@ -4,6 +4,7 @@ import static org.deepkern.bindings.global.deepkern.*;
 import static org.deepkern.internal.Call.fresh;
 import static org.deepkern.internal.Call.handleOrNull;
 
+import java.util.Arrays;
 import org.deepkern.DType;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
@@ -12,7 +13,8 @@ import org.deepkern.ops.NormGrads;
 
 /**
  * softmax, log_softmax, layer_norm and rms_norm over the last dim (kernels/norm), and their
- * backwards. Not part of the public API.
+ * backwards; other dims and normalized shapes are brought onto the last dim by views. Not part of
+ * the public API.
  */
 public final class Norms {
     private Norms() {}
@@ -85,6 +87,88 @@ public final class Norms {
                             handleOrNull(gradB)));
             return new NormGrads(outputs.keep(gradX), outputs.keep(gradW), outputs.keep(gradB));
         }
+    }
+
+    // ---- over any dim or a trailing normalized shape: views onto the last-dim kernels ----
+
+    /** softmax or log_softmax over dim: another dim is swapped with the last, and the result back. */
+    public static Tensor softmax(Call c, Tensor x, int dim, boolean log) {
+        Tensor in = c.tensor("x", x);
+        int d = dim(c, in, dim);
+        // the last dim, or a scalar (which the native validation reports)
+        if (d >= in.ndim() - 1) return softmax(c, x, log);
+        try (Tensor xt = x.transpose(d, -1); Tensor yt = softmax(c, xt, log); Tensor y = yt.transpose(d, -1)) {
+            return y.contiguous();
+        }
+    }
+
+    public static Tensor softmaxBackward(Call c, Tensor y, Tensor gradOut, int dim, boolean log) {
+        Tensor out = c.tensor("y", y);
+        int d = dim(c, out, dim);
+        if (d >= out.ndim() - 1) return softmaxBackward(c, y, gradOut, log);
+        // checked here, so a wrong shape is reported as given, not transposed
+        if (!Arrays.equals(c.tensor("gradOut", gradOut).shape(), out.shape())) throw c.invalid("gradOut",
+                "expected shape " + Arrays.toString(out.shape()) + " (y's), got " + Arrays.toString(gradOut.shape()));
+        try (Tensor yt = y.transpose(d, -1); Tensor gt = gradOut.transpose(d, -1);
+             Tensor gxt = softmaxBackward(c, yt, gt, log); Tensor gx = gxt.transpose(d, -1)) {
+            return gx.contiguous();
+        }
+    }
+
+    public static Tensor layerNorm(Call c, Tensor x, long[] normalizedShape, Tensor weight, Tensor bias, double eps) {
+        return overShape(c, x, normalizedShape, weight, bias, (xr, w, b) -> layerNorm(c, xr, w, b, eps));
+    }
+
+    public static Tensor rmsNorm(Call c, Tensor x, long[] normalizedShape, Tensor weight, double eps) {
+        return overShape(c, x, normalizedShape, weight, null, (xr, w, b) -> rmsNorm(c, xr, w, eps));
+    }
+
+    /** A last-dim norm of rows x with parameters weight and bias (either may be null). */
+    private interface RowNorm {
+        Tensor apply(Tensor x, Tensor weight, Tensor bias);
+    }
+
+    /**
+     * norm over the trailing dims of x that normalizedShape names (torch's normalized_shape): those
+     * dims flattened into one, and weight and bias (shaped normalizedShape) alike.
+     */
+    private static Tensor overShape(Call c, Tensor x, long[] normalizedShape, Tensor weight, Tensor bias, RowNorm norm) {
+        long[] s = c.tensor("x", x).shape();
+        if (normalizedShape == null) throw c.invalid("normalizedShape", "expected a shape, got null");
+        int k = normalizedShape.length;
+        if (k == 0 || k > s.length || !Arrays.equals(normalizedShape, Arrays.copyOfRange(s, s.length - k, s.length)))
+            throw c.invalid("normalizedShape", "expected trailing extents of x's shape " + Arrays.toString(s)
+                    + " (at least one), got " + Arrays.toString(normalizedShape));
+        parameter(c, "weight", weight, normalizedShape);
+        parameter(c, "bias", bias, normalizedShape);
+        // one dim is the kernel's own case, where x may stay a strided view
+        if (k == 1) return norm.apply(x, weight, bias);
+        long size = 1;
+        try {
+            for (long e : normalizedShape) size = Math.multiplyExact(size, e);
+        } catch (ArithmeticException e) {  // possible when a leading extent of x is 0
+            throw c.invalid("normalizedShape", "the product of " + Arrays.toString(normalizedShape) + " overflows a long");
+        }
+        long[] rows = Arrays.copyOf(s, s.length - k + 1);
+        rows[rows.length - 1] = size;
+        try (Tensor xr = x.reshape(rows); Tensor w = weight == null ? null : weight.reshape(size);
+             Tensor b = bias == null ? null : bias.reshape(size); Tensor y = norm.apply(xr, w, b)) {
+            return y.reshape(s);
+        }
+    }
+
+    /** A weight or bias (null for none) must be shaped normalizedShape. */
+    private static void parameter(Call c, String name, Tensor p, long[] normalizedShape) {
+        if (p != null && !Arrays.equals(c.tensor(name, p).shape(), normalizedShape)) throw c.invalid(name,
+                "expected shape " + Arrays.toString(normalizedShape) + " (normalizedShape), got " + Arrays.toString(p.shape()));
+    }
+
+    /** dim as torch wraps it (a scalar counts as having one dim), as 0..ndim-1; checked. */
+    private static int dim(Call c, Tensor x, int dim) {
+        int n = Math.max(x.ndim(), 1);
+        if (dim < -n || dim >= n) throw c.invalid("dim", "expected " + -n + ".." + (n - 1) + " for shape "
+                + Arrays.toString(x.shape()) + ", got " + dim);
+        return dim < 0 ? dim + n : dim;
     }
 
     /** eps as the native ops take it: an f32 above 0. */
