@@ -20,6 +20,22 @@ Checked check_operand(Check check, const dk_context* ctx, const char* name, cons
     return c;
 }
 
+// a or b of a matmul as the gemm reads it: a view whose last two dims are those of a compact tensor
+// transposed (torch's x.mT) is that tensor with its trans flag flipped, read without a copy; any
+// other view is copied compact for the call.
+Checked check_matrix(const dk_context* ctx, const char* name, const dk_tensor* t, int32_t& trans) {
+    Checked c = check_operand(check_view, ctx, name, t);
+    const size_t n = c.shape.size();
+    if (c.contiguous || n < 2) return c;
+    Checked flipped = c;
+    std::swap(flipped.shape[n - 1], flipped.shape[n - 2]);
+    std::swap(flipped.strides[n - 1], flipped.strides[n - 2]);
+    if (!row_major(flipped.shape, flipped.strides)) return check_operand(check_input, ctx, name, t);
+    flipped.contiguous = true;
+    trans = !trans;
+    return flipped;
+}
+
 // A matmul's batch description and output shape from its checked operands.
 struct MatmulPlan {
     GemmArgs g{};
@@ -127,8 +143,8 @@ extern "C" {
 DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a, int32_t trans_b,
                            dk_tensor* out) {
     return guard_ctx("dk_matmul", ctx, [&] {
-        Checked ac = check_operand(check_input, ctx, "a", a);
-        Checked bc = check_operand(check_input, ctx, "b", b);
+        Checked ac = check_matrix(ctx, "a", a, trans_a);
+        Checked bc = check_matrix(ctx, "b", b, trans_b);
         MatmulPlan plan = plan_matmul(ac, bc, trans_a, trans_b);
         Checked oc = check_tensor(ctx, "out", out);
         check_same_dtype(oc, ac);

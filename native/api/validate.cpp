@@ -139,6 +139,15 @@ Checked check_input(const dk_context* ctx, const char* name, const dk_tensor* t)
     return c;
 }
 
+bool row_major(const Shape& shape, const Shape& strides) {
+    int64_t compact = 1;
+    for (size_t i = shape.size(); i-- > 0;) {
+        if (shape[i] > 1 && strides[i] != compact) return false;
+        compact *= shape[i];
+    }
+    return true;
+}
+
 // Whether the elements of view t land on distinct addresses: with its dims ordered by stride, each
 // stride passes the span of the dims below it. An empty view has no elements to collide.
 bool distinct_elements(const Checked& t) {

@@ -97,6 +97,8 @@ Checked check_input(const dk_context* ctx, const char* name, const dk_tensor* t)
 // A tensor an op needs compact as it is (every output, and inputs an op does not copy): as
 // check_view, and it must be contiguous (row-major, no gaps).
 Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t);
+// Whether strides are the row-major strides of shape (dims of extent 1 aside): a compact tensor.
+bool row_major(const Shape& shape, const Shape& strides);
 // Whether the elements of view t land on distinct addresses (an expanded view's do not).
 bool distinct_elements(const Checked& t);
 // The element count of shape; fails naming 'name' when its bytes would exceed kMaxBytes.

@@ -351,7 +351,9 @@ DK_API dk_status dk_rope_backward(dk_context* ctx, const dk_tensor* grad_out, in
  * a [..., M, K] ([..., K, M] transposed), b [..., K, N] ([..., N, K] transposed);
  * the batch dims broadcast as in torch.matmul, out [broadcast batch..., M, N]. As in torch.matmul a
  * 1-D a [K] is the matrix [1, K] and a 1-D b [K] the matrix [K, 1] (trans_* ignored for them), and
- * that 1 is dropped from out's shape (two vectors give a 0-dim out). out must not overlap a or b. */
+ * that 1 is dropped from out's shape (two vectors give a 0-dim out). out must not overlap a or b.
+ * An operand that is the transpose of a compact tensor in its last two dims (a view: torch's x.mT)
+ * is read in place, with its trans flag flipped; any other view is copied compact for the call. */
 DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, int32_t trans_a, int32_t trans_b,
                            dk_tensor* out);
 /* The shape dk_matmul's out must have for a and b (at most 16 extents into out_shape, their count

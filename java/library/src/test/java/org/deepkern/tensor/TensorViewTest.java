@@ -188,7 +188,26 @@ class TensorViewTest {
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
                     for (int p = 0; p < k; p++) ref[i * n + j] += (double) av[i * k + p] * bv[j * k + p];
-            Close.assertClose(ref, F.matmul(a, bt).toFloatArray(), 1e-5, 1e-5, "matmul of a transposed view");
+            long before = org.deepkern.DeepKern.memoryStats(dev).allocCount();
+            Tensor prod = F.matmul(a, bt);
+            // the transposed view is read as b with its trans flag flipped: the output is the only allocation
+            assertEquals(1, org.deepkern.DeepKern.memoryStats(dev).allocCount() - before, "allocations of matmul(a, b.mT)");
+            Close.assertClose(ref, prod.toFloatArray(), 1e-5, 1e-5, "matmul of a transposed view");
+            Tensor at2 = Tensor.of(av, new long[] {m, k}, dev).transpose(0, 1).transpose(0, 1);  // compact again
+            Close.assertClose(ref, F.matmul(at2, bt).toFloatArray(), 1e-5, 1e-5, "matmul of a double transpose");
+            // batched: [2, m, k] @ [2, k, n] given as [2, n, k].mT
+            float[] b2 = normal(2 * n * k, 3, 0, 1), a2 = normal(2 * m * k, 4, 0, 1);
+            double[] ref2 = new double[2 * m * n];
+            for (int q = 0; q < 2; q++)
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++)
+                        for (int p = 0; p < k; p++)
+                            ref2[(q * m + i) * n + j] += (double) a2[(q * m + i) * k + p] * b2[(q * n + j) * k + p];
+            Tensor bb = Tensor.of(b2, new long[] {2, n, k}, dev).transpose(-2, -1);
+            Close.assertClose(ref2, F.matmul(Tensor.of(a2, new long[] {2, m, k}, dev), bb).toFloatArray(), 1e-5, 1e-5,
+                    "batched matmul of a transposed view");
+            Close.assertClose(ref2, F.matmul(Tensor.of(a2, new long[] {2, m, k}, dev), bb.contiguous()).toFloatArray(), 1e-5,
+                    1e-5, "the same from a copy");
 
             Tensor at = a.transpose(0, 1);  // [k, m]: softmax over m for each of k rows
             double[] soft = new double[k * m];
