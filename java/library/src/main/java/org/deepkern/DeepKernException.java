@@ -6,6 +6,7 @@ package org.deepkern;
  * Unchecked (a {@link RuntimeException}).
  */
 public class DeepKernException extends RuntimeException {
+    /** The kind of failure (part of the serialized form). */
     private final Status status;
 
     /**
