@@ -42,7 +42,10 @@ class AttentionTorchTest {
                 problem(1, 3, 1, 20, 20, 96, CausalMask.NONE),
                 withScale(withBias(withKeyLengths(problem(1, 8, 1, 17, 40, 32, CausalMask.BOTTOM_RIGHT), 30),
                         new long[] {1, 8, 17, 40}, 31, 0), 0.2),
-                withBias(problem(2, 4, 4, 7, 19, 64, CausalMask.NONE), new long[] {2, 1, 1, 19}, 32, 0));
+                withBias(problem(2, 4, 4, 7, 19, 64, CausalMask.NONE), new long[] {2, 1, 1, 19}, 32, 0),
+                // head dims without a kernel of their own: zero-padded to the next (40 -> 64, 200 -> 256)
+                problem(1, 2, 1, 11, 13, 40, CausalMask.TOP_LEFT),
+                problem(1, 2, 2, 9, 9, 200, CausalMask.NONE));
     }
 
     static Stream<Arguments> cases() {
