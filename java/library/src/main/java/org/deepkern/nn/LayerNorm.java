@@ -1,6 +1,9 @@
 package org.deepkern.nn;
 
+import java.util.Arrays;
+import java.util.stream.Collectors;
 import org.deepkern.DType;
+import org.deepkern.DeepKernException;
 import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
@@ -8,11 +11,12 @@ import org.deepkern.ops.F;
 import org.deepkern.ops.NormGrads;
 
 /**
- * torch.nn.LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * weight + bias, parameters
- * "weight" and "bias" [features] (absent without elementwise affine; bias also absent with
- * bias = false).
+ * torch.nn.LayerNorm over the trailing dims normalizedShape (one dim: the last, of size features):
+ * (x - mean) / sqrt(var + eps) * weight + bias, parameters "weight" and "bias" shaped
+ * normalizedShape (absent without elementwise affine; bias also absent with bias = false).
  */
 public final class LayerNorm extends Module {
+    private final long[] normalizedShape;  // null: the last dim, whatever its size
     private final double eps;
 
     /**
@@ -53,9 +57,26 @@ public final class LayerNorm extends Module {
      * @param device where the parameters live
      */
     public LayerNorm(long features, double eps, boolean elementwiseAffine, boolean bias, DType dtype, Device device) {
-        long[] shape = {Init.size("new LayerNorm", "features", features)};
-        registerParameter("weight", elementwiseAffine ? Init.constant(shape, 1, dtype, device) : null);
-        registerParameter("bias", elementwiseAffine && bias ? Init.constant(shape, 0, dtype, device) : null);
+        this(new long[] {Init.size("new LayerNorm", "features", features)}, eps, elementwiseAffine, bias, dtype, device);
+    }
+
+    /**
+     * torch's LayerNorm(normalized_shape, ...): over the trailing dims of that shape; weight 1 and bias 0.
+     *
+     * @param normalizedShape the trailing dims normalized over, at least one
+     * @param eps added to the variance
+     * @param elementwiseAffine whether to have a weight and a bias at all
+     * @param bias whether to have the bias (with elementwiseAffine)
+     * @param dtype the parameters' dtype
+     * @param device where the parameters live
+     */
+    public LayerNorm(long[] normalizedShape, double eps, boolean elementwiseAffine, boolean bias, DType dtype, Device device) {
+        if (normalizedShape == null || normalizedShape.length == 0) throw DeepKernException.invalidArgument(
+                "new LayerNorm", "normalizedShape", "expected at least one extent, got " + Arrays.toString(normalizedShape));
+        for (long e : normalizedShape) Init.size("new LayerNorm", "normalizedShape", e);
+        this.normalizedShape = normalizedShape.clone();
+        registerParameter("weight", elementwiseAffine ? Init.constant(normalizedShape, 1, dtype, device) : null);
+        registerParameter("bias", elementwiseAffine && bias ? Init.constant(normalizedShape, 0, dtype, device) : null);
         this.eps = eps;
     }
 
@@ -67,24 +88,26 @@ public final class LayerNorm extends Module {
      * @param eps added to the variance
      */
     public LayerNorm(Tensor weight, Tensor bias, double eps) {
+        this.normalizedShape = weight != null ? weight.shape() : bias != null ? bias.shape() : null;
         registerParameter("weight", weight);
         registerParameter("bias", bias);
         this.eps = eps;
     }
 
-    /** @return the weight [features], or null */
+    /** @return the weight (shaped normalizedShape), or null */
     public Tensor weight() {
         return parameter("weight");
     }
 
-    /** @return the bias [features], or null */
+    /** @return the bias (shaped normalizedShape), or null */
     public Tensor bias() {
         return parameter("bias");
     }
 
     @Override
     public Tensor forward(Tensor input) {
-        return F.layerNorm(input, weight(), bias(), eps);
+        return normalizedShape == null ? F.layerNorm(input, weight(), bias(), eps)
+                : F.layerNorm(input, normalizedShape, weight(), bias(), eps);
     }
 
     /**
@@ -93,11 +116,14 @@ public final class LayerNorm extends Module {
      * @return the gradients of the input, weight and bias (null where the module has none)
      */
     public NormGrads backward(Tensor input, Tensor gradOutput) {
-        return F.layerNormBackward(input, weight(), gradOutput, eps, bias() != null);
+        return normalizedShape == null ? F.layerNormBackward(input, weight(), gradOutput, eps, bias() != null)
+                : F.layerNormBackward(input, normalizedShape, weight(), gradOutput, eps, bias() != null);
     }
 
     @Override
     protected String extraRepr() {
-        return (weight() == null ? "" : "(" + weight().shape(0) + ",), ") + "eps=" + eps + ", elementwise_affine=" + (weight() != null);
+        String shape = normalizedShape == null ? "" : Arrays.stream(normalizedShape).mapToObj(Long::toString)
+                .collect(Collectors.joining(", ", "(", normalizedShape.length == 1 ? ",), " : "), "));
+        return shape + "eps=" + eps + ", elementwise_affine=" + (weight() != null);
     }
 }

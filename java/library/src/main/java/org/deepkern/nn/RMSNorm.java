@@ -9,15 +9,15 @@ import org.deepkern.ops.NormGrads;
 
 /**
  * torch.nn.RMSNorm over the last dim: x / sqrt(mean(x^2) + eps) * weight, parameter "weight"
- * [features] (absent without elementwise affine). As in torch, eps left out is the machine epsilon
- * of the input's dtype (torch.finfo(x.dtype).eps: 2^-23 for f32, 2^-10 for f16, 2^-7 for bf16);
+ * [features] (absent without elementwise affine). As in torch, eps left out is
+ * {@link F#RMS_NORM_EPS} (the f32 epsilon rms_norm computes with, whatever the input's dtype);
  * LLaMA-style models pass theirs (often 1e-5 or 1e-6).
  */
 public final class RMSNorm extends Module {
-    private final Double eps;  // null: the input dtype's machine epsilon, as torch's eps=None
+    private final Double eps;  // null: torch's eps=None, F.RMS_NORM_EPS
 
     /**
-     * torch's defaults: eps of the input's dtype, weight 1, f32 on the default device.
+     * torch's defaults: eps {@link F#RMS_NORM_EPS}, weight 1, f32 on the default device.
      *
      * @param features the size of the last dim (torch's normalized_shape, one dim)
      */
@@ -47,7 +47,7 @@ public final class RMSNorm extends Module {
      * torch's full form: weight 1.
      *
      * @param features the size of the last dim
-     * @param eps added to the mean square, or null for the input dtype's machine epsilon
+     * @param eps added to the mean square, or null for {@link F#RMS_NORM_EPS} (torch's None)
      * @param elementwiseAffine whether to have a weight
      * @param dtype the weight's dtype
      * @param device where the weight lives
@@ -76,7 +76,7 @@ public final class RMSNorm extends Module {
 
     @Override
     public Tensor forward(Tensor input) {
-        return F.rmsNorm(input, weight(), eps(input));
+        return F.rmsNorm(input, weight(), eps());
     }
 
     /**
@@ -85,17 +85,11 @@ public final class RMSNorm extends Module {
      * @return the gradients of the input and the weight (null without one)
      */
     public NormGrads backward(Tensor input, Tensor gradOutput) {
-        return F.rmsNormBackward(input, weight(), gradOutput, eps(input));
+        return F.rmsNormBackward(input, weight(), gradOutput, eps());
     }
 
-    private double eps(Tensor input) {
-        if (eps != null) return eps;
-        if (input == null) return 0;  // F names the missing input
-        return switch (input.dtype()) {
-            case F16 -> 0x1p-10;
-            case BF16 -> 0x1p-7;
-            default -> 0x1p-23;
-        };
+    private double eps() {
+        return eps != null ? eps : F.RMS_NORM_EPS;
     }
 
     @Override

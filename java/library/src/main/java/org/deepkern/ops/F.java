@@ -709,6 +709,23 @@ public final class F {
     }
 
     /**
+     * The gradients of layer_norm over normalizedShape (torch's normalized_shape).
+     *
+     * @param x the forward's input [..., *normalizedShape]
+     * @param normalizedShape the forward's trailing dims
+     * @param weight the forward's weight (shaped normalizedShape), or null
+     * @param gradOut the gradient of the output, shaped like x
+     * @param eps the forward's eps
+     * @param withBias whether the forward had a bias
+     * @return the gradients of x, of weight (null without) and of bias (when withBias), the last two
+     *     shaped normalizedShape and summed over the leading dims
+     */
+    public static NormGrads layerNormBackward(Tensor x, long[] normalizedShape, Tensor weight, Tensor gradOut, double eps,
+                                              boolean withBias) {
+        return Norms.backward(new Call("F.layerNormBackward"), x, normalizedShape, weight, gradOut, eps, withBias, false);
+    }
+
+    /**
      * rms_norm over the last dim: x / sqrt(mean(x^2) + eps) * weight.
      *
      * @param x the input [..., C]
@@ -790,6 +807,20 @@ public final class F {
      */
     public static NormGrads rmsNormBackward(Tensor x, Tensor weight, Tensor gradOut, double eps) {
         return Norms.backward(new Call("F.rmsNormBackward"), x, weight, gradOut, eps, false, true);
+    }
+
+    /**
+     * The gradients of rms_norm over normalizedShape.
+     *
+     * @param x the forward's input [..., *normalizedShape]
+     * @param normalizedShape the forward's trailing dims
+     * @param weight the forward's weight (shaped normalizedShape), or null
+     * @param gradOut the gradient of the output, shaped like x
+     * @param eps the forward's eps
+     * @return the gradients of x and of weight (null without, else shaped normalizedShape)
+     */
+    public static NormGrads rmsNormBackward(Tensor x, long[] normalizedShape, Tensor weight, Tensor gradOut, double eps) {
+        return Norms.backward(new Call("F.rmsNormBackward"), x, normalizedShape, weight, gradOut, eps, false, true);
     }
 
     // ---- rotary position embedding ----

@@ -31,7 +31,7 @@ class NormModuleTest {
         }
     }
 
-    /** LayerNorm's eps is 1e-5 and RMSNorm's the input dtype's machine epsilon when left out, as in torch. */
+    /** LayerNorm's eps is 1e-5 and RMSNorm's the f32 epsilon whatever the dtype when left out, as torch's rms_norm. */
     @Test
     void defaultEpsIsTorchs() {
         Device d = Device.CPU;
@@ -40,8 +40,25 @@ class NormModuleTest {
             Tensor x = Tensor.randn(new long[] {4, 9}, DType.F32, d, new Generator(5)).mul(1e-3), xb = x.to(DType.BF16);
             assertArrayEquals(F.layerNorm(x, ln.weight(), ln.bias(), 1e-5).toFloatArray(), ln.forward(x).toFloatArray());
             assertArrayEquals(F.rmsNorm(x, rms.weight(), 0x1p-23).toFloatArray(), rms.forward(x).toFloatArray());
-            assertArrayEquals(F.rmsNorm(xb, rmsBf16.weight(), 0x1p-7).toFloatArray(), rmsBf16.forward(xb).toFloatArray());
+            assertArrayEquals(F.rmsNorm(xb, rmsBf16.weight(), 0x1p-23).toFloatArray(), rmsBf16.forward(xb).toFloatArray());
             assertEquals("RMSNorm((9,), eps=None, elementwise_affine=true)", rms.toString());
+        }
+    }
+
+    /** LayerNorm over a normalized shape of two dims: F's op over those dims, parameters of that shape. */
+    @Test
+    void layerNormOverTrailingDims() {
+        Device d = Device.CPU;
+        long[] ns = {3, 4};
+        try (Scope s = Scope.open(); LayerNorm ln = new LayerNorm(ns, 1e-5, true, true, DType.F32, d)) {
+            ln.weight().copyFrom(Tensor.randn(ns, DType.F32, d, new Generator(6)));
+            Tensor x = Tensor.randn(new long[] {2, 3, 4}, DType.F32, d, new Generator(7));
+            Tensor g = Tensor.randn(new long[] {2, 3, 4}, DType.F32, d, new Generator(8));
+            assertArrayEquals(ns, ln.namedParameters().get("bias").shape());
+            assertArrayEquals(F.layerNorm(x, ns, ln.weight(), ln.bias(), 1e-5).toFloatArray(), ln.forward(x).toFloatArray());
+            assertArrayEquals(F.layerNormBackward(x, ns, ln.weight(), g, 1e-5, true).weight().toFloatArray(),
+                    ln.backward(x, g).weight().toFloatArray());
+            assertEquals("LayerNorm((3, 4), eps=1.0E-5, elementwise_affine=true)", ln.toString());
         }
     }
 }

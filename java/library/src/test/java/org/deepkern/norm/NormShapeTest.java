@@ -14,6 +14,7 @@ import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.ops.F;
+import org.deepkern.ops.NormGrads;
 import org.deepkern.testing.ActivationChecks;
 import org.deepkern.testing.RowChecks;
 import org.deepkern.testing.RowReference;
@@ -83,6 +84,22 @@ class NormShapeTest {
                     "rms_norm, default eps, " + what);
             assertRef(RowReference.norm(xs, null, null, rows, cols, RMS_EPS, true), F.rmsNorm(x, ns), dtype,
                     "rms_norm without weight " + what);
+
+            // the backward over the same dims: gradients shaped like x and like normalizedShape
+            Tensor dy = tensor(device, dtype, normal(numel, seed + 3, 0, 1), shape);
+            float[] gs = dy.toFloatArray();
+            NormGrads lg = F.layerNormBackward(x, ns, w, dy, 1e-3, true);
+            RowReference.NormGrad lr = RowReference.normBackward(xs, ws, gs, rows, cols, 1e-3, false);
+            assertArrayEquals(shape, lg.input().shape());
+            assertArrayEquals(ns, lg.weight().shape());
+            assertArrayEquals(ns, lg.bias().shape());
+            assertRef(lr.dx(), lg.input(), dtype, "layer_norm grad_x " + what);
+            assertRef(lr.dw(), lg.weight(), dtype, "layer_norm grad_weight " + what);
+            assertRef(lr.db(), lg.bias(), dtype, "layer_norm grad_bias " + what);
+            NormGrads rg = F.rmsNormBackward(x, ns, w, dy, 1e-3);
+            RowReference.NormGrad rr = RowReference.normBackward(xs, ws, gs, rows, cols, 1e-3, true);
+            assertRef(rr.dx(), rg.input(), dtype, "rms_norm grad_x " + what);
+            assertRef(rr.dw(), rg.weight(), dtype, "rms_norm grad_weight " + what);
         }
     }
 

@@ -128,11 +128,41 @@ public final class Norms {
         Tensor apply(Tensor x, Tensor weight, Tensor bias);
     }
 
-    /**
-     * norm over the trailing dims of x that normalizedShape names (torch's normalized_shape): those
-     * dims flattened into one, and weight and bias (shaped normalizedShape) alike.
-     */
+    /** norm over the trailing dims of x that normalizedShape names (torch's normalized_shape). */
     private static Tensor overShape(Call c, Tensor x, long[] normalizedShape, Tensor weight, Tensor bias, RowNorm norm) {
+        long[] rows = rowsShape(c, x, normalizedShape, weight, bias), s = x.shape();
+        // one dim is the kernel's own case, where x may stay a strided view
+        if (normalizedShape.length == 1) return norm.apply(x, weight, bias);
+        long size = rows[rows.length - 1];
+        try (Tensor xr = x.reshape(rows); Tensor w = weight == null ? null : weight.reshape(size);
+             Tensor b = bias == null ? null : bias.reshape(size); Tensor y = norm.apply(xr, w, b)) {
+            return y.reshape(s);
+        }
+    }
+
+    /**
+     * The gradients of a norm over normalizedShape (rms: rms_norm, else layer_norm; of bias when
+     * withBias): the last-dim backward over the flattened rows, its results in the caller's shapes.
+     */
+    public static NormGrads backward(Call c, Tensor x, long[] normalizedShape, Tensor weight, Tensor gradOut, double eps,
+                                     boolean withBias, boolean rms) {
+        long[] rows = rowsShape(c, x, normalizedShape, weight, null), s = x.shape();
+        if (!Arrays.equals(c.tensor("gradOut", gradOut).shape(), s)) throw c.invalid("gradOut",
+                "expected shape " + Arrays.toString(s) + " (x's), got " + Arrays.toString(gradOut.shape()));
+        long size = rows[rows.length - 1];
+        try (Scope outputs = Scope.open(); Tensor xr = x.reshape(rows); Tensor gr = gradOut.reshape(rows);
+             Tensor w = weight == null ? null : weight.reshape(size); NormGrads g = backward(c, xr, w, gr, eps, withBias, rms)) {
+            return new NormGrads(outputs.keep(g.input().reshape(s)),
+                    g.weight() == null ? null : outputs.keep(g.weight().reshape(normalizedShape)),
+                    g.bias() == null ? null : outputs.keep(g.bias().reshape(normalizedShape)));
+        }
+    }
+
+    /**
+     * x's shape with the trailing dims normalizedShape names flattened into one (its last extent is
+     * their product), checked against x, weight and bias (null for none, else shaped normalizedShape).
+     */
+    private static long[] rowsShape(Call c, Tensor x, long[] normalizedShape, Tensor weight, Tensor bias) {
         long[] s = c.tensor("x", x).shape();
         if (normalizedShape == null) throw c.invalid("normalizedShape", "expected a shape, got null");
         int k = normalizedShape.length;
@@ -141,8 +171,6 @@ public final class Norms {
                     + " (at least one), got " + Arrays.toString(normalizedShape));
         parameter(c, "weight", weight, normalizedShape);
         parameter(c, "bias", bias, normalizedShape);
-        // one dim is the kernel's own case, where x may stay a strided view
-        if (k == 1) return norm.apply(x, weight, bias);
         long size = 1;
         try {
             for (long e : normalizedShape) size = Math.multiplyExact(size, e);
@@ -151,10 +179,7 @@ public final class Norms {
         }
         long[] rows = Arrays.copyOf(s, s.length - k + 1);
         rows[rows.length - 1] = size;
-        try (Tensor xr = x.reshape(rows); Tensor w = weight == null ? null : weight.reshape(size);
-             Tensor b = bias == null ? null : bias.reshape(size); Tensor y = norm.apply(xr, w, b)) {
-            return y.reshape(s);
-        }
+        return rows;
     }
 
     /** A weight or bias (null for none) must be shaped normalizedShape. */
