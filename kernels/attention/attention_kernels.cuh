@@ -148,7 +148,7 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
     const int64_t qt = blockIdx.x % qtiles, bh = blockIdx.x / qtiles, b = bh / a.heads, h = bh % a.heads;
-    const int64_t kvh = h / (a.heads / a.kv_heads);
+    const int64_t kvh = h / (a.heads / a.kv_heads);  // within batch b (the backward's kvh counts over batches)
     const int64_t r0 = qt * kQueryTile, wr0 = r0 + 16 * warp;
     const int64_t kl = attention_key_length(a, b);
     const int64_t last = (r0 + kQueryTile < a.lq ? r0 + kQueryTile : a.lq) - 1;

@@ -10,8 +10,8 @@ namespace dk {
 // deepkern.h's dk_binary_op.
 enum class BinaryOp : int32_t { add, sub, mul, div, maximum, minimum };
 
-// Compact out element i, unflattened over shape[], reads a at sum i_d a_stride[d] and b at
-// sum i_d b_stride[d] (elements). With has_scalar, b is the number `scalar` (and scalar_first
+// Out element i, unflattened over shape[], is written at sum i_d out_stride[d] and reads a at
+// sum i_d a_stride[d] and b at sum i_d b_stride[d] (elements; out is compact or a view). With has_scalar, b is the number `scalar` (and scalar_first
 // puts it on the left). add and sub scale b by alpha (torch.add(a, b, alpha)).
 struct BinaryArgs {
     const void* a;
@@ -23,6 +23,7 @@ struct BinaryArgs {
     int64_t shape[16];
     int64_t a_stride[16];
     int64_t b_stride[16];
+    int64_t out_stride[16];
     double scalar;
     double alpha;
     bool has_scalar;

@@ -37,25 +37,26 @@ DK_HD BinaryCompute<T> binary_load(const void* base, int64_t at) {
     else return load_float(v);
 }
 
-// Out element i of a binary op (out is compact).
+// Out element i of a binary op.
 template <typename T>
 DK_HD void binary_element(const BinaryArgs& a, int64_t i) {
     using C = BinaryCompute<T>;
-    int64_t ao = i * a.a_stride[0], bo = i * a.b_stride[0], rest = i;  // one flat dim: no division
-    if (a.ndim > 1) ao = bo = 0;
+    int64_t ao = i * a.a_stride[0], bo = i * a.b_stride[0], oo = i * a.out_stride[0], rest = i;  // one flat dim: no division
+    if (a.ndim > 1) ao = bo = oo = 0;
     for (int d = a.ndim > 1 ? a.ndim - 1 : -1; d >= 0; --d) {
         const int64_t idx = rest % a.shape[d];
         rest /= a.shape[d];
         ao += idx * a.a_stride[d];
         bo += idx * a.b_stride[d];
+        oo += idx * a.out_stride[d];
     }
     const C x = binary_load<T>(a.a, ao);
     C y = a.has_scalar ? C(a.scalar) : binary_load<T>(a.b, bo);
     if (a.op == BinaryOp::add || a.op == BinaryOp::sub) y = binary_math<C>(BinaryOp::mul, y, C(a.alpha));
     const C r = a.has_scalar && a.scalar_first ? binary_math<C>(a.op, y, x) : binary_math<C>(a.op, x, y);
     T* out = static_cast<T*>(a.out);
-    if constexpr (is_integer_dtype<T>::value) out[i] = r;
-    else store_float(out[i], r);
+    if constexpr (is_integer_dtype<T>::value) out[oo] = r;
+    else store_float(out[oo], r);
 }
 
 }  // namespace dk

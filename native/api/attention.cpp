@@ -19,14 +19,17 @@ struct Checked4 {
 // Whether the forward can walk t's rows through its strides: its head dim is contiguous.
 bool rows_readable(const Checked& t) { return t.shape[3] <= 1 || t.strides[3] == 1; }
 
-// q, k or v: read through its strides when strided_rows (the forward) and its rows are readable,
-// else compact (a view is copied for the call).
-Checked4 check_bhld(const dk_context* ctx, const char* name, const dk_tensor* t, bool strided_rows) {
-    Checked c = check_view(ctx, name, t);
+// How a call reads its inputs: not at all (a shape query), the forward's rows through their
+// strides, or the backward's compact.
+enum class Read { meta, strided_rows, compact };
+
+// q, k or v as `read` says: a view whose rows the call cannot walk is copied compact for the call.
+Checked4 check_bhld(const dk_context* ctx, const char* name, const dk_tensor* t, Read read) {
+    Checked c = read == Read::meta ? check_meta(ctx, name, t) : check_view(ctx, name, t);
     check_floating(c);
     if (c.shape.size() != 4)
         fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected 4 dimensions [B, H, L, D], got " + shape_string(c.shape));
-    if (!c.contiguous && !(strided_rows && rows_readable(c))) c = check_input(ctx, name, t);
+    if (read != Read::meta && !c.contiguous && !(read == Read::strided_rows && rows_readable(c))) c = scratch_copy(ctx, c);
     return {c, c.shape[0], c.shape[1], c.shape[2], c.shape[3]};
 }
 
@@ -41,7 +44,7 @@ struct Problem {
 
 Problem check_problem(const dk_context* ctx, const dk_attention_params* params, const dk_tensor* q,
                       const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths, const dk_tensor* bias,
-                      bool strided_rows) {
+                      Read read) {
     if (!params) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'params': expected attention parameters, got NULL");
     if (params->causal != DK_CAUSAL_NONE && params->causal != DK_CAUSAL_TOP_LEFT &&
         params->causal != DK_CAUSAL_BOTTOM_RIGHT)
@@ -51,9 +54,9 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
     if (std::isinf(params->scale) || std::isinf(float(params->scale)))
         fail(DK_ERROR_INVALID_ARGUMENT, "argument 'params.scale': expected a value finite in f32 (0 or NaN for "
                                         "1/sqrt(D)), got " + std::to_string(params->scale));
-    Checked4 qc = check_bhld(ctx, "q", q, strided_rows);
-    Checked4 kc = check_bhld(ctx, "k", k, strided_rows);
-    Checked4 vc = check_bhld(ctx, "v", v, strided_rows);
+    Checked4 qc = check_bhld(ctx, "q", q, read);
+    Checked4 kc = check_bhld(ctx, "k", k, read);
+    Checked4 vc = check_bhld(ctx, "v", v, read);
     check_same_dtype(kc.t, qc.t);
     check_same_dtype(vc.t, qc.t);
     const int64_t d = qc.d;
@@ -93,7 +96,8 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
     if (a.batch * a.heads > (int64_t(1) << 31) / 4)
         fail(DK_ERROR_INVALID_ARGUMENT, arg("q") + "B * Hq = " + std::to_string(a.batch * a.heads) + " exceeds 2^29");
     if (key_lengths) {
-        Checked kl = check_input(ctx, "key_lengths", key_lengths);
+        Checked kl = read == Read::meta ? check_meta(ctx, "key_lengths", key_lengths)
+                                        : check_input(ctx, "key_lengths", key_lengths);
         if (kl.dtype != DType::i32 && kl.dtype != DType::i64)
             fail(DK_ERROR_INVALID_ARGUMENT, arg("key_lengths") + "expected dtype i32 or i64, got " + dtype_name(kl.dtype));
         check_shape(kl, {a.batch}, "the batch of 'q'");
@@ -102,7 +106,8 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
         p.inputs.push_back(kl);
     }
     if (bias) {
-        Checked bc = check_input(ctx, "bias", bias);
+        // read through its own strides, broadcast dims at stride 0: an expanded mask is never materialized
+        Checked bc = read == Read::meta ? check_meta(ctx, "bias", bias) : check_view(ctx, "bias", bias);
         if (bc.dtype != qc.t.dtype && bc.dtype != DType::f32)
             fail(DK_ERROR_INVALID_ARGUMENT, arg("bias") + "expected dtype " +
                                                 (qc.t.dtype == DType::f32 ? std::string("f32")
@@ -115,15 +120,13 @@ Problem check_problem(const dk_context* ctx, const dk_attention_params* params, 
             fail(DK_ERROR_INVALID_ARGUMENT, arg("bias") + "expected at most 4 dimensions, broadcastable to " +
                                                 shape_string(target) + ", got " + shape_string(bc.shape));
         const size_t skip = 4 - bc.shape.size();
-        int64_t stride = 1;
         for (int i = 3; i >= 0; --i) {
             const int64_t n = i < int(skip) ? 1 : bc.shape[i - skip];
             if (n != 1 && n != full[i])
                 fail(DK_ERROR_INVALID_ARGUMENT, arg("bias") + "shape " + shape_string(bc.shape) +
                                                     " is not broadcastable to " + shape_string(target) +
                                                     " [B, Hq, Lq, Lk] (dim " + std::to_string(i) + ")");
-            a.bias_stride[i] = n == 1 ? 0 : stride;
-            stride *= n;
+            a.bias_stride[i] = n == 1 ? 0 : bc.strides[i - skip];
         }
         a.bias = bc.data;
         a.bias_f32 = bc.dtype == DType::f32;
@@ -152,7 +155,7 @@ DK_API dk_status dk_attention_forward(dk_context* ctx, const dk_attention_params
                                       const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
                                       const dk_tensor* bias, dk_tensor* out, dk_tensor* logsumexp) {
     return guard_ctx("dk_attention_forward", ctx, [&] {
-        Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, true);
+        Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, Read::strided_rows);
         Checked oc = check_view(ctx, "out", out);
         check_dtype(oc, p.q.dtype);
         check_shape(oc, p.q.shape, "the shape of 'q'");
@@ -175,7 +178,7 @@ DK_API dk_status dk_attention_output_shapes(dk_context* ctx, const dk_attention_
                                             const dk_tensor* k, const dk_tensor* v, const dk_tensor* key_lengths,
                                             const dk_tensor* bias, int64_t* out_shape, int64_t* logsumexp_shape) {
     return guard_ctx("dk_attention_output_shapes", ctx, [&] {
-        const Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, true);
+        const Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, Read::meta);
         if (!out_shape || !logsumexp_shape)
             fail(DK_ERROR_INVALID_ARGUMENT, arg(out_shape ? "logsumexp_shape" : "out_shape") +
                                                 "expected a place for the result, got NULL");
@@ -191,7 +194,7 @@ DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_param
                                        const dk_tensor* grad_out, dk_tensor* grad_q, dk_tensor* grad_k,
                                        dk_tensor* grad_v) {
     return guard_ctx("dk_attention_backward", ctx, [&] {
-        Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, false);
+        Problem p = check_problem(ctx, params, q, k, v, key_lengths, bias, Read::compact);
         Checked oc = check_input_like(ctx, "out", out, p.q);
         Checked lc = check_input(ctx, "logsumexp", logsumexp);
         check_dtype(lc, DType::f32);

@@ -90,9 +90,10 @@ void weight_dims(const Checked& w, bool nhwc, int64_t& k, int64_t& cg, int64_t& 
 }
 
 
-void check_vector(const dk_context* ctx, const dk_tensor* t, const char* name, int64_t len, const Checked& like,
-                  Checked& out) {
-    out = check_tensor(ctx, name, t);
+// A [len] bias (check_input) or bias gradient (check_tensor) of like's dtype.
+void check_vector(Check check, const dk_context* ctx, const dk_tensor* t, const char* name, int64_t len,
+                  const Checked& like, Checked& out) {
+    out = check(ctx, name, t);
     check_same_dtype(out, like);
     check_shape(out, {len}, "one per output channel");
 }
@@ -155,11 +156,11 @@ ConvGeom geometry(const Params& p, const Checked& xc, int64_t n, int64_t c, int6
 
 // A conv's image (x, or grad_x for the data gradient) and filters (w or grad_w), checked to be of
 // one floating dtype in the params' layout: the geometry they fix.
-ConvGeom image_and_filters(Check check, const dk_context* ctx, const Params& p, const char* image_name,
-                           const dk_tensor* image, const char* filters_name, const dk_tensor* filters, Checked& ic,
-                           Checked& fc) {
-    ic = floating4(check, ctx, image_name, image, p.nhwc ? "[N, H, W, C]" : "[N, C, H, W]");
-    fc = floating4(check, ctx, filters_name, filters, p.nhwc ? "[K, R, S, C/groups]" : "[K, C/groups, R, S]");
+ConvGeom image_and_filters(Check check_image, Check check_filters, const dk_context* ctx, const Params& p,
+                           const char* image_name, const dk_tensor* image, const char* filters_name,
+                           const dk_tensor* filters, Checked& ic, Checked& fc) {
+    ic = floating4(check_image, ctx, image_name, image, p.nhwc ? "[N, H, W, C]" : "[N, C, H, W]");
+    fc = floating4(check_filters, ctx, filters_name, filters, p.nhwc ? "[K, R, S, C/groups]" : "[K, C/groups, R, S]");
     check_same_dtype(fc, ic);
     int64_t n, c, h, wd;
     nchw_of(ic, p.nhwc, n, c, h, wd);
@@ -188,7 +189,7 @@ Checked output_gradient(const dk_context* ctx, const Params& p, const dk_tensor*
 ConvArgs forward_inputs(Check check, const dk_context* ctx, const Params& p, const dk_tensor* x, const dk_tensor* w,
                         Checked& xc, Checked& wc) {
     ConvArgs a{};
-    a.g = image_and_filters(check, ctx, p, "x", x, "w", w, xc, wc);
+    a.g = image_and_filters(check, check, ctx, p, "x", x, "w", w, xc, wc);
     a.act = p.act;
     a.x = xc.data;
     a.w = wc.data;
@@ -265,7 +266,7 @@ DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* para
         a.y = oc.data;
         if (bias) {
             Checked bc;
-            check_vector(ctx, bias, "bias", a.g.k, xc, bc);
+            check_vector(check_input, ctx, bias, "bias", a.g.k, xc, bc);
             check_disjoint(oc, bc);
             a.bias = bc.data;
         }
@@ -286,7 +287,7 @@ DK_API dk_status dk_conv2d_backward_data(dk_context* ctx, const dk_conv2d_params
         const Params p = check_params(params, false, false);
         Checked gx, wc;
         ConvArgs a{};
-        a.g = image_and_filters(check_tensor, ctx, p, "grad_x", grad_x, "w", w, gx, wc);
+        a.g = image_and_filters(check_tensor, check_input, ctx, p, "grad_x", grad_x, "w", w, gx, wc);
         Checked gy = output_gradient(ctx, p, grad_out, a.g, gx, "the output of the convolution of 'grad_x''s shape");
         check_grid("grad_x", conv_data_grad_rows(a.g), a.g.c / a.g.groups, "input pixels per stride class");
         check_disjoint(gx, gy);
@@ -304,7 +305,7 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
         const Params p = check_params(params, false, false);
         Checked xc, gw;
         ConvArgs a{};
-        a.g = image_and_filters(check_tensor, ctx, p, "x", x, "grad_w", grad_w, xc, gw);
+        a.g = image_and_filters(check_input, check_tensor, ctx, p, "x", x, "grad_w", grad_w, xc, gw);
         Checked gy = output_gradient(ctx, p, grad_out, a.g, xc, "the convolution's output");
         check_disjoint(gw, xc);
         check_disjoint(gw, gy);
@@ -313,7 +314,7 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
         a.dw = gw.data;
         if (grad_bias) {
             Checked gb;
-            check_vector(ctx, grad_bias, "grad_bias", a.g.k, xc, gb);
+            check_vector(check_tensor, ctx, grad_bias, "grad_bias", a.g.k, xc, gb);
             check_disjoint(gb, xc);
             check_disjoint(gb, gy);
             check_disjoint(gb, gw);
@@ -342,7 +343,7 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
         a.dx = oc.data;
         if (bias) {
             Checked bc;
-            check_vector(ctx, bias, "bias", g.c, xc, bc);
+            check_vector(check_input, ctx, bias, "bias", g.c, xc, bc);
             check_disjoint(oc, bc);
             a.bias = bc.data;
         }

@@ -37,14 +37,15 @@ DK_API dk_status dk_diffusion_step(dk_context* ctx, const dk_step_coefs* coefs, 
         if (c.clip < 0) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'coefs': clip must be >= 0 (0 = no clipping)");
         if (!extra1 && c.out_e1 != 0) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'extra1': NULL but coefs.out_e1 is not 0");
         if (!extra2 && c.out_e2 != 0) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'extra2': NULL but coefs.out_e2 is not 0");
-        Checked xc = check_tensor(ctx, "x", x);
+        Checked xc = check_input(ctx, "x", x);  // out may be x itself (in place): both are then contiguous
         check_floating(xc);
         // every tensor of the step has x's dtype and shape
-        auto like_x = [&](const char* name, const dk_tensor* t) { return check_like(ctx, name, t, xc); };
-        CheckedList inputs{xc, like_x("model", model)};
+        auto in_like_x = [&](const char* name, const dk_tensor* t) { return check_input_like(ctx, name, t, xc); };
+        auto out_like_x = [&](const char* name, const dk_tensor* t) { return check_like(ctx, name, t, xc); };
+        CheckedList inputs{xc, in_like_x("model", model)};
         for (auto [name, t] : {std::pair<const char*, const dk_tensor*>{"uncond", uncond}, {"extra1", extra1}, {"extra2", extra2}})
-            if (t) inputs.push_back(like_x(name, t));
-        const Checked o = like_x("out", out);
+            if (t) inputs.push_back(in_like_x(name, t));
+        const Checked o = out_like_x("out", out);
         check_no_partial_overlap(o, xc);
         for (size_t k = 1; k < inputs.size(); ++k) check_disjoint(o, inputs[k], kOnlyXInPlace);
         const void* ptr[3] = {nullptr, nullptr, nullptr};  // uncond, extra1, extra2
@@ -54,7 +55,7 @@ DK_API dk_status dk_diffusion_step(dk_context* ctx, const dk_step_coefs* coefs, 
         if (extra2) ptr[2] = inputs[next++].data;
         StepArgs a{c, xc.data, inputs[1].data, ptr[0], ptr[1], ptr[2], o.data, nullptr, xc.numel};
         if (out2) {
-            const Checked o2 = like_x("out2", out2);
+            const Checked o2 = out_like_x("out2", out2);
             for (const Checked& in : inputs) check_disjoint(o2, in, kOnlyXInPlace);
             check_disjoint(o2, o, kOnlyXInPlace);
             a.out2 = o2.data;
@@ -68,7 +69,7 @@ DK_API dk_status dk_gmm_posterior_mean(dk_context* ctx, const dk_tensor* x, cons
                                        dk_tensor* out) {
     return guard_ctx("dk_gmm_posterior_mean", ctx, [&] {
         auto f32_2d = [&](const char* name, const dk_tensor* t) {
-            Checked c = check_tensor(ctx, name, t);
+            Checked c = t == out ? check_tensor(ctx, name, t) : check_input(ctx, name, t);
             if (c.dtype != DType::f32 || c.shape.size() != 2)
                 fail(DK_ERROR_INVALID_ARGUMENT, std::string("argument '") + name + "': expected a 2-D f32 tensor, got " +
                                                     dtype_name(c.dtype) + " " + shape_string(c.shape));
@@ -87,7 +88,7 @@ DK_API dk_status dk_gmm_posterior_mean(dk_context* ctx, const dk_tensor* x, cons
             fail(DK_ERROR_INVALID_ARGUMENT, "argument 'means': expected " + std::to_string(dims) + " columns (the dims of 'x'), got shape " +
                                                 shape_string(mc.shape));
         if (comps < 1) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'means': expected at least one component");
-        Checked wc = check_tensor(ctx, "log_weights", log_weights);
+        Checked wc = check_input(ctx, "log_weights", log_weights);
         if (wc.dtype != DType::f32 || wc.shape != Shape{comps})
             fail(DK_ERROR_INVALID_ARGUMENT, "argument 'log_weights': expected f32 [" + std::to_string(comps) + "], got " +
                                                 dtype_name(wc.dtype) + " " + shape_string(wc.shape));

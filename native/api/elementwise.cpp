@@ -44,46 +44,48 @@ void broadcast_strides(const Checked& t, const Shape& out, int64_t* strides) {
     }
 }
 
-// out may be `in` itself (in place) only where in is laid out as out is: contiguous, same elements.
-void check_readable(const Checked& out, const Checked& in) {
-    check_no_partial_overlap(out, in);
-    if (out.numel && out.data == in.data && (!in.contiguous || in.numel != out.numel))
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "is the memory of '" + in.name + "', which is read " +
-                                            (in.contiguous ? "broadcast" : "through other strides") +
-                                            ": its elements would be overwritten before they are read");
+// out, any view whose elements are distinct (x.narrow(...).add_(y) writes a slice in place).
+Checked check_out(const dk_context* ctx, const dk_tensor* out, const Checked& a, const Shape& shape, const char* whose) {
+    Checked oc = check_view(ctx, "out", out);
+    check_same_dtype(oc, a);
+    check_shape(oc, shape, whose);
+    if (!distinct_elements(oc))
+        fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "its strides " + shape_string(oc.strides) +
+                                            " put several elements at one address (an expanded view)");
+    return oc;
 }
 
-// Fills a's shape and both operands' strides for out shape, merging each dim into the one
-// before it where both operands walk on contiguously (same-shape operands become one flat dim).
-void set_dims(BinaryArgs& a, const Shape& out, const int64_t* sa, const int64_t* sb) {
+// out may share memory with an input only element for element (in place): each out element then
+// reads its own address before writing it. in_strides: in's strides over out's shape (broadcast).
+void check_readable(const Checked& out, const Checked& in, const int64_t* in_strides) {
+    if (out.numel == 0 || !overlap(out, in)) return;
+    bool same = out.data == in.data;
+    for (size_t d = 0; d < out.shape.size() && same; ++d) same = out.shape[d] == 1 || in_strides[d] == out.strides[d];
+    if (!same)
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(out.name) + "shares memory with '" + in.name + "', which is read " +
+                                            "broadcast or through other strides: its elements would be overwritten " +
+                                            "before they are read");
+}
+
+// Fills a's shape and the strides of both operands and out for out shape (merged: push_dim).
+void set_dims(BinaryArgs& a, const Checked& out, const int64_t* sa, const int64_t* sb) {
     a.ndim = 0;
-    for (size_t d = 0; d < out.size(); ++d) {
-        if (out[d] == 1) continue;
-        const int n = a.ndim;
-        if (n > 0 && a.a_stride[n - 1] == sa[d] * out[d] && a.b_stride[n - 1] == sb[d] * out[d]) {
-            a.shape[n - 1] *= out[d];
-            a.a_stride[n - 1] = sa[d];
-            a.b_stride[n - 1] = sb[d];
-        } else {
-            a.shape[n] = out[d];
-            a.a_stride[n] = sa[d];
-            a.b_stride[n] = sb[d];
-            ++a.ndim;
-        }
-    }
+    for (size_t d = 0; d < out.shape.size(); ++d)
+        push_dim(a.ndim, a.shape, {a.a_stride, a.b_stride, a.out_stride}, out.shape[d], {sa[d], sb[d], out.strides[d]});
     if (a.ndim == 0) {  // a scalar, or all extents 1
         a.ndim = 1;
         a.shape[0] = 1;
-        a.a_stride[0] = a.b_stride[0] = 0;
+        a.a_stride[0] = a.b_stride[0] = a.out_stride[0] = 0;
     }
 }
 
-bool integral(double v) { return std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9.2e18; }
-
+// A scalar for an integer tensor must be a whole number its dtype holds: the kernels convert it
+// to that dtype, where a larger one would be undefined.
 void check_number(const Checked& a, const char* name, double v) {
-    const bool integer = a.dtype == DType::i32 || a.dtype == DType::i64;
-    if (integer && !integral(v))
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected an integral value for the " + dtype_name(a.dtype) +
+    if (a.dtype != DType::i32 && a.dtype != DType::i64) return;
+    const double limit = a.dtype == DType::i32 ? 0x1p31 : 0x1p63;
+    if (!(std::isfinite(v) && v == std::floor(v) && v >= -limit && v < limit))
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected a whole number in the range of the " + dtype_name(a.dtype) +
                                             " tensor 'a', got " + std::to_string(v));
 }
 
@@ -108,14 +110,12 @@ DK_API dk_status dk_binary(dk_context* ctx, int32_t op, const dk_tensor* a, cons
         check_number(ac, "alpha", alpha);
         if (!std::isfinite(alpha)) fail(DK_ERROR_INVALID_ARGUMENT, arg("alpha") + "expected a finite value, got " + std::to_string(alpha));
         const Shape shape = broadcast_shape(ac, bc);
-        Checked oc = check_tensor(ctx, "out", out);
-        check_same_dtype(oc, ac);
-        check_shape(oc, shape, "the broadcast of 'a' and 'b'");
-        check_readable(oc, ac);
-        check_readable(oc, bc);
+        Checked oc = check_out(ctx, out, ac, shape, "the broadcast of 'a' and 'b'");
         int64_t sa[kMaxDims], sb[kMaxDims];
         broadcast_strides(ac, shape, sa);
         broadcast_strides(bc, shape, sb);
+        check_readable(oc, ac, sa);
+        check_readable(oc, bc, sb);
         BinaryArgs args{};
         args.a = ac.data;
         args.b = bc.data;
@@ -123,7 +123,7 @@ DK_API dk_status dk_binary(dk_context* ctx, int32_t op, const dk_tensor* a, cons
         args.op = BinaryOp(op);
         args.numel = oc.numel;
         args.alpha = alpha;
-        set_dims(args, shape, sa, sb);
+        set_dims(args, oc, sa, sb);
         DK_BACKEND_CALL(ctx, binary, ac.dtype, args);
     });
 }
@@ -145,8 +145,10 @@ DK_API dk_status dk_binary_scalar(dk_context* ctx, int32_t op, const dk_tensor* 
         Checked ac = check_view(ctx, "a", a);
         check_integer_op(ac, op);
         check_number(ac, "scalar", scalar);
-        Checked oc = check_like(ctx, "out", out, ac);
-        check_readable(oc, ac);
+        Checked oc = check_out(ctx, out, ac, ac.shape, "the shape of 'a'");
+        int64_t s[kMaxDims];
+        broadcast_strides(ac, ac.shape, s);
+        check_readable(oc, ac, s);
         BinaryArgs args{};
         args.a = ac.data;
         args.out = oc.data;
@@ -156,9 +158,7 @@ DK_API dk_status dk_binary_scalar(dk_context* ctx, int32_t op, const dk_tensor* 
         args.alpha = 1.0;
         args.has_scalar = true;
         args.scalar_first = scalar_first != 0;
-        int64_t s[kMaxDims];
-        broadcast_strides(ac, ac.shape, s);
-        set_dims(args, ac.shape, s, s);  // b's strides are not read: the scalar stands in for b
+        set_dims(args, oc, s, s);  // b's strides are not read: the scalar stands in for b
         DK_BACKEND_CALL(ctx, binary, ac.dtype, args);
     });
 }

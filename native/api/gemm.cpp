@@ -26,7 +26,8 @@ Checked check_operand(Check check, const dk_context* ctx, const char* name, cons
 Checked check_matrix(const dk_context* ctx, const char* name, const dk_tensor* t, int32_t& trans) {
     Checked c = check_operand(check_view, ctx, name, t);
     const size_t n = c.shape.size();
-    if (c.contiguous || n < 2) return c;
+    if (c.contiguous) return c;
+    if (n < 2) return check_operand(check_input, ctx, name, t);  // a strided vector
     Checked flipped = c;
     std::swap(flipped.shape[n - 1], flipped.shape[n - 2]);
     std::swap(flipped.strides[n - 1], flipped.strides[n - 2]);

@@ -21,16 +21,17 @@ ReducePlan plan_reduce(int32_t op, const Checked& x, const int32_t* dims, int32_
         fail(DK_ERROR_INVALID_ARGUMENT, "argument 'op': expected a dk_reduce_op (" + std::to_string(DK_REDUCE_SUM) + ".." +
                                             std::to_string(DK_REDUCE_ARGMIN) + "), got " + std::to_string(op));
     const int64_t nd = int64_t(x.shape.size());
-    if (dims_count < 0 || dims_count > nd || (dims_count > 0 && !dims))
-        fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected up to " + std::to_string(nd) + " dims of " +
+    const int64_t span = std::max<int64_t>(nd, 1);  // as torch, a scalar takes dim 0 (or -1): itself
+    if (dims_count < 0 || dims_count > span || (dims_count > 0 && !dims))
+        fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected up to " + std::to_string(span) + " dims of " +
                                             shape_string(x.shape) + ", got " +
                                             (dims_count > 0 && !dims ? std::string("NULL") : std::to_string(dims_count)));
     ReducePlan p;
     for (int32_t i = 0; i < dims_count; ++i) {
-        const int64_t d = dims[i] < 0 ? dims[i] + nd : dims[i];
-        if (d < 0 || d >= nd)
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected dims in " + std::to_string(-nd) + ".." +
-                                                std::to_string(nd - 1) + " for shape " + shape_string(x.shape) +
+        const int64_t d = dims[i] < 0 ? dims[i] + span : dims[i];
+        if (d < 0 || d >= span)
+            fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "expected dims in " + std::to_string(-span) + ".." +
+                                                std::to_string(span - 1) + " for shape " + shape_string(x.shape) +
                                                 ", got " + std::to_string(dims[i]));
         if (p.reduced[d])
             fail(DK_ERROR_INVALID_ARGUMENT, arg("dims") + "dim " + std::to_string(d) + " is given twice");
@@ -55,19 +56,6 @@ ReducePlan plan_reduce(int32_t op, const Checked& x, const int32_t* dims, int32_
                                             "shape " + shape_string(x.shape) + " has none along the reduced dims");
     p.out_dtype = arg_op || (op == DK_REDUCE_SUM && is_integer(x.dtype)) ? DType::i64 : x.dtype;
     return p;
-}
-
-// Appends dim (extent, stride) to a merged list: folded into the last entry where that one walks on.
-void push_dim(int32_t& n, int64_t* shape, int64_t* stride, int64_t extent, int64_t s) {
-    if (extent == 1) return;
-    if (n > 0 && stride[n - 1] == s * extent) {
-        shape[n - 1] *= extent;
-        stride[n - 1] = s;
-        return;
-    }
-    shape[n] = extent;
-    stride[n] = s;
-    ++n;
 }
 
 dk_dtype encode(DType t) {
@@ -102,10 +90,10 @@ DK_API dk_status dk_reduce(dk_context* ctx, int32_t op, const dk_tensor* x, cons
         a.inner_numel = 1;
         for (size_t d = 0; d < xc.shape.size(); ++d) {
             if (p.reduced[d]) {
-                push_dim(a.inner_ndim, a.inner_shape, a.inner_stride, xc.shape[d], xc.strides[d]);
+                push_dim(a.inner_ndim, a.inner_shape, {a.inner_stride}, xc.shape[d], {xc.strides[d]});
                 a.inner_numel *= xc.shape[d];
             } else {
-                push_dim(a.outer_ndim, a.outer_shape, a.outer_stride, xc.shape[d], xc.strides[d]);
+                push_dim(a.outer_ndim, a.outer_shape, {a.outer_stride}, xc.shape[d], {xc.strides[d]});
             }
         }
         for (int32_t* n : {&a.inner_ndim, &a.outer_ndim})

@@ -18,26 +18,8 @@ void strided_copy(dk_context* ctx, const Checked& x, const Checked& out, int64_t
     a.x = static_cast<const char*>(x.data) + first * dtype_size(x.dtype);
     a.out = out.data;
     a.numel = out.numel;
-    for (size_t d = 0; d < out.shape.size(); ++d) {
-        if (out.shape[d] == 1) continue;
-        if (a.ndim > 0 && a.x_stride[a.ndim - 1] == stride[d] * out.shape[d]) {
-            a.shape[a.ndim - 1] *= out.shape[d];
-            a.x_stride[a.ndim - 1] = stride[d];
-        } else {
-            a.shape[a.ndim] = out.shape[d];
-            a.x_stride[a.ndim++] = stride[d];
-        }
-    }
+    for (size_t d = 0; d < out.shape.size(); ++d) push_dim(a.ndim, a.shape, {a.x_stride}, out.shape[d], {stride[d]});
     DK_BACKEND_CALL(ctx, strided_copy, x.dtype, a);
-}
-
-// Row-major element strides of a compact shape.
-Shape compact_strides(const Shape& shape) {
-    Shape s;
-    s.resize(shape.size());
-    if (!shape.empty()) s.back() = 1;
-    for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
-    return s;
 }
 
 // x's shape with its dims reordered: out dim d is x's dim dims[d]. dims holds dims_count entries,
@@ -94,26 +76,17 @@ DK_API dk_status dk_copy(dk_context* ctx, const dk_tensor* x, dk_tensor* out) {
         if (!distinct_elements(o))
             fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "its strides " + shape_string(o.strides) +
                                                 " put several elements at one address (an expanded view)");
-        check_disjoint(o, i);
+        if (overlap(o, i)) {  // x is read as it was before the copy began, as torch's copy_
+            if (o.data == i.data && o.strides == i.strides) return;  // x onto itself
+            i = scratch_copy(ctx, i);
+        }
         StridedCopyArgs a{};
         a.x = i.data;
         a.out = o.data;
         a.numel = o.numel;
         a.out_strided = true;
-        for (size_t d = 0; d < o.shape.size(); ++d) {  // merge dims both sides walk on contiguously
-            if (o.shape[d] == 1) continue;
-            const int n = a.ndim;
-            if (n > 0 && a.x_stride[n - 1] == i.strides[d] * o.shape[d] && a.out_stride[n - 1] == o.strides[d] * o.shape[d]) {
-                a.shape[n - 1] *= o.shape[d];
-                a.x_stride[n - 1] = i.strides[d];
-                a.out_stride[n - 1] = o.strides[d];
-            } else {
-                a.shape[n] = o.shape[d];
-                a.x_stride[n] = i.strides[d];
-                a.out_stride[n] = o.strides[d];
-                ++a.ndim;
-            }
-        }
+        for (size_t d = 0; d < o.shape.size(); ++d)
+            push_dim(a.ndim, a.shape, {a.x_stride, a.out_stride}, o.shape[d], {i.strides[d], o.strides[d]});
         if (o.numel == 0) return;
         DK_BACKEND_CALL(ctx, strided_copy, i.dtype, a);
     });

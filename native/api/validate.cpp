@@ -66,12 +66,7 @@ Checked check_meta(const dk_context* ctx, const char* name, const dk_tensor* t) 
             fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "negative extent in shape " + shape_string(c.shape));
     c.numel = checked_numel(name, c.shape, c.dtype);
     c.bytes = c.numel * dtype_size(c.dtype);
-    c.strides.resize(c.shape.size());
-    int64_t compact = 1;
-    for (int i = t->ndim - 1; i >= 0; --i) {
-        c.strides[i] = compact;
-        compact *= c.shape[i];
-    }
+    c.strides = compact_strides(c.shape);
     if (t->strides && c.numel > 0) {
         int64_t last = 0;  // the offset of the last element, in elements
         for (int i = 0; i < t->ndim; ++i) {
@@ -123,28 +118,33 @@ Checked check_view(const dk_context* ctx, const char* name, const dk_tensor* t) 
 
 Checked check_input(const dk_context* ctx, const char* name, const dk_tensor* t) {
     Checked c = check_view(ctx, name, t);
-    if (c.contiguous) return c;
+    return c.contiguous ? c : scratch_copy(ctx, c);
+}
+
+Checked scratch_copy(const dk_context* ctx, Checked c) {
     // the context is not otherwise changed: its allocator lends the call's scratch memory
     dk_context* mutable_ctx = const_cast<dk_context*>(ctx);
     void* compact = call_scratch(mutable_ctx, size_t(c.numel * dtype_size(c.dtype)));
     copy_compact(mutable_ctx, c, compact);
     c.data = compact;
     c.bytes = c.numel * dtype_size(c.dtype);
-    int64_t s = 1;
-    for (size_t i = c.shape.size(); i-- > 0;) {
-        c.strides[i] = s;
-        s *= c.shape[i];
-    }
+    c.strides = compact_strides(c.shape);
     c.contiguous = true;
     return c;
 }
 
+Shape compact_strides(const Shape& shape) {
+    Shape s;
+    s.resize(shape.size());
+    if (!shape.empty()) s.back() = 1;
+    for (size_t d = shape.size(); d-- > 1;) s[d - 1] = s[d] * shape[d];
+    return s;
+}
+
 bool row_major(const Shape& shape, const Shape& strides) {
-    int64_t compact = 1;
-    for (size_t i = shape.size(); i-- > 0;) {
-        if (shape[i] > 1 && strides[i] != compact) return false;
-        compact *= shape[i];
-    }
+    const Shape compact = compact_strides(shape);
+    for (size_t i = 0; i < shape.size(); ++i)
+        if (shape[i] > 1 && strides[i] != compact[i]) return false;
     return true;
 }
 
@@ -169,9 +169,9 @@ bool distinct_elements(const Checked& t) {
 Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t) {
     Checked c = check_view(ctx, name, t);
     if (!c.contiguous)
-        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected a contiguous tensor, got a view of shape " +
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(name) + "expected a contiguous tensor to write into, got a view of shape " +
                                             shape_string(c.shape) + " with strides " + shape_string(c.strides) +
-                                            " (contiguous() makes one)");
+                                            " (outputs are written row-major: copy the result into the view after)");
     return c;
 }
 
@@ -180,17 +180,7 @@ void copy_compact(dk_context* ctx, const Checked& x, void* out) {
     a.x = x.data;
     a.out = out;
     a.numel = x.numel;
-    // merge each dim into the one before it where x walks on contiguously
-    for (size_t d = 0; d < x.shape.size(); ++d) {
-        if (x.shape[d] == 1) continue;
-        if (a.ndim > 0 && a.x_stride[a.ndim - 1] == x.strides[d] * x.shape[d]) {
-            a.shape[a.ndim - 1] *= x.shape[d];
-            a.x_stride[a.ndim - 1] = x.strides[d];
-        } else {
-            a.shape[a.ndim] = x.shape[d];
-            a.x_stride[a.ndim++] = x.strides[d];
-        }
-    }
+    for (size_t d = 0; d < x.shape.size(); ++d) push_dim(a.ndim, a.shape, {a.x_stride}, x.shape[d], {x.strides[d]});
     if (x.numel == 0) return;
     DK_BACKEND_CALL(ctx, strided_copy, x.dtype, a);
 }
@@ -240,7 +230,7 @@ void check_same_dtype(const Checked& t, const Checked& like) {
                                             dtype_name(t.dtype));
 }
 
-static bool overlap(const Checked& a, const Checked& b) {
+bool overlap(const Checked& a, const Checked& b) {
     return a.bytes && b.bytes && static_cast<const char*>(a.data) < static_cast<const char*>(b.data) + b.bytes &&
            static_cast<const char*>(b.data) < static_cast<const char*>(a.data) + a.bytes;
 }

@@ -94,9 +94,12 @@ Checked check_view(const dk_context* ctx, const char* name, const dk_tensor* t);
 // An input: as check_view, and a view is copied into compact memory that lasts until the C call
 // returns, which the op then reads (ops that read strides themselves use check_view).
 Checked check_input(const dk_context* ctx, const char* name, const dk_tensor* t);
-// A tensor an op needs compact as it is (every output, and inputs an op does not copy): as
-// check_view, and it must be contiguous (row-major, no gaps).
+// x copied compact into memory that lasts until the C call returns (what check_input does to a view).
+Checked scratch_copy(const dk_context* ctx, Checked x);
+// An output: as check_view, and it must be contiguous (row-major, no gaps).
 Checked check_tensor(const dk_context* ctx, const char* name, const dk_tensor* t);
+// Row-major element strides of a compact shape.
+Shape compact_strides(const Shape& shape);
 // Whether strides are the row-major strides of shape (dims of extent 1 aside): a compact tensor.
 bool row_major(const Shape& shape, const Shape& strides);
 // Whether the elements of view t land on distinct addresses (an expanded view's do not).
@@ -107,6 +110,20 @@ int64_t checked_numel(const char* name, const Shape& shape, DType dtype);
 // check_tensor plus like's dtype and shape; check_input_like the same for an input.
 Checked check_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like);
 Checked check_input_like(const dk_context* ctx, const char* name, const dk_tensor* t, const Checked& like);
+// Appends a dim (its extent, and one element stride per tensor walking it) to the dim list of a
+// strided kernel's arguments (shape and each strides[k] with room for kMaxDims): dropped when its
+// extent is 1, folded into the last dim where every tensor walks on contiguously across both, so a
+// compact tensor becomes one flat dim and the kernel divides less per element.
+template <size_t N>
+void push_dim(int32_t& ndim, int64_t* shape, int64_t* const (&strides)[N], int64_t extent, const int64_t (&s)[N]) {
+    if (extent == 1) return;
+    bool fold = ndim > 0;
+    for (size_t k = 0; k < N && fold; ++k) fold = strides[k][ndim - 1] == s[k] * extent;
+    for (size_t k = 0; k < N; ++k) strides[k][fold ? ndim - 1 : ndim] = s[k];
+    if (fold) shape[ndim - 1] *= extent;
+    else shape[ndim++] = extent;
+}
+
 // Copies view x (any strides) into compact out (numel elements of x's dtype) on the context's stream.
 void copy_compact(dk_context* ctx, const Checked& x, void* out);
 
@@ -118,6 +135,8 @@ void check_same_shape(const Checked& t, const Checked& like);
 void check_same_dtype(const Checked& t, const Checked& like);
 // out may be x itself (in place) but must not partially overlap it.
 void check_no_partial_overlap(const Checked& out, const Checked& in);
+// Whether the memory spans of a and b share a byte.
+bool overlap(const Checked& a, const Checked& b);
 // out must share no byte with in; note, if given, is added to the message.
 void check_disjoint(const Checked& out, const Checked& in, const char* note = "");
 

@@ -78,7 +78,7 @@ void forward(const AttentionArgs& a) {
     const int64_t D = a.dim, group = a.heads / a.kv_heads, qtiles = tiles(a.lq, kRows);
     parallel_for(a.batch * a.heads * qtiles, [&](int64_t task) {
         const int64_t qt = task % qtiles, bh = task / qtiles, b = bh / a.heads, h = bh % a.heads;
-        const int64_t kvh = h / group;
+        const int64_t kvh = h / group;  // within batch b (the backward's kvh counts over batches)
         const int64_t r0 = qt * kRows, rows = std::min(kRows, a.lq - r0);
         const T* Q = static_cast<const T*>(a.q) + b * a.q_rows.batch + h * a.q_rows.head;
         const T* K = static_cast<const T*>(a.k) + b * a.k_rows.batch + kvh * a.k_rows.head;

@@ -167,8 +167,9 @@ DK_API dk_status dk_copy_device(dk_context* ctx, void* dst, const void* src, int
 
 /* ---- tensor ops ----
  * Tensors may be views: dk_tensor.strides (elements, non-negative; NULL for row-major) describe how
- * they sit in memory. Every op reads views it is given (those that cannot read strides copy them
- * first, inside the call); outputs must be contiguous, except dk_copy's. */
+ * they sit in memory. Every op's inputs may be views (read through their strides, or copied compact
+ * inside the call by the kernels that read rows); outputs must be contiguous, except those of
+ * dk_copy, dk_binary, dk_binary_scalar and dk_attention_forward. */
 /* Every element of out = value (converted to out's dtype; saturating for integers). */
 DK_API dk_status dk_fill(dk_context* ctx, dk_tensor* out, double value);
 /* out = N(0, 1) from the Philox stream at (seed, offset); element i uses counter i/4 after offset.
@@ -179,7 +180,8 @@ DK_API dk_status dk_randn_next(dk_context* ctx, dk_tensor* out);
 DK_API dk_status dk_cast(dk_context* ctx, const dk_tensor* x, dk_tensor* out);
 /* out = x element for element (same shape and dtype; torch's out.copy_(x) without conversion), each
  * side read or written through its strides: the copy between views (contiguous(), a slice of a
- * concatenation). out's elements must land on distinct addresses and not overlap x. */
+ * concatenation). out's elements must land on distinct addresses; out may overlap x (x is read as
+ * it was before the copy: through a copy of its own when their memory overlaps). */
 DK_API dk_status dk_copy(dk_context* ctx, const dk_tensor* x, dk_tensor* out);
 /* out = x with its dims reordered, made compact (torch x.permute(dims).contiguous()): dims is a
  * permutation of 0 .. x.ndim-1 and out.shape[i] = x.shape[dims[i]]; same dtype. */
@@ -198,9 +200,10 @@ DK_API dk_status dk_narrow_output_shape(dk_context* ctx, const dk_tensor* x, int
  * out = a op b with torch's broadcasting: the shapes aligned at their last dim, each pair of extents
  * equal or one of them 1; out has the broadcast shape and a's dtype, b must share it. add and sub
  * scale b by alpha (torch.add(a, b, alpha=alpha)). Floating dtypes compute in f32; i32 and i64 take
- * every op but div (true division makes floats: convert first), wrap on overflow, and need integral
- * alpha and scalars. maximum and minimum propagate NaN. out may be a or b itself where that one has
- * the broadcast shape; no other overlap. */
+ * every op but div (true division makes floats: convert first), wrap on overflow, and need whole
+ * alpha and scalars within their range. maximum and minimum propagate NaN. out may be a view with
+ * distinct elements (an in-place op on a slice), and may be a or b itself where that one is laid out
+ * as out is (element for element); no other overlap. */
 typedef enum dk_binary_op {
     DK_BINARY_ADD = 0,
     DK_BINARY_SUB = 1,

@@ -2,8 +2,11 @@ package org.deepkern;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A resource scope, as in DJL: every tensor made on this thread while the scope is the innermost
@@ -20,7 +23,8 @@ import java.util.List;
 public final class Scope implements AutoCloseable {
     private static final ThreadLocal<ArrayDeque<Scope>> OPEN = ThreadLocal.withInitial(ArrayDeque::new);
 
-    private final List<Tensor> tensors = new ArrayList<>();
+    // in the order made; a tensor closed early leaves it, so a long loop in one scope holds only its live tensors
+    private final Set<Tensor> tensors = Collections.newSetFromMap(new LinkedHashMap<>());
     private boolean closed;
 
     private Scope() {}
@@ -39,6 +43,12 @@ public final class Scope implements AutoCloseable {
     static void register(Tensor t) {
         Scope s = OPEN.get().peek();
         if (s != null) s.tensors.add(t);
+    }
+
+    /** A tensor closed before its scope: the scope forgets it. */
+    static void closed(Tensor t) {
+        for (Scope s : OPEN.get())
+            if (s.tensors.remove(t)) return;
     }
 
     /**
@@ -83,15 +93,16 @@ public final class Scope implements AutoCloseable {
         if (closed) return;
         closed = true;
         OPEN.get().remove(this);
+        List<Tensor> held = new ArrayList<>(tensors);
+        tensors.clear();
         RuntimeException first = null;
-        for (int i = tensors.size() - 1; i >= 0; i--) {
+        for (int i = held.size() - 1; i >= 0; i--) {
             try {
-                tensors.get(i).close();
+                held.get(i).close();
             } catch (RuntimeException e) {
                 if (first == null) first = e;
             }
         }
-        tensors.clear();
         if (first != null) throw first;
     }
 }

@@ -17,10 +17,11 @@ import org.deepkern.internal.ops.Arithmetic;
 import org.deepkern.internal.ops.Reductions;
 
 /**
- * An n-dimensional array in device memory (off-heap): compact row-major, with a shape, a dtype
- * and a device. Close it (or the {@link Scope} it was made in) to give the memory back at once;
- * a Cleaner frees what is left unreachable, as a safety net only. Views made by
- * {@link #reshape} share memory, which is freed when the last of them is closed.
+ * An n-dimensional array in device memory (off-heap), with a shape, element strides, a dtype and a
+ * device: row-major without gaps when made, a strided view of another tensor's memory when made by
+ * {@link #permute}, {@link #transpose}, {@link #narrow}, {@link #expand} and the like. Close it (or
+ * the {@link Scope} it was made in) to give the memory back at once; a Cleaner frees what is left
+ * unreachable, as a safety net only. Views share memory, which is freed when the last of them is closed.
  *
  * <p>Not thread-safe: do not close a tensor while another thread uses it.
  */
@@ -165,6 +166,8 @@ public final class Tensor implements AutoCloseable {
     public static Tensor randn(long[] shape, DType dtype, Device device, Generator generator) {
         final String op = "Tensor.randn";
         if (generator == null) throw DeepKernException.invalidArgument(op, "generator", "expected a generator, got null");
+        if (dtype != null && !dtype.isFloating()) throw DeepKernException.invalidArgument(op, "dtype",
+                "expected a floating dtype (f32, f16, bf16), got " + dtype.name().toLowerCase());
         Tensor t = empty(op, shape, dtype, device);
         return written(t, () -> t.fillRandn(op, generator));
     }
@@ -640,7 +643,7 @@ public final class Tensor implements AutoCloseable {
     /**
      * This tensor with its dims reordered (torch's permute): a view.
      *
-     * @param dims dim i of the result is dim {@code dims[i]} of this one
+     * @param dims dim i of the result is dim {@code dims[i]} of this one (negative: from the end)
      * @return the view
      */
     public Tensor permute(int... dims) {
@@ -648,9 +651,11 @@ public final class Tensor implements AutoCloseable {
         ensureOpen(op);
         if (dims == null) throw DeepKernException.invalidArgument(op, "dims",
                 "expected a permutation of the " + shape.length + " dims, got null");
-        long[] s = memory.permutedShape(op, dims);
-        long[] st = new long[dims.length];
-        for (int i = 0; i < dims.length; i++) st[i] = strides[dims[i]];
+        int[] d = dims.clone();  // negative dims count from the end, as torch's
+        for (int i = 0; i < d.length; i++) if (d[i] < 0 && d[i] >= -shape.length) d[i] += shape.length;
+        long[] s = memory.permutedShape(op, d);
+        long[] st = new long[d.length];
+        for (int i = 0; i < d.length; i++) st[i] = strides[d[i]];
         return view(op, s, st, 0);
     }
 
@@ -676,16 +681,18 @@ public final class Tensor implements AutoCloseable {
     /**
      * Elements {@code start .. start + length - 1} along a dim (torch's narrow): a view.
      *
-     * @param dim the dim
-     * @param start the first element taken along it
+     * @param dim the dim (negative: from the end)
+     * @param start the first element taken along it (negative: from the end)
      * @param length how many are taken
      * @return the view
      */
     public Tensor narrow(int dim, long start, long length) {
         final String op = "Tensor.narrow";
         ensureOpen(op);
-        long[] s = memory.narrowedShape(op, dim, start, length);
-        return view(op, s, strides.clone(), start * strides[dim]);
+        int d = dim(op, "dim", dim, shape.length);
+        long from = start < 0 && start >= -shape[d] ? start + shape[d] : start;  // torch: a negative start counts from the end
+        long[] s = memory.narrowedShape(op, d, from, length);
+        return view(op, s, strides.clone(), from * strides[d]);
     }
 
     /**
@@ -838,7 +845,8 @@ public final class Tensor implements AutoCloseable {
             if (!fits) throw c.invalid("tensors[" + i + "]", "expected " + first.dtype.name().toLowerCase() + " "
                     + (stack ? "of shape " + Arrays.toString(first.shape) : "of shape " + Arrays.toString(s)
                     + " but for dim " + d) + ", got " + t.dtype.name().toLowerCase() + " " + Arrays.toString(t.shape));
-            total = Math.addExact(total, ts[d]);
+            if (ts[d] > Long.MAX_VALUE - total) throw c.invalid("tensors", "the extents along dim " + d + " add up past 2^63");
+            total += ts[d];
         }
         s[d] = total;
         Tensor out = c.output(first.dtype, s);
@@ -935,6 +943,11 @@ public final class Tensor implements AutoCloseable {
         final String op = "Tensor.fillRandn";
         ensureOpen(op);
         if (generator == null) throw DeepKernException.invalidArgument(op, "generator", "expected a generator, got null");
+        // checked before the generator moves on: a failed fill draws nothing
+        if (!dtype.isFloating()) throw DeepKernException.invalidArgument(op, "this",
+                "expected a floating dtype (f32, f16, bf16), got " + dtype.name().toLowerCase());
+        if (!contiguous) throw DeepKernException.invalidArgument(op, "this", "expected a contiguous tensor, got a view "
+                + "with strides " + Arrays.toString(strides) + " (fill a new tensor and copy it in with copyFrom)");
         return fillRandn(op, generator);
     }
 
@@ -1157,12 +1170,22 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * torch's {@code x.sum(dim)}: keepdim false.
+     *
+     * @param dim the dim reduced
+     * @return the sums (i64 for an integer tensor)
+     */
+    public Tensor sum(int dim) {
+        return sum(dim, false);
+    }
+
+    /**
      * @param dim the dim summed over
      * @param keepdim whether it stays, with extent 1
      * @return the sums (i64 for an integer tensor)
      */
     public Tensor sum(int dim, boolean keepdim) {
-        return sum(new int[] {dim}, keepdim);
+        return Reductions.reduce(new Call("Tensor.sum"), Reductions.SUM, this, dim, keepdim);
     }
 
     /**
@@ -1180,12 +1203,22 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * torch's {@code x.mean(dim)}: keepdim false.
+     *
+     * @param dim the dim reduced
+     * @return the means
+     */
+    public Tensor mean(int dim) {
+        return mean(dim, false);
+    }
+
+    /**
      * @param dim the dim averaged over
      * @param keepdim whether it stays, with extent 1
      * @return the means
      */
     public Tensor mean(int dim, boolean keepdim) {
-        return mean(new int[] {dim}, keepdim);
+        return Reductions.reduce(new Call("Tensor.mean"), Reductions.MEAN, this, dim, keepdim);
     }
 
     /**
@@ -1208,7 +1241,7 @@ public final class Tensor implements AutoCloseable {
      * @return the largest elements along dim (torch.max(x, dim).values; NaN propagates)
      */
     public Tensor max(int dim, boolean keepdim) {
-        return Reductions.reduce(new Call("Tensor.max"), Reductions.MAX, this, new int[] {dim}, keepdim);
+        return Reductions.reduce(new Call("Tensor.max"), Reductions.MAX, this, dim, keepdim);
     }
 
     /** @return the smallest element (NaN if any is), a 0-dim tensor */
@@ -1222,7 +1255,7 @@ public final class Tensor implements AutoCloseable {
      * @return the smallest elements along dim (NaN propagates)
      */
     public Tensor min(int dim, boolean keepdim) {
-        return Reductions.reduce(new Call("Tensor.min"), Reductions.MIN, this, new int[] {dim}, keepdim);
+        return Reductions.reduce(new Call("Tensor.min"), Reductions.MIN, this, dim, keepdim);
     }
 
     /** @return the i64 index of the largest element in the flattened tensor (the first, on ties; NaN counts as largest) */
@@ -1231,12 +1264,22 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * torch's {@code x.argmax(dim)}: keepdim false.
+     *
+     * @param dim the dim reduced
+     * @return the i64 indices of the largest elements along dim
+     */
+    public Tensor argmax(int dim) {
+        return argmax(dim, false);
+    }
+
+    /**
      * @param dim the dim reduced
      * @param keepdim whether it stays, with extent 1
      * @return the i64 indices of the largest elements along dim
      */
     public Tensor argmax(int dim, boolean keepdim) {
-        return Reductions.reduce(new Call("Tensor.argmax"), Reductions.ARGMAX, this, new int[] {dim}, keepdim);
+        return Reductions.reduce(new Call("Tensor.argmax"), Reductions.ARGMAX, this, dim, keepdim);
     }
 
     /** @return the i64 index of the smallest element in the flattened tensor */
@@ -1245,12 +1288,22 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
+     * torch's {@code x.argmin(dim)}: keepdim false.
+     *
+     * @param dim the dim reduced
+     * @return the i64 indices of the smallest elements along dim
+     */
+    public Tensor argmin(int dim) {
+        return argmin(dim, false);
+    }
+
+    /**
      * @param dim the dim reduced
      * @param keepdim whether it stays, with extent 1
      * @return the i64 indices of the smallest elements along dim
      */
     public Tensor argmin(int dim, boolean keepdim) {
-        return Reductions.reduce(new Call("Tensor.argmin"), Reductions.ARGMIN, this, new int[] {dim}, keepdim);
+        return Reductions.reduce(new Call("Tensor.argmin"), Reductions.ARGMIN, this, dim, keepdim);
     }
 
     /**
@@ -1281,6 +1334,7 @@ public final class Tensor implements AutoCloseable {
     public void close() {
         if (closed) return;
         closed = true;
+        Scope.closed(this);
         memory.close();
     }
 

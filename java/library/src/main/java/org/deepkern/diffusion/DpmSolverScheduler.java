@@ -2,6 +2,7 @@ package org.deepkern.diffusion;
 
 import java.util.Arrays;
 import org.deepkern.DeepKernException;
+import org.deepkern.Scope;
 import org.deepkern.Tensor;
 
 /**
@@ -71,7 +72,8 @@ public final class DpmSolverScheduler extends AbstractScheduler<DpmSolverSchedul
             clearState();
         }
         Tensor d = out.predOriginalSample();
-        previousX0 = d.reshape(d.shape());  // a view: kept after the caller closes the output
+        // a view kept after the caller closes the output, and out of any Scope the caller has open
+        previousX0 = Scope.detach(d.reshape(d.shape()));
         return out;
     }
 

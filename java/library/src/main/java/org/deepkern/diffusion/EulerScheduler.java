@@ -1,6 +1,7 @@
 package org.deepkern.diffusion;
 
 import org.deepkern.DeepKernException;
+import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.internal.Call;
 import org.deepkern.internal.ops.Diffusion;
@@ -79,6 +80,8 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
      */
     public EulerScheduler spacing(NoiseSchedule.Spacing s, int stepsOffset) {
         if (s == null) throw DeepKernException.invalidArgument(name() + ".spacing", "spacing", "expected linspace, leading or trailing, got null");
+        if (stepsOffset < 0) throw DeepKernException.invalidArgument(name() + ".spacing", "stepsOffset",
+                "expected an offset >= 0, got " + stepsOffset);
         spacing = s;
         this.stepsOffset = stepsOffset;
         return this;
@@ -166,8 +169,9 @@ public final class EulerScheduler extends AbstractScheduler<EulerScheduler> {
             SchedulerOutput stage1 = launch(c.out2(0, -k, 1), in, null, null);  // its second output is d, kept for stage 2
             try {
                 Tensor x0 = in.x().add(stage1.predOriginalSample(), -sigmas[i]);  // x0 = x - sigma d
-                sample = in.x().reshape(in.x().shape());
-                derivative = stage1.predOriginalSample();
+                // the state of stage 2: out of any Scope the caller has open, closed by clearState
+                sample = Scope.detach(in.x().reshape(in.x().shape()));
+                derivative = Scope.detach(stage1.predOriginalSample());
                 return new SchedulerOutput(stage1.takePrevSample(), x0);
             } catch (RuntimeException e) {
                 stage1.close();

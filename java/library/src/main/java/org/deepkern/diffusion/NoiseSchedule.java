@@ -199,6 +199,9 @@ public final class NoiseSchedule {
     public double[] timesteps(int n, Spacing spacing, int stepsOffset, boolean round) {
         checkInference("NoiseSchedule.timesteps", n);
         int T = betas.length;
+        if (spacing == Spacing.LEADING && (long) (n - 1) * (T / n) + stepsOffset > T - 1)
+            throw DeepKernException.invalidArgument("NoiseSchedule.timesteps", "stepsOffset", "expected at most "
+                    + (T - 1 - (long) (n - 1) * (T / n)) + " for " + n + " leading steps of " + T + ", got " + stepsOffset);
         double[] ts = new double[n];
         for (int i = 0; i < n; i++) {
             int k = n - 1 - i;  // ascending index, reversed into descending order

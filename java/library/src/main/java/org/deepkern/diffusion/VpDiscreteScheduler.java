@@ -29,6 +29,8 @@ public abstract class VpDiscreteScheduler<S extends VpDiscreteScheduler<S>> exte
     @SuppressWarnings("unchecked")
     public S spacing(NoiseSchedule.Spacing s, int stepsOffset) {
         if (s == null) throw DeepKernException.invalidArgument(name() + ".spacing", "spacing", "expected linspace, leading or trailing, got null");
+        if (stepsOffset < 0) throw DeepKernException.invalidArgument(name() + ".spacing", "stepsOffset",
+                "expected an offset >= 0, got " + stepsOffset);
         spacing = s;
         this.stepsOffset = stepsOffset;
         return (S) this;

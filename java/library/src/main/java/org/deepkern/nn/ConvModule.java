@@ -65,8 +65,8 @@ public abstract class ConvModule extends Module {
         long lead = transposed ? inChannels : outChannels, grouped = (transposed ? outChannels : inChannels) / g;
         long[] shape = params.nhwc() ? new long[] {lead, kernelH, kernelW, grouped} : new long[] {lead, grouped, kernelH, kernelW};
         double bound = Init.defaultBound(Init.fanIn(shape));
-        registerParameter("weight", Init.uniform(shape, bound, dtype, device, generator));
-        registerParameter("bias", bias ? Init.uniform(new long[] {outChannels}, bound, dtype, device, generator) : null);
+        registerParameter("weight", Init.uniform(op, shape, bound, dtype, device, generator));
+        registerParameter("bias", bias ? Init.uniform(op, new long[] {outChannels}, bound, dtype, device, generator) : null);
     }
 
     /** @return the 4-D weight */

@@ -50,11 +50,14 @@ final class Init {
         return n;
     }
 
-    /** U(-bound, bound] from the generator, in dtype on device. */
-    static Tensor uniform(long[] shape, double bound, DType dtype, Device device, Generator generator) {
+    /** U(-bound, bound] from the generator, in dtype on device; op names the constructor for errors. */
+    static Tensor uniform(String op, long[] shape, double bound, DType dtype, Device device, Generator generator) {
         long count = 1;
-        for (long d : shape) count *= d;
-        float[] values = new float[Math.toIntExact(count)];
+        for (long d : shape) count = d == 0 || count <= Integer.MAX_VALUE / d ? count * d : Long.MAX_VALUE;
+        // the values are drawn on the host, into one Java array
+        if (count > Integer.MAX_VALUE - 8) throw DeepKernException.invalidArgument(op, "shape",
+                "expected a parameter of at most 2^31 - 9 elements to initialize, got " + java.util.Arrays.toString(shape));
+        float[] values = new float[(int) count];
         for (int done = 0; done < values.length; done += CHUNK / 2) {
             int n = Math.min(CHUNK / 2, values.length - done);
             try (Tensor normals = Tensor.randn(new long[] {2L * n}, DType.F32, Device.CPU, generator)) {
@@ -73,5 +76,20 @@ final class Init {
     /** Every element value (torch's constant_), in dtype on device. */
     static Tensor constant(long[] shape, double value, DType dtype, Device device) {
         return Scope.detach(Tensor.full(shape, value, dtype, device));
+    }
+
+    /** A norm's normalized_shape: at least one extent, each >= 0 (a copy). */
+    static long[] normalizedShape(String op, long[] shape) {
+        if (shape == null || shape.length == 0) throw DeepKernException.invalidArgument(op, "normalizedShape",
+                "expected at least one extent, got " + java.util.Arrays.toString(shape));
+        for (long e : shape) size(op, "normalizedShape", e);
+        return shape.clone();
+    }
+
+    /** A shape as torch prints a tuple: (3,) or (3, 4). */
+    static String tuple(long[] shape) {
+        StringBuilder b = new StringBuilder("(");
+        for (int i = 0; i < shape.length; i++) b.append(i == 0 ? "" : ", ").append(shape[i]);
+        return b.append(shape.length == 1 ? ",)" : ")").toString();
     }
 }

@@ -1,9 +1,6 @@
 package org.deepkern.nn;
 
-import java.util.Arrays;
-import java.util.stream.Collectors;
 import org.deepkern.DType;
-import org.deepkern.DeepKernException;
 import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
@@ -71,12 +68,9 @@ public final class LayerNorm extends Module {
      * @param device where the parameters live
      */
     public LayerNorm(long[] normalizedShape, double eps, boolean elementwiseAffine, boolean bias, DType dtype, Device device) {
-        if (normalizedShape == null || normalizedShape.length == 0) throw DeepKernException.invalidArgument(
-                "new LayerNorm", "normalizedShape", "expected at least one extent, got " + Arrays.toString(normalizedShape));
-        for (long e : normalizedShape) Init.size("new LayerNorm", "normalizedShape", e);
-        this.normalizedShape = normalizedShape.clone();
-        registerParameter("weight", elementwiseAffine ? Init.constant(normalizedShape, 1, dtype, device) : null);
-        registerParameter("bias", elementwiseAffine && bias ? Init.constant(normalizedShape, 0, dtype, device) : null);
+        this.normalizedShape = Init.normalizedShape("new LayerNorm", normalizedShape);
+        registerParameter("weight", elementwiseAffine ? Init.constant(this.normalizedShape, 1, dtype, device) : null);
+        registerParameter("bias", elementwiseAffine && bias ? Init.constant(this.normalizedShape, 0, dtype, device) : null);
         this.eps = eps;
     }
 
@@ -122,8 +116,7 @@ public final class LayerNorm extends Module {
 
     @Override
     protected String extraRepr() {
-        String shape = normalizedShape == null ? "" : Arrays.stream(normalizedShape).mapToObj(Long::toString)
-                .collect(Collectors.joining(", ", "(", normalizedShape.length == 1 ? ",), " : "), "));
-        return shape + "eps=" + eps + ", elementwise_affine=" + (weight() != null);
+        return (normalizedShape == null ? "" : Init.tuple(normalizedShape) + ", ") + "eps=" + eps
+                + ", elementwise_affine=" + (weight() != null);
     }
 }

@@ -42,8 +42,8 @@ public final class Linear extends Module {
     public Linear(long inFeatures, long outFeatures, boolean bias, DType dtype, Device device, Generator generator) {
         long[] shape = {Init.size("new Linear", "outFeatures", outFeatures), Init.size("new Linear", "inFeatures", inFeatures)};
         double bound = Init.defaultBound(inFeatures);
-        registerParameter("weight", Init.uniform(shape, bound, dtype, device, generator));
-        registerParameter("bias", bias ? Init.uniform(new long[] {outFeatures}, bound, dtype, device, generator) : null);
+        registerParameter("weight", Init.uniform("new Linear", shape, bound, dtype, device, generator));
+        registerParameter("bias", bias ? Init.uniform("new Linear", new long[] {outFeatures}, bound, dtype, device, generator) : null);
         this.act = null;
     }
 

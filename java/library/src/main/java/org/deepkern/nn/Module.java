@@ -86,7 +86,9 @@ public abstract class Module implements AutoCloseable {
      */
     protected final <M extends Module> M registerModule(String name, M module) {
         checkName(name);
-        children.put(name, Objects.requireNonNull(module, name));
+        if (module == null) throw DeepKernException.invalidArgument("new " + getClass().getSimpleName(), name,
+                "expected a module, got null");
+        children.put(name, module);
         return module;
     }
 
@@ -135,13 +137,13 @@ public abstract class Module implements AutoCloseable {
      * The state to save and load, by dotted name: every parameter (deepkern modules have no buffers
      * yet), a shared one under each of its names, as torch's {@code state_dict()}.
      *
-     * @return an ordered, unmodifiable map of the module's own tensors, not copies: do not close
-     *         them, and {@link Tensor#clone()} what must outlive the module
+     * @return a new ordered map (the caller's to change, as torch's OrderedDict) of the module's own
+     *         tensors, not copies: do not close them, and {@link Tensor#clone()} what must outlive the module
      */
     public final Map<String, Tensor> stateDict() {
         Map<String, Tensor> all = new LinkedHashMap<>();
         collect("", all::put);
-        return Collections.unmodifiableMap(all);
+        return all;
     }
 
     private void collect(String prefix, BiConsumer<String, Tensor> sink) {

@@ -135,7 +135,7 @@ public final class MultiHeadAttention extends Module {
     /** A Linear with weight U(-bound, bound) and bias 0. */
     private static Linear projection(long out, long in, double bound, boolean bias, DType dtype, Device device,
                                      Generator generator) {
-        return new Linear(Init.uniform(new long[] {out, in}, bound, dtype, device, generator),
+        return new Linear(Init.uniform("new " + OP, new long[] {out, in}, bound, dtype, device, generator),
                 bias ? Init.constant(new long[] {out}, 0, dtype, device) : null);
     }
 

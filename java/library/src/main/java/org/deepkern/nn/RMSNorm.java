@@ -8,12 +8,14 @@ import org.deepkern.ops.F;
 import org.deepkern.ops.NormGrads;
 
 /**
- * torch.nn.RMSNorm over the last dim: x / sqrt(mean(x^2) + eps) * weight, parameter "weight"
- * [features] (absent without elementwise affine). As in torch, eps left out is
+ * torch.nn.RMSNorm over the trailing dims normalizedShape (one dim: the last, of size features):
+ * x / sqrt(mean(x^2) + eps) * weight, parameter "weight" shaped normalizedShape (absent without
+ * elementwise affine). As in torch, eps left out is
  * {@link F#RMS_NORM_EPS} (the f32 epsilon rms_norm computes with, whatever the input's dtype);
  * LLaMA-style models pass theirs (often 1e-5 or 1e-6).
  */
 public final class RMSNorm extends Module {
+    private final long[] normalizedShape;  // null: the last dim, whatever its size
     private final Double eps;  // null: torch's eps=None, F.RMS_NORM_EPS
 
     /**
@@ -53,8 +55,21 @@ public final class RMSNorm extends Module {
      * @param device where the weight lives
      */
     public RMSNorm(long features, Double eps, boolean elementwiseAffine, DType dtype, Device device) {
-        long[] shape = {Init.size("new RMSNorm", "features", features)};
-        registerParameter("weight", elementwiseAffine ? Init.constant(shape, 1, dtype, device) : null);
+        this(new long[] {Init.size("new RMSNorm", "features", features)}, eps, elementwiseAffine, dtype, device);
+    }
+
+    /**
+     * torch's RMSNorm(normalized_shape, ...): over the trailing dims of that shape; weight 1.
+     *
+     * @param normalizedShape the trailing dims normalized over, at least one
+     * @param eps added to the mean square, or null for {@link F#RMS_NORM_EPS} (torch's None)
+     * @param elementwiseAffine whether to have a weight
+     * @param dtype the weight's dtype
+     * @param device where the weight lives
+     */
+    public RMSNorm(long[] normalizedShape, Double eps, boolean elementwiseAffine, DType dtype, Device device) {
+        this.normalizedShape = Init.normalizedShape("new RMSNorm", normalizedShape);
+        registerParameter("weight", elementwiseAffine ? Init.constant(this.normalizedShape, 1, dtype, device) : null);
         this.eps = eps;
     }
 
@@ -65,18 +80,20 @@ public final class RMSNorm extends Module {
      * @param eps added to the mean square
      */
     public RMSNorm(Tensor weight, double eps) {
+        this.normalizedShape = weight == null ? null : weight.shape();
         registerParameter("weight", weight);
         this.eps = eps;
     }
 
-    /** @return the weight [features], or null */
+    /** @return the weight (shaped normalizedShape), or null */
     public Tensor weight() {
         return parameter("weight");
     }
 
     @Override
     public Tensor forward(Tensor input) {
-        return F.rmsNorm(input, weight(), eps());
+        return normalizedShape == null ? F.rmsNorm(input, weight(), eps())
+                : F.rmsNorm(input, normalizedShape, weight(), eps());
     }
 
     /**
@@ -85,7 +102,8 @@ public final class RMSNorm extends Module {
      * @return the gradients of the input and the weight (null without one)
      */
     public NormGrads backward(Tensor input, Tensor gradOutput) {
-        return F.rmsNormBackward(input, weight(), gradOutput, eps());
+        return normalizedShape == null ? F.rmsNormBackward(input, weight(), gradOutput, eps())
+                : F.rmsNormBackward(input, normalizedShape, weight(), gradOutput, eps());
     }
 
     private double eps() {
@@ -94,7 +112,7 @@ public final class RMSNorm extends Module {
 
     @Override
     protected String extraRepr() {
-        return (weight() == null ? "" : "(" + weight().shape(0) + ",), ") + "eps=" + (eps == null ? "None" : eps)
+        return (normalizedShape == null ? "" : Init.tuple(normalizedShape) + ", ") + "eps=" + (eps == null ? "None" : eps)
                 + ", elementwise_affine=" + (weight() != null);
     }
 }

@@ -1,6 +1,7 @@
 package org.deepkern.nn;
 
 import java.util.List;
+import org.deepkern.DeepKernException;
 import org.deepkern.Tensor;
 
 /**
@@ -12,8 +13,9 @@ public final class Sequential extends Module {
 
     /** @param modules the modules, which it adopts, in the order they apply */
     public Sequential(Module... modules) {
-        this.modules = List.of(modules);
+        if (modules == null) throw DeepKernException.invalidArgument("new Sequential", "modules", "expected modules, got null");
         for (int i = 0; i < modules.length; i++) registerModule(Integer.toString(i), modules[i]);
+        this.modules = List.of(modules);
     }
 
     /**

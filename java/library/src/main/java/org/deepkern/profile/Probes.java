@@ -29,12 +29,16 @@ public final class Probes {
     /**
      * The bandwidth probe: src's bytes into dst's (a device memcpy, no conversion).
      *
-     * @param dst where the bytes go, on src's device, as many bytes as src
-     * @param src the bytes
+     * @param dst where the bytes go, on src's device, as many bytes as src, contiguous
+     * @param src the bytes, contiguous
      */
     public static void copyBytes(Tensor dst, Tensor src) {
         Call c = new Call("Probes.copyBytes");
         Tensor d = c.tensor("dst", dst), s = c.tensor("src", src);
+        // a memcpy of the bytes the elements span: only a tensor without gaps or repeats has that many
+        for (Tensor t : new Tensor[] {d, s})
+            if (!t.isContiguous()) throw c.invalid(t == d ? "dst" : "src", "expected a contiguous tensor, got a view with strides "
+                    + java.util.Arrays.toString(t.stride()));
         long bytes = s.numel() * s.dtype().byteSize();
         if (d.numel() * d.dtype().byteSize() != bytes) throw c.invalid("dst", "expected " + bytes + " bytes like 'src', got "
                 + d.numel() * d.dtype().byteSize());

@@ -92,7 +92,7 @@ class AttentionBadInputTest {
                 new Object[] {"head dims differ", "k", "expected head dim 32", fwd(q, kD64, kD64, p())},
                 new Object[] {"Hq not a multiple of Hkv", "k", "dividing the 4 query heads", fwd(q, kH3, kH3, p())},
                 new Object[] {"batch differs", "k", "expected batch 2", fwd(q, kB2, kB2, p())},
-                new Object[] {"v shaped unlike k", "v", "expected shape [2, 2, 7, 32]", fwd(q, k, kD64, p())},
+                new Object[] {"v shaped unlike k", "v", "expected head dim 32 (the last dim of 'q')", fwd(q, k, kD64, p())},
                 new Object[] {"head dim past 256", "q", "with 1 <= D <= 256", fwd(q264, k, v, p())},
                 new Object[] {"integer q", "q", "floating dtype", fwd(qI32, k, v, p())},
                 new Object[] {"integer k", "k", "floating dtype", fwd(q, kI32, kI32, p())},

@@ -137,6 +137,40 @@ class AttentionLayoutTest {
             }
     }
 
+    /** A 3-dim out that is a strided view gets the result copied in; an expanded bias is read at stride 0, not copied. */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void stridedOutAndExpandedBias(Device device) {
+        int n = 2, l = 5, d = 32;
+        try (Scope s = Scope.open()) {
+            Tensor q = Tensor.of(normal(n * l * d, 21, 0, 1), new long[] {n, l, d}).to(device);
+            Tensor k = Tensor.of(normal(n * l * d, 22, 0, 1), new long[] {n, l, d}).to(device);
+            Tensor v = Tensor.of(normal(n * l * d, 23, 0, 1), new long[] {n, l, d}).to(device);
+            float[] want = F.scaledDotProductAttention(q, k, v).toFloatArray();
+            Tensor buffer = Tensor.zeros(new long[] {l, n, d}, DType.F32, device);
+            Tensor out = buffer.transpose(0, 1);  // [n, l, d], not contiguous
+            F.scaledDotProductAttention(q, k, v, AttentionParams.defaults(), out);
+            Close.assertClose(toDoubles(want), out.toFloatArray(), 0, 0, "a strided 3-dim out");
+
+            Tensor q4 = q.unsqueeze(1), k4 = k.unsqueeze(1), v4 = v.unsqueeze(1);  // [n, 1, l, d]
+            float[] rowBias = normal(l, 24, 0, 1);
+            Tensor bias = Tensor.of(rowBias, new long[] {1, 1, 1, l}).to(device).expand(n, 1, l, l);
+            Problem p = new Problem(n, 1, 1, l, l, d, Double.NaN, CausalMask.NONE, null, bias.toFloatArray(),
+                    new long[] {n, 1, l, l});
+            AttentionReference.Forward ref = AttentionReference.forward(p, q.toFloatArray(), k.toFloatArray(), v.toFloatArray());
+            long before = DeepKern.memoryStats(device).allocCount();
+            AttentionResult r = F.scaledDotProductAttention(q4, k4, v4, AttentionParams.defaults().withBias(bias));
+            assertEquals(2, DeepKern.memoryStats(device).allocCount() - before, "out and logsumexp only");
+            Close.assertClose(ref.out(), r.out().toFloatArray(), 1e-4, 1e-4, "an expanded bias");
+        }
+    }
+
+    private static double[] toDoubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) d[i] = f[i];
+        return d;
+    }
+
     /** What the padding and the [..., L, D] forms cannot take, named in the caller's words. */
     @ParameterizedTest
     @MethodSource("devices")

@@ -40,6 +40,10 @@ class DiffusionBadInputTest {
         bad("DdpmScheduler.variance", "variance", () -> new DdpmScheduler(s).variance(null));
         bad("DdimScheduler.spacing", "spacing", () -> new DdimScheduler(s).spacing(null, 0));
         bad("EulerScheduler.spacing", "spacing", () -> EulerScheduler.discrete(s).spacing(null, 0));
+        bad("DdimScheduler.spacing", "stepsOffset", () -> new DdimScheduler(s).spacing(NoiseSchedule.Spacing.LEADING, -1));
+        bad("EulerScheduler.spacing", "stepsOffset", () -> EulerScheduler.discrete(s).spacing(NoiseSchedule.Spacing.LEADING, -1));
+        // 50 leading steps of 1000 reach 980: an offset past 19 would leave the train steps
+        bad("stepsOffset", () -> new DdimScheduler(s).spacing(NoiseSchedule.Spacing.LEADING, 20).setTimesteps(50));
         bad("DdimScheduler.prediction", "prediction", () -> new DdimScheduler(s).prediction(null));
         bad("DdimScheduler.generator", "generator", () -> new DdimScheduler(s).generator(null));
         bad("shift", () -> EulerScheduler.flow(1000, 0));

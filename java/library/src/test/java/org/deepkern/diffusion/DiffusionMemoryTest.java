@@ -51,10 +51,33 @@ class DiffusionMemoryTest {
         return x;
     }
 
+    /**
+     * The loop with a Scope per step, keeping only the next sample: the multistep schedulers' state
+     * (DPM-Solver's last x0, Heun's first stage) must outlive each step's scope.
+     */
+    static Tensor scopePerStep(AbstractScheduler<?> scheduler, Denoiser model, Device device, Generator g) {
+        scheduler.generator(g);
+        Tensor x;
+        try (Tensor z = Tensor.randn(SHAPE, DType.F32, device, g)) {
+            x = z.mul(scheduler.initNoiseSigma());
+        }
+        double[] ts = scheduler.timesteps();
+        for (int i = 0; i < ts.length; i++) {
+            try (Scope step = Scope.open()) {
+                Tensor eps = model.predict(scheduler.scaleModelInput(x, ts[i]), scheduler.level(i));
+                Tensor next = scheduler.step(eps, ts[i], x).takePrevSample();
+                x.close();
+                x = step.keep(next);
+            }
+        }
+        return x;
+    }
+
     static Stream<Arguments> cases() {
         Loop sample = (s, m, d, g) -> s.sample(m, d, SHAPE, g, null);
         return TestDevices.host().flatMap(d -> Stream.of("ddpm", "heun", "dpm++2m").flatMap(name -> Stream.of(
-                Arguments.of(d, name, "sample", sample), Arguments.of(d, name, "documented loop", (Loop) DiffusionMemoryTest::documented))));
+                Arguments.of(d, name, "sample", sample), Arguments.of(d, name, "documented loop", (Loop) DiffusionMemoryTest::documented),
+                Arguments.of(d, name, "scope per step", (Loop) DiffusionMemoryTest::scopePerStep))));
     }
 
     @ParameterizedTest(name = "{0} {1} {2}")

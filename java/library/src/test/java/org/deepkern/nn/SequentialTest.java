@@ -39,6 +39,8 @@ class SequentialTest {
                 assertArrayEquals(want.toFloatArray(), y.toFloatArray());
             }
             assertSame(x, new Sequential().forward(x), "an empty Sequential is the identity");
+            var e = assertThrows(DeepKernException.class, () -> new Sequential(new Activation(Act.gelu()), null));
+            assertEquals("new Sequential: argument '1': expected a module, got null", e.getMessage());
             try (Sequential bad = new Sequential(new Linear(6, 8, true, DType.F32, d, g), new Linear(5, 3, true, DType.F32, d, g))) {
                 long at = DeepKern.memoryStats(d).inUse();
                 assertThrows(DeepKernException.class, () -> bad.forward(x));

@@ -71,6 +71,10 @@ class ProbesTest {
             assertRejects("out", "f32", () -> Probes.fma(Tensor.zeros(new long[] {4}, DType.I32, dev), 1));
             assertRejects("device", "null", () -> Probes.emptyCall(null));
             assertRejects("device", "null", () -> new DeviceTimer(null));
+            // a memcpy of the bytes the elements span: a view would be written or read past its memory
+            Tensor one = Tensor.zeros(new long[] {1}, DType.F32, dev), four = Tensor.zeros(new long[] {4}, DType.F32, dev);
+            assertRejects("dst", "contiguous", () -> Probes.copyBytes(one.expand(4), four));
+            assertRejects("src", "contiguous", () -> Probes.copyBytes(four, Tensor.zeros(new long[] {8}, DType.F32, dev).narrow(0, 0, 8).view(2, 4).transpose(0, 1)));
         }
     }
 }

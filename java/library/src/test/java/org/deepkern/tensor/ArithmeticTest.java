@@ -156,8 +156,8 @@ class ArithmeticTest {
             assertRejects("other", "dtype", () -> a.mul(Tensor.zeros(new long[] {3}, DType.BF16, dev)));
             assertRejects("other", "null", () -> a.sub((Tensor) null));
             assertRejects("this", "floating", () -> i.div(i));
-            assertRejects("other", "integral", () -> i.add(0.5));
-            assertRejects("alpha", "integral", () -> i.add(i, 0.5));
+            assertRejects("scalar", "whole number", () -> i.add(0.5));
+            assertRejects("alpha", "whole number", () -> i.add(i, 0.5));
             assertRejects("alpha", "finite", () -> a.add(a, Double.NaN));
             assertRejects("this", "broadcast", () -> Tensor.zeros(new long[] {3}, DType.F32, dev).add_(a));
             Tensor other = Tensor.zeros(new long[] {3}, DType.F32, dev.equals(Device.CPU) ? Device.EMU : Device.CPU);

@@ -171,7 +171,7 @@ class ReductionTest {
     void badDimsAreNamed(Device dev) {
         try (Scope scope = Scope.open()) {
             Tensor x = Tensor.zeros(new long[] {2, 3}, DType.F32, dev);
-            assertRejects("dims", "-2..1", () -> x.sum(2, false));
+            assertRejects("dim", "-2..1", () -> x.sum(2, false));
             assertRejects("dims", "twice", () -> x.sum(new int[] {1, -1}, false));
             assertRejects("dims", "null", () -> x.sum(null, false));
             assertRejects("this", "floating", () -> Tensor.zeros(new long[] {2}, DType.I32, dev).mean());

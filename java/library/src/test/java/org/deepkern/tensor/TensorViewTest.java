@@ -4,6 +4,7 @@ import static org.deepkern.testing.RowChecks.normal;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -90,6 +91,9 @@ class TensorViewTest {
             assertArrayEquals(expected(t.shape(), s, i -> new long[] {i[2], i[1], i[0]}), t.toFloatArray());
             Tensor p = x.permute(1, 2, 0);
             assertArrayEquals(expected(p.shape(), s, i -> new long[] {i[2], i[0], i[1]}), p.toFloatArray());
+            // negative dims and starts count from the end, as torch's
+            assertArrayEquals(p.toFloatArray(), x.permute(-2, -1, 0).toFloatArray());
+            assertArrayEquals(x.narrow(2, 3, 2).toFloatArray(), x.narrow(-1, -2, 2).toFloatArray());
             Tensor back = p.permute(2, 0, 1);
             assertTrue(back.isContiguous());
             assertArrayEquals(x.toFloatArray(), back.toFloatArray());
@@ -256,6 +260,101 @@ class TensorViewTest {
             assertArrayEquals(new long[] {24}, flat.shape());
             assertTrue(flat.isContiguous());
             assertTrue(x.reshape(3, 8).isContiguous());
+        }
+    }
+
+    /** A copy between views whose memory overlaps reads the source as it was (torch's copy_); onto itself, nothing. */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void copiesBetweenOverlappingViews(Device dev) {
+        try (Scope scope = Scope.open()) {
+            Tensor x = Tensor.of(new float[] {0, 1, 2, 3, 4, 5, 6, 7}, new long[] {2, 4}, dev);
+            x.narrow(1, 0, 3).copyFrom(x.narrow(1, 1, 3));  // a shift left by one within each row
+            assertArrayEquals(new float[] {1, 2, 3, 3, 5, 6, 7, 7}, x.toFloatArray());
+            x.copyFrom(x);
+            assertArrayEquals(new float[] {1, 2, 3, 3, 5, 6, 7, 7}, x.toFloatArray());
+            Tensor t = Tensor.of(new float[] {0, 1, 2, 3}, new long[] {2, 2}, dev);
+            t.copyFrom(t.transpose(0, 1));  // in-place transpose through the copy
+            assertArrayEquals(new float[] {0, 2, 1, 3}, t.toFloatArray());
+        }
+    }
+
+    /** fillRandn writes a contiguous tensor only, and a refused fill draws nothing from the generator. */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void fillRandnRefusesViewsWithoutDrawing(Device dev) {
+        try (Scope scope = Scope.open()) {
+            org.deepkern.Generator g = new org.deepkern.Generator(3), fresh = new org.deepkern.Generator(3);
+            Tensor x = Tensor.zeros(new long[] {4, 4}, DType.F32, dev);
+            var e = assertThrows(DeepKernException.class, () -> x.transpose(0, 1).fillRandn(g));
+            assertTrue(e.getMessage().startsWith("Tensor.fillRandn: argument 'this': expected a contiguous tensor"), e.getMessage());
+            e = assertThrows(DeepKernException.class, () -> Tensor.zeros(new long[] {4}, DType.I32, dev).fillRandn(g));
+            assertTrue(e.getMessage().startsWith("Tensor.fillRandn: argument 'this': expected a floating dtype"), e.getMessage());
+            assertArrayEquals(Tensor.randn(new long[] {4}, DType.F32, dev, fresh).toFloatArray(),
+                    Tensor.randn(new long[] {4}, DType.F32, dev, g).toFloatArray(), "the generator did not move");
+        }
+    }
+
+    /** torch's rules at the edges: a scalar reduces over dim 0 or -1; integer scalars must fit the dtype. */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void reductionAndScalarEdges(Device dev) {
+        try (Scope scope = Scope.open()) {
+            Tensor s = Tensor.of(new float[] {2.5f}, new long[0], dev);
+            assertEquals(2.5, s.sum(0).item());
+            assertEquals(2.5, s.mean(-1, true).item());
+            assertArrayEquals(new long[0], s.sum(0).shape());
+            Tensor i = Tensor.of(new int[] {1, 2}, new long[] {2}, dev);
+            var e = assertThrows(DeepKernException.class, () -> i.add(1e10));
+            assertTrue(e.getMessage().startsWith("Tensor.add: argument 'scalar': expected a whole number in the range of the i32"),
+                    e.getMessage());
+            e = assertThrows(DeepKernException.class, () -> i.mul(0.5));
+            assertTrue(e.getMessage().startsWith("Tensor.mul: argument 'scalar'"), e.getMessage());
+            assertArrayEquals(new int[] {2147483647 - 1, 2147483647}, i.add(2147483645).toIntArray());
+        }
+    }
+
+    /** matmul with a strided or expanded vector reads it through its strides (a compact copy). */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void matmulOfStridedVectors(Device dev) {
+        try (Scope scope = Scope.open()) {
+            int m = 3, k = 4;
+            float[] av = normal(m * k, 5, 0, 1), bv = normal(k * 3, 6, 0, 1);
+            Tensor a = Tensor.of(av, new long[] {m, k}, dev);
+            Tensor column = Tensor.of(bv, new long[] {k, 3}, dev).narrow(1, 1, 1).squeeze(1);  // stride 3
+            double[] ref = new double[m], ones = new double[m];
+            for (int r = 0; r < m; r++)
+                for (int p = 0; p < k; p++) {
+                    ref[r] += (double) av[r * k + p] * bv[p * 3 + 1];
+                    ones[r] += 2.0 * av[r * k + p];
+                }
+            Close.assertClose(ref, F.matmul(a, column).toFloatArray(), 1e-5, 1e-5, "matmul with a strided vector");
+            Tensor twos = Tensor.of(new float[] {2}, 1).to(dev).expand(k);  // one element, stride 0
+            Close.assertClose(ones, F.matmul(a, twos).toFloatArray(), 1e-5, 1e-5, "matmul with an expanded vector");
+        }
+    }
+
+    /** In-place arithmetic writes through a view (torch's x[:, 1:3] += y); overlapping or repeated outputs are refused. */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void inPlaceArithmeticOnViews(Device dev) {
+        try (Scope scope = Scope.open()) {
+            Tensor x = Tensor.of(new float[] {0, 1, 2, 3, 4, 5, 6, 7}, new long[] {2, 4}, dev);
+            Tensor y = Tensor.of(new float[] {10, 20}, new long[] {1, 2}, dev);
+            Tensor slice = x.narrow(1, 1, 2);
+            assertSame(slice, slice.add_(y));
+            assertArrayEquals(new float[] {0, 11, 22, 3, 4, 15, 26, 7}, x.toFloatArray());
+            x.transpose(0, 1).mul_(2);  // every element, read and written through the same strides
+            assertArrayEquals(new float[] {0, 22, 44, 6, 8, 30, 52, 14}, x.toFloatArray());
+            x.narrow(0, 1, 1).add_(100);
+            assertArrayEquals(new float[] {0, 22, 44, 6, 108, 130, 152, 114}, x.toFloatArray());
+            var e = assertThrows(DeepKernException.class, () -> x.narrow(1, 0, 3).add_(x.narrow(1, 1, 3)));
+            assertTrue(e.getMessage().startsWith("Tensor.add_: argument 'this': shares memory with 'other'"), e.getMessage());
+            Tensor one = Tensor.zeros(new long[] {1, 4}, DType.F32, dev);
+            e = assertThrows(DeepKernException.class, () -> one.expand(2, 4).add_(x));
+            assertTrue(e.getMessage().startsWith("Tensor.add_: argument 'this'") && e.getMessage().contains("one address"),
+                    e.getMessage());
         }
     }
 }

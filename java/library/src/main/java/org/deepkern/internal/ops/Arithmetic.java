@@ -50,7 +50,7 @@ public final class Arithmetic {
     private static Tensor scalarInto(Call c, int op, Tensor a, double scalar, boolean scalarFirst, Tensor out) {
         c.tensor("this", a);
         c.check(dk_binary_scalar(c.context(), op, c.in("this", a), scalar, scalarFirst ? 1 : 0, c.in("out", out)),
-                "a", "this", "scalar", "other", "out", "this");
+                "a", "this", "out", "this");
         return out;
     }
 

@@ -55,10 +55,13 @@ public final class Attention {
         c.tensor("v", v);
         if (out != null && !Arrays.equals(c.tensor("out", out).shape(), tq.shape())) throw c.invalid("out",
                 "expected the shape of 'q' " + Arrays.toString(tq.shape()) + ", got " + Arrays.toString(out.shape()));
+        if (out != null && out.dtype() != tq.dtype()) throw c.invalid("out", "expected dtype "
+                + tq.dtype().name().toLowerCase() + " (the dtype of 'q'), got " + out.dtype().name().toLowerCase());
         try (Scope scope = Scope.open()) {
             Problem pb = new Problem(c, q, k, v, params);
-            // a given out is written in place when the kernels' form of it is a view
-            Tensor direct = out == null || pb.dp != pb.d ? null : out.ndim() == 4 ? out : out.view(pb.q.shape());
+            // a given out is written in place when the kernels' form of it is a view, else copied into
+            Tensor direct = out == null || pb.dp != pb.d ? null : out.ndim() == 4 ? out
+                    : out.isContiguous() ? out.view(pb.q.shape()) : null;
             Tensor o4, lse;
             try (dk_attention_params np = params(c, pb.params);
                  LongPointer outShape = new LongPointer(4); LongPointer lseShape = new LongPointer(3)) {
@@ -136,6 +139,10 @@ public final class Attention {
                         + Arrays.toString(qShape) + ", got " + Arrays.toString(bias.shape()));
             if (!fourD && k.ndim() != q.ndim()) throw c.invalid("k", "expected " + q.ndim() + " dims as 'q' "
                     + Arrays.toString(qShape) + ", got " + Arrays.toString(k.shape()));
+            // checked here, before any padding changes the head dim the native checks would report
+            for (Tensor t : new Tensor[] {k, v})
+                if (t.ndim() > 0 && t.shape(-1) != d) throw c.invalid(t == k ? "k" : "v", "expected head dim " + d
+                        + " (the last dim of 'q'), got shape " + Arrays.toString(t.shape()));
             this.q = padded(fourD ? q : as4d(q));
             this.k = padded(fourD ? k : as4d(k));
             this.v = padded(fourD ? v : as4d(v));

@@ -13,7 +13,8 @@ import org.deepkern.ops.NormGrads;
 
 /**
  * softmax, log_softmax, layer_norm and rms_norm over the last dim (kernels/norm), and their
- * backwards; other dims and normalized shapes are brought onto the last dim by views. Not part of
+ * backwards; a normalized shape is flattened onto the last dim (a view when x is contiguous), and
+ * softmax over another dim swaps it with the last (a transposed view in, a copy out). Not part of
  * the public API.
  */
 public final class Norms {

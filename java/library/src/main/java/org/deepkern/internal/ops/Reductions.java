@@ -23,15 +23,24 @@ public final class Reductions {
 
     /** op of x over dims (none: every dim), keeping them as extent 1 when keepdim. */
     public static Tensor reduce(Call c, int op, Tensor x, int[] dims, boolean keepdim) {
-        Tensor t = c.tensor("this", x);
         if (dims == null) throw c.invalid("dims", "expected dims, got null");
+        return reduce(c, op, x, dims, "dims", keepdim);
+    }
+
+    /** op of x over one dim (the Java argument 'dim'). */
+    public static Tensor reduce(Call c, int op, Tensor x, int dim, boolean keepdim) {
+        return reduce(c, op, x, new int[] {dim}, "dim", keepdim);
+    }
+
+    private static Tensor reduce(Call c, int op, Tensor x, int[] dims, String dimsName, boolean keepdim) {
+        Tensor t = c.tensor("this", x);
         try (IntPointer d = new IntPointer(Math.max(1, dims.length)); dk_dtype dtype = new dk_dtype()) {
             d.put(dims);
             long[] shape = c.shape((s, nd) -> dk_reduce_output_shape(c.context(), op, handle(t), d, dims.length,
-                    keepdim ? 1 : 0, s, nd, dtype), "x", "this");
+                    keepdim ? 1 : 0, s, nd, dtype), "x", "this", "dims", dimsName);
             DType outType = DType.of(dtype.code(), dtype.bits());
             return fresh(c.output(outType, shape), out -> c.check(dk_reduce(c.context(), op, c.in("this", x), d,
-                    dims.length, keepdim ? 1 : 0, c.in("out", out)), "x", "this"));
+                    dims.length, keepdim ? 1 : 0, c.in("out", out)), "x", "this", "dims", dimsName));
         }
     }
 }
