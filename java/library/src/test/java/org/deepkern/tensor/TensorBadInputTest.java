@@ -1,11 +1,15 @@
 package org.deepkern.tensor;
 
+import java.util.List;
+
 import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.DeepKernException;
 import org.deepkern.Device;
+import org.deepkern.Scope;
 import org.deepkern.Tensor;
+import org.deepkern.testing.BadInput;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.deepkern.testing.BadInput.assertRejects;
 
@@ -47,6 +51,33 @@ class TensorBadInputTest {
             t.close();
             assertRejects("this", "closed", () -> t.toFloatArray());
             assertRejects("this", "closed", () -> t.reshape(6));
+        }
+    }
+
+    /** The views and what joins or copies them: each bad argument named with the call. */
+    @Test
+    void viewsNameTheirArguments() {
+        try (Scope s = Scope.open()) {
+            Tensor t = Tensor.zeros(new long[] {2, 3}, DType.F32, Device.CPU);
+            BadInput.assertRejects("dim0", "Tensor.transpose: ", () -> t.transpose(2, 0));
+            BadInput.assertRejects("dim1", "Tensor.transpose: ", () -> t.transpose(0, -3));
+            BadInput.assertRejects("sizes", "Tensor.expand: ", () -> t.expand(3));
+            BadInput.assertRejects("sizes", "Tensor.expand: ", () -> t.expand(4, 3));
+            BadInput.assertRejects("sizes", "Tensor.expand: ", () -> t.expand((long[]) null));
+            BadInput.assertRejects("dim", "Tensor.unsqueeze: ", () -> t.unsqueeze(3));
+            BadInput.assertRejects("dim", "Tensor.squeeze: ", () -> t.squeeze(-3));
+            BadInput.assertRejects("splitSize", "Tensor.split: ", () -> t.split(0, 1));
+            BadInput.assertRejects("dim", "Tensor.split: ", () -> t.split(1, 2));
+            BadInput.assertRejects("chunks", "Tensor.chunk: ", () -> t.chunk(0, 0));
+            BadInput.assertRejects("this", "Tensor.view: ", () -> t.transpose(0, 1).view(6));
+            BadInput.assertRejects("shape", "Tensor.view: ", () -> t.view(4, -1));
+            BadInput.assertRejects("tensors", "Tensor.cat: ", () -> Tensor.cat(List.of(), 0));
+            BadInput.assertRejects("tensors", "Tensor.cat: ", () -> Tensor.cat(null, 0));
+            BadInput.assertRejects("tensors[1]", "Tensor.cat: ", () -> Tensor.cat(List.of(t, t.to(DType.BF16)), 0));
+            BadInput.assertRejects("tensors[1]", "Tensor.stack: ", () -> Tensor.stack(List.of(t, t.transpose(0, 1)), 0));
+            BadInput.assertRejects("dim", "Tensor.stack: ", () -> Tensor.stack(List.of(t, t), 3));
+            BadInput.assertRejects("src", "Tensor.copyFrom: ", () -> t.copyFrom(Tensor.zeros(new long[] {3, 2}, DType.F32, Device.CPU)));
+            BadInput.assertRejects("src", "Tensor.copyFrom: ", () -> t.copyFrom(null));
         }
     }
 
