@@ -10,6 +10,7 @@ import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.deepkern.DType;
 import org.deepkern.ops.Act;
@@ -278,6 +279,26 @@ public final class Torch {
                 case "min" -> torch.amin(t, dims, keepdim);
                 case "argmax" -> torch.argmax(t, new LongOptional(dims[0]), keepdim);
                 case "argmin" -> torch.argmin(t, new LongOptional(dims[0]), keepdim);
+                default -> throw new IllegalArgumentException(op);
+            });
+        }
+    }
+
+    /**
+     * x (f32, shape) through one of torch's view ops, made contiguous: "transpose" (args dim0, dim1),
+     * "permute" (args the dims), "narrow" (dim, start, length), "expand" (the sizes), "cat" (x and
+     * x's narrow(args[0], args[1], args[2]) joined along args[0]), "stack" (x and x + 1 along args[0]).
+     */
+    public static float[] layout(String op, float[] x, long[] shape, long... args) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor t = constant(x, shape);
+            return floats(switch (op) {
+                case "transpose" -> t.transpose(args[0], args[1]).contiguous();
+                case "permute" -> t.permute(args).contiguous();
+                case "narrow" -> t.narrow(args[0], args[1], args[2]).contiguous();
+                case "expand" -> t.expand(args).contiguous();
+                case "cat" -> torch.cat(new TensorVector(t, t.narrow(args[0], args[1], args[2])), args[0]);
+                case "stack" -> torch.stack(new TensorVector(t, torch.add(t, new Scalar(1.0))), args[0]);
                 default -> throw new IllegalArgumentException(op);
             });
         }
