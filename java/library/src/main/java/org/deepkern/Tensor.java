@@ -1162,6 +1162,51 @@ public final class Tensor implements AutoCloseable {
         return Arithmetic.scalarInPlace(new Call("Tensor.add_"), Arithmetic.ADD, this, scalar);
     }
 
+    /**
+     * In place (torch's sub_): this becomes this - alpha other.
+     *
+     * @param other a tensor of this dtype that broadcasts to this shape
+     * @param alpha the factor of other
+     * @return this tensor
+     */
+    public Tensor sub_(Tensor other, double alpha) {
+        return Arithmetic.inPlace(new Call("Tensor.sub_"), Arithmetic.SUB, this, other, alpha);
+    }
+
+    /**
+     * @param other a tensor of this dtype that broadcasts to this shape
+     * @return this tensor, now this - other
+     */
+    public Tensor sub_(Tensor other) {
+        return sub_(other, 1.0);
+    }
+
+    /**
+     * @param scalar subtracted from every element
+     * @return this tensor, now this - scalar
+     */
+    public Tensor sub_(double scalar) {
+        return Arithmetic.scalarInPlace(new Call("Tensor.sub_"), Arithmetic.SUB, this, scalar);
+    }
+
+    /**
+     * In place (torch's div_), floating dtypes only.
+     *
+     * @param other a tensor of this dtype that broadcasts to this shape
+     * @return this tensor, now this / other
+     */
+    public Tensor div_(Tensor other) {
+        return Arithmetic.inPlace(new Call("Tensor.div_"), Arithmetic.DIV, this, other, 1.0);
+    }
+
+    /**
+     * @param scalar every element is divided by it (floating dtypes only)
+     * @return this tensor, now this / scalar
+     */
+    public Tensor div_(double scalar) {
+        return Arithmetic.scalarInPlace(new Call("Tensor.div_"), Arithmetic.DIV, this, scalar);
+    }
+
     // ---- reductions (torch's dim arguments: negative dims count from the end) ----
 
     /** @return the sum of every element, a 0-dim tensor (i64 for an integer tensor) */

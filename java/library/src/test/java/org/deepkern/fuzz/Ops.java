@@ -482,10 +482,10 @@ final class Ops {
             long[] os = d.chance(0.5) ? d.like(s) : d.chance(0.5) ? last(s) : d.shape();
             int y = d.tensor("other", os, d.like(t));
             String k = d.option("method", List.of("add", "sub", "mul", "div", "maximum", "minimum", "addScalar", "rsub",
-                    "mulScalar", "add_", "mul_", "neg"));
+                    "mulScalar", "add_", "mul_", "sub_", "div_", "neg"));
             double v = d.chance(0.8) ? d.scalar("scalar", -3, 3) : d.extreme();
             double alpha = d.chance(0.8) ? Math.rint(d.scalar("alpha", -3, 3)) : d.extreme();
-            if (k.equals("div") || k.equals("rsub") && v == 0) d.immodest();  // division by zero is inf, as in torch
+            if (k.equals("div") || k.equals("div_") || k.equals("rsub") && v == 0) d.immodest();  // division by zero is inf, as in torch
             return T -> switch (k) {
                 case "add" -> T[x].add(T[y], alpha);
                 case "sub" -> T[x].sub(T[y]);
@@ -498,6 +498,8 @@ final class Ops {
                 case "mulScalar" -> T[x].mul(v);
                 case "add_" -> T[x].add_(T[y], alpha);
                 case "mul_" -> T[x].mul_(T[y]);
+                case "sub_" -> T[x].sub_(T[y], alpha);
+                case "div_" -> T[x].div_(T[y]);
                 default -> T[x].neg();
             };
         });

@@ -126,6 +126,15 @@ class ArithmeticTest {
             double[] want = new double[av.length];
             for (int i = 0; i < av.length; i++) want[i] = -((av[i] + 2 * av[i]) * 2 + 1);
             Close.assertClose(want, c.toFloatArray(), tol(dtype), 0, "in place " + dtype);
+            Tensor e = a.clone();
+            assertSame(e, e.sub_(a, 3).sub_(row).sub_(1));
+            for (int i = 0; i < av.length; i++) want[i] = av[i] - 3 * av[i] - 2 - 1;
+            Close.assertClose(want, e.toFloatArray(), tol(dtype), 0, "sub_ " + dtype);
+            if (dtype.isFloating()) {
+                assertSame(e, e.div_(row).div_(4));
+                for (int i = 0; i < av.length; i++) want[i] = (av[i] - 3 * av[i] - 2 - 1) / 2 / 4;
+                Close.assertClose(want, e.toFloatArray(), 2 * tol(dtype), 0, "div_ " + dtype);
+            }
         }
     }
 
