@@ -239,6 +239,12 @@ def make(op, shape, out_dtype):
         return [], [shape], lambda xs, ys: ys[0].normal_(), Moments(lambda xs, ys: ys[0])
     if op == "cast":
         return [shape], [shape], lambda xs, ys: ys[0].copy_(xs[0]), lambda xs: [xs[0].double().to(out_dtype).double()]
+    if op == "add":  # x + a bias over the rows
+        return ([shape, [shape[-1]]], [shape], lambda xs, ys: torch.add(xs[0], xs[1], out=ys[0]),
+                lambda xs: [xs[0].double() + xs[1].double()])
+    if op == "sum":  # over the last dim
+        return ([shape], [shape[:-1]], lambda xs, ys: torch.sum(xs[0], -1, out=ys[0]),
+                lambda xs: [xs[0].double().sum(-1)])
     if op in ("ddim_step", "ddpm_step"):
         return diffusion_step(op, shape)
     if op in ("softmax", "log_softmax", "layer_norm", "rms_norm"):

@@ -37,6 +37,21 @@ DK_HD BinaryCompute<T> binary_load(const void* base, int64_t at) {
     else return load_float(v);
 }
 
+// The op on loaded operands x (a) and y (b or the scalar): y scaled by alpha for add and sub, the
+// scalar on the left when scalar_first. op is a's, or the same as a constant (the cpu's row loop).
+template <typename C>
+DK_HD C binary_apply(const BinaryArgs& a, BinaryOp op, C x, C y) {
+    if (op == BinaryOp::add || op == BinaryOp::sub) y = binary_math<C>(BinaryOp::mul, y, C(a.alpha));
+    return a.has_scalar && a.scalar_first ? binary_math<C>(op, y, x) : binary_math<C>(op, x, y);
+}
+
+template <typename T>
+DK_HD void binary_store(void* base, int64_t at, BinaryCompute<T> r) {
+    T* out = static_cast<T*>(base);
+    if constexpr (is_integer_dtype<T>::value) out[at] = r;
+    else store_float(out[at], r);
+}
+
 // Out element i of a binary op.
 template <typename T>
 DK_HD void binary_element(const BinaryArgs& a, int64_t i) {
@@ -50,13 +65,8 @@ DK_HD void binary_element(const BinaryArgs& a, int64_t i) {
         bo += idx * a.b_stride[d];
         oo += idx * a.out_stride[d];
     }
-    const C x = binary_load<T>(a.a, ao);
-    C y = a.has_scalar ? C(a.scalar) : binary_load<T>(a.b, bo);
-    if (a.op == BinaryOp::add || a.op == BinaryOp::sub) y = binary_math<C>(BinaryOp::mul, y, C(a.alpha));
-    const C r = a.has_scalar && a.scalar_first ? binary_math<C>(a.op, y, x) : binary_math<C>(a.op, x, y);
-    T* out = static_cast<T*>(a.out);
-    if constexpr (is_integer_dtype<T>::value) out[oo] = r;
-    else store_float(out[oo], r);
+    const C y = a.has_scalar ? C(a.scalar) : binary_load<T>(a.b, bo);
+    binary_store<T>(a.out, oo, binary_apply<C>(a, a.op, binary_load<T>(a.a, ao), y));
 }
 
 }  // namespace dk

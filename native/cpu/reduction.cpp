@@ -1,24 +1,56 @@
-// cpu/reduction.cpp - reductions on the cpu backend: each output element's reduced elements in
-// index order on one thread (f64 running sums), the outputs spread over the thread pool, with the
-// kernels' own state and combine rule (reduction/reduction_bodies.cuh).
+// cpu/reduction.cpp - reductions on the cpu backend: each output element's reduced elements on
+// one thread (sums in f64), the outputs spread over the thread pool, with the
+// kernels' own state and combine rule (reduction/reduction_bodies.cuh). A sum or mean over one run
+// of elements (the reduced dims merged into one, the common case) keeps eight partial sums instead
+// of one chain of dependent adds, so the compiler vectorizes it.
 #include "reduction/reduction.h"
 #include "reduction/reduction_bodies.cuh"
 #include "thread_pool.h"
 
 namespace dk::cpu {
 
+namespace {
+
+// The sum of n elements of x from `at`, `stride` apart, in Acc (integers wrap, as torch's).
+template <typename Acc, typename T>
+Acc run_sum(const T* x, int64_t at, int64_t stride, int64_t n) {
+    using Add = typename std::conditional<std::is_integral<Acc>::value, uint64_t, Acc>::type;
+    constexpr int kLanes = 8;
+    Add part[kLanes] = {};
+    int64_t r = 0;
+    for (; r + kLanes <= n; r += kLanes)
+        for (int l = 0; l < kLanes; ++l) {
+            if constexpr (is_integer_dtype<T>::value) part[l] += Add(x[at + (r + l) * stride]);
+            else part[l] += Add(load_float(x[at + (r + l) * stride]));
+        }
+    for (; r < n; ++r) {
+        if constexpr (is_integer_dtype<T>::value) part[0] += Add(x[at + r * stride]);
+        else part[0] += Add(load_float(x[at + r * stride]));
+    }
+    Add total = 0;
+    for (int l = 0; l < kLanes; ++l) total += part[l];
+    return Acc(total);
+}
+
+}  // namespace
+
 void reduce(const Exec&, DType dtype, const ReduceArgs& a) {
     dispatch_all(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         using Acc = typename std::conditional<is_integer_dtype<T>::value, int64_t, double>::type;
         const T* x = static_cast<const T*>(a.x);
+        const bool one_run = reduce_is_sum(a.op) && a.inner_ndim == 1 && a.inner_numel > 0;
         const int64_t grain = a.inner_numel >= (1 << 14) ? 1 : (1 << 14) / (a.inner_numel + 1) + 1;
         parallel_range(a.outer_numel, grain, [&](int64_t b, int64_t e) {
             for (int64_t o = b; o < e; ++o) {
                 const int64_t base = reduce_offset(a.outer_ndim, a.outer_shape, a.outer_stride, o);
                 ReduceState<Acc> s = reduce_empty<Acc>();
-                for (int64_t r = 0; r < a.inner_numel; ++r)
-                    s = reduce_step<Acc, T>(a.op, s, x, base + reduce_offset(a.inner_ndim, a.inner_shape, a.inner_stride, r), r);
+                if (one_run) {
+                    s = {run_sum<Acc, T>(x, base, a.inner_stride[0], a.inner_numel), 0};
+                } else {
+                    for (int64_t r = 0; r < a.inner_numel; ++r)
+                        s = reduce_step<Acc, T>(a.op, s, x, base + reduce_offset(a.inner_ndim, a.inner_shape, a.inner_stride, r), r);
+                }
                 reduce_store<Acc, T>(a, o, s);
             }
         });

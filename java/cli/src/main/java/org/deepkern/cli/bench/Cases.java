@@ -24,7 +24,8 @@ public final class Cases {
     /**
      * The ops measured in f32 and bf16: relu, silu and exact GELU forward and backward, each with
      * and without the fused bias; tanh GELU forward; SwiGLU split and two-tensor, forward and
-     * backward; a DDIM and a DDPM sampler step; randn.
+     * backward; a DDIM and a DDPM sampler step; randn; a bias added over the rows and a sum over
+     * the last dim.
      */
     static List<BenchOp> ops() {
         List<BenchOp> ops = new ArrayList<>();
@@ -37,6 +38,7 @@ public final class Cases {
         ops.add(new DiffusionStepOp(false));
         ops.add(new DiffusionStepOp(true));
         ops.add(new RandnOp());
+        for (ArithmeticOp.Kind k : ArithmeticOp.Kind.values()) ops.add(new ArithmeticOp(k));
         return ops;
     }
 

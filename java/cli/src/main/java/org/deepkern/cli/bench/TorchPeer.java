@@ -8,6 +8,7 @@ import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -78,6 +79,8 @@ public final class TorchPeer implements Peer {
         if (op instanceof DiffusionStepOp d) return diffusionStep(d, x, y);
         if (op instanceof RandnOp) return () -> y[0].normal_();
         if (op instanceof CastOp) return () -> y[0].copy_(x[0]);
+        if (op instanceof ArithmeticOp a) return a.kind() == ArithmeticOp.Kind.ADD ? () -> torch.add_out(y[0], x[0], x[1])
+                : () -> torch.sum_out(y[0], x[0], new long[] {-1}, false, new ScalarTypeOptional());
         if (op instanceof RowOp r) return row(r, shape, x, y);
         if (op instanceof MatmulOp m) return m.linearGelu() ? () -> torch.gelu_(torch.addmm_out(y[0], x[2], x[0], x[1].t()))
                 : () -> torch.matmul_out(y[0], x[0], x[1]);
