@@ -21,7 +21,9 @@
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "deepkern/emu/runtime.h"
@@ -412,6 +414,16 @@ void Runner::run_block(const Launch& launch, const EmuOptions& options, uint3 bl
     if (exited_count_ != nthreads_) diagnose_stall();
 }
 
+// Each kernel's opt-in to dynamic shared memory above kSharedWithoutOptIn, as CUDA keeps it per function.
+std::mutex opt_in_mutex;
+std::unordered_map<const void*, size_t> opt_in;
+
+size_t max_dynamic_shared(const void* kernel) {
+    std::lock_guard<std::mutex> lock(opt_in_mutex);
+    const auto it = opt_in.find(kernel);
+    return it == opt_in.end() ? kSharedWithoutOptIn : std::max(it->second, kSharedWithoutOptIn);
+}
+
 [[noreturn]] void launch_error(const Launch& l, const std::string& message) {
     throw Error(DK_ERROR_KERNEL, "kernel '" + std::string(l.name) + "', launch with grid " + dims(l.grid) +
                                      ", block " + dims(l.block) + ", " + std::to_string(l.shared_bytes) +
@@ -419,6 +431,11 @@ void Runner::run_block(const Launch& launch, const EmuOptions& options, uint3 bl
 }
 
 }  // namespace
+
+void set_max_dynamic_shared(const void* kernel, size_t bytes) {
+    std::lock_guard<std::mutex> lock(opt_in_mutex);
+    opt_in[kernel] = bytes;
+}
 
 void run_grid(const Exec& ex, const Launch& launch) {
     const EmuOptions options = ex.emu ? *ex.emu : EmuOptions();
@@ -431,6 +448,10 @@ void run_grid(const Exec& ex, const Launch& launch) {
                                  " threads");
     if (g.x > 0x7fffffffu || g.y > 65535 || g.z > 65535)
         launch_error(launch, "grid dimensions are limited to (2^31-1, 65535, 65535)");
+    if (launch.shared_bytes > max_dynamic_shared(launch.kernel))
+        launch_error(launch, "dynamic shared memory above " + std::to_string(kSharedWithoutOptIn) +
+                                 " bytes needs the kernel's opt-in to at least that much "
+                                 "(cudaFuncAttributeMaxDynamicSharedMemorySize), as on a GPU");
     if (options.shared_limit >= 0 && launch.shared_bytes > uint64_t(options.shared_limit))
         launch_error(launch, "dynamic shared memory exceeds the configured limit of " +
                                  std::to_string(options.shared_limit) + " bytes per block");

@@ -127,6 +127,12 @@ __global__ void shared_oob_kernel(float* out) {
 
 __global__ void empty_kernel() {}
 
+// Touches the last byte of 64 KB of dynamic shared memory.
+__global__ void opt_in_kernel() {
+    DK_DYNAMIC_SHARED(float, smem);
+    smem[64 * 1024 / 4 - 1 - threadIdx.x] = 1.0f;
+}
+
 }  // namespace
 
 int run_dialect_checks() {
@@ -177,6 +183,12 @@ int run_dialect_checks() {
                         [&] { dk::launch(ex, "mask_mismatch", mask_mismatch_kernel, dim3(1), dim3(32), 0); });
     expect_kernel_error("block of 1025 threads", "1024",
                         [&] { dk::launch(ex, "big_block", empty_kernel, dim3(1), dim3(1025), 0); });
+    // past 48 KB of dynamic shared memory only with the kernel's opt-in, which dk::launch makes
+    expect_kernel_error("64 KB of dynamic shared memory without the opt-in", "opt-in", [&] {
+        dk::emu::launch_grid(ex, "no_opt_in", opt_in_kernel, dim3(1), dim3(32), size_t(64 * 1024));
+    });
+    dk::launch(ex, "opt_in", opt_in_kernel, dim3(1), dim3(32), size_t(64 * 1024));
+    expect(true, "64 KB of dynamic shared memory through dk::launch, which opts in");
     std::vector<float> o(32);
     expect_kernel_error("dynamic shared out of bounds", "out of bounds",
                         [&] { dk::launch(ex, "shared_oob", shared_oob_kernel, dim3(1), dim3(32), 128, o.data()); });

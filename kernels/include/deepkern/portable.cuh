@@ -41,11 +41,21 @@ inline unsigned grid_for(const Exec& ex, int64_t work, int threads, int blocks_p
     return unsigned(g < 1 ? 1 : g);
 }
 
-// The one launch helper: every kernel launch in kernels/ goes through here.
+// The one launch helper: every kernel launch in kernels/ goes through here. Dynamic shared memory
+// past the 48 KB any launch may take is opted into first, as CUDA requires (the emulator refuses a
+// launch without the opt-in).
 template <typename... Params, typename... Args>
 void launch(const Exec& ex, const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
             size_t shared_bytes, Args... args) {
+    constexpr size_t kSharedWithoutOptIn = 48 * 1024;
 #if defined(__CUDACC__)
+    if (shared_bytes > kSharedWithoutOptIn) {
+        cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared_bytes));
+        if (err != cudaSuccess)
+            throw Error(DK_ERROR_DEVICE, std::string("launch of ") + name + ": opting into " +
+                                             std::to_string(shared_bytes) + " bytes of dynamic shared memory failed: " +
+                                             cudaGetErrorString(err));
+    }
     kernel<<<grid, block, shared_bytes, static_cast<cudaStream_t>(ex.stream)>>>(
         static_cast<Params>(args)...);
     cudaError_t err = cudaGetLastError();
@@ -53,6 +63,7 @@ void launch(const Exec& ex, const char* name, void (*kernel)(Params...), dim3 gr
         throw Error(DK_ERROR_DEVICE, std::string("launch of ") + name + " failed: " +
                                          cudaGetErrorString(err));
 #else
+    if (shared_bytes > kSharedWithoutOptIn) emu::set_max_dynamic_shared(kernel, shared_bytes);
     emu::launch_grid(ex, name, kernel, grid, block, shared_bytes, static_cast<Params>(args)...);
 #endif
 }

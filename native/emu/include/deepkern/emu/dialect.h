@@ -77,7 +77,14 @@ void launch_grid(const Exec& ex, const char* name, void (*kernel)(Params...), di
         }
     };
     const Call call{kernel, std::tuple<Params...>(std::forward<Args>(args)...)};
-    rt::run_grid(ex, rt::Launch{name, grid, block, shared_bytes, &Call::run, &call});
+    rt::run_grid(ex, rt::Launch{name, reinterpret_cast<const void*>(kernel), grid, block, shared_bytes, &Call::run, &call});
+}
+
+// The kernel's opt-in to more than rt::kSharedWithoutOptIn bytes of dynamic shared memory
+// (cudaFuncAttributeMaxDynamicSharedMemorySize on CUDA).
+template <typename... Params>
+void set_max_dynamic_shared(void (*kernel)(Params...), size_t bytes) {
+    rt::set_max_dynamic_shared(reinterpret_cast<const void*>(kernel), bytes);
 }
 
 }  // namespace dk::emu

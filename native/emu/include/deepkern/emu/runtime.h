@@ -29,11 +29,19 @@ namespace dk::emu::rt {
 // One kernel launch: body(closure) runs the kernel for the current thread.
 struct Launch {
     const char* name;
+    const void* kernel;  // the kernel function, for its opt-in (set_max_dynamic_shared)
     dim3 grid, block;
     size_t shared_bytes;
     void (*body)(const void* closure);
     const void* closure;
 };
+
+// Dynamic shared memory every launch may take; more needs the kernel's opt-in, as on CUDA.
+constexpr size_t kSharedWithoutOptIn = 48 * 1024;
+
+// cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes): lets launches
+// of kernel take up to bytes of dynamic shared memory (still within the options' shared_limit).
+void set_max_dynamic_shared(const void* kernel, size_t bytes);
 
 // Runs every block of the launch; throws dk::Error(DK_ERROR_KERNEL) when a strict check fails.
 void run_grid(const Exec& ex, const Launch& launch);
