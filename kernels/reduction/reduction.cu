@@ -21,10 +21,10 @@ __global__ void reduce_kernel(ReduceArgs a) {
     const T* x = static_cast<const T*>(a.x);
     const int tid = threadIdx.x;
     for (int64_t o = blockIdx.x; o < a.outer_numel; o += gridDim.x) {
-        const int64_t base = reduce_offset(a.outer_ndim, a.outer_shape, a.outer_stride, o);
+        const int64_t base = strided_offset(a.outer_ndim, a.outer_shape, a.outer_stride, o);
         ReduceState<Acc> s = reduce_empty<Acc>();
         for (int64_t r = tid; r < a.inner_numel; r += blockDim.x)
-            s = reduce_step<Acc, T>(a.op, s, x, base + reduce_offset(a.inner_ndim, a.inner_shape, a.inner_stride, r), r);
+            s = reduce_step<Acc, T>(a.op, s, x, base + strided_offset(a.inner_ndim, a.inner_shape, a.inner_stride, r), r);
         values[tid] = s.value;
         indices[tid] = s.index;
         __syncthreads();

@@ -8,6 +8,7 @@
 
 #include "deepkern/dispatch.h"
 #include "deepkern/numeric.cuh"
+#include "deepkern/strides.cuh"
 #include "reduction/reduction.h"
 
 namespace dk {
@@ -56,16 +57,6 @@ DK_HD ReduceState<Acc> reduce_step(ReduceOp op, ReduceState<Acc> s, const T* x, 
     if constexpr (is_integer_dtype<T>::value) v = Acc(x[at]);
     else v = Acc(load_float(x[at]));
     return reduce_combine<Acc>(op, s, ReduceState<Acc>{v, r});
-}
-
-DK_HD int64_t reduce_offset(int ndim, const int64_t* shape, const int64_t* stride, int64_t i) {
-    if (ndim == 1) return i * stride[0];
-    int64_t at = 0;
-    for (int d = ndim - 1; d >= 0; --d) {
-        at += (i % shape[d]) * stride[d];
-        i /= shape[d];
-    }
-    return at;
 }
 
 // The finished state of out element o, written.

@@ -2,31 +2,18 @@
 // over the copy's shape, dotted with each side's strides. One definition for the kernel and the cpu loop.
 #pragma once
 
-#include "deepkern/numeric.cuh"
+#include "deepkern/strides.cuh"
 #include "tensor/tensor.h"
 
 namespace dk {
 
 DK_HD int64_t strided_source(const StridedCopyArgs& a, int64_t i) {
-    int64_t at = 0;
-    for (int d = a.ndim - 1; d >= 0; --d) {
-        const int64_t extent = a.shape[d];
-        at += (i % extent) * a.x_stride[d];
-        i /= extent;
-    }
-    return at;
+    return strided_offset(a.ndim, a.shape, a.x_stride, i);
 }
 
 // Where element i goes in out.
 DK_HD int64_t strided_target(const StridedCopyArgs& a, int64_t i) {
-    if (!a.out_strided) return i;
-    int64_t at = 0;
-    for (int d = a.ndim - 1; d >= 0; --d) {
-        const int64_t extent = a.shape[d];
-        at += (i % extent) * a.out_stride[d];
-        i /= extent;
-    }
-    return at;
+    return a.out_strided ? strided_offset(a.ndim, a.shape, a.out_stride, i) : i;
 }
 
 }  // namespace dk

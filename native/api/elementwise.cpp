@@ -49,9 +49,7 @@ Checked check_out(const dk_context* ctx, const dk_tensor* out, const Checked& a,
     Checked oc = check_view(ctx, "out", out);
     check_same_dtype(oc, a);
     check_shape(oc, shape, whose);
-    if (!distinct_elements(oc))
-        fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "its strides " + shape_string(oc.strides) +
-                                            " put several elements at one address (an expanded view)");
+    check_distinct(oc);
     return oc;
 }
 

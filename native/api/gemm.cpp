@@ -27,11 +27,11 @@ Checked check_matrix(const dk_context* ctx, const char* name, const dk_tensor* t
     Checked c = check_operand(check_view, ctx, name, t);
     const size_t n = c.shape.size();
     if (c.contiguous) return c;
-    if (n < 2) return check_operand(check_input, ctx, name, t);  // a strided vector
+    if (n < 2) return scratch_copy(ctx, c);  // a strided vector
     Checked flipped = c;
     std::swap(flipped.shape[n - 1], flipped.shape[n - 2]);
     std::swap(flipped.strides[n - 1], flipped.strides[n - 2]);
-    if (!row_major(flipped.shape, flipped.strides)) return check_operand(check_input, ctx, name, t);
+    if (!row_major(flipped.shape, flipped.strides)) return scratch_copy(ctx, c);
     flipped.contiguous = true;
     trans = !trans;
     return flipped;

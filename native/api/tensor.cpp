@@ -73,9 +73,7 @@ DK_API dk_status dk_copy(dk_context* ctx, const dk_tensor* x, dk_tensor* out) {
         Checked o = check_view(ctx, "out", out);
         check_same_dtype(o, i);
         check_same_shape(o, i);
-        if (!distinct_elements(o))
-            fail(DK_ERROR_INVALID_ARGUMENT, arg("out") + "its strides " + shape_string(o.strides) +
-                                                " put several elements at one address (an expanded view)");
+        check_distinct(o);
         if (overlap(o, i)) {  // x is read as it was before the copy began, as torch's copy_
             if (o.data == i.data && o.strides == i.strides) return;  // x onto itself
             i = scratch_copy(ctx, i);

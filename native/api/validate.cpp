@@ -141,6 +141,12 @@ Shape compact_strides(const Shape& shape) {
     return s;
 }
 
+void check_distinct(const Checked& t) {
+    if (!distinct_elements(t))
+        fail(DK_ERROR_INVALID_ARGUMENT, arg(t.name) + "its strides " + shape_string(t.strides) +
+                                            " put several elements at one address (an expanded view)");
+}
+
 bool row_major(const Shape& shape, const Shape& strides) {
     const Shape compact = compact_strides(shape);
     for (size_t i = 0; i < shape.size(); ++i)

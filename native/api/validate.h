@@ -104,6 +104,8 @@ Shape compact_strides(const Shape& shape);
 bool row_major(const Shape& shape, const Shape& strides);
 // Whether the elements of view t land on distinct addresses (an expanded view's do not).
 bool distinct_elements(const Checked& t);
+// A view written through its strides (an output): its elements must land on distinct addresses.
+void check_distinct(const Checked& t);
 // The element count of shape; fails naming 'name' when its bytes would exceed kMaxBytes.
 int64_t checked_numel(const char* name, const Shape& shape, DType dtype);
 

@@ -43,13 +43,13 @@ void reduce(const Exec&, DType dtype, const ReduceArgs& a) {
         const int64_t grain = a.inner_numel >= (1 << 14) ? 1 : (1 << 14) / (a.inner_numel + 1) + 1;
         parallel_range(a.outer_numel, grain, [&](int64_t b, int64_t e) {
             for (int64_t o = b; o < e; ++o) {
-                const int64_t base = reduce_offset(a.outer_ndim, a.outer_shape, a.outer_stride, o);
+                const int64_t base = strided_offset(a.outer_ndim, a.outer_shape, a.outer_stride, o);
                 ReduceState<Acc> s = reduce_empty<Acc>();
                 if (one_run) {
                     s = {run_sum<Acc, T>(x, base, a.inner_stride[0], a.inner_numel), 0};
                 } else {
                     for (int64_t r = 0; r < a.inner_numel; ++r)
-                        s = reduce_step<Acc, T>(a.op, s, x, base + reduce_offset(a.inner_ndim, a.inner_shape, a.inner_stride, r), r);
+                        s = reduce_step<Acc, T>(a.op, s, x, base + strided_offset(a.inner_ndim, a.inner_shape, a.inner_stride, r), r);
                 }
                 reduce_store<Acc, T>(a, o, s);
             }

@@ -33,12 +33,16 @@ class DiffusionMemoryTest {
         Tensor run(AbstractScheduler<?> s, Denoiser model, Device device, Generator g);
     }
 
-    static Tensor documented(AbstractScheduler<?> scheduler, Denoiser model, Device device, Generator g) {
+    /** x_T = initNoiseSigma * randn, the scheduler's noise drawn from g afterwards. */
+    static Tensor initialSample(AbstractScheduler<?> scheduler, Device device, Generator g) {
         scheduler.generator(g);
-        Tensor x;
         try (Tensor z = Tensor.randn(SHAPE, DType.F32, device, g)) {
-            x = z.mul(scheduler.initNoiseSigma());
+            return z.mul(scheduler.initNoiseSigma());
         }
+    }
+
+    static Tensor documented(AbstractScheduler<?> scheduler, Denoiser model, Device device, Generator g) {
+        Tensor x = initialSample(scheduler, device, g);
         double[] ts = scheduler.timesteps();
         for (int i = 0; i < ts.length; i++) {
             try (Tensor in = scheduler.scaleModelInput(x, ts[i]);
@@ -56,11 +60,7 @@ class DiffusionMemoryTest {
      * (DPM-Solver's last x0, Heun's first stage) must outlive each step's scope.
      */
     static Tensor scopePerStep(AbstractScheduler<?> scheduler, Denoiser model, Device device, Generator g) {
-        scheduler.generator(g);
-        Tensor x;
-        try (Tensor z = Tensor.randn(SHAPE, DType.F32, device, g)) {
-            x = z.mul(scheduler.initNoiseSigma());
-        }
+        Tensor x = initialSample(scheduler, device, g);
         double[] ts = scheduler.timesteps();
         for (int i = 0; i < ts.length; i++) {
             try (Scope step = Scope.open()) {
