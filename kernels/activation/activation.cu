@@ -24,7 +24,7 @@ constexpr int kColThreads = 32, kRowThreads = 8;
 template <int V, typename T, typename Act>
 __global__ void act_backward_bias_kernel(ActBackward<T, Act> body, int64_t rows, int64_t cols,
                                          float* __restrict__ partials) {
-    __shared__ float sums[kRowThreads][kColThreads * Pack16<T>::size];
+    DK_SHARED(float, sums, [kRowThreads][kColThreads * Pack16<T>::size]);
     const int tx = threadIdx.x, ty = threadIdx.y;
     const int64_t col = (int64_t(blockIdx.x) * kColThreads + tx) * V;
     float acc[V];

@@ -454,7 +454,8 @@ __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(Attent
     static_assert(D % 32 == 0 && Bq == 16, "a quarter of the head dim is whole n8 tiles; one k16 step of queries");
     constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kG = kQ + Bq * kLd, kDs = kG + Bq * kLd;
     DK_DYNAMIC_SHARED(T, smem);  // K, V [Bc][kLd], Q, dO [Bq][kLd], dS^T [Bc][kDsLd]
-    __shared__ float lses[Bq], deltas[Bq];
+    DK_SHARED(float, lses, [Bq]);
+    DK_SHARED(float, deltas, [Bq]);
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int64_t ktiles = (a.lk + Bc - 1) / Bc, group = a.heads / a.kv_heads;
     const int64_t kt = blockIdx.x % ktiles, kvh = blockIdx.x / ktiles, b = kvh / a.kv_heads;

@@ -48,18 +48,16 @@ namespace {
 constexpr int kTile = 64, kTileK = 16, kThreads = 256;
 }
 
-// The two operand tiles of one reduction step, [l][row]; rows padded by 4 so a gather along the
-// reduction (consecutive threads, consecutive l) spreads over the banks.
-struct FmaTiles {
-    float a[kTileK][kTile + 4];
-    float b[kTileK][kTile + 4];
-};
+// The two operand tiles of one reduction step, float [kTileK][kTile + 4] each: [l][row], rows
+// padded by 4 so a gather along the reduction (consecutive threads, consecutive l) spreads over the banks.
+#define DK_FMA_TILES(a, b)                       \
+    DK_SHARED(float, a, [kTileK][kTile + 4]);    \
+    DK_SHARED(float, b, [kTileK][kTile + 4])
 
 // tile[l][i] = at(i, l0 + l), 0 past len. along_red: consecutive threads take consecutive l
 // (the tensor is contiguous along the reduction there), otherwise consecutive rows i.
-template <class At>
-__device__ __forceinline__ void fma_fill(float (&tile)[kTileK][kTile + 4], bool along_red, int64_t l0, int64_t len,
-                                         const At& at) {
+template <class Tile, class At>
+__device__ __forceinline__ void fma_fill(Tile&& tile, bool along_red, int64_t l0, int64_t len, const At& at) {
     for (int e = threadIdx.x; e < kTileK * kTile; e += kThreads) {
         const int l = along_red ? e % kTileK : e / kTile, i = along_red ? e / kTileK : e % kTile;
         tile[l][i] = l0 + l < len ? at(i, l0 + l) : 0.0f;
@@ -68,8 +66,8 @@ __device__ __forceinline__ void fma_fill(float (&tile)[kTileK][kTile + 4], bool 
 
 // acc[i][j] = sum over l < len of a(ty + 16 i, l) * b(tx + 16 j, l) for thread (tx, ty) =
 // (tid % 16, tid / 16); a and b return 0 for the rows / columns past the edge of the problem.
-template <class A, class B>
-__device__ __forceinline__ void fma_tile_product(FmaTiles& t, int64_t len, bool a_along_red, const A& a,
+template <class Tile, class A, class B>
+__device__ __forceinline__ void fma_tile_product(Tile&& ta, Tile&& tb, int64_t len, bool a_along_red, const A& a,
                                                  bool b_along_red, const B& b, float (&acc)[4][4]) {
     const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
     DK_UNROLL
@@ -77,16 +75,16 @@ __device__ __forceinline__ void fma_tile_product(FmaTiles& t, int64_t len, bool 
         DK_UNROLL
         for (int j = 0; j < 4; ++j) acc[i][j] = 0.0f;
     for (int64_t l0 = 0; l0 < len; l0 += kTileK) {
-        fma_fill(t.a, a_along_red, l0, len, a);
-        fma_fill(t.b, b_along_red, l0, len, b);
+        fma_fill(ta, a_along_red, l0, len, a);
+        fma_fill(tb, b_along_red, l0, len, b);
         __syncthreads();
         DK_UNROLL
         for (int l = 0; l < kTileK; ++l) {
             float av[4], bv[4];
             DK_UNROLL
-            for (int i = 0; i < 4; ++i) av[i] = t.a[l][ty + 16 * i];
+            for (int i = 0; i < 4; ++i) av[i] = ta[l][ty + 16 * i];
             DK_UNROLL
-            for (int j = 0; j < 4; ++j) bv[j] = t.b[l][tx + 16 * j];
+            for (int j = 0; j < 4; ++j) bv[j] = tb[l][tx + 16 * j];
             DK_UNROLL
             for (int i = 0; i < 4; ++i)
                 DK_UNROLL
@@ -113,7 +111,7 @@ __device__ __forceinline__ void fma_tile_store(const float (&acc)[4][4], int64_t
 
 template <typename T>
 __global__ void conv2d_forward_kernel(ConvArgs a) {
-    __shared__ FmaTiles tiles;
+    DK_FMA_TILES(ta, tb);
     const ConvGeom g = a.g;
     const T* x = static_cast<const T*>(a.x);
     const T* w = static_cast<const T*>(a.w);
@@ -132,14 +130,14 @@ __global__ void conv2d_forward_kernel(ConvArgs a) {
         };
         float acc[4][4];
         // NHWC patches run along the channels (red is (r, s, c) there); filter rows along red
-        fma_tile_product(tiles, red, g.nhwc != 0, patch, true, filter, acc);
+        fma_tile_product(ta, tb, red, g.nhwc != 0, patch, true, filter, acc);
         fma_tile_store(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
     }
 }
 
 template <typename T>
 __global__ void conv2d_backward_data_kernel(ConvArgs a) {
-    __shared__ FmaTiles tiles;
+    DK_FMA_TILES(ta, tb);
     const ConvGeom g = a.g;
     const T* gy = static_cast<const T*>(a.grad_y);
     const T* w = static_cast<const T*>(a.w);
@@ -165,7 +163,7 @@ __global__ void conv2d_backward_data_kernel(ConvArgs a) {
         float acc[4][4];
         // NHWC grad_y runs along the filters kk (the fastest part of l), NCHW along the pixels;
         // NHWC filters along the channels (the columns), NCHW along neither
-        fma_tile_product(tiles, rc.len(kgs), g.nhwc != 0, grad, false, filter, acc);
+        fma_tile_product(ta, tb, rc.len(kgs), g.nhwc != 0, grad, false, filter, acc);
         fma_tile_store(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
     }
 }
@@ -174,7 +172,7 @@ __global__ void conv2d_backward_data_kernel(ConvArgs a) {
 // partials: [pieces][k][red] f32, or null where there is one piece and the tile goes to dw directly.
 template <typename T>
 __global__ void conv2d_backward_weight_kernel(ConvArgs a, int64_t pieces, int64_t chunk, float* partials) {
-    __shared__ FmaTiles tiles;
+    DK_FMA_TILES(ta, tb);
     const ConvGeom g = a.g;
     const T* x = static_cast<const T*>(a.x);
     const T* gy = static_cast<const T*>(a.grad_y);
@@ -196,7 +194,7 @@ __global__ void conv2d_backward_weight_kernel(ConvArgs a, int64_t pieces, int64_
         };
         float acc[4][4];
         // NCHW tensors run along the pixels (the reduction); NHWC grad_y along k, patches along red
-        fma_tile_product(tiles, len, g.nhwc == 0, grad, g.nhwc == 0, patch, acc);
+        fma_tile_product(ta, tb, len, g.nhwc == 0, grad, g.nhwc == 0, patch, acc);
         fma_tile_store(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
     }
 }
@@ -205,7 +203,7 @@ __global__ void conv2d_backward_weight_kernel(ConvArgs a, int64_t pieces, int64_
 // over the pixels (consecutive ones in NCHW, K apart in NHWC), one block-wide sum.
 template <typename T>
 __global__ void conv2d_backward_bias_kernel(ConvArgs a) {
-    __shared__ float scratch[32];
+    DK_SHARED(float, scratch, [32]);
     const ConvGeom g = a.g;
     const T* gy = static_cast<const T*>(a.grad_y);
     const int64_t plane = g.p * g.q, pixels = g.n * plane;

@@ -27,8 +27,8 @@ constexpr int kTileM = 64, kTileN = 64, kTileK = 16, kThreads = 256;
 
 template <typename T>
 __global__ void gemm_kernel(GemmArgs p) {
-    __shared__ float as[kTileK][kTileM + 4];
-    __shared__ float bs[kTileK][kTileN + 4];
+    DK_SHARED(float, as, [kTileK][kTileM + 4]);
+    DK_SHARED(float, bs, [kTileK][kTileN + 4]);
     const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
     const int64_t m0 = int64_t(blockIdx.x) * kTileM, n0 = int64_t(blockIdx.y) * kTileN;
     for (int64_t z = blockIdx.z; z < p.batch; z += gridDim.z) {

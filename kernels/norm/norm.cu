@@ -162,8 +162,8 @@ template <typename T>
 __global__ void norm_param_partials_kernel(const T* __restrict__ x, const T* __restrict__ dy,
                                            const float* __restrict__ stats, int64_t rows, int64_t cols,
                                            float* __restrict__ pw, float* __restrict__ pb) {
-    __shared__ float sw[kParamRows][kParamCols];
-    __shared__ float sb[kParamRows][kParamCols];
+    DK_SHARED(float, sw, [kParamRows][kParamCols]);
+    DK_SHARED(float, sb, [kParamRows][kParamCols]);
     const int tx = threadIdx.x, ty = threadIdx.y;
     const int64_t col = int64_t(blockIdx.x) * kParamCols + tx;
     float aw = 0.0f, ab = 0.0f;

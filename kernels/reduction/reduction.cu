@@ -16,8 +16,8 @@ constexpr int kMaxThreads = 256;
 
 template <typename T, typename Acc>
 __global__ void reduce_kernel(ReduceArgs a) {
-    __shared__ Acc values[kMaxThreads];
-    __shared__ int64_t indices[kMaxThreads];
+    DK_SHARED(Acc, values, [kMaxThreads]);
+    DK_SHARED(int64_t, indices, [kMaxThreads]);
     const T* x = static_cast<const T*>(a.x);
     const int tid = threadIdx.x;
     for (int64_t o = blockIdx.x; o < a.outer_numel; o += gridDim.x) {

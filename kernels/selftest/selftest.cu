@@ -34,7 +34,7 @@ constexpr int kBlock = 256;
 constexpr unsigned kFullMask = 0xffffffffu;
 
 __global__ void block_reduce_kernel(const float* __restrict__ a, float* __restrict__ out, int64_t n) {
-    __shared__ float s[kBlock];
+    DK_SHARED(float, s, [kBlock]);
     const int64_t i = int64_t(blockIdx.x) * kBlock + threadIdx.x;
     s[threadIdx.x] = i < n ? a[i] : 0.0f;
     __syncthreads();
@@ -56,7 +56,7 @@ __global__ void warp_reduce_kernel(const float* __restrict__ a, float* __restric
 }
 
 __global__ void block_scan_kernel(const float* __restrict__ a, float* __restrict__ out, int64_t n) {
-    __shared__ float warp_totals[kBlock / 32];
+    DK_SHARED(float, warp_totals, [kBlock / 32]);
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int64_t i = int64_t(blockIdx.x) * kBlock + threadIdx.x;
     float v = i < n ? a[i] : 0.0f;

@@ -15,9 +15,12 @@
 // A failed check throws dk::Error in the fiber; the worker catches it, returns to the block's
 // native stack and the launch rethrows it. The other fibers of that block are abandoned (their
 // stacks are reset before the next block), so the process stays healthy.
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "deepkern/emu/runtime.h"
+#include "deepkern/emu/shared.h"
 #include "deepkern/error.h"
 #include "fiber.h"
 #include "thread_pool.h"
@@ -103,6 +107,7 @@ public:
     unsigned active_mask() const { return present(current_->warp) & ~exited_[current_->warp]; }
     Lane& current() { return *current_; }
     const DynamicShared& shared() const { return dynamic_shared; }
+    void claim_static(void* storage, size_t bytes, const char* name);
     [[noreturn]] void fail(const Lane& t, const std::string& message) const {
         throw Error(DK_ERROR_KERNEL, "kernel '" + std::string(launch_->name) + "', block " + dims(block_) +
                                          ", thread " + dims(t.idx) + ": " + message);
@@ -150,6 +155,7 @@ private:
     std::vector<int> order_;
     std::unique_ptr<unsigned char[]> shared_storage_;
     size_t shared_capacity_ = 0;
+    size_t static_bytes_ = 0;  // the block's DK_SHARED arrays claimed so far
     void* native_sp_ = nullptr;
     Lane* current_ = nullptr;
     std::exception_ptr error_;
@@ -206,8 +212,25 @@ void Runner::prepare(const Launch& launch) {
     // Poison: reading shared memory nobody wrote gives NaN / -1, not a plausible stale value.
     std::memset(base, 0xff, launch.shared_bytes);
     dynamic_shared = {base, launch.shared_bytes};
+    static_bytes_ = 0;
+    ++block_serial;
     blockDim = launch.block;
     gridDim = launch.grid;
+}
+
+void Runner::claim_static(void* storage, size_t bytes, const char* name) {
+    static_bytes_ += bytes;
+    const std::string what = "static shared array '" + std::string(name) + "' (" + std::to_string(bytes) +
+                             " bytes) brings the block's static shared memory to " + std::to_string(static_bytes_) +
+                             " bytes";
+    if (static_bytes_ > kSharedWithoutOptIn)
+        fail(current(), what + ", over the " + std::to_string(kSharedWithoutOptIn) +
+                            " bytes CUDA allows statically (ptxas refuses it)");
+    if (options_.shared_limit >= 0 && static_bytes_ + dynamic_shared.bytes > uint64_t(options_.shared_limit))
+        fail(current(), what + "; with " + std::to_string(dynamic_shared.bytes) +
+                            " bytes of dynamic shared memory that exceeds the configured limit of " +
+                            std::to_string(options_.shared_limit) + " bytes per block");
+    std::memset(storage, 0xff, bytes);
 }
 
 // Queues every thread of the block in the schedule order of the current phase.
@@ -424,6 +447,24 @@ size_t max_dynamic_shared(const void* kernel) {
     return it == opt_in.end() ? kSharedWithoutOptIn : std::max(it->second, kSharedWithoutOptIn);
 }
 
+// DEEPKERN_LAUNCH_LOG=FILE: every launch appends "name<TAB>library<TAB>kernel offset in it (hex)
+// <TAB>grid<TAB>block<TAB>dynamic shared bytes", from which the kernel report
+// (benchmarks/kernels/report.py) takes each kernel's launch configuration; the offset names the
+// kernel through the library's symbol table.
+void log_launch(const Launch& l) {
+    static const char* path = std::getenv("DEEPKERN_LAUNCH_LOG");
+    if (!path || !*path) return;
+    static std::mutex mutex;
+    static FILE* out = std::fopen(path, "a");
+    Dl_info info{};
+    if (!out || !dladdr(l.kernel, &info) || !info.dli_fname) return;
+    std::lock_guard<std::mutex> lock(mutex);
+    std::fprintf(out, "%s\t%s\t%zx\t%u,%u,%u\t%u,%u,%u\t%zu\n", l.name, info.dli_fname,
+                 size_t(static_cast<const char*>(l.kernel) - static_cast<const char*>(info.dli_fbase)), l.grid.x,
+                 l.grid.y, l.grid.z, l.block.x, l.block.y, l.block.z, l.shared_bytes);
+    std::fflush(out);
+}
+
 [[noreturn]] void launch_error(const Launch& l, const std::string& message) {
     throw Error(DK_ERROR_KERNEL, "kernel '" + std::string(l.name) + "', launch with grid " + dims(l.grid) +
                                      ", block " + dims(l.block) + ", " + std::to_string(l.shared_bytes) +
@@ -455,6 +496,7 @@ void run_grid(const Exec& ex, const Launch& launch) {
     if (options.shared_limit >= 0 && launch.shared_bytes > uint64_t(options.shared_limit))
         launch_error(launch, "dynamic shared memory exceeds the configured limit of " +
                                  std::to_string(options.shared_limit) + " bytes per block");
+    log_launch(launch);
     const int64_t blocks = int64_t(g.x) * g.y * g.z;
     int64_t tasks = options.threads > 0 ? std::min(options.threads, worker_count()) : worker_count();
     tasks = std::min(tasks, blocks);
@@ -472,6 +514,17 @@ void run_grid(const Exec& ex, const Launch& launch) {
             }
         }
     });
+}
+
+void claim_static_shared(void* storage, size_t bytes, const char* name) {
+    tl_runner->claim_static(storage, bytes, name);
+}
+
+void shared_out_of_bounds(const char* kind, const char* name, int64_t index, uint64_t extent, size_t element_bytes,
+                          size_t total_bytes) {
+    kernel_error(std::string(kind) + " shared memory access " + name + "[" + std::to_string(index) +
+                 "] out of bounds: the dimension has " + std::to_string(extent) + " elements of " +
+                 std::to_string(element_bytes) + " bytes (" + std::to_string(total_bytes) + " bytes)");
 }
 
 void kernel_error(const std::string& message) {

@@ -484,10 +484,18 @@ typedef enum dk_emu_schedule {
     DK_EMU_RANDOM = 2   /* in an order drawn from schedule_seed, new at every barrier */
 } dk_emu_schedule;
 
+/* Shared memory a block may use (static + dynamic, past 48 KB with the kernel's opt-in) on the GPUs
+ * the cuda backend runs on, for dk_emu_options.shared_limit. The default is the smallest, so a
+ * launch the emulator accepts launches on every one of them. */
+#define DK_SHARED_LIMIT_SM80 166912 /* 163 KB: A100 (sm_80), A30 */
+#define DK_SHARED_LIMIT_SM86 101376 /* 99 KB: sm_86 and sm_89 (RTX 30xx/40xx, A10, L4, L40) */
+#define DK_SHARED_LIMIT_SM90 232448 /* 227 KB: H100, H200 (sm_90) */
+
 typedef struct dk_emu_options {
     int32_t schedule;          /* dk_emu_schedule; a result that changes with it reveals a race */
     uint64_t schedule_seed;    /* for DK_EMU_RANDOM */
-    int64_t shared_limit;      /* bytes of shared memory a block may use, static + dynamic */
+    int64_t shared_limit;      /* bytes of shared memory a block may use, static + dynamic;
+                                  default DK_SHARED_LIMIT_SM86 */
     int32_t threads;           /* OS threads running blocks; 0 = every worker of the pool */
 } dk_emu_options;
 

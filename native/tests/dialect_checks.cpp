@@ -1,13 +1,15 @@
 // dialect_checks.cpp - emulated kernels built into the test, for what the self-tests do not reach:
 // ldmatrix .x1/.x2/.x4 with and without .trans against the PTX layout, votes, shuffle widths,
 // barrier predicates, atomics, cp.async wait semantics, and the strict checks that have no
-// planted-bug self-test (barrier call sites, mask disagreement, block size, shared bounds).
+// planted-bug self-test (barrier call sites, mask disagreement, block size, dynamic and static
+// shared memory bounds, poison and limits, misaligned 16-byte accesses).
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "deepkern/async_copy.cuh"
 #include "deepkern/mma.cuh"
+#include "deepkern/packs.cuh"
 #include "deepkern/portable.cuh"
 
 namespace {
@@ -74,7 +76,7 @@ __global__ void warp_kernel(int* out) {
 }
 
 __global__ void block_kernel(int* out, float* fsum) {
-    __shared__ float s;
+    DK_SHARED(float, s, );
     if (threadIdx.x == 0) s = 0.0f;
     const int count = __syncthreads_count(threadIdx.x % 4 == 0);
     const int all = __syncthreads_and(threadIdx.x < 1000);
@@ -124,6 +126,36 @@ __global__ void shared_oob_kernel(float* out) {
     DK_DYNAMIC_SHARED(float, s);
     out[threadIdx.x] = s[threadIdx.x + 1];
 }
+
+// Reads s[i] (before any write in this block), then writes it: the read must be the poison,
+// never the value the previous block wrote.
+__global__ void static_poison_kernel(float* out) {
+    DK_SHARED(float, s, [32]);
+    out[blockIdx.x * 32 + threadIdx.x] = s[threadIdx.x];
+    __syncthreads();
+    s[threadIdx.x] = 1.0f;
+}
+
+__global__ void static_oob_kernel(float* out) {
+    DK_SHARED(float, tile, [4][8]);
+    tile[threadIdx.x % 4][threadIdx.x] = 0.0f;  // column 8 and on are past the inner dimension
+    out[threadIdx.x] = tile[0][0];
+}
+
+__global__ void static_too_big_kernel(float* out) {
+    DK_SHARED(float, big, [12 * 1024 + 1]);
+    big[threadIdx.x] = 1.0f;
+    out[threadIdx.x] = big[threadIdx.x];
+}
+
+__global__ void static_plus_dynamic_kernel(float* out) {
+    DK_SHARED(float, s, [1024]);
+    s[threadIdx.x] = 2.0f;
+    out[threadIdx.x] = s[threadIdx.x];
+}
+
+// A 16-byte pack load at p: a GPU faults when p is not 16-byte aligned.
+__global__ void pack_load_kernel(const float* p, float* out) { out[threadIdx.x] = dk::load<4>(p).v[0]; }
 
 __global__ void empty_kernel() {}
 
@@ -192,5 +224,31 @@ int run_dialect_checks() {
     std::vector<float> o(32);
     expect_kernel_error("dynamic shared out of bounds", "out of bounds",
                         [&] { dk::launch(ex, "shared_oob", shared_oob_kernel, dim3(1), dim3(32), 128, o.data()); });
+
+    std::vector<float> poison(64, 0.0f);
+    dk::launch(ex, "static_poison", static_poison_kernel, dim3(2), dim3(32), 0, poison.data());
+    bool poisoned = true;
+    for (float v : poison) poisoned &= v != v;  // NaN: 0xff bytes
+    expect(poisoned, "a static shared array reads as poison until written, in every block");
+    expect_kernel_error("static shared out of bounds", "static shared memory access tile[",
+                        [&] { dk::launch(ex, "static_oob", static_oob_kernel, dim3(1), dim3(32), 0, o.data()); });
+    expect_kernel_error("static shared memory over 48 KB", "CUDA allows statically",
+                        [&] { dk::launch(ex, "static_too_big", static_too_big_kernel, dim3(1), dim3(32), 0, o.data()); });
+    dk::EmuOptions small = options;
+    small.shared_limit = 8192;
+    dk::Exec small_ex = ex;
+    small_ex.emu = &small;
+    dk::launch(small_ex, "static_plus_dynamic", static_plus_dynamic_kernel, dim3(1), dim3(32), 4096, o.data());
+    expect(o[0] == 2.0f, "4 KB static + 4 KB dynamic within an 8 KB limit");
+    expect_kernel_error("static + dynamic over the limit", "exceeds the configured limit", [&] {
+        dk::launch(small_ex, "static_plus_dynamic", static_plus_dynamic_kernel, dim3(1), dim3(32), 4097, o.data());
+    });
+    alignas(16) float packed[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    dk::launch(ex, "pack_load", pack_load_kernel, dim3(1), dim3(32), 0, static_cast<const float*>(packed), o.data());
+    expect(o[0] == 1.0f, "an aligned 16-byte pack load");
+    expect_kernel_error("misaligned 16-byte load", "misaligned address", [&] {
+        dk::launch(ex, "pack_load", pack_load_kernel, dim3(1), dim3(32), 0, static_cast<const float*>(packed + 1),
+                   o.data());
+    });
     return failures;
 }

@@ -253,7 +253,7 @@ void test_validation(dk_context* emu) {
     // the shared-memory limit: 1000 bins need 4000 bytes
     dk_emu_options o;
     ok(dk_emu_get_options(emu, &o), "get options");
-    CHECK(o.shared_limit == 232448 && o.schedule == DK_EMU_FORWARD && o.threads == 0, "default options");
+    CHECK(o.shared_limit == DK_SHARED_LIMIT_SM86 && o.schedule == DK_EMU_FORWARD && o.threads == 0, "default options");
     dk_emu_options small = o;
     small.shared_limit = 1024;
     ok(dk_emu_set_options(emu, &small), "set options");

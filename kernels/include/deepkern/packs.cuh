@@ -1,11 +1,19 @@
 // packs.cuh - how element-wise bodies load and store V consecutive elements as f32: a whole
 // 16-byte pack of the storage type in one access (aligned), any other V element by element.
+// These are the kernels' only vector accesses to memory (besides ldmatrix and cp.async, checked
+// in their own wrappers): the emu build fails one whose address is not 16-byte aligned, which a
+// GPU faults on ("misaligned address") and a CPU would quietly allow.
 #pragma once
 
 #include <cstdint>
 #include <initializer_list>
 
 #include "deepkern/numeric.cuh"
+#if defined(DK_EMU)
+#include <string>
+
+#include "deepkern/emu/runtime.h"
+#endif
 
 namespace dk {
 
@@ -26,12 +34,23 @@ DK_HD void each(F&& f) {
     }
 }
 
+// The emu build's check of a 16-byte pack access.
+DK_HD void check_pack_aligned([[maybe_unused]] const void* p, [[maybe_unused]] const char* what) {
+#if defined(DK_EMU)
+    if (reinterpret_cast<uintptr_t>(p) % 16 != 0)
+        emu::rt::kernel_error(std::string("misaligned address: 16-byte ") + what + " at " +
+                              std::to_string(reinterpret_cast<uintptr_t>(p)) + ", which is " +
+                              std::to_string(reinterpret_cast<uintptr_t>(p) % 16) + " bytes past a 16-byte boundary");
+#endif
+}
+
 template <int V, typename T>
 DK_HD Floats<V> load(const T* p) {
     Floats<V> f;
     if constexpr (V != Pack16<T>::size) {  // element by element
         each<V>([&](int k) { f.v[k] = load_float(p[k]); });
     } else {  // one 16-byte load: p must be 16-byte aligned
+        check_pack_aligned(p, "load");
         const Pack16<T> pk = *reinterpret_cast<const Pack16<T>*>(p);
         DK_UNROLL
         for (int k = 0; k < V; ++k) f.v[k] = load_float(pk.v[k]);
@@ -47,6 +66,7 @@ DK_HD void store(T* p, const Floats<V>& f) {
         Pack16<T> pk;
         DK_UNROLL
         for (int k = 0; k < V; ++k) store_float(pk.v[k], f.v[k]);
+        check_pack_aligned(p, "store");
         *reinterpret_cast<Pack16<T>*>(p) = pk;
     }
 }

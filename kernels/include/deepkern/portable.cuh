@@ -1,7 +1,7 @@
 // portable.cuh - the dialect every kernel in kernels/ is written in.
 //
 // Under nvcc it is plain CUDA. Under a host compiler (the emu build, DK_EMU) it maps the same
-// vocabulary - qualifiers, thread indices, shared memory, barriers, warp collectives, atomics,
+// vocabulary - qualifiers, thread indices, shared memory (DK_SHARED, DK_DYNAMIC_SHARED), barriers, warp collectives, atomics,
 // intrinsics - onto the kernel emulator (deepkern/emu/, native/emu), so one source serves
 // both backends. Tensor cores and async copies have their wrappers in mma.cuh and async_copy.cuh.
 // Kernels include this header and numeric.cuh and nothing else from CUDA.
@@ -28,6 +28,18 @@
     T* name = reinterpret_cast<T*>(dk_dynamic_shared_)
 #else
 #define DK_DYNAMIC_SHARED(T, name) const ::dk::emu::rt::SharedArray<T> name(#name)
+#endif
+
+// DK_SHARED(T, name, dims): a static shared array, `__shared__ T name dims` (dims such as [64][65],
+// or empty for one T), 16-byte aligned. The emu build checks every index of it, poisons it for
+// every block and counts it against the shared memory limits (emu/shared.h); it refuses a bare
+// __shared__.
+#if defined(__CUDACC__)
+#define DK_SHARED(T, name, dims) __shared__ __align__(16) T name dims
+#else
+#define DK_SHARED(T, name, dims)                                                    \
+    static thread_local ::dk::emu::rt::StaticShared<T dims> dk_shared_##name##_;    \
+    decltype(auto) name = dk_shared_##name##_.view(#name)
 #endif
 
 namespace dk {

@@ -4,11 +4,9 @@
 // are none in the emu build): CUDA's host_defines.h defines __shared__ as empty under a host
 // compiler, which would silently make shared arrays per-thread.
 //   qualifiers       __global__ __device__ __host__ vanish; __forceinline__ forces inlining
-//   __shared__       static thread_local: one copy per OS thread, and an OS thread runs one block
-//                    at a time, so every thread of the block sees the same array. Its size is
-//                    invisible to the emulator: only dynamic shared memory counts against the
-//                    shared_limit option and is bounds-checked, and static arrays are not
-//                    poisoned between blocks (dynamic shared memory is, with 0xff bytes)
+//   __shared__       refused: a static shared array is declared with DK_SHARED(T, name, dims)
+//                    (portable.cuh), which the emulator bounds-checks, poisons for every block
+//                    and counts against the limits (emu/shared.h), as it does DK_DYNAMIC_SHARED
 //   indices          threadIdx, blockIdx, blockDim, gridDim (emu/runtime.h)
 //   the rest         emu/types.h (dim3, vectors, half types), emu/intrinsics.h (math, atomics,
 //                    barriers, warp collectives)
@@ -22,6 +20,7 @@
 
 #include "deepkern/emu/intrinsics.h"
 #include "deepkern/emu/runtime.h"
+#include "deepkern/emu/shared.h"
 #include "deepkern/emu/types.h"
 
 #define __global__
@@ -32,37 +31,9 @@
 #define __noinline__ __attribute__((noinline))
 #define __align__(n) __attribute__((aligned(n)))
 #define __launch_bounds__(...)
-#define __shared__ static thread_local
+#define __shared__ _Pragma("GCC error \"declare static shared arrays with DK_SHARED(T, name, dims): the emulator checks those\"")
 
 namespace dk::emu {
-
-namespace rt {
-// The array behind DK_DYNAMIC_SHARED: indexing is bounds-checked against the launch's
-// shared_bytes; it converts to T* where a kernel needs a pointer.
-template <typename T>
-class SharedArray {
-public:
-    explicit SharedArray(const char* name)
-        : data_(reinterpret_cast<T*>(dynamic_shared.base)), size_(dynamic_shared.bytes / sizeof(T)), name_(name) {}
-
-    template <typename I>
-    T& operator[](I i) const {
-        if (i < 0 || uint64_t(i) >= size_) out_of_bounds(int64_t(i));
-        return data_[i];
-    }
-    operator T*() const { return data_; }
-
-private:
-    [[noreturn]] void out_of_bounds(int64_t i) const {
-        kernel_error("dynamic shared memory access " + std::string(name_) + "[" + std::to_string(i) +
-                     "] out of bounds: the launch gave " + std::to_string(size_) + " elements of " +
-                     std::to_string(sizeof(T)) + " bytes (" + std::to_string(dynamic_shared.bytes) + " bytes)");
-    }
-    T* data_;
-    uint64_t size_;
-    const char* name_;
-};
-}  // namespace rt
 
 // Runs kernel(args...) for every thread of the grid (see native/emu/scheduler.cpp).
 template <typename... Params, typename... Args>

@@ -7,10 +7,8 @@
 
 namespace dk {
 
-constexpr int64_t kEmuDefaultSharedLimit = 232448;  // bytes per block, as on sm_90
-
 struct EmuOptions : dk_emu_options {
-    EmuOptions() : dk_emu_options{DK_EMU_FORWARD, 0, kEmuDefaultSharedLimit, 0} {}
+    EmuOptions() : dk_emu_options{DK_EMU_FORWARD, 0, DK_SHARED_LIMIT_SM86, 0} {}
 };
 
 }  // namespace dk

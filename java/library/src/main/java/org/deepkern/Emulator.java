@@ -6,11 +6,19 @@ import org.deepkern.internal.Devices;
 /**
  * The kernel emulator (device {@link Device#EMU}): the CUDA kernels run on the CPU, each thread
  * block on a worker thread, its threads as fibers, with strict checks (divergent barriers, bad
- * warp masks, out-of-bounds dynamic shared memory, oversized blocks) that fail the launch with a
- * {@link DeepKernException} of status {@link Status#KERNEL} naming kernel, block and thread.
+ * warp masks, shared memory out of bounds or over a GPU's limits, misaligned 16-byte accesses,
+ * oversized blocks and grids) that fail the launch with a {@link DeepKernException} of status
+ * {@link Status#KERNEL} naming kernel, block and thread.
  */
 public final class Emulator {
     private Emulator() {}
+
+    /** Shared memory per block on sm_80 (A100): 163 KB, for {@link Options#sharedLimit}. */
+    public static final long SHARED_LIMIT_SM80 = Devices.SHARED_LIMIT_SM80;
+    /** Shared memory per block on sm_86 and sm_89: 99 KB, the default. */
+    public static final long SHARED_LIMIT_SM86 = Devices.SHARED_LIMIT_SM86;
+    /** Shared memory per block on sm_90 (H100, H200): 227 KB. */
+    public static final long SHARED_LIMIT_SM90 = Devices.SHARED_LIMIT_SM90;
 
     /** The order the threads of a block run in between two barriers. */
     public enum Schedule {
@@ -24,7 +32,8 @@ public final class Emulator {
 
     /**
      * How the emulator runs later launches. A fresh emu device starts with FORWARD, seed 0,
-     * 232448 bytes of shared memory (sm_90's per-block limit) and every worker.
+     * {@link #SHARED_LIMIT_SM86} bytes of shared memory (the smallest per-block limit of the GPUs
+     * the cuda backend runs on) and every worker.
      *
      * @param schedule thread order between barriers; a result that changes with it reveals a race
      * @param scheduleSeed the seed of the RANDOM order

@@ -25,6 +25,11 @@ public final class Devices {
 
     private Devices() {}
 
+    /** The per-block shared memory limits of deepkern.h, for {@link Emulator}'s constants. */
+    public static final long SHARED_LIMIT_SM80 = DK_SHARED_LIMIT_SM80;
+    public static final long SHARED_LIMIT_SM86 = DK_SHARED_LIMIT_SM86;
+    public static final long SHARED_LIMIT_SM90 = DK_SHARED_LIMIT_SM90;
+
     public static String version() {
         return dk_version().getString();
     }

@@ -60,6 +60,14 @@ class EmulatorTest {
     }
 
     @Test
+    void theDefaultSharedLimitIsTheSmallestOfTheGpusLimits() {
+        assertEquals(Emulator.SHARED_LIMIT_SM86, defaults.sharedLimit());
+        assertEquals(99 * 1024, Emulator.SHARED_LIMIT_SM86);
+        assertEquals(163 * 1024, Emulator.SHARED_LIMIT_SM80);
+        assertEquals(227 * 1024, Emulator.SHARED_LIMIT_SM90);
+    }
+
+    @Test
     void optionsRoundTrip() {
         Emulator.Options o = new Emulator.Options(Schedule.RANDOM, 77, 48 * 1024, 1);
         Emulator.setOptions(o);
