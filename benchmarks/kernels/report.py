@@ -62,8 +62,8 @@ HOT = {
     rf"attention_backward_mma_kernel<{TENSOR}, (64|128)>": 0.46,  # 0.9x of FA2's backward
     rf"gemm_mma_kernel<{TENSOR}>": 0.78,                       # 0.65x of cuBLAS's ~790 TFLOP/s, of ~660
     rf"conv2d_forward_mma_kernel<{TENSOR}>": 0.55,             # 0.7x of cuDNN channels_last
-    r"softmax_forward_kernel<": 0.85,
-    r"norm_forward_kernel<": 0.85,
+    r"softmax_forward(_rows)?_kernel<": 0.85,
+    r"norm_forward(_rows)?_kernel<": 0.85,
     r"cast_kernel<": 0.80,
     r"fill_kernel<": 0.80,
     r"strided_copy_kernel<": 0.80,

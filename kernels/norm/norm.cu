@@ -9,9 +9,16 @@
 // gradients are column sums over rows, done without atomics: the row kernel leaves (mean, rstd)
 // per row in the workspace, a 2-D kernel sums a strided set of rows per thread and the block's
 // rows in shared memory into one f32 partial row per block of rows, and a last kernel adds those.
-// Everything is bandwidth-bound: forward 2 reads + 1 write per element (the re-read hits L2 for
-// rows up to tens of kilobytes), backward 2-3 reads + 1 write.
+// Everything is bandwidth-bound. The forward passes of rows that fit in registers (up to 256
+// 16-byte packs: 1024 f32 or 2048 bf16/f16 elements) whose rows and parameters are 16-byte
+// aligned take the row once: each lane loads all its packs at once (up to 8 loads in flight per
+// lane), reduces and writes from registers (RegisterRow) - 1 read + 1 write per element. Longer or
+// unaligned rows stride the row per lane: 2 reads + 1 write per element (the re-read hits L2 for
+// rows up to tens of kilobytes). Backward: 2-3 reads + 1 write.
+#include <type_traits>
+
 #include "deepkern/portable.cuh"
+#include "deepkern/packs.cuh"
 #include "deepkern/column_sum.cuh"
 #include "deepkern/reduce.cuh"
 #include "deepkern/dispatch.h"
@@ -47,6 +54,60 @@ __device__ __forceinline__ void warp_merge(float& m, float& s) {
 
 unsigned row_grid(const Exec& ex, int64_t rows) { return grid_for(ex, rows, kRowsPerBlock); }
 
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
+    return v;
+}
+
+// Up to 32 * N 16-byte packs of a row, in registers: lane l holds packs l, l + 32, ... (V elements
+// each, as f32), loaded together. The row's length is a multiple of V; packs past it are absent.
+template <typename T, int N>
+struct RegisterRow {
+    static constexpr int V = Pack16<T>::size;
+    Floats<V> p[N];
+    int64_t cols;
+    int lane;
+
+    __device__ __forceinline__ int64_t col(int j) const { return (int64_t(lane) + 32 * j) * V; }
+    __device__ __forceinline__ bool has(int j) const { return col(j) < cols; }
+
+    __device__ __forceinline__ void load_row(const T* xr) {
+        DK_UNROLL
+        for (int j = 0; j < N; ++j) p[j] = has(j) ? load<V>(xr + col(j)) : Floats<V>{};
+    }
+    // f(value, column) for every element present, in place.
+    template <class F>
+    __device__ __forceinline__ void each(F&& f) {
+        DK_UNROLL
+        for (int j = 0; j < N; ++j)
+            if (has(j)) {
+                DK_UNROLL
+                for (int k = 0; k < V; ++k) f(p[j].v[k], col(j) + k);
+            }
+    }
+    __device__ __forceinline__ void store_row(T* orow) const {
+        DK_UNROLL
+        for (int j = 0; j < N; ++j)
+            if (has(j)) store<V>(orow + col(j), p[j]);
+    }
+};
+
+// The register rows' pack counts: calls f(IntTag<N>) with the smallest N in {1, 2, 4, 8} whose
+// 32 * N packs hold the row, and returns false (f not called) when the row is too long or the
+// pointers are not 16-byte aligned, or the row not a whole number of packs.
+template <typename T, class F>
+bool dispatch_register_row(int64_t cols, std::initializer_list<const void*> ptrs, F&& f) {
+    constexpr int V = Pack16<T>::size;
+    if (!packable<T>(cols, ptrs)) return false;
+    const int64_t packs = cols / V;
+    if (packs <= 32) f(std::integral_constant<int, 1>{});
+    else if (packs <= 64) f(std::integral_constant<int, 2>{});
+    else if (packs <= 128) f(std::integral_constant<int, 4>{});
+    else if (packs <= 256) f(std::integral_constant<int, 8>{});
+    else return false;
+    return true;
+}
+
 }  // namespace
 
 template <typename T>
@@ -66,6 +127,32 @@ __global__ void softmax_forward_kernel(const T* x, T* out, int64_t rows, int64_t
             const float inv = 1.0f / s;
             for (int64_t c = lane; c < cols; c += 32) store_float(orow[c], expf(load_float(xr[c]) - m) * inv);
         }
+    }
+}
+
+template <typename T, int N>
+__global__ void softmax_forward_rows_kernel(const T* x, T* out, int64_t rows, int64_t cols, bool log) {
+    RegisterRow<T, N> row;
+    row.cols = cols;
+    row.lane = threadIdx.x % 32;
+    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
+    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+        row.load_row(x + r * cols);
+        float m = -INFINITY;
+        row.each([&](float& v, int64_t) { m = fmaxf(m, v); });
+        m = warp_max(m);
+        // an all -inf row: exp(-inf - -inf) is NaN, as torch gives
+        float s = 0.0f;
+        row.each([&](float& v, int64_t) { s += expf(v - m); });
+        s = warp_sum(s);
+        if (log) {
+            const float log_s = logf(s);
+            row.each([&](float& v, int64_t) { v = (v - m) - log_s; });
+        } else {
+            const float inv = 1.0f / s;
+            row.each([&](float& v, int64_t) { v = expf(v - m) * inv; });
+        }
+        row.store_row(out + r * cols);
     }
 }
 
@@ -122,6 +209,44 @@ __global__ void norm_forward_kernel(const T* x, const P* weight, const P* bias, 
             if (bias) v += load_float(bias[c]);
             store_float(out[r * cols + c], v);
         }
+    }
+}
+
+template <typename T, typename P, int N>
+__global__ void norm_forward_rows_kernel(const T* x, const P* weight, const P* bias, T* out, int64_t rows,
+                                         int64_t cols, float eps, bool rms) {
+    constexpr int V = Pack16<T>::size;
+    RegisterRow<T, N> row;
+    row.cols = cols;
+    row.lane = threadIdx.x % 32;
+    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
+    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+        row.load_row(x + r * cols);
+        float mean = 0.0f;
+        if (!rms) {
+            float s = 0.0f;
+            row.each([&](float& v, int64_t) { s += v; });
+            mean = warp_sum(s) / float(cols);
+        }
+        float q = 0.0f;
+        row.each([&](float& v, int64_t) { q += (v - mean) * (v - mean); });
+        const float rstd = 1.0f / sqrtf(warp_sum(q) / float(cols) + eps);
+        DK_UNROLL
+        for (int j = 0; j < N; ++j) {
+            if (!row.has(j)) continue;
+            const int64_t c = row.col(j);
+            Floats<V> w, b;
+            if (weight) w = load<V>(weight + c);
+            if (bias) b = load<V>(bias + c);
+            DK_UNROLL
+            for (int k = 0; k < V; ++k) {
+                float v = (row.p[j].v[k] - mean) * rstd;
+                if (weight) v *= w.v[k];
+                if (bias) v += b.v[k];
+                row.p[j].v[k] = v;
+            }
+        }
+        row.store_row(out + r * cols);
     }
 }
 
@@ -192,8 +317,14 @@ void softmax_forward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
     if (a.rows * a.cols == 0) return;
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        launch(ex, "softmax_forward", softmax_forward_kernel<T>, dim3(row_grid(ex, a.rows)), dim3(32 * kRowsPerBlock),
-               0, static_cast<const T*>(a.x), static_cast<T*>(a.out), a.rows, a.cols, a.log);
+        const auto x = static_cast<const T*>(a.x);
+        const auto out = static_cast<T*>(a.out);
+        const dim3 grid(row_grid(ex, a.rows)), block(32 * kRowsPerBlock);
+        if (!dispatch_register_row<T>(a.cols, {x, out}, [&](auto n) {
+                launch(ex, "softmax_forward", softmax_forward_rows_kernel<T, decltype(n)::value>, grid, block, 0, x,
+                       out, a.rows, a.cols, a.log);
+            }))
+            launch(ex, "softmax_forward", softmax_forward_kernel<T>, grid, block, 0, x, out, a.rows, a.cols, a.log);
     });
 }
 
@@ -221,10 +352,16 @@ void norm_forward(const Exec& ex, DType dtype, const NormArgs& a) {
     dispatch_norm(dtype, a, [&](auto tag, auto param_tag) {
         using T = typename decltype(tag)::type;
         using P = typename decltype(param_tag)::type;
-        launch(ex, a.rms ? "rms_norm_forward" : "layer_norm_forward", norm_forward_kernel<T, P>,
-               dim3(row_grid(ex, a.rows)), dim3(32 * kRowsPerBlock), 0, static_cast<const T*>(a.x),
-               static_cast<const P*>(a.weight), static_cast<const P*>(a.bias), static_cast<T*>(a.out), a.rows,
-               a.cols, a.eps, a.rms);
+        const auto x = static_cast<const T*>(a.x);
+        const auto w = static_cast<const P*>(a.weight), b = static_cast<const P*>(a.bias);
+        const auto out = static_cast<T*>(a.out);
+        const char* name = a.rms ? "rms_norm_forward" : "layer_norm_forward";
+        const dim3 grid(row_grid(ex, a.rows)), block(32 * kRowsPerBlock);
+        if (!dispatch_register_row<T>(a.cols, {x, out, w, b}, [&](auto n) {
+                launch(ex, name, norm_forward_rows_kernel<T, P, decltype(n)::value>, grid, block, 0, x, w, b, out,
+                       a.rows, a.cols, a.eps, a.rms);
+            }))
+            launch(ex, name, norm_forward_kernel<T, P>, grid, block, 0, x, w, b, out, a.rows, a.cols, a.eps, a.rms);
     });
 }
 

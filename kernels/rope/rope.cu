@@ -1,6 +1,11 @@
 // rope.cu - rotary position embedding on [B, H, L, D], forward and backward (the turn by -theta).
-// One thread per pair of elements in a grid-stride loop; cos and sin are computed in registers
-// (rope/rope_bodies.cuh), so no table is read: traffic is the 2n elements in and out.
+// A thread takes one (position, pair) of the [L, D / 2] angle space in a grid-stride loop, computes
+// its angle once (rope/rope_bodies.cuh: a power, a cosine and a sine) and turns that pair in each
+// of its share of the B * H rows: the transcendental work is 1 / (B * H) per element and no table
+// is read, so traffic is the 2n elements in and out. blockIdx.y splits the rows when L * D / 2
+// alone cannot fill the GPU (decoding, L = 1).
+#include <algorithm>
+
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "rope/rope_bodies.cuh"
@@ -10,17 +15,26 @@ namespace dk {
 namespace DK_BACKEND {
 
 template <typename T>
-__global__ void rope_kernel(RopePair<T> body, int64_t pairs) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t p = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; p < pairs; p += stride) body.apply(p);
+__global__ void rope_kernel(RopePair<T> body, int64_t bh) {
+    const int64_t angles = body.seq * body.half, stride = int64_t(blockDim.x) * gridDim.x;
+    for (int64_t q = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; q < angles; q += stride) {
+        const int64_t pos = q / body.half, i = q - pos * body.half;
+        float c, s;
+        body.angle(i, pos, c, s);
+        for (int64_t b = blockIdx.y; b < bh; b += gridDim.y) body.turn(b * body.seq + pos, i, c, s);
+    }
 }
 
 void rope(const Exec& ex, DType dtype, const RopeArgs& a) {
-    const int64_t pairs = a.bh * a.seq * (a.dim / 2);
-    if (pairs == 0) return;
+    const int64_t angles = a.seq * (a.dim / 2);
+    if (angles == 0 || a.bh == 0) return;
+    constexpr int kThreads = 256;
+    const unsigned gx = grid_for(ex, angles, kThreads);
+    const int64_t want_y = int64_t(ex.multiprocessors) * 8 / gx;  // grid_for's fill of the machine
+    const unsigned gy = unsigned(std::max<int64_t>(1, std::min<int64_t>({a.bh, want_y, 65535})));
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        launch(ex, "rope", rope_kernel<T>, dim3(grid_for(ex, pairs, 256)), dim3(256), 0, RopePair<T>::of(a), pairs);
+        launch(ex, "rope", rope_kernel<T>, dim3(gx, gy), dim3(kThreads), 0, RopePair<T>::of(a), a.bh);
     });
 }
 

@@ -24,17 +24,30 @@ struct RopePair {
                 a.base, a.sign, a.interleaved};
     }
 
-    // Pair p of the [bh * seq, dim / 2] pair space. Reads both elements before writing: in place is safe.
-    DK_HD void apply(int64_t p) const {
-        const int64_t i = p % half, row = p / half, pos = row % seq + offset;
+    // The turn of pair i at position pos of the sequence (the offset is added here): cos and
+    // sign * sin of its angle.
+    DK_HD void angle(int64_t i, int64_t pos, float& c, float& s) const {
         const float inv_freq = 1.0f / powf(base, float(2 * i) / float(dim));
-        const float theta = float(pos) * inv_freq;
-        const float c = cosf(theta), s = sign * sinf(theta);
+        const float theta = float(pos + offset) * inv_freq;
+        c = cosf(theta);
+        s = sign * sinf(theta);
+    }
+
+    // Turns pair i of row `row` by (c, s). Reads both elements before writing: in place is safe.
+    DK_HD void turn(int64_t row, int64_t i, float c, float s) const {
         const int64_t ia = row * dim + (interleaved ? 2 * i : i);
         const int64_t ib = ia + (interleaved ? 1 : half);
         const float a = load_float(x[ia]), b = load_float(x[ib]);
         store_float(out[ia], a * c - b * s);
         store_float(out[ib], a * s + b * c);
+    }
+
+    // Pair p of the [bh * seq, dim / 2] pair space.
+    DK_HD void apply(int64_t p) const {
+        const int64_t i = p % half, row = p / half;
+        float c, s;
+        angle(i, row % seq, c, s);
+        turn(row, i, c, s);
     }
 };
 

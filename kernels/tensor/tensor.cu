@@ -1,12 +1,13 @@
 // tensor.cu - the tensor basics every backend needs: fill, dtype cast, normal random numbers and the
 // strided copy behind permute and narrow.
 //
-// All are grid-stride loops over compact outputs (the strided copy reads x through
+// All are grid-stride loops over compact outputs (fill and cast on 16-byte packs when aligned) (the strided copy reads x through
 // tensor/strided.cuh: writes coalesce, a transposing read does not). randn draws element i from Philox
 // counter offset + i/4 (deepkern/philox.cuh), so its bits do not depend on the launch shape
 // and match the cpu backend's.
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
+#include "deepkern/packs.cuh"
 #include "deepkern/philox.cuh"
 #include "tensor/strided.cuh"
 #include "tensor/tensor.h"
@@ -14,17 +15,32 @@
 namespace dk {
 namespace DK_BACKEND {
 
-template <typename T>
+// V consecutive elements per thread and step: 16-byte packs when the pointers allow (V > 1),
+// the last partial step element by element.
+template <int V, typename T>
 __global__ void fill_kernel(T* __restrict__ y, int64_t n, T value) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) y[i] = value;
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x * V;
+    Elems<T, V> e;
+    each<V>([&](int k) { e.v[k] = value; });
+    for (int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * V; i < n; i += stride) {
+        if (i + V <= n) store_elems<V>(y + i, e);
+        else for (int64_t j = i; j < n; ++j) y[j] = value;
+    }
 }
 
-template <typename To, typename From>
+template <int V, typename To, typename From>
 __global__ void cast_kernel(const From* __restrict__ x, To* __restrict__ y, int64_t n) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride)
-        y[i] = convert<To>(x[i]);
+    const int64_t stride = int64_t(blockDim.x) * gridDim.x * V;
+    for (int64_t i = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * V; i < n; i += stride) {
+        if (i + V <= n) {
+            const Elems<From, V> a = load_elems<V>(x + i);
+            Elems<To, V> b;
+            each<V>([&](int k) { b.v[k] = convert<To>(a.v[k]); });
+            store_elems<V>(y + i, b);
+        } else {
+            for (int64_t j = i; j < n; ++j) y[j] = convert<To>(x[j]);
+        }
+    }
 }
 
 // One thread per Philox block of four normals.
@@ -59,19 +75,30 @@ void fill(const Exec& ex, DType dtype, void* out, int64_t n, double value) {
         T v;
         if constexpr (is_integer_dtype<T>::value) v = saturating_int<T>(value);
         else store_float(v, float(value));
-        launch(ex, "fill", fill_kernel<T>, dim3(grid_for(ex, n, kThreads)), dim3(kThreads), 0,
-               static_cast<T*>(out), n, v);
+        constexpr int V = Pack16<T>::size;
+        if (aligned16({out}))
+            launch(ex, "fill", fill_kernel<V, T>, dim3(grid_for(ex, (n + V - 1) / V, kThreads)), dim3(kThreads), 0,
+                   static_cast<T*>(out), n, v);
+        else
+            launch(ex, "fill", fill_kernel<1, T>, dim3(grid_for(ex, n, kThreads)), dim3(kThreads), 0,
+                   static_cast<T*>(out), n, v);
     });
 }
 
+// 8 elements per thread and step: 16 bytes of the 16-bit types, whole packs of the wider ones.
 void cast(const Exec& ex, DType from, const void* x, DType to, void* out, int64_t n) {
     if (n == 0) return;
+    constexpr int V = 8;
     dispatch_all(from, [&](auto from_tag) {
         dispatch_all(to, [&](auto to_tag) {
             using F = typename decltype(from_tag)::type;
             using T = typename decltype(to_tag)::type;
-            launch(ex, "cast", cast_kernel<T, F>, dim3(grid_for(ex, n, kThreads)), dim3(kThreads),
-                   0, static_cast<const F*>(x), static_cast<T*>(out), n);
+            if (aligned16({x, out}))
+                launch(ex, "cast", cast_kernel<V, T, F>, dim3(grid_for(ex, (n + V - 1) / V, kThreads)),
+                       dim3(kThreads), 0, static_cast<const F*>(x), static_cast<T*>(out), n);
+            else
+                launch(ex, "cast", cast_kernel<1, T, F>, dim3(grid_for(ex, n, kThreads)), dim3(kThreads), 0,
+                       static_cast<const F*>(x), static_cast<T*>(out), n);
         });
     });
 }

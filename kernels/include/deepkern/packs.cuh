@@ -1,5 +1,5 @@
-// packs.cuh - how element-wise bodies load and store V consecutive elements as f32: a whole
-// 16-byte pack of the storage type in one access (aligned), any other V element by element.
+// packs.cuh - how element-wise bodies load and store V consecutive elements, as stored or as f32:
+// whole 16-byte packs of the storage type (aligned), any other V element by element.
 // These are the kernels' only vector accesses to memory (besides ldmatrix and cp.async, checked
 // in their own wrappers): the emu build fails one whose address is not 16-byte aligned, which a
 // GPU faults on ("misaligned address") and a CPU would quietly allow.
@@ -44,31 +44,62 @@ DK_HD void check_pack_aligned([[maybe_unused]] const void* p, [[maybe_unused]] c
 #endif
 }
 
+// V consecutive elements of T as stored: whole 16-byte packs when V is a multiple of a pack's
+// element count (p must then be 16-byte aligned), element by element otherwise.
+template <typename T, int V>
+struct Elems {
+    T v[V];
+};
+
+template <int V, typename T>
+DK_HD Elems<T, V> load_elems(const T* p) {
+    constexpr int P = Pack16<T>::size;
+    Elems<T, V> e;
+    if constexpr (V % P != 0) {
+        each<V>([&](int k) { e.v[k] = p[k]; });
+    } else {
+        DK_UNROLL
+        for (int c = 0; c < V; c += P) {
+            check_pack_aligned(p + c, "load");
+            const Pack16<T> pk = *reinterpret_cast<const Pack16<T>*>(p + c);
+            DK_UNROLL
+            for (int k = 0; k < P; ++k) e.v[c + k] = pk.v[k];
+        }
+    }
+    return e;
+}
+
+template <int V, typename T>
+DK_HD void store_elems(T* p, const Elems<T, V>& e) {
+    constexpr int P = Pack16<T>::size;
+    if constexpr (V % P != 0) {
+        each<V>([&](int k) { p[k] = e.v[k]; });
+    } else {
+        DK_UNROLL
+        for (int c = 0; c < V; c += P) {
+            Pack16<T> pk;
+            DK_UNROLL
+            for (int k = 0; k < P; ++k) pk.v[k] = e.v[c + k];
+            check_pack_aligned(p + c, "store");
+            *reinterpret_cast<Pack16<T>*>(p + c) = pk;
+        }
+    }
+}
+
+// The same as f32 values.
 template <int V, typename T>
 DK_HD Floats<V> load(const T* p) {
+    const Elems<T, V> e = load_elems<V>(p);
     Floats<V> f;
-    if constexpr (V != Pack16<T>::size) {  // element by element
-        each<V>([&](int k) { f.v[k] = load_float(p[k]); });
-    } else {  // one 16-byte load: p must be 16-byte aligned
-        check_pack_aligned(p, "load");
-        const Pack16<T> pk = *reinterpret_cast<const Pack16<T>*>(p);
-        DK_UNROLL
-        for (int k = 0; k < V; ++k) f.v[k] = load_float(pk.v[k]);
-    }
+    each<V>([&](int k) { f.v[k] = load_float(e.v[k]); });
     return f;
 }
 
 template <int V, typename T>
 DK_HD void store(T* p, const Floats<V>& f) {
-    if constexpr (V != Pack16<T>::size) {
-        each<V>([&](int k) { store_float(p[k], f.v[k]); });
-    } else {
-        Pack16<T> pk;
-        DK_UNROLL
-        for (int k = 0; k < V; ++k) store_float(pk.v[k], f.v[k]);
-        check_pack_aligned(p, "store");
-        *reinterpret_cast<Pack16<T>*>(p) = pk;
-    }
+    Elems<T, V> e;
+    each<V>([&](int k) { store_float(e.v[k], f.v[k]); });
+    store_elems<V>(p, e);
 }
 
 inline bool aligned16(std::initializer_list<const void*> ptrs) {

@@ -34,6 +34,34 @@ class CastTest {
         check(device, DType.BF16, bits -> Float.intBitsToFloat(bits << 16));
     }
 
+    /**
+     * Every dtype pair on whole numbers (exact in each), over lengths around the kernels' 8-element
+     * step and views starting 0-3 elements into their buffer: the 16-byte packed path, its tail and
+     * the unaligned element path.
+     */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void everyPairOnPacksTailsAndUnalignedViews(Device device) {
+        DType[] types = {DType.F32, DType.F16, DType.BF16, DType.I32, DType.I64};
+        for (DType from : types) {
+            for (DType to : types) {
+                for (int len : new int[] {1, 7, 8, 9, 8 * 37 + 5}) {
+                    for (int off = 0; off < 4; off++) {
+                        float[] x = new float[off + len];
+                        for (int i = 0; i < x.length; i++) x[i] = (i * 7) % 201 - 100;
+                        try (Tensor base = Tensor.of(x, new long[0], device); Tensor src = base.to(from);
+                             Tensor view = src.narrow(0, off, len); Tensor y = view.to(to); Tensor back = y.to(DType.F32)) {
+                            float[] got = back.toFloatArray();
+                            for (int i = 0; i < len; i++)
+                                assertEquals(x[off + i], got[i], 0.0, from + " -> " + to + ", length " + len + ", offset " + off
+                                        + ", element " + i);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     interface Decoder {
         float decode(int bits);
     }

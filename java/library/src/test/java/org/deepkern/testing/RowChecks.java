@@ -20,6 +20,8 @@ public final class RowChecks {
     public static final int[] ROWS = {1, 17, 130};
     public static final int[] COLS = {1, 7, 64, 257};
     public static final int[] LONG_COLS = {1023, 1025, 2051};
+    /** Whole 16-byte packs: the register-row kernels with 2, 4 and 8 packs per lane, and just past them. */
+    public static final int[] PACKED_COLS = {132, 264, 520, 1032, 2048};
     public static final DType[] DTYPES = {DType.F32, DType.F16, DType.BF16};
 
     /** Every host device x dtype x (rows, cols) of the odd-size table. */
@@ -32,6 +34,8 @@ public final class RowChecks {
             // rows longer than the cpu backend's 1024-element accumulation blocks (and emu's row loops)
             for (DType t : DTYPES)
                 for (int c : LONG_COLS) out.add(Arguments.of(d, t, 3, c));
+            for (DType t : DTYPES)
+                for (int c : PACKED_COLS) out.add(Arguments.of(d, t, 5, c));
         });
         return out.stream();
     }
