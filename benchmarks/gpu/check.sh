@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# check.sh [--dry-run] RESULT_DIR - the GPU check, run from the folder pack.sh made, offline:
-# nvidia-smi; the gpu-tagged JUnit tests; compute-sanitizer (memcheck and racecheck) over the
-# correctness gate of every op on a small case; `deepkern bench --device cuda` with PyTorch's
-# times (torch_peer.py) merged in. Logs, results.json, table.md and roofline.png go to
-# RESULT_DIR. --dry-run does the same steps on a machine without a GPU (cpu device, sanitizer
-# and PyTorch-on-cuda skipped with a message), so CI tests the script itself.
+# check.sh [--dry-run] RESULT_DIR - the GPU check, run from the folder pack.sh made, offline, in
+# about 10 minutes on one H100/H200: nvidia-smi; the whole JUnit suite with cuda as its device
+# (-Ddeepkern.test.devices=cuda, the gpu-tagged tests included; at most 5 minutes); compute-sanitizer
+# (memcheck, racecheck, synccheck) over the correctness gate of every op on a small case;
+# `deepkern bench --device cuda` with PyTorch's times (torch_peer.py) merged in. Logs,
+# results.json, table.md and roofline.png go to RESULT_DIR. --dry-run does the same steps on a
+# machine without a GPU (the cpu device, the gpu tests only, sanitizer and PyTorch-on-cuda
+# skipped with a message), so CI tests the script itself.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dry=0
@@ -30,17 +32,20 @@ step "nvidia-smi"
 if ((dry)); then echo "dry run: no GPU, skipped"; else nvidia-smi 2>&1 | tee "$res/nvidia-smi.log"; fi
 "${dk[@]}" info 2>&1 | tee "$res/info.log"
 
-step "gpu-tagged tests"
-"${java[@]}" -jar "$here/junit-platform-console-standalone.jar" execute --disable-banner \
-    --class-path "$here/test-classes:$here/deepkern-cli.jar" --scan-class-path "$here/test-classes" \
-    --include-tag gpu --reports-dir "$res/junit" 2>&1 | tee "$res/tests.log" || failed=1
+step "the test suite on $device"
+suite=(--include-tag gpu)
+((dry)) || suite=(--exclude-tag none)
+timeout 300 "${java[@]}" -Ddeepkern.test.devices="$device" -jar "$here/junit-platform-console-standalone.jar" execute \
+    --disable-banner --class-path "$here/test-classes:$here/deepkern-cli.jar" --scan-class-path "$here/test-classes" \
+    "${suite[@]}" --reports-dir "$res/junit" >"$res/tests.log" 2>&1 || failed=1
+tail -40 "$res/tests.log"
 
 step "compute-sanitizer over every op's correctness gate"
 if ((dry)); then
     echo "dry run: compute-sanitizer skipped (no GPU); running the gate alone"
     "${dk[@]}" bench --device "$device" --quick --check-only 2>&1 | tee "$res/sanitizer.log" || failed=1
 else
-    for tool in memcheck racecheck; do
+    for tool in memcheck racecheck synccheck; do
         compute-sanitizer --tool "$tool" --error-exitcode 99 "${dk[@]}" bench --device cuda --quick --check-only \
             2>&1 | tee "$res/sanitizer-$tool.log" || failed=1
     done

@@ -9,8 +9,9 @@
 // Forward: a block of 4 warps owns a tile of 64 query rows of one (batch, head), each warp 16 rows,
 // and streams the key/value tiles of its kv head through shared memory in two cp.async stages (the
 // next tile lands while this one is used). Per key tile each warp computes its 16 x Bc block of S,
-// updates its rows' running max m and sum l (online softmax, f32 registers, rows spread over the 4
-// lanes of a quad and merged by xor shuffles) and rescales and adds P V into an f32 16 x D output
+// updates its rows' running max m and sum l (online softmax in base 2, f32 registers, rows spread
+// over the 4 lanes of a quad and merged by xor shuffles; the key mask and the bias only on the tiles
+// that need them) and rescales and adds P V into an f32 16 x D output
 // accumulator; at the end out = O / l and logsumexp = m + log l. For f16 / bf16 both products are
 // mma.m16n8k16 with f32 accumulation: Q's A fragments come once from global memory, K's B fragments
 // by ldmatrix from the [key][d] tile, P is re-packed from the S accumulator fragments straight into
@@ -50,6 +51,7 @@ namespace attention_detail {
 constexpr unsigned kFullMask = 0xffffffffu;
 constexpr int kWarps = 4, kThreads = 32 * kWarps, kQueryTile = 16 * kWarps;
 constexpr int kSharedBudget = 44 * 1024;
+constexpr float kLog2e = 1.4426950408889634f, kLn2 = 0.6931471805599453f;
 
 // Shared rows of the forward's K / V tiles: D plus 16 bytes, so rows stay 16-byte aligned for
 // cp.async and ldmatrix and eight consecutive rows start in different banks.
@@ -155,6 +157,7 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
     const int64_t kend = attention_key_end(a, kl, last);
     const int64_t steps = (kend + Bc - 1) / Bc;
     const int64_t qld = a.q_rows.row;
+    const float scale_log2 = a.scale * kLog2e;
     const T* Q = static_cast<const T*>(a.q) + b * a.q_rows.batch + h * a.q_rows.head;
     const T* K = static_cast<const T*>(a.k) + b * a.k_rows.batch + kvh * a.k_rows.head;
     const T* V = static_cast<const T*>(a.v) + b * a.v_rows.batch + kvh * a.v_rows.head;
@@ -239,21 +242,36 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
             }
         }
 
-        // scale, bias, mask; online softmax per row (the row's 4 lanes agree on m after quad_max)
+        // scale, bias, mask, in base 2 (s log2 e, so exp is one ex2); online softmax per row (the
+        // row's 4 lanes agree on m after quad_max). Only tiles crossing a row's key end, or with a
+        // bias, pay the per-element key test and bias load.
         float mx[2] = {m[0], m[1]};
-        DK_UNROLL
-        for (int nt = 0; nt < Bc / 8; ++nt)
+        if (!a.bias && k0 + Bc <= end[0] && k0 + Bc <= end[1]) {
             DK_UNROLL
-            for (int i = 0; i < 4; ++i) {
-                const int r = i >> 1;
-                const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
-                s[nt][i] = key < end[r] ? a.scale * s[nt][i] + attention_bias<T>(a, b, h, row[r], key) : -INFINITY;
-                mx[r] = fmaxf(mx[r], s[nt][i]);
-            }
-        float alpha[2];
+            for (int nt = 0; nt < Bc / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    s[nt][i] *= scale_log2;
+                    mx[i >> 1] = fmaxf(mx[i >> 1], s[nt][i]);
+                }
+        } else {
+            DK_UNROLL
+            for (int nt = 0; nt < Bc / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    const int r = i >> 1;
+                    const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
+                    s[nt][i] = key < end[r] ? (a.scale * s[nt][i] + attention_bias<T>(a, b, h, row[r], key)) * kLog2e
+                                            : -INFINITY;
+                    mx[r] = fmaxf(mx[r], s[nt][i]);
+                }
+        }
+        // exp2(s - mu): with mu = 0 for a row with no key yet (m = -inf), masked entries give 0
+        float alpha[2], mu[2];
         for (int r = 0; r < 2; ++r) {
             mx[r] = quad_max(mx[r]);
-            alpha[r] = mx[r] == -INFINITY ? 1.0f : expf(m[r] - mx[r]);  // m = -inf at first: 0
+            mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
+            alpha[r] = exp2f(m[r] - mu[r]);  // m = -inf at first: 0
             m[r] = mx[r];
             l[r] *= alpha[r];
         }
@@ -261,9 +279,8 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
         for (int nt = 0; nt < Bc / 8; ++nt)
             DK_UNROLL
             for (int i = 0; i < 4; ++i) {
-                const int r = i >> 1;
-                s[nt][i] = s[nt][i] == -INFINITY ? 0.0f : expf(s[nt][i] - m[r]);
-                l[r] += s[nt][i];  // this lane's share of the row sum; the quad adds up at the end
+                s[nt][i] = exp2f(s[nt][i] - mu[i >> 1]);
+                l[i >> 1] += s[nt][i];  // this lane's share of the row sum; the quad adds up at the end
             }
         DK_UNROLL
         for (int dt = 0; dt < D / 8; ++dt)
@@ -320,7 +337,7 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
             store_float(orow[8 * dt + 2 * t], o[dt][2 * r] * inv);
             store_float(orow[8 * dt + 2 * t + 1], o[dt][2 * r + 1] * inv);
         }
-        if (t == 0) a.lse[bh * a.lq + row[r]] = sum > 0.0f ? m[r] + logf(sum) : -INFINITY;
+        if (t == 0) a.lse[bh * a.lq + row[r]] = sum > 0.0f ? (m[r] + log2f(sum)) * kLn2 : -INFINITY;
     }
 }
 

@@ -9,7 +9,8 @@
 // (taps, kk) 8 filters of one grad_y pixel and its output 8 channels of one filter tap; the weight
 // gradient 8 filters of one grad_y pixel and 8 channels of one input pixel. So every tile is
 // gathered with 16-byte cp.async copies (zeros stored directly where a tap falls in the padding,
-// does not divide the stride, or runs past an edge). A block of 4 warps owns a 64 x 64 output tile;
+// does not divide the stride, or runs past an edge). The forward decodes its gather once per thread
+// and advances it per step (ForwardTaps); the gradients decode each chunk. A block of 4 warps owns a 64 x 64 output tile;
 // per 32-wide step of the reduction each warp loads its 16 x 16 A fragments and, for each pair of
 // n8 tiles, 16 x 16 B fragments with ldmatrix.x4 and issues mma.m16n8k16 into a 16 x 64 f32
 // accumulator. A tile is staged [row][red] (rows of 40 elements) or, where the tensor runs along
@@ -130,6 +131,44 @@ __device__ __forceinline__ void mma_tile_store(const float (&acc)[kMmaN / 8][4],
     }
 }
 
+// The forward's A gather for one thread, decoded once and advanced by kMmaK per reduction step,
+// so the main loop divides nothing: the thread always copies chunk ch = tid % 4 (reduction indices
+// rr .. rr + 7, one (r, s) tap and 8 channels cg..) of tile rows tid / 4 and tid / 4 + 32, whose
+// output pixels (n, p, q) are fixed for the block.
+struct ForwardTaps {
+    static constexpr int kRows = 2, kRowStep = kMmaThreads / (kMmaK / 8);
+    static_assert(kRows * kRowStep == kMmaM, "two tile rows per thread, one reduction chunk");
+    int64_t rr, cg, r, s;                        // the chunk's first reduction index and its decode
+    int64_t top[kRows], left[kRows], image[kRows];  // tap (0, 0)'s input row and column; n H W C
+    static constexpr int64_t kNoRow = INT64_MIN / 2;  // top of a row past the pixels: every tap is outside
+
+    __device__ __forceinline__ ForwardTaps(const ConvGeom& g, int64_t m0, int64_t m_total) {
+        rr = 8 * (threadIdx.x % (kMmaK / 8));
+        conv_red_decode(g, rr, cg, r, s);
+        for (int k = 0; k < kRows; ++k) {
+            const int64_t m = m0 + int(threadIdx.x) / (kMmaK / 8) + k * kRowStep;
+            const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
+            top[k] = m < m_total ? p * g.stride_h - g.pad_h : kNoRow;
+            left[k] = q * g.stride_w - g.pad_w;
+            image[k] = n * g.h * g.w * g.c;
+        }
+    }
+
+    // Row k's 8 elements at the current chunk, or null in the padding / past the reduction.
+    template <typename T>
+    __device__ __forceinline__ const T* source(const ConvGeom& g, const T* x, int64_t c0, int64_t red, int k) const {
+        const int64_t h = top[k] + r * g.dil_h, w = left[k] + s * g.dil_w;
+        if (rr >= red || h < 0 || h >= g.h || w < 0 || w >= g.w) return nullptr;
+        return x + image[k] + (h * g.w + w) * g.c + c0 + cg;
+    }
+
+    __device__ __forceinline__ void advance(const ConvGeom& g, int64_t cgs) {
+        rr += kMmaK;
+        for (cg += kMmaK; cg >= cgs; cg -= cgs)
+            if (++s == g.s) s = 0, ++r;
+    }
+};
+
 template <typename T>
 __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     DK_DYNAMIC_SHARED(T, smem);
@@ -140,12 +179,17 @@ __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
     const int64_t m0 = int64_t(blockIdx.x) * kMmaM, k0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
+        ForwardTaps taps(g, m0, m_total);
         const auto load = [&](int at, int bt, int64_t r0) {
-            gather_tile<false, kMmaM>(smem, at, [&](int mm, int64_t off) {
-                const int64_t m = m0 + mm, rr = r0 + off;
-                int64_t xi;
-                return m < m_total && rr < red && conv_tap(g, m, rr, grp * cgs, xi) ? x + xi : nullptr;
-            });
+            const int row = int(threadIdx.x) / (kMmaK / 8), ch = int(threadIdx.x) % (kMmaK / 8);
+            for (int k = 0; k < ForwardTaps::kRows; ++k) {
+                const int dst = at + (row + k * ForwardTaps::kRowStep) * kLdRed + 8 * ch;
+                if (const T* from = taps.source(g, x, grp * cgs, red, k))
+                    cp_async<16, CacheOp::cg>(&smem[dst], from);
+                else
+                    zero8(smem, dst);
+            }
+            taps.advance(g, cgs);  // load is called once per step, in order
             gather_tile<false, kMmaN>(smem, bt, [&](int nn, int64_t off) {
                 const int64_t k = k0 + nn, rr = r0 + off;
                 return k < kgs && rr < red ? w + (grp * kgs + k) * red + rr : nullptr;

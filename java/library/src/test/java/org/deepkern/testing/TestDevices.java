@@ -1,6 +1,10 @@
 package org.deepkern.testing;
 
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.deepkern.DeepKern;
 import org.deepkern.Device;
@@ -9,9 +13,16 @@ import org.deepkern.Device;
 public final class TestDevices {
     private TestDevices() {}
 
-    /** cpu and emu (when built): what every machine runs. */
+    /**
+     * The devices every op's tests run on: cpu and emu (when built), what every machine runs; or the
+     * device types named by {@code -Ddeepkern.test.devices=cuda,cpu} (the GPU check runs the whole
+     * suite on cuda this way).
+     */
     public static Stream<Device> host() {
-        return DeepKern.devices().stream().filter(d -> d.type() != Device.Type.CUDA);
+        String named = System.getProperty("deepkern.test.devices", "cpu,emu");
+        Set<Device.Type> types = Arrays.stream(named.split(",")).map(String::trim).filter(t -> !t.isEmpty())
+                .map(t -> Device.Type.valueOf(t.toUpperCase(Locale.ROOT))).collect(Collectors.toSet());
+        return DeepKern.devices().stream().filter(d -> types.contains(d.type()));
     }
 
     /** The cuda devices present (none on a machine without a GPU). */
