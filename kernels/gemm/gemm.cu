@@ -6,7 +6,8 @@
 // 16: both operand tiles are staged through shared memory as f32 [k][m] and [k][n] with zero fill
 // past the edges, so any M, N, K works, transposed or not.
 // f16 / bf16: the tensor cores (gemm_mma_kernel below: mma.m16n8k16 with f32 accumulation through
-// mma.cuh, 128 x 64 block tiles, a 3-stage cp.async pipeline over K in steps of 32).
+// mma.cuh, 128 x 128 block tiles of four 64 x 64 warp tiles, a 4-stage cp.async pipeline over K
+// in steps of 32).
 // Both end in the epilogue of gemm/gemm_epilogue.cuh (bias, activation, residual, store). The
 // batch runs in gridDim.z (grid-stride beyond 65535), with broadcast batch dims as stride 0.
 // FLOPs 2 batch M N K; traffic per block: its A rows and B columns once per K step (A read
@@ -16,6 +17,7 @@
 #include "deepkern/async_copy.cuh"
 #include "gemm/gemm_epilogue.cuh"
 #include "deepkern/mma.cuh"
+#include "deepkern/packs.cuh"
 #include "gemm/gemm.h"
 
 namespace dk {
@@ -81,38 +83,43 @@ __global__ void gemm_kernel(GemmArgs p) {
     }
 }
 
-// The tensor-core path for f16 / bf16: a 128 x 64 output tile per block of 4 warps in a 2 x 2
-// grid, each warp owning 64 x 32 outputs (4 x 4 m16n8 accumulators, f32). K advances 32 per stage
-// through a 3-stage ring of shared-memory tiles filled with 16-byte cp.async copies: while the
-// tensor cores work on stage s, the copies of the next two are in flight, and one barrier per
-// step both publishes the landed stage and frees the one to refill. Each operand tile keeps its
-// storage order (the dim contiguous in memory is contiguous in shared memory, so every copy is a
-// 16-byte chunk of one row): A as [m][k] (row stride kLdK = 40) or, transposed, [k][m] (stride
-// kLdA = 136); B as [k][n] (stride kLdB = 72) or, transposed, [n][k] (stride 40). The strides are
-// 16 bytes past a multiple of 128, so the 8 row addresses of an ldmatrix hit 8 different bank
-// groups; ldmatrix (.trans where the stored order is the fragment's transpose) builds the
-// fragments. Chunks past the M / N / K edges are cp.async zero fills. An operand whose rows are not
-// 16-byte aligned (its contiguous extent not a multiple of 8, or a misaligned base) is staged
-// element by element with plain loads into the same layout - slower, same schedule.
-// Shared memory 3 x (128 x 40 + 64 x 40) x 2 bytes = 45 KB, under the 48 KB that needs no opt-in;
-// after the K loop it holds the f32 output tile for a coalesced epilogue.
+// The tensor-core path for f16 / bf16: a 128 x 128 output tile per block of 4 warps in a 2 x 2
+// grid, each warp owning 64 x 64 outputs (4 x 8 m16n8 accumulators, f32: per 16 of K, 8 ldmatrix.x4
+// feed 32 mma, 128 bytes of shared memory per mma). K advances 32 per stage through a 4-stage ring
+// of shared-memory tiles filled with 16-byte cp.async copies: while the tensor cores work on stage
+// s, the copies of the next three are in flight, and one barrier per step both publishes the
+// landed stage and frees the one to refill. Each operand tile keeps its storage order (the dim
+// contiguous in memory is contiguous in shared memory, so every copy is a 16-byte chunk of one
+// row): A as [m][k] (row stride kLdK = 40) or, transposed, [k][m] (stride kLdA = 136); B as [k][n]
+// (stride kLdB = 136) or, transposed, [n][k] (stride 40). The strides are 16 bytes past a multiple
+// of 128, so the 8 row addresses of an ldmatrix hit 8 different bank groups; ldmatrix (.trans
+// where the stored order is the fragment's transpose) builds the fragments. Chunks past the M / N
+// / K edges are cp.async zero fills. Operands whose rows are not 16-byte aligned (the contiguous
+// extent not a multiple of 8, or a misaligned base) run the Vec = false instantiation, which
+// stages element by element with plain loads into the same layout - slower, same schedule, and
+// kept out of the fast kernel's loop.
+// Shared memory 4 x (128 x 40 + 128 x 40) x 2 bytes = 80 KB (opted into at launch, under every
+// supported GPU's 99 KB); after the K loop it holds the f32 output tile for a coalesced epilogue.
 namespace {
-constexpr int kMmaM = 128, kMmaN = 64, kMmaK = 32, kStages = 3, kMmaThreads = 128;
+constexpr int kMmaM = 128, kMmaN = 128, kMmaK = 32, kStages = 4, kMmaThreads = 128;
+constexpr int kWarpM = 64, kWarpN = 64;  // each warp's part of the tile: 2 x 2 warps
+static_assert(kMmaThreads / 32 == (kMmaM / kWarpM) * (kMmaN / kWarpN), "one warp per warp tile");
 constexpr int kLdK = kMmaK + 8, kLdA = kMmaM + 8, kLdB = kMmaN + 8;
 constexpr int kAElems = kMmaM * kLdK > kMmaK * kLdA ? kMmaM * kLdK : kMmaK * kLdA;
 constexpr int kBElems = kMmaN * kLdK > kMmaK * kLdB ? kMmaN * kLdK : kMmaK * kLdB;
 constexpr int kStageElems = kAElems + kBElems;
 constexpr int kLdC = kMmaN + 4;
 static_assert(kMmaM * kLdC * 4 <= kStages * kStageElems * 2, "the output tile fits in the stages");
+static_assert(kStages * kStageElems * 2 <= DK_SHARED_LIMIT_SM86, "the stages fit every supported GPU");
 }  // namespace
 
 // Rows r0 .. r0+R-1, columns c0 .. c0+C-1 of a row-major matrix src (ld elements per row, rows x
 // cols valid) into shared rows of stride S at smem[base]: 16-byte cp.async chunks (zero-filled past
-// the edges) when vec, else element by element with zeros past the edges.
-template <typename T, int R, int C, int S, typename Smem>
+// the edges) when Vec, else element by element with zeros past the edges.
+template <typename T, int R, int C, int S, bool Vec, typename Smem>
 __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* src, int64_t ld, int64_t r0, int64_t c0,
-                                           int64_t rows, int64_t cols, bool vec) {
-    if (vec) {
+                                           int64_t rows, int64_t cols) {
+    if constexpr (Vec) {
         for (int e = threadIdx.x; e < R * C / 8; e += kMmaThreads) {
             const int r = e / (C / 8), c = 8 * (e % (C / 8));
             const bool ok = r0 + r < rows && c0 + c < cols;
@@ -128,19 +135,15 @@ __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* 
     }
 }
 
-template <typename T>
+template <typename T, bool Vec>
 __global__ void gemm_mma_kernel(GemmArgs p) {
     DK_DYNAMIC_SHARED(T, smem);    // kStages x {A tile, B tile}
     DK_DYNAMIC_SHARED(float, cs);  // the same memory: the f32 output tile [kMmaM][kLdC] after the loop
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int li = lane % 8, lj = lane / 8;  // ldmatrix: this lane gives row li of matrix lj
-    const int wm = 64 * (warp & 1), wn = 32 * (warp >> 1);
+    const int wm = kWarpM * (warp & 1), wn = kWarpN * (warp >> 1);
     const int64_t m0 = int64_t(blockIdx.x) * kMmaM, n0 = int64_t(blockIdx.y) * kMmaN;
     const int64_t steps = (p.k + kMmaK - 1) / kMmaK;
-    // 16-byte rows: the contiguous extent a multiple of 8 keeps every row (and batch) aligned
-    const auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
-    const bool vec_a = (p.trans_a ? p.m : p.k) % 8 == 0 && aligned(p.a);
-    const bool vec_b = (p.trans_b ? p.k : p.n) % 8 == 0 && aligned(p.b);
     for (int64_t z = blockIdx.z; z < p.batch; z += gridDim.z) {
         int64_t a_off, b_off;
         gemm_batch_offsets(p, z, a_off, b_off);
@@ -149,19 +152,19 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
         const auto load_stage = [&](int st, int64_t k0) {
             const int sa = st * kStageElems, sb = sa + kAElems;
             if (p.trans_a)
-                stage_tile<T, kMmaK, kMmaM, kLdA>(smem, sa, A, p.m, k0, m0, p.k, p.m, vec_a);
+                stage_tile<T, kMmaK, kMmaM, kLdA, Vec>(smem, sa, A, p.m, k0, m0, p.k, p.m);
             else
-                stage_tile<T, kMmaM, kMmaK, kLdK>(smem, sa, A, p.k, m0, k0, p.m, p.k, vec_a);
+                stage_tile<T, kMmaM, kMmaK, kLdK, Vec>(smem, sa, A, p.k, m0, k0, p.m, p.k);
             if (p.trans_b)
-                stage_tile<T, kMmaN, kMmaK, kLdK>(smem, sb, B, p.k, n0, k0, p.n, p.k, vec_b);
+                stage_tile<T, kMmaN, kMmaK, kLdK, Vec>(smem, sb, B, p.k, n0, k0, p.n, p.k);
             else
-                stage_tile<T, kMmaK, kMmaN, kLdB>(smem, sb, B, p.n, k0, n0, p.k, p.n, vec_b);
+                stage_tile<T, kMmaK, kMmaN, kLdB, Vec>(smem, sb, B, p.n, k0, n0, p.k, p.n);
         };
-        float acc[4][4][4];
+        float acc[kWarpM / 16][kWarpN / 8][4];
         DK_UNROLL
-        for (int i = 0; i < 4; ++i)
+        for (int i = 0; i < kWarpM / 16; ++i)
             DK_UNROLL
-            for (int j = 0; j < 4; ++j)
+            for (int j = 0; j < kWarpN / 8; ++j)
                 DK_UNROLL
                 for (int r = 0; r < 4; ++r) acc[i][j][r] = 0.0f;
         // one commit per stage even when there is nothing to load, so wait<kStages - 2> always
@@ -179,9 +182,9 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
             const int sa = int(step % kStages) * kStageElems, sb = sa + kAElems;
             DK_UNROLL
             for (int ks = 0; ks < kMmaK; ks += 16) {
-                uint32_t af[4][4];
+                uint32_t af[kWarpM / 16][4];
                 DK_UNROLL
-                for (int mt = 0; mt < 4; ++mt) {
+                for (int mt = 0; mt < kWarpM / 16; ++mt) {
                     // matrices: 0 rows 0-7 k 0-7, 1 rows 8-15 k 0-7, 2 rows 0-7 k 8-15, 3 rows 8-15 k 8-15
                     const int mr = wm + 16 * mt;
                     if (p.trans_a)
@@ -190,7 +193,7 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                         ldmatrix<4>(af[mt], &smem[sa + (mr + lane % 16) * kLdK + ks + 8 * (lane / 16)]);
                 }
                 DK_UNROLL
-                for (int q = 0; q < 2; ++q) {
+                for (int q = 0; q < kWarpN / 16; ++q) {
                     // matrices: 0 n 0-7 k 0-7, 1 n 0-7 k 8-15, 2 n 8-15 k 0-7, 3 n 8-15 k 8-15
                     const int nc = wn + 16 * q;
                     uint32_t bf[4];
@@ -200,7 +203,7 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                         ldmatrix<4, true>(bf, &smem[sb + (ks + li + 8 * (lj & 1)) * kLdB + nc + 8 * (lj >> 1)]);
                     const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
                     DK_UNROLL
-                    for (int mt = 0; mt < 4; ++mt) {
+                    for (int mt = 0; mt < kWarpM / 16; ++mt) {
                         mma_m16n8k16<T>(acc[mt][2 * q], af[mt], b0, acc[mt][2 * q]);
                         mma_m16n8k16<T>(acc[mt][2 * q + 1], af[mt], b1, acc[mt][2 * q + 1]);
                     }
@@ -212,9 +215,9 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
         // store consecutive columns.
         __syncthreads();
         DK_UNROLL
-        for (int mt = 0; mt < 4; ++mt)
+        for (int mt = 0; mt < kWarpM / 16; ++mt)
             DK_UNROLL
-            for (int nt = 0; nt < 4; ++nt)
+            for (int nt = 0; nt < kWarpN / 8; ++nt)
                 DK_UNROLL
                 for (int i = 0; i < 4; ++i)
                     cs[(wm + 16 * mt + g + 8 * (i >> 1)) * kLdC + wn + 8 * nt + 2 * t + (i & 1)] = acc[mt][nt][i];
@@ -227,6 +230,16 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
     }
 }
 
+// 16-byte rows for cp.async: each operand's contiguous extent a multiple of 8 keeps every row (and
+// batch) aligned, given an aligned base.
+inline bool gemm_rows_aligned(const GemmArgs& a) {
+    return (a.trans_a ? a.m : a.k) % 8 == 0 && (a.trans_b ? a.k : a.n) % 8 == 0 && aligned16({a.a, a.b});
+}
+
+inline dim3 mma_grid(const GemmArgs& a, unsigned batch) {
+    return dim3(unsigned((a.m + kMmaM - 1) / kMmaM), unsigned((a.n + kMmaN - 1) / kMmaN), batch);
+}
+
 void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
     if (a.batch * a.m * a.n == 0) return;
     dispatch_floating(dtype, [&](auto tag) {
@@ -235,9 +248,11 @@ void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
         if constexpr (std::is_same<T, float>::value)
             launch(ex, "gemm", gemm_kernel<T>, dim3(unsigned((a.m + kTileM - 1) / kTileM),
                    unsigned((a.n + kTileN - 1) / kTileN), batch), dim3(kThreads), 0, a);
+        else if (gemm_rows_aligned(a))
+            launch(ex, "gemm_mma", gemm_mma_kernel<T, true>, mma_grid(a, batch), dim3(kMmaThreads),
+                   size_t(kStages * kStageElems) * sizeof(T), a);
         else
-            launch(ex, "gemm_mma", gemm_mma_kernel<T>, dim3(unsigned((a.m + kMmaM - 1) / kMmaM),
-                   unsigned((a.n + kMmaN - 1) / kMmaN), batch), dim3(kMmaThreads),
+            launch(ex, "gemm_mma", gemm_mma_kernel<T, false>, mma_grid(a, batch), dim3(kMmaThreads),
                    size_t(kStages * kStageElems) * sizeof(T), a);
     });
 }
