@@ -12,6 +12,8 @@
 // batch runs in gridDim.z (grid-stride beyond 65535), with broadcast batch dims as stride 0.
 // FLOPs 2 batch M N K; traffic per block: its A rows and B columns once per K step (A read
 // N / tile_n times in all, B M / tile_m times), out written once.
+#include <type_traits>
+
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "deepkern/async_copy.cuh"
@@ -94,10 +96,10 @@ __global__ void gemm_kernel(GemmArgs p) {
 // (stride kLdB = 136) or, transposed, [n][k] (stride 40). The strides are 16 bytes past a multiple
 // of 128, so the 8 row addresses of an ldmatrix hit 8 different bank groups; ldmatrix (.trans
 // where the stored order is the fragment's transpose) builds the fragments. Chunks past the M / N
-// / K edges are cp.async zero fills. Operands whose rows are not 16-byte aligned (the contiguous
-// extent not a multiple of 8, or a misaligned base) run the Vec = false instantiation, which
-// stages element by element with plain loads into the same layout - slower, same schedule, and
-// kept out of the fast kernel's loop.
+// / K edges are cp.async zero fills. The operands' orders are template parameters (no branch in the
+// loop); operands whose rows are not 16-byte aligned (the contiguous extent not a multiple of 8, or
+// a misaligned base) run the Vec = false instantiations, which stage element by element with plain
+// loads into the same layout - slower, same schedule, and kept out of the fast kernels' loop.
 // Shared memory 4 x (128 x 40 + 128 x 40) x 2 bytes = 80 KB (opted into at launch, under every
 // supported GPU's 99 KB); after the K loop it holds the f32 output tile for a coalesced epilogue.
 namespace {
@@ -120,8 +122,10 @@ template <typename T, int R, int C, int S, bool Vec, typename Smem>
 __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* src, int64_t ld, int64_t r0, int64_t c0,
                                            int64_t rows, int64_t cols) {
     if constexpr (Vec) {
-        for (int e = threadIdx.x; e < R * C / 8; e += kMmaThreads) {
-            const int r = e / (C / 8), c = 8 * (e % (C / 8));
+        static_assert(R * C / 8 % kMmaThreads == 0, "whole rounds of 16-byte chunks");
+        DK_UNROLL
+        for (int round = 0; round < R * C / 8 / kMmaThreads; ++round) {
+            const int e = int(threadIdx.x) + round * kMmaThreads, r = e / (C / 8), c = 8 * (e % (C / 8));
             const bool ok = r0 + r < rows && c0 + c < cols;
             cp_async_zfill(&smem[base + r * S + c], ok ? src + (r0 + r) * ld + c0 + c : src, ok);
         }
@@ -135,7 +139,7 @@ __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* 
     }
 }
 
-template <typename T, bool Vec>
+template <typename T, bool Vec, bool TransA, bool TransB>
 __global__ void gemm_mma_kernel(GemmArgs p) {
     DK_DYNAMIC_SHARED(T, smem);    // kStages x {A tile, B tile}
     DK_DYNAMIC_SHARED(float, cs);  // the same memory: the f32 output tile [kMmaM][kLdC] after the loop
@@ -151,11 +155,11 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
         const T* B = static_cast<const T*>(p.b) + b_off;
         const auto load_stage = [&](int st, int64_t k0) {
             const int sa = st * kStageElems, sb = sa + kAElems;
-            if (p.trans_a)
+            if constexpr (TransA)
                 stage_tile<T, kMmaK, kMmaM, kLdA, Vec>(smem, sa, A, p.m, k0, m0, p.k, p.m);
             else
                 stage_tile<T, kMmaM, kMmaK, kLdK, Vec>(smem, sa, A, p.k, m0, k0, p.m, p.k);
-            if (p.trans_b)
+            if constexpr (TransB)
                 stage_tile<T, kMmaN, kMmaK, kLdK, Vec>(smem, sb, B, p.k, n0, k0, p.n, p.k);
             else
                 stage_tile<T, kMmaK, kMmaN, kLdB, Vec>(smem, sb, B, p.n, k0, n0, p.k, p.n);
@@ -187,7 +191,7 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                 for (int mt = 0; mt < kWarpM / 16; ++mt) {
                     // matrices: 0 rows 0-7 k 0-7, 1 rows 8-15 k 0-7, 2 rows 0-7 k 8-15, 3 rows 8-15 k 8-15
                     const int mr = wm + 16 * mt;
-                    if (p.trans_a)
+                    if constexpr (TransA)
                         ldmatrix<4, true>(af[mt], &smem[sa + (ks + li + 8 * (lj >> 1)) * kLdA + mr + 8 * (lj & 1)]);
                     else
                         ldmatrix<4>(af[mt], &smem[sa + (mr + lane % 16) * kLdK + ks + 8 * (lane / 16)]);
@@ -197,7 +201,7 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                     // matrices: 0 n 0-7 k 0-7, 1 n 0-7 k 8-15, 2 n 8-15 k 0-7, 3 n 8-15 k 8-15
                     const int nc = wn + 16 * q;
                     uint32_t bf[4];
-                    if (p.trans_b)
+                    if constexpr (TransB)
                         ldmatrix<4>(bf, &smem[sb + (nc + 8 * (lj >> 1) + li) * kLdK + ks + 8 * (lj & 1)]);
                     else
                         ldmatrix<4, true>(bf, &smem[sb + (ks + li + 8 * (lj & 1)) * kLdB + nc + 8 * (lj >> 1)]);
@@ -236,6 +240,21 @@ inline bool gemm_rows_aligned(const GemmArgs& a) {
     return (a.trans_a ? a.m : a.k) % 8 == 0 && (a.trans_b ? a.k : a.n) % 8 == 0 && aligned16({a.a, a.b});
 }
 
+// f(Vec, TransA, TransB) as std::bool_constant: the tensor-core kernel's instantiation for a.
+template <class F>
+void dispatch_gemm_mma(const GemmArgs& a, F&& f) {
+    const auto with_b = [&](auto vec, auto trans_a) {
+        if (a.trans_b) f(vec, trans_a, std::true_type{});
+        else f(vec, trans_a, std::false_type{});
+    };
+    const auto with_a = [&](auto vec) {
+        if (a.trans_a) with_b(vec, std::true_type{});
+        else with_b(vec, std::false_type{});
+    };
+    if (gemm_rows_aligned(a)) with_a(std::true_type{});
+    else with_a(std::false_type{});
+}
+
 inline dim3 mma_grid(const GemmArgs& a, unsigned batch) {
     return dim3(unsigned((a.m + kMmaM - 1) / kMmaM), unsigned((a.n + kMmaN - 1) / kMmaN), batch);
 }
@@ -248,12 +267,11 @@ void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
         if constexpr (std::is_same<T, float>::value)
             launch(ex, "gemm", gemm_kernel<T>, dim3(unsigned((a.m + kTileM - 1) / kTileM),
                    unsigned((a.n + kTileN - 1) / kTileN), batch), dim3(kThreads), 0, a);
-        else if (gemm_rows_aligned(a))
-            launch(ex, "gemm_mma", gemm_mma_kernel<T, true>, mma_grid(a, batch), dim3(kMmaThreads),
-                   size_t(kStages * kStageElems) * sizeof(T), a);
         else
-            launch(ex, "gemm_mma", gemm_mma_kernel<T, false>, mma_grid(a, batch), dim3(kMmaThreads),
-                   size_t(kStages * kStageElems) * sizeof(T), a);
+            dispatch_gemm_mma(a, [&](auto vec, auto trans_a, auto trans_b) {
+                launch(ex, "gemm_mma", gemm_mma_kernel<T, vec.value, trans_a.value, trans_b.value>, mma_grid(a, batch),
+                       dim3(kMmaThreads), size_t(kStages * kStageElems) * sizeof(T), a);
+            });
     });
 }
 
