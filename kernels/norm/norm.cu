@@ -54,6 +54,15 @@ __device__ __forceinline__ void warp_merge(float& m, float& s) {
 
 unsigned row_grid(const Exec& ex, int64_t rows) { return grid_for(ex, rows, kRowsPerBlock); }
 
+}  // namespace
+
+// f(r) for each row r of this warp: one warp per row, grid-stride over the rows.
+template <class F>
+__device__ __forceinline__ void for_warp_rows(int64_t rows, F&& f) {
+    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
+    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) f(r);
+}
+
 __device__ __forceinline__ float warp_max(float v) {
     for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(kFullMask, v, o));
     return v;
@@ -67,6 +76,8 @@ struct RegisterRow {
     Floats<V> p[N];
     int64_t cols;
     int lane;
+
+    __device__ __forceinline__ explicit RegisterRow(int64_t row_cols) : cols(row_cols), lane(int(threadIdx.x) % 32) {}
 
     __device__ __forceinline__ int64_t col(int j) const { return (int64_t(lane) + 32 * j) * V; }
     __device__ __forceinline__ bool has(int j) const { return col(j) < cols; }
@@ -108,7 +119,6 @@ bool dispatch_register_row(int64_t cols, std::initializer_list<const void*> ptrs
     return true;
 }
 
-}  // namespace
 
 template <typename T>
 __global__ void softmax_forward_kernel(const T* x, T* out, int64_t rows, int64_t cols, bool log) {
@@ -132,11 +142,8 @@ __global__ void softmax_forward_kernel(const T* x, T* out, int64_t rows, int64_t
 
 template <typename T, int N>
 __global__ void softmax_forward_rows_kernel(const T* x, T* out, int64_t rows, int64_t cols, bool log) {
-    RegisterRow<T, N> row;
-    row.cols = cols;
-    row.lane = threadIdx.x % 32;
-    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
-    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+    RegisterRow<T, N> row(cols);
+    for_warp_rows(rows, [&](int64_t r) {
         row.load_row(x + r * cols);
         float m = -INFINITY;
         row.each([&](float& v, int64_t) { m = fmaxf(m, v); });
@@ -153,7 +160,7 @@ __global__ void softmax_forward_rows_kernel(const T* x, T* out, int64_t rows, in
             row.each([&](float& v, int64_t) { v = expf(v - m) * inv; });
         }
         row.store_row(out + r * cols);
-    }
+    });
 }
 
 template <typename T>
@@ -216,11 +223,8 @@ template <typename T, typename P, int N>
 __global__ void norm_forward_rows_kernel(const T* x, const P* weight, const P* bias, T* out, int64_t rows,
                                          int64_t cols, float eps, bool rms) {
     constexpr int V = Pack16<T>::size;
-    RegisterRow<T, N> row;
-    row.cols = cols;
-    row.lane = threadIdx.x % 32;
-    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
-    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+    RegisterRow<T, N> row(cols);
+    for_warp_rows(rows, [&](int64_t r) {
         row.load_row(x + r * cols);
         float mean = 0.0f;
         if (!rms) {
@@ -247,7 +251,7 @@ __global__ void norm_forward_rows_kernel(const T* x, const P* weight, const P* b
             }
         }
         row.store_row(out + r * cols);
-    }
+    });
 }
 
 // dx = rstd (g - mean(g) - xhat mean(g xhat)), g = dy * weight (rms_norm: without the mean(g) term).
