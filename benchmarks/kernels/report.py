@@ -279,6 +279,9 @@ def launches(log):
     symbols = {}
     for lib in {r[1] for r in rows}:
         table = {}
+        if not os.path.exists(lib):  # a run's temporary library folder, gone since
+            symbols[lib] = table
+            continue
         for line in run(["nm", "--defined-only", lib]).splitlines():
             parts = line.split()
             if len(parts) == 3:

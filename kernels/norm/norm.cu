@@ -148,16 +148,20 @@ __global__ void softmax_forward_rows_kernel(const T* x, T* out, int64_t rows, in
         float m = -INFINITY;
         row.each([&](float& v, int64_t) { m = fmaxf(m, v); });
         m = warp_max(m);
-        // an all -inf row: exp(-inf - -inf) is NaN, as torch gives
+        // an all -inf row: exp(-inf - -inf) is NaN, as torch gives. softmax keeps each exp in
+        // place (one exp per element); log_softmax keeps x.
         float s = 0.0f;
-        row.each([&](float& v, int64_t) { s += expf(v - m); });
-        s = warp_sum(s);
         if (log) {
-            const float log_s = logf(s);
+            row.each([&](float& v, int64_t) { s += expf(v - m); });
+            const float log_s = logf(warp_sum(s));
             row.each([&](float& v, int64_t) { v = (v - m) - log_s; });
         } else {
-            const float inv = 1.0f / s;
-            row.each([&](float& v, int64_t) { v = expf(v - m) * inv; });
+            row.each([&](float& v, int64_t) {
+                v = expf(v - m);
+                s += v;
+            });
+            const float inv = 1.0f / warp_sum(s);
+            row.each([&](float& v, int64_t) { v *= inv; });
         }
         row.store_row(out + r * cols);
     });
