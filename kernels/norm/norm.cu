@@ -140,8 +140,8 @@ __global__ void softmax_forward_kernel(const T* x, T* out, int64_t rows, int64_t
     }
 }
 
-template <typename T, int N>
-__global__ void softmax_forward_rows_kernel(const T* x, T* out, int64_t rows, int64_t cols, bool log) {
+template <typename T, int N, bool Log>
+__global__ void softmax_forward_rows_kernel(const T* x, T* out, int64_t rows, int64_t cols) {
     RegisterRow<T, N> row(cols);
     for_warp_rows(rows, [&](int64_t r) {
         row.load_row(x + r * cols);
@@ -151,7 +151,7 @@ __global__ void softmax_forward_rows_kernel(const T* x, T* out, int64_t rows, in
         // an all -inf row: exp(-inf - -inf) is NaN, as torch gives. softmax keeps each exp in
         // place (one exp per element); log_softmax keeps x.
         float s = 0.0f;
-        if (log) {
+        if constexpr (Log) {
             row.each([&](float& v, int64_t) { s += expf(v - m); });
             const float log_s = logf(warp_sum(s));
             row.each([&](float& v, int64_t) { v = (v - m) - log_s; });
@@ -329,8 +329,13 @@ void softmax_forward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
         const auto out = static_cast<T*>(a.out);
         const dim3 grid(row_grid(ex, a.rows)), block(32 * kRowsPerBlock);
         if (!dispatch_register_row<T>(a.cols, {x, out}, [&](auto n) {
-                launch(ex, "softmax_forward", softmax_forward_rows_kernel<T, decltype(n)::value>, grid, block, 0, x,
-                       out, a.rows, a.cols, a.log);
+                constexpr int N = decltype(n)::value;
+                if (a.log)
+                    launch(ex, "softmax_forward", softmax_forward_rows_kernel<T, N, true>, grid, block, 0, x, out, a.rows,
+                           a.cols);
+                else
+                    launch(ex, "softmax_forward", softmax_forward_rows_kernel<T, N, false>, grid, block, 0, x, out, a.rows,
+                           a.cols);
             }))
             launch(ex, "softmax_forward", softmax_forward_kernel<T>, grid, block, 0, x, out, a.rows, a.cols, a.log);
     });
