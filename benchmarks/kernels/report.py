@@ -60,7 +60,7 @@ TENSOR = r"(__half|__nv_bfloat16)"
 HOT = {
     rf"attention_forward_kernel<{TENSOR}, (64|128)>": 0.51,   # FlashAttention-2 on an H100: ~335 of ~660 TFLOP/s mma.sync
     rf"attention_backward_mma_kernel<{TENSOR}, (64|128)>": 0.46,  # 0.9x of FA2's backward
-    rf"gemm_mma_kernel<{TENSOR}>": 0.78,                       # 0.65x of cuBLAS's ~790 TFLOP/s, of ~660
+    rf"gemm_mma_kernel<{TENSOR}, true": 0.78,                  # 0.65x of cuBLAS's ~790 TFLOP/s, of ~660 (aligned rows)
     rf"conv2d_forward_mma_kernel<{TENSOR}>": 0.55,             # 0.7x of cuDNN channels_last
     r"softmax_forward(_rows)?_kernel<": 0.85,
     r"norm_forward(_rows)?_kernel<": 0.85,
