@@ -149,11 +149,9 @@ def classify(op, line):
     if op.startswith("cp.async"):
         size = re.search(r",\s*(\d+)\s*(?:,|;)", line)
         return "cp.async", 1, int(size.group(1)) if size else 16
-    if re.match(r"(ld|st)\.(global|param)", op) or op.startswith(("ld.global", "st.global")):
-        if ".param" in op:
-            return "other", 1, 0
+    if op.startswith(("ld.global", "st.global")):
         return ("ld.global" if op.startswith("ld") else "st.global"), 1, width(op)
-    if re.match(r"(ld|st)\.shared", op) or op.startswith(("ld.shared", "st.shared")):
+    if op.startswith(("ld.shared", "st.shared")):
         return "smem", 1, width(op)
     if op.startswith(("ld.local", "st.local")):
         return "local", 1, width(op)
@@ -165,9 +163,9 @@ def classify(op, line):
         return "div64", 70, 0
     if re.match(r"(div|rem)\.[su]32", op):
         return "int", 20, 0
-    if re.match(r"(ex2|lg2|rcp|rsqrt|sqrt|sin|cos|tanh)\.approx", op) or op.startswith("ex2.approx"):
+    if re.match(r"(ex2|lg2|rcp|rsqrt|sqrt|sin|cos|tanh)\.approx", op):
         return "sfu", 1, 0
-    if re.match(r"(fma|mul|add|sub)\.(rn\.)?f32", op) or re.match(r"(fma|mul|add|sub)\.rn\.ftz\.f32", op):
+    if re.match(r"(fma|mul|add|sub)(\.rn)?(\.ftz)?\.f32", op):
         return "fma" if op.startswith("fma") else "fp32", 1, 0
     if op.startswith(("bra", "ret", "exit")):
         return "branch", 1, 0
