@@ -69,7 +69,9 @@ template <typename T, bool ATrans, bool BTrans, typename Smem, class Load>
 __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, const Load& load,
                                                  float (&acc)[kMmaN / 8][4]) {
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, j = lane / 8, i = lane % 8;
+    DK_UNROLL
     for (int nt = 0; nt < kMmaN / 8; ++nt)
+        DK_UNROLL
         for (int e = 0; e < 4; ++e) acc[nt][e] = 0.0f;
     const int64_t steps = (len + kMmaK - 1) / kMmaK;
     if (steps > 0) {
@@ -120,10 +122,13 @@ __device__ __forceinline__ int mma_col(int nt, int e) { return 8 * nt + 2 * (int
 template <class Row>
 __device__ __forceinline__ void mma_tile_store(const float (&acc)[kMmaN / 8][4], int64_t rows, int64_t cols,
                                                const Row& row) {
+    // unrolled: acc is indexed by constants only, so it stays in registers (no stack frame)
+    DK_UNROLL
     for (int e = 0; e < 4; ++e) {
         const int i = mma_row(e);
         if (i >= rows) continue;
         const auto store = row(i);
+        DK_UNROLL
         for (int nt = 0; nt < kMmaN / 8; ++nt) {
             const int j = mma_col(nt, e);
             if (j < cols) store(j, acc[nt][e]);

@@ -14,7 +14,8 @@
 // aligned take the row once: each lane loads all its packs at once (up to 8 loads in flight per
 // lane), reduces and writes from registers (RegisterRow) - 1 read + 1 write per element. Longer or
 // unaligned rows stride the row per lane: 2 reads + 1 write per element (the re-read hits L2 for
-// rows up to tens of kilobytes). Backward: 2-3 reads + 1 write.
+// rows up to tens of kilobytes). Backward: softmax's on register rows (up to 128 packs, two rows
+// held) reads y and dy once; otherwise, and for the norms, 2-3 reads + 1 write.
 #include <type_traits>
 
 #include "deepkern/portable.cuh"
@@ -103,18 +104,18 @@ struct RegisterRow {
     }
 };
 
-// The register rows' pack counts: calls f(IntTag<N>) with the smallest N in {1, 2, 4, 8} whose
-// 32 * N packs hold the row, and returns false (f not called) when the row is too long or the
-// pointers are not 16-byte aligned, or the row not a whole number of packs.
-template <typename T, class F>
+// The register rows' pack counts: calls f(IntTag<N>) with the smallest N in {1, 2, 4, 8} (at most
+// MaxN) whose 32 * N packs hold the row, and returns false (f not called) when the row is too long
+// or the pointers are not 16-byte aligned, or the row not a whole number of packs.
+template <typename T, int MaxN = 8, class F>
 bool dispatch_register_row(int64_t cols, std::initializer_list<const void*> ptrs, F&& f) {
     constexpr int V = Pack16<T>::size;
     if (!packable<T>(cols, ptrs)) return false;
     const int64_t packs = cols / V;
     if (packs <= 32) f(std::integral_constant<int, 1>{});
     else if (packs <= 64) f(std::integral_constant<int, 2>{});
-    else if (packs <= 128) f(std::integral_constant<int, 4>{});
-    else if (packs <= 256) f(std::integral_constant<int, 8>{});
+    else if (packs <= 128 && MaxN >= 4) f(std::integral_constant<int, 4>{});
+    else if (packs <= 256 && MaxN >= 8) f(std::integral_constant<int, 8>{});
     else return false;
     return true;
 }
@@ -164,6 +165,31 @@ __global__ void softmax_forward_rows_kernel(const T* x, T* out, int64_t rows, in
             row.each([&](float& v, int64_t) { v *= inv; });
         }
         row.store_row(out + r * cols);
+    });
+}
+
+// dx = y (dy - sum(dy y)), or for log_softmax dy - exp(y) sum(dy): y and dy read once, in registers.
+template <typename T, int N, bool Log>
+__global__ void softmax_backward_rows_kernel(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols) {
+    constexpr int V = Pack16<T>::size;
+    RegisterRow<T, N> yr(cols), gr(cols);
+    for_warp_rows(rows, [&](int64_t r) {
+        yr.load_row(y + r * cols);
+        gr.load_row(dy + r * cols);
+        float acc = 0.0f;
+        DK_UNROLL
+        for (int j = 0; j < N; ++j)
+            DK_UNROLL
+            for (int k = 0; k < V; ++k) acc += Log ? gr.p[j].v[k] : gr.p[j].v[k] * yr.p[j].v[k];  // absent packs are 0
+        acc = warp_sum(acc);
+        DK_UNROLL
+        for (int j = 0; j < N; ++j)
+            DK_UNROLL
+            for (int k = 0; k < V; ++k) {
+                const float v = yr.p[j].v[k], g = gr.p[j].v[k];
+                gr.p[j].v[k] = Log ? g - expf(v) * acc : v * (g - acc);
+            }
+        gr.store_row(dx + r * cols);
     });
 }
 
@@ -345,9 +371,20 @@ void softmax_backward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
     if (a.rows * a.cols == 0) return;
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        launch(ex, "softmax_backward", softmax_backward_kernel<T>, dim3(row_grid(ex, a.rows)),
-               dim3(32 * kRowsPerBlock), 0, static_cast<const T*>(a.x), static_cast<const T*>(a.grad_out),
-               static_cast<T*>(a.out), a.rows, a.cols, a.log);
+        const auto y = static_cast<const T*>(a.x), dy = static_cast<const T*>(a.grad_out);
+        const auto dx = static_cast<T*>(a.out);
+        const dim3 grid(row_grid(ex, a.rows)), block(32 * kRowsPerBlock);
+        // two rows in registers: at most 4 packs per lane each
+        if (!dispatch_register_row<T, 4>(a.cols, {y, dy, dx}, [&](auto n) {
+                constexpr int N = decltype(n)::value;
+                if (a.log)
+                    launch(ex, "softmax_backward", softmax_backward_rows_kernel<T, N, true>, grid, block, 0, y, dy, dx,
+                           a.rows, a.cols);
+                else
+                    launch(ex, "softmax_backward", softmax_backward_rows_kernel<T, N, false>, grid, block, 0, y, dy, dx,
+                           a.rows, a.cols);
+            }))
+            launch(ex, "softmax_backward", softmax_backward_kernel<T>, grid, block, 0, y, dy, dx, a.rows, a.cols, a.log);
     });
 }
 
