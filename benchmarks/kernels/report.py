@@ -144,7 +144,7 @@ def classify(op, line):
     if op.startswith("ldmatrix"):
         n = re.search(r"\.x(\d)", op)
         return "smem", 1, 128 * int(n.group(1)) // 32  # per thread: 8 rows x 16 B per matrix, over 32 lanes
-    if op.startswith("cp.async.wait") or op.startswith("cp.async.commit"):
+    if op.startswith(("cp.async.wait", "cp.async.commit")):
         return "sync", 1, 0
     if op.startswith("cp.async"):
         size = re.search(r",\s*(\d+)\s*(?:,|;)", line)
@@ -188,8 +188,8 @@ def loops(body):
 def mix(lines):
     c, b = collections.Counter(), collections.Counter()
     for line in lines:
-        m = OPS.match(line)
-        if not m or line.strip().startswith((".", "//", "$")) or line.strip().endswith(":"):
+        m = OPS.match(line)  # an instruction: directives, comments and labels do not start with a letter
+        if not m:
             continue
         cls, weight, nbytes = classify(m.group(2), line)
         c[cls] += weight
@@ -215,7 +215,7 @@ def hot_loop(body):
 
 def model(c, b, m, resident_threads):
     """(kind, ceiling, limiter, per-unit figures) for one kernel on machine m."""
-    issue = sum(v for k, v in c.items())
+    issue = sum(c.values())
     if c["mma"]:
         per = issue / c["mma"]
         smem = (b["smem"] * 32 + b["cp.async"] * 32) / c["mma"]  # shared bytes per MMA, the warp's

@@ -10,10 +10,10 @@
 // gradient 8 filters of one grad_y pixel and 8 channels of one input pixel. So every tile is
 // gathered with 16-byte cp.async copies (zeros stored directly where a tap falls in the padding,
 // does not divide the stride, or runs past an edge). The forward decodes its gather once per thread
-// and advances it per step (ForwardTaps); the gradients decode each chunk. A block of 4 warps owns a 64 x 64 output tile;
-// per 32-wide step of the reduction each warp loads its 16 x 16 A fragments and, for each pair of
-// n8 tiles, 16 x 16 B fragments with ldmatrix.x4 and issues mma.m16n8k16 into a 16 x 64 f32
-// accumulator. A tile is staged [row][red] (rows of 40 elements) or, where the tensor runs along
+// and advances it per step (ForwardTaps); the gradients decode each chunk. A block of 4 warps owns
+// a 64 x 64 output tile; per 32-wide step of the reduction each warp loads its 16 x 16 A fragments
+// and, for each pair of n8 tiles, 16 x 16 B fragments with ldmatrix.x4 and issues mma.m16n8k16
+// into a 16 x 64 f32 accumulator. A tile is staged [row][red] (rows of 40 elements) or, where the tensor runs along
 // the rows instead, [red][row] (rows of 72) and read with ldmatrix .trans; either pitch puts the
 // eight row addresses of an ldmatrix in different banks.
 // Two pipeline stages: while the tensor cores multiply one pair of tiles, the cp.async copies of

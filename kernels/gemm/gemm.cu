@@ -12,8 +12,6 @@
 // batch runs in gridDim.z (grid-stride beyond 65535), with broadcast batch dims as stride 0.
 // FLOPs 2 batch M N K; traffic per block: its A rows and B columns once per K step (A read
 // N / tile_n times in all, B M / tile_m times), out written once.
-#include <type_traits>
-
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "deepkern/async_copy.cuh"
@@ -243,16 +241,11 @@ inline bool gemm_rows_aligned(const GemmArgs& a) {
 // f(Vec, TransA, TransB) as std::bool_constant: the tensor-core kernel's instantiation for a.
 template <class F>
 void dispatch_gemm_mma(const GemmArgs& a, F&& f) {
-    const auto with_b = [&](auto vec, auto trans_a) {
-        if (a.trans_b) f(vec, trans_a, std::true_type{});
-        else f(vec, trans_a, std::false_type{});
-    };
-    const auto with_a = [&](auto vec) {
-        if (a.trans_a) with_b(vec, std::true_type{});
-        else with_b(vec, std::false_type{});
-    };
-    if (gemm_rows_aligned(a)) with_a(std::true_type{});
-    else with_a(std::false_type{});
+    dispatch_bool(gemm_rows_aligned(a), [&](auto vec) {
+        dispatch_bool(a.trans_a, [&](auto trans_a) {
+            dispatch_bool(a.trans_b, [&](auto trans_b) { f(vec, trans_a, trans_b); });
+        });
+    });
 }
 
 inline dim3 mma_grid(const GemmArgs& a, unsigned batch) {
@@ -269,7 +262,7 @@ void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
                    unsigned((a.n + kTileN - 1) / kTileN), batch), dim3(kThreads), 0, a);
         else
             dispatch_gemm_mma(a, [&](auto vec, auto trans_a, auto trans_b) {
-                launch(ex, "gemm_mma", gemm_mma_kernel<T, vec.value, trans_a.value, trans_b.value>, mma_grid(a, batch),
+                launch(ex, "gemm_mma", gemm_mma_kernel<T, decltype(vec)::value, decltype(trans_a)::value, decltype(trans_b)::value>, mma_grid(a, batch),
                        dim3(kMmaThreads), size_t(kStages * kStageElems) * sizeof(T), a);
             });
     });

@@ -120,12 +120,10 @@ bool dispatch_register_row(int64_t cols, std::initializer_list<const void*> ptrs
     return true;
 }
 
-
 template <typename T>
 __global__ void softmax_forward_kernel(const T* x, T* out, int64_t rows, int64_t cols, bool log) {
     const int lane = threadIdx.x % 32;
-    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
-    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+    for_warp_rows(rows, [&](int64_t r) {
         const T* xr = x + r * cols;
         T* orow = out + r * cols;
         float m = -INFINITY, s = 0.0f;
@@ -138,7 +136,7 @@ __global__ void softmax_forward_kernel(const T* x, T* out, int64_t rows, int64_t
             const float inv = 1.0f / s;
             for (int64_t c = lane; c < cols; c += 32) store_float(orow[c], expf(load_float(xr[c]) - m) * inv);
         }
-    }
+    });
 }
 
 template <typename T, int N, bool Log>
@@ -196,8 +194,7 @@ __global__ void softmax_backward_rows_kernel(const T* y, const T* dy, T* dx, int
 template <typename T>
 __global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t rows, int64_t cols, bool log) {
     const int lane = threadIdx.x % 32;
-    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
-    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+    for_warp_rows(rows, [&](int64_t r) {
         const int64_t base = r * cols;
         float acc = 0.0f;
         for (int64_t c = lane; c < cols; c += 32) {
@@ -209,7 +206,7 @@ __global__ void softmax_backward_kernel(const T* y, const T* dy, T* dx, int64_t 
             const float g = load_float(dy[base + c]), v = load_float(y[base + c]);
             store_float(dx[base + c], log ? g - expf(v) * acc : v * (g - acc));
         }
-    }
+    });
 }
 
 // The row's mean (0 for rms_norm) and 1 / sqrt(var + eps), var = mean of (x - mean)^2.
@@ -235,8 +232,7 @@ template <typename T, typename P>
 __global__ void norm_forward_kernel(const T* x, const P* weight, const P* bias, T* out, int64_t rows,
                                     int64_t cols, float eps, bool rms) {
     const int lane = threadIdx.x % 32;
-    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
-    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+    for_warp_rows(rows, [&](int64_t r) {
         const T* xr = x + r * cols;
         float mean, rstd;
         row_stats(xr, cols, rms, eps, lane, mean, rstd);
@@ -246,7 +242,7 @@ __global__ void norm_forward_kernel(const T* x, const P* weight, const P* bias, 
             if (bias) v += load_float(bias[c]);
             store_float(out[r * cols + c], v);
         }
-    }
+    });
 }
 
 template <typename T, typename P, int N>
@@ -290,8 +286,7 @@ __global__ void norm_backward_kernel(const T* __restrict__ x, const P* __restric
                                      const T* __restrict__ dy, T* __restrict__ dx, float* __restrict__ stats,
                                      int64_t rows, int64_t cols, float eps, bool rms) {
     const int lane = threadIdx.x % 32;
-    const int64_t step = int64_t(gridDim.x) * kRowsPerBlock;
-    for (int64_t r = int64_t(blockIdx.x) * kRowsPerBlock + threadIdx.x / 32; r < rows; r += step) {
+    for_warp_rows(rows, [&](int64_t r) {
         const int64_t base = r * cols;
         float mean, rstd;
         row_stats(x + base, cols, rms, eps, lane, mean, rstd);
@@ -312,7 +307,7 @@ __global__ void norm_backward_kernel(const T* __restrict__ x, const P* __restric
             const float xhat = (load_float(x[base + c]) - mean) * rstd;
             store_float(dx[base + c], rstd * (g - mg - xhat * mgx));
         }
-    }
+    });
 }
 
 // Partial column sums of dy * xhat (into pw) and dy (into pb, when not null) over the rows
@@ -355,13 +350,10 @@ void softmax_forward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
         const auto out = static_cast<T*>(a.out);
         const dim3 grid(row_grid(ex, a.rows)), block(32 * kRowsPerBlock);
         if (!dispatch_register_row<T>(a.cols, {x, out}, [&](auto n) {
-                constexpr int N = decltype(n)::value;
-                if (a.log)
-                    launch(ex, "softmax_forward", softmax_forward_rows_kernel<T, N, true>, grid, block, 0, x, out, a.rows,
-                           a.cols);
-                else
-                    launch(ex, "softmax_forward", softmax_forward_rows_kernel<T, N, false>, grid, block, 0, x, out, a.rows,
-                           a.cols);
+                dispatch_bool(a.log, [&](auto log) {
+                    launch(ex, "softmax_forward", softmax_forward_rows_kernel<T, decltype(n)::value, decltype(log)::value>, grid, block, 0, x,
+                           out, a.rows, a.cols);
+                });
             }))
             launch(ex, "softmax_forward", softmax_forward_kernel<T>, grid, block, 0, x, out, a.rows, a.cols, a.log);
     });
@@ -376,13 +368,10 @@ void softmax_backward(const Exec& ex, DType dtype, const SoftmaxArgs& a) {
         const dim3 grid(row_grid(ex, a.rows)), block(32 * kRowsPerBlock);
         // two rows in registers: at most 4 packs per lane each
         if (!dispatch_register_row<T, 4>(a.cols, {y, dy, dx}, [&](auto n) {
-                constexpr int N = decltype(n)::value;
-                if (a.log)
-                    launch(ex, "softmax_backward", softmax_backward_rows_kernel<T, N, true>, grid, block, 0, y, dy, dx,
-                           a.rows, a.cols);
-                else
-                    launch(ex, "softmax_backward", softmax_backward_rows_kernel<T, N, false>, grid, block, 0, y, dy, dx,
-                           a.rows, a.cols);
+                dispatch_bool(a.log, [&](auto log) {
+                    launch(ex, "softmax_backward", softmax_backward_rows_kernel<T, decltype(n)::value, decltype(log)::value>, grid, block, 0,
+                           y, dy, dx, a.rows, a.cols);
+                });
             }))
             launch(ex, "softmax_backward", softmax_backward_kernel<T>, grid, block, 0, y, dy, dx, a.rows, a.cols, a.log);
     });

@@ -29,8 +29,9 @@ void rope(const Exec& ex, DType dtype, const RopeArgs& a) {
     const int64_t angles = a.seq * (a.dim / 2);
     if (angles == 0 || a.bh == 0) return;
     constexpr int kThreads = 256;
+    // the blocks grid_for would give all the pairs, over the angles' blocks in x; rows split in y
     const unsigned gx = grid_for(ex, angles, kThreads);
-    const int64_t want_y = int64_t(ex.multiprocessors) * 8 / gx;  // grid_for's fill of the machine
+    const int64_t want_y = grid_for(ex, angles * a.bh, kThreads) / gx;
     const unsigned gy = unsigned(std::max<int64_t>(1, std::min<int64_t>({a.bh, want_y, 65535})));
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;

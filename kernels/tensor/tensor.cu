@@ -1,8 +1,8 @@
 // tensor.cu - the tensor basics every backend needs: fill, dtype cast, normal random numbers and the
 // strided copy behind permute and narrow.
 //
-// All are grid-stride loops over compact outputs (fill and cast on 16-byte packs when aligned) (the strided copy reads x through
-// tensor/strided.cuh: writes coalesce, a transposing read does not). randn draws element i from Philox
+// All are grid-stride loops over compact outputs: fill and cast on 16-byte packs when aligned, the
+// strided copy reading x through tensor/strided.cuh (writes coalesce, a transposing read does not). randn draws element i from Philox
 // counter offset + i/4 (deepkern/philox.cuh), so its bits do not depend on the launch shape
 // and match the cpu backend's.
 #include "deepkern/portable.cuh"
@@ -75,30 +75,26 @@ void fill(const Exec& ex, DType dtype, void* out, int64_t n, double value) {
         T v;
         if constexpr (is_integer_dtype<T>::value) v = saturating_int<T>(value);
         else store_float(v, float(value));
-        constexpr int V = Pack16<T>::size;
-        if (aligned16({out}))
+        dispatch_bool(aligned16({out}), [&](auto packed) {
+            constexpr int V = decltype(packed)::value ? Pack16<T>::size : 1;
             launch(ex, "fill", fill_kernel<V, T>, dim3(grid_for(ex, (n + V - 1) / V, kThreads)), dim3(kThreads), 0,
                    static_cast<T*>(out), n, v);
-        else
-            launch(ex, "fill", fill_kernel<1, T>, dim3(grid_for(ex, n, kThreads)), dim3(kThreads), 0,
-                   static_cast<T*>(out), n, v);
+        });
     });
 }
 
-// 8 elements per thread and step: 16 bytes of the 16-bit types, whole packs of the wider ones.
+// Aligned: 8 elements per thread and step, 16 bytes of the 16-bit types, whole packs of the wider ones.
 void cast(const Exec& ex, DType from, const void* x, DType to, void* out, int64_t n) {
     if (n == 0) return;
-    constexpr int V = 8;
     dispatch_all(from, [&](auto from_tag) {
         dispatch_all(to, [&](auto to_tag) {
             using F = typename decltype(from_tag)::type;
             using T = typename decltype(to_tag)::type;
-            if (aligned16({x, out}))
+            dispatch_bool(aligned16({x, out}), [&](auto packed) {
+                constexpr int V = decltype(packed)::value ? 8 : 1;
                 launch(ex, "cast", cast_kernel<V, T, F>, dim3(grid_for(ex, (n + V - 1) / V, kThreads)),
                        dim3(kThreads), 0, static_cast<const F*>(x), static_cast<T*>(out), n);
-            else
-                launch(ex, "cast", cast_kernel<1, T, F>, dim3(grid_for(ex, n, kThreads)), dim3(kThreads), 0,
-                       static_cast<const F*>(x), static_cast<T*>(out), n);
+            });
         });
     });
 }

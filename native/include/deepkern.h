@@ -487,6 +487,8 @@ typedef enum dk_emu_schedule {
 /* Shared memory a block may use (static + dynamic, past 48 KB with the kernel's opt-in) on the GPUs
  * the cuda backend runs on, for dk_emu_options.shared_limit. The default is the smallest, so a
  * launch the emulator accepts launches on every one of them. */
+#define DK_SHARED_WITHOUT_OPT_IN 49152 /* 48 KB: dynamic shared memory any launch may take, and the
+                                          most a kernel may declare statically */
 #define DK_SHARED_LIMIT_SM80 166912 /* 163 KB: A100 (sm_80), A30 */
 #define DK_SHARED_LIMIT_SM86 101376 /* 99 KB: sm_86 and sm_89 (RTX 30xx/40xx, A10, L4, L40) */
 #define DK_SHARED_LIMIT_SM90 232448 /* 227 KB: H100, H200 (sm_90) */

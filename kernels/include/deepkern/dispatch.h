@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
+
 #include "deepkern/error.h"
 #include "deepkern/numeric.cuh"
 #include "deepkern/backend.h"
@@ -30,6 +32,13 @@ void dispatch_all(DType t, F&& f) {
         case DType::i64: f(TypeTag<int64_t>{}); return;
         default: dispatch_floating(t, f);
     }
+}
+
+// f(std::true_type{}) or f(std::false_type{}): a runtime flag as a template parameter.
+template <class F>
+void dispatch_bool(bool b, F&& f) {
+    if (b) f(std::true_type{});
+    else f(std::false_type{});
 }
 
 template <typename T> struct is_integer_dtype { static constexpr bool value = false; };

@@ -1,9 +1,9 @@
 // portable.cuh - the dialect every kernel in kernels/ is written in.
 //
 // Under nvcc it is plain CUDA. Under a host compiler (the emu build, DK_EMU) it maps the same
-// vocabulary - qualifiers, thread indices, shared memory (DK_SHARED, DK_DYNAMIC_SHARED), barriers, warp collectives, atomics,
-// intrinsics - onto the kernel emulator (deepkern/emu/, native/emu), so one source serves
-// both backends. Tensor cores and async copies have their wrappers in mma.cuh and async_copy.cuh.
+// vocabulary - qualifiers, thread indices, shared memory (DK_SHARED, DK_DYNAMIC_SHARED), barriers,
+// warp collectives, atomics, intrinsics - onto the kernel emulator (deepkern/emu/, native/emu), so
+// one source serves both backends. Tensor cores and async copies have their wrappers in mma.cuh and async_copy.cuh.
 // Kernels include this header and numeric.cuh and nothing else from CUDA.
 #pragma once
 
@@ -59,9 +59,8 @@ inline unsigned grid_for(const Exec& ex, int64_t work, int threads, int blocks_p
 template <typename... Params, typename... Args>
 void launch(const Exec& ex, const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
             size_t shared_bytes, Args... args) {
-    constexpr size_t kSharedWithoutOptIn = 48 * 1024;
 #if defined(__CUDACC__)
-    if (shared_bytes > kSharedWithoutOptIn) {
+    if (shared_bytes > DK_SHARED_WITHOUT_OPT_IN) {
         cudaError_t err = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared_bytes));
         if (err != cudaSuccess)
             throw Error(DK_ERROR_DEVICE, std::string("launch of ") + name + ": opting into " +
@@ -75,7 +74,7 @@ void launch(const Exec& ex, const char* name, void (*kernel)(Params...), dim3 gr
         throw Error(DK_ERROR_DEVICE, std::string("launch of ") + name + " failed: " +
                                          cudaGetErrorString(err));
 #else
-    if (shared_bytes > kSharedWithoutOptIn) emu::set_max_dynamic_shared(kernel, shared_bytes);
+    if (shared_bytes > DK_SHARED_WITHOUT_OPT_IN) emu::set_max_dynamic_shared(kernel, shared_bytes);
     emu::launch_grid(ex, name, kernel, grid, block, shared_bytes, static_cast<Params>(args)...);
 #endif
 }

@@ -37,7 +37,7 @@ struct Launch {
 };
 
 // Dynamic shared memory every launch may take; more needs the kernel's opt-in, as on CUDA.
-constexpr size_t kSharedWithoutOptIn = 48 * 1024;
+constexpr size_t kSharedWithoutOptIn = DK_SHARED_WITHOUT_OPT_IN;
 
 // cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes): lets launches
 // of kernel take up to bytes of dynamic shared memory (still within the options' shared_limit).
