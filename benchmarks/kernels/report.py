@@ -7,8 +7,9 @@ For every kernel instantiation (PTX entry) and architecture:
   launch       the block size and dynamic shared memory its launches use, as a run on the
                emulator logged them (DEEPKERN_LAUNCH_LOG; the largest seen), the launch limits
                checked against them and the theoretical occupancy on sm_80 and sm_90;
-  cost model   the hot loop of the kernel's PTX (the loop with the most tensor-core MMAs, else the
-               innermost loop with the most global memory traffic, else the whole body) by
+  cost model   the hot loop of the kernel's PTX (the innermost loop with the most tensor-core MMAs,
+               the shortest of equals - the common case where edge tiles have a loop of their own -
+               else the innermost loop with the most global memory traffic, else the whole body) by
                instruction class, and from it the ceilings: issue slots, shared-memory bandwidth
                and the special-function unit per MMA (tensor kernels: a fraction of the mma.sync
                peak), or per 16 bytes of DRAM traffic plus the bytes in flight per SM (memory
@@ -58,15 +59,15 @@ REGS_PER_SM, REG_UNIT, SMEM_UNIT, SMEM_RESERVED = 65536, 256, 128, 1024
 # times the ratio the library aims for.
 TENSOR = r"(__half|__nv_bfloat16)"
 HOT = {
-    rf"attention_forward_kernel<{TENSOR}, (64|128)>": 0.51,   # FlashAttention-2 on an H100: ~335 of ~660 TFLOP/s mma.sync
-    rf"attention_backward_mma_kernel<{TENSOR}, (64|128)>": 0.46,  # 0.9x of FA2's backward
+    rf"attention_forward_kernel<{TENSOR}, (64|128), true>": 0.51,   # FlashAttention-2 on an H100: ~335 of ~660 TFLOP/s mma.sync (aligned rows)
+    rf"attention_backward_mma_kernel<{TENSOR}, (64|128), true>": 0.46,  # 0.9x of FA2's backward (aligned rows)
     rf"gemm_mma_kernel<{TENSOR}, true": 0.78,                  # 0.65x of cuBLAS's ~790 TFLOP/s, of ~660 (aligned rows)
     rf"conv2d_forward_mma_kernel<{TENSOR}>": 0.55,             # 0.7x of cuDNN channels_last
     r"softmax_forward(_rows)?_kernel<": 0.85,
     r"norm_forward(_rows)?_kernel<": 0.85,
     r"cast_kernel<": 0.80,
     r"fill_kernel<": 0.80,
-    r"strided_copy_kernel<": 0.80,
+    r"strided_copy_runs_kernel<": 0.80,   # last dim a whole number of 16-byte runs (the per-element kernel is the fallback)
     r"rope_kernel<": 0.80,
 }
 
@@ -201,7 +202,11 @@ def hot_loop(body):
     """The instruction mix of the kernel's hot loop and which loop it is."""
     cands = [(s, e) + mix(body[s:e + 1]) for s, e in loops(body)]
     with_mma = [x for x in cands if x[2]["mma"]]
-    if with_mma:  # the loop doing the most MMAs; the innermost of equals
+    if with_mma:
+        # an innermost MMA loop (one holding no other loop with MMAs: an outer loop's count is one
+        # trip of each loop inside) doing the most MMAs; the shortest of equals, which is the
+        # common-case variant where a kernel runs its edge tiles in a loop of their own
+        with_mma = [x for x in with_mma if not any(o[0] > x[0] and o[1] < x[1] for o in with_mma)]
         s, e, c, b = max(with_mma, key=lambda x: (x[2]["mma"], -(x[1] - x[0])))
         return c, b, f"loop of {e - s} lines"
     inner = [x for x in cands if not any(o[0] > x[0] and o[1] < x[1] for o in cands if o[:2] != x[:2])]

@@ -42,6 +42,7 @@
 #include "tensor/tensor.h"
 #include "deepkern/dispatch.h"
 #include "deepkern/mma.cuh"
+#include "deepkern/packs.cuh"
 
 namespace dk {
 namespace DK_BACKEND {
@@ -119,36 +120,63 @@ __device__ __forceinline__ float quad_sum(float v) {
 
 // Issues the copies of rows [first, first + Rows) of src (rows of D elements, src_ld apart) into shared rows of
 // Ld elements from `dst`: zeros for rows at or past `end` (past the data, or seen by no query of
-// the block, so a probability of 0 never meets stale or non-finite data). Not committed.
-template <typename T, int D, int Ld, int Rows, typename Smem>
+// the block, so a probability of 0 never meets stale or non-finite data). Not committed. Aligned:
+// every source row starts on a 16-byte boundary, so cp.async moves it; else element by element (a
+// separate instantiation, so the common case carries no scalar path).
+template <typename T, int D, int Ld, int Rows, bool Aligned, typename Smem>
 __device__ __forceinline__ void stage_rows(const Smem& smem, int dst, const T* src, int64_t src_ld, int64_t first,
-                                           int64_t end, bool aligned) {
-    constexpr int kVec = 16 / int(sizeof(T)), kChunks = D / kVec;
-    for (int e = threadIdx.x; e < Rows * kChunks; e += kThreads) {
-        const int r = e / kChunks, c = e % kChunks, at = dst + r * Ld + c * kVec;
-        const T* from = src + (first + r) * src_ld + c * kVec;
-        if (first + r >= end) {
-            for (int z = 0; z < kVec; ++z) store_float(smem[at + z], 0.0f);
-        } else if (aligned) {
-            cp_async<16, CacheOp::cg>(&smem[at], from);
+                                           int64_t end) {
+    constexpr int kVec = 16 / int(sizeof(T)), kChunks = D / kVec, kSteps = (Rows * kChunks + kThreads - 1) / kThreads;
+    auto copy = [&](int at, bool in, const T* from) {
+        if constexpr (Aligned) {
+            cp_async_zfill(&smem[at], in ? from : src, in);
         } else {
-            for (int z = 0; z < kVec; ++z) smem[at + z] = from[z];
+            for (int z = 0; z < kVec; ++z) {
+                if (in) smem[at + z] = from[z];
+                else store_float(smem[at + z], 0.0f);
+            }
+        }
+    };
+    // Not unrolled: unrolled, the compiler precomputes every step's addresses ahead of the
+    // kernel's key loop and holds them in registers the MMA loop needs (spills at D >= 64).
+    if constexpr (kThreads % kChunks == 0) {
+        // thread tid copies chunk tid % kChunks of rows tid / kChunks + i kRowStep
+        constexpr int kRowStep = kThreads / kChunks;
+        const int r = threadIdx.x / kChunks, c = threadIdx.x % kChunks;
+        const T* from = src + (first + r) * src_ld + c * kVec;
+        DK_NO_UNROLL
+        for (int i = 0; i < kSteps; ++i, from += kRowStep * src_ld) {
+            if (Rows % kRowStep != 0 && r + i * kRowStep >= Rows) break;
+            copy(dst + (r + i * kRowStep) * Ld + c * kVec, first + r + i * kRowStep < end, from);
+        }
+    } else {
+        DK_NO_UNROLL
+        for (int i = 0; i < kSteps; ++i) {
+            const int e = threadIdx.x + i * kThreads, r = e / kChunks, c = e % kChunks;
+            if (Rows * kChunks % kThreads != 0 && e >= Rows * kChunks) break;
+            copy(dst + r * Ld + c * kVec, first + r < end, src + (first + r) * src_ld + c * kVec);
         }
     }
 }
 
 // Keys [k0, k0 + Bc) of K and V into stage `st` of the forward, committed as one group.
-template <typename T, int D, int Bc, typename Smem>
+template <typename T, int D, int Bc, bool Aligned, typename Smem>
 __device__ __forceinline__ void load_kv_tile(const Smem& smem, int st, const T* K, const T* V, const AttentionArgs& a,
-                                             int64_t k0, int64_t kend, bool aligned) {
+                                             int64_t k0, int64_t kend) {
     constexpr int kLd = fwd_ld<T, D>();
-    stage_rows<T, D, kLd, Bc>(smem, st * 2 * Bc * kLd, K, a.k_rows.row, k0, kend, aligned);
-    stage_rows<T, D, kLd, Bc>(smem, (st * 2 + 1) * Bc * kLd, V, a.v_rows.row, k0, kend, aligned);
+    stage_rows<T, D, kLd, Bc, Aligned>(smem, st * 2 * Bc * kLd, K, a.k_rows.row, k0, kend);
+    stage_rows<T, D, kLd, Bc, Aligned>(smem, (st * 2 + 1) * Bc * kLd, V, a.v_rows.row, k0, kend);
     cp_async_commit();
 }
 
-template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionArgs a) {
+// Whether every row of a [B, H, L, D] view starts on a 16-byte boundary (cp.async's requirement).
+template <typename T>
+inline bool rows_aligned(const void* base, const RowStrides& r) {
+    return aligned16({base}) && (r.batch | r.head | r.row) * int64_t(sizeof(T)) % 16 == 0;
+}
+
+template <typename T, int D, bool Aligned>
+__global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(AttentionArgs a) {
     constexpr int Bc = fwd_key_tile<T, D>(), kLd = fwd_ld<T, D>(), kPLd = Bc + 1;
     constexpr bool kMma = uses_mma<T>();
     DK_DYNAMIC_SHARED(T, smem);  // two stages of [K tile Bc x kLd, V tile Bc x kLd]; f32: then P [warp][16][kPLd]
@@ -166,9 +194,9 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
     const T* Q = static_cast<const T*>(a.q) + b * a.q_rows.batch + h * a.q_rows.head;
     const T* K = static_cast<const T*>(a.k) + b * a.k_rows.batch + kvh * a.k_rows.head;
     const T* V = static_cast<const T*>(a.v) + b * a.v_rows.batch + kvh * a.v_rows.head;
-    // cp.async moves 16 bytes: every row of K and V must start on a 16-byte boundary
-    const bool aligned = ((reinterpret_cast<uintptr_t>(K) | reinterpret_cast<uintptr_t>(V)) % 16 |
-                          (a.k_rows.row | a.v_rows.row) * int64_t(sizeof(T)) % 16) == 0;
+    // The key tiles every row of the block sees whole (row r0's end is the smallest: ends grow
+    // with the row), without a bias: no per-element key test or bias load.
+    const int64_t interior = a.bias ? 0 : attention_key_end(a, kl, r0) / Bc;
 
     // this lane's rows: wr0 + g and wr0 + g + 8 (fragment elements i >> 1 = 0 and 1)
     int64_t row[2], end[2];
@@ -199,18 +227,23 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
             }
     }
 
-    if (steps > 0) load_kv_tile<T, D, Bc>(smem, 0, K, V, a, 0, kend, aligned);
-    for (int64_t step = 0; step < steps; ++step) {
+    // One key tile; Boundary: the tiles crossing a row's key end, or all of them with a bias.
+    auto tile = [&](int64_t step, auto boundary) {
+        constexpr bool kBoundary = decltype(boundary)::value;
         const int st = int(step & 1);
         const int64_t k0 = step * Bc;
         if (step + 1 < steps) {
-            load_kv_tile<T, D, Bc>(smem, st ^ 1, K, V, a, k0 + Bc, kend, aligned);
+            load_kv_tile<T, D, Bc, Aligned>(smem, st ^ 1, K, V, a, k0 + Bc, kend);
             cp_async_wait<1>();
         } else {
             cp_async_wait<0>();
         }
         __syncthreads();
         const int ks_base = st * 2 * Bc * kLd, vs_base = ks_base + Bc * kLd;
+        // this lane's ldmatrix row in the stage, for matrix j = lane / 8: K keys 8 (j >> 1) + lane % 8,
+        // d 8 (j & 1); V (transposed) keys lane % 8 + 8 (j & 1), d 8 (j >> 1)
+        const int kq = ks_base + (8 * (lane / 16) + lane % 8) * kLd + 8 * ((lane / 8) & 1);
+        const int vq = vs_base + (lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 8 * (lane / 16);
 
         float s[Bc / 8][4];
         DK_UNROLL
@@ -222,10 +255,8 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
             for (int ks = 0; ks < D / 16; ++ks)
                 DK_UNROLL
                 for (int np = 0; np < Bc / 16; ++np) {
-                    // matrix j = lane / 8: keys 16 np + 8 (j >> 1) + (lane % 8), d 16 ks + 8 (j & 1)
-                    const int j = lane / 8;
                     uint32_t bf[4];
-                    ldmatrix<4>(bf, &smem[ks_base + (16 * np + 8 * (j >> 1) + lane % 8) * kLd + 16 * ks + 8 * (j & 1)]);
+                    ldmatrix<4>(bf, &smem[kq + 16 * np * kLd + 16 * ks]);
                     const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
                     mma_m16n8k16<T>(s[2 * np], qf[ks], b0, s[2 * np]);
                     mma_m16n8k16<T>(s[2 * np + 1], qf[ks], b1, s[2 * np + 1]);
@@ -248,10 +279,9 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
         }
 
         // scale, bias, mask, in base 2 (s log2 e, so exp is one ex2); online softmax per row (the
-        // row's 4 lanes agree on m after quad_max). Only tiles crossing a row's key end, or with a
-        // bias, pay the per-element key test and bias load.
+        // row's 4 lanes agree on m after quad_max).
         float mx[2] = {m[0], m[1]};
-        if (!a.bias && k0 + Bc <= end[0] && k0 + Bc <= end[1]) {
+        if constexpr (!kBoundary) {
             DK_UNROLL
             for (int nt = 0; nt < Bc / 8; ++nt)
                 DK_UNROLL
@@ -301,8 +331,7 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
                 DK_UNROLL
                 for (int dp = 0; dp < D / 16; ++dp) {
                     uint32_t bf[4];
-                    ldmatrix<4, true>(bf, &smem[vs_base + (16 * kk + lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 16 * dp +
-                                                8 * (lane / 16)]);
+                    ldmatrix<4, true>(bf, &smem[vq + 16 * kk * kLd + 16 * dp]);
                     const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
                     mma_m16n8k16<T>(o[2 * dp], pf, b0, o[2 * dp]);
                     mma_m16n8k16<T>(o[2 * dp + 1], pf, b1, o[2 * dp + 1]);
@@ -329,7 +358,10 @@ __global__ void __launch_bounds__(kThreads) attention_forward_kernel(AttentionAr
             }
         }
         __syncthreads();  // this stage is refilled two steps on, the P tiles next step
-    }
+    };
+    if (steps > 0) load_kv_tile<T, D, Bc, Aligned>(smem, 0, K, V, a, 0, kend);
+    for (int64_t step = 0; step < interior; ++step) tile(step, std::false_type{});
+    for (int64_t step = interior; step < steps; ++step) tile(step, std::true_type{});
 
     T* out = static_cast<T*>(a.out) + b * a.out_rows.batch + h * a.out_rows.head;
     for (int r = 0; r < 2; ++r) {
@@ -470,127 +502,180 @@ constexpr int bwd_mma_shared_bytes() {
     return ((2 * kMmaBwdKeys + 2 * kMmaBwdRows) * fwd_ld<T, D>() + kMmaBwdKeys * kDsLd) * int(sizeof(T));
 }
 
-template <typename T, int D>
+template <typename T, int D, bool Aligned>
 __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(AttentionArgs a) {
     constexpr int kLd = fwd_ld<T, D>(), Bc = kMmaBwdKeys, Bq = kMmaBwdRows, kCols = D / 4 / 8;
     static_assert(D % 32 == 0 && Bq == 16, "a quarter of the head dim is whole n8 tiles; one k16 step of queries");
     constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kG = kQ + Bq * kLd, kDs = kG + Bq * kLd;
     DK_DYNAMIC_SHARED(T, smem);  // K, V [Bc][kLd], Q, dO [Bq][kLd], dS^T [Bc][kDsLd]
-    DK_SHARED(float, lses, [Bq]);
+    DK_SHARED(float, lses, [Bq]);  // logsumexp in base 2
     DK_SHARED(float, deltas, [Bq]);
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int64_t ktiles = (a.lk + Bc - 1) / Bc, group = a.heads / a.kv_heads;
     const int64_t kt = blockIdx.x % ktiles, kvh = blockIdx.x / ktiles, b = kvh / a.kv_heads;
     const int64_t k0 = kt * Bc, kl = attention_key_length(a, b), wk = k0 + 16 * warp;
-    const bool aligned = (reinterpret_cast<uintptr_t>(a.k) | reinterpret_cast<uintptr_t>(a.v) |
-                          reinterpret_cast<uintptr_t>(a.q) | reinterpret_cast<uintptr_t>(a.grad_out)) % 16 == 0;
-    stage_rows<T, D, kLd, Bc>(smem, kK, static_cast<const T*>(a.k) + kvh * a.lk * D, D, k0, kl, aligned);
-    stage_rows<T, D, kLd, Bc>(smem, kV, static_cast<const T*>(a.v) + kvh * a.lk * D, D, k0, kl, aligned);
+    const float scale_log2 = a.scale * kLog2e;
+    stage_rows<T, D, kLd, Bc, Aligned>(smem, kK, static_cast<const T*>(a.k) + kvh * a.lk * D, D, k0, kl);
+    stage_rows<T, D, kLd, Bc, Aligned>(smem, kV, static_cast<const T*>(a.v) + kvh * a.lk * D, D, k0, kl);
     cp_async_commit();
+    // The warp's K and V A fragments (its 16 keys, d 16 ks ..) for S^T and dP^T: loaded once and
+    // kept in registers while they fit (D <= 64: 32 registers), else from shared memory per tile.
+    constexpr bool kKvInRegisters = D <= 64;
+    uint32_t kfs[kKvInRegisters ? D / 16 : 1][4], vfs[kKvInRegisters ? D / 16 : 1][4];
+    const int kv_at = (16 * warp + lane % 16) * kLd + 8 * (lane / 16);
+    auto kv_fragments = [&](int ks, int at, uint32_t (&kf)[4], uint32_t (&vf)[4]) {
+        if constexpr (kKvInRegisters) {
+            DK_UNROLL
+            for (int r = 0; r < 4; ++r) kf[r] = kfs[ks][r], vf[r] = vfs[ks][r];
+        } else {
+            ldmatrix<4>(kf, &smem[kK + at + 16 * ks]);
+            ldmatrix<4>(vf, &smem[kV + at + 16 * ks]);
+        }
+    };
+    if constexpr (kKvInRegisters) {
+        cp_async_wait<0>();
+        __syncthreads();
+        DK_UNROLL
+        for (int ks = 0; ks < D / 16; ++ks) {
+            ldmatrix<4>(kfs[ks], &smem[kK + kv_at + 16 * ks]);
+            ldmatrix<4>(vfs[ks], &smem[kV + kv_at + 16 * ks]);
+        }
+    }
     float dk[D / 8][4], dv[D / 8][4];
     DK_UNROLL
     for (int dt = 0; dt < D / 8; ++dt)
         DK_UNROLL
         for (int i = 0; i < 4; ++i) dk[dt][i] = dv[dt][i] = 0.0f;
-    const int64_t qtiles = (a.lq + Bq - 1) / Bq;
-    for (int64_t h = (kvh % a.kv_heads) * group; h < (kvh % a.kv_heads + 1) * group && k0 < kl; ++h) {
+    // Query tiles [qa, qb) are interior: whole, every row sees all the block's keys (row r0's end is
+    // the tile's smallest), no bias; the others (the causal diagonal, a partial last tile, padding)
+    // pay the per-element key test and bias load. Ends grow with the row, so qa is a binary search.
+    const int64_t qtiles = (a.lq + Bq - 1) / Bq, qfull = a.lq / Bq;
+    int64_t qa = 0, qb = a.bias ? 0 : qfull;
+    for (int64_t hi = qb; qa < hi;) {
+        const int64_t mid = (qa + hi) / 2;
+        if (attention_key_end(a, kl, mid * Bq) >= k0 + Bc) hi = mid;
+        else qa = mid + 1;
+    }
+    qb = qb > qa ? qb : qa;
+    // One tile of Bq query rows of head h.
+    auto tile = [&](int64_t h, int64_t qt, auto boundary) {
+        constexpr bool kBoundary = decltype(boundary)::value;
         const int64_t bh = b * a.heads + h;
-        for (int64_t qt = 0; qt < qtiles; ++qt) {
-            const int64_t r0 = qt * Bq, rows = a.lq - r0 < Bq ? a.lq - r0 : Bq;
-            if (attention_key_end(a, kl, r0 + rows - 1) <= k0) continue;  // no row of the tile sees these keys
-            __syncthreads();  // the previous tile's readers are done
-            stage_rows<T, D, kLd, Bq>(smem, kQ, static_cast<const T*>(a.q) + bh * a.lq * D, D, r0, a.lq, aligned);
-            stage_rows<T, D, kLd, Bq>(smem, kG, static_cast<const T*>(a.grad_out) + bh * a.lq * D, D, r0, a.lq, aligned);
-            cp_async_commit();
-            for (int i = tid; i < Bq; i += kThreads) {
-                lses[i] = i < rows ? a.lse[bh * a.lq + r0 + i] : -INFINITY;
-                deltas[i] = i < rows ? a.delta[bh * a.lq + r0 + i] : 0.0f;
-            }
-            cp_async_wait<0>();
-            __syncthreads();
-
-            float s[Bq / 8][4], dp[Bq / 8][4];
-            DK_UNROLL
-            for (int nt = 0; nt < Bq / 8; ++nt)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) s[nt][i] = dp[nt][i] = 0.0f;
-            DK_UNROLL
-            for (int ks = 0; ks < D / 16; ++ks) {
-                uint32_t kf[4], vf[4], qb[4], gb[4];
-                ldmatrix<4>(kf, &smem[kK + (16 * warp + lane % 16) * kLd + 16 * ks + 8 * (lane / 16)]);
-                ldmatrix<4>(vf, &smem[kV + (16 * warp + lane % 16) * kLd + 16 * ks + 8 * (lane / 16)]);
-                // matrix j = lane / 8: queries 8 (j >> 1) + (lane % 8), d 16 ks + 8 (j & 1)
-                const int j = lane / 8, at = (8 * (j >> 1) + lane % 8) * kLd + 16 * ks + 8 * (j & 1);
-                ldmatrix<4>(qb, &smem[kQ + at]);
-                ldmatrix<4>(gb, &smem[kG + at]);
-                const uint32_t q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]}, g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]};
-                mma_m16n8k16<T>(s[0], kf, q0, s[0]);
-                mma_m16n8k16<T>(s[1], kf, q1, s[1]);
-                mma_m16n8k16<T>(dp[0], vf, g0, dp[0]);
-                mma_m16n8k16<T>(dp[1], vf, g1, dp[1]);
-            }
-            // P^T and scale dS^T = scale P^T (dP^T - delta), keys wk + g (+8) by queries r0 + 8 nt + 2t (+1)
-            DK_UNROLL
-            for (int nt = 0; nt < Bq / 8; ++nt)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) {
-                    const int kr = g + 8 * (i >> 1), qi = 8 * nt + 2 * t + (i & 1);
-                    const int64_t key = wk + kr, row = r0 + qi;
-                    float p = 0.0f;
-                    if (row < a.lq && key < attention_key_end(a, kl, row) && lses[qi] != -INFINITY) {
-                        const float sv = a.scale * s[nt][i] + attention_bias<T>(a, b, h, row, key);
-                        p = sv == -INFINITY ? 0.0f : expf(sv - lses[qi]);
-                    }
-                    s[nt][i] = p;
-                    dp[nt][i] = a.scale * p * (dp[nt][i] - deltas[qi]);
-                    store_float(smem[kDs + (16 * warp + kr) * kDsLd + qi], dp[nt][i]);
-                }
-            const uint32_t pf[4] = {pack2_float<T>(s[0][0], s[0][1]), pack2_float<T>(s[0][2], s[0][3]),
-                                    pack2_float<T>(s[1][0], s[1][1]), pack2_float<T>(s[1][2], s[1][3])};
-            const uint32_t df[4] = {pack2_float<T>(dp[0][0], dp[0][1]), pack2_float<T>(dp[0][2], dp[0][3]),
-                                    pack2_float<T>(dp[1][0], dp[1][1]), pack2_float<T>(dp[1][2], dp[1][3])};
-            DK_UNROLL
-            for (int dpair = 0; dpair < D / 16; ++dpair) {
-                const int at = (lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 16 * dpair + 8 * (lane / 16);
-                uint32_t gb[4], qb[4];
-                ldmatrix<4, true>(gb, &smem[kG + at]);
-                ldmatrix<4, true>(qb, &smem[kQ + at]);
-                const uint32_t g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]}, q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]};
-                mma_m16n8k16<T>(dv[2 * dpair], pf, g0, dv[2 * dpair]);
-                mma_m16n8k16<T>(dv[2 * dpair + 1], pf, g1, dv[2 * dpair + 1]);
-                mma_m16n8k16<T>(dk[2 * dpair], df, q0, dk[2 * dpair]);
-                mma_m16n8k16<T>(dk[2 * dpair + 1], df, q1, dk[2 * dpair + 1]);
-            }
-            __syncthreads();  // every warp's dS^T is in shared memory
-
-            float acc[kCols][4];
-            DK_UNROLL
-            for (int c = 0; c < kCols; ++c)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) acc[c][i] = 0.0f;
-            DK_UNROLL
-            for (int kk = 0; kk < Bc / 16; ++kk) {
-                // dS as A (queries x keys) from dS^T [key][query]: matrix j holds keys 16 kk + 8 (j >> 1) + (lane % 8),
-                // queries 8 (j & 1) .. +7
-                const int j = lane / 8;
-                uint32_t af[4];
-                ldmatrix<4, true>(af, &smem[kDs + (16 * kk + 8 * (j >> 1) + lane % 8) * kDsLd + 8 * (j & 1)]);
-                DK_UNROLL
-                for (int c = 0; c < kCols; ++c) {
-                    uint32_t bf[2];
-                    ldmatrix<2, true>(bf, &smem[kK + (16 * kk + lane % 8 + 8 * ((lane / 8) & 1)) * kLd + warp * (D / 4) + 8 * c]);
-                    mma_m16n8k16<T>(acc[c], af, bf, acc[c]);
-                }
-            }
-            DK_UNROLL
-            for (int c = 0; c < kCols; ++c)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) {
-                    const int64_t row = r0 + g + 8 * (i >> 1);
-                    if (row < a.lq)
-                        atomicAdd(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t + (i & 1)], acc[c][i]);
-                }
+        const int64_t r0 = qt * Bq, rows = a.lq - r0 < Bq ? a.lq - r0 : Bq;
+        if (kBoundary && attention_key_end(a, kl, r0 + rows - 1) <= k0) return;  // no row of the tile sees these keys
+        __syncthreads();  // the previous tile's readers are done
+        stage_rows<T, D, kLd, Bq, Aligned>(smem, kQ, static_cast<const T*>(a.q) + bh * a.lq * D, D, r0, a.lq);
+        stage_rows<T, D, kLd, Bq, Aligned>(smem, kG, static_cast<const T*>(a.grad_out) + bh * a.lq * D, D, r0, a.lq);
+        cp_async_commit();
+        if (tid < Bq) {
+            lses[tid] = tid < rows ? a.lse[bh * a.lq + r0 + tid] * kLog2e : -INFINITY;
+            deltas[tid] = tid < rows ? a.delta[bh * a.lq + r0 + tid] : 0.0f;
         }
+        cp_async_wait<0>();
+        __syncthreads();
+        // This lane's ldmatrix rows, opaque per tile (see opaque()): matrix j = lane / 8 of an x4
+        // load covers rows 8 (j >> 1) + lane % 8, columns 8 (j & 1) (`rows`), or, as the transposed
+        // B operand, rows lane % 8 + 8 (j & 1), columns 8 (j >> 1) (`cols`).
+        const int rows_at = opaque((8 * (lane / 16) + lane % 8) * kLd + 8 * ((lane / 8) & 1));
+        const int cols_at = opaque((lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 8 * (lane / 16));
+        const int ds_rows_at = opaque((8 * (lane / 16) + lane % 8) * kDsLd + 8 * ((lane / 8) & 1));
+        const int ds_store_at = opaque((16 * warp + g) * kDsLd + 2 * t), kv_tile_at = opaque(kv_at);
+
+        float s[Bq / 8][4], dp[Bq / 8][4];
+        DK_UNROLL
+        for (int nt = 0; nt < Bq / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) s[nt][i] = dp[nt][i] = 0.0f;
+        DK_UNROLL
+        for (int ks = 0; ks < D / 16; ++ks) {
+            uint32_t kf[4], vf[4], qb[4], gb[4];
+            kv_fragments(ks, kv_tile_at, kf, vf);
+            // queries 8 (j >> 1) + lane % 8, d 16 ks + 8 (j & 1)
+            ldmatrix<4>(qb, &smem[kQ + rows_at + 16 * ks]);
+            ldmatrix<4>(gb, &smem[kG + rows_at + 16 * ks]);
+            const uint32_t q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]}, g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]};
+            mma_m16n8k16<T>(s[0], kf, q0, s[0]);
+            mma_m16n8k16<T>(s[1], kf, q1, s[1]);
+            mma_m16n8k16<T>(dp[0], vf, g0, dp[0]);
+            mma_m16n8k16<T>(dp[1], vf, g1, dp[1]);
+        }
+        // P^T and scale dS^T = scale P^T (dP^T - delta), keys wk + g (+8) by queries r0 + 8 nt + 2t (+1);
+        // the lane's four queries' logsumexp and delta read once (the dS^T stores in between
+        // would otherwise make the compiler reload them per element)
+        float lse_q[Bq / 8][2], delta_q[Bq / 8][2];
+        DK_UNROLL
+        for (int nt = 0; nt < Bq / 8; ++nt)
+            DK_UNROLL
+            for (int e = 0; e < 2; ++e) lse_q[nt][e] = lses[8 * nt + 2 * t + e], delta_q[nt][e] = deltas[8 * nt + 2 * t + e];
+        DK_UNROLL
+        for (int nt = 0; nt < Bq / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                const float lse = lse_q[nt][i & 1];
+                float p;
+                if constexpr (!kBoundary) {
+                    p = exp2f(fmaf(s[nt][i], scale_log2, -lse));
+                } else {
+                    const int64_t key = wk + g + 8 * (i >> 1), row = r0 + 8 * nt + 2 * t + (i & 1);
+                    p = 0.0f;
+                    if (row < a.lq && key < attention_key_end(a, kl, row) && lse != -INFINITY) {
+                        const float sv = a.scale * s[nt][i] + attention_bias<T>(a, b, h, row, key);
+                        p = sv == -INFINITY ? 0.0f : exp2f(sv * kLog2e - lse);
+                    }
+                }
+                s[nt][i] = p;
+                dp[nt][i] = a.scale * p * (dp[nt][i] - delta_q[nt][i & 1]);
+                store_float(smem[kDs + ds_store_at + 8 * (i >> 1) * kDsLd + 8 * nt + (i & 1)], dp[nt][i]);
+            }
+        const uint32_t pf[4] = {pack2_float<T>(s[0][0], s[0][1]), pack2_float<T>(s[0][2], s[0][3]),
+                                pack2_float<T>(s[1][0], s[1][1]), pack2_float<T>(s[1][2], s[1][3])};
+        const uint32_t df[4] = {pack2_float<T>(dp[0][0], dp[0][1]), pack2_float<T>(dp[0][2], dp[0][3]),
+                                pack2_float<T>(dp[1][0], dp[1][1]), pack2_float<T>(dp[1][2], dp[1][3])};
+        DK_UNROLL
+        for (int dpair = 0; dpair < D / 16; ++dpair) {
+            uint32_t gb[4], qb[4];
+            ldmatrix<4, true>(gb, &smem[kG + cols_at + 16 * dpair]);
+            ldmatrix<4, true>(qb, &smem[kQ + cols_at + 16 * dpair]);
+            const uint32_t g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]}, q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]};
+            mma_m16n8k16<T>(dv[2 * dpair], pf, g0, dv[2 * dpair]);
+            mma_m16n8k16<T>(dv[2 * dpair + 1], pf, g1, dv[2 * dpair + 1]);
+            mma_m16n8k16<T>(dk[2 * dpair], df, q0, dk[2 * dpair]);
+            mma_m16n8k16<T>(dk[2 * dpair + 1], df, q1, dk[2 * dpair + 1]);
+        }
+        __syncthreads();  // every warp's dS^T is in shared memory
+
+        float acc[kCols][4];
+        DK_UNROLL
+        for (int c = 0; c < kCols; ++c)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) acc[c][i] = 0.0f;
+        DK_UNROLL
+        for (int kk = 0; kk < Bc / 16; ++kk) {
+            // dS as A (queries x keys) from dS^T [key][query]: matrix j holds keys 16 kk + 8 (j >> 1) + (lane % 8),
+            // queries 8 (j & 1) .. +7
+            uint32_t af[4];
+            ldmatrix<4, true>(af, &smem[kDs + ds_rows_at + 16 * kk * kDsLd]);
+            DK_UNROLL
+            for (int c = 0; c < kCols; ++c) {
+                uint32_t bf[2];
+                // keys 16 kk + lane % 8 + 8 (j & 1), d: the warp's quarter (cols_at's column part is 0 for lanes 0-15)
+                ldmatrix<2, true>(bf, &smem[kK + cols_at + 16 * kk * kLd + warp * (D / 4) + 8 * c]);
+                mma_m16n8k16<T>(acc[c], af, bf, acc[c]);
+            }
+        }
+        DK_UNROLL
+        for (int c = 0; c < kCols; ++c)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                const int64_t row = r0 + g + 8 * (i >> 1);
+                if (row < a.lq)
+                    atomicAdd(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t + (i & 1)], acc[c][i]);
+            }
+    };
+    for (int64_t h = (kvh % a.kv_heads) * group; h < (kvh % a.kv_heads + 1) * group && k0 < kl; ++h) {
+        for (int64_t qt = 0; qt < qa; ++qt) tile(h, qt, std::true_type{});
+        for (int64_t qt = qa; qt < qb; ++qt) tile(h, qt, std::false_type{});
+        for (int64_t qt = qb; qt < qtiles; ++qt) tile(h, qt, std::true_type{});
     }
     cp_async_wait<0>();  // a block with no key below kl still has the K / V copies in flight
     T* gk = static_cast<T*>(a.grad_k) + kvh * a.lk * D;
@@ -636,8 +721,11 @@ void attention_forward_typed(const Exec& ex, const AttentionArgs& a) {
     if (a.batch * a.heads * qtiles == 0) return;
     dispatch_head_dim(a.dim, [&](auto dim) {
         constexpr int D = decltype(dim)::value;
-        launch(ex, "attention_forward", attention_forward_kernel<T, D>, dim3(blocks(a.batch * a.heads * qtiles)),
-               dim3(kThreads), size_t(fwd_shared_bytes<T, D>(fwd_key_tile<T, D>())), a);
+        dispatch_bool(rows_aligned<T>(a.k, a.k_rows) && rows_aligned<T>(a.v, a.v_rows), [&](auto aligned) {
+            launch(ex, "attention_forward", attention_forward_kernel<T, D, decltype(aligned)::value>,
+                   dim3(blocks(a.batch * a.heads * qtiles)), dim3(kThreads),
+                   size_t(fwd_shared_bytes<T, D>(fwd_key_tile<T, D>())), a);
+        });
     });
 }
 
@@ -650,8 +738,10 @@ void attention_backward_typed(const Exec& ex, DType dtype, const AttentionArgs& 
         constexpr int D = decltype(dim)::value;
         if constexpr (uses_mma<T>() && D <= 128) {
             const int64_t ktiles = (a.lk + kMmaBwdKeys - 1) / kMmaBwdKeys;
-            launch(ex, "attention_backward_mma", attention_backward_mma_kernel<T, D>,
-                   dim3(blocks(a.batch * a.kv_heads * ktiles)), dim3(kThreads), size_t(bwd_mma_shared_bytes<T, D>()), a);
+            dispatch_bool(aligned16({a.k, a.v, a.q, a.grad_out}), [&](auto aligned) {
+                launch(ex, "attention_backward_mma", attention_backward_mma_kernel<T, D, decltype(aligned)::value>,
+                       dim3(blocks(a.batch * a.kv_heads * ktiles)), dim3(kThreads), size_t(bwd_mma_shared_bytes<T, D>()), a);
+            });
         } else {
             const int64_t ktiles = (a.lk + bwd_tile<D>() - 1) / bwd_tile<D>();
             launch(ex, "attention_backward", attention_backward_kernel<T, D>, dim3(blocks(a.batch * a.kv_heads * ktiles)),

@@ -21,7 +21,18 @@ __global__ void rope_kernel(RopePair<T> body, int64_t bh) {
         const int64_t pos = q / body.half, i = q - pos * body.half;
         float c, s;
         body.angle(i, pos, c, s);
-        for (int64_t b = blockIdx.y; b < bh; b += gridDim.y) body.turn(b * body.seq + pos, i, c, s);
+        // the angle's rows, kRows at a time with all their loads issued first (one pair's 4 bytes
+        // in flight per thread cannot cover DRAM latency at 16-bit)
+        constexpr int kRows = 4;
+        int64_t b = blockIdx.y;
+        for (; b + (kRows - 1) * int64_t(gridDim.y) < bh; b += kRows * int64_t(gridDim.y)) {
+            float xa[kRows], xb[kRows];
+            DK_UNROLL
+            for (int u = 0; u < kRows; ++u) body.load((b + u * gridDim.y) * body.seq + pos, i, xa[u], xb[u]);
+            DK_UNROLL
+            for (int u = 0; u < kRows; ++u) body.store((b + u * gridDim.y) * body.seq + pos, i, xa[u], xb[u], c, s);
+        }
+        for (; b < bh; b += gridDim.y) body.turn(b * body.seq + pos, i, c, s);
     }
 }
 

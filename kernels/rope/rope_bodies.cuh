@@ -33,13 +33,28 @@ struct RopePair {
         s = sign * sinf(theta);
     }
 
+    // Where pair i of row `row` lives: elements ia and ib.
+    DK_HD int64_t first(int64_t row, int64_t i) const { return row * dim + (interleaved ? 2 * i : i); }
+    DK_HD int64_t second(int64_t ia) const { return ia + (interleaved ? 1 : half); }
+
+    DK_HD void load(int64_t row, int64_t i, float& a, float& b) const {
+        const int64_t ia = first(row, i);
+        a = load_float(x[ia]);
+        b = load_float(x[second(ia)]);
+    }
+
+    // Writes pair i of row `row`, read as (a, b), turned by (c, s).
+    DK_HD void store(int64_t row, int64_t i, float a, float b, float c, float s) const {
+        const int64_t ia = first(row, i);
+        store_float(out[ia], a * c - b * s);
+        store_float(out[second(ia)], a * s + b * c);
+    }
+
     // Turns pair i of row `row` by (c, s). Reads both elements before writing: in place is safe.
     DK_HD void turn(int64_t row, int64_t i, float c, float s) const {
-        const int64_t ia = row * dim + (interleaved ? 2 * i : i);
-        const int64_t ib = ia + (interleaved ? 1 : half);
-        const float a = load_float(x[ia]), b = load_float(x[ib]);
-        store_float(out[ia], a * c - b * s);
-        store_float(out[ib], a * s + b * c);
+        float a, b;
+        load(row, i, a, b);
+        store(row, i, a, b, c, s);
     }
 
     // Pair p of the [bh * seq, dim / 2] pair space.

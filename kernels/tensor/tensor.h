@@ -6,6 +6,8 @@
 
 namespace dk {
 
+constexpr int kMaxStridedDims = 16;
+
 // A strided copy: element (i_0, ..., i_{ndim-1}) of shape[] goes from x at sum i_d x_stride[d]
 // to out at sum i_d out_stride[d] (elements), or to out at its row-major index when out_strided is
 // false (a gather into compact out: permutes, slices and views made contiguous).
@@ -14,9 +16,9 @@ struct StridedCopyArgs {
     void* out;
     int32_t ndim;
     int64_t numel;
-    int64_t shape[16];
-    int64_t x_stride[16];
-    int64_t out_stride[16];
+    int64_t shape[kMaxStridedDims];
+    int64_t x_stride[kMaxStridedDims];
+    int64_t out_stride[kMaxStridedDims];
     bool out_strided;
 };
 

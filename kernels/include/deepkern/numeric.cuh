@@ -15,10 +15,14 @@
 #include <cuda_bf16.h>
 #define DK_HD __host__ __device__ __forceinline__
 #define DK_UNROLL _Pragma("unroll")
+#define DK_UNROLL_BY(n) DK_PRAGMA(unroll n)
 #else
 #define DK_HD inline
 #define DK_UNROLL _Pragma("GCC unroll 16")
+#define DK_UNROLL_BY(n) DK_PRAGMA(GCC unroll n)
 #endif
+#define DK_PRAGMA(x) _Pragma(#x)
+#define DK_NO_UNROLL DK_UNROLL_BY(1)
 
 namespace dk {
 

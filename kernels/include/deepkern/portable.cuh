@@ -44,6 +44,17 @@
 
 namespace dk {
 
+// opaque(v): v, with everything the compiler knows of it forgotten. For a per-iteration base
+// address in a long loop whose unrolled body adds constant offsets to it: without it the compiler
+// precomputes every base-plus-offset ahead of the loop and holds each in a register (the inline
+// PTX of ldmatrix takes a register address, so the offsets cannot fold into immediates).
+__device__ __forceinline__ int opaque(int v) {
+#if defined(__CUDACC__)
+    asm volatile("" : "+r"(v));
+#endif
+    return v;
+}
+
 // Grid size for a grid-stride loop over `work` items: enough blocks to fill the machine a few
 // times over, never more than the work needs.
 inline unsigned grid_for(const Exec& ex, int64_t work, int threads, int blocks_per_sm = 8) {

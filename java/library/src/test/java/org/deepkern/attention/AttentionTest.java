@@ -70,7 +70,12 @@ class AttentionTest {
                 withBias(withKeyLengths(problem(2, 2, 1, 17, 18, 32, BR), 18, 6), new long[] {2, 1, 1, 18}, 11, 4),
                 withBias(problem(1, 2, 2, 70, 66, 32, TL), new long[] {70, 66}, 12, 0),
                 problem(1, 1, 1, 17, 8, 32, BR),
-                withKeyLengths(problem(2, 1, 1, 9, 12, 64, NONE), 0, 12));
+                withKeyLengths(problem(2, 1, 1, 9, 12, 64, NONE), 0, 12),
+                // long enough for the kernels' interior tiles (no key test: every row of the tile sees
+                // every key of it), then the edge tiles: 64-key tiles whole, full 16-row query tiles
+                problem(1, 2, 1, 80, 136, 64, NONE),
+                problem(1, 1, 1, 144, 144, 64, TL),
+                problem(1, 1, 1, 80, 130, 128, BR));
     }
 
     static Stream<Arguments> cases() {

@@ -106,6 +106,38 @@ class TensorViewTest {
         }
     }
 
+    /**
+     * The strided copy's paths: last dims a whole number of 16-byte runs (into compact memory, and
+     * into a slice), read along a transposed last dim, an odd last dim (element by element), one
+     * element; every element against the index map.
+     */
+    @ParameterizedTest
+    @MethodSource("cases")
+    void stridedCopiesInRunsAndElementByElement(Device dev, DType dtype) {
+        try (Scope scope = Scope.open()) {
+            long[] a = {3, 5, 16};
+            Tensor x = counting(dev, dtype, a);
+            Tensor p = x.permute(1, 0, 2).contiguous();  // runs, into compact memory
+            assertArrayEquals(expected(p.shape(), a, i -> new long[] {i[1], i[0], i[2]}), p.toFloatArray());
+            long[] b = {2, 16, 24};
+            Tensor y = counting(dev, dtype, b);
+            Tensor t = y.transpose(1, 2).contiguous();  // runs read 24 elements apart
+            assertArrayEquals(expected(t.shape(), b, i -> new long[] {i[0], i[2], i[1]}), t.toFloatArray());
+            Tensor dst = Tensor.zeros(new long[] {4, 6, 16}, dtype, dev);
+            dst.narrow(1, 1, 3).copyFrom(x.permute(1, 0, 2).narrow(0, 0, 4));  // runs, into a slice
+            float[] got = dst.toFloatArray();
+            long[] d = {4, 6, 16};
+            forEachIndex(d, i -> assertEquals(i[1] >= 1 && i[1] < 4 ? flat(a, new long[] {i[1] - 1, i[0], i[2]}) % 256 : 0,
+                    got[(int) flat(d, i)], java.util.Arrays.toString(i)));
+            long[] c = {4, 3, 5};
+            Tensor z = counting(dev, dtype, c);
+            Tensor q = z.permute(2, 0, 1).contiguous();  // an odd last dim: element by element
+            assertArrayEquals(expected(q.shape(), c, i -> new long[] {i[1], i[2], i[0]}), q.toFloatArray());
+            Tensor one = z.narrow(0, 2, 1).narrow(1, 1, 1).narrow(2, 3, 1).contiguous();  // no dims left to walk
+            assertArrayEquals(new float[] {flat(c, new long[] {2, 1, 3}) % 256}, one.toFloatArray());
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("cases")
     void expandUnsqueezeSqueeze(Device dev, DType dtype) {
