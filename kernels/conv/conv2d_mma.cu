@@ -8,14 +8,15 @@
 // forward red = (r, s, c) takes 8 channels of one input pixel; the data gradient's reduction
 // (taps, kk) 8 filters of one grad_y pixel and its output 8 channels of one filter tap; the weight
 // gradient 8 filters of one grad_y pixel and 8 channels of one input pixel. So every tile is
-// gathered with 16-byte cp.async copies (zeros stored directly where a tap falls in the padding,
+// gathered with 16-byte cp.async copies (cp.async's zero-fill where a tap falls in the padding,
 // does not divide the stride, or runs past an edge). The forward decodes its gather once per thread
 // and advances it per step (ForwardTaps); the gradients decode each chunk. A block of 4 warps owns
-// a 64 x 64 output tile; per 32-wide step of the reduction each warp loads its 16 x 16 A fragments
-// and, for each pair of n8 tiles, 16 x 16 B fragments with ldmatrix.x4 and issues mma.m16n8k16
-// into a 16 x 64 f32 accumulator. A tile is staged [row][red] (rows of 40 elements) or, where the tensor runs along
-// the rows instead, [red][row] (rows of 72) and read with ldmatrix .trans; either pitch puts the
-// eight row addresses of an ldmatrix in different banks.
+// an M x 64 output tile (M = 128 forward, 64 gradients); per 32-wide step of the reduction each
+// warp loads the 16 x 16 A fragments of its M / 64 m16 tiles and, for each pair of n8 tiles, 16 x 16
+// B fragments with ldmatrix.x4, and issues mma.m16n8k16 into an (M / 4) x 64 f32 accumulator. A
+// tile is staged [row][red] (rows of 40 elements) or, where the tensor runs along the rows
+// instead, [red][row] (rows of M + 8 or 72) and read with ldmatrix .trans; each pitch is an odd
+// multiple of 16 bytes, so the eight row addresses of an ldmatrix fall in different banks.
 // Two pipeline stages: while the tensor cores multiply one pair of tiles, the cp.async copies of
 // the next pair are in flight (commit per stage, wait_group<1>, then a barrier).
 // FLOPs and traffic as conv2d.cu's kernels, on tensor cores.
@@ -29,120 +30,144 @@
 namespace dk {
 namespace DK_BACKEND {
 
-constexpr int kMmaM = 64, kMmaN = 64, kMmaK = 32, kMmaThreads = 128;
+// Block tiles are M x kMmaN (M = 64: the gradients, whose grids conv2d.cu shares with its FMA
+// kernels; M = 128: the forward, twice the MMAs per staged B element and per ldmatrix of B), each
+// of the 4 warps owning M / 4 rows.
+constexpr int kMmaN = 64, kMmaK = 32, kMmaThreads = 128, kMmaWarps = kMmaThreads / 32;
+constexpr int kForwardM = 128, kGradM = 64;
 constexpr int kLdRed = kMmaK + 8;   // pitch of a [row][red] tile
-constexpr int kLdRow = kMmaN + 8;   // pitch of a [red][row] tile
-constexpr int kMmaTile = kMmaM * kLdRed;       // elements of either form (the larger one)
-constexpr int kMmaStage = 2 * kMmaTile;        // one pipeline stage: the A tile, then the B tile
-constexpr size_t kMmaShared = size_t(2 * kMmaStage) * 2;  // two stages of 2-byte elements
-static_assert(kMmaK * kLdRow <= kMmaTile, "a [red][row] tile fits the stage");
+constexpr int ld_row(int rows) { return rows + 8; }  // pitch of a [red][row] tile
+// Elements of an operand tile of `rows` rows in either form (the larger one).
+constexpr int mma_tile(int rows) { return rows * kLdRed > kMmaK * ld_row(rows) ? rows * kLdRed : kMmaK * ld_row(rows); }
+template <int M>
+constexpr int mma_stage() { return mma_tile(M) + mma_tile(kMmaN); }  // one pipeline stage: A, then B
+template <int M>
+constexpr size_t mma_shared() { return size_t(2 * mma_stage<M>()) * 2; }  // two stages of 2-byte elements
+static_assert(mma_shared<kForwardM>() <= DK_SHARED_WITHOUT_OPT_IN, "no opt-in needed");
 
-template <typename Smem>
-__device__ __forceinline__ void zero8(const Smem& smem, int dst) {
-    for (int z = 0; z < 8; ++z) store_float(smem[dst + z], 0.0f);
+// 8 elements of from into smem at dst, or 8 zeros where from is null (cp.async's zero-fill: no
+// read; base, the operand's tensor, stands in as the address).
+template <typename T, typename Smem>
+__device__ __forceinline__ void copy8(const Smem& smem, int dst, const T* from, const T* base) {
+    cp_async_zfill(&smem[dst], from ? from : base, from != nullptr);
 }
 
 // Gathers one operand tile into the stage at smem offset at, in the form mma_tile_product reads:
 // Rows rows of kMmaK reductions ([row][red], pitch kLdRed) or, with Trans, kMmaK reductions of
-// Rows rows ([red][row], pitch kLdRow), 8 elements per 16-byte cp.async. src(i, off) is the global
-// source of elements off .. off + 7 of staged row i, or null where those are zeros (a tap in the
-// padding or off the stride, past an edge).
-template <bool Trans, int Rows, typename Smem, class Src>
-__device__ __forceinline__ void gather_tile(const Smem& smem, int at, const Src& src) {
-    constexpr int rows = Trans ? kMmaK : Rows, chunks = (Trans ? Rows : kMmaK) / 8, ld = Trans ? kLdRow : kLdRed;
-    for (int e = threadIdx.x; e < rows * chunks; e += kMmaThreads) {
-        const int i = e / chunks, ch = e % chunks;
-        const int dst = at + i * ld + 8 * ch;
-        if (const auto* from = src(i, int64_t(8) * ch))
-            cp_async<16, CacheOp::cg>(&smem[dst], from);
-        else
-            zero8(smem, dst);
+// Rows rows ([red][row], pitch ld_row(Rows)), 8 elements per 16-byte cp.async. src(i, off) is the global
+// source of elements off .. off + 7 of staged row i (in the tensor at base), or null where those
+// are zeros (a tap in the padding or off the stride, past an edge).
+template <bool Trans, int Rows, typename T, typename Smem, class Src>
+__device__ __forceinline__ void gather_tile(const Smem& smem, int at, const T* base, const Src& src) {
+    constexpr int rows = Trans ? kMmaK : Rows, chunks = (Trans ? Rows : kMmaK) / 8, ld = Trans ? ld_row(Rows) : kLdRed;
+    static_assert(rows * chunks % kMmaThreads == 0, "every thread copies the same number of chunks");
+    DK_UNROLL
+    for (int k = 0; k < rows * chunks / kMmaThreads; ++k) {
+        const int e = int(threadIdx.x) + k * kMmaThreads, i = e / chunks, ch = e % chunks;
+        copy8(smem, at + i * ld + 8 * ch, static_cast<const T*>(src(i, int64_t(8) * ch)), base);
     }
 }
 
-// acc (this warp's rows 16 warp .. +15 by 64 columns of the block's tile) = sum over l < len of
-// A[row, l] B[l, col]. load(a, b, l0) issues the copies of the tiles of reduction step l0 into the
-// stage at a (A, [row][red] pitch kLdRed, or with ATrans [red][row] pitch kLdRow) and b (B likewise:
-// [col][red], or with BTrans [red][col]); this function commits them. smem is the kernel's
-// DK_DYNAMIC_SHARED array (bounds-checked on emu).
-template <typename T, bool ATrans, bool BTrans, typename Smem, class Load>
-__device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, const Load& load,
-                                                 float (&acc)[kMmaN / 8][4]) {
+// acc (this warp's M / 4 rows, from (M / 4) warp, by the kMmaN columns of the block's tile) = sum
+// over l < len of A[row, l] B[l, col]. load(a, b, l0) issues the copies of the tiles of reduction
+// step l0 into the stage at a (A, [row][red] pitch kLdRed, or with ATrans [red][row] pitch
+// ld_row(M)) and b (B likewise: [col][red], or with BTrans [red][col]); this function commits
+// them. smem is the kernel's DK_DYNAMIC_SHARED array (bounds-checked on emu).
+template <int M>
+using MmaAcc = float[M / 64][kMmaN / 8][4];  // [m16 tile of the warp's rows][n8 tile][fragment]
+
+template <typename T, int M, bool ATrans, bool BTrans, typename Smem, class Load>
+__device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, const Load& load, MmaAcc<M>& acc) {
+    constexpr int kMt = M / 64, kStage = mma_stage<M>(), kBAt = mma_tile(M);
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, j = lane / 8, i = lane % 8;
     DK_UNROLL
-    for (int nt = 0; nt < kMmaN / 8; ++nt)
+    for (int mt = 0; mt < kMt; ++mt)
         DK_UNROLL
-        for (int e = 0; e < 4; ++e) acc[nt][e] = 0.0f;
+        for (int nt = 0; nt < kMmaN / 8; ++nt)
+            DK_UNROLL
+            for (int e = 0; e < 4; ++e) acc[mt][nt][e] = 0.0f;
     const int64_t steps = (len + kMmaK - 1) / kMmaK;
     if (steps > 0) {
-        load(0, kMmaTile, int64_t(0));
+        load(0, kBAt, int64_t(0));
         cp_async_commit();
     }
     for (int64_t step = 0; step < steps; ++step) {
         const int st = int(step & 1);
         // the next tile streams into the other stage while this one is multiplied
         if (step + 1 < steps) {
-            load((st ^ 1) * kMmaStage, (st ^ 1) * kMmaStage + kMmaTile, (step + 1) * kMmaK);
+            load((st ^ 1) * kStage, (st ^ 1) * kStage + kBAt, (step + 1) * kMmaK);
             cp_async_commit();
             cp_async_wait<1>();
         } else {
             cp_async_wait<0>();
         }
         __syncthreads();
-        const int a = st * kMmaStage, b = a + kMmaTile;
+        const int a = st * kStage, b = a + kBAt;
+        DK_UNROLL
         for (int ks = 0; ks < kMmaK; ks += 16) {
-            // A's four 8 x 8 matrices: rows +0 / +8 (j & 1) by red +0 / +8 (j >> 1)
-            uint32_t af[4];
-            if constexpr (ATrans)
-                ldmatrix<4, true>(af, &smem[a + (ks + 8 * (j >> 1) + i) * kLdRow + 16 * warp + 8 * (j & 1)]);
-            else
-                ldmatrix<4>(af, &smem[a + (16 * warp + lane % 16) * kLdRed + ks + 8 * (lane / 16)]);
+            // A's four 8 x 8 matrices per m16 tile: rows +0 / +8 (j & 1) by red +0 / +8 (j >> 1)
+            uint32_t af[kMt][4];
+            DK_UNROLL
+            for (int mt = 0; mt < kMt; ++mt) {
+                const int r0 = (M / kMmaWarps) * warp + 16 * mt;
+                if constexpr (ATrans)
+                    ldmatrix<4, true>(af[mt], &smem[a + (ks + 8 * (j >> 1) + i) * ld_row(M) + r0 + 8 * (j & 1)]);
+                else
+                    ldmatrix<4>(af[mt], &smem[a + (r0 + lane % 16) * kLdRed + ks + 8 * (lane / 16)]);
+            }
+            DK_UNROLL
             for (int pr = 0; pr < kMmaN / 16; ++pr) {
                 // B's: columns 16 pr + 8 (j >> 1) by red +0 / +8 (j & 1), so bf = two n8 tiles' fragments
                 uint32_t bf[4];
                 if constexpr (BTrans)
-                    ldmatrix<4, true>(bf, &smem[b + (ks + 8 * (j & 1) + i) * kLdRow + 16 * pr + 8 * (j >> 1)]);
+                    ldmatrix<4, true>(bf, &smem[b + (ks + 8 * (j & 1) + i) * ld_row(kMmaN) + 16 * pr + 8 * (j >> 1)]);
                 else
                     ldmatrix<4>(bf, &smem[b + (16 * pr + 8 * (j >> 1) + i) * kLdRed + ks + 8 * (j & 1)]);
                 const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
-                mma_m16n8k16<T>(acc[2 * pr], af, b0, acc[2 * pr]);
-                mma_m16n8k16<T>(acc[2 * pr + 1], af, b1, acc[2 * pr + 1]);
+                DK_UNROLL
+                for (int mt = 0; mt < kMt; ++mt) {
+                    mma_m16n8k16<T>(acc[mt][2 * pr], af[mt], b0, acc[mt][2 * pr]);
+                    mma_m16n8k16<T>(acc[mt][2 * pr + 1], af[mt], b1, acc[mt][2 * pr + 1]);
+                }
             }
         }
         __syncthreads();  // this stage is refilled two steps on
     }
 }
 
-// The accumulator element e of n8 tile nt of this thread: its tile row and column.
-__device__ __forceinline__ int mma_row(int e) { return 16 * (int(threadIdx.x) / 32) + (int(threadIdx.x) % 32 >> 2) + 8 * (e >> 1); }
+// The accumulator element e of m16 tile mt, n8 tile nt of this thread: its tile row and column.
+template <int M>
+__device__ __forceinline__ int mma_row(int mt, int e) {
+    return (M / kMmaWarps) * (int(threadIdx.x) / 32) + 16 * mt + (int(threadIdx.x) % 32 >> 2) + 8 * (e >> 1);
+}
 __device__ __forceinline__ int mma_col(int nt, int e) { return 8 * nt + 2 * (int(threadIdx.x) & 3) + (e & 1); }
 
 // Hands this thread's accumulator elements inside the first rows x cols of the tile to the kernel's
 // epilogue: row(i) decodes tile row i once and returns the store(j, value) of its columns j.
-template <class Row>
-__device__ __forceinline__ void mma_tile_store(const float (&acc)[kMmaN / 8][4], int64_t rows, int64_t cols,
-                                               const Row& row) {
+template <int M, class Row>
+__device__ __forceinline__ void mma_tile_store(const MmaAcc<M>& acc, int64_t rows, int64_t cols, const Row& row) {
     // unrolled: acc is indexed by constants only, so it stays in registers (no stack frame)
     DK_UNROLL
-    for (int e = 0; e < 4; ++e) {
-        const int i = mma_row(e);
-        if (i >= rows) continue;
-        const auto store = row(i);
+    for (int mt = 0; mt < M / 64; ++mt)
         DK_UNROLL
-        for (int nt = 0; nt < kMmaN / 8; ++nt) {
-            const int j = mma_col(nt, e);
-            if (j < cols) store(j, acc[nt][e]);
+        for (int e = 0; e < 4; ++e) {
+            const int i = mma_row<M>(mt, e);
+            if (i >= rows) continue;
+            const auto store = row(i);
+            DK_UNROLL
+            for (int nt = 0; nt < kMmaN / 8; ++nt) {
+                const int j = mma_col(nt, e);
+                if (j < cols) store(j, acc[mt][nt][e]);
+            }
         }
-    }
 }
 
 // The forward's A gather for one thread, decoded once and advanced by kMmaK per reduction step,
 // so the main loop divides nothing: the thread always copies chunk ch = tid % 4 (reduction indices
-// rr .. rr + 7, one (r, s) tap and 8 channels cg..) of tile rows tid / 4 and tid / 4 + 32, whose
+// rr .. rr + 7, one (r, s) tap and 8 channels cg..) of tile rows tid / 4 + 32 k, k < 4, whose
 // output pixels (n, p, q) are fixed for the block.
 struct ForwardTaps {
-    static constexpr int kRows = 2, kRowStep = kMmaThreads / (kMmaK / 8);
-    static_assert(kRows * kRowStep == kMmaM, "two tile rows per thread, one reduction chunk");
+    static constexpr int kRowStep = kMmaThreads / (kMmaK / 8), kRows = kForwardM / kRowStep;
     int64_t rr, cg, r, s;                        // the chunk's first reduction index and its decode
     int64_t top[kRows], left[kRows], image[kRows];  // tap (0, 0)'s input row and column; n H W C
     static constexpr int64_t kNoRow = INT64_MIN / 2;  // top of a row past the pixels: every tap is outside
@@ -182,27 +207,23 @@ __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     const T* w = static_cast<const T*>(a.w);
     const int64_t m_total = g.n * g.p * g.q;
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
-    const int64_t m0 = int64_t(blockIdx.x) * kMmaM, k0 = int64_t(blockIdx.y) * kMmaN;
+    const int64_t m0 = int64_t(blockIdx.x) * kForwardM, k0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
         ForwardTaps taps(g, m0, m_total);
         const auto load = [&](int at, int bt, int64_t r0) {
             const int row = int(threadIdx.x) / (kMmaK / 8), ch = int(threadIdx.x) % (kMmaK / 8);
             for (int k = 0; k < ForwardTaps::kRows; ++k) {
-                const int dst = at + (row + k * ForwardTaps::kRowStep) * kLdRed + 8 * ch;
-                if (const T* from = taps.source(g, x, grp * cgs, red, k))
-                    cp_async<16, CacheOp::cg>(&smem[dst], from);
-                else
-                    zero8(smem, dst);
+                copy8(smem, at + (row + k * ForwardTaps::kRowStep) * kLdRed + 8 * ch, taps.source(g, x, grp * cgs, red, k), x);
             }
             taps.advance(g, cgs);  // load is called once per step, in order
-            gather_tile<false, kMmaN>(smem, bt, [&](int nn, int64_t off) {
+            gather_tile<false, kMmaN>(smem, bt, w, [&](int nn, int64_t off) {
                 const int64_t k = k0 + nn, rr = r0 + off;
                 return k < kgs && rr < red ? w + (grp * kgs + k) * red + rr : nullptr;
             });
         };
-        float acc[kMmaN / 8][4];
-        mma_tile_product<T, false, false>(smem, red, load, acc);
-        mma_tile_store(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
+        MmaAcc<kForwardM> acc;
+        mma_tile_product<T, kForwardM, false, false>(smem, red, load, acc);
+        mma_tile_store<kForwardM>(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
     }
 }
 
@@ -216,19 +237,19 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
     const T* w = static_cast<const T*>(a.w);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
     const int64_t classes = conv_residue_classes(g);
-    const int64_t m0 = int64_t(blockIdx.x) * kMmaM, c0 = int64_t(blockIdx.y) * kMmaN;
+    const int64_t m0 = int64_t(blockIdx.x) * kGradM, c0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t z = blockIdx.z; z < g.groups * classes; z += gridDim.z) {
         const ConvResidueClass rc = conv_residue_class(g, z % classes);
         const int64_t grp = z / classes, m_total = g.n * rc.rows * rc.cols;
         if (m0 >= m_total) continue;  // the whole block
         const auto load = [&](int at, int bt, int64_t l0) {
-            gather_tile<false, kMmaM>(smem, at, [&](int mm, int64_t off) {
+            gather_tile<false, kGradM>(smem, at, gy, [&](int mm, int64_t off) {
                 const int64_t m = m0 + mm, l = l0 + off;
                 int64_t yi;
                 const bool tap = m < m_total && l < rc.len(kgs) && conv_residue_tap(g, rc, m, l, grp * kgs, yi);
                 return tap ? gy + yi : nullptr;
             });
-            gather_tile<true, kMmaN>(smem, bt, [&](int ll, int64_t off) -> const T* {
+            gather_tile<true, kMmaN>(smem, bt, w, [&](int ll, int64_t off) -> const T* {
                 const int64_t l = l0 + ll, cg = c0 + off;
                 if (l >= rc.len(kgs) || cg >= cgs) return nullptr;
                 int64_t kk, r, s;
@@ -236,9 +257,9 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
                 return w + (grp * kgs + kk) * red + conv_red_index(g, cg, r, s);
             });
         };
-        float acc[kMmaN / 8][4];
-        mma_tile_product<T, false, true>(smem, rc.len(kgs), load, acc);
-        mma_tile_store(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
+        MmaAcc<kGradM> acc;
+        mma_tile_product<T, kGradM, false, true>(smem, rc.len(kgs), load, acc);
+        mma_tile_store<kGradM>(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
     }
 }
 
@@ -251,24 +272,24 @@ __global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, in
     const T* x = static_cast<const T*>(a.x);
     const T* gy = static_cast<const T*>(a.grad_y);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), pixels = g.n * g.p * g.q;
-    const int64_t j0 = int64_t(blockIdx.x) * kMmaN, k0 = int64_t(blockIdx.y) * kMmaM;
+    const int64_t j0 = int64_t(blockIdx.x) * kMmaN, k0 = int64_t(blockIdx.y) * kGradM;
     for (int64_t z = blockIdx.z; z < g.groups * pieces; z += gridDim.z) {
         const int64_t grp = z / pieces, piece = z % pieces, mb = piece * chunk;
         const int64_t len = pixels - mb < chunk ? pixels - mb : chunk;
         const auto load = [&](int at, int bt, int64_t l0) {
-            gather_tile<true, kMmaM>(smem, at, [&](int ll, int64_t off) {
+            gather_tile<true, kGradM>(smem, at, gy, [&](int ll, int64_t off) {
                 const int64_t l = l0 + ll, k = k0 + off;
                 return l < len && k < kgs ? gy + (mb + l) * g.k + grp * kgs + k : nullptr;  // NHWC: pixel-major
             });
-            gather_tile<true, kMmaN>(smem, bt, [&](int ll, int64_t off) {
+            gather_tile<true, kMmaN>(smem, bt, x, [&](int ll, int64_t off) {
                 const int64_t l = l0 + ll, rr = j0 + off;
                 int64_t xi;
                 return l < len && rr < red && conv_tap(g, mb + l, rr, grp * cgs, xi) ? x + xi : nullptr;
             });
         };
-        float acc[kMmaN / 8][4];
-        mma_tile_product<T, true, true>(smem, len, load, acc);
-        mma_tile_store(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
+        MmaAcc<kGradM> acc;
+        mma_tile_product<T, kGradM, true, true>(smem, len, load, acc);
+        mma_tile_store<kGradM>(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
     }
 }
 
@@ -293,11 +314,11 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
     if (!conv2d_mma_eligible(dtype, a)) return false;
     const int64_t m_total = a.g.n * a.g.p * a.g.q, kgs = a.g.k / a.g.groups;
     if (m_total == 0 || kgs == 0) return true;
-    const dim3 grid(unsigned((m_total + kMmaM - 1) / kMmaM), unsigned((kgs + kMmaN - 1) / kMmaN),
+    const dim3 grid(unsigned((m_total + kForwardM - 1) / kForwardM), unsigned((kgs + kMmaN - 1) / kMmaN),
                     unsigned(a.g.groups < 65535 ? a.g.groups : 65535));
     launch_half(dtype, [&](auto tag) {
         using T = decltype(tag);
-        launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads), kMmaShared, a);
+        launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads), mma_shared<kForwardM>(), a);
     });
     return true;
 }
@@ -307,7 +328,8 @@ bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, di
     if (!half_nhwc(dtype, a) || cgs % 8 != 0 || kgs % 8 != 0 || !aligned16(a.grad_y) || !aligned16(a.w)) return false;
     launch_half(dtype, [&](auto tag) {
         using T = decltype(tag);
-        launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, grid, dim3(kMmaThreads), kMmaShared, a);
+        launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, grid, dim3(kMmaThreads),
+               mma_shared<kGradM>(), a);
     });
     return true;
 }
@@ -319,7 +341,7 @@ bool conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, 
     launch_half(dtype, [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_backward_weight_mma", conv2d_backward_weight_mma_kernel<T>, grid, dim3(kMmaThreads),
-               kMmaShared, a, pieces, chunk, partials);
+               mma_shared<kGradM>(), a, pieces, chunk, partials);
     });
     return true;
 }

@@ -35,7 +35,8 @@ class ConvMmaTest {
                 new Geom(2, 16, 6, 5, 70, 3, 3, 2, 2, 2, 0, 1, 1, 2, 1, 2),      // groups 2 (C/g 8), asymmetric, dilation
                 new Geom(1, 8, 9, 9, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1),
                 new Geom(1, 32, 7, 7, 8, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1),       // red exactly one k tile (stride 2: not gemm_1x1)
-                new Geom(1, 24, 11, 11, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // 2 x 3 tiles, 7 k steps
+                new Geom(1, 24, 11, 11, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // 1 x 3 tiles, 7 k steps
+                new Geom(2, 8, 12, 11, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),     // 264 pixels: 3 forward row tiles, the last ragged
                 new Geom(1, 16, 7, 7, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 2));
     }
 
