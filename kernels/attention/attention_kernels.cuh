@@ -175,6 +175,7 @@ inline bool rows_aligned(const void* base, const RowStrides& r) {
     return aligned16({base}) && (r.batch | r.head | r.row) * int64_t(sizeof(T)) % 16 == 0;
 }
 
+// (minimum 1 block per SM: without it ptxas held the D = 32 instantiation to 128 registers and spilled)
 template <typename T, int D, bool Aligned>
 __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(AttentionArgs a) {
     constexpr int Bc = fwd_key_tile<T, D>(), kLd = fwd_ld<T, D>(), kPLd = Bc + 1;
@@ -182,7 +183,9 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
     DK_DYNAMIC_SHARED(T, smem);  // two stages of [K tile Bc x kLd, V tile Bc x kLd]; f32: then P [warp][16][kPLd]
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
-    const int64_t qt = blockIdx.x % qtiles, bh = blockIdx.x / qtiles, b = bh / a.heads, h = bh % a.heads;
+    // query tiles last to first: under a causal mask the last see the most keys, and the longest
+    // blocks starting first leave the grid a short tail (the backward's key tiles already run heaviest first)
+    const int64_t qt = qtiles - 1 - blockIdx.x % qtiles, bh = blockIdx.x / qtiles, b = bh / a.heads, h = bh % a.heads;
     const int64_t kvh = h / (a.heads / a.kv_heads);  // within batch b (the backward's kvh counts over batches)
     const int64_t r0 = qt * kQueryTile, wr0 = r0 + 16 * warp;
     const int64_t kl = attention_key_length(a, b);

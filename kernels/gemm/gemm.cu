@@ -7,7 +7,8 @@
 // past the edges, so any M, N, K works, transposed or not.
 // f16 / bf16: the tensor cores (gemm_mma_kernel below: mma.m16n8k16 with f32 accumulation through
 // mma.cuh, 128 x 128 block tiles of four 64 x 64 warp tiles, a 4-stage cp.async pipeline over K
-// in steps of 32).
+// in steps of 32), its tiles in grouped order (mma_tile_of: kGroupM row tiles share each B
+// column tile while it is in L2).
 // Both end in the epilogue of gemm/gemm_epilogue.cuh (bias, activation, residual, store). The
 // batch runs in gridDim.z (grid-stride beyond 65535), with broadcast batch dims as stride 0.
 // FLOPs 2 batch M N K; traffic per block: its A rows and B columns once per K step (A read
@@ -137,6 +138,19 @@ __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* 
     }
 }
 
+// The output tile of block `pid` (the grid's x, over all tiles): groups of kGroupM row tiles, and
+// within a group all of its tiles of one column before the next column, so the blocks running at
+// once read a few B column tiles and a group's A row tiles, which stay in L2 (the grouped order of
+// Triton's matmul tutorial; row-major order would stream all of A once per column of tiles).
+constexpr unsigned kGroupM = 8;
+
+__device__ __forceinline__ void mma_tile_of(unsigned pid, unsigned tiles_m, unsigned tiles_n, unsigned& tm, unsigned& tn) {
+    const unsigned per_group = kGroupM * tiles_n, group = pid / per_group, first = group * kGroupM;
+    const unsigned rows = tiles_m - first < kGroupM ? tiles_m - first : kGroupM, in = pid - group * per_group;
+    tm = first + in % rows;
+    tn = in / rows;
+}
+
 template <typename T, bool Vec, bool TransA, bool TransB>
 __global__ void gemm_mma_kernel(GemmArgs p) {
     DK_DYNAMIC_SHARED(T, smem);    // kStages x {A tile, B tile}
@@ -144,7 +158,9 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int li = lane % 8, lj = lane / 8;  // ldmatrix: this lane gives row li of matrix lj
     const int wm = kWarpM * (warp & 1), wn = kWarpN * (warp >> 1);
-    const int64_t m0 = int64_t(blockIdx.x) * kMmaM, n0 = int64_t(blockIdx.y) * kMmaN;
+    unsigned tm, tn;
+    mma_tile_of(blockIdx.x, unsigned((p.m + kMmaM - 1) / kMmaM), unsigned((p.n + kMmaN - 1) / kMmaN), tm, tn);
+    const int64_t m0 = int64_t(tm) * kMmaM, n0 = int64_t(tn) * kMmaN;
     const int64_t steps = (p.k + kMmaK - 1) / kMmaK;
     for (int64_t z = blockIdx.z; z < p.batch; z += gridDim.z) {
         int64_t a_off, b_off;
@@ -249,7 +265,9 @@ void dispatch_gemm_mma(const GemmArgs& a, F&& f) {
 }
 
 inline dim3 mma_grid(const GemmArgs& a, unsigned batch) {
-    return dim3(unsigned((a.m + kMmaM - 1) / kMmaM), unsigned((a.n + kMmaN - 1) / kMmaN), batch);
+    const int64_t tiles = ((a.m + kMmaM - 1) / kMmaM) * ((a.n + kMmaN - 1) / kMmaN);
+    if (tiles > int64_t(0x7fffffff)) throw Error(DK_ERROR_NOT_SUPPORTED, "gemm: more than 2^31 - 1 output tiles");
+    return dim3(unsigned(tiles), 1, batch);
 }
 
 void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
