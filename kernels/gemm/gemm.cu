@@ -138,6 +138,23 @@ __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* 
     }
 }
 
+// gemm_store (gemm_epilogue.cuh) for the 8 columns n .. n + 7 of row m on 16-byte packs of bias,
+// residual and out: the tensor-core kernel's store where every row starts on a 16-byte boundary.
+template <typename T>
+__device__ __forceinline__ void gemm_store8(const GemmArgs& p, int64_t z, int64_t m, int64_t n, Floats<8> v) {
+    if (p.bias) {
+        const Floats<8> b = load<8>(static_cast<const T*>(p.bias) + n);
+        each<8>([&](int k) { v.v[k] += b.v[k]; });
+    }
+    if (p.act.kind) each<8>([&](int k) { v.v[k] = activate(p.act, v.v[k]); });
+    const int64_t o = (z * p.m + m) * p.n + n;
+    if (p.residual) {
+        const Floats<8> r = load<8>(static_cast<const T*>(p.residual) + o);
+        each<8>([&](int k) { v.v[k] += r.v[k]; });
+    }
+    store<8>(static_cast<T*>(p.out) + o, v);
+}
+
 // The output tile of block `pid` (the grid's x, over all tiles): groups of kGroupM row tiles, and
 // within a group all of its tiles of one column before the next column, so the blocks running at
 // once read a few B column tiles and a group's A row tiles, which stay in L2 (the grouped order of
@@ -162,6 +179,9 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
     mma_tile_of(blockIdx.x, unsigned((p.m + kMmaM - 1) / kMmaM), unsigned((p.n + kMmaN - 1) / kMmaN), tm, tn);
     const int64_t m0 = int64_t(tm) * kMmaM, n0 = int64_t(tn) * kMmaN;
     const int64_t steps = (p.k + kMmaK - 1) / kMmaK;
+    // out's, the residual's and the bias's rows start on 16-byte boundaries: 16-byte stores
+    const bool packs = p.n % 8 == 0 && (reinterpret_cast<uintptr_t>(p.out) | reinterpret_cast<uintptr_t>(p.residual) |
+                                        reinterpret_cast<uintptr_t>(p.bias)) % 16 == 0;
     for (int64_t z = blockIdx.z; z < p.batch; z += gridDim.z) {
         int64_t a_off, b_off;
         gemm_batch_offsets(p, z, a_off, b_off);
@@ -240,9 +260,19 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                 for (int i = 0; i < 4; ++i)
                     cs[(wm + 16 * mt + g + 8 * (i >> 1)) * kLdC + wn + 8 * nt + 2 * t + (i & 1)] = acc[mt][nt][i];
         __syncthreads();
-        for (int e = tid; e < kMmaM * kMmaN; e += kMmaThreads) {
-            const int r = e / kMmaN, c = e % kMmaN;
-            if (m0 + r < p.m && n0 + c < p.n) gemm_store<T>(p, z, m0 + r, n0 + c, cs[r * kLdC + c]);
+        if (packs) {  // 8 consecutive columns per thread and step
+            for (int e = tid; e < kMmaM * kMmaN / 8; e += kMmaThreads) {
+                const int r = e / (kMmaN / 8), c = 8 * (e % (kMmaN / 8));
+                if (m0 + r >= p.m || n0 + c >= p.n) continue;  // n is a multiple of 8: all 8 or none
+                Floats<8> v;
+                each<8>([&](int k) { v.v[k] = cs[r * kLdC + c + k]; });
+                gemm_store8<T>(p, z, m0 + r, n0 + c, v);
+            }
+        } else {
+            for (int e = tid; e < kMmaM * kMmaN; e += kMmaThreads) {
+                const int r = e / kMmaN, c = e % kMmaN;
+                if (m0 + r < p.m && n0 + c < p.n) gemm_store<T>(p, z, m0 + r, n0 + c, cs[r * kLdC + c]);
+            }
         }
         __syncthreads();  // the next batch's prologue refills this memory
     }

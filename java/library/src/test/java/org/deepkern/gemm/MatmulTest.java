@@ -99,12 +99,15 @@ class MatmulTest {
         }
     }
 
-    /** linear with bias, an activation and a residual, then its backward against the reference products. */
-    @ParameterizedTest(name = "{0} {1}")
+    /**
+     * linear with bias, an activation and a residual, then its backward against the reference
+     * products; 17 outputs (element epilogue) and 24 (rows of 16-byte packs on the tensor cores).
+     */
+    @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("linearCases")
-    void linear(Device device, DType dtype) {
+    void linear(Device device, DType dtype, int out) {
         try (Scope s = Scope.open()) {
-            int rows = 3 * 43, in = 33, out = 17;
+            int rows = 3 * 43, in = 33;
             Tensor x = tensor(device, dtype, normal(rows * in, 5, 0, 1), 3, 43, in);
             Tensor w = tensor(device, dtype, normal(out * in, 6, 0, 0.3), out, in);
             Tensor b = tensor(device, dtype, normal(out, 7, 0, 1), out);
@@ -174,7 +177,8 @@ class MatmulTest {
     static Stream<Arguments> linearCases() {
         List<Arguments> out = new ArrayList<>();
         TestDevices.host().forEach(d -> {
-            for (DType t : RowChecks.DTYPES) out.add(Arguments.of(d, t));
+            for (DType t : RowChecks.DTYPES)
+                for (int n : new int[] {17, 24}) out.add(Arguments.of(d, t, n));
         });
         return out.stream();
     }
