@@ -492,7 +492,8 @@ __global__ void __launch_bounds__(kThreads) attention_backward_kernel(AttentionA
 // The tensor-core backward for f16 / bf16 with D <= 128 (its per-warp dK and dV accumulators are
 // 16 x D f32 each; D = 256 takes the FMA kernel above). One block of 4 warps per (batch, kv head,
 // tile of 64 keys), warp w owning keys 16w .. 16w+15. K and V stay in shared memory; per tile of 16
-// query rows (Q, dO staged by cp.async) each warp computes the transposed scores S^T = K Q^T and
+// query rows (Q, dO staged by cp.async into one of two buffers while the tile before is multiplied
+// from the other) each warp computes the transposed scores S^T = K Q^T and
 // dP^T = V dO^T with keys as mma rows, so P^T and dS^T come out in accumulator fragments that are
 // re-packed as A fragments of dV += P^T dO and dK += dS^T Q (dO and Q through ldmatrix.trans) with
 // no transpose through memory. dQ = dS K needs dS with queries as rows: dS^T goes to shared memory
@@ -501,18 +502,20 @@ __global__ void __launch_bounds__(kThreads) attention_backward_kernel(AttentionA
 constexpr int kMmaBwdKeys = 16 * kWarps, kMmaBwdRows = 16, kDsLd = kMmaBwdRows + 8;
 
 template <typename T, int D>
-constexpr int bwd_mma_shared_bytes() {
-    return ((2 * kMmaBwdKeys + 2 * kMmaBwdRows) * fwd_ld<T, D>() + kMmaBwdKeys * kDsLd) * int(sizeof(T));
+constexpr int bwd_mma_shared_bytes() {  // K, V; two buffers of Q, dO; dS^T (past 48 KB at D = 128: opted in)
+    return ((2 * kMmaBwdKeys + 4 * kMmaBwdRows) * fwd_ld<T, D>() + kMmaBwdKeys * kDsLd) * int(sizeof(T));
 }
+static_assert(bwd_mma_shared_bytes<bf16, 128>() <= DK_SHARED_LIMIT_SM86, "the backward launches on every supported GPU");
 
 template <typename T, int D, bool Aligned>
-__global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(AttentionArgs a) {
+__global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(AttentionArgs a) {  // (1: as the forward's)
     constexpr int kLd = fwd_ld<T, D>(), Bc = kMmaBwdKeys, Bq = kMmaBwdRows, kCols = D / 4 / 8;
     static_assert(D % 32 == 0 && Bq == 16, "a quarter of the head dim is whole n8 tiles; one k16 step of queries");
-    constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kG = kQ + Bq * kLd, kDs = kG + Bq * kLd;
-    DK_DYNAMIC_SHARED(T, smem);  // K, V [Bc][kLd], Q, dO [Bq][kLd], dS^T [Bc][kDsLd]
-    DK_SHARED(float, lses, [Bq]);  // logsumexp in base 2
-    DK_SHARED(float, deltas, [Bq]);
+    // buffer u of the query tiles holds Q at kQ + u kQBuf and dO Bq kLd after it
+    constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kQBuf = 2 * Bq * kLd, kDs = kQ + 2 * kQBuf;
+    DK_DYNAMIC_SHARED(T, smem);  // K, V [Bc][kLd], 2 x {Q, dO [Bq][kLd]}, dS^T [Bc][kDsLd]
+    DK_SHARED(float, lses, [2][Bq]);  // logsumexp in base 2, per buffer
+    DK_SHARED(float, deltas, [2][Bq]);
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int64_t ktiles = (a.lk + Bc - 1) / Bc, group = a.heads / a.kv_heads;
     const int64_t kt = blockIdx.x % ktiles, kvh = blockIdx.x / ktiles, b = kvh / a.kv_heads;
@@ -560,22 +563,45 @@ __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(Attent
         else qa = mid + 1;
     }
     qb = qb > qa ? qb : qa;
-    // One tile of Bq query rows of head h.
+    // The tiles no row of which sees these keys come first (ends grow with the row): [0, q0) is skipped.
+    int64_t q0 = 0;
+    for (int64_t hi = qtiles; q0 < hi;) {
+        const int64_t mid = (q0 + hi) / 2, last = (mid + 1) * Bq < a.lq ? (mid + 1) * Bq - 1 : a.lq - 1;
+        if (attention_key_end(a, kl, last) > k0) hi = mid;
+        else q0 = mid + 1;
+    }
+    qa = qa > q0 ? qa : q0;  // (an interior tile is seen; this only orders the empty cases)
+    qb = qb > qa ? qb : qa;
+    const int64_t h0 = (kvh % a.kv_heads) * group, h_end = k0 < kl ? h0 + group : h0;
+    // Q, dO, logsumexp and delta of tile (h, qt) into buffer u, committed as one group; the tile
+    // after this one's copies are in flight while it is multiplied (two buffers).
+    auto prefetch = [&](int64_t h, int64_t qt, int u) {
+        const int64_t bh = b * a.heads + h, r0 = qt * Bq, rows = a.lq - r0 < Bq ? a.lq - r0 : Bq;
+        stage_rows<T, D, kLd, Bq, Aligned>(smem, kQ + u * kQBuf, static_cast<const T*>(a.q) + bh * a.lq * D, D, r0, a.lq);
+        stage_rows<T, D, kLd, Bq, Aligned>(smem, kQ + u * kQBuf + Bq * kLd, static_cast<const T*>(a.grad_out) + bh * a.lq * D,
+                                           D, r0, a.lq);
+        cp_async_commit();
+        if (tid < Bq) {
+            lses[u][tid] = tid < rows ? a.lse[bh * a.lq + r0 + tid] * kLog2e : -INFINITY;
+            deltas[u][tid] = tid < rows ? a.delta[bh * a.lq + r0 + tid] : 0.0f;
+        }
+    };
+    int u = 0;  // the buffer of the tile being multiplied
+    // One tile of Bq query rows of head h; the tiles go q0 .. qtiles - 1 for each head in turn.
     auto tile = [&](int64_t h, int64_t qt, auto boundary) {
         constexpr bool kBoundary = decltype(boundary)::value;
         const int64_t bh = b * a.heads + h;
-        const int64_t r0 = qt * Bq, rows = a.lq - r0 < Bq ? a.lq - r0 : Bq;
-        if (kBoundary && attention_key_end(a, kl, r0 + rows - 1) <= k0) return;  // no row of the tile sees these keys
-        __syncthreads();  // the previous tile's readers are done
-        stage_rows<T, D, kLd, Bq, Aligned>(smem, kQ, static_cast<const T*>(a.q) + bh * a.lq * D, D, r0, a.lq);
-        stage_rows<T, D, kLd, Bq, Aligned>(smem, kG, static_cast<const T*>(a.grad_out) + bh * a.lq * D, D, r0, a.lq);
-        cp_async_commit();
-        if (tid < Bq) {
-            lses[tid] = tid < rows ? a.lse[bh * a.lq + r0 + tid] * kLog2e : -INFINITY;
-            deltas[tid] = tid < rows ? a.delta[bh * a.lq + r0 + tid] : 0.0f;
+        const int64_t r0 = qt * Bq;
+        __syncthreads();  // the previous tile's readers are done with the other buffer and dS^T
+        const bool last_of_head = qt + 1 == qtiles;
+        if (!last_of_head || h + 1 < h_end) {
+            prefetch(last_of_head ? h + 1 : h, last_of_head ? q0 : qt + 1, u ^ 1);
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
         }
-        cp_async_wait<0>();
         __syncthreads();
+        const int kQu = kQ + u * kQBuf, kGu = kQu + Bq * kLd;
         // This lane's ldmatrix rows, opaque per tile (see opaque()): matrix j = lane / 8 of an x4
         // load covers rows 8 (j >> 1) + lane % 8, columns 8 (j & 1) (`rows`), or, as the transposed
         // B operand, rows lane % 8 + 8 (j & 1), columns 8 (j >> 1) (`cols`).
@@ -594,8 +620,8 @@ __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(Attent
             uint32_t kf[4], vf[4], qb[4], gb[4];
             kv_fragments(ks, kv_tile_at, kf, vf);
             // queries 8 (j >> 1) + lane % 8, d 16 ks + 8 (j & 1)
-            ldmatrix<4>(qb, &smem[kQ + rows_at + 16 * ks]);
-            ldmatrix<4>(gb, &smem[kG + rows_at + 16 * ks]);
+            ldmatrix<4>(qb, &smem[kQu + rows_at + 16 * ks]);
+            ldmatrix<4>(gb, &smem[kGu + rows_at + 16 * ks]);
             const uint32_t q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]}, g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]};
             mma_m16n8k16<T>(s[0], kf, q0, s[0]);
             mma_m16n8k16<T>(s[1], kf, q1, s[1]);
@@ -609,7 +635,7 @@ __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(Attent
         DK_UNROLL
         for (int nt = 0; nt < Bq / 8; ++nt)
             DK_UNROLL
-            for (int e = 0; e < 2; ++e) lse_q[nt][e] = lses[8 * nt + 2 * t + e], delta_q[nt][e] = deltas[8 * nt + 2 * t + e];
+            for (int e = 0; e < 2; ++e) lse_q[nt][e] = lses[u][8 * nt + 2 * t + e], delta_q[nt][e] = deltas[u][8 * nt + 2 * t + e];
         DK_UNROLL
         for (int nt = 0; nt < Bq / 8; ++nt)
             DK_UNROLL
@@ -637,8 +663,8 @@ __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(Attent
         DK_UNROLL
         for (int dpair = 0; dpair < D / 16; ++dpair) {
             uint32_t gb[4], qb[4];
-            ldmatrix<4, true>(gb, &smem[kG + cols_at + 16 * dpair]);
-            ldmatrix<4, true>(qb, &smem[kQ + cols_at + 16 * dpair]);
+            ldmatrix<4, true>(gb, &smem[kGu + cols_at + 16 * dpair]);
+            ldmatrix<4, true>(qb, &smem[kQu + cols_at + 16 * dpair]);
             const uint32_t g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]}, q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]};
             mma_m16n8k16<T>(dv[2 * dpair], pf, g0, dv[2 * dpair]);
             mma_m16n8k16<T>(dv[2 * dpair + 1], pf, g1, dv[2 * dpair + 1]);
@@ -674,13 +700,15 @@ __global__ void __launch_bounds__(kThreads) attention_backward_mma_kernel(Attent
                 if (row < a.lq)
                     atomicAdd(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t + (i & 1)], acc[c][i]);
             }
+        u ^= 1;
     };
-    for (int64_t h = (kvh % a.kv_heads) * group; h < (kvh % a.kv_heads + 1) * group && k0 < kl; ++h) {
-        for (int64_t qt = 0; qt < qa; ++qt) tile(h, qt, std::true_type{});
+    if (h0 < h_end && q0 < qtiles) prefetch(h0, q0, 0);
+    for (int64_t h = h0; h < h_end && q0 < qtiles; ++h) {
+        for (int64_t qt = q0; qt < qa; ++qt) tile(h, qt, std::true_type{});
         for (int64_t qt = qa; qt < qb; ++qt) tile(h, qt, std::false_type{});
         for (int64_t qt = qb; qt < qtiles; ++qt) tile(h, qt, std::true_type{});
     }
-    cp_async_wait<0>();  // a block with no key below kl still has the K / V copies in flight
+    cp_async_wait<0>();  // a block with no tile to multiply still has the K / V copies in flight
     T* gk = static_cast<T*>(a.grad_k) + kvh * a.lk * D;
     T* gv = static_cast<T*>(a.grad_v) + kvh * a.lk * D;
     for (int r = 0; r < 2; ++r) {
