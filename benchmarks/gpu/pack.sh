@@ -2,7 +2,8 @@
 # pack.sh [DIR] - everything benchmarks/gpu/check.sh needs on a GPU machine that has no Maven,
 # no network and maybe no Java, in one folder (default benchmarks/target/gpu-pack, < 64 MiB):
 # a jlink'd Temurin runtime (needs only glibc 2.17), the CLI jar, the library's test classes with the
-# JUnit console launcher, the JMH jar, the scripts and the PyTorch-equivalence table they read.
+# JUnit console launcher, the scripts and the PyTorch-equivalence table they read. (Not the JMH jar:
+# check.sh does not run it, and it would carry a second copy of the native library.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="${1:-$root/benchmarks/target/gpu-pack}"
@@ -22,8 +23,7 @@ mkdir -p "$out"
     --strip-debug --no-header-files --no-man-pages --output "$out/jre"
 tar -C "$out" -czf "$out/jre.tar.gz" jre
 rm -rf "$out/jre"
-cp java/cli/target/deepkern-cli.jar benchmarks/target/deepkern-benchmarks.jar \
-   benchmarks/target/junit-platform-console-standalone.jar "$out/"
+cp java/cli/target/deepkern-cli.jar benchmarks/target/junit-platform-console-standalone.jar "$out/"
 cp -r java/library/target/test-classes "$out/test-classes"
 cp benchmarks/gpu/check.sh benchmarks/gpu/torch_peer.py java/torch/src/main/resources/org/deepkern/torch/activations.tsv "$out/"
 git rev-parse --short HEAD >"$out/COMMIT" 2>/dev/null || echo unknown >"$out/COMMIT"
