@@ -1,5 +1,7 @@
 // strided.cuh - where element i of a strided copy comes from in x and goes to in out: i unflattened
-// over the copy's shape, dotted with each side's strides. One definition for the kernel and the cpu loop.
+// over the copy's shape, dotted with each side's strides. One definition for the kernels and the
+// cpu loop (64-bit divisions), and the kernels' form for copies below 2^31 elements (multiply-high
+// divisors made once on the host).
 #pragma once
 
 #include "deepkern/strides.cuh"

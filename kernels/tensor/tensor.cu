@@ -1,11 +1,12 @@
 // tensor.cu - the tensor basics every backend needs: fill, dtype cast, normal random numbers and the
 // strided copy behind permute and narrow.
 //
-// All are grid-stride loops over compact outputs: fill and cast on 16-byte packs when aligned, else
-// (unaligned cast, the strided copy reading x through tensor/strided.cuh: writes coalesce, a
-// transposing read does not) element by element with several loads in flight per thread. randn draws element i from Philox
-// counter offset + i/4 (deepkern/philox.cuh), so its bits do not depend on the launch shape
-// and match the cpu backend's.
+// All are grid-stride loops over their outputs: fill and cast on 16-byte packs when aligned, else
+// element by element with several loads in flight per thread. The strided copy (index maps in
+// tensor/strided.cuh; its writes coalesce, a transposing read does not) goes in 16-byte runs of the
+// output, one index decode per run through multiply-high divisors, when the last dim allows, else
+// element by element. randn draws element i from Philox counter offset + i/4 (deepkern/philox.cuh),
+// so its bits do not depend on the launch shape and match the cpu backend's.
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "deepkern/packs.cuh"
