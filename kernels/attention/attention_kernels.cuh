@@ -108,6 +108,18 @@ __device__ __forceinline__ uint32_t pack2_float(float lo, float hi) {
     return pack2(a, b);
 }
 
+// The first i in [lo, hi) where pred holds, or lo when hi <= lo, hi when it holds nowhere: pred is
+// false, then true, along the range.
+template <class Pred>
+__device__ __forceinline__ int64_t first_where(int64_t lo, int64_t hi, Pred pred) {
+    while (lo < hi) {
+        const int64_t mid = lo + (hi - lo) / 2;
+        if (pred(mid)) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
+}
+
 __device__ __forceinline__ float quad_max(float v) {
     v = fmaxf(v, __shfl_xor_sync(kFullMask, v, 1));
     return fmaxf(v, __shfl_xor_sync(kFullMask, v, 2));
@@ -552,26 +564,18 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
     for (int dt = 0; dt < D / 8; ++dt)
         DK_UNROLL
         for (int i = 0; i < 4; ++i) dk[dt][i] = dv[dt][i] = 0.0f;
-    // Query tiles [qa, qb) are interior: whole, every row sees all the block's keys (row r0's end is
-    // the tile's smallest), no bias; the others (the causal diagonal, a partial last tile, padding)
-    // pay the per-element key test and bias load. Ends grow with the row, so qa is a binary search.
+    // Key ends grow with the row, so the query tiles split in three runs, found by binary search:
+    // [0, q0) no row of which sees these keys (skipped); [qa, qb) interior: whole, every row sees
+    // all the block's keys (row r0's end is the tile's smallest), no bias; the rest (the causal
+    // diagonal, a partial last tile, padding) pay the per-element key test and bias load.
     const int64_t qtiles = (a.lq + Bq - 1) / Bq, qfull = a.lq / Bq;
-    int64_t qa = 0, qb = a.bias ? 0 : qfull;
-    for (int64_t hi = qb; qa < hi;) {
-        const int64_t mid = (qa + hi) / 2;
-        if (attention_key_end(a, kl, mid * Bq) >= k0 + Bc) hi = mid;
-        else qa = mid + 1;
-    }
-    qb = qb > qa ? qb : qa;
-    // The tiles no row of which sees these keys come first (ends grow with the row): [0, q0) is skipped.
-    int64_t q0 = 0;
-    for (int64_t hi = qtiles; q0 < hi;) {
-        const int64_t mid = (q0 + hi) / 2, last = (mid + 1) * Bq < a.lq ? (mid + 1) * Bq - 1 : a.lq - 1;
-        if (attention_key_end(a, kl, last) > k0) hi = mid;
-        else q0 = mid + 1;
-    }
-    qa = qa > q0 ? qa : q0;  // (an interior tile is seen; this only orders the empty cases)
-    qb = qb > qa ? qb : qa;
+    const int64_t q0 = first_where(0, qtiles, [&](int64_t qt) {
+        return attention_key_end(a, kl, ((qt + 1) * Bq < a.lq ? (qt + 1) * Bq : a.lq) - 1) > k0;
+    });
+    const int64_t qa = first_where(q0, a.bias ? q0 : qfull, [&](int64_t qt) {
+        return attention_key_end(a, kl, qt * Bq) >= k0 + Bc;
+    });
+    const int64_t qb = a.bias || qfull < qa ? qa : qfull;
     const int64_t h0 = (kvh % a.kv_heads) * group, h_end = k0 < kl ? h0 + group : h0;
     // Q, dO, logsumexp and delta of tile (h, qt) into buffer u, committed as one group; the tile
     // after this one's copies are in flight while it is multiplied (two buffers).
