@@ -138,23 +138,6 @@ __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* 
     }
 }
 
-// gemm_store (gemm_epilogue.cuh) for the 8 columns n .. n + 7 of row m on 16-byte packs of bias,
-// residual and out: the tensor-core kernel's store where every row starts on a 16-byte boundary.
-template <typename T>
-__device__ __forceinline__ void gemm_store8(const GemmArgs& p, int64_t z, int64_t m, int64_t n, Floats<8> v) {
-    if (p.bias) {
-        const Floats<8> b = load<8>(static_cast<const T*>(p.bias) + n);
-        each<8>([&](int k) { v.v[k] += b.v[k]; });
-    }
-    if (p.act.kind) each<8>([&](int k) { v.v[k] = activate(p.act, v.v[k]); });
-    const int64_t o = (z * p.m + m) * p.n + n;
-    if (p.residual) {
-        const Floats<8> r = load<8>(static_cast<const T*>(p.residual) + o);
-        each<8>([&](int k) { v.v[k] += r.v[k]; });
-    }
-    store<8>(static_cast<T*>(p.out) + o, v);
-}
-
 // The output tile of block `pid` (the grid's x, over all tiles): groups of kGroupM row tiles, and
 // within a group all of its tiles of one column before the next column, so the blocks running at
 // once read a few B column tiles and a group's A row tiles, which stay in L2 (the grouped order of
@@ -266,7 +249,7 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                 if (m0 + r >= p.m || n0 + c >= p.n) continue;  // n is a multiple of 8: all 8 or none
                 Floats<8> v;
                 each<8>([&](int k) { v.v[k] = cs[r * kLdC + c + k]; });
-                gemm_store8<T>(p, z, m0 + r, n0 + c, v);
+                gemm_store<T>(p, z, m0 + r, n0 + c, v);
             }
         } else {
             for (int e = tid; e < kMmaM * kMmaN; e += kMmaThreads) {
