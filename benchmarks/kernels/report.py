@@ -38,7 +38,8 @@ import sys
 ARCHS = {"sm_80": "80", "sm_90a": "90a"}
 
 # Per-SM machine parameters. issue: warp instructions per clock (4 schedulers); mma: mma.sync
-# m16n8k16 (2048 FMA) per clock; smem: shared-memory bytes per clock; sfu: warp MUFU ops per clock
+# m16n8k16 (2048 FMA) per clock - and as many m16n8k8.tf32 (half the FMA at half the rate: TF32's
+# peak is half of bf16's on both GPUs); smem: shared-memory bytes per clock; sfu: warp MUFU ops per clock
 # (16 lanes); dram: copy bandwidth per SM per clock; latency: DRAM latency in clocks.
 MACHINES = {
     "sm_80": dict(  # A100 SXM: 108 SMs at 1.41 GHz, 312 TFLOP/s dense bf16 = 1 MMA / 2 clocks
@@ -63,6 +64,7 @@ HOT = {
     rf"attention_backward_mma_kernel<{TENSOR}, (64|128), true>": 0.46,  # 0.9x of FA2's backward (aligned rows)
     rf"gemm_mma_kernel<{TENSOR}, true": 0.78,                  # 0.65x of cuBLAS's ~790 TFLOP/s, of ~660 (aligned rows)
     rf"conv2d_forward_mma_kernel<{TENSOR}>": 0.55,             # 0.7x of cuDNN channels_last
+    r"conv2d_forward_mma_kernel<float>": 0.39,                 # f32 as TF32: 0.5x of cuDNN's TF32 (its default), ~0.79 as bf16
     r"softmax_forward(_rows)?_kernel<": 0.85,
     r"norm_forward(_rows)?_kernel<": 0.85,
     r"cast_kernel<": 0.80,

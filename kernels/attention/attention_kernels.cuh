@@ -510,7 +510,8 @@ __global__ void __launch_bounds__(kThreads) attention_backward_kernel(AttentionA
 // re-packed as A fragments of dV += P^T dO and dK += dS^T Q (dO and Q through ldmatrix.trans) with
 // no transpose through memory. dQ = dS K needs dS with queries as rows: dS^T goes to shared memory
 // in the dtype and comes back as A fragments by ldmatrix.trans; each warp takes a quarter of the
-// head dim and adds its 16 x D/4 block to the f32 dQ accumulator atomically.
+// head dim and adds its 16 x D/4 block to the f32 dQ accumulator atomically, a pair of adjacent
+// columns per reduction (atomic_add2: red.global.add.v2.f32 on sm_90).
 constexpr int kMmaBwdKeys = 16 * kWarps, kMmaBwdRows = 16, kDsLd = kMmaBwdRows + 8;
 
 template <typename T, int D>
@@ -699,10 +700,11 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
         DK_UNROLL
         for (int c = 0; c < kCols; ++c)
             DK_UNROLL
-            for (int i = 0; i < 4; ++i) {
-                const int64_t row = r0 + g + 8 * (i >> 1);
+            for (int h = 0; h < 2; ++h) {  // rows g, g + 8: a pair of adjacent columns each
+                const int64_t row = r0 + g + 8 * h;
                 if (row < a.lq)
-                    atomicAdd(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t + (i & 1)], acc[c][i]);
+                    atomic_add2(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t], acc[c][2 * h],
+                                acc[c][2 * h + 1]);
             }
         u ^= 1;
     };

@@ -29,7 +29,8 @@
 //
 // The forward dispatch tries, in order: gemm_1x1 (NHWC 1x1, stride 1, no padding, groups 1: x
 // [NHW, C] @ w^T through gemm.cu), depthwise (groups == C, conv2d_depthwise.cu), implicit_gemm_mma
-// (bf16 / f16 NHWC with C/groups % 8 == 0, conv2d_mma.cu), then this file's implicit_gemm_fma.
+// (NHWC with C/groups a whole number of 16-byte chunks: bf16 / f16, or f32 as tf32 where allowed;
+// conv2d_mma.cu), then this file's implicit_gemm_fma.
 // The gradients run on the same 64 x 64 tiles on tensor cores (conv2d_mma.cu) for bf16 / f16 NHWC
 // with C/groups and K/groups multiples of 8, here otherwise.
 #include "deepkern/portable.cuh"
@@ -238,6 +239,7 @@ void conv2d_forward_1x1_gemm(const Exec& ex, DType dtype, const ConvArgs& a) {
     m.batch = 1;
     m.act = a.act;
     m.trans_b = true;
+    m.tf32 = a.tf32;
     gemm(ex, dtype, m);  // gemm.cu, with the same epilogue
 }
 

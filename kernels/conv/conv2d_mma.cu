@@ -1,15 +1,18 @@
-// conv2d_mma.cu - the tensor-core paths of 2-D convolution: bf16 / f16, NHWC, f32 accumulation.
-// The forward (C/groups a multiple of 8, conv2d.cu's fused epilogue) and the data and weight
-// gradients (C/groups and K/groups multiples of 8), the same implicit GEMMs as conv2d.cu's FMA
-// kernels (the data gradient over the same stride residue classes, the weight gradient over the
-// same reduction pieces and workspace).
+// conv2d_mma.cu - the tensor-core paths of 2-D convolution: NHWC, f32 accumulation. The forward
+// for bf16 / f16 (C/groups a multiple of 8) and for f32 where TF32 is allowed (C/groups a multiple
+// of 4; operands rounded to tf32 per fragment, mma.m16n8k8.tf32), with conv2d.cu's fused
+// epilogue; the data and weight gradients for bf16 / f16 (C/groups and K/groups multiples of 8).
+// The same implicit GEMMs as conv2d.cu's FMA kernels (the data gradient over the same stride
+// residue classes, the weight gradient over the same reduction pieces and workspace).
 //
-// In NHWC every operand has 8 consecutive reduction or output indices on 16 contiguous bytes:
+// In NHWC every operand has 8 (f32: 4) consecutive reduction or output indices on 16 contiguous
+// bytes; below for 16-bit types:
 // forward red = (r, s, c) takes 8 channels of one input pixel; the data gradient's reduction
 // (taps, kk) 8 filters of one grad_y pixel and its output 8 channels of one filter tap; the weight
 // gradient 8 filters of one grad_y pixel and 8 channels of one input pixel. So every tile is
 // gathered with 16-byte cp.async copies (cp.async's zero-fill where a tap falls in the padding,
-// does not divide the stride, or runs past an edge). The forward decodes its gather once per thread
+// does not divide the stride, or runs past an edge). A reduction step is 64 bytes of each row (32
+// elements, f32 16), so the tiles of every type take the same shared memory. The forward decodes its gather once per thread
 // and advances it per step (ForwardTaps); the gradients decode each chunk. A block of 4 warps owns
 // an M x 64 output tile (M = 128 forward, 64 gradients); per 32-wide step of the reduction each
 // warp loads the 16 x 16 A fragments of its M / 64 m16 tiles and, for each pair of n8 tiles, 16 x 16
@@ -33,38 +36,49 @@ namespace DK_BACKEND {
 // Block tiles are M x kMmaN (M = 64: the gradients, whose grids conv2d.cu shares with its FMA
 // kernels; M = 128: the forward, twice the MMAs per staged B element and per ldmatrix of B), each
 // of the 4 warps owning M / 4 rows.
-constexpr int kMmaN = 64, kMmaK = 32, kMmaThreads = 128, kMmaWarps = kMmaThreads / 32;
+constexpr int kMmaN = 64, kMmaThreads = 128, kMmaWarps = kMmaThreads / 32;
 constexpr int kForwardM = 128, kGradM = 64;
-constexpr int kLdRed = kMmaK + 8;   // pitch of a [row][red] tile
-constexpr int ld_row(int rows) { return rows + 8; }  // pitch of a [red][row] tile
-// Elements of an operand tile of `rows` rows in either form (the larger one).
-constexpr int mma_tile(int rows) { return rows * kLdRed > kMmaK * ld_row(rows) ? rows * kLdRed : kMmaK * ld_row(rows); }
-template <int M>
-constexpr int mma_stage() { return mma_tile(M) + mma_tile(kMmaN); }  // one pipeline stage: A, then B
-template <int M>
-constexpr size_t mma_shared() { return size_t(2 * mma_stage<M>()) * 2; }  // two stages of 2-byte elements
-static_assert(mma_shared<kForwardM>() <= DK_SHARED_WITHOUT_OPT_IN, "no opt-in needed");
 
-// 8 elements of from into smem at dst, or 8 zeros where from is null (cp.async's zero-fill: no
-// read; base, the operand's tensor, stands in as the address).
+// The tiles of element type T: kK reductions per step (64-byte rows), kChunk per 16-byte copy.
+template <typename T>
+struct ConvMmaTiles {
+    using Step = MmaStep<T>;
+    static constexpr int kChunk = Step::kChunk, kK = 64 / int(sizeof(T));
+    static constexpr int kLdRed = kK + kChunk;                        // pitch of a [row][red] tile: 80 bytes
+    static constexpr int ld_row(int rows) { return rows + kChunk; }  // pitch of a [red][row] tile
+    // Elements of an operand tile of `rows` rows in either form (the larger one).
+    static constexpr int tile(int rows) { return rows * kLdRed > kK * ld_row(rows) ? rows * kLdRed : kK * ld_row(rows); }
+    template <int M>
+    static constexpr int stage() { return tile(M) + tile(kMmaN); }  // one pipeline stage: A, then B
+    template <int M>
+    static constexpr size_t shared() { return size_t(2 * stage<M>()) * sizeof(T); }  // two stages
+    static_assert(kK % Step::kK == 0, "whole mma steps per reduction step");
+};
+static_assert(ConvMmaTiles<bf16>::shared<kForwardM>() <= DK_SHARED_WITHOUT_OPT_IN &&
+              ConvMmaTiles<float>::shared<kForwardM>() <= DK_SHARED_WITHOUT_OPT_IN, "no opt-in needed");
+
+// One 16-byte chunk of from into smem at dst, or zeros where from is null (cp.async's zero-fill:
+// no read; base, the operand's tensor, stands in as the address).
 template <typename T, typename Smem>
-__device__ __forceinline__ void copy8(const Smem& smem, int dst, const T* from, const T* base) {
+__device__ __forceinline__ void copy_chunk(const Smem& smem, int dst, const T* from, const T* base) {
     cp_async_zfill(&smem[dst], from ? from : base, from != nullptr);
 }
 
 // Gathers one operand tile into the stage at smem offset at, in the form mma_tile_product reads:
-// Rows rows of kMmaK reductions ([row][red], pitch kLdRed) or, with Trans, kMmaK reductions of
-// Rows rows ([red][row], pitch ld_row(Rows)), 8 elements per 16-byte cp.async. src(i, off) is the global
-// source of elements off .. off + 7 of staged row i (in the tensor at base), or null where those
-// are zeros (a tap in the padding or off the stride, past an edge).
+// Rows rows of kK reductions ([row][red], pitch kLdRed) or, with Trans, kK reductions of Rows rows
+// ([red][row], pitch ld_row(Rows)), one 16-byte cp.async per kChunk elements. src(i, off) is the
+// global source of elements off .. off + kChunk - 1 of staged row i (in the tensor at base), or
+// null where those are zeros (a tap in the padding or off the stride, past an edge).
 template <bool Trans, int Rows, typename T, typename Smem, class Src>
 __device__ __forceinline__ void gather_tile(const Smem& smem, int at, const T* base, const Src& src) {
-    constexpr int rows = Trans ? kMmaK : Rows, chunks = (Trans ? Rows : kMmaK) / 8, ld = Trans ? ld_row(Rows) : kLdRed;
+    using Tiles = ConvMmaTiles<T>;
+    constexpr int kChunk = Tiles::kChunk, rows = Trans ? Tiles::kK : Rows, chunks = (Trans ? Rows : Tiles::kK) / kChunk;
+    constexpr int ld = Trans ? Tiles::ld_row(Rows) : Tiles::kLdRed;
     static_assert(rows * chunks % kMmaThreads == 0, "every thread copies the same number of chunks");
     DK_UNROLL
     for (int k = 0; k < rows * chunks / kMmaThreads; ++k) {
         const int e = int(threadIdx.x) + k * kMmaThreads, i = e / chunks, ch = e % chunks;
-        copy8(smem, at + i * ld + 8 * ch, static_cast<const T*>(src(i, int64_t(8) * ch)), base);
+        copy_chunk(smem, at + i * ld + kChunk * ch, static_cast<const T*>(src(i, int64_t(kChunk) * ch)), base);
     }
 }
 
@@ -72,13 +86,18 @@ __device__ __forceinline__ void gather_tile(const Smem& smem, int at, const T* b
 // over l < len of A[row, l] B[l, col]. load(a, b, l0) issues the copies of the tiles of reduction
 // step l0 into the stage at a (A, [row][red] pitch kLdRed, or with ATrans [red][row] pitch
 // ld_row(M)) and b (B likewise: [col][red], or with BTrans [red][col]); this function commits
-// them. smem is the kernel's DK_DYNAMIC_SHARED array (bounds-checked on emu).
+// them. smem is the kernel's DK_DYNAMIC_SHARED array (bounds-checked on emu). The [red][row]
+// forms need ldmatrix .trans, which has no 32-bit form: 16-bit types only.
 template <int M>
 using MmaAcc = float[M / 64][kMmaN / 8][4];  // [m16 tile of the warp's rows][n8 tile][fragment]
 
 template <typename T, int M, bool ATrans, bool BTrans, typename Smem, class Load>
 __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, const Load& load, MmaAcc<M>& acc) {
-    constexpr int kMt = M / 64, kStage = mma_stage<M>(), kBAt = mma_tile(M);
+    using Tiles = ConvMmaTiles<T>;
+    using Step = typename Tiles::Step;
+    static_assert(!(ATrans || BTrans) || !Step::kTf32, "[red][row] tiles: 16-bit types (ldmatrix .trans)");
+    constexpr int kMt = M / 64, kStage = Tiles::template stage<M>(), kBAt = Tiles::tile(M);
+    constexpr int kK = Tiles::kK, kChunk = Tiles::kChunk, kLdRed = Tiles::kLdRed;
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, j = lane / 8, i = lane % 8;
     DK_UNROLL
     for (int mt = 0; mt < kMt; ++mt)
@@ -86,7 +105,7 @@ __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, 
         for (int nt = 0; nt < kMmaN / 8; ++nt)
             DK_UNROLL
             for (int e = 0; e < 4; ++e) acc[mt][nt][e] = 0.0f;
-    const int64_t steps = (len + kMmaK - 1) / kMmaK;
+    const int64_t steps = (len + kK - 1) / kK;
     if (steps > 0) {
         load(0, kBAt, int64_t(0));
         cp_async_commit();
@@ -95,7 +114,7 @@ __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, 
         const int st = int(step & 1);
         // the next tile streams into the other stage while this one is multiplied
         if (step + 1 < steps) {
-            load((st ^ 1) * kStage, (st ^ 1) * kStage + kBAt, (step + 1) * kMmaK);
+            load((st ^ 1) * kStage, (st ^ 1) * kStage + kBAt, (step + 1) * kK);
             cp_async_commit();
             cp_async_wait<1>();
         } else {
@@ -104,30 +123,32 @@ __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, 
         __syncthreads();
         const int a = st * kStage, b = a + kBAt;
         DK_UNROLL
-        for (int ks = 0; ks < kMmaK; ks += 16) {
-            // A's four 8 x 8 matrices per m16 tile: rows +0 / +8 (j & 1) by red +0 / +8 (j >> 1)
+        for (int ks = 0; ks < kK; ks += Step::kK) {
+            // A's four 8 x 8 matrices per m16 tile: rows +0 / +8 (j & 1) by red +0 / +kChunk (j >> 1)
             uint32_t af[kMt][4];
             DK_UNROLL
             for (int mt = 0; mt < kMt; ++mt) {
                 const int r0 = (M / kMmaWarps) * warp + 16 * mt;
                 if constexpr (ATrans)
-                    ldmatrix<4, true>(af[mt], &smem[a + (ks + 8 * (j >> 1) + i) * ld_row(M) + r0 + 8 * (j & 1)]);
+                    ldmatrix<4, true>(af[mt], &smem[a + (ks + 8 * (j >> 1) + i) * Tiles::ld_row(M) + r0 + 8 * (j & 1)]);
                 else
-                    ldmatrix<4>(af[mt], &smem[a + (r0 + lane % 16) * kLdRed + ks + 8 * (lane / 16)]);
+                    ldmatrix<4>(af[mt], &smem[a + (r0 + lane % 16) * kLdRed + ks + kChunk * (lane / 16)]);
+                Step::operand(af[mt]);
             }
             DK_UNROLL
             for (int pr = 0; pr < kMmaN / 16; ++pr) {
-                // B's: columns 16 pr + 8 (j >> 1) by red +0 / +8 (j & 1), so bf = two n8 tiles' fragments
+                // B's: columns 16 pr + 8 (j >> 1) by red +0 / +kChunk (j & 1), so bf = two n8 tiles' fragments
                 uint32_t bf[4];
                 if constexpr (BTrans)
-                    ldmatrix<4, true>(bf, &smem[b + (ks + 8 * (j & 1) + i) * ld_row(kMmaN) + 16 * pr + 8 * (j >> 1)]);
+                    ldmatrix<4, true>(bf, &smem[b + (ks + 8 * (j & 1) + i) * Tiles::ld_row(kMmaN) + 16 * pr + 8 * (j >> 1)]);
                 else
-                    ldmatrix<4>(bf, &smem[b + (16 * pr + 8 * (j >> 1) + i) * kLdRed + ks + 8 * (j & 1)]);
+                    ldmatrix<4>(bf, &smem[b + (16 * pr + 8 * (j >> 1) + i) * kLdRed + ks + kChunk * (j & 1)]);
+                Step::operand(bf);
                 const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
                 DK_UNROLL
                 for (int mt = 0; mt < kMt; ++mt) {
-                    mma_m16n8k16<T>(acc[mt][2 * pr], af[mt], b0, acc[mt][2 * pr]);
-                    mma_m16n8k16<T>(acc[mt][2 * pr + 1], af[mt], b1, acc[mt][2 * pr + 1]);
+                    Step::mma(acc[mt][2 * pr], af[mt], b0);
+                    Step::mma(acc[mt][2 * pr + 1], af[mt], b1);
                 }
             }
         }
@@ -162,21 +183,23 @@ __device__ __forceinline__ void mma_tile_store(const MmaAcc<M>& acc, int64_t row
         }
 }
 
-// The forward's A gather for one thread, decoded once and advanced by kMmaK per reduction step,
-// so the main loop divides nothing: the thread always copies chunk ch = tid % 4 (reduction indices
-// rr .. rr + 7, one (r, s) tap and 8 channels cg..) of tile rows tid / 4 + 32 k, k < 4, whose
-// output pixels (n, p, q) are fixed for the block.
+// The forward's A gather for one thread, decoded once and advanced by kK per reduction step, so
+// the main loop divides nothing: the thread always copies chunk ch = tid % 4 (reduction indices
+// rr .. rr + kChunk - 1, one (r, s) tap and kChunk channels cg..) of tile rows tid / 4 + 32 k,
+// k < 4, whose output pixels (n, p, q) are fixed for the block.
+template <typename T>
 struct ForwardTaps {
-    static constexpr int kRowStep = kMmaThreads / (kMmaK / 8), kRows = kForwardM / kRowStep;
+    static constexpr int kK = ConvMmaTiles<T>::kK, kChunk = ConvMmaTiles<T>::kChunk;
+    static constexpr int kRowStep = kMmaThreads / (kK / kChunk), kRows = kForwardM / kRowStep;
     int64_t rr, cg, r, s;                        // the chunk's first reduction index and its decode
     int64_t top[kRows], left[kRows], image[kRows];  // tap (0, 0)'s input row and column; n H W C
     static constexpr int64_t kNoRow = INT64_MIN / 2;  // top of a row past the pixels: every tap is outside
 
     __device__ __forceinline__ ForwardTaps(const ConvGeom& g, int64_t m0, int64_t m_total) {
-        rr = 8 * (threadIdx.x % (kMmaK / 8));
+        rr = kChunk * (threadIdx.x % (kK / kChunk));
         conv_red_decode(g, rr, cg, r, s);
         for (int k = 0; k < kRows; ++k) {
-            const int64_t m = m0 + int(threadIdx.x) / (kMmaK / 8) + k * kRowStep;
+            const int64_t m = m0 + int(threadIdx.x) / (kK / kChunk) + k * kRowStep;
             const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
             top[k] = m < m_total ? p * g.stride_h - g.pad_h : kNoRow;
             left[k] = q * g.stride_w - g.pad_w;
@@ -184,8 +207,7 @@ struct ForwardTaps {
         }
     }
 
-    // Row k's 8 elements at the current chunk, or null in the padding / past the reduction.
-    template <typename T>
+    // Row k's kChunk elements at the current chunk, or null in the padding / past the reduction.
     __device__ __forceinline__ const T* source(const ConvGeom& g, const T* x, int64_t c0, int64_t red, int k) const {
         const int64_t h = top[k] + r * g.dil_h, w = left[k] + s * g.dil_w;
         if (rr >= red || h < 0 || h >= g.h || w < 0 || w >= g.w) return nullptr;
@@ -193,8 +215,8 @@ struct ForwardTaps {
     }
 
     __device__ __forceinline__ void advance(const ConvGeom& g, int64_t cgs) {
-        rr += kMmaK;
-        for (cg += kMmaK; cg >= cgs; cg -= cgs)
+        rr += kK;
+        for (cg += kK; cg >= cgs; cg -= cgs)
             if (++s == g.s) s = 0, ++r;
     }
 };
@@ -209,11 +231,13 @@ __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
     const int64_t m0 = int64_t(blockIdx.x) * kForwardM, k0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
-        ForwardTaps taps(g, m0, m_total);
+        using Taps = ForwardTaps<T>;
+        Taps taps(g, m0, m_total);
         const auto load = [&](int at, int bt, int64_t r0) {
-            const int row = int(threadIdx.x) / (kMmaK / 8), ch = int(threadIdx.x) % (kMmaK / 8);
-            for (int k = 0; k < ForwardTaps::kRows; ++k) {
-                copy8(smem, at + (row + k * ForwardTaps::kRowStep) * kLdRed + 8 * ch, taps.source(g, x, grp * cgs, red, k), x);
+            const int row = int(threadIdx.x) / (Taps::kK / Taps::kChunk), ch = int(threadIdx.x) % (Taps::kK / Taps::kChunk);
+            for (int k = 0; k < Taps::kRows; ++k) {
+                copy_chunk(smem, at + (row + k * Taps::kRowStep) * ConvMmaTiles<T>::kLdRed + Taps::kChunk * ch,
+                           taps.source(g, x, grp * cgs, red, k), x);
             }
             taps.advance(g, cgs);  // load is called once per step, in order
             gather_tile<false, kMmaN>(smem, bt, w, [&](int nn, int64_t off) {
@@ -307,7 +331,9 @@ void launch_half(DType dtype, const Launch& go) {
 }  // namespace
 
 bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
-    return half_nhwc(dtype, a) && (a.g.c / a.g.groups) % 8 == 0 && aligned16(a.x) && aligned16(a.w);
+    const bool tf32 = dtype == DType::f32 && a.tf32 && a.g.nhwc;
+    const int64_t chunk = tf32 ? 4 : 8;
+    return (half_nhwc(dtype, a) || tf32) && (a.g.c / a.g.groups) % chunk == 0 && aligned16(a.x) && aligned16(a.w);
 }
 
 bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
@@ -316,10 +342,15 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
     if (m_total == 0 || kgs == 0) return true;
     const dim3 grid(unsigned((m_total + kForwardM - 1) / kForwardM), unsigned((kgs + kMmaN - 1) / kMmaN),
                     unsigned(a.g.groups < 65535 ? a.g.groups : 65535));
-    launch_half(dtype, [&](auto tag) {
+    const auto go = [&](auto tag) {
         using T = decltype(tag);
-        launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads), mma_shared<kForwardM>(), a);
-    });
+        launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads),
+               ConvMmaTiles<T>::template shared<kForwardM>(), a);
+    };
+    if (dtype == DType::f32)
+        go(float{});
+    else
+        launch_half(dtype, go);
     return true;
 }
 
@@ -329,7 +360,7 @@ bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, di
     launch_half(dtype, [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, grid, dim3(kMmaThreads),
-               mma_shared<kGradM>(), a);
+               ConvMmaTiles<T>::template shared<kGradM>(), a);
     });
     return true;
 }
@@ -341,7 +372,7 @@ bool conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, 
     launch_half(dtype, [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_backward_weight_mma", conv2d_backward_weight_mma_kernel<T>, grid, dim3(kMmaThreads),
-               mma_shared<kGradM>(), a, pieces, chunk, partials);
+               ConvMmaTiles<T>::template shared<kGradM>(), a, pieces, chunk, partials);
     });
     return true;
 }

@@ -1,13 +1,13 @@
 // gemm.cu - batched matrix products with a fused epilogue: out = act(op(a) @ op(b) + bias) + residual.
 //
-// f32: a tiled FMA kernel (f32 math): each block computes a 64 x 64 tile of one batch's output
+// f32 (TF32 not allowed): a tiled FMA kernel (f32 math): each block computes a 64 x 64 tile of one batch's output
 // with 256 threads, each thread a 4 x 4 register tile whose rows and columns are 16 apart (so a
 // warp's shared-memory reads are conflict-free broadcasts and consecutive). K advances in steps of
 // 16: both operand tiles are staged through shared memory as f32 [k][m] and [k][n] with zero fill
 // past the edges, so any M, N, K works, transposed or not.
-// f16 / bf16: the tensor cores (gemm_mma_kernel below: mma.m16n8k16 with f32 accumulation through
-// mma.cuh, 128 x 128 block tiles of four 64 x 64 warp tiles, a 4-stage cp.async pipeline over K
-// in steps of 32), its tiles in grouped order (mma_tile_of: kGroupM row tiles share each B
+// f16 / bf16, and f32 where TF32 is allowed: the tensor cores (gemm_mma_kernel below: mma.m16n8k16,
+// or m16n8k8.tf32, with f32 accumulation through mma.cuh, 128 x 128 block tiles of four 64 x 64
+// warp tiles, a 4-stage cp.async pipeline over K in 64-byte steps), its tiles in grouped order (mma_tile_of: kGroupM row tiles share each B
 // column tile while it is in L2).
 // Both end in the epilogue of gemm/gemm_epilogue.cuh (bias, activation, residual, store). The
 // batch runs in gridDim.z (grid-stride beyond 65535), with broadcast batch dims as stride 0.
@@ -84,34 +84,52 @@ __global__ void gemm_kernel(GemmArgs p) {
     }
 }
 
-// The tensor-core path for f16 / bf16: a 128 x 128 output tile per block of 4 warps in a 2 x 2
-// grid, each warp owning 64 x 64 outputs (4 x 8 m16n8 accumulators, f32: per 16 of K, 8 ldmatrix.x4
-// feed 32 mma, 128 bytes of shared memory per mma). K advances 32 per stage through a 4-stage ring
-// of shared-memory tiles filled with 16-byte cp.async copies: while the tensor cores work on stage
-// s, the copies of the next three are in flight, and one barrier per step both publishes the
-// landed stage and frees the one to refill. Each operand tile keeps its storage order (the dim
-// contiguous in memory is contiguous in shared memory, so every copy is a 16-byte chunk of one
-// row): A as [m][k] (row stride kLdK = 40) or, transposed, [k][m] (stride kLdA = 136); B as [k][n]
-// (stride kLdB = 136) or, transposed, [n][k] (stride 40). The strides are 16 bytes past a multiple
-// of 128, so the 8 row addresses of an ldmatrix hit 8 different bank groups; ldmatrix (.trans
-// where the stored order is the fragment's transpose) builds the fragments. Chunks past the M / N
-// / K edges are cp.async zero fills. The operands' orders are template parameters (no branch in the
-// loop); operands whose rows are not 16-byte aligned (the contiguous extent not a multiple of 8, or
-// a misaligned base) run the Vec = false instantiations, which stage element by element with plain
+// The tensor-core path for f16 / bf16, and for f32 where the caller allows TF32 (GemmArgs::tf32:
+// operands rounded to tf32 per fragment, mma.m16n8k8.tf32, f32 accumulation - torch's
+// allow_tf32): a 128 x 128 output tile per block of 4 warps in a 2 x 2 grid, each warp owning
+// 64 x 64 outputs (4 x 8 m16n8 accumulators, f32: per mma step of K, 8 ldmatrix.x4 feed 32 mma,
+// 128 bytes of shared memory per mma). K advances 64 bytes per stage (32 of f16 / bf16, 16 of f32)
+// through a 4-stage ring of shared-memory tiles filled with 16-byte cp.async copies: while the
+// tensor cores work on stage s, the copies of the next three are in flight, and one barrier per step
+// both publishes the landed stage and frees the one to refill. Each operand tile keeps its storage
+// order (the dim contiguous in memory is contiguous in shared memory, so every copy is a 16-byte
+// chunk of one row): A as [m][k] (row stride kLdK, 80 bytes) or, transposed, [k][m] (stride kLdA =
+// 136 elements); B as [k][n] (stride kLdB = 136) or, transposed, [n][k] (stride kLdK). An 80-byte
+// pitch puts the 8 row addresses of an ldmatrix in 8 different bank groups, and so do 272 bytes
+// (f16); ldmatrix (.trans where the stored order is the fragment's transpose) builds the fragments.
+// ldmatrix cannot transpose 32-bit elements, so f32 tiles stored [k][m] / [k][n] are read with
+// one 4-byte load per fragment element instead: a pitch of 136 = 8 mod 32 words puts the 32 lanes
+// (k = t, t + 4 by row g) in 32 different banks. Chunks past the M / N / K edges are cp.async
+// zero fills. The operands' orders are template parameters (no branch in the loop); operands whose
+// rows are not 16-byte aligned (the contiguous extent not a multiple of a 16-byte chunk, or a
+// misaligned base) run the Vec = false instantiations, which stage element by element with plain
 // loads into the same layout - slower, same schedule, and kept out of the fast kernels' loop.
-// Shared memory 4 x (128 x 40 + 128 x 40) x 2 bytes = 80 KB (opted into at launch, under every
-// supported GPU's 99 KB); after the K loop it holds the f32 output tile for a coalesced epilogue.
+// Shared memory 4 x (128 x 40 + 128 x 40) x 2 bytes = 4 x (128 x 20 + 128 x 20) x 4 = 80 KB (opted
+// into at launch, under every supported GPU's 99 KB); after the K loop it holds the f32 output
+// tile for a coalesced epilogue.
 namespace {
-constexpr int kMmaM = 128, kMmaN = 128, kMmaK = 32, kStages = 4, kMmaThreads = 128;
+constexpr int kMmaM = 128, kMmaN = 128, kStages = 4, kMmaThreads = 128;
 constexpr int kWarpM = 64, kWarpN = 64;  // each warp's part of the tile: 2 x 2 warps
 static_assert(kMmaThreads / 32 == (kMmaM / kWarpM) * (kMmaN / kWarpN), "one warp per warp tile");
-constexpr int kLdK = kMmaK + 8, kLdA = kMmaM + 8, kLdB = kMmaN + 8;
-constexpr int kAElems = kMmaM * kLdK > kMmaK * kLdA ? kMmaM * kLdK : kMmaK * kLdA;
-constexpr int kBElems = kMmaN * kLdK > kMmaK * kLdB ? kMmaN * kLdK : kMmaK * kLdB;
-constexpr int kStageElems = kAElems + kBElems;
 constexpr int kLdC = kMmaN + 4;
-static_assert(kMmaM * kLdC * 4 <= kStages * kStageElems * 2, "the output tile fits in the stages");
-static_assert(kStages * kStageElems * 2 <= DK_SHARED_LIMIT_SM86, "the stages fit every supported GPU");
+
+// The shared-memory tiles of operand type T (f16 / bf16, or f32 as tf32).
+template <typename T>
+struct GemmMmaTiles {
+    using Step = MmaStep<T>;
+    static constexpr int kChunk = Step::kChunk;         // elements per 16-byte copy
+    static constexpr int kK = 64 / int(sizeof(T));      // K per stage: 64-byte rows
+    static constexpr int kLdK = kK + kChunk, kLdA = kMmaM + 8, kLdB = kMmaN + 8;
+    static constexpr int kAElems = kMmaM * kLdK > kK * kLdA ? kMmaM * kLdK : kK * kLdA;
+    static constexpr int kBElems = kMmaN * kLdK > kK * kLdB ? kMmaN * kLdK : kK * kLdB;
+    static constexpr int kStageElems = kAElems + kBElems;
+    static constexpr size_t kShared = size_t(kStages) * kStageElems * sizeof(T);
+    static_assert(kK % Step::kK == 0, "whole mma steps per stage");
+    static_assert(kLdK * int(sizeof(T)) % 128 == 80, "ldmatrix rows of [row][k] tiles in distinct bank groups");
+    static_assert(kLdA % 32 == 8 && kLdB % 32 == 8, "[k][row] tiles: distinct banks for ldmatrix and 4-byte reads");
+    static_assert(size_t(kMmaM) * kLdC * 4 <= kShared, "the output tile fits in the stages");
+    static_assert(kShared <= DK_SHARED_LIMIT_SM86, "the stages fit every supported GPU");
+};
 }  // namespace
 
 // Rows r0 .. r0+R-1, columns c0 .. c0+C-1 of a row-major matrix src (ld elements per row, rows x
@@ -121,10 +139,11 @@ template <typename T, int R, int C, int S, bool Vec, typename Smem>
 __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* src, int64_t ld, int64_t r0, int64_t c0,
                                            int64_t rows, int64_t cols) {
     if constexpr (Vec) {
-        static_assert(R * C / 8 % kMmaThreads == 0, "whole rounds of 16-byte chunks");
+        constexpr int chunk = MmaStep<T>::kChunk;
+        static_assert(R * C / chunk % kMmaThreads == 0, "whole rounds of 16-byte chunks");
         DK_UNROLL
-        for (int round = 0; round < R * C / 8 / kMmaThreads; ++round) {
-            const int e = int(threadIdx.x) + round * kMmaThreads, r = e / (C / 8), c = 8 * (e % (C / 8));
+        for (int round = 0; round < R * C / chunk / kMmaThreads; ++round) {
+            const int e = int(threadIdx.x) + round * kMmaThreads, r = e / (C / chunk), c = chunk * (e % (C / chunk));
             const bool ok = r0 + r < rows && c0 + c < cols;
             cp_async_zfill(&smem[base + r * S + c], ok ? src + (r0 + r) * ld + c0 + c : src, ok);
         }
@@ -151,35 +170,74 @@ __device__ __forceinline__ void mma_tile_of(unsigned pid, unsigned tiles_m, unsi
     tn = in / rows;
 }
 
+// The A fragments of the m16 tile at rows mr, reductions ks .. ks + Step::kK of a stage at smem[sa].
+template <typename T, bool TransA, typename Smem>
+__device__ __forceinline__ void gemm_a_fragment(uint32_t (&af)[4], const Smem& smem, int sa, int mr, int ks) {
+    using Tiles = GemmMmaTiles<T>;
+    const int lane = threadIdx.x % 32, li = lane % 8, lj = lane / 8;
+    // matrices: 0 rows 0-7 k +0, 1 rows 8-15 k +0, 2 rows 0-7 k +kChunk, 3 rows 8-15 k +kChunk
+    if constexpr (!TransA)
+        ldmatrix<4>(af, &smem[sa + (mr + lane % 16) * Tiles::kLdK + ks + Tiles::kChunk * (lane / 16)]);
+    else if constexpr (!Tiles::Step::kTf32)
+        ldmatrix<4, true>(af, &smem[sa + (ks + li + 8 * (lj >> 1)) * Tiles::kLdA + mr + 8 * (lj & 1)]);
+    else  // a[r]: row g + 8 (r & 1), k t + 4 (r >> 1)
+        DK_UNROLL
+        for (int r = 0; r < 4; ++r)
+            af[r] = __float_as_uint(smem[sa + (ks + lane % 4 + 4 * (r >> 1)) * Tiles::kLdA + mr + lane / 4 + 8 * (r & 1)]);
+    Tiles::Step::operand(af);
+}
+
+// The B fragments of the two n8 tiles at columns nc, nc + 8, reductions ks .. ks + Step::kK.
+template <typename T, bool TransB, typename Smem>
+__device__ __forceinline__ void gemm_b_fragments(uint32_t (&b0)[2], uint32_t (&b1)[2], const Smem& smem, int sb, int nc,
+                                                 int ks) {
+    using Tiles = GemmMmaTiles<T>;
+    const int lane = threadIdx.x % 32, li = lane % 8, lj = lane / 8;
+    uint32_t bf[4];
+    // matrices: 0 n 0-7 k +0, 1 n 0-7 k +kChunk, 2 n 8-15 k +0, 3 n 8-15 k +kChunk
+    if constexpr (TransB)
+        ldmatrix<4>(bf, &smem[sb + (nc + 8 * (lj >> 1) + li) * Tiles::kLdK + ks + Tiles::kChunk * (lj & 1)]);
+    else if constexpr (!Tiles::Step::kTf32)
+        ldmatrix<4, true>(bf, &smem[sb + (ks + li + 8 * (lj & 1)) * Tiles::kLdB + nc + 8 * (lj >> 1)]);
+    else  // b[r] of n8 tile j: k t + 4 r, column g
+        DK_UNROLL
+        for (int q = 0; q < 4; ++q)
+            bf[q] = __float_as_uint(smem[sb + (ks + lane % 4 + 4 * (q & 1)) * Tiles::kLdB + nc + 8 * (q >> 1) + lane / 4]);
+    Tiles::Step::operand(bf);
+    b0[0] = bf[0], b0[1] = bf[1], b1[0] = bf[2], b1[1] = bf[3];
+}
+
 template <typename T, bool Vec, bool TransA, bool TransB>
 __global__ void gemm_mma_kernel(GemmArgs p) {
+    using Tiles = GemmMmaTiles<T>;
+    using Step = typename Tiles::Step;
+    constexpr int kK = Tiles::kK, kStageElems = Tiles::kStageElems, kChunk = Tiles::kChunk;
     DK_DYNAMIC_SHARED(T, smem);    // kStages x {A tile, B tile}
     DK_DYNAMIC_SHARED(float, cs);  // the same memory: the f32 output tile [kMmaM][kLdC] after the loop
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
-    const int li = lane % 8, lj = lane / 8;  // ldmatrix: this lane gives row li of matrix lj
     const int wm = kWarpM * (warp & 1), wn = kWarpN * (warp >> 1);
     unsigned tm, tn;
     mma_tile_of(blockIdx.x, unsigned((p.m + kMmaM - 1) / kMmaM), unsigned((p.n + kMmaN - 1) / kMmaN), tm, tn);
     const int64_t m0 = int64_t(tm) * kMmaM, n0 = int64_t(tn) * kMmaN;
-    const int64_t steps = (p.k + kMmaK - 1) / kMmaK;
+    const int64_t steps = (p.k + kK - 1) / kK;
     // out's, the residual's and the bias's rows start on 16-byte boundaries: 16-byte stores
-    const bool packs = p.n % 8 == 0 && (reinterpret_cast<uintptr_t>(p.out) | reinterpret_cast<uintptr_t>(p.residual) |
-                                        reinterpret_cast<uintptr_t>(p.bias)) % 16 == 0;
+    const bool packs = p.n % kChunk == 0 && (reinterpret_cast<uintptr_t>(p.out) | reinterpret_cast<uintptr_t>(p.residual) |
+                                             reinterpret_cast<uintptr_t>(p.bias)) % 16 == 0;
     for (int64_t z = blockIdx.z; z < p.batch; z += gridDim.z) {
         int64_t a_off, b_off;
         gemm_batch_offsets(p, z, a_off, b_off);
         const T* A = static_cast<const T*>(p.a) + a_off;
         const T* B = static_cast<const T*>(p.b) + b_off;
         const auto load_stage = [&](int st, int64_t k0) {
-            const int sa = st * kStageElems, sb = sa + kAElems;
+            const int sa = st * kStageElems, sb = sa + Tiles::kAElems;
             if constexpr (TransA)
-                stage_tile<T, kMmaK, kMmaM, kLdA, Vec>(smem, sa, A, p.m, k0, m0, p.k, p.m);
+                stage_tile<T, kK, kMmaM, Tiles::kLdA, Vec>(smem, sa, A, p.m, k0, m0, p.k, p.m);
             else
-                stage_tile<T, kMmaM, kMmaK, kLdK, Vec>(smem, sa, A, p.k, m0, k0, p.m, p.k);
+                stage_tile<T, kMmaM, kK, Tiles::kLdK, Vec>(smem, sa, A, p.k, m0, k0, p.m, p.k);
             if constexpr (TransB)
-                stage_tile<T, kMmaN, kMmaK, kLdK, Vec>(smem, sb, B, p.k, n0, k0, p.n, p.k);
+                stage_tile<T, kMmaN, kK, Tiles::kLdK, Vec>(smem, sb, B, p.k, n0, k0, p.n, p.k);
             else
-                stage_tile<T, kMmaK, kMmaN, kLdB, Vec>(smem, sb, B, p.n, k0, n0, p.k, p.n);
+                stage_tile<T, kK, kMmaN, Tiles::kLdB, Vec>(smem, sb, B, p.n, k0, n0, p.k, p.n);
         };
         float acc[kWarpM / 16][kWarpN / 8][4];
         DK_UNROLL
@@ -191,42 +249,29 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
         // one commit per stage even when there is nothing to load, so wait<kStages - 2> always
         // means "the oldest stage has landed"
         for (int st = 0; st < kStages - 1; ++st) {
-            if (st < steps) load_stage(st, int64_t(st) * kMmaK);
+            if (st < steps) load_stage(st, int64_t(st) * kK);
             cp_async_commit();
         }
         for (int64_t step = 0; step < steps; ++step) {
             cp_async_wait<kStages - 2>();
             __syncthreads();  // stage step landed for all; stage step - 1 is no longer read
             const int64_t next = step + kStages - 1;
-            if (next < steps) load_stage(int(next % kStages), next * kMmaK);
+            if (next < steps) load_stage(int(next % kStages), next * kK);
             cp_async_commit();
-            const int sa = int(step % kStages) * kStageElems, sb = sa + kAElems;
+            const int sa = int(step % kStages) * kStageElems, sb = sa + Tiles::kAElems;
             DK_UNROLL
-            for (int ks = 0; ks < kMmaK; ks += 16) {
+            for (int ks = 0; ks < kK; ks += Step::kK) {
                 uint32_t af[kWarpM / 16][4];
                 DK_UNROLL
-                for (int mt = 0; mt < kWarpM / 16; ++mt) {
-                    // matrices: 0 rows 0-7 k 0-7, 1 rows 8-15 k 0-7, 2 rows 0-7 k 8-15, 3 rows 8-15 k 8-15
-                    const int mr = wm + 16 * mt;
-                    if constexpr (TransA)
-                        ldmatrix<4, true>(af[mt], &smem[sa + (ks + li + 8 * (lj >> 1)) * kLdA + mr + 8 * (lj & 1)]);
-                    else
-                        ldmatrix<4>(af[mt], &smem[sa + (mr + lane % 16) * kLdK + ks + 8 * (lane / 16)]);
-                }
+                for (int mt = 0; mt < kWarpM / 16; ++mt) gemm_a_fragment<T, TransA>(af[mt], smem, sa, wm + 16 * mt, ks);
                 DK_UNROLL
                 for (int q = 0; q < kWarpN / 16; ++q) {
-                    // matrices: 0 n 0-7 k 0-7, 1 n 0-7 k 8-15, 2 n 8-15 k 0-7, 3 n 8-15 k 8-15
-                    const int nc = wn + 16 * q;
-                    uint32_t bf[4];
-                    if constexpr (TransB)
-                        ldmatrix<4>(bf, &smem[sb + (nc + 8 * (lj >> 1) + li) * kLdK + ks + 8 * (lj & 1)]);
-                    else
-                        ldmatrix<4, true>(bf, &smem[sb + (ks + li + 8 * (lj & 1)) * kLdB + nc + 8 * (lj >> 1)]);
-                    const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
+                    uint32_t b0[2], b1[2];
+                    gemm_b_fragments<T, TransB>(b0, b1, smem, sb, wn + 16 * q, ks);
                     DK_UNROLL
                     for (int mt = 0; mt < kWarpM / 16; ++mt) {
-                        mma_m16n8k16<T>(acc[mt][2 * q], af[mt], b0, acc[mt][2 * q]);
-                        mma_m16n8k16<T>(acc[mt][2 * q + 1], af[mt], b1, acc[mt][2 * q + 1]);
+                        Step::mma(acc[mt][2 * q], af[mt], b0);
+                        Step::mma(acc[mt][2 * q + 1], af[mt], b1);
                     }
                 }
             }
@@ -243,12 +288,12 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                 for (int i = 0; i < 4; ++i)
                     cs[(wm + 16 * mt + g + 8 * (i >> 1)) * kLdC + wn + 8 * nt + 2 * t + (i & 1)] = acc[mt][nt][i];
         __syncthreads();
-        if (packs) {  // 8 consecutive columns per thread and step
-            for (int e = tid; e < kMmaM * kMmaN / 8; e += kMmaThreads) {
-                const int r = e / (kMmaN / 8), c = 8 * (e % (kMmaN / 8));
-                if (m0 + r >= p.m || n0 + c >= p.n) continue;  // n is a multiple of 8: all 8 or none
-                Floats<8> v;
-                each<8>([&](int k) { v.v[k] = cs[r * kLdC + c + k]; });
+        if (packs) {  // one 16-byte pack of consecutive columns per thread and step
+            for (int e = tid; e < kMmaM * kMmaN / kChunk; e += kMmaThreads) {
+                const int r = e / (kMmaN / kChunk), c = kChunk * (e % (kMmaN / kChunk));
+                if (m0 + r >= p.m || n0 + c >= p.n) continue;  // n is a multiple of the pack: all or none
+                Floats<kChunk> v;
+                each<kChunk>([&](int k) { v.v[k] = cs[r * kLdC + c + k]; });
                 gemm_store<T>(p, z, m0 + r, n0 + c, v);
             }
         } else {
@@ -261,16 +306,16 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
     }
 }
 
-// 16-byte rows for cp.async: each operand's contiguous extent a multiple of 8 keeps every row (and
-// batch) aligned, given an aligned base.
-inline bool gemm_rows_aligned(const GemmArgs& a) {
-    return (a.trans_a ? a.m : a.k) % 8 == 0 && (a.trans_b ? a.k : a.n) % 8 == 0 && aligned16({a.a, a.b});
+// 16-byte rows for cp.async: each operand's contiguous extent a whole number of 16-byte chunks keeps
+// every row (and batch) aligned, given an aligned base.
+inline bool gemm_rows_aligned(const GemmArgs& a, int64_t chunk) {
+    return (a.trans_a ? a.m : a.k) % chunk == 0 && (a.trans_b ? a.k : a.n) % chunk == 0 && aligned16({a.a, a.b});
 }
 
 // f(Vec, TransA, TransB) as std::bool_constant: the tensor-core kernel's instantiation for a.
-template <class F>
+template <typename T, class F>
 void dispatch_gemm_mma(const GemmArgs& a, F&& f) {
-    dispatch_bool(gemm_rows_aligned(a), [&](auto vec) {
+    dispatch_bool(gemm_rows_aligned(a, MmaStep<T>::kChunk), [&](auto vec) {
         dispatch_bool(a.trans_a, [&](auto trans_a) {
             dispatch_bool(a.trans_b, [&](auto trans_b) { f(vec, trans_a, trans_b); });
         });
@@ -288,14 +333,15 @@ void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         const unsigned batch = unsigned(a.batch < 65535 ? a.batch : 65535);
-        if constexpr (std::is_same<T, float>::value)
-            launch(ex, "gemm", gemm_kernel<T>, dim3(unsigned((a.m + kTileM - 1) / kTileM),
-                   unsigned((a.n + kTileN - 1) / kTileN), batch), dim3(kThreads), 0, a);
-        else
-            dispatch_gemm_mma(a, [&](auto vec, auto trans_a, auto trans_b) {
-                launch(ex, "gemm_mma", gemm_mma_kernel<T, decltype(vec)::value, decltype(trans_a)::value, decltype(trans_b)::value>, mma_grid(a, batch),
-                       dim3(kMmaThreads), size_t(kStages * kStageElems) * sizeof(T), a);
-            });
+        if constexpr (std::is_same<T, float>::value) {
+            if (!a.tf32)
+                return launch(ex, "gemm", gemm_kernel<T>, dim3(unsigned((a.m + kTileM - 1) / kTileM),
+                              unsigned((a.n + kTileN - 1) / kTileN), batch), dim3(kThreads), 0, a);
+        }
+        dispatch_gemm_mma<T>(a, [&](auto vec, auto trans_a, auto trans_b) {
+            launch(ex, "gemm_mma", gemm_mma_kernel<T, decltype(vec)::value, decltype(trans_a)::value, decltype(trans_b)::value>, mma_grid(a, batch),
+                   dim3(kMmaThreads), GemmMmaTiles<T>::kShared, a);
+        });
     });
 }
 

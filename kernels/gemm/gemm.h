@@ -24,6 +24,7 @@ struct GemmArgs {
     int64_t b_stride[kMaxGemmBatchDims];
     ActParams act;
     bool trans_a, trans_b;
+    bool tf32;  // f32 operands may be rounded to tf32 for the tensor cores (cuda / emu; dk_set_allow_tf32)
 };
 
 }  // namespace dk

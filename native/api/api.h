@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -19,6 +20,7 @@ struct dk_context {
     std::mutex rng_mutex;
     uint64_t seed = 0;
     uint64_t offset = 0;
+    std::atomic<bool> allow_tf32{false};  // dk_set_allow_tf32: read by every f32 matmul, linear and conv
     dk::EmuOptions emu_options;  // emu contexts: read by every launch through exec.emu
 
     dk_context(dk_device d, dk::Exec e, dk::CachingAllocator::Raw raw)

@@ -220,9 +220,10 @@ DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_param
             return;
         }
         const bool accumulate = ctx->device.device_type != DK_DEVICE_CPU;  // the kernels add dQ up with atomics
+        // dQ first: its rows of D floats then start 8-byte aligned, as the kernels' pairwise atomics need
         const Workspace ws(ctx, size_t(rows * (accumulate ? 1 + a.dim : 1)) * sizeof(float));
-        a.delta = ws.floats();
-        a.dq_accum = accumulate ? ws.floats() + rows : nullptr;
+        a.dq_accum = accumulate ? ws.floats() : nullptr;
+        a.delta = ws.floats() + (accumulate ? rows * a.dim : 0);
         DK_BACKEND_CALL(ctx, attention_backward, p.q.dtype, a);
     });
 }

@@ -280,6 +280,21 @@ DK_API dk_status dk_get_seed(const dk_context* ctx, uint64_t* seed, uint64_t* of
     });
 }
 
+DK_API dk_status dk_set_allow_tf32(dk_context* ctx, int32_t allow) {
+    return guard_ctx("dk_set_allow_tf32", ctx, [&] {
+        if (allow != 0 && allow != 1)
+            fail(DK_ERROR_INVALID_ARGUMENT, "argument 'allow': expected 0 or 1, got " + std::to_string(allow));
+        ctx->allow_tf32 = allow != 0;
+    });
+}
+
+DK_API dk_status dk_get_allow_tf32(const dk_context* ctx, int32_t* allow) {
+    return guard_ctx("dk_get_allow_tf32", ctx, [&] {
+        if (!allow) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'allow': NULL");
+        *allow = ctx->allow_tf32 ? 1 : 0;
+    });
+}
+
 DK_API dk_status dk_malloc(dk_context* ctx, int64_t bytes, void** ptr) {
     return guard_ctx("dk_malloc", ctx, [&] {
         if (!ptr) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'ptr': NULL");

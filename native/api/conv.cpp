@@ -193,6 +193,7 @@ ConvArgs forward_inputs(Check check, const dk_context* ctx, const Params& p, con
     a.act = p.act;
     a.x = xc.data;
     a.w = wc.data;
+    a.tf32 = ctx->allow_tf32;
     check_grid("x", a.g.n * a.g.p * a.g.q, a.g.k / a.g.groups, "output pixels");
     return a;
 }

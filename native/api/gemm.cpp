@@ -155,6 +155,7 @@ DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor*
         plan.g.a = ac.data;
         plan.g.b = bc.data;
         plan.g.out = oc.data;
+        plan.g.tf32 = ctx->allow_tf32;
         DK_BACKEND_CALL(ctx, gemm, ac.dtype, plan.g);
     });
 }
@@ -197,6 +198,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
             check_no_partial_overlap(oc, rc);
             g.residual = rc.data;
         }
+        g.tf32 = ctx->allow_tf32;
         DK_BACKEND_CALL(ctx, gemm, xc.dtype, g);
     });
 }

@@ -1,9 +1,12 @@
 // dialect_checks.cpp - emulated kernels built into the test, for what the self-tests do not reach:
-// ldmatrix .x1/.x2/.x4 with and without .trans against the PTX layout, votes, shuffle widths,
+// ldmatrix .x1/.x2/.x4 with and without .trans against the PTX layout, cvt.rna.tf32.f32 and
+// mma.m16n8k8.tf32 (fed by ldmatrix from f32 tiles), red.global.add.v2.f32, votes, shuffle widths,
 // barrier predicates, atomics, cp.async wait semantics, and the strict checks that have no
 // planted-bug self-test (barrier call sites, mask disagreement, block size, dynamic and static
 // shared memory bounds, poison and limits, misaligned 16-byte accesses).
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -157,6 +160,84 @@ __global__ void static_plus_dynamic_kernel(float* out) {
 // A 16-byte pack load at p: a GPU faults when p is not 16-byte aligned.
 __global__ void pack_load_kernel(const float* p, float* out) { out[threadIdx.x] = dk::load<4>(p).v[0]; }
 
+// cvt.rna.tf32.f32 on bit patterns: nearest with ties away from zero, carries into the exponent
+// and past the largest tf32, infinities, NaNs, subnormals.
+void check_to_tf32() {
+    const struct { uint32_t in, out; } cases[] = {
+        {0x3f800000u, 0x3f800000u},  // 1: exact
+        {0x3f801000u, 0x3f802000u},  // 1 + 2^-11, halfway: away from zero
+        {0x3f800fffu, 0x3f800000u},  // just below halfway: down
+        {0xbf801000u, 0xbf802000u},  // -(1 + 2^-11): away from zero too
+        {0x3fffffffu, 0x40000000u},  // carry into the exponent
+        {0x7f7fffffu, 0x7f800000u},  // the largest f32 rounds past the largest tf32: infinity
+        {0xff800000u, 0xff800000u},  // -infinity stays
+        {0x00001000u, 0x00002000u},  // a subnormal tie
+        {0x7f800001u, 0x7fc00000u},  // a signalling NaN with payload in the dropped bits: a quiet NaN
+    };
+    for (const auto& c : cases) {
+        float x;
+        std::memcpy(&x, &c.in, 4);
+        const uint32_t got = dk::to_tf32(x);
+        expect(got == c.out, "to_tf32(" + std::to_string(c.in) + ") = " + std::to_string(got) + ", want " +
+                                 std::to_string(c.out));
+    }
+}
+
+// One mma.m16n8k8.tf32 from f32 tiles in shared memory read with ldmatrix as mma.cuh describes: A
+// [16][8] (x4: rows +0 / +8, k +0 / +4), B stored [n][k] [8][8] (x2: k +0 / +4). d [16][8].
+__global__ void mma_tf32_kernel(const float* a, const float* b, float* d, bool convert) {
+    DK_DYNAMIC_SHARED(float, m);  // A at 0, B at 128
+    for (int i = threadIdx.x; i < 192; i += 32) m[i] = i < 128 ? a[i] : b[i - 128];
+    __syncthreads();
+    const int lane = threadIdx.x, g = lane / 4, t = lane % 4;
+    uint32_t af[4], bf[2];
+    dk::ldmatrix<4>(af, &m[(lane % 16) * 8 + 4 * (lane / 16)]);
+    dk::ldmatrix<2>(bf, &m[128 + (lane % 8) * 8 + 4 * (lane / 8 % 2)]);
+    if (convert) {
+        for (uint32_t& r : af) r = dk::to_tf32(__uint_as_float(r));
+        for (uint32_t& r : bf) r = dk::to_tf32(__uint_as_float(r));
+    }
+    float acc[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+    dk::mma_m16n8k8_tf32(acc, af, bf, acc);
+    for (int i = 0; i < 4; ++i) d[(g + 8 * (i >> 1)) * 8 + 2 * t + (i & 1)] = acc[i];
+}
+
+void check_mma_tf32(const dk::Exec& ex) {
+    std::vector<float> a(128), b(64), d(128, 0.0f);
+    for (int i = 0; i < 128; ++i) a[size_t(i)] = 1.0f + float(i) / 3.0f;  // values with low mantissa bits set
+    for (int i = 0; i < 64; ++i) b[size_t(i)] = float(i % 7) - 2.3f;
+    dk::launch(ex, "mma_tf32", mma_tf32_kernel, dim3(1), dim3(32), 192 * 4, a.data(), b.data(), d.data(), true);
+    const auto tf32 = [](float x) {
+        const uint32_t u = dk::to_tf32(x);
+        float f;
+        std::memcpy(&f, &u, 4);
+        return double(f);
+    };
+    for (int i = 0; i < 16; ++i)
+        for (int n = 0; n < 8; ++n) {
+            double want = 0.5;
+            for (int k = 0; k < 8; ++k) want += tf32(a[size_t(i * 8 + k)]) * tf32(b[size_t(n * 8 + k)]);
+            expect(std::fabs(d[size_t(i * 8 + n)] - want) <= 1e-5 * std::fabs(want) + 1e-5,
+                   "mma tf32 d[" + std::to_string(i) + "][" + std::to_string(n) + "] = " +
+                       std::to_string(d[size_t(i * 8 + n)]) + ", want " + std::to_string(want));
+        }
+    expect_kernel_error("mma tf32 of unconverted f32", "is not a tf32 value", [&] {
+        dk::launch(ex, "mma_tf32", mma_tf32_kernel, dim3(1), dim3(32), 192 * 4, a.data(), b.data(), d.data(), false);
+    });
+}
+
+// Every thread of 4 blocks adds (1, 2) to the pair at p (+ offset floats): contended vector reductions.
+__global__ void add2_kernel(float* p, int offset) { dk::atomic_add2(p + offset, 1.0f, 2.0f); }
+
+void check_atomic_add2(const dk::Exec& ex) {
+    alignas(16) float pair[4] = {0, 0, 0, 0};
+    dk::launch(ex, "add2", add2_kernel, dim3(4), dim3(64), 0, pair, 0);
+    expect(pair[0] == 256.0f && pair[1] == 512.0f && pair[2] == 0.0f,
+           "atomic_add2: got " + std::to_string(pair[0]) + ", " + std::to_string(pair[1]));
+    expect_kernel_error("atomic_add2 at a 4-byte offset", "not 8-byte aligned",
+                        [&] { dk::launch(ex, "add2", add2_kernel, dim3(1), dim3(32), 0, pair, 1); });
+}
+
 __global__ void empty_kernel() {}
 
 // Touches the last byte of 64 KB of dynamic shared memory.
@@ -178,6 +259,9 @@ int run_dialect_checks() {
     check_ldmatrix<1, true>(ex);
     check_ldmatrix<2, true>(ex);
     check_ldmatrix<4, true>(ex);
+    check_to_tf32();
+    check_mma_tf32(ex);
+    check_atomic_add2(ex);
 
     std::vector<int> w(100, 0);
     dk::launch(ex, "warp", warp_kernel, dim3(1), dim3(32), 0, w.data());

@@ -55,6 +55,22 @@ __device__ __forceinline__ int opaque(int v) {
     return v;
 }
 
+// atomic_add2(p, a, b): p[0] += a and p[1] += b in global memory, each atomically (not the pair as
+// one): red.global.add.v2.f32 on sm_90+, one request for both; two scalar reductions before. p is
+// 8-byte aligned (the emulator refuses it otherwise, as the vector instruction would).
+__device__ __forceinline__ void atomic_add2(float* p, float a, float b) {
+#if defined(__CUDACC__) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("red.global.add.v2.f32 [%0], {%1, %2};\n" ::"l"(p), "f"(a), "f"(b) : "memory");
+#else
+#if !defined(__CUDACC__)
+    if (reinterpret_cast<uintptr_t>(p) % 8 != 0)
+        emu::rt::kernel_error("red.global.add.v2.f32: the address is not 8-byte aligned");
+#endif
+    atomicAdd(p, a);
+    atomicAdd(p + 1, b);
+#endif
+}
+
 // Grid size for a grid-stride loop over `work` items: enough blocks to fill the machine a few
 // times over, never more than the work needs.
 inline unsigned grid_for(const Exec& ex, int64_t work, int threads, int blocks_per_sm = 8) {

@@ -82,6 +82,16 @@ public final class Devices {
         Native.check(op, dk_empty_cache(Native.context(op, device)));
     }
 
+    public static void setAllowTf32(String op, Device device, boolean allow) {
+        Native.check(op, dk_set_allow_tf32(Native.context(op, device), allow ? 1 : 0));
+    }
+
+    public static boolean allowTf32(String op, Device device) {
+        int[] allow = new int[1];
+        Native.check(op, dk_get_allow_tf32(Native.context(op, device), allow));
+        return allow[0] != 0;
+    }
+
     public static Emulator.Options emulatorOptions(String op) {
         try (dk_emu_options o = new dk_emu_options()) {
             Native.check(op, dk_emu_get_options(Native.context(op, Device.EMU), o));
