@@ -15,9 +15,18 @@ import sys
 import torch
 
 DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16}
-# f32 means f32 here as in deepkern: no TF32 in cuBLAS or cuDNN (cuDNN's convolutions default to it)
-torch.backends.cuda.matmul.allow_tf32 = False
-torch.backends.cudnn.allow_tf32 = False
+# f32 means f32 here as in deepkern: no TF32 in cuBLAS or cuDNN (cuDNN's convolutions default to
+# it) except in the "_tf32" cases (Tf32Op), which set both, as deepkern's DeepKern.setAllowTf32
+TF32_SUFFIX = "_tf32"
+TF32_TOL = 2e-3  # TF32's 11 significant bits, summed; the peer's own rounding mode is its business
+
+
+def allow_tf32(on):
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on
+
+
+allow_tf32(False)
 F = torch.nn.functional
 EPS = 1e-5  # as RowOp
 TOL = {torch.float32: 1e-5, torch.bfloat16: 1e-2, torch.float16: 2e-3}
@@ -314,7 +323,7 @@ def check(op, xs, ys, ref, out_dtype):
         if abs(mean) > 6 / n ** 0.5 or abs(var - 1) > 6 * (2 / n) ** 0.5 + 2 * TOL[out_dtype]:
             return f"moments {mean:.3g} {var:.4f}"
         return None
-    tol = 0 if op == "cast" else TOL[out_dtype]
+    tol = 0 if op == "cast" else TF32_TOL if op.endswith(TF32_SUFFIX) else TOL[out_dtype]
     if isinstance(ref, Rows):
         ys, refs = [ref.select(y) for y in ys], ref.fn(xs)
     else:
@@ -360,7 +369,9 @@ def main(plan, out_path):
         case_id, op, dt, out_dt, shape = line.rstrip("\n").split("\t")
         dtype, out_dtype = DTYPES[dt], DTYPES[out_dt]
         shape = [int(s) for s in shape.split("x")]
-        impl = make(op, shape, out_dtype)
+        tf32 = op.endswith(TF32_SUFFIX)
+        allow_tf32(tf32)
+        impl = make(op[:-len(TF32_SUFFIX)] if tf32 else op, shape, out_dtype)
         if impl is None:
             rows.append(f"{case_id}\t{peer}\tn/a (no PyTorch op mapped)")
             continue

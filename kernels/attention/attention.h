@@ -31,7 +31,7 @@ struct AttentionArgs {
     void* grad_k;
     void* grad_v;
     float* delta;
-    float* dq_accum;
+    float* dq_accum;  // cuda / emu: f32 dQ the key-block kernels add into atomically; null: deterministic
     int64_t bias_stride[4];
     RowStrides q_rows, k_rows, v_rows, out_rows;  // forward only
     int64_t batch, heads, kv_heads, lq, lk, dim;

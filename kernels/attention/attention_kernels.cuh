@@ -31,7 +31,10 @@
 // (attention_backward_mma_kernel); f32, and D = 256 whose 16 x D dK and dV accumulators per warp
 // would not fit the registers, run an FMA version with T x T tiles (attention_backward_kernel).
 // Extra memory: delta and dQ in f32, O(Lq D). FLOPs 10 Lq Lk D per head (S and dP recomputed, dV,
-// dK, dQ); traffic: K, V once, Q and dO once per key tile, dQ atomics once per key tile.
+// dK, dQ); traffic: K, V once, Q and dO once per key tile, dQ atomics once per key tile. In
+// deterministic mode (dk_set_deterministic) the key-block kernels leave dQ out, and
+// attention_backward_dq_kernel computes it per query tile instead, each element one ordered sum:
+// bitwise the same on every run, at 4 Lq Lk D more FLOPs per head.
 #pragma once
 
 #include <type_traits>
@@ -187,6 +190,111 @@ inline bool rows_aligned(const void* base, const RowStrides& r) {
     return aligned16({base}) && (r.batch | r.head | r.row) * int64_t(sizeof(T)) % 16 == 0;
 }
 
+// The pieces of a warp's work on one key tile that the forward and the deterministic dQ kernel
+// share. The warp owns 16 query rows; this lane's are row[0] = g and row[1] = g + 8 of them
+// (accumulator elements i >> 1 = 0 and 1), columns 2t, 2t + 1 of each n8 tile.
+
+// The A fragments of rows row[0], row[1] (rows of X, ld apart; zeros past lq) for mma over D.
+template <typename T, int D>
+__device__ __forceinline__ void row_fragments(uint32_t (&f)[D / 16][4], const T* X, int64_t ld, const int64_t (&row)[2],
+                                              int64_t lq) {
+    const int t = threadIdx.x % 4;
+    T zero;
+    store_float(zero, 0.0f);
+    DK_UNROLL
+    for (int ks = 0; ks < D / 16; ++ks)
+        DK_UNROLL
+        for (int r = 0; r < 4; ++r) {
+            const int64_t xr = row[r & 1];
+            const int col = 16 * ks + 2 * t + 8 * (r >> 1);
+            f[ks][r] = xr < lq ? pack2(X[xr * ld + col], X[xr * ld + col + 1]) : pack2(zero, zero);
+        }
+}
+
+// s = X Y^T over D for the warp's rows by the Bc rows of a [key][d] tile Y at smem[y] (rows Ld
+// apart). Mma: X as A fragments xf, Y's B fragments by ldmatrix (yq: this lane's row offset, keys
+// 8 (j >> 1) + lane % 8, d 8 (j & 1) for matrix j = lane / 8). FMA: X read from global rows x0, x1
+// (null past the data), each lane computing exactly the accumulator elements an mma gives it.
+template <typename T, int D, int Bc, int Ld, bool Mma, typename Smem>
+__device__ __forceinline__ void tile_scores(float (&s)[Bc / 8][4], const uint32_t (&xf)[Mma ? D / 16 : 1][4], const T* x0,
+                                            const T* x1, const Smem& smem, int y, int yq) {
+    DK_UNROLL
+    for (int nt = 0; nt < Bc / 8; ++nt)
+        DK_UNROLL
+        for (int i = 0; i < 4; ++i) s[nt][i] = 0.0f;
+    if constexpr (Mma) {
+        DK_UNROLL
+        for (int ks = 0; ks < D / 16; ++ks)
+            DK_UNROLL
+            for (int np = 0; np < Bc / 16; ++np) {
+                uint32_t bf[4];
+                ldmatrix<4>(bf, &smem[yq + 16 * np * Ld + 16 * ks]);
+                const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
+                mma_m16n8k16<T>(s[2 * np], xf[ks], b0, s[2 * np]);
+                mma_m16n8k16<T>(s[2 * np + 1], xf[ks], b1, s[2 * np + 1]);
+            }
+    } else {
+        const int t = threadIdx.x % 4;
+        for (int d = 0; d < D; ++d) {
+            const float v0 = x0 ? load_float(x0[d]) : 0.0f, v1 = x1 ? load_float(x1[d]) : 0.0f;
+            DK_UNROLL
+            for (int nt = 0; nt < Bc / 8; ++nt) {
+                const float y0 = load_float(smem[y + (8 * nt + 2 * t) * Ld + d]);
+                const float y1 = load_float(smem[y + (8 * nt + 2 * t + 1) * Ld + d]);
+                s[nt][0] = fmaf(v0, y0, s[nt][0]);
+                s[nt][1] = fmaf(v0, y1, s[nt][1]);
+                s[nt][2] = fmaf(v1, y0, s[nt][2]);
+                s[nt][3] = fmaf(v1, y1, s[nt][3]);
+            }
+        }
+    }
+}
+
+// o += p Y for the warp's 16 x Bc block p (accumulator layout) and the [key][d] tile Y at smem[y].
+// Mma: p re-packed from accumulator into A fragments (the m16n8 C layout of two adjacent n8 tiles
+// is the m16k16 A layout), Y's B fragments by ldmatrix.trans (yq: keys lane % 8 + 8 (j & 1), d
+// 8 (j >> 1)). FMA: p through the warp's [16][Bc + 1] tile at smem[pt].
+template <typename T, int D, int Bc, int Ld, bool Mma, typename Smem>
+__device__ __forceinline__ void tile_accumulate(float (&o)[D / 8][4], const float (&p)[Bc / 8][4], const Smem& smem, int y,
+                                                int yq, int pt) {
+    if constexpr (Mma) {
+        DK_UNROLL
+        for (int kk = 0; kk < Bc / 16; ++kk) {
+            const uint32_t pf[4] = {pack2_float<T>(p[2 * kk][0], p[2 * kk][1]), pack2_float<T>(p[2 * kk][2], p[2 * kk][3]),
+                                    pack2_float<T>(p[2 * kk + 1][0], p[2 * kk + 1][1]),
+                                    pack2_float<T>(p[2 * kk + 1][2], p[2 * kk + 1][3])};
+            DK_UNROLL
+            for (int dp = 0; dp < D / 16; ++dp) {
+                uint32_t bf[4];
+                ldmatrix<4, true>(bf, &smem[yq + 16 * kk * Ld + 16 * dp]);
+                const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
+                mma_m16n8k16<T>(o[2 * dp], pf, b0, o[2 * dp]);
+                mma_m16n8k16<T>(o[2 * dp + 1], pf, b1, o[2 * dp + 1]);
+            }
+        }
+    } else {
+        constexpr int kPLd = Bc + 1;
+        const int lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
+        DK_UNROLL
+        for (int nt = 0; nt < Bc / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) store_float(smem[pt + (g + 8 * (i >> 1)) * kPLd + 8 * nt + 2 * t + (i & 1)], p[nt][i]);
+        __syncwarp();
+        for (int j = 0; j < Bc; ++j) {
+            const float p0 = load_float(smem[pt + g * kPLd + j]), p1 = load_float(smem[pt + (g + 8) * kPLd + j]);
+            DK_UNROLL
+            for (int dt = 0; dt < D / 8; ++dt) {
+                const float v0 = load_float(smem[y + j * Ld + 8 * dt + 2 * t]);
+                const float v1 = load_float(smem[y + j * Ld + 8 * dt + 2 * t + 1]);
+                o[dt][0] = fmaf(p0, v0, o[dt][0]);
+                o[dt][1] = fmaf(p0, v1, o[dt][1]);
+                o[dt][2] = fmaf(p1, v0, o[dt][2]);
+                o[dt][3] = fmaf(p1, v1, o[dt][3]);
+            }
+        }
+    }
+}
+
 // (minimum 1 block per SM: without it ptxas held the D = 32 instantiation to 128 registers and spilled)
 template <typename T, int D, bool Aligned>
 __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(AttentionArgs a) {
@@ -229,18 +337,9 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
         for (int i = 0; i < 4; ++i) o[dt][i] = 0.0f;
 
     uint32_t qf[kMma ? D / 16 : 1][4];
-    if constexpr (kMma) {
-        T zero;
-        store_float(zero, 0.0f);
-        DK_UNROLL
-        for (int ks = 0; ks < D / 16; ++ks)
-            DK_UNROLL
-            for (int r = 0; r < 4; ++r) {
-                const int64_t qr = row[r & 1];
-                const int col = 16 * ks + 2 * t + 8 * (r >> 1);
-                qf[ks][r] = qr < a.lq ? pack2(Q[qr * qld + col], Q[qr * qld + col + 1]) : pack2(zero, zero);
-            }
-    }
+    if constexpr (kMma) row_fragments<T, D>(qf, Q, qld, row, a.lq);
+    const T* q0 = row[0] < a.lq ? Q + row[0] * qld : nullptr;  // the FMA path's rows
+    const T* q1 = row[1] < a.lq ? Q + row[1] * qld : nullptr;
 
     // One key tile; Boundary: the tiles crossing a row's key end, or all of them with a bias.
     auto tile = [&](int64_t step, auto boundary) {
@@ -261,37 +360,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
         const int vq = vs_base + (lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 8 * (lane / 16);
 
         float s[Bc / 8][4];
-        DK_UNROLL
-        for (int nt = 0; nt < Bc / 8; ++nt)
-            DK_UNROLL
-            for (int i = 0; i < 4; ++i) s[nt][i] = 0.0f;
-        if constexpr (kMma) {
-            DK_UNROLL
-            for (int ks = 0; ks < D / 16; ++ks)
-                DK_UNROLL
-                for (int np = 0; np < Bc / 16; ++np) {
-                    uint32_t bf[4];
-                    ldmatrix<4>(bf, &smem[kq + 16 * np * kLd + 16 * ks]);
-                    const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
-                    mma_m16n8k16<T>(s[2 * np], qf[ks], b0, s[2 * np]);
-                    mma_m16n8k16<T>(s[2 * np + 1], qf[ks], b1, s[2 * np + 1]);
-                }
-        } else {
-            const T* q0 = row[0] < a.lq ? Q + row[0] * qld : nullptr;
-            const T* q1 = row[1] < a.lq ? Q + row[1] * qld : nullptr;
-            for (int d = 0; d < D; ++d) {
-                const float x0 = q0 ? load_float(q0[d]) : 0.0f, x1 = q1 ? load_float(q1[d]) : 0.0f;
-                DK_UNROLL
-                for (int nt = 0; nt < Bc / 8; ++nt) {
-                    const float y0 = load_float(smem[ks_base + (8 * nt + 2 * t) * kLd + d]);
-                    const float y1 = load_float(smem[ks_base + (8 * nt + 2 * t + 1) * kLd + d]);
-                    s[nt][0] = fmaf(x0, y0, s[nt][0]);
-                    s[nt][1] = fmaf(x0, y1, s[nt][1]);
-                    s[nt][2] = fmaf(x1, y0, s[nt][2]);
-                    s[nt][3] = fmaf(x1, y1, s[nt][3]);
-                }
-            }
-        }
+        tile_scores<T, D, Bc, kLd, kMma>(s, qf, q0, q1, smem, ks_base, kq);
 
         // scale, bias, mask, in base 2 (s log2 e, so exp is one ex2); online softmax per row (the
         // row's 4 lanes agree on m after quad_max).
@@ -337,42 +406,8 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
             DK_UNROLL
             for (int i = 0; i < 4; ++i) o[dt][i] *= alpha[i >> 1];
 
-        if constexpr (kMma) {
-            DK_UNROLL
-            for (int kk = 0; kk < Bc / 16; ++kk) {
-                const uint32_t pf[4] = {pack2_float<T>(s[2 * kk][0], s[2 * kk][1]), pack2_float<T>(s[2 * kk][2], s[2 * kk][3]),
-                                        pack2_float<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                                        pack2_float<T>(s[2 * kk + 1][2], s[2 * kk + 1][3])};
-                DK_UNROLL
-                for (int dp = 0; dp < D / 16; ++dp) {
-                    uint32_t bf[4];
-                    ldmatrix<4, true>(bf, &smem[vq + 16 * kk * kLd + 16 * dp]);
-                    const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
-                    mma_m16n8k16<T>(o[2 * dp], pf, b0, o[2 * dp]);
-                    mma_m16n8k16<T>(o[2 * dp + 1], pf, b1, o[2 * dp + 1]);
-                }
-            }
-        } else {
-            const int p_base = 2 * 2 * Bc * kLd + warp * 16 * kPLd;
-            DK_UNROLL
-            for (int nt = 0; nt < Bc / 8; ++nt)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) smem[p_base + (g + 8 * (i >> 1)) * kPLd + 8 * nt + 2 * t + (i & 1)] = s[nt][i];
-            __syncwarp();
-            for (int j = 0; j < Bc; ++j) {
-                const float p0 = load_float(smem[p_base + g * kPLd + j]), p1 = load_float(smem[p_base + (g + 8) * kPLd + j]);
-                DK_UNROLL
-                for (int dt = 0; dt < D / 8; ++dt) {
-                    const float v0 = load_float(smem[vs_base + j * kLd + 8 * dt + 2 * t]);
-                    const float v1 = load_float(smem[vs_base + j * kLd + 8 * dt + 2 * t + 1]);
-                    o[dt][0] = fmaf(p0, v0, o[dt][0]);
-                    o[dt][1] = fmaf(p0, v1, o[dt][1]);
-                    o[dt][2] = fmaf(p1, v0, o[dt][2]);
-                    o[dt][3] = fmaf(p1, v1, o[dt][3]);
-                }
-            }
-        }
-        __syncthreads();  // this stage is refilled two steps on, the P tiles next step
+        tile_accumulate<T, D, Bc, kLd, kMma>(o, s, smem, vs_base, vq, 2 * 2 * Bc * kLd + warp * 16 * kPLd);
+        __syncthreads();  // this stage is refilled two steps on
     };
     if (steps > 0) load_kv_tile<T, D, Bc, Aligned>(smem, 0, K, V, a, 0, kend);
     for (int64_t step = 0; step < interior; ++step) tile(step, std::false_type{});
@@ -393,7 +428,133 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
     }
 }
 
-// delta[r] = sum_d dO[r, d] O[r, d] and a zeroed dQ accumulator row: one warp per row.
+// The deterministic dQ (AttentionArgs::deterministic): a block of 4 warps per 64-row query tile of
+// one (batch, head), as the forward, streams K and V tiles through shared memory in key order and
+// recomputes S = Q K^T and dP = dO V^T for its rows, P = exp(scale S + bias - logsumexp), dS =
+// scale P (dP - delta), and dQ += dS K in f32 registers; each dQ element is one sum in a fixed
+// order, written once in the dtype, no atomics. The key-block kernels then skip their dQ part.
+// Mma (f16 / bf16, D <= 128): S and dP from Q's and dO's A fragments held in registers and K's and
+// V's B fragments by ldmatrix; dS re-packed as A fragments; K's B fragments by ldmatrix.trans. FMA
+// otherwise, as the forward's f32 path. Key tiles of 32: Q, dO, dQ and two score tiles in registers.
+// FLOPs 6 Lq Lk D per head (4 of them recomputed); traffic: K, V once per query tile.
+template <typename T, int D>
+constexpr bool dq_uses_mma() { return uses_mma<T>() && D <= 128; }
+
+template <typename T, int D>
+constexpr int dq_key_tile() { return fwd_key_tile<T, D>() < 32 ? fwd_key_tile<T, D>() : 32; }
+
+template <typename T, int D>
+constexpr int dq_shared_bytes() {
+    constexpr int keys = dq_key_tile<T, D>();
+    const int stages = 2 * 2 * keys * fwd_ld<T, D>() * int(sizeof(T));
+    return dq_uses_mma<T, D>() ? stages : stages + kWarps * 16 * (keys + 1) * int(sizeof(T));  // FMA: dS tiles
+}
+
+template <typename T, int D, bool Aligned>
+__global__ void __launch_bounds__(kThreads, 1) attention_backward_dq_kernel(AttentionArgs a) {
+    constexpr int Bc = dq_key_tile<T, D>(), kLd = fwd_ld<T, D>();
+    constexpr bool kMma = dq_uses_mma<T, D>();
+    DK_DYNAMIC_SHARED(T, smem);  // two stages of [K tile Bc x kLd, V tile Bc x kLd]; FMA: then dS [warp][16][Bc + 1]
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
+    const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
+    const int64_t qt = qtiles - 1 - blockIdx.x % qtiles, bh = blockIdx.x / qtiles, b = bh / a.heads, h = bh % a.heads;
+    const int64_t kvh = b * a.kv_heads + h / (a.heads / a.kv_heads);
+    const int64_t r0 = qt * kQueryTile, wr0 = r0 + 16 * warp;
+    const int64_t kl = attention_key_length(a, b);
+    const int64_t kend = attention_key_end(a, kl, (r0 + kQueryTile < a.lq ? r0 + kQueryTile : a.lq) - 1);
+    const int64_t steps = (kend + Bc - 1) / Bc;
+    const int64_t interior = a.bias ? 0 : attention_key_end(a, kl, r0) / Bc;
+    const float scale_log2 = a.scale * kLog2e;
+    const T* Q = static_cast<const T*>(a.q) + bh * a.lq * D;  // the backward's operands are compact
+    const T* G = static_cast<const T*>(a.grad_out) + bh * a.lq * D;
+    const T* K = static_cast<const T*>(a.k) + kvh * a.lk * D;
+    const T* V = static_cast<const T*>(a.v) + kvh * a.lk * D;
+
+    // this lane's rows, their key ends, logsumexp in base 2 (+inf past the data: P = 0) and delta
+    int64_t row[2], end[2];
+    float lse2[2], delta[2];
+    for (int r = 0; r < 2; ++r) {
+        row[r] = wr0 + g + 8 * r;
+        const bool in = row[r] < a.lq;
+        end[r] = in ? attention_key_end(a, kl, row[r]) : 0;
+        lse2[r] = in ? a.lse[bh * a.lq + row[r]] * kLog2e : INFINITY;
+        delta[r] = in ? a.delta[bh * a.lq + row[r]] : 0.0f;
+    }
+    uint32_t qf[kMma ? D / 16 : 1][4], gf[kMma ? D / 16 : 1][4];
+    if constexpr (kMma) {
+        row_fragments<T, D>(qf, Q, D, row, a.lq);
+        row_fragments<T, D>(gf, G, D, row, a.lq);
+    }
+    const T* q0 = row[0] < a.lq ? Q + row[0] * D : nullptr;  // the FMA path's rows
+    const T* q1 = row[1] < a.lq ? Q + row[1] * D : nullptr;
+    const T* g0 = row[0] < a.lq ? G + row[0] * D : nullptr;
+    const T* g1 = row[1] < a.lq ? G + row[1] * D : nullptr;
+    float dq[D / 8][4];
+    DK_UNROLL
+    for (int dt = 0; dt < D / 8; ++dt)
+        DK_UNROLL
+        for (int i = 0; i < 4; ++i) dq[dt][i] = 0.0f;
+
+    auto tile = [&](int64_t step, auto boundary) {
+        constexpr bool kBoundary = decltype(boundary)::value;
+        const int st = int(step & 1);
+        const int64_t k0 = step * Bc;
+        if (step + 1 < steps) {
+            stage_rows<T, D, kLd, Bc, Aligned>(smem, (st ^ 1) * 2 * Bc * kLd, K, D, k0 + Bc, kend);
+            stage_rows<T, D, kLd, Bc, Aligned>(smem, ((st ^ 1) * 2 + 1) * Bc * kLd, V, D, k0 + Bc, kend);
+            cp_async_commit();
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        const int ks_base = st * 2 * Bc * kLd, vs_base = ks_base + Bc * kLd;
+        const int rows_at = (8 * (lane / 16) + lane % 8) * kLd + 8 * ((lane / 8) & 1);  // ldmatrix, as B
+        const int cols_at = (lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 8 * (lane / 16);  // ldmatrix.trans
+        float s[Bc / 8][4], dp[Bc / 8][4];
+        tile_scores<T, D, Bc, kLd, kMma>(s, qf, q0, q1, smem, ks_base, ks_base + rows_at);
+        tile_scores<T, D, Bc, kLd, kMma>(dp, gf, g0, g1, smem, vs_base, vs_base + rows_at);
+        DK_UNROLL
+        for (int nt = 0; nt < Bc / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                const int r = i >> 1;
+                float p;
+                if constexpr (!kBoundary) {
+                    p = exp2f(fmaf(s[nt][i], scale_log2, -lse2[r]));
+                } else {
+                    const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
+                    p = 0.0f;
+                    if (key < end[r] && lse2[r] != -INFINITY) {
+                        const float sv = a.scale * s[nt][i] + attention_bias<T>(a, b, h, row[r], key);
+                        p = sv == -INFINITY ? 0.0f : exp2f(sv * kLog2e - lse2[r]);
+                    }
+                }
+                dp[nt][i] = a.scale * p * (dp[nt][i] - delta[r]);
+            }
+        tile_accumulate<T, D, Bc, kLd, kMma>(dq, dp, smem, ks_base, ks_base + cols_at, 2 * 2 * Bc * kLd + warp * 16 * (Bc + 1));
+        __syncthreads();  // this stage is refilled two steps on
+    };
+    if (steps > 0) {
+        stage_rows<T, D, kLd, Bc, Aligned>(smem, 0, K, D, 0, kend);
+        stage_rows<T, D, kLd, Bc, Aligned>(smem, Bc * kLd, V, D, 0, kend);
+        cp_async_commit();
+    }
+    for (int64_t step = 0; step < interior; ++step) tile(step, std::false_type{});
+    for (int64_t step = interior; step < steps; ++step) tile(step, std::true_type{});
+
+    T* gq = static_cast<T*>(a.grad_q) + bh * a.lq * D;
+    for (int r = 0; r < 2; ++r) {
+        if (row[r] >= a.lq) continue;
+        DK_UNROLL
+        for (int dt = 0; dt < D / 8; ++dt) {
+            store_float(gq[row[r] * D + 8 * dt + 2 * t], dq[dt][2 * r]);
+            store_float(gq[row[r] * D + 8 * dt + 2 * t + 1], dq[dt][2 * r + 1]);
+        }
+    }
+}
+
+// delta[r] = sum_d dO[r, d] O[r, d] and a zeroed dQ accumulator row (where there is one): one warp per row.
 template <typename T>
 __global__ void attention_delta_kernel(AttentionArgs a) {
     const int lane = threadIdx.x % 32;
@@ -404,7 +565,7 @@ __global__ void attention_delta_kernel(AttentionArgs a) {
         float acc = 0.0f;
         for (int64_t d = lane; d < a.dim; d += 32) {
             acc = fmaf(load_float(o[d]), load_float(g[d]), acc);
-            a.dq_accum[r * a.dim + d] = 0.0f;
+            if (a.dq_accum) a.dq_accum[r * a.dim + d] = 0.0f;
         }
         for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(kFullMask, acc, off);
         if (lane == 0) a.delta[r] = acc;
@@ -482,7 +643,7 @@ __global__ void __launch_bounds__(kThreads) attention_backward_kernel(AttentionA
                 dv[c] = av;
                 dk[c] = ak;
             }
-            for (int e = tid; e < rows * D; e += kThreads) {
+            for (int e = tid; e < rows * D && a.dq_accum; e += kThreads) {  // null: the dQ kernel's
                 const int i = e / D, d = e % D;
                 float acc = 0.0f;
                 for (int j = 0; j < Bt; ++j) acc = fmaf(sm[kDs + i * Bt + j], sm[kK + j * kLd + d], acc);
@@ -676,36 +837,38 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
             mma_m16n8k16<T>(dk[2 * dpair], df, q0, dk[2 * dpair]);
             mma_m16n8k16<T>(dk[2 * dpair + 1], df, q1, dk[2 * dpair + 1]);
         }
-        __syncthreads();  // every warp's dS^T is in shared memory
+        if (a.dq_accum) {  // null: the deterministic dQ kernel computes it
+            __syncthreads();  // every warp's dS^T is in shared memory
 
-        float acc[kCols][4];
-        DK_UNROLL
-        for (int c = 0; c < kCols; ++c)
+            float acc[kCols][4];
             DK_UNROLL
-            for (int i = 0; i < 4; ++i) acc[c][i] = 0.0f;
-        DK_UNROLL
-        for (int kk = 0; kk < Bc / 16; ++kk) {
-            // dS as A (queries x keys) from dS^T [key][query]: matrix j holds keys 16 kk + 8 (j >> 1) + (lane % 8),
-            // queries 8 (j & 1) .. +7
-            uint32_t af[4];
-            ldmatrix<4, true>(af, &smem[kDs + ds_rows_at + 16 * kk * kDsLd]);
+            for (int c = 0; c < kCols; ++c)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) acc[c][i] = 0.0f;
             DK_UNROLL
-            for (int c = 0; c < kCols; ++c) {
-                uint32_t bf[2];
-                // keys 16 kk + lane % 8 + 8 (j & 1), d: the warp's quarter (cols_at's column part is 0 for lanes 0-15)
-                ldmatrix<2, true>(bf, &smem[kK + cols_at + 16 * kk * kLd + warp * (D / 4) + 8 * c]);
-                mma_m16n8k16<T>(acc[c], af, bf, acc[c]);
+            for (int kk = 0; kk < Bc / 16; ++kk) {
+                // dS as A (queries x keys) from dS^T [key][query]: matrix j holds keys 16 kk + 8 (j >> 1) + (lane % 8),
+                // queries 8 (j & 1) .. +7
+                uint32_t af[4];
+                ldmatrix<4, true>(af, &smem[kDs + ds_rows_at + 16 * kk * kDsLd]);
+                DK_UNROLL
+                for (int c = 0; c < kCols; ++c) {
+                    uint32_t bf[2];
+                    // keys 16 kk + lane % 8 + 8 (j & 1), d: the warp's quarter (cols_at's column part is 0 for lanes 0-15)
+                    ldmatrix<2, true>(bf, &smem[kK + cols_at + 16 * kk * kLd + warp * (D / 4) + 8 * c]);
+                    mma_m16n8k16<T>(acc[c], af, bf, acc[c]);
+                }
             }
+            DK_UNROLL
+            for (int c = 0; c < kCols; ++c)
+                DK_UNROLL
+                for (int h = 0; h < 2; ++h) {  // rows g, g + 8: a pair of adjacent columns each
+                    const int64_t row = r0 + g + 8 * h;
+                    if (row < a.lq)
+                        atomic_add2(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t], acc[c][2 * h],
+                                    acc[c][2 * h + 1]);
+                }
         }
-        DK_UNROLL
-        for (int c = 0; c < kCols; ++c)
-            DK_UNROLL
-            for (int h = 0; h < 2; ++h) {  // rows g, g + 8: a pair of adjacent columns each
-                const int64_t row = r0 + g + 8 * h;
-                if (row < a.lq)
-                    atomic_add2(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t], acc[c][2 * h],
-                                acc[c][2 * h + 1]);
-            }
         u ^= 1;
     };
     if (h0 < h_end && q0 < qtiles) prefetch(h0, q0, 0);
@@ -784,8 +947,15 @@ void attention_backward_typed(const Exec& ex, DType dtype, const AttentionArgs& 
             launch(ex, "attention_backward", attention_backward_kernel<T, D>, dim3(blocks(a.batch * a.kv_heads * ktiles)),
                    dim3(kThreads), size_t(bwd_shared_floats<D>(bwd_tile<D>())) * 4, a);
         }
+        if (!a.dq_accum) {  // deterministic: dQ by query tiles
+            const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
+            dispatch_bool(aligned16({a.k, a.v}), [&](auto aligned) {
+                launch(ex, "attention_backward_dq", attention_backward_dq_kernel<T, D, decltype(aligned)::value>,
+                       dim3(blocks(a.batch * a.heads * qtiles)), dim3(kThreads), size_t(dq_shared_bytes<T, D>()), a);
+            });
+        }
     });
-    cast(ex, DType::f32, a.dq_accum, dtype, a.grad_q, rows * a.dim);
+    if (a.dq_accum) cast(ex, DType::f32, a.dq_accum, dtype, a.grad_q, rows * a.dim);
 }
 
 }  // namespace DK_BACKEND

@@ -49,14 +49,19 @@ DK_HD int64_t conv_red_index(const ConvGeom& g, int64_t cg, int64_t r, int64_t s
     return g.nhwc ? (r * g.s + s) * (g.c / g.groups) + cg : (cg * g.r + r) * g.s + s;
 }
 
+// red -> (cg, r, s) in an NHWC filter's order, (r, s, c)
+DK_HD void conv_red_decode_rsc(const ConvGeom& g, int64_t red, int64_t& cg, int64_t& r, int64_t& s) {
+    const int64_t cgs = g.c / g.groups;
+    cg = red % cgs;
+    const int64_t rs = red / cgs;
+    s = rs % g.s;
+    r = rs / g.s;
+}
+
 // red -> (cg, r, s)
 DK_HD void conv_red_decode(const ConvGeom& g, int64_t red, int64_t& cg, int64_t& r, int64_t& s) {
     if (g.nhwc) {
-        const int64_t cgs = g.c / g.groups;
-        cg = red % cgs;
-        const int64_t rs = red / cgs;
-        s = rs % g.s;
-        r = rs / g.s;
+        conv_red_decode_rsc(g, red, cg, r, s);
     } else {
         s = red % g.s;
         const int64_t t = red / g.s;

@@ -37,7 +37,8 @@ struct ConvArgs {
     // dk_set_allow_tf32)
     bool tf32;
     // backward_weight on cuda / emu: conv_weight_grad_splits(g) partial dw sums, [splits][k][red]
-    // f32, when that is more than 1 (unused, may be null, otherwise and on cpu)
+    // f32, when that is more than 1; forward: conv2d_forward_workspace's bytes (NCHW on tensor
+    // cores: x and w copied channels-last); unused, may be null, otherwise and on cpu
     float* workspace;
 };
 
@@ -64,6 +65,8 @@ inline int64_t conv_data_grad_rows(const ConvGeom& g) {
 DK_BACKEND_FUNCTIONS(
     void conv2d_forward(const Exec&, DType, const ConvArgs&);
     void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs&, const char** name);
+    // the scratch bytes the forward needs in ConvArgs::workspace (0: none)
+    void conv2d_forward_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes);
     void conv2d_backward_data(const Exec&, DType, const ConvArgs&);
     void conv2d_backward_weight(const Exec&, DType, const ConvArgs&);
 )

@@ -29,8 +29,8 @@
 //
 // The forward dispatch tries, in order: gemm_1x1 (NHWC 1x1, stride 1, no padding, groups 1: x
 // [NHW, C] @ w^T through gemm.cu), depthwise (groups == C, conv2d_depthwise.cu), implicit_gemm_mma
-// (NHWC with C/groups a whole number of 16-byte chunks: bf16 / f16, or f32 as tf32 where allowed;
-// conv2d_mma.cu), then this file's implicit_gemm_fma.
+// (C/groups a whole number of 16-byte chunks: bf16 / f16, or f32 as tf32 where allowed; NCHW
+// through channels-last copies of x and w; conv2d_mma.cu), then this file's implicit_gemm_fma.
 // The gradients run on the same 64 x 64 tiles on tensor cores (conv2d_mma.cu) for bf16 / f16 NHWC
 // with C/groups and K/groups multiples of 8, here otherwise.
 #include "deepkern/portable.cuh"
@@ -250,6 +250,10 @@ void conv2d_forward_algorithm(const Exec&, DType dtype, const ConvArgs& a, const
             : conv2d_depthwise_eligible(a)       ? "depthwise"
             : conv2d_mma_eligible(dtype, a)      ? "implicit_gemm_mma"
                                                  : "implicit_gemm_fma";
+}
+
+void conv2d_forward_workspace(const Exec&, DType dtype, const ConvArgs& a, int64_t* bytes) {
+    *bytes = conv2d_is_1x1_gemm(a) || conv2d_depthwise_eligible(a) ? 0 : conv2d_forward_mma_workspace(dtype, a);
 }
 
 void conv2d_forward(const Exec& ex, DType dtype, const ConvArgs& a) {

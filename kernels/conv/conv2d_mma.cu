@@ -29,6 +29,7 @@
 #include "conv/conv_paths.h"
 #include "deepkern/dispatch.h"
 #include "deepkern/mma.cuh"
+#include "tensor/tensor.h"
 
 namespace dk {
 namespace DK_BACKEND {
@@ -197,7 +198,7 @@ struct ForwardTaps {
 
     __device__ __forceinline__ ForwardTaps(const ConvGeom& g, int64_t m0, int64_t m_total) {
         rr = kChunk * (threadIdx.x % (kK / kChunk));
-        conv_red_decode(g, rr, cg, r, s);
+        conv_red_decode_rsc(g, rr, cg, r, s);
         for (int k = 0; k < kRows; ++k) {
             const int64_t m = m0 + int(threadIdx.x) / (kK / kChunk) + k * kRowStep;
             const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
@@ -320,6 +321,30 @@ __global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, in
 namespace {
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 bool half_nhwc(DType dtype, const ConvArgs& a) { return (dtype == DType::bf16 || dtype == DType::f16) && a.g.nhwc; }
+// The forward's 16-byte chunk in elements for dtype: 8 (bf16 / f16), 4 (f32 where TF32 is
+// allowed), or 0 where it has no tensor-core forward.
+int64_t forward_chunk(DType dtype, const ConvArgs& a) {
+    return dtype == DType::bf16 || dtype == DType::f16 ? 8 : dtype == DType::f32 && a.tf32 ? 4 : 0;
+}
+int64_t forward_x_elems(const ConvGeom& g) { return g.n * g.c * g.h * g.w; }
+int64_t forward_w_elems(const ConvGeom& g) { return g.k * conv_red(g); }
+int64_t round16(int64_t bytes) { return (bytes + 15) / 16 * 16; }
+int64_t forward_elem_size(DType dtype) { return dtype == DType::f32 ? 4 : 2; }  // the forward's dtypes
+
+// src [d0][d1][d2][d3] (compact) into compact dst [d0][d2][d3][d1]: NCHW x or [K][C/g][R][S] w
+// to channels-last, through the strided copy (tensor.cu).
+void to_channels_last(const Exec& ex, DType dtype, const void* src, void* dst, int64_t d0, int64_t d1, int64_t d2,
+                      int64_t d3) {
+    StridedCopyArgs c{};
+    c.x = src;
+    c.out = dst;
+    c.ndim = 4;
+    c.numel = d0 * d1 * d2 * d3;
+    const int64_t shape[4] = {d0, d2, d3, d1}, stride[4] = {d1 * d2 * d3, d3, 1, d2 * d3};
+    for (int d = 0; d < 4; ++d) c.shape[d] = shape[d], c.x_stride[d] = stride[d];
+    c.out_strided = false;
+    strided_copy(ex, dtype, c);
+}
 
 template <class Launch>
 void launch_half(DType dtype, const Launch& go) {
@@ -331,21 +356,39 @@ void launch_half(DType dtype, const Launch& go) {
 }  // namespace
 
 bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
-    const bool tf32 = dtype == DType::f32 && a.tf32 && a.g.nhwc;
-    const int64_t chunk = tf32 ? 4 : 8;
-    return (half_nhwc(dtype, a) || tf32) && (a.g.c / a.g.groups) % chunk == 0 && aligned16(a.x) && aligned16(a.w);
+    const int64_t chunk = forward_chunk(dtype, a);
+    return chunk && (a.g.c / a.g.groups) % chunk == 0 && (!a.g.nhwc || (aligned16(a.x) && aligned16(a.w)));
+}
+
+int64_t conv2d_forward_mma_workspace(DType dtype, const ConvArgs& a) {
+    if (a.g.nhwc || !conv2d_mma_eligible(dtype, a)) return 0;
+    const int64_t size = forward_elem_size(dtype);
+    return round16(forward_x_elems(a.g) * size) + forward_w_elems(a.g) * size;
 }
 
 bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
     if (!conv2d_mma_eligible(dtype, a)) return false;
     const int64_t m_total = a.g.n * a.g.p * a.g.q, kgs = a.g.k / a.g.groups;
     if (m_total == 0 || kgs == 0) return true;
+    // NCHW: the kernel gathers channels-last x and (r, s, c)-ordered w and writes y (and reads the
+    // residual) in the geometry's own layout, so only the operands are copied
+    ConvArgs b = a;
+    if (!a.g.nhwc) {
+        if (!a.workspace) throw Error(DK_ERROR_INTERNAL, "conv2d_forward_mma: NCHW without its workspace");
+        unsigned char* ws = reinterpret_cast<unsigned char*>(a.workspace);
+        void* xt = ws;
+        void* wt = ws + round16(forward_x_elems(a.g) * forward_elem_size(dtype));
+        to_channels_last(ex, dtype, a.x, xt, a.g.n, a.g.c, a.g.h, a.g.w);
+        to_channels_last(ex, dtype, a.w, wt, a.g.k, a.g.c / a.g.groups, a.g.r, a.g.s);
+        b.x = xt;
+        b.w = wt;
+    }
     const dim3 grid(unsigned((m_total + kForwardM - 1) / kForwardM), unsigned((kgs + kMmaN - 1) / kMmaN),
                     unsigned(a.g.groups < 65535 ? a.g.groups : 65535));
     const auto go = [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads),
-               ConvMmaTiles<T>::template shared<kForwardM>(), a);
+               ConvMmaTiles<T>::template shared<kForwardM>(), b);
     };
     if (dtype == DType::f32)
         go(float{});

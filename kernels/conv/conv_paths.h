@@ -13,8 +13,11 @@ namespace DK_BACKEND {
 bool conv2d_depthwise_eligible(const ConvArgs& a);
 bool conv2d_forward_depthwise(const Exec& ex, DType dtype, const ConvArgs& a);
 
-// The tensor-core forward: bf16 / f16, NHWC, C/groups % 8 == 0, 16-byte aligned x and w.
+// The tensor-core forward: bf16 / f16 (C/groups % 8 == 0) or f32 as tf32 where allowed (C/groups
+// % 4 == 0); NHWC with 16-byte aligned x and w, or NCHW through channels-last copies of both in
+// the workspace of conv2d_forward_mma_workspace's bytes.
 bool conv2d_mma_eligible(DType dtype, const ConvArgs& a);
+int64_t conv2d_forward_mma_workspace(DType dtype, const ConvArgs& a);
 bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a);
 // The gradients on tensor cores where bf16 / f16, NHWC, C/groups and K/groups multiples of 8 and
 // the operands 16-byte aligned, on conv2d.cu's grids of 64 x 64 tiles: the data gradient's

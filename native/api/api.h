@@ -20,7 +20,8 @@ struct dk_context {
     std::mutex rng_mutex;
     uint64_t seed = 0;
     uint64_t offset = 0;
-    std::atomic<bool> allow_tf32{false};  // dk_set_allow_tf32: read by every f32 matmul, linear and conv
+    std::atomic<bool> allow_tf32{false};     // dk_set_allow_tf32: read by every f32 matmul, linear and conv
+    std::atomic<bool> deterministic{false};  // dk_set_deterministic: read by the attention backward
     dk::EmuOptions emu_options;  // emu contexts: read by every launch through exec.emu
 
     dk_context(dk_device d, dk::Exec e, dk::CachingAllocator::Raw raw)

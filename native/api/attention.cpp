@@ -219,7 +219,8 @@ DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_param
             for (const Checked& g : {gq, gk, gv}) DK_BACKEND_CALL(ctx, fill, g.dtype, g.data, g.numel, 0.0);
             return;
         }
-        const bool accumulate = ctx->device.device_type != DK_DEVICE_CPU;  // the kernels add dQ up with atomics
+        // the kernels add dQ up with atomics, unless asked to be deterministic (cpu always is)
+        const bool accumulate = ctx->device.device_type != DK_DEVICE_CPU && !ctx->deterministic;
         // dQ first: its rows of D floats then start 8-byte aligned, as the kernels' pairwise atomics need
         const Workspace ws(ctx, size_t(rows * (accumulate ? 1 + a.dim : 1)) * sizeof(float));
         a.dq_accum = accumulate ? ws.floats() : nullptr;

@@ -295,6 +295,21 @@ DK_API dk_status dk_get_allow_tf32(const dk_context* ctx, int32_t* allow) {
     });
 }
 
+DK_API dk_status dk_set_deterministic(dk_context* ctx, int32_t deterministic) {
+    return guard_ctx("dk_set_deterministic", ctx, [&] {
+        if (deterministic != 0 && deterministic != 1)
+            fail(DK_ERROR_INVALID_ARGUMENT, "argument 'deterministic': expected 0 or 1, got " + std::to_string(deterministic));
+        ctx->deterministic = deterministic != 0;
+    });
+}
+
+DK_API dk_status dk_get_deterministic(const dk_context* ctx, int32_t* deterministic) {
+    return guard_ctx("dk_get_deterministic", ctx, [&] {
+        if (!deterministic) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'deterministic': NULL");
+        *deterministic = ctx->deterministic ? 1 : 0;
+    });
+}
+
 DK_API dk_status dk_malloc(dk_context* ctx, int64_t bytes, void** ptr) {
     return guard_ctx("dk_malloc", ctx, [&] {
         if (!ptr) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'ptr': NULL");

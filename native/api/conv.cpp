@@ -278,6 +278,10 @@ DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* para
             check_no_partial_overlap(oc, rc);  // residual may be out itself
             a.residual = rc.data;
         }
+        int64_t scratch = 0;
+        DK_BACKEND_CALL(ctx, conv2d_forward_workspace, xc.dtype, a, &scratch);
+        const Workspace ws(ctx, size_t(scratch));
+        a.workspace = scratch ? ws.floats() : nullptr;
         DK_BACKEND_CALL(ctx, conv2d_forward, xc.dtype, a);
     });
 }

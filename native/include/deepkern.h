@@ -158,6 +158,12 @@ DK_API dk_status dk_get_seed(const dk_context* ctx, uint64_t* seed, uint64_t* of
    cuda and emu only: the cpu backend computes in f32 either way. */
 DK_API dk_status dk_set_allow_tf32(dk_context* ctx, int32_t allow);
 DK_API dk_status dk_get_allow_tf32(const dk_context* ctx, int32_t* allow);
+/* Whether every op must give bitwise the same result on every run, as torch's
+   use_deterministic_algorithms: 0 (the default) or 1. The one op it changes is the attention
+   backward on cuda and emu, whose dQ is otherwise added up with atomics in no fixed order; with 1
+   a separate pass computes it per query tile (slower). Everything else is deterministic either way. */
+DK_API dk_status dk_set_deterministic(dk_context* ctx, int32_t deterministic);
+DK_API dk_status dk_get_deterministic(const dk_context* ctx, int32_t* deterministic);
 
 /* ---- memory ---- */
 DK_API dk_status dk_malloc(dk_context* ctx, int64_t bytes, void** ptr);

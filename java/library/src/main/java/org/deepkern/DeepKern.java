@@ -202,6 +202,32 @@ public final class DeepKern {
         return Devices.allowTf32(op, requireDevice(op, device));
     }
 
+    /**
+     * Makes every op on the device give bitwise the same result on every run with the same inputs
+     * ({@code torch.use_deterministic_algorithms}). Off by default. The one op it changes is the
+     * attention backward on cuda and emu, whose query gradient is otherwise summed with atomics in
+     * no fixed order: it then takes a separate pass over the keys per query tile (about 1.4x the
+     * backward's FLOPs). Every other op is deterministic either way.
+     *
+     * @param device the device
+     * @param deterministic whether results must repeat bit for bit
+     * @throws DeepKernException if device is null or cannot be used
+     */
+    public static void setDeterministic(Device device, boolean deterministic) {
+        final String op = "DeepKern.setDeterministic";
+        Devices.setDeterministic(op, requireDevice(op, device), deterministic);
+    }
+
+    /**
+     * @param device the device
+     * @return whether ops on the device must repeat bit for bit ({@link #setDeterministic})
+     * @throws DeepKernException if device is null or cannot be used
+     */
+    public static boolean deterministic(Device device) {
+        final String op = "DeepKern.deterministic";
+        return Devices.deterministic(op, requireDevice(op, device));
+    }
+
     private static Device requireDevice(String op, Device device) {
         if (device == null) throw DeepKernException.invalidArgument(op, "device", "expected a device, got null");
         return device;

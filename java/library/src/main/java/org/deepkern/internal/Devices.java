@@ -92,6 +92,16 @@ public final class Devices {
         return allow[0] != 0;
     }
 
+    public static void setDeterministic(String op, Device device, boolean deterministic) {
+        Native.check(op, dk_set_deterministic(Native.context(op, device), deterministic ? 1 : 0));
+    }
+
+    public static boolean deterministic(String op, Device device) {
+        int[] deterministic = new int[1];
+        Native.check(op, dk_get_deterministic(Native.context(op, device), deterministic));
+        return deterministic[0] != 0;
+    }
+
     public static Emulator.Options emulatorOptions(String op) {
         try (dk_emu_options o = new dk_emu_options()) {
             Native.check(op, dk_emu_get_options(Native.context(op, Device.EMU), o));

@@ -10,6 +10,7 @@ import static org.deepkern.attention.AttentionChecks.withKeyLengths;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import org.deepkern.DType;
+import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
@@ -35,6 +36,22 @@ class AttentionGpuTest {
             for (Problem p : AttentionTest.cpuProblems())
                 for (DType t : new DType[] {DType.F32, DType.BF16, DType.F16})
                     AttentionChecks.check(d, t, p, seed++, seed % 2 == 0, seed % 3 != 0, true);
+    }
+
+    @Test
+    void deterministicBackwardMatchesTheReferenceOnCuda() {
+        assumeFalse(TestDevices.cuda().isEmpty(), "no CUDA device");
+        long seed = 1900;
+        for (Device d : TestDevices.cuda()) {
+            DeepKern.setDeterministic(d, true);
+            try {
+                for (Problem p : AttentionTest.cpuProblems())
+                    for (DType t : new DType[] {DType.F32, DType.BF16, DType.F16})
+                        AttentionChecks.check(d, t, p, seed++, seed % 2 == 0, seed % 3 != 0, true);
+            } finally {
+                DeepKern.setDeterministic(d, false);
+            }
+        }
     }
 
     @Test

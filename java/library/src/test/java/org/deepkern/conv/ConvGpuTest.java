@@ -13,7 +13,7 @@ import org.deepkern.testing.TestDevices;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-/** The Conv checks of ConvTest, ConvMmaTest and ConvPathTest on every cuda device; skipped where there is none. */
+/** The Conv checks of ConvTest, ConvMmaTest, ConvTf32Test and ConvPathTest on every cuda device; skipped where there is none. */
 @Tag("gpu")
 class ConvGpuTest {
     @Test
@@ -35,10 +35,20 @@ class ConvGpuTest {
         ConvMmaTest t = new ConvMmaTest();
         for (Device d : TestDevices.cuda())
             for (DType dt : new DType[] {DType.BF16, DType.F16})
-                for (Geom g : ConvMmaTest.geoms()) t.matchesReference(d, dt, g);
+                for (Layout l : Layout.values())
+                    for (Geom g : ConvMmaTest.geoms()) t.matchesReference(d, dt, l, g);
         for (Device d : TestDevices.cuda())
             for (DType dt : new DType[] {DType.BF16, DType.F16})
                 for (Geom g : ConvMmaTest.gradGeoms()) t.gradientsMatchReference(d, dt, g);
+    }
+
+    @Test
+    void tf32PathMatchesDoubleReferenceOnCuda() {
+        assumeFalse(TestDevices.cuda().isEmpty(), "no CUDA device");
+        ConvTf32Test t = new ConvTf32Test();
+        for (Device d : TestDevices.cuda())
+            for (Layout l : Layout.values())
+                for (Geom g : ConvTf32Test.geoms()) t.forwardRoundsToTf32(d, l, g);
     }
 
     @Test

@@ -16,6 +16,7 @@ import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.conv.ConvReference.Geom;
 import org.deepkern.ops.Conv2dParams.Layout;
+import org.deepkern.testing.Reference;
 import org.deepkern.testing.TestDevices;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -24,8 +25,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The tensor-core forward (kernels/conv2d_mma.cu: cp.async, ldmatrix, mma.m16n8k16) on emu, which
- * runs it with the PTX fragment layouts: bf16 / f16 NHWC with C/groups a multiple of 8, against the
- * double reference, with tiles ragged in every dimension; that the path is really taken; and its
+ * runs it with the PTX fragment layouts: bf16 / f16 with C/groups a multiple of 8, NHWC in place
+ * and NCHW through channels-last copies, against the double reference, with tiles ragged in every dimension; that the path is really taken; and its
  * fused epilogue against the separate ops. Also the tensor-core gradients, on cpu too as a control.
  */
 class ConvMmaTest {
@@ -44,40 +45,41 @@ class ConvMmaTest {
         List<Arguments> out = new ArrayList<>();
         TestDevices.host().filter(d -> d.type() == Device.Type.EMU).forEach(d -> {
             for (DType t : new DType[] {DType.BF16, DType.F16})
-                for (Geom g : geoms()) out.add(Arguments.of(d, t, g));
+                for (Layout l : Layout.values())
+                    for (Geom g : geoms()) out.add(Arguments.of(d, t, l, g));
         });
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{0} {1} {2}")
+    /** NHWC reads x and w in place; NCHW through channels-last copies of both, writing y NCHW. */
+    @ParameterizedTest(name = "{0} {1} {2} {3}")
     @MethodSource("cases")
-    void matchesReference(Device d, DType t, Geom g) {
+    void matchesReference(Device d, DType t, Layout layout, Geom g) {
         Random rnd = new Random(g.hashCode() + t.ordinal());
         double[] x = ConvTest.eighths(rnd, g.xSize()), w = ConvTest.eighths(rnd, g.wSize()), b = ConvTest.eighths(rnd, g.k());
         int P = g.p(), Q = g.q();
+        boolean nhwc = layout == Layout.NHWC;
         try (Scope s = Scope.open()) {
-            Tensor tx = ConvTest.upload(d, t, x, true, g.n(), g.c(), g.h(), g.w());
-            Tensor tw = ConvTest.upload(d, t, w, true, g.k(), g.cg(), g.r(), g.s());
+            Tensor tx = ConvTest.upload(d, t, x, nhwc, g.n(), g.c(), g.h(), g.w());
+            Tensor tw = ConvTest.upload(d, t, w, nhwc, g.k(), g.cg(), g.r(), g.s());
             Tensor tb = ConvTest.upload(d, t, b, false, 1, 1, 1, g.k()).reshape(g.k());
-            Conv2dParams p = g.params(Layout.NHWC);
+            Conv2dParams p = g.params(layout);
             assertEquals("implicit_gemm_mma", F.conv2dAlgorithm(tx, tw, p));
-            Tensor y = ConvTest.poisoned(d, t, true, g.n(), g.k(), P, Q);
+            Tensor y = ConvTest.poisoned(d, t, nhwc, g.n(), g.k(), P, Q);
             F.conv2d(tx, tw, tb, null, p, y);
             ConvTest.check(ConvReference.forward(g, x, w, b),
                     ConvReference.forward(g, ConvReference.abs(x), ConvReference.abs(w), ConvReference.abs(b)),
-                    ConvTest.download(y, true, g.n(), g.k(), P, Q), t == DType.BF16 ? 1e-2 : 2e-3,
-                    "mma " + t + " " + g);
+                    ConvTest.download(y, nhwc, g.n(), g.k(), P, Q), t == DType.BF16 ? 1e-2 : 2e-3,
+                    "mma " + t + " " + layout + " " + g);
 
-            // fused epilogue: gelu(conv + b) + residual equals the separate ops on the mma conv's output
-            Tensor res = ConvTest.upload(d, t, ConvTest.eighths(rnd, g.ySize()), true, g.n(), g.k(), P, Q);
+            // fused epilogue: gelu(conv + b) + residual, the residual in the output's layout
+            double[] r = ConvTest.eighths(rnd, g.ySize()), conv = ConvReference.forward(g, x, w, b);
+            Tensor res = ConvTest.upload(d, t, r, nhwc, g.n(), g.k(), P, Q);
             Tensor fused = F.conv2d(tx, tw, tb, res, p.withActivation(Act.gelu()));
-            Tensor plainF32 = F.conv2d(tx, tw, null, p).to(DType.F32);
-            // the separate path rounds the conv to the dtype; the fused one does not: compare at dtype tolerance
-            float[] sep = F.activation(Act.gelu(), plainF32, tb.to(DType.F32)).toFloatArray();
-            float[] r = res.toFloatArray();
-            double[] expected = new double[sep.length];
-            for (int i = 0; i < sep.length; i++) expected[i] = sep[i] + r[i];
-            assertClose(expected, fused.toFloatArray(), t == DType.BF16 ? 2e-2 : 4e-3, 0.05, "mma epilogue " + t + " " + g);
+            double[] expected = new double[conv.length];
+            for (int i = 0; i < conv.length; i++) expected[i] = Reference.gelu(conv[i]) + r[i];
+            assertClose(expected, ConvTest.f(ConvTest.download(fused, nhwc, g.n(), g.k(), P, Q)), t == DType.BF16 ? 2e-2 : 4e-3,
+                    0.05, "mma epilogue " + t + " " + layout + " " + g);
         }
     }
 
@@ -142,7 +144,9 @@ class ConvMmaTest {
                 assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xf, wf, p));
                 assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(x3, w3, p));  // C % 8 != 0
                 Tensor xn = Tensor.zeros(new long[] {1, 16, 7, 7}, DType.BF16, d), wn = Tensor.zeros(new long[] {24, 16, 3, 3}, DType.BF16, d);
-                assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xn, wn, g.params(Layout.NCHW)));
+                assertEquals(emu ? "implicit_gemm_mma" : "im2col_gemm", F.conv2dAlgorithm(xn, wn, g.params(Layout.NCHW)));
+                Tensor xn3 = Tensor.zeros(new long[] {1, 12, 7, 7}, DType.BF16, d), wn3 = Tensor.zeros(new long[] {24, 12, 3, 3}, DType.BF16, d);
+                assertEquals(emu ? "implicit_gemm_fma" : "im2col_gemm", F.conv2dAlgorithm(xn3, wn3, g.params(Layout.NCHW)));
             }
         });
     }

@@ -24,8 +24,9 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The f32 conv2d forward with TF32 allowed: NHWC with C/groups a multiple of 4 runs the tensor-core
- * kernel (conv2d_mma.cu with mma.m16n8k8.tf32) on emu, and the 1x1 case the TF32 GEMM; each must equal
+ * The f32 conv2d forward with TF32 allowed: C/groups a multiple of 4 runs the tensor-core kernel
+ * (conv2d_mma.cu with mma.m16n8k8.tf32) on emu, NHWC in place and NCHW through channels-last copies,
+ * and the NHWC 1x1 case the TF32 GEMM; each must equal
  * the double convolution of the TF32-rounded x and w (at f32 accumulation tolerance) with its fused
  * epilogue (bias, relu, residual), and differ from the exact one. Without the switch, or on cpu, f32
  * stays f32; C/groups not a multiple of 4 keeps the FMA kernel.
@@ -43,41 +44,44 @@ class ConvTf32Test {
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
         TestDevices.host().forEach(d -> {
-            for (Geom g : geoms()) out.add(Arguments.of(d, g));
+            for (Layout l : Layout.values())
+                for (Geom g : geoms()) out.add(Arguments.of(d, l, g));
         });
         return out.stream();
     }
 
-    static String expectedAlgorithm(Device d, Geom g, boolean tf32) {
+    static String expectedAlgorithm(Device d, Layout layout, Geom g, boolean tf32) {
         if (d.type() == Device.Type.CPU) return "im2col_gemm";
-        if (g.r() == 1 && g.s() == 1 && g.sh() == 1 && g.sw() == 1 && g.pt() + g.pb() + g.pl() + g.pr() == 0 && g.groups() == 1)
+        if (layout == Layout.NHWC && g.r() == 1 && g.s() == 1 && g.sh() == 1 && g.sw() == 1
+                && g.pt() + g.pb() + g.pl() + g.pr() == 0 && g.groups() == 1)
             return "gemm_1x1";
         return tf32 && g.cg() % 4 == 0 ? "implicit_gemm_mma" : "implicit_gemm_fma";
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("cases")
-    void forwardRoundsToTf32(Device d, Geom g) {
+    void forwardRoundsToTf32(Device d, Layout layout, Geom g) {
         Random rnd = new Random(g.hashCode() + 17L);
         double[] x = ConvTest.randn(rnd, g.xSize()), w = ConvTest.randn(rnd, g.wSize()), b = ConvTest.randn(rnd, g.k()),
                 res = ConvTest.randn(rnd, g.ySize());
         int P = g.p(), Q = g.q();
-        Conv2dParams p = g.params(Layout.NHWC).withActivation(Act.relu());
-        boolean rounds = d.type() != Device.Type.CPU && !expectedAlgorithm(d, g, true).equals("implicit_gemm_fma");
+        Conv2dParams p = g.params(layout).withActivation(Act.relu());
+        boolean nhwc = layout == Layout.NHWC;
+        boolean rounds = d.type() != Device.Type.CPU && !expectedAlgorithm(d, layout, g, true).equals("implicit_gemm_fma");
         DeepKern.setAllowTf32(d, true);
         try (Scope s = Scope.open()) {
-            Tensor tx = ConvTest.upload(d, DType.F32, x, true, g.n(), g.c(), g.h(), g.w());
-            Tensor tw = ConvTest.upload(d, DType.F32, w, true, g.k(), g.cg(), g.r(), g.s());
+            Tensor tx = ConvTest.upload(d, DType.F32, x, nhwc, g.n(), g.c(), g.h(), g.w());
+            Tensor tw = ConvTest.upload(d, DType.F32, w, nhwc, g.k(), g.cg(), g.r(), g.s());
             Tensor tb = Tensor.of(ConvTest.f(b), new long[] {g.k()}, d);
-            Tensor tr = ConvTest.upload(d, DType.F32, res, true, g.n(), g.k(), P, Q);
-            assertEquals(expectedAlgorithm(d, g, true), F.conv2dAlgorithm(tx, tw, p));
-            double[] got = ConvTest.download(F.conv2d(tx, tw, tb, tr, p), true, g.n(), g.k(), P, Q);
+            Tensor tr = ConvTest.upload(d, DType.F32, res, nhwc, g.n(), g.k(), P, Q);
+            assertEquals(expectedAlgorithm(d, layout, g, true), F.conv2dAlgorithm(tx, tw, p));
+            double[] got = ConvTest.download(F.conv2d(tx, tw, tb, tr, p), nhwc, g.n(), g.k(), P, Q);
             double[] xr = rounds ? Tf32.round(x) : x, wr = rounds ? Tf32.round(w) : w;
             double[] conv = ConvReference.forward(g, xr, wr, b), exact = ConvReference.forward(g, x, w, b);
             double[] mag = ConvReference.forward(g, ConvReference.abs(x), ConvReference.abs(w), ConvReference.abs(b));
             double[] want = new double[conv.length];
             for (int i = 0; i < conv.length; i++) want[i] = Math.max(conv[i], 0) + res[i];
-            ConvTest.check(want, mag, got, 2e-5, "tf32 conv " + d + " " + g);
+            ConvTest.check(want, mag, got, 2e-5, "tf32 conv " + d + " " + layout + " " + g);
             if (rounds) {
                 double worst = 0;
                 for (int i = 0; i < got.length; i++)
@@ -86,7 +90,7 @@ class ConvTf32Test {
                         + worst + "): TF32 was not used");
             }
             DeepKern.setAllowTf32(d, false);
-            assertEquals(expectedAlgorithm(d, g, false), F.conv2dAlgorithm(tx, tw, p));
+            assertEquals(expectedAlgorithm(d, layout, g, false), F.conv2dAlgorithm(tx, tw, p));
         } finally {
             DeepKern.setAllowTf32(d, false);
         }

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
- * The checks of MatmulTest, MatmulGradTest and MatmulEmuScheduleTest's shapes on every cuda device
+ * The checks of MatmulTest, MatmulTf32Test, MatmulGradTest and MatmulEmuScheduleTest's shapes on every cuda device
  * (the tensor-core pipeline's cp.async and element paths, every transpose), plus products large
  * enough to run many K stages and block tiles; skipped where there is no GPU.
  */
@@ -26,6 +26,18 @@ class MatmulGpuTest {
             for (DType dt : RowChecks.DTYPES)
                 for (int[] s : mnk)
                     for (int tr = 0; tr < 4; tr++) t.matmul(d, dt, s[0], s[1], s[2], (tr & 1) != 0, (tr & 2) != 0);
+    }
+
+    @Test
+    void tf32MatchesRoundedReferenceOnCuda() {
+        assumeFalse(TestDevices.cuda().isEmpty(), "no CUDA device");
+        MatmulTf32Test t = new MatmulTf32Test();
+        int[][] mnk = {{17, 7, 64}, {130, 65, 200}, {7, 257, 17}, {515, 389, 1031}, {256, 264, 512}};
+        for (Device d : TestDevices.cuda()) {
+            for (int[] s : mnk)
+                for (int tr = 0; tr < 4; tr++) t.matmul(d, s[0], s[1], s[2], (tr & 1) != 0, (tr & 2) != 0);
+            for (int out : new int[] {17, 24}) t.linearWithEpilogue(d, out);
+        }
     }
 
     @Test

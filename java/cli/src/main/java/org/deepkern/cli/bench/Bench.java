@@ -3,6 +3,7 @@ package org.deepkern.cli.bench;
 import java.util.ArrayList;
 import java.util.List;
 import org.deepkern.Generator;
+import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
@@ -71,6 +72,7 @@ public final class Bench {
     }
 
     public Result run(BenchCase c) {
+        DeepKern.setAllowTf32(device, c.op().tf32());
         try (Scope scope = Scope.open()) {
             int copies = time ? copies(c.bytes(), cacheBytes) : 1;
             Tensor[][] in = new Tensor[copies][];
@@ -91,6 +93,8 @@ public final class Bench {
                     null);
         } catch (RuntimeException e) {
             return new Result(c, device.toString(), "error: " + e.getMessage(), null, roofline, null);
+        } finally {
+            DeepKern.setAllowTf32(device, false);
         }
     }
 

@@ -20,6 +20,11 @@ public interface BenchOp {
     /** The name in the table and in --ops, e.g. "gelu_tanh". */
     String name();
 
+    /** Whether the case runs with TF32 allowed for its f32 products ({@link Tf32Op}). */
+    default boolean tf32() {
+        return false;
+    }
+
     /** The dtype the op writes for inputs of dtype {@code in}. */
     default DType outputDtype(DType in) {
         return in;

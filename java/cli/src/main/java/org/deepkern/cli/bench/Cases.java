@@ -67,6 +67,11 @@ public final class Cases {
             out.add(new BenchCase(new ConvOp(true, false), DType.F32, s));
         out.add(new BenchCase(new ConvOp(false, true), DType.F32, ConvOp.shape(quick ? 2 : 32, 56, quick ? 64 : 128,
                 quick ? 64 : 128, 3, 1, 1)));
+        if (gpu) {  // f32 on the tensor cores, against torch with allow_tf32 (cuDNN's default for convolutions)
+            out.add(new BenchCase(new Tf32Op(new MatmulOp(false)), DType.F32, new long[] {g, g, g}));
+            for (long[] s : resnet50Convs(quick ? 2 : 32, quick))
+                out.add(new BenchCase(new Tf32Op(new ConvOp(false, false)), DType.F32, s));
+        }
         for (long[] s : attentionShapes(quick, gpu))
             for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionOp(causal), DType.BF16, s));
         return out;
