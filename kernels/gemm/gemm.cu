@@ -207,6 +207,10 @@ __device__ __forceinline__ void gemm_b_fragments(uint32_t (&b0)[2], uint32_t (&b
     b0[0] = bf[0], b0[1] = bf[1], b1[0] = bf[2], b1[1] = bf[3];
 }
 
+// Split K (gridDim.y > 1, GemmArgs::partials): block y takes the stages [y per, (y + 1) per) of the
+// K loop and writes its f32 tile to partials[y]; gemm_split_sum_kernel adds the pieces in order
+// and applies the epilogue. For products with fewer output tiles than SMs and a long K, where one
+// block per tile leaves most of the machine idle; deterministic (no atomics).
 template <typename T, bool Vec, bool TransA, bool TransB>
 __global__ void gemm_mma_kernel(GemmArgs p) {
     using Tiles = GemmMmaTiles<T>;
@@ -219,7 +223,9 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
     unsigned tm, tn;
     mma_tile_of(blockIdx.x, unsigned((p.m + kMmaM - 1) / kMmaM), unsigned((p.n + kMmaN - 1) / kMmaN), tm, tn);
     const int64_t m0 = int64_t(tm) * kMmaM, n0 = int64_t(tn) * kMmaN;
-    const int64_t steps = (p.k + kK - 1) / kK;
+    const int64_t all_steps = (p.k + kK - 1) / kK, per = (all_steps + gridDim.y - 1) / gridDim.y;
+    const int64_t first = int64_t(blockIdx.y) * per;  // this block's K stages: [first, first + steps)
+    const int64_t steps = all_steps - first < per ? all_steps - first : per, k_first = first * kK;
     // out's, the residual's and the bias's rows start on 16-byte boundaries: 16-byte stores
     const bool packs = p.n % kChunk == 0 && (reinterpret_cast<uintptr_t>(p.out) | reinterpret_cast<uintptr_t>(p.residual) |
                                              reinterpret_cast<uintptr_t>(p.bias)) % 16 == 0;
@@ -249,14 +255,14 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
         // one commit per stage even when there is nothing to load, so wait<kStages - 2> always
         // means "the oldest stage has landed"
         for (int st = 0; st < kStages - 1; ++st) {
-            if (st < steps) load_stage(st, int64_t(st) * kK);
+            if (st < steps) load_stage(st, k_first + st * kK);
             cp_async_commit();
         }
         for (int64_t step = 0; step < steps; ++step) {
             cp_async_wait<kStages - 2>();
             __syncthreads();  // stage step landed for all; stage step - 1 is no longer read
             const int64_t next = step + kStages - 1;
-            if (next < steps) load_stage(int(next % kStages), next * kK);
+            if (next < steps) load_stage(int(next % kStages), k_first + next * kK);
             cp_async_commit();
             const int sa = int(step % kStages) * kStageElems, sb = sa + Tiles::kAElems;
             DK_UNROLL
@@ -288,7 +294,21 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
                 for (int i = 0; i < 4; ++i)
                     cs[(wm + 16 * mt + g + 8 * (i >> 1)) * kLdC + wn + 8 * nt + 2 * t + (i & 1)] = acc[mt][nt][i];
         __syncthreads();
-        if (packs) {  // one 16-byte pack of consecutive columns per thread and step
+        if (p.partials) {  // a piece of a split K: the f32 tile as it is, 16-byte stores where n allows
+            float* part = p.partials + int64_t(blockIdx.y) * p.m * p.n;
+            for (int e = tid; e < kMmaM * kMmaN / 4; e += kMmaThreads) {
+                const int r = e / (kMmaN / 4), c = 4 * (e % (kMmaN / 4));
+                if (m0 + r >= p.m) continue;
+                Floats<4> v;
+                each<4>([&](int k) { v.v[k] = cs[r * kLdC + c + k]; });
+                if (p.n % 4 == 0 && n0 + c < p.n)
+                    store<4>(part + (m0 + r) * p.n + n0 + c, v);
+                else
+                    each<4>([&](int k) {
+                        if (n0 + c + k < p.n) part[(m0 + r) * p.n + n0 + c + k] = v.v[k];
+                    });
+            }
+        } else if (packs) {  // one 16-byte pack of consecutive columns per thread and step
             for (int e = tid; e < kMmaM * kMmaN / kChunk; e += kMmaThreads) {
                 const int r = e / (kMmaN / kChunk), c = kChunk * (e % (kMmaN / kChunk));
                 if (m0 + r >= p.m || n0 + c >= p.n) continue;  // n is a multiple of the pack: all or none
@@ -303,6 +323,31 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
             }
         }
         __syncthreads();  // the next batch's prologue refills this memory
+    }
+}
+
+// out = epilogue(sum over the splits of partials[split]), the pieces added in split order: one
+// thread per 4 consecutive outputs of a row (16-byte loads of the pieces) where n allows, else per
+// output.
+template <typename T>
+__global__ void gemm_split_sum_kernel(GemmArgs p, int splits) {
+    const int64_t mn = p.m * p.n;
+    if (p.n % 4 == 0) {
+        for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < mn / 4; e += int64_t(gridDim.x) * blockDim.x) {
+            Floats<4> v = load<4>(p.partials + 4 * e);
+            for (int s = 1; s < splits; ++s) {
+                const Floats<4> w = load<4>(p.partials + s * mn + 4 * e);
+                each<4>([&](int k) { v.v[k] += w.v[k]; });
+            }
+            const int64_t m = 4 * e / p.n, n = 4 * e % p.n;
+            each<4>([&](int k) { gemm_store<T>(p, 0, m, n + k, v.v[k]); });
+        }
+    } else {
+        for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < mn; e += int64_t(gridDim.x) * blockDim.x) {
+            float v = p.partials[e];
+            for (int s = 1; s < splits; ++s) v += p.partials[s * mn + e];
+            gemm_store<T>(p, 0, e / p.n, e % p.n, v);
+        }
     }
 }
 
@@ -322,10 +367,30 @@ void dispatch_gemm_mma(const GemmArgs& a, F&& f) {
     });
 }
 
-inline dim3 mma_grid(const GemmArgs& a, unsigned batch) {
+// Into how many pieces the tensor-core kernel splits K: enough blocks to give every SM one (emu:
+// every worker thread), each piece at least 8 stages long (so its pipeline fills), at most 16; 1
+// for batched products, the FMA kernel, and products with tiles enough.
+inline int64_t gemm_k_splits(const Exec& ex, DType dtype, const GemmArgs& a) {
+    if (a.batch != 1 || (dtype == DType::f32 && !a.tf32)) return 1;
+    const int64_t tiles = ((a.m + kMmaM - 1) / kMmaM) * ((a.n + kMmaN - 1) / kMmaN);
+    const int64_t steps = (a.k + 64 / (dtype == DType::f32 ? 4 : 2) - 1) / (64 / (dtype == DType::f32 ? 4 : 2));
+    int64_t s = (ex.multiprocessors + tiles - 1) / tiles;
+    if (s > steps / 8) s = steps / 8;
+    if (s > 16) s = 16;
+    if (s <= 1) return 1;
+    const int64_t per = (steps + s - 1) / s;
+    return (steps + per - 1) / per;  // no empty piece: every split has stages
+}
+
+inline dim3 mma_grid(const GemmArgs& a, unsigned batch, int64_t splits) {
     const int64_t tiles = ((a.m + kMmaM - 1) / kMmaM) * ((a.n + kMmaN - 1) / kMmaN);
     if (tiles > int64_t(0x7fffffff)) throw Error(DK_ERROR_NOT_SUPPORTED, "gemm: more than 2^31 - 1 output tiles");
-    return dim3(unsigned(tiles), 1, batch);
+    return dim3(unsigned(tiles), unsigned(splits), batch);
+}
+
+void gemm_workspace(const Exec& ex, DType dtype, const GemmArgs& a, int64_t* bytes) {
+    const int64_t splits = a.batch * a.m * a.n == 0 ? 1 : gemm_k_splits(ex, dtype, a);
+    *bytes = splits > 1 ? splits * a.m * a.n * int64_t(sizeof(float)) : 0;
 }
 
 void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
@@ -338,10 +403,17 @@ void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
                 return launch(ex, "gemm", gemm_kernel<T>, dim3(unsigned((a.m + kTileM - 1) / kTileM),
                               unsigned((a.n + kTileN - 1) / kTileN), batch), dim3(kThreads), 0, a);
         }
+        // a K split where the caller gave the workspace for it (conv2d's 1x1 GEMM gives none)
+        const int64_t splits = a.partials ? gemm_k_splits(ex, dtype, a) : 1;
+        GemmArgs b = a;
+        if (splits == 1) b.partials = nullptr;
         dispatch_gemm_mma<T>(a, [&](auto vec, auto trans_a, auto trans_b) {
-            launch(ex, "gemm_mma", gemm_mma_kernel<T, decltype(vec)::value, decltype(trans_a)::value, decltype(trans_b)::value>, mma_grid(a, batch),
-                   dim3(kMmaThreads), GemmMmaTiles<T>::kShared, a);
+            launch(ex, "gemm_mma", gemm_mma_kernel<T, decltype(vec)::value, decltype(trans_a)::value, decltype(trans_b)::value>,
+                   mma_grid(a, batch, splits), dim3(kMmaThreads), GemmMmaTiles<T>::kShared, b);
         });
+        if (splits > 1)
+            launch(ex, "gemm_split_sum", gemm_split_sum_kernel<T>, dim3(grid_for(ex, a.m * a.n / 4 + 1, 256)), dim3(256), 0, b,
+                   int(splits));
     });
 }
 

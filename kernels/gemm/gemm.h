@@ -25,10 +25,14 @@ struct GemmArgs {
     ActParams act;
     bool trans_a, trans_b;
     bool tf32;  // f32 operands may be rounded to tf32 for the tensor cores (cuda / emu; dk_set_allow_tf32)
+    // cuda / emu: gemm_workspace's bytes, the f32 partial products of a K split (null: no split)
+    float* partials;
 };
 
 }  // namespace dk
 
 DK_BACKEND_FUNCTIONS(
     void gemm(const Exec&, DType, const GemmArgs&);
+    // the scratch bytes gemm wants in GemmArgs::partials (0: none)
+    void gemm_workspace(const Exec&, DType, const GemmArgs&, int64_t* bytes);
 )
