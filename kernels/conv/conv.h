@@ -33,8 +33,7 @@ struct ConvArgs {
     void* dx;
     void* dw;
     void* db;
-    // the forward's f32 operands may be rounded to tf32 for the tensor cores (cuda / emu;
-    // dk_set_allow_tf32)
+    // f32 operands may be rounded to tf32 for the tensor cores (cuda / emu; dk_set_allow_tf32)
     bool tf32;
     // backward_weight on cuda / emu: conv_weight_grad_splits(g) partial dw sums, [splits][k][red]
     // f32, when that is more than 1; forward: conv2d_forward_workspace's bytes (NCHW on tensor

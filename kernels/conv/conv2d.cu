@@ -31,8 +31,8 @@
 // [NHW, C] @ w^T through gemm.cu), depthwise (groups == C, conv2d_depthwise.cu), implicit_gemm_mma
 // (C/groups a whole number of 16-byte chunks: bf16 / f16, or f32 as tf32 where allowed; NCHW
 // through channels-last copies of x and w; conv2d_mma.cu), then this file's implicit_gemm_fma.
-// The gradients run on the same 64 x 64 tiles on tensor cores (conv2d_mma.cu) for bf16 / f16 NHWC
-// with C/groups and K/groups multiples of 8, here otherwise.
+// The gradients run on the same 64 x 64 tiles on tensor cores (conv2d_mma.cu) for NHWC with
+// C/groups and K/groups whole 16-byte chunks (bf16 / f16, or f32 as tf32 where allowed), here otherwise.
 #include "deepkern/portable.cuh"
 #include "deepkern/column_sum.cuh"
 #include "conv/conv.cuh"

@@ -1,7 +1,8 @@
-// conv2d_mma.cu - the tensor-core paths of 2-D convolution: NHWC, f32 accumulation. The forward
-// for bf16 / f16 (C/groups a multiple of 8) and for f32 where TF32 is allowed (C/groups a multiple
-// of 4; operands rounded to tf32 per fragment, mma.m16n8k8.tf32), with conv2d.cu's fused
-// epilogue; the data and weight gradients for bf16 / f16 (C/groups and K/groups multiples of 8).
+// conv2d_mma.cu - the tensor-core paths of 2-D convolution: NHWC, f32 accumulation, for bf16 /
+// f16 and for f32 where TF32 is allowed (operands rounded to tf32 per fragment,
+// mma.m16n8k8.tf32). The forward (C/groups a whole number of 16-byte chunks: 8 elements, f32 4;
+// NCHW through channels-last copies) with conv2d.cu's fused epilogue; the data and weight
+// gradients (NHWC, C/groups and K/groups whole chunks).
 // The same implicit GEMMs as conv2d.cu's FMA kernels (the data gradient over the same stride
 // residue classes, the weight gradient over the same reduction pieces and workspace).
 //
@@ -46,7 +47,9 @@ struct ConvMmaTiles {
     using Step = MmaStep<T>;
     static constexpr int kChunk = Step::kChunk, kK = 64 / int(sizeof(T));
     static constexpr int kLdRed = kK + kChunk;                        // pitch of a [row][red] tile: 80 bytes
-    static constexpr int ld_row(int rows) { return rows + kChunk; }  // pitch of a [red][row] tile
+    // pitch of a [red][row] tile: 8 elements past the rows, 16 bytes (f16: 8 ldmatrix rows in 8 bank
+    // groups) or 32 (f32, read by 4-byte loads: lanes (red t, row g) in 32 different banks)
+    static constexpr int ld_row(int rows) { return rows + 8; }
     // Elements of an operand tile of `rows` rows in either form (the larger one).
     static constexpr int tile(int rows) { return rows * kLdRed > kK * ld_row(rows) ? rows * kLdRed : kK * ld_row(rows); }
     template <int M>
@@ -88,7 +91,8 @@ __device__ __forceinline__ void gather_tile(const Smem& smem, int at, const T* b
 // step l0 into the stage at a (A, [row][red] pitch kLdRed, or with ATrans [red][row] pitch
 // ld_row(M)) and b (B likewise: [col][red], or with BTrans [red][col]); this function commits
 // them. smem is the kernel's DK_DYNAMIC_SHARED array (bounds-checked on emu). The [red][row]
-// forms need ldmatrix .trans, which has no 32-bit form: 16-bit types only.
+// forms are read with ldmatrix .trans, which has no 32-bit form: f32 (tf32) reads them with one
+// 4-byte load per fragment element instead.
 template <int M>
 using MmaAcc = float[M / 64][kMmaN / 8][4];  // [m16 tile of the warp's rows][n8 tile][fragment]
 
@@ -96,7 +100,6 @@ template <typename T, int M, bool ATrans, bool BTrans, typename Smem, class Load
 __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, const Load& load, MmaAcc<M>& acc) {
     using Tiles = ConvMmaTiles<T>;
     using Step = typename Tiles::Step;
-    static_assert(!(ATrans || BTrans) || !Step::kTf32, "[red][row] tiles: 16-bit types (ldmatrix .trans)");
     constexpr int kMt = M / 64, kStage = Tiles::template stage<M>(), kBAt = Tiles::tile(M);
     constexpr int kK = Tiles::kK, kChunk = Tiles::kChunk, kLdRed = Tiles::kLdRed;
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, j = lane / 8, i = lane % 8;
@@ -130,7 +133,12 @@ __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, 
             DK_UNROLL
             for (int mt = 0; mt < kMt; ++mt) {
                 const int r0 = (M / kMmaWarps) * warp + 16 * mt;
-                if constexpr (ATrans)
+                if constexpr (ATrans && Step::kTf32)  // a[r]: row g + 8 (r & 1), red t + 4 (r >> 1)
+                    DK_UNROLL
+                    for (int r = 0; r < 4; ++r)
+                        af[mt][r] = __float_as_uint(
+                            smem[a + (ks + lane % 4 + 4 * (r >> 1)) * Tiles::ld_row(M) + r0 + lane / 4 + 8 * (r & 1)]);
+                else if constexpr (ATrans)
                     ldmatrix<4, true>(af[mt], &smem[a + (ks + 8 * (j >> 1) + i) * Tiles::ld_row(M) + r0 + 8 * (j & 1)]);
                 else
                     ldmatrix<4>(af[mt], &smem[a + (r0 + lane % 16) * kLdRed + ks + kChunk * (lane / 16)]);
@@ -140,7 +148,12 @@ __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, 
             for (int pr = 0; pr < kMmaN / 16; ++pr) {
                 // B's: columns 16 pr + 8 (j >> 1) by red +0 / +kChunk (j & 1), so bf = two n8 tiles' fragments
                 uint32_t bf[4];
-                if constexpr (BTrans)
+                if constexpr (BTrans && Step::kTf32)  // n8 tile q >> 1, b[q & 1]: red t + 4 (q & 1), column g
+                    DK_UNROLL
+                    for (int q = 0; q < 4; ++q)
+                        bf[q] = __float_as_uint(
+                            smem[b + (ks + lane % 4 + 4 * (q & 1)) * Tiles::ld_row(kMmaN) + 16 * pr + 8 * (q >> 1) + lane / 4]);
+                else if constexpr (BTrans)
                     ldmatrix<4, true>(bf, &smem[b + (ks + 8 * (j & 1) + i) * Tiles::ld_row(kMmaN) + 16 * pr + 8 * (j >> 1)]);
                 else
                     ldmatrix<4>(bf, &smem[b + (16 * pr + 8 * (j >> 1) + i) * kLdRed + ks + kChunk * (j & 1)]);
@@ -320,11 +333,15 @@ __global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, in
 
 namespace {
 bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
-bool half_nhwc(DType dtype, const ConvArgs& a) { return (dtype == DType::bf16 || dtype == DType::f16) && a.g.nhwc; }
-// The forward's 16-byte chunk in elements for dtype: 8 (bf16 / f16), 4 (f32 where TF32 is
-// allowed), or 0 where it has no tensor-core forward.
-int64_t forward_chunk(DType dtype, const ConvArgs& a) {
+// The 16-byte chunk in elements for dtype on the tensor cores: 8 (bf16 / f16), 4 (f32 where TF32
+// is allowed), or 0 where it has no tensor-core path.
+int64_t mma_chunk(DType dtype, const ConvArgs& a) {
     return dtype == DType::bf16 || dtype == DType::f16 ? 8 : dtype == DType::f32 && a.tf32 ? 4 : 0;
+}
+// The gradients' condition: NHWC, C/groups and K/groups whole chunks.
+bool grad_chunks(DType dtype, const ConvArgs& a) {
+    const int64_t chunk = mma_chunk(dtype, a);
+    return chunk && a.g.nhwc && (a.g.c / a.g.groups) % chunk == 0 && (a.g.k / a.g.groups) % chunk == 0;
 }
 int64_t forward_x_elems(const ConvGeom& g) { return g.n * g.c * g.h * g.w; }
 int64_t forward_w_elems(const ConvGeom& g) { return g.k * conv_red(g); }
@@ -346,17 +363,20 @@ void to_channels_last(const Exec& ex, DType dtype, const void* src, void* dst, i
     strided_copy(ex, dtype, c);
 }
 
+// go(T{}) for the element type of a tensor-core dtype
 template <class Launch>
-void launch_half(DType dtype, const Launch& go) {
+void launch_typed(DType dtype, const Launch& go) {
     if (dtype == DType::bf16)
         go(bf16{});
-    else
+    else if (dtype == DType::f16)
         go(f16{});
+    else
+        go(float{});
 }
 }  // namespace
 
 bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
-    const int64_t chunk = forward_chunk(dtype, a);
+    const int64_t chunk = mma_chunk(dtype, a);
     return chunk && (a.g.c / a.g.groups) % chunk == 0 && (!a.g.nhwc || (aligned16(a.x) && aligned16(a.w)));
 }
 
@@ -390,17 +410,13 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
         launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads),
                ConvMmaTiles<T>::template shared<kForwardM>(), b);
     };
-    if (dtype == DType::f32)
-        go(float{});
-    else
-        launch_half(dtype, go);
+    launch_typed(dtype, go);
     return true;
 }
 
 bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid) {
-    const int64_t cgs = a.g.c / a.g.groups, kgs = a.g.k / a.g.groups;
-    if (!half_nhwc(dtype, a) || cgs % 8 != 0 || kgs % 8 != 0 || !aligned16(a.grad_y) || !aligned16(a.w)) return false;
-    launch_half(dtype, [&](auto tag) {
+    if (!grad_chunks(dtype, a) || !aligned16(a.grad_y) || !aligned16(a.w)) return false;
+    launch_typed(dtype, [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, grid, dim3(kMmaThreads),
                ConvMmaTiles<T>::template shared<kGradM>(), a);
@@ -410,9 +426,8 @@ bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, di
 
 bool conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid, int64_t pieces,
                                 int64_t chunk, float* partials) {
-    const int64_t cgs = a.g.c / a.g.groups, kgs = a.g.k / a.g.groups;
-    if (!half_nhwc(dtype, a) || cgs % 8 != 0 || kgs % 8 != 0 || !aligned16(a.grad_y) || !aligned16(a.x)) return false;
-    launch_half(dtype, [&](auto tag) {
+    if (!grad_chunks(dtype, a) || !aligned16(a.grad_y) || !aligned16(a.x)) return false;
+    launch_typed(dtype, [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_backward_weight_mma", conv2d_backward_weight_mma_kernel<T>, grid, dim3(kMmaThreads),
                ConvMmaTiles<T>::template shared<kGradM>(), a, pieces, chunk, partials);

@@ -228,6 +228,7 @@ ConvArgs transposed_inputs(Check check, const dk_context* ctx, const Params& p, 
     a.act = p.act;
     a.grad_y = xc.data;
     a.w = wc.data;
+    a.tf32 = ctx->allow_tf32;
     check_grid("x", conv_data_grad_rows(a.g), cg, "input pixels per stride class");
     return a;
 }
@@ -300,6 +301,7 @@ DK_API dk_status dk_conv2d_backward_data(dk_context* ctx, const dk_conv2d_params
         a.grad_y = gy.data;
         a.w = wc.data;
         a.dx = gx.data;
+        a.tf32 = ctx->allow_tf32;
         DK_BACKEND_CALL(ctx, conv2d_backward_data, gx.dtype, a);
     });
 }
@@ -317,6 +319,7 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
         a.x = xc.data;
         a.grad_y = gy.data;
         a.dw = gw.data;
+        a.tf32 = ctx->allow_tf32;
         if (grad_bias) {
             Checked gb;
             check_vector(check_tensor, ctx, grad_bias, "grad_bias", a.g.k, xc, gb);

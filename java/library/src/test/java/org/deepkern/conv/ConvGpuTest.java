@@ -49,6 +49,8 @@ class ConvGpuTest {
         for (Device d : TestDevices.cuda())
             for (Layout l : Layout.values())
                 for (Geom g : ConvTf32Test.geoms()) t.forwardRoundsToTf32(d, l, g);
+        for (Device d : TestDevices.cuda())
+            for (Geom g : ConvTf32Test.gradGeoms()) t.gradientsRoundToTf32(d, g);
     }
 
     @Test
