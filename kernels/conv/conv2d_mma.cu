@@ -346,7 +346,6 @@ bool grad_chunks(DType dtype, const ConvArgs& a) {
 int64_t forward_x_elems(const ConvGeom& g) { return g.n * g.c * g.h * g.w; }
 int64_t forward_w_elems(const ConvGeom& g) { return g.k * conv_red(g); }
 int64_t round16(int64_t bytes) { return (bytes + 15) / 16 * 16; }
-int64_t forward_elem_size(DType dtype) { return dtype == DType::f32 ? 4 : 2; }  // the forward's dtypes
 
 // src [d0][d1][d2][d3] (compact) into compact dst [d0][d2][d3][d1]: NCHW x or [K][C/g][R][S] w
 // to channels-last, through the strided copy (tensor.cu).
@@ -382,7 +381,7 @@ bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
 
 int64_t conv2d_forward_mma_workspace(DType dtype, const ConvArgs& a) {
     if (a.g.nhwc || !conv2d_mma_eligible(dtype, a)) return 0;
-    const int64_t size = forward_elem_size(dtype);
+    const int64_t size = 16 / mma_chunk(dtype, a);
     return round16(forward_x_elems(a.g) * size) + forward_w_elems(a.g) * size;
 }
 
@@ -397,7 +396,7 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
         if (!a.workspace) throw Error(DK_ERROR_INTERNAL, "conv2d_forward_mma: NCHW without its workspace");
         unsigned char* ws = reinterpret_cast<unsigned char*>(a.workspace);
         void* xt = ws;
-        void* wt = ws + round16(forward_x_elems(a.g) * forward_elem_size(dtype));
+        void* wt = ws + round16(forward_x_elems(a.g) * (16 / mma_chunk(dtype, a)));
         to_channels_last(ex, dtype, a.x, xt, a.g.n, a.g.c, a.g.h, a.g.w);
         to_channels_last(ex, dtype, a.w, wt, a.g.k, a.g.c / a.g.groups, a.g.r, a.g.s);
         b.x = xt;

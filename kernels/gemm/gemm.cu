@@ -367,13 +367,16 @@ void dispatch_gemm_mma(const GemmArgs& a, F&& f) {
     });
 }
 
+// The tensor-core kernel's 128 x 128 output tiles of one batch.
+inline int64_t mma_tiles(const GemmArgs& a) { return ((a.m + kMmaM - 1) / kMmaM) * ((a.n + kMmaN - 1) / kMmaN); }
+
 // Into how many pieces the tensor-core kernel splits K: enough blocks to give every SM one (emu:
 // every worker thread), each piece at least 8 stages long (so its pipeline fills), at most 16; 1
 // for batched products, the FMA kernel, and products with tiles enough.
 inline int64_t gemm_k_splits(const Exec& ex, DType dtype, const GemmArgs& a) {
     if (a.batch != 1 || (dtype == DType::f32 && !a.tf32)) return 1;
-    const int64_t tiles = ((a.m + kMmaM - 1) / kMmaM) * ((a.n + kMmaN - 1) / kMmaN);
-    const int64_t steps = (a.k + 64 / (dtype == DType::f32 ? 4 : 2) - 1) / (64 / (dtype == DType::f32 ? 4 : 2));
+    const int64_t stage_k = dtype == DType::f32 ? GemmMmaTiles<float>::kK : GemmMmaTiles<bf16>::kK;
+    const int64_t tiles = mma_tiles(a), steps = (a.k + stage_k - 1) / stage_k;
     int64_t s = (ex.multiprocessors + tiles - 1) / tiles;
     if (s > steps / 8) s = steps / 8;
     if (s > 16) s = 16;
@@ -383,7 +386,7 @@ inline int64_t gemm_k_splits(const Exec& ex, DType dtype, const GemmArgs& a) {
 }
 
 inline dim3 mma_grid(const GemmArgs& a, unsigned batch, int64_t splits) {
-    const int64_t tiles = ((a.m + kMmaM - 1) / kMmaM) * ((a.n + kMmaN - 1) / kMmaN);
+    const int64_t tiles = mma_tiles(a);
     if (tiles > int64_t(0x7fffffff)) throw Error(DK_ERROR_NOT_SUPPORTED, "gemm: more than 2^31 - 1 output tiles");
     return dim3(unsigned(tiles), unsigned(splits), batch);
 }
