@@ -153,7 +153,7 @@ DK_API dk_status dk_synchronize(dk_context* ctx);
 /* Philox4x32-10 stream state: ops that draw random numbers consume counters from offset. */
 DK_API dk_status dk_set_seed(dk_context* ctx, uint64_t seed, uint64_t offset);
 DK_API dk_status dk_get_seed(const dk_context* ctx, uint64_t* seed, uint64_t* offset);
-/* Whether f32 matmul, linear and conv forward may round their operands to TF32 (10 mantissa bits,
+/* Whether f32 matmul, linear and conv2d (forward and gradients) may round their operands to TF32 (10 mantissa bits,
    f32 accumulation) for the tensor cores, as torch's allow_tf32: 0 (the default: full f32) or 1.
    cuda and emu only: the cpu backend computes in f32 either way. */
 DK_API dk_status dk_set_allow_tf32(dk_context* ctx, int32_t allow);

@@ -175,7 +175,7 @@ public final class DeepKern {
     }
 
     /**
-     * Lets f32 {@code matmul}, {@code linear} and the conv2d forward on the device round their
+     * Lets f32 {@code matmul}, {@code linear} and the conv2d forward and gradients on the device round their
      * operands to TF32 (10 mantissa bits, nearest with ties away from zero) for the tensor cores,
      * accumulating in f32: several times the f32 throughput of a GPU, at about 1e-3 relative
      * error per product instead of 1e-7. Off by default, so f32 means f32 unless asked; this is
