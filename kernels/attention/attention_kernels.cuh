@@ -664,27 +664,36 @@ __global__ void __launch_bounds__(kThreads) attention_backward_kernel(AttentionA
 
 // The tensor-core backward for f16 / bf16 with D <= 128 (its per-warp dK and dV accumulators are
 // 16 x D f32 each; D = 256 takes the FMA kernel above). One block of 4 warps per (batch, kv head,
-// tile of 64 keys), warp w owning keys 16w .. 16w+15. K and V stay in shared memory; per tile of 16
+// tile of 64 keys), warp w owning keys 16w .. 16w+15. K and V stay in shared memory; per tile of
 // query rows (Q, dO staged by cp.async into one of two buffers while the tile before is multiplied
 // from the other) each warp computes the transposed scores S^T = K Q^T and
 // dP^T = V dO^T with keys as mma rows, so P^T and dS^T come out in accumulator fragments that are
 // re-packed as A fragments of dV += P^T dO and dK += dS^T Q (dO and Q through ldmatrix.trans) with
 // no transpose through memory. dQ = dS K needs dS with queries as rows: dS^T goes to shared memory
 // in the dtype and comes back as A fragments by ldmatrix.trans; each warp takes a quarter of the
-// head dim and adds its 16 x D/4 block to the f32 dQ accumulator atomically, a pair of adjacent
+// head dim and adds its rows x D/4 block to the f32 dQ accumulator atomically, a pair of adjacent
 // columns per reduction (atomic_add2: red.global.add.v2.f32 on sm_90).
-constexpr int kMmaBwdKeys = 16 * kWarps, kMmaBwdRows = 16, kDsLd = kMmaBwdRows + 8;
+// Query tile: 32 rows (two k16 steps of dV and dK) halve the K and V fragment reads per mma of 16
+// rows, the shared-memory traffic that bounds the kernel, for 16 more accumulator registers; the
+// variant staging unaligned rows element by element keeps 16 (at 32 it spills at D = 128 on sm_80).
+constexpr int kMmaBwdKeys = 16 * kWarps;
 
-template <typename T, int D>
-constexpr int bwd_mma_shared_bytes() {  // K, V; two buffers of Q, dO; dS^T (past 48 KB at D = 128: opted in)
-    return ((2 * kMmaBwdKeys + 4 * kMmaBwdRows) * fwd_ld<T, D>() + kMmaBwdKeys * kDsLd) * int(sizeof(T));
+constexpr int bwd_mma_rows(bool aligned) { return aligned ? 32 : 16; }
+
+template <typename T, int D, bool Aligned>
+constexpr int bwd_mma_shared_bytes() {  // K, V; two buffers of Q, dO; dS^T [keys][rows + 8] (past 48 KB: opted in)
+    constexpr int rows = bwd_mma_rows(Aligned);
+    return ((2 * kMmaBwdKeys + 4 * rows) * fwd_ld<T, D>() + kMmaBwdKeys * (rows + 8)) * int(sizeof(T));
 }
-static_assert(bwd_mma_shared_bytes<bf16, 128>() <= DK_SHARED_LIMIT_SM86, "the backward launches on every supported GPU");
+static_assert(bwd_mma_shared_bytes<bf16, 128, true>() <= DK_SHARED_LIMIT_SM86, "the backward launches on every supported GPU");
 
 template <typename T, int D, bool Aligned>
 __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(AttentionArgs a) {  // (1: as the forward's)
-    constexpr int kLd = fwd_ld<T, D>(), Bc = kMmaBwdKeys, Bq = kMmaBwdRows, kCols = D / 4 / 8;
-    static_assert(D % 32 == 0 && Bq == 16, "a quarter of the head dim is whole n8 tiles; one k16 step of queries");
+    constexpr int kLd = fwd_ld<T, D>(), Bc = kMmaBwdKeys, Bq = bwd_mma_rows(Aligned), kDsLd = Bq + 8;
+    constexpr int kCols = D / 4 / 8, kQSteps = Bq / 16;
+    static_assert(D % 32 == 0 && Bq % 16 == 0, "a quarter of the head dim is whole n8 tiles; whole k16 steps of queries");
+    static_assert(kDsLd * int(sizeof(T)) % 16 == 0 && kDsLd * int(sizeof(T)) / 16 % 2 == 1,
+                  "dS^T rows 16-byte aligned for ldmatrix, an odd number of 16-byte units apart (no bank conflicts)");
     // buffer u of the query tiles holds Q at kQ + u kQBuf and dO Bq kLd after it
     constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kQBuf = 2 * Bq * kLd, kDs = kQ + 2 * kQBuf;
     DK_DYNAMIC_SHARED(T, smem);  // K, V [Bc][kLd], 2 x {Q, dO [Bq][kLd]}, dS^T [Bc][kDsLd]
@@ -783,16 +792,20 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
             for (int i = 0; i < 4; ++i) s[nt][i] = dp[nt][i] = 0.0f;
         DK_UNROLL
         for (int ks = 0; ks < D / 16; ++ks) {
-            uint32_t kf[4], vf[4], qb[4], gb[4];
+            uint32_t kf[4], vf[4];
             kv_fragments(ks, kv_tile_at, kf, vf);
-            // queries 8 (j >> 1) + lane % 8, d 16 ks + 8 (j & 1)
-            ldmatrix<4>(qb, &smem[kQu + rows_at + 16 * ks]);
-            ldmatrix<4>(gb, &smem[kGu + rows_at + 16 * ks]);
-            const uint32_t q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]}, g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]};
-            mma_m16n8k16<T>(s[0], kf, q0, s[0]);
-            mma_m16n8k16<T>(s[1], kf, q1, s[1]);
-            mma_m16n8k16<T>(dp[0], vf, g0, dp[0]);
-            mma_m16n8k16<T>(dp[1], vf, g1, dp[1]);
+            DK_UNROLL
+            for (int qs = 0; qs < kQSteps; ++qs) {
+                uint32_t qb[4], gb[4];
+                // queries 16 qs + 8 (j >> 1) + lane % 8, d 16 ks + 8 (j & 1)
+                ldmatrix<4>(qb, &smem[kQu + rows_at + 16 * qs * kLd + 16 * ks]);
+                ldmatrix<4>(gb, &smem[kGu + rows_at + 16 * qs * kLd + 16 * ks]);
+                const uint32_t q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]}, g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]};
+                mma_m16n8k16<T>(s[2 * qs], kf, q0, s[2 * qs]);
+                mma_m16n8k16<T>(s[2 * qs + 1], kf, q1, s[2 * qs + 1]);
+                mma_m16n8k16<T>(dp[2 * qs], vf, g0, dp[2 * qs]);
+                mma_m16n8k16<T>(dp[2 * qs + 1], vf, g1, dp[2 * qs + 1]);
+            }
         }
         // P^T and scale dS^T = scale P^T (dP^T - delta), keys wk + g (+8) by queries r0 + 8 nt + 2t (+1);
         // the lane's four queries' logsumexp and delta read once (the dS^T stores in between
@@ -822,52 +835,67 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
                 dp[nt][i] = a.scale * p * (dp[nt][i] - delta_q[nt][i & 1]);
                 store_float(smem[kDs + ds_store_at + 8 * (i >> 1) * kDsLd + 8 * nt + (i & 1)], dp[nt][i]);
             }
-        const uint32_t pf[4] = {pack2_float<T>(s[0][0], s[0][1]), pack2_float<T>(s[0][2], s[0][3]),
-                                pack2_float<T>(s[1][0], s[1][1]), pack2_float<T>(s[1][2], s[1][3])};
-        const uint32_t df[4] = {pack2_float<T>(dp[0][0], dp[0][1]), pack2_float<T>(dp[0][2], dp[0][3]),
-                                pack2_float<T>(dp[1][0], dp[1][1]), pack2_float<T>(dp[1][2], dp[1][3])};
+        // P^T and dS^T as A fragments, one per k16 step of queries: the accumulators of two adjacent
+        // n8 tiles are the m16k16 A layout
+        uint32_t pf[kQSteps][4], df[kQSteps][4];
         DK_UNROLL
-        for (int dpair = 0; dpair < D / 16; ++dpair) {
-            uint32_t gb[4], qb[4];
-            ldmatrix<4, true>(gb, &smem[kGu + cols_at + 16 * dpair]);
-            ldmatrix<4, true>(qb, &smem[kQu + cols_at + 16 * dpair]);
-            const uint32_t g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]}, q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]};
-            mma_m16n8k16<T>(dv[2 * dpair], pf, g0, dv[2 * dpair]);
-            mma_m16n8k16<T>(dv[2 * dpair + 1], pf, g1, dv[2 * dpair + 1]);
-            mma_m16n8k16<T>(dk[2 * dpair], df, q0, dk[2 * dpair]);
-            mma_m16n8k16<T>(dk[2 * dpair + 1], df, q1, dk[2 * dpair + 1]);
-        }
+        for (int qs = 0; qs < kQSteps; ++qs)
+            DK_UNROLL
+            for (int r = 0; r < 4; ++r) {
+                const int nt = 2 * qs + (r >> 1), i = 2 * (r & 1);
+                pf[qs][r] = pack2_float<T>(s[nt][i], s[nt][i + 1]);
+                df[qs][r] = pack2_float<T>(dp[nt][i], dp[nt][i + 1]);
+            }
+        DK_UNROLL
+        for (int dpair = 0; dpair < D / 16; ++dpair)
+            DK_UNROLL
+            for (int qs = 0; qs < kQSteps; ++qs) {
+                uint32_t gb[4], qb[4];
+                ldmatrix<4, true>(gb, &smem[kGu + cols_at + 16 * qs * kLd + 16 * dpair]);
+                ldmatrix<4, true>(qb, &smem[kQu + cols_at + 16 * qs * kLd + 16 * dpair]);
+                const uint32_t g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]}, q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]};
+                mma_m16n8k16<T>(dv[2 * dpair], pf[qs], g0, dv[2 * dpair]);
+                mma_m16n8k16<T>(dv[2 * dpair + 1], pf[qs], g1, dv[2 * dpair + 1]);
+                mma_m16n8k16<T>(dk[2 * dpair], df[qs], q0, dk[2 * dpair]);
+                mma_m16n8k16<T>(dk[2 * dpair + 1], df[qs], q1, dk[2 * dpair + 1]);
+            }
         if (a.dq_accum) {  // null: the deterministic dQ kernel computes it
             __syncthreads();  // every warp's dS^T is in shared memory
 
-            float acc[kCols][4];
+            float acc[kQSteps][kCols][4];  // queries 16 mq + g (+8), the warp's quarter of d
             DK_UNROLL
-            for (int c = 0; c < kCols; ++c)
+            for (int mq = 0; mq < kQSteps; ++mq)
                 DK_UNROLL
-                for (int i = 0; i < 4; ++i) acc[c][i] = 0.0f;
+                for (int c = 0; c < kCols; ++c)
+                    DK_UNROLL
+                    for (int i = 0; i < 4; ++i) acc[mq][c][i] = 0.0f;
             DK_UNROLL
             for (int kk = 0; kk < Bc / 16; ++kk) {
                 // dS as A (queries x keys) from dS^T [key][query]: matrix j holds keys 16 kk + 8 (j >> 1) + (lane % 8),
-                // queries 8 (j & 1) .. +7
-                uint32_t af[4];
-                ldmatrix<4, true>(af, &smem[kDs + ds_rows_at + 16 * kk * kDsLd]);
+                // queries 16 mq + 8 (j & 1) .. +7
+                uint32_t af[kQSteps][4];
+                DK_UNROLL
+                for (int mq = 0; mq < kQSteps; ++mq) ldmatrix<4, true>(af[mq], &smem[kDs + ds_rows_at + 16 * kk * kDsLd + 16 * mq]);
                 DK_UNROLL
                 for (int c = 0; c < kCols; ++c) {
                     uint32_t bf[2];
                     // keys 16 kk + lane % 8 + 8 (j & 1), d: the warp's quarter (cols_at's column part is 0 for lanes 0-15)
                     ldmatrix<2, true>(bf, &smem[kK + cols_at + 16 * kk * kLd + warp * (D / 4) + 8 * c]);
-                    mma_m16n8k16<T>(acc[c], af, bf, acc[c]);
+                    DK_UNROLL
+                    for (int mq = 0; mq < kQSteps; ++mq) mma_m16n8k16<T>(acc[mq][c], af[mq], bf, acc[mq][c]);
                 }
             }
             DK_UNROLL
-            for (int c = 0; c < kCols; ++c)
+            for (int mq = 0; mq < kQSteps; ++mq)
                 DK_UNROLL
-                for (int h = 0; h < 2; ++h) {  // rows g, g + 8: a pair of adjacent columns each
-                    const int64_t row = r0 + g + 8 * h;
-                    if (row < a.lq)
-                        atomic_add2(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t], acc[c][2 * h],
-                                    acc[c][2 * h + 1]);
-                }
+                for (int c = 0; c < kCols; ++c)
+                    DK_UNROLL
+                    for (int h = 0; h < 2; ++h) {  // rows g, g + 8: a pair of adjacent columns each
+                        const int64_t row = r0 + 16 * mq + g + 8 * h;
+                        if (row < a.lq)
+                            atomic_add2(&a.dq_accum[(bh * a.lq + row) * D + warp * (D / 4) + 8 * c + 2 * t],
+                                        acc[mq][c][2 * h], acc[mq][c][2 * h + 1]);
+                    }
         }
         u ^= 1;
     };
@@ -940,7 +968,7 @@ void attention_backward_typed(const Exec& ex, DType dtype, const AttentionArgs& 
             const int64_t ktiles = (a.lk + kMmaBwdKeys - 1) / kMmaBwdKeys;
             dispatch_bool(aligned16({a.k, a.v, a.q, a.grad_out}), [&](auto aligned) {
                 launch(ex, "attention_backward_mma", attention_backward_mma_kernel<T, D, decltype(aligned)::value>,
-                       dim3(blocks(a.batch * a.kv_heads * ktiles)), dim3(kThreads), size_t(bwd_mma_shared_bytes<T, D>()), a);
+                       dim3(blocks(a.batch * a.kv_heads * ktiles)), dim3(kThreads), size_t(bwd_mma_shared_bytes<T, D, decltype(aligned)::value>()), a);
             });
         } else {
             const int64_t ktiles = (a.lk + bwd_tile<D>() - 1) / bwd_tile<D>();

@@ -72,7 +72,7 @@ class AttentionTest {
                 problem(1, 1, 1, 17, 8, 32, BR),
                 withKeyLengths(problem(2, 1, 1, 9, 12, 64, NONE), 0, 12),
                 // long enough for the kernels' interior tiles (no key test: every row of the tile sees
-                // every key of it), then the edge tiles: 64-key tiles whole, full 16-row query tiles
+                // every key of it), then the edge tiles: 64-key tiles whole, full 32-row query tiles
                 problem(1, 2, 1, 80, 136, 64, NONE),
                 problem(1, 1, 1, 144, 144, 64, TL),
                 problem(1, 1, 1, 80, 130, 128, BR));
