@@ -27,9 +27,8 @@
 // registers, and walks the query tiles of every query head of the GQA group that see its keys: it
 // recomputes P = exp(s - logsumexp) and dS = P (dO v^T - delta), adds P^T dO to dV and scale dS^T Q
 // to dK, and atomically adds scale dS K to the dQ accumulator; dK and dV need no atomics. Last, dQ
-// is cast to the dtype. f16 / bf16 with D <= 128 run it on the tensor cores
-// (attention_backward_mma_kernel); f32, and D = 256 whose 16 x D dK and dV accumulators per warp
-// would not fit the registers, run an FMA version with T x T tiles (attention_backward_kernel).
+// is cast to the dtype. f16 / bf16 run it on the tensor cores (attention_backward_mma_kernel); f32
+// runs an FMA version with T x T tiles (attention_backward_kernel).
 // Extra memory: delta and dQ in f32, O(Lq D). FLOPs 10 Lq Lk D per head (S and dP recomputed, dV,
 // dK, dQ); traffic: K, V once, Q and dO once per key tile, dQ atomics once per key tile. In
 // deterministic mode (dk_set_deterministic) the key-block kernels leave dQ out, and
@@ -662,56 +661,67 @@ __global__ void __launch_bounds__(kThreads) attention_backward_kernel(AttentionA
     }
 }
 
-// The tensor-core backward for f16 / bf16 with D <= 128 (its per-warp dK and dV accumulators are
-// 16 x D f32 each; D = 256 takes the FMA kernel above). One block of 4 warps per (batch, kv head,
-// tile of 64 keys), warp w owning keys 16w .. 16w+15. K and V stay in shared memory; per tile of
+// The tensor-core backward for f16 / bf16. One block of 4 warps per (batch, kv head, tile of keys),
+// each warp owning 16 keys and a slice of the head dim: all of it up to D = 128 (64 keys per block),
+// half of it at D = 256 (32 keys; two warps per 16 keys), so that the per-warp dK and dV
+// accumulators, 16 x slice f32 each, stay within 128 registers. K and V stay in shared memory; per tile of
 // query rows (Q, dO staged by cp.async into one of two buffers while the tile before is multiplied
-// from the other) each warp computes the transposed scores S^T = K Q^T and
-// dP^T = V dO^T with keys as mma rows, so P^T and dS^T come out in accumulator fragments that are
+// from the other) each warp computes the transposed scores S^T = K Q^T and dP^T = V dO^T with keys
+// as mma rows (over its slice of d; the two warps of a split add their partial sums through shared
+// memory), so P^T and dS^T come out in accumulator fragments that are
 // re-packed as A fragments of dV += P^T dO and dK += dS^T Q (dO and Q through ldmatrix.trans) with
 // no transpose through memory. dQ = dS K needs dS with queries as rows: dS^T goes to shared memory
 // in the dtype and comes back as A fragments by ldmatrix.trans; each warp takes a quarter of the
 // head dim and adds its rows x D/4 block to the f32 dQ accumulator atomically, a pair of adjacent
 // columns per reduction (atomic_add2: red.global.add.v2.f32 on sm_90).
-// Query tile: 32 rows (two k16 steps of dV and dK) halve the K and V fragment reads per mma of 16
-// rows, the shared-memory traffic that bounds the kernel, for 16 more accumulator registers; the
-// variant staging unaligned rows element by element keeps 16 (at 32 it spills at D = 128 on sm_80).
-constexpr int kMmaBwdKeys = 16 * kWarps;
-
-constexpr int bwd_mma_rows(bool aligned) { return aligned ? 32 : 16; }
-
 template <typename T, int D, bool Aligned>
-constexpr int bwd_mma_shared_bytes() {  // K, V; two buffers of Q, dO; dS^T [keys][rows + 8] (past 48 KB: opted in)
-    constexpr int rows = bwd_mma_rows(Aligned);
-    return ((2 * kMmaBwdKeys + 4 * rows) * fwd_ld<T, D>() + kMmaBwdKeys * (rows + 8)) * int(sizeof(T));
-}
-static_assert(bwd_mma_shared_bytes<bf16, 128, true>() <= DK_SHARED_LIMIT_SM86, "the backward launches on every supported GPU");
+struct BwdMmaTiles {
+    static constexpr int kSplit = D > 128 ? 2 : 1;  // warps per 16 keys, each a slice of d
+    static constexpr int kSlice = D / kSplit, Bc = 16 * kWarps / kSplit;
+    // Query tile: 32 rows (two k16 steps of dV and dK) halve the K and V fragment reads per mma of
+    // 16 rows, the shared-memory traffic that bounds the kernel, for 16 more accumulator registers;
+    // the variant staging unaligned rows element by element keeps 16 (at 32 it spills at D = 128 on
+    // sm_80), and so does D = 256 (32 would pass the 99 KB of sm_86).
+    static constexpr int Bq = Aligned && kSplit == 1 ? 32 : 16, kQSteps = Bq / 16;
+    static constexpr int kLd = fwd_ld<T, D>(), kDsLd = Bq + 8;
+    // dynamic shared memory, in T: K, V [Bc][kLd]; two buffers u of {Q, dO [Bq][kLd]} (Q at kQ + u
+    // kQBuf, dO Bq kLd after it); dS^T [Bc][kDsLd]; past 48 KB, opted in
+    static constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kQBuf = 2 * Bq * kLd, kDs = kQ + 2 * kQBuf;
+    static constexpr int kSharedBytes = (kDs + Bc * kDsLd) * int(sizeof(T));
+    // static: a split warp's S^T and dP^T sums for its partner (a one-element stub unsplit)
+    static constexpr int kPartialWarps = kSplit > 1 ? kWarps : 1, kPartialValues = kSplit > 1 ? Bq : 1;
+    static_assert(kSlice % 16 == 0 && D % 32 == 0, "whole k16 steps of the slice; a quarter of d (dQ) is whole n8 tiles");
+    static_assert(kDsLd * int(sizeof(T)) % 16 == 0 && kDsLd * int(sizeof(T)) / 16 % 2 == 1,
+                  "dS^T rows 16-byte aligned for ldmatrix, an odd number of 16-byte units apart (no bank conflicts)");
+    static_assert(kSharedBytes <= DK_SHARED_LIMIT_SM86, "the backward launches on every supported GPU");
+};
 
 template <typename T, int D, bool Aligned>
 __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(AttentionArgs a) {  // (1: as the forward's)
-    constexpr int kLd = fwd_ld<T, D>(), Bc = kMmaBwdKeys, Bq = bwd_mma_rows(Aligned), kDsLd = Bq + 8;
-    constexpr int kCols = D / 4 / 8, kQSteps = Bq / 16;
-    static_assert(D % 32 == 0 && Bq % 16 == 0, "a quarter of the head dim is whole n8 tiles; whole k16 steps of queries");
-    static_assert(kDsLd * int(sizeof(T)) % 16 == 0 && kDsLd * int(sizeof(T)) / 16 % 2 == 1,
-                  "dS^T rows 16-byte aligned for ldmatrix, an odd number of 16-byte units apart (no bank conflicts)");
-    // buffer u of the query tiles holds Q at kQ + u kQBuf and dO Bq kLd after it
-    constexpr int kK = 0, kV = Bc * kLd, kQ = 2 * Bc * kLd, kQBuf = 2 * Bq * kLd, kDs = kQ + 2 * kQBuf;
-    DK_DYNAMIC_SHARED(T, smem);  // K, V [Bc][kLd], 2 x {Q, dO [Bq][kLd]}, dS^T [Bc][kDsLd]
+    using Tiles = BwdMmaTiles<T, D, Aligned>;
+    constexpr int kSplit = Tiles::kSplit, kSlice = Tiles::kSlice, Bc = Tiles::Bc, Bq = Tiles::Bq, kQSteps = Tiles::kQSteps;
+    constexpr int kLd = Tiles::kLd, kDsLd = Tiles::kDsLd, kK = Tiles::kK, kV = Tiles::kV, kQ = Tiles::kQ,
+                  kQBuf = Tiles::kQBuf, kDs = Tiles::kDs, kCols = D / 4 / 8;
+    DK_DYNAMIC_SHARED(T, smem);  // see BwdMmaTiles
     DK_SHARED(float, lses, [2][Bq]);  // logsumexp in base 2, per buffer
     DK_SHARED(float, deltas, [2][Bq]);
+    DK_SHARED(float, partials, [Tiles::kPartialWarps][Tiles::kPartialValues][32]);  // [warp][value][lane]
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
+    // the warp's 16 keys (key group) and slice of d; its split partner has the same keys, the other slice
+    const int kgroup = kSplit == 1 ? warp : warp % (kWarps / kSplit), slice = kSplit == 1 ? 0 : warp / (kWarps / kSplit);
+    const int d0 = slice * kSlice;
     const int64_t ktiles = (a.lk + Bc - 1) / Bc, group = a.heads / a.kv_heads;
     const int64_t kt = blockIdx.x % ktiles, kvh = blockIdx.x / ktiles, b = kvh / a.kv_heads;
-    const int64_t k0 = kt * Bc, kl = attention_key_length(a, b), wk = k0 + 16 * warp;
+    const int64_t k0 = kt * Bc, kl = attention_key_length(a, b), wk = k0 + 16 * kgroup;
     const float scale_log2 = a.scale * kLog2e;
     stage_rows<T, D, kLd, Bc, Aligned>(smem, kK, static_cast<const T*>(a.k) + kvh * a.lk * D, D, k0, kl);
     stage_rows<T, D, kLd, Bc, Aligned>(smem, kV, static_cast<const T*>(a.v) + kvh * a.lk * D, D, k0, kl);
     cp_async_commit();
-    // The warp's K and V A fragments (its 16 keys, d 16 ks ..) for S^T and dP^T: loaded once and
-    // kept in registers while they fit (D <= 64: 32 registers), else from shared memory per tile.
-    constexpr bool kKvInRegisters = D <= 64;
-    uint32_t kfs[kKvInRegisters ? D / 16 : 1][4], vfs[kKvInRegisters ? D / 16 : 1][4];
-    const int kv_at = (16 * warp + lane % 16) * kLd + 8 * (lane / 16);
+    // The warp's K and V A fragments (its 16 keys, d d0 + 16 ks ..) for S^T and dP^T: loaded once
+    // and kept in registers while they fit (a slice <= 64: 32 registers), else from shared memory per tile.
+    constexpr bool kKvInRegisters = kSlice <= 64;
+    uint32_t kfs[kKvInRegisters ? kSlice / 16 : 1][4], vfs[kKvInRegisters ? kSlice / 16 : 1][4];
+    const int kv_at = (16 * kgroup + lane % 16) * kLd + 8 * (lane / 16) + d0;
     auto kv_fragments = [&](int ks, int at, uint32_t (&kf)[4], uint32_t (&vf)[4]) {
         if constexpr (kKvInRegisters) {
             DK_UNROLL
@@ -725,14 +735,14 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
         cp_async_wait<0>();
         __syncthreads();
         DK_UNROLL
-        for (int ks = 0; ks < D / 16; ++ks) {
+        for (int ks = 0; ks < kSlice / 16; ++ks) {
             ldmatrix<4>(kfs[ks], &smem[kK + kv_at + 16 * ks]);
             ldmatrix<4>(vfs[ks], &smem[kV + kv_at + 16 * ks]);
         }
     }
-    float dk[D / 8][4], dv[D / 8][4];
+    float dk[kSlice / 8][4], dv[kSlice / 8][4];  // keys wk + g (+8), d d0 + 8 dt + 2t (+1)
     DK_UNROLL
-    for (int dt = 0; dt < D / 8; ++dt)
+    for (int dt = 0; dt < kSlice / 8; ++dt)
         DK_UNROLL
         for (int i = 0; i < 4; ++i) dk[dt][i] = dv[dt][i] = 0.0f;
     // Key ends grow with the row, so the query tiles split in three runs, found by binary search:
@@ -780,10 +790,11 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
         // This lane's ldmatrix rows, opaque per tile (see opaque()): matrix j = lane / 8 of an x4
         // load covers rows 8 (j >> 1) + lane % 8, columns 8 (j & 1) (`rows`), or, as the transposed
         // B operand, rows lane % 8 + 8 (j & 1), columns 8 (j >> 1) (`cols`).
-        const int rows_at = opaque((8 * (lane / 16) + lane % 8) * kLd + 8 * ((lane / 8) & 1));
-        const int cols_at = opaque((lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 8 * (lane / 16));
+        // `rows` and `slice_cols` start at the warp's slice of d.
+        const int rows_at = opaque((8 * (lane / 16) + lane % 8) * kLd + 8 * ((lane / 8) & 1) + d0);
+        const int cols_at = opaque((lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 8 * (lane / 16)), slice_cols_at = cols_at + d0;
         const int ds_rows_at = opaque((8 * (lane / 16) + lane % 8) * kDsLd + 8 * ((lane / 8) & 1));
-        const int ds_store_at = opaque((16 * warp + g) * kDsLd + 2 * t), kv_tile_at = opaque(kv_at);
+        const int ds_store_at = opaque((16 * kgroup + g) * kDsLd + 2 * t), kv_tile_at = opaque(kv_at);
 
         float s[Bq / 8][4], dp[Bq / 8][4];
         DK_UNROLL
@@ -791,13 +802,13 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
             DK_UNROLL
             for (int i = 0; i < 4; ++i) s[nt][i] = dp[nt][i] = 0.0f;
         DK_UNROLL
-        for (int ks = 0; ks < D / 16; ++ks) {
+        for (int ks = 0; ks < kSlice / 16; ++ks) {
             uint32_t kf[4], vf[4];
             kv_fragments(ks, kv_tile_at, kf, vf);
             DK_UNROLL
             for (int qs = 0; qs < kQSteps; ++qs) {
                 uint32_t qb[4], gb[4];
-                // queries 16 qs + 8 (j >> 1) + lane % 8, d 16 ks + 8 (j & 1)
+                // queries 16 qs + 8 (j >> 1) + lane % 8, d d0 + 16 ks + 8 (j & 1)
                 ldmatrix<4>(qb, &smem[kQu + rows_at + 16 * qs * kLd + 16 * ks]);
                 ldmatrix<4>(gb, &smem[kGu + rows_at + 16 * qs * kLd + 16 * ks]);
                 const uint32_t q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]}, g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]};
@@ -806,6 +817,21 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
                 mma_m16n8k16<T>(dp[2 * qs], vf, g0, dp[2 * qs]);
                 mma_m16n8k16<T>(dp[2 * qs + 1], vf, g1, dp[2 * qs + 1]);
             }
+        }
+        if constexpr (kSplit > 1) {  // add the partner's sums over the other slice (a + b = b + a: both get the same)
+            DK_UNROLL
+            for (int nt = 0; nt < Bq / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) partials[warp][4 * nt + i][lane] = s[nt][i], partials[warp][Bq / 2 + 4 * nt + i][lane] = dp[nt][i];
+            __syncthreads();
+            const int partner = warp ^ (kWarps / kSplit);
+            DK_UNROLL
+            for (int nt = 0; nt < Bq / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    s[nt][i] += partials[partner][4 * nt + i][lane];
+                    dp[nt][i] += partials[partner][Bq / 2 + 4 * nt + i][lane];
+                }
         }
         // P^T and scale dS^T = scale P^T (dP^T - delta), keys wk + g (+8) by queries r0 + 8 nt + 2t (+1);
         // the lane's four queries' logsumexp and delta read once (the dS^T stores in between
@@ -833,7 +859,8 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
                 }
                 s[nt][i] = p;
                 dp[nt][i] = a.scale * p * (dp[nt][i] - delta_q[nt][i & 1]);
-                store_float(smem[kDs + ds_store_at + 8 * (i >> 1) * kDsLd + 8 * nt + (i & 1)], dp[nt][i]);
+                if (kSplit == 1 || slice == 0)  // (the partner's is the same)
+                    store_float(smem[kDs + ds_store_at + 8 * (i >> 1) * kDsLd + 8 * nt + (i & 1)], dp[nt][i]);
             }
         // P^T and dS^T as A fragments, one per k16 step of queries: the accumulators of two adjacent
         // n8 tiles are the m16k16 A layout
@@ -847,12 +874,12 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
                 df[qs][r] = pack2_float<T>(dp[nt][i], dp[nt][i + 1]);
             }
         DK_UNROLL
-        for (int dpair = 0; dpair < D / 16; ++dpair)
+        for (int dpair = 0; dpair < kSlice / 16; ++dpair)
             DK_UNROLL
             for (int qs = 0; qs < kQSteps; ++qs) {
                 uint32_t gb[4], qb[4];
-                ldmatrix<4, true>(gb, &smem[kGu + cols_at + 16 * qs * kLd + 16 * dpair]);
-                ldmatrix<4, true>(qb, &smem[kQu + cols_at + 16 * qs * kLd + 16 * dpair]);
+                ldmatrix<4, true>(gb, &smem[kGu + slice_cols_at + 16 * qs * kLd + 16 * dpair]);
+                ldmatrix<4, true>(qb, &smem[kQu + slice_cols_at + 16 * qs * kLd + 16 * dpair]);
                 const uint32_t g0[2] = {gb[0], gb[1]}, g1[2] = {gb[2], gb[3]}, q0[2] = {qb[0], qb[1]}, q1[2] = {qb[2], qb[3]};
                 mma_m16n8k16<T>(dv[2 * dpair], pf[qs], g0, dv[2 * dpair]);
                 mma_m16n8k16<T>(dv[2 * dpair + 1], pf[qs], g1, dv[2 * dpair + 1]);
@@ -912,11 +939,12 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
         const int64_t key = wk + g + 8 * r;
         if (key >= a.lk) continue;
         DK_UNROLL
-        for (int dt = 0; dt < D / 8; ++dt) {
-            store_float(gk[key * D + 8 * dt + 2 * t], dk[dt][2 * r]);
-            store_float(gk[key * D + 8 * dt + 2 * t + 1], dk[dt][2 * r + 1]);
-            store_float(gv[key * D + 8 * dt + 2 * t], dv[dt][2 * r]);
-            store_float(gv[key * D + 8 * dt + 2 * t + 1], dv[dt][2 * r + 1]);
+        for (int dt = 0; dt < kSlice / 8; ++dt) {
+            const int64_t at = key * D + d0 + 8 * dt + 2 * t;
+            store_float(gk[at], dk[dt][2 * r]);
+            store_float(gk[at + 1], dk[dt][2 * r + 1]);
+            store_float(gv[at], dv[dt][2 * r]);
+            store_float(gv[at + 1], dv[dt][2 * r + 1]);
         }
     }
 }
@@ -964,11 +992,12 @@ void attention_backward_typed(const Exec& ex, DType dtype, const AttentionArgs& 
     launch(ex, "attention_delta", attention_delta_kernel<T>, dim3(grid_for(ex, rows, kWarps)), dim3(kThreads), 0, a);
     dispatch_head_dim(a.dim, [&](auto dim) {
         constexpr int D = decltype(dim)::value;
-        if constexpr (uses_mma<T>() && D <= 128) {
-            const int64_t ktiles = (a.lk + kMmaBwdKeys - 1) / kMmaBwdKeys;
+        if constexpr (uses_mma<T>()) {
             dispatch_bool(aligned16({a.k, a.v, a.q, a.grad_out}), [&](auto aligned) {
+                using Tiles = BwdMmaTiles<T, D, decltype(aligned)::value>;
+                const int64_t ktiles = (a.lk + Tiles::Bc - 1) / Tiles::Bc;
                 launch(ex, "attention_backward_mma", attention_backward_mma_kernel<T, D, decltype(aligned)::value>,
-                       dim3(blocks(a.batch * a.kv_heads * ktiles)), dim3(kThreads), size_t(bwd_mma_shared_bytes<T, D, decltype(aligned)::value>()), a);
+                       dim3(blocks(a.batch * a.kv_heads * ktiles)), dim3(kThreads), size_t(Tiles::kSharedBytes), a);
             });
         } else {
             const int64_t ktiles = (a.lk + bwd_tile<D>() - 1) / bwd_tile<D>();

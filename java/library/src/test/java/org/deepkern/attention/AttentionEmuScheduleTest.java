@@ -38,4 +38,18 @@ class AttentionEmuScheduleTest {
             });
         }
     }
+
+    @Test
+    void splitHeadDimBackward() {
+        // D = 256: the two warps of each 16 keys exchange their halves of S^T and dP^T through shared memory
+        Problem p = AttentionChecks.problem(1, 2, 1, 20, 40, 256, CausalMask.TOP_LEFT);
+        sameInEveryOrder("attention backward D=256", 4321, 2, 1e-5f, () -> {
+            try (Scope s = Scope.open()) {
+                AttentionChecks.Inputs in = AttentionChecks.inputs(Device.EMU, DType.BF16, p, 22, true, true);
+                AttentionResult r = F.scaledDotProductAttention(in.q(), in.k(), in.v(), in.params());
+                AttentionGrads g = F.scaledDotProductAttentionBackward(in.q(), in.k(), in.v(), r, in.gradOut(), in.params());
+                return new float[][] {g.gradK().toFloatArray(), g.gradV().toFloatArray(), g.gradQ().toFloatArray()};
+            }
+        });
+    }
 }

@@ -75,7 +75,9 @@ class AttentionTest {
                 // every key of it), then the edge tiles: 64-key tiles whole, full 32-row query tiles
                 problem(1, 2, 1, 80, 136, 64, NONE),
                 problem(1, 1, 1, 144, 144, 64, TL),
-                problem(1, 1, 1, 80, 130, 128, BR));
+                problem(1, 1, 1, 80, 130, 128, BR),
+                // D = 256: 32-key blocks, two warps per 16 keys adding their halves of the scores
+                problem(1, 2, 1, 40, 70, 256, BR));
     }
 
     static Stream<Arguments> cases() {
