@@ -13,8 +13,9 @@
 // gradient 8 filters of one grad_y pixel and 8 channels of one input pixel. So every tile is
 // gathered with 16-byte cp.async copies (cp.async's zero-fill where a tap falls in the padding,
 // does not divide the stride, or runs past an edge). A reduction step is 64 bytes of each row (32
-// elements, f32 16), so the tiles of every type take the same shared memory. The forward decodes its gather once per thread
-// and advances it per step (ForwardTaps); the gradients decode each chunk. A block of 4 warps owns
+// elements, f32 16), so the tiles of every type take the same shared memory. Each kernel decodes
+// its gathers once per thread and advances them per step (ForwardTaps, DataGradTaps,
+// WeightGradTaps): no division in a main loop. A block of 4 warps owns
 // an M x 64 output tile (M = 128 forward, 64 gradients); per 32-wide step of the reduction each
 // warp loads the 16 x 16 A fragments of its M / 64 m16 tiles and, for each pair of n8 tiles, 16 x 16
 // B fragments with ldmatrix.x4, and issues mma.m16n8k16 into an (M / 4) x 64 f32 accumulator. A
@@ -235,6 +236,122 @@ struct ForwardTaps {
     }
 };
 
+// An index held as digits (lo < a, mid < b, hi) of i = (hi b + mid) a + lo and advanced by a fixed
+// step, given in the same digits, with two carries: the gradients' gathers step their reduction or
+// pixel indices this way instead of dividing per chunk.
+struct RadixIndex {
+    int64_t lo, mid, hi;
+};
+
+struct RadixStep {
+    int64_t a, b;  // the radices
+    RadixIndex d;  // the step's digits
+
+    DK_HD RadixStep(int64_t a_, int64_t b_, int64_t step) : a(a_), b(b_), d(decode(step)) {}
+
+    DK_HD RadixIndex decode(int64_t i) const { return RadixIndex{i % a, i / a % b, i / a / b}; }
+
+    DK_HD void advance(RadixIndex& i) const {  // lo + d.lo < 2a and mid + d.mid + 1 < 2b: one carry each
+        i.lo += d.lo;
+        const bool c1 = i.lo >= a;
+        if (c1) i.lo -= a;
+        i.mid += d.mid + c1;
+        const bool c2 = i.mid >= b;
+        if (c2) i.mid -= b;
+        i.hi += d.hi + c2;
+    }
+};
+
+// The data gradient's gathers for one thread over residue class rc. The reduction index is
+// l = ((ri, si), kk) digits (kk < K/groups, si < taps per column, ri), tap (r.first + ri r.step,
+// s.first + si s.step). A (grad_y, [pixel][l]): the thread copies chunk tid % kAChunks (kChunk
+// filters of one tap) of pixel rows tid / kAChunks + kARowStep k; a pixel's output row at tap ri is
+// p0 - ri dp (the class's taps divide the stride: dp = r.step dil_h / stride_h), its column
+// q0 - si dq. B (w, [l][cg]): rows tid / kBChunks + kBRowStep k, channel chunk tid % kBChunks.
+template <typename T>
+struct DataGradTaps {
+    static constexpr int kK = ConvMmaTiles<T>::kK, kChunk = ConvMmaTiles<T>::kChunk;
+    static constexpr int kAChunks = kK / kChunk, kARowStep = kMmaThreads / kAChunks, kARows = kGradM / kARowStep;
+    static constexpr int kBChunks = kMmaN / kChunk, kBRowStep = kMmaThreads / kBChunks, kBRows = kK / kBRowStep;
+    static_assert(kMmaThreads % kAChunks == 0 && kMmaThreads % kBChunks == 0 && kGradM % kARowStep == 0 &&
+                  kK % kBRowStep == 0, "every thread copies whole rows' chunks");
+    RadixStep step;                         // kK as (kk, si, ri) digits
+    RadixIndex al, bl[kBRows];              // the A chunk's l; the B rows' l
+    int64_t p0[kARows], q0[kARows], image[kARows], dp, dq;  // the A rows' pixels (n P Q K: grad_y's image)
+    static constexpr int64_t kNoRow = INT64_MIN / 2;        // p0 past the class's pixels: every tap is outside
+
+    __device__ __forceinline__ DataGradTaps(const ConvGeom& g, const ConvResidueClass& rc, int64_t kgs, int64_t m0,
+                                            int64_t m_total)
+        : step(kgs, rc.s.count > 0 ? rc.s.count : 1, kK) {
+        al = step.decode(kChunk * (threadIdx.x % kAChunks));
+        for (int k = 0; k < kBRows; ++k) bl[k] = step.decode(int(threadIdx.x) / kBChunks + k * kBRowStep);
+        dp = rc.r.step * g.dil_h / g.stride_h;
+        dq = rc.s.step * g.dil_w / g.stride_w;
+        for (int k = 0; k < kARows; ++k) {
+            const int64_t m = m0 + int(threadIdx.x) / kAChunks + k * kARowStep;
+            int64_t n, h, w;
+            conv_residue_pixel(g, rc, m < m_total ? m : 0, n, h, w);
+            p0[k] = m < m_total ? (h + g.pad_h - rc.r.first * g.dil_h) / g.stride_h : kNoRow;  // exact
+            q0[k] = (w + g.pad_w - rc.s.first * g.dil_w) / g.stride_w;
+            image[k] = n * g.p * g.q * g.k;
+        }
+    }
+
+    // A row k's kChunk elements at the current step (filters k0 + kk..), or null outside.
+    __device__ __forceinline__ const T* a_source(const ConvGeom& g, const ConvResidueClass& rc, const T* gy, int64_t k0,
+                                                 int k) const {
+        const int64_t p = p0[k] - al.hi * dp, q = q0[k] - al.mid * dq;
+        if (al.hi >= rc.r.count || p < 0 || p >= g.p || q < 0 || q >= g.q) return nullptr;
+        return gy + image[k] + (p * g.q + q) * g.k + k0 + al.lo;
+    }
+
+    // B row k's kChunk elements (channels cg.. of filter tap (r, s) of filter k0 + kk), or null outside.
+    __device__ __forceinline__ const T* b_source(const ConvGeom& g, const ConvResidueClass& rc, const T* w, int64_t k0,
+                                                 int64_t cg, int64_t cgs, int64_t red, int k) const {
+        if (bl[k].hi >= rc.r.count || cg >= cgs) return nullptr;
+        const int64_t r = rc.r.first + bl[k].hi * rc.r.step, s = rc.s.first + bl[k].mid * rc.s.step;
+        return w + (k0 + bl[k].lo) * red + (r * g.s + s) * cgs + cg;  // NHWC: [k][r][s][cg]
+    }
+
+    __device__ __forceinline__ void advance() {
+        step.advance(al);
+        for (int k = 0; k < kBRows; ++k) step.advance(bl[k]);
+    }
+};
+
+// The weight gradient's B gather (patches, [pixel l][rr]) for one thread: channel chunk
+// tid % kChunks of reduction index rr (one (r, s) tap, decoded once: fixed for the block) at pixel
+// rows tid / kChunks + kRowStep k, pixels mb + l held as (q, p, n) digits.
+template <typename T>
+struct WeightGradTaps {
+    static constexpr int kK = ConvMmaTiles<T>::kK, kChunk = ConvMmaTiles<T>::kChunk;
+    static constexpr int kChunks = kMmaN / kChunk, kRowStep = kMmaThreads / kChunks, kRows = kK / kRowStep;
+    static_assert(kMmaThreads % kChunks == 0 && kK % kRowStep == 0, "every thread copies whole rows' chunks");
+    RadixStep step;  // kK as (q, p, n) digits
+    RadixIndex pix[kRows];
+    int64_t l[kRows], rr, cg, r, s;
+
+    __device__ __forceinline__ WeightGradTaps(const ConvGeom& g, int64_t mb, int64_t j0) : step(g.q, g.p, kK) {
+        rr = j0 + kChunk * (threadIdx.x % kChunks);
+        conv_red_decode_rsc(g, rr, cg, r, s);
+        for (int k = 0; k < kRows; ++k) {
+            l[k] = int(threadIdx.x) / kChunks + k * kRowStep;
+            pix[k] = step.decode(mb + l[k]);
+        }
+    }
+
+    __device__ __forceinline__ const T* source(const ConvGeom& g, const T* x, int64_t c0, int64_t len, int64_t red,
+                                               int k) const {
+        const int64_t h = pix[k].mid * g.stride_h - g.pad_h + r * g.dil_h, w = pix[k].lo * g.stride_w - g.pad_w + s * g.dil_w;
+        if (l[k] >= len || rr >= red || h < 0 || h >= g.h || w < 0 || w >= g.w) return nullptr;
+        return x + ((pix[k].hi * g.h + h) * g.w + w) * g.c + c0 + cg;
+    }
+
+    __device__ __forceinline__ void advance() {
+        for (int k = 0; k < kRows; ++k) step.advance(pix[k]), l[k] += kK;
+    }
+};
+
 template <typename T>
 __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     DK_DYNAMIC_SHARED(T, smem);
@@ -280,20 +397,19 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
         const ConvResidueClass rc = conv_residue_class(g, z % classes);
         const int64_t grp = z / classes, m_total = g.n * rc.rows * rc.cols;
         if (m0 >= m_total) continue;  // the whole block
-        const auto load = [&](int at, int bt, int64_t l0) {
-            gather_tile<false, kGradM>(smem, at, gy, [&](int mm, int64_t off) {
-                const int64_t m = m0 + mm, l = l0 + off;
-                int64_t yi;
-                const bool tap = m < m_total && l < rc.len(kgs) && conv_residue_tap(g, rc, m, l, grp * kgs, yi);
-                return tap ? gy + yi : nullptr;
-            });
-            gather_tile<true, kMmaN>(smem, bt, w, [&](int ll, int64_t off) -> const T* {
-                const int64_t l = l0 + ll, cg = c0 + off;
-                if (l >= rc.len(kgs) || cg >= cgs) return nullptr;
-                int64_t kk, r, s;
-                conv_residue_decode(rc, kgs, l, kk, r, s);
-                return w + (grp * kgs + kk) * red + conv_red_index(g, cg, r, s);
-            });
+        using Taps = DataGradTaps<T>;
+        using Tiles = ConvMmaTiles<T>;
+        Taps taps(g, rc, kgs, m0, m_total);
+        const auto load = [&](int at, int bt, int64_t) {  // once per step, in order
+            const int tid = int(threadIdx.x);
+            for (int k = 0; k < Taps::kARows; ++k)
+                copy_chunk(smem, at + (tid / Taps::kAChunks + k * Taps::kARowStep) * Tiles::kLdRed + Taps::kChunk * (tid % Taps::kAChunks),
+                           taps.a_source(g, rc, gy, grp * kgs, k), gy);
+            const int64_t cg = c0 + Taps::kChunk * (tid % Taps::kBChunks);
+            for (int k = 0; k < Taps::kBRows; ++k)
+                copy_chunk(smem, bt + (tid / Taps::kBChunks + k * Taps::kBRowStep) * Tiles::ld_row(kMmaN) + Taps::kChunk * (tid % Taps::kBChunks),
+                           taps.b_source(g, rc, w, grp * kgs, cg, cgs, red, k), w);
+            taps.advance();
         };
         MmaAcc<kGradM> acc;
         mma_tile_product<T, kGradM, false, true>(smem, rc.len(kgs), load, acc);
@@ -314,16 +430,18 @@ __global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, in
     for (int64_t z = blockIdx.z; z < g.groups * pieces; z += gridDim.z) {
         const int64_t grp = z / pieces, piece = z % pieces, mb = piece * chunk;
         const int64_t len = pixels - mb < chunk ? pixels - mb : chunk;
-        const auto load = [&](int at, int bt, int64_t l0) {
+        using Taps = WeightGradTaps<T>;
+        Taps taps(g, mb, j0);
+        const auto load = [&](int at, int bt, int64_t l0) {  // once per step, in order
             gather_tile<true, kGradM>(smem, at, gy, [&](int ll, int64_t off) {
                 const int64_t l = l0 + ll, k = k0 + off;
                 return l < len && k < kgs ? gy + (mb + l) * g.k + grp * kgs + k : nullptr;  // NHWC: pixel-major
             });
-            gather_tile<true, kMmaN>(smem, bt, x, [&](int ll, int64_t off) {
-                const int64_t l = l0 + ll, rr = j0 + off;
-                int64_t xi;
-                return l < len && rr < red && conv_tap(g, mb + l, rr, grp * cgs, xi) ? x + xi : nullptr;
-            });
+            const int tid = int(threadIdx.x);
+            for (int k = 0; k < Taps::kRows; ++k)
+                copy_chunk(smem, bt + (tid / Taps::kChunks + k * Taps::kRowStep) * ConvMmaTiles<T>::ld_row(kMmaN) + Taps::kChunk * (tid % Taps::kChunks),
+                           taps.source(g, x, grp * cgs, len, red, k), x);
+            taps.advance();
         };
         MmaAcc<kGradM> acc;
         mma_tile_product<T, kGradM, true, true>(smem, len, load, acc);
