@@ -15,8 +15,8 @@
 // does not divide the stride, or runs past an edge). A reduction step is 64 bytes of each row (32
 // elements, f32 16), so the tiles of every type take the same shared memory. Each kernel decodes
 // its gathers once per thread and advances them per step (ForwardTaps, DataGradTaps,
-// WeightGradTaps): no division in a main loop. A block of 4 warps owns
-// an M x 64 output tile (M = 128 forward, 64 gradients); per 32-wide step of the reduction each
+// WeightGradTaps): no division in a main loop. A block of 4 warps owns an M x 64 output tile
+// (M = 128 forward and data gradient, 64 weight gradient); per 32-wide step of the reduction each
 // warp loads the 16 x 16 A fragments of its M / 64 m16 tiles and, for each pair of n8 tiles, 16 x 16
 // B fragments with ldmatrix.x4, and issues mma.m16n8k16 into an (M / 4) x 64 f32 accumulator. A
 // tile is staged [row][red] (rows of 40 elements) or, where the tensor runs along the rows
@@ -36,11 +36,12 @@
 namespace dk {
 namespace DK_BACKEND {
 
-// Block tiles are M x kMmaN (M = 64: the gradients, whose grids conv2d.cu shares with its FMA
-// kernels; M = 128: the forward, twice the MMAs per staged B element and per ldmatrix of B), each
-// of the 4 warps owning M / 4 rows.
+// Block tiles are M x kMmaN, each of the 4 warps owning M / 4 rows. M = 128 where the rows are
+// pixels (the forward, the data gradient): twice the MMAs per staged B element and per ldmatrix of
+// B of M = 64, which the weight gradient keeps: its rows are filters (often 64), and its grid is
+// conv2d.cu's FMA kernel's.
 constexpr int kMmaN = 64, kMmaThreads = 128, kMmaWarps = kMmaThreads / 32;
-constexpr int kForwardM = 128, kGradM = 64;
+constexpr int kPixelM = 128, kFilterM = 64;
 
 // The tiles of element type T: kK reductions per step (64-byte rows), kChunk per 16-byte copy.
 template <typename T>
@@ -59,14 +60,23 @@ struct ConvMmaTiles {
     static constexpr size_t shared() { return size_t(2 * stage<M>()) * sizeof(T); }  // two stages
     static_assert(kK % Step::kK == 0, "whole mma steps per reduction step");
 };
-static_assert(ConvMmaTiles<bf16>::shared<kForwardM>() <= DK_SHARED_WITHOUT_OPT_IN &&
-              ConvMmaTiles<float>::shared<kForwardM>() <= DK_SHARED_WITHOUT_OPT_IN, "no opt-in needed");
+static_assert(ConvMmaTiles<bf16>::shared<kPixelM>() <= DK_SHARED_WITHOUT_OPT_IN &&
+              ConvMmaTiles<float>::shared<kPixelM>() <= DK_SHARED_WITHOUT_OPT_IN, "no opt-in needed");
 
 // One 16-byte chunk of from into smem at dst, or zeros where from is null (cp.async's zero-fill:
 // no read; base, the operand's tensor, stands in as the address).
 template <typename T, typename Smem>
 __device__ __forceinline__ void copy_chunk(const Smem& smem, int dst, const T* from, const T* base) {
     cp_async_zfill(&smem[dst], from ? from : base, from != nullptr);
+}
+
+// The staging offset of this thread's k-th chunk in a tile of Chunks 16-byte chunks per row at pitch
+// Ld: consecutive threads along a row, then the next rows.
+template <typename T, int Chunks, int Ld>
+__device__ __forceinline__ int chunk_slot(int k) {
+    static_assert(kMmaThreads % Chunks == 0, "whole rows per pass of the threads");
+    constexpr int kChunk = ConvMmaTiles<T>::kChunk;
+    return (int(threadIdx.x) / Chunks + k * (kMmaThreads / Chunks)) * Ld + kChunk * (int(threadIdx.x) % Chunks);
 }
 
 // Gathers one operand tile into the stage at smem offset at, in the form mma_tile_product reads:
@@ -82,8 +92,8 @@ __device__ __forceinline__ void gather_tile(const Smem& smem, int at, const T* b
     static_assert(rows * chunks % kMmaThreads == 0, "every thread copies the same number of chunks");
     DK_UNROLL
     for (int k = 0; k < rows * chunks / kMmaThreads; ++k) {
-        const int e = int(threadIdx.x) + k * kMmaThreads, i = e / chunks, ch = e % chunks;
-        copy_chunk(smem, at + i * ld + kChunk * ch, static_cast<const T*>(src(i, int64_t(kChunk) * ch)), base);
+        const int i = int(threadIdx.x) / chunks + k * (kMmaThreads / chunks), ch = int(threadIdx.x) % chunks;
+        copy_chunk(smem, at + chunk_slot<T, chunks, ld>(k), static_cast<const T*>(src(i, int64_t(kChunk) * ch)), base);
     }
 }
 
@@ -205,7 +215,7 @@ __device__ __forceinline__ void mma_tile_store(const MmaAcc<M>& acc, int64_t row
 template <typename T>
 struct ForwardTaps {
     static constexpr int kK = ConvMmaTiles<T>::kK, kChunk = ConvMmaTiles<T>::kChunk;
-    static constexpr int kRowStep = kMmaThreads / (kK / kChunk), kRows = kForwardM / kRowStep;
+    static constexpr int kRowStep = kMmaThreads / (kK / kChunk), kRows = kPixelM / kRowStep;
     int64_t rr, cg, r, s;                        // the chunk's first reduction index and its decode
     int64_t top[kRows], left[kRows], image[kRows];  // tap (0, 0)'s input row and column; n H W C
     static constexpr int64_t kNoRow = INT64_MIN / 2;  // top of a row past the pixels: every tap is outside
@@ -271,9 +281,9 @@ struct RadixStep {
 template <typename T>
 struct DataGradTaps {
     static constexpr int kK = ConvMmaTiles<T>::kK, kChunk = ConvMmaTiles<T>::kChunk;
-    static constexpr int kAChunks = kK / kChunk, kARowStep = kMmaThreads / kAChunks, kARows = kGradM / kARowStep;
+    static constexpr int kAChunks = kK / kChunk, kARowStep = kMmaThreads / kAChunks, kARows = kPixelM / kARowStep;
     static constexpr int kBChunks = kMmaN / kChunk, kBRowStep = kMmaThreads / kBChunks, kBRows = kK / kBRowStep;
-    static_assert(kMmaThreads % kAChunks == 0 && kMmaThreads % kBChunks == 0 && kGradM % kARowStep == 0 &&
+    static_assert(kMmaThreads % kAChunks == 0 && kMmaThreads % kBChunks == 0 && kPixelM % kARowStep == 0 &&
                   kK % kBRowStep == 0, "every thread copies whole rows' chunks");
     RadixStep step;                         // kK as (kk, si, ri) digits
     RadixIndex al, bl[kBRows];              // the A chunk's l; the B rows' l
@@ -360,25 +370,23 @@ __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     const T* w = static_cast<const T*>(a.w);
     const int64_t m_total = g.n * g.p * g.q;
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
-    const int64_t m0 = int64_t(blockIdx.x) * kForwardM, k0 = int64_t(blockIdx.y) * kMmaN;
+    const int64_t m0 = int64_t(blockIdx.x) * kPixelM, k0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
         using Taps = ForwardTaps<T>;
         Taps taps(g, m0, m_total);
         const auto load = [&](int at, int bt, int64_t r0) {
-            const int row = int(threadIdx.x) / (Taps::kK / Taps::kChunk), ch = int(threadIdx.x) % (Taps::kK / Taps::kChunk);
-            for (int k = 0; k < Taps::kRows; ++k) {
-                copy_chunk(smem, at + (row + k * Taps::kRowStep) * ConvMmaTiles<T>::kLdRed + Taps::kChunk * ch,
+            for (int k = 0; k < Taps::kRows; ++k)
+                copy_chunk(smem, at + chunk_slot<T, Taps::kK / Taps::kChunk, ConvMmaTiles<T>::kLdRed>(k),
                            taps.source(g, x, grp * cgs, red, k), x);
-            }
             taps.advance(g, cgs);  // load is called once per step, in order
             gather_tile<false, kMmaN>(smem, bt, w, [&](int nn, int64_t off) {
                 const int64_t k = k0 + nn, rr = r0 + off;
                 return k < kgs && rr < red ? w + (grp * kgs + k) * red + rr : nullptr;
             });
         };
-        MmaAcc<kForwardM> acc;
-        mma_tile_product<T, kForwardM, false, false>(smem, red, load, acc);
-        mma_tile_store<kForwardM>(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
+        MmaAcc<kPixelM> acc;
+        mma_tile_product<T, kPixelM, false, false>(smem, red, load, acc);
+        mma_tile_store<kPixelM>(acc, m_total - m0, kgs - k0, conv_forward_tile_out<T>(a, grp, m0, k0));
     }
 }
 
@@ -392,7 +400,7 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
     const T* w = static_cast<const T*>(a.w);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
     const int64_t classes = conv_residue_classes(g);
-    const int64_t m0 = int64_t(blockIdx.x) * kGradM, c0 = int64_t(blockIdx.y) * kMmaN;
+    const int64_t m0 = int64_t(blockIdx.x) * kPixelM, c0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t z = blockIdx.z; z < g.groups * classes; z += gridDim.z) {
         const ConvResidueClass rc = conv_residue_class(g, z % classes);
         const int64_t grp = z / classes, m_total = g.n * rc.rows * rc.cols;
@@ -401,19 +409,17 @@ __global__ void conv2d_backward_data_mma_kernel(ConvArgs a) {
         using Tiles = ConvMmaTiles<T>;
         Taps taps(g, rc, kgs, m0, m_total);
         const auto load = [&](int at, int bt, int64_t) {  // once per step, in order
-            const int tid = int(threadIdx.x);
             for (int k = 0; k < Taps::kARows; ++k)
-                copy_chunk(smem, at + (tid / Taps::kAChunks + k * Taps::kARowStep) * Tiles::kLdRed + Taps::kChunk * (tid % Taps::kAChunks),
-                           taps.a_source(g, rc, gy, grp * kgs, k), gy);
-            const int64_t cg = c0 + Taps::kChunk * (tid % Taps::kBChunks);
+                copy_chunk(smem, at + chunk_slot<T, Taps::kAChunks, Tiles::kLdRed>(k), taps.a_source(g, rc, gy, grp * kgs, k), gy);
+            const int64_t cg = c0 + Taps::kChunk * (int(threadIdx.x) % Taps::kBChunks);
             for (int k = 0; k < Taps::kBRows; ++k)
-                copy_chunk(smem, bt + (tid / Taps::kBChunks + k * Taps::kBRowStep) * Tiles::ld_row(kMmaN) + Taps::kChunk * (tid % Taps::kBChunks),
+                copy_chunk(smem, bt + chunk_slot<T, Taps::kBChunks, Tiles::ld_row(kMmaN)>(k),
                            taps.b_source(g, rc, w, grp * kgs, cg, cgs, red, k), w);
             taps.advance();
         };
-        MmaAcc<kGradM> acc;
-        mma_tile_product<T, kGradM, false, true>(smem, rc.len(kgs), load, acc);
-        mma_tile_store<kGradM>(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
+        MmaAcc<kPixelM> acc;
+        mma_tile_product<T, kPixelM, false, true>(smem, rc.len(kgs), load, acc);
+        mma_tile_store<kPixelM>(acc, m_total - m0, cgs - c0, conv_data_tile_out<T>(a, rc, grp, m0, c0));
     }
 }
 
@@ -426,26 +432,25 @@ __global__ void conv2d_backward_weight_mma_kernel(ConvArgs a, int64_t pieces, in
     const T* x = static_cast<const T*>(a.x);
     const T* gy = static_cast<const T*>(a.grad_y);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), pixels = g.n * g.p * g.q;
-    const int64_t j0 = int64_t(blockIdx.x) * kMmaN, k0 = int64_t(blockIdx.y) * kGradM;
+    const int64_t j0 = int64_t(blockIdx.x) * kMmaN, k0 = int64_t(blockIdx.y) * kFilterM;
     for (int64_t z = blockIdx.z; z < g.groups * pieces; z += gridDim.z) {
         const int64_t grp = z / pieces, piece = z % pieces, mb = piece * chunk;
         const int64_t len = pixels - mb < chunk ? pixels - mb : chunk;
         using Taps = WeightGradTaps<T>;
         Taps taps(g, mb, j0);
         const auto load = [&](int at, int bt, int64_t l0) {  // once per step, in order
-            gather_tile<true, kGradM>(smem, at, gy, [&](int ll, int64_t off) {
+            gather_tile<true, kFilterM>(smem, at, gy, [&](int ll, int64_t off) {
                 const int64_t l = l0 + ll, k = k0 + off;
                 return l < len && k < kgs ? gy + (mb + l) * g.k + grp * kgs + k : nullptr;  // NHWC: pixel-major
             });
-            const int tid = int(threadIdx.x);
             for (int k = 0; k < Taps::kRows; ++k)
-                copy_chunk(smem, bt + (tid / Taps::kChunks + k * Taps::kRowStep) * ConvMmaTiles<T>::ld_row(kMmaN) + Taps::kChunk * (tid % Taps::kChunks),
+                copy_chunk(smem, bt + chunk_slot<T, Taps::kChunks, ConvMmaTiles<T>::ld_row(kMmaN)>(k),
                            taps.source(g, x, grp * cgs, len, red, k), x);
             taps.advance();
         };
-        MmaAcc<kGradM> acc;
-        mma_tile_product<T, kGradM, true, true>(smem, len, load, acc);
-        mma_tile_store<kGradM>(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
+        MmaAcc<kFilterM> acc;
+        mma_tile_product<T, kFilterM, true, true>(smem, len, load, acc);
+        mma_tile_store<kFilterM>(acc, kgs - k0, red - j0, conv_weight_tile_out<T>(a, grp, k0, j0, piece, partials));
     }
 }
 
@@ -520,12 +525,12 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
         b.x = xt;
         b.w = wt;
     }
-    const dim3 grid(unsigned((m_total + kForwardM - 1) / kForwardM), unsigned((kgs + kMmaN - 1) / kMmaN),
+    const dim3 grid(unsigned((m_total + kPixelM - 1) / kPixelM), unsigned((kgs + kMmaN - 1) / kMmaN),
                     unsigned(a.g.groups < 65535 ? a.g.groups : 65535));
     const auto go = [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_forward_mma", conv2d_forward_mma_kernel<T>, grid, dim3(kMmaThreads),
-               ConvMmaTiles<T>::template shared<kForwardM>(), b);
+               ConvMmaTiles<T>::template shared<kPixelM>(), b);
     };
     launch_typed(dtype, go);
     return true;
@@ -533,10 +538,12 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
 
 bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid) {
     if (!grad_chunks(dtype, a) || !aligned16(a.grad_y) || !aligned16(a.w)) return false;
+    dim3 wide = grid;  // the FMA kernel's grid over kPixelM-row tiles
+    wide.x = unsigned((conv_data_grad_rows(a.g) + kPixelM - 1) / kPixelM);
     launch_typed(dtype, [&](auto tag) {
         using T = decltype(tag);
-        launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, grid, dim3(kMmaThreads),
-               ConvMmaTiles<T>::template shared<kGradM>(), a);
+        launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, wide, dim3(kMmaThreads),
+               ConvMmaTiles<T>::template shared<kPixelM>(), a);
     });
     return true;
 }
@@ -547,7 +554,7 @@ bool conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, 
     launch_typed(dtype, [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_backward_weight_mma", conv2d_backward_weight_mma_kernel<T>, grid, dim3(kMmaThreads),
-               ConvMmaTiles<T>::template shared<kGradM>(), a, pieces, chunk, partials);
+               ConvMmaTiles<T>::template shared<kFilterM>(), a, pieces, chunk, partials);
     });
     return true;
 }
