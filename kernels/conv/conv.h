@@ -35,9 +35,10 @@ struct ConvArgs {
     void* db;
     // f32 operands may be rounded to tf32 for the tensor cores (cuda / emu; dk_set_allow_tf32)
     bool tf32;
-    // backward_weight on cuda / emu: conv_weight_grad_splits(g) partial dw sums, [splits][k][red]
-    // f32, when that is more than 1; forward: conv2d_forward_workspace's bytes (NCHW on tensor
-    // cores: x and w copied channels-last); unused, may be null, otherwise and on cpu
+    // scratch of the op's conv2d_*_workspace bytes, null where that is 0 (always on cpu): the
+    // forward's and data gradient's channels-last operand copies (NCHW on tensor cores); the
+    // weight gradient's conv_weight_grad_splits(g) partial dw sums, [splits][k][red] f32, when that
+    // is more than 1, then its channels-last copies
     float* workspace;
 };
 
@@ -66,6 +67,8 @@ DK_BACKEND_FUNCTIONS(
     void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs&, const char** name);
     // the scratch bytes the forward needs in ConvArgs::workspace (0: none)
     void conv2d_forward_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes);
+    void conv2d_backward_data_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes);
     void conv2d_backward_data(const Exec&, DType, const ConvArgs&);
+    void conv2d_backward_weight_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes);
     void conv2d_backward_weight(const Exec&, DType, const ConvArgs&);
 )

@@ -270,6 +270,23 @@ void conv2d_forward(const Exec& ex, DType dtype, const ConvArgs& a) {
     });
 }
 
+void conv2d_backward_data_workspace(const Exec&, DType dtype, const ConvArgs& a, int64_t* bytes) {
+    *bytes = conv2d_backward_data_mma_workspace(dtype, a);
+}
+
+namespace {
+// The weight gradient's workspace: the split's f32 partial sums, then the tensor cores' NCHW copies.
+int64_t weight_partials_bytes(const Exec& ex, const ConvGeom& g) {
+    const int64_t splits = conv_weight_grad_splits(ex, g);
+    return splits > 1 ? (splits * g.k * conv_red(g) * int64_t(sizeof(float)) + 15) / 16 * 16 : 0;
+}
+}  // namespace
+
+void conv2d_backward_weight_workspace(const Exec& ex, DType dtype, const ConvArgs& a, int64_t* bytes) {
+    const int64_t copies = conv2d_backward_weight_mma_workspace(dtype, a);
+    *bytes = weight_partials_bytes(ex, a.g) + copies;
+}
+
 void conv2d_backward_data(const Exec& ex, DType dtype, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const int64_t cgs = g.c / g.groups;
@@ -298,15 +315,20 @@ void conv2d_backward_weight(const Exec& ex, DType dtype, const ConvArgs& a) {
             const int64_t chunk = ((pixels + splits - 1) / splits + kTileK - 1) / kTileK * kTileK;
             const int64_t pieces = (pixels + chunk - 1) / chunk;
             float* partials = pieces > 1 ? a.workspace : nullptr;
+            void* copies = a.workspace ? reinterpret_cast<unsigned char*>(a.workspace) + weight_partials_bytes(ex, g) : nullptr;
             const int64_t z = g.groups * pieces;
             const dim3 grid(unsigned((red + kTile - 1) / kTile), unsigned((kgs + kTile - 1) / kTile),
                             unsigned(z < 65535 ? z : 65535));
-            if (!conv2d_backward_weight_mma(ex, dtype, a, grid, pieces, chunk, partials))
+            void* dw = conv2d_backward_weight_mma(ex, dtype, a, grid, pieces, chunk, partials, copies);
+            if (!dw) {
                 launch(ex, "conv2d_backward_weight", conv2d_backward_weight_kernel<T>, grid, dim3(kThreads), 0, a,
                        pieces, chunk, partials);
+                dw = a.dw;
+            }
             if (partials)
                 launch(ex, "conv2d_backward_weight_sum", column_sum_kernel<T>, dim3(grid_for(ex, total, 256)), dim3(256),
-                       0, static_cast<const float*>(partials), pieces, total, static_cast<T*>(a.dw));
+                       0, static_cast<const float*>(partials), pieces, total, static_cast<T*>(dw));
+            if (dw != a.dw) conv2d_backward_weight_mma_to_nchw(ex, dtype, a, dw);
         }
         if (a.db && g.k > 0)
             launch(ex, "conv2d_backward_bias", conv2d_backward_bias_kernel<T>,

@@ -2,7 +2,8 @@
 // f16 and for f32 where TF32 is allowed (operands rounded to tf32 per fragment,
 // mma.m16n8k8.tf32). The forward (C/groups a whole number of 16-byte chunks: 8 elements, f32 4;
 // NCHW through channels-last copies) with conv2d.cu's fused epilogue; the data and weight
-// gradients (NHWC, C/groups and K/groups whole chunks).
+// gradients (C/groups and K/groups whole chunks; NCHW through channels-last copies, the weight
+// gradient's dw transposed back).
 // The same implicit GEMMs as conv2d.cu's FMA kernels (the data gradient over the same stride
 // residue classes, the weight gradient over the same reduction pieces and workspace).
 //
@@ -461,13 +462,14 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 int64_t mma_chunk(DType dtype, const ConvArgs& a) {
     return dtype == DType::bf16 || dtype == DType::f16 ? 8 : dtype == DType::f32 && a.tf32 ? 4 : 0;
 }
-// The gradients' condition: NHWC, C/groups and K/groups whole chunks.
+// The gradients' condition: C/groups and K/groups whole chunks.
 bool grad_chunks(DType dtype, const ConvArgs& a) {
     const int64_t chunk = mma_chunk(dtype, a);
-    return chunk && a.g.nhwc && (a.g.c / a.g.groups) % chunk == 0 && (a.g.k / a.g.groups) % chunk == 0;
+    return chunk && (a.g.c / a.g.groups) % chunk == 0 && (a.g.k / a.g.groups) % chunk == 0;
 }
-int64_t forward_x_elems(const ConvGeom& g) { return g.n * g.c * g.h * g.w; }
-int64_t forward_w_elems(const ConvGeom& g) { return g.k * conv_red(g); }
+int64_t x_elems(const ConvGeom& g) { return g.n * g.c * g.h * g.w; }
+int64_t w_elems(const ConvGeom& g) { return g.k * conv_red(g); }
+int64_t y_elems(const ConvGeom& g) { return g.n * g.k * g.p * g.q; }
 int64_t round16(int64_t bytes) { return (bytes + 15) / 16 * 16; }
 
 // src [d0][d1][d2][d3] (compact) into compact dst [d0][d2][d3][d1]: NCHW x or [K][C/g][R][S] w
@@ -505,7 +507,7 @@ bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
 int64_t conv2d_forward_mma_workspace(DType dtype, const ConvArgs& a) {
     if (a.g.nhwc || !conv2d_mma_eligible(dtype, a)) return 0;
     const int64_t size = 16 / mma_chunk(dtype, a);
-    return round16(forward_x_elems(a.g) * size) + forward_w_elems(a.g) * size;
+    return round16(x_elems(a.g) * size) + w_elems(a.g) * size;
 }
 
 bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
@@ -519,7 +521,7 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
         if (!a.workspace) throw Error(DK_ERROR_INTERNAL, "conv2d_forward_mma: NCHW without its workspace");
         unsigned char* ws = reinterpret_cast<unsigned char*>(a.workspace);
         void* xt = ws;
-        void* wt = ws + round16(forward_x_elems(a.g) * (16 / mma_chunk(dtype, a)));
+        void* wt = ws + round16(x_elems(a.g) * (16 / mma_chunk(dtype, a)));
         to_channels_last(ex, dtype, a.x, xt, a.g.n, a.g.c, a.g.h, a.g.w);
         to_channels_last(ex, dtype, a.w, wt, a.g.k, a.g.c / a.g.groups, a.g.r, a.g.s);
         b.x = xt;
@@ -536,27 +538,72 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
     return true;
 }
 
+int64_t conv2d_backward_data_mma_workspace(DType dtype, const ConvArgs& a) {
+    if (a.g.nhwc || !grad_chunks(dtype, a)) return 0;
+    const int64_t size = 16 / mma_chunk(dtype, a);
+    return round16(y_elems(a.g) * size) + w_elems(a.g) * size;
+}
+
 bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid) {
-    if (!grad_chunks(dtype, a) || !aligned16(a.grad_y) || !aligned16(a.w)) return false;
+    if (!grad_chunks(dtype, a) || (a.g.nhwc && !(aligned16(a.grad_y) && aligned16(a.w)))) return false;
+    // NCHW: the kernel gathers channels-last grad_y and (r, s, c)-ordered w and writes dx in the
+    // geometry's own layout, so only the operands are copied
+    ConvArgs b = a;
+    if (!a.g.nhwc) {
+        if (!a.workspace) throw Error(DK_ERROR_INTERNAL, "conv2d_backward_data_mma: NCHW without its workspace");
+        unsigned char* ws = reinterpret_cast<unsigned char*>(a.workspace);
+        void* gyt = ws;
+        void* wt = ws + round16(y_elems(a.g) * (16 / mma_chunk(dtype, a)));
+        to_channels_last(ex, dtype, a.grad_y, gyt, a.g.n, a.g.k, a.g.p, a.g.q);
+        to_channels_last(ex, dtype, a.w, wt, a.g.k, a.g.c / a.g.groups, a.g.r, a.g.s);
+        b.grad_y = gyt;
+        b.w = wt;
+    }
     dim3 wide = grid;  // the FMA kernel's grid over kPixelM-row tiles
     wide.x = unsigned((conv_data_grad_rows(a.g) + kPixelM - 1) / kPixelM);
     launch_typed(dtype, [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_backward_data_mma", conv2d_backward_data_mma_kernel<T>, wide, dim3(kMmaThreads),
-               ConvMmaTiles<T>::template shared<kPixelM>(), a);
+               ConvMmaTiles<T>::template shared<kPixelM>(), b);
     });
     return true;
 }
 
-bool conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid, int64_t pieces,
-                                int64_t chunk, float* partials) {
-    if (!grad_chunks(dtype, a) || !aligned16(a.grad_y) || !aligned16(a.x)) return false;
+int64_t conv2d_backward_weight_mma_workspace(DType dtype, const ConvArgs& a) {
+    if (a.g.nhwc || !grad_chunks(dtype, a)) return 0;
+    const int64_t size = 16 / mma_chunk(dtype, a);
+    return round16(x_elems(a.g) * size) + round16(y_elems(a.g) * size) + w_elems(a.g) * size;
+}
+
+void* conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid, int64_t pieces,
+                                 int64_t chunk, float* partials, void* copies) {
+    if (!grad_chunks(dtype, a) || (a.g.nhwc && !(aligned16(a.grad_y) && aligned16(a.x)))) return nullptr;
+    // NCHW: x and grad_y copied channels-last; the kernel's dw comes out in (r, s, c) order, into
+    // the workspace too, for conv2d_backward_weight_mma_to_nchw
+    ConvArgs b = a;
+    if (!a.g.nhwc) {
+        if (!copies) throw Error(DK_ERROR_INTERNAL, "conv2d_backward_weight_mma: NCHW without its workspace");
+        const int64_t size = 16 / mma_chunk(dtype, a);
+        unsigned char* ws = static_cast<unsigned char*>(copies);
+        void* xt = ws;
+        void* gyt = ws + round16(x_elems(a.g) * size);
+        b.dw = ws + round16(x_elems(a.g) * size) + round16(y_elems(a.g) * size);
+        to_channels_last(ex, dtype, a.x, xt, a.g.n, a.g.c, a.g.h, a.g.w);
+        to_channels_last(ex, dtype, a.grad_y, gyt, a.g.n, a.g.k, a.g.p, a.g.q);
+        b.x = xt;
+        b.grad_y = gyt;
+    }
     launch_typed(dtype, [&](auto tag) {
         using T = decltype(tag);
         launch(ex, "conv2d_backward_weight_mma", conv2d_backward_weight_mma_kernel<T>, grid, dim3(kMmaThreads),
-               ConvMmaTiles<T>::template shared<kFilterM>(), a, pieces, chunk, partials);
+               ConvMmaTiles<T>::template shared<kFilterM>(), b, pieces, chunk, partials);
     });
-    return true;
+    return b.dw;
+}
+
+void conv2d_backward_weight_mma_to_nchw(const Exec& ex, DType dtype, const ConvArgs& a, const void* dw_rsc) {
+    // [k][r s][c/g][1] -> [k][c/g][1][r s]
+    to_channels_last(ex, dtype, dw_rsc, a.dw, a.g.k, a.g.r * a.g.s, a.g.c / a.g.groups, 1);
 }
 
 }  // namespace DK_BACKEND

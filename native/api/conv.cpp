@@ -238,6 +238,15 @@ void copy_shape(const Shape& shape, int64_t* out) {
     std::copy(shape.begin(), shape.end(), out);
 }
 
+// The data-gradient kernels (the transposed convolution's forward too) with their workspace.
+void backward_data(dk_context* ctx, DType dtype, ConvArgs& a) {
+    int64_t scratch = 0;
+    DK_BACKEND_CALL(ctx, conv2d_backward_data_workspace, dtype, a, &scratch);
+    const Workspace ws(ctx, size_t(scratch));
+    a.workspace = scratch ? ws.floats() : nullptr;
+    DK_BACKEND_CALL(ctx, conv2d_backward_data, dtype, a);
+}
+
 }  // namespace
 
 extern "C" {
@@ -302,7 +311,7 @@ DK_API dk_status dk_conv2d_backward_data(dk_context* ctx, const dk_conv2d_params
         a.w = wc.data;
         a.dx = gx.data;
         a.tf32 = ctx->allow_tf32;
-        DK_BACKEND_CALL(ctx, conv2d_backward_data, gx.dtype, a);
+        backward_data(ctx, gx.dtype, a);
     });
 }
 
@@ -328,10 +337,10 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
             check_disjoint(gb, gw);
             a.db = gb.data;
         }
-        // the kernels' split reduction sums its pieces through f32 scratch; the cpu backend needs none
-        const int64_t splits = ctx->device.device_type == DK_DEVICE_CPU ? 1 : conv_weight_grad_splits(ctx->exec, a.g);
-        const Workspace partials(ctx, splits > 1 ? size_t(splits * gw.numel) * sizeof(float) : 0);
-        a.workspace = partials.floats();
+        int64_t scratch = 0;
+        DK_BACKEND_CALL(ctx, conv2d_backward_weight_workspace, xc.dtype, a, &scratch);
+        const Workspace ws(ctx, size_t(scratch));
+        a.workspace = scratch ? ws.floats() : nullptr;
         DK_BACKEND_CALL(ctx, conv2d_backward_weight, xc.dtype, a);
     });
 }
@@ -355,7 +364,7 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
             check_disjoint(oc, bc);
             a.bias = bc.data;
         }
-        DK_BACKEND_CALL(ctx, conv2d_backward_data, xc.dtype, a);
+        backward_data(ctx, xc.dtype, a);
     });
 }
 

@@ -452,6 +452,8 @@ void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs& a, const char*
 }
 
 void conv2d_forward_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes) { *bytes = 0; }
+void conv2d_backward_data_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes) { *bytes = 0; }
+void conv2d_backward_weight_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes) { *bytes = 0; }
 
 void conv2d_backward_data(const Exec& ex, DType dtype, const ConvArgs& a) {
     if (a.g.n * a.g.c * a.g.h * a.g.w == 0) return;

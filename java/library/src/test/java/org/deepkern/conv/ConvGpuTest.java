@@ -39,7 +39,8 @@ class ConvGpuTest {
                     for (Geom g : ConvMmaTest.geoms()) t.matchesReference(d, dt, l, g);
         for (Device d : TestDevices.cuda())
             for (DType dt : new DType[] {DType.BF16, DType.F16})
-                for (Geom g : ConvMmaTest.gradGeoms()) t.gradientsMatchReference(d, dt, g);
+                for (Layout l : Layout.values())
+                    for (Geom g : ConvMmaTest.gradGeoms()) t.gradientsMatchReference(d, dt, l, g);
     }
 
     @Test
@@ -50,7 +51,8 @@ class ConvGpuTest {
             for (Layout l : Layout.values())
                 for (Geom g : ConvTf32Test.geoms()) t.forwardRoundsToTf32(d, l, g);
         for (Device d : TestDevices.cuda())
-            for (Geom g : ConvTf32Test.gradGeoms()) t.gradientsRoundToTf32(d, g);
+            for (Layout l : Layout.values())
+                for (Geom g : ConvTf32Test.gradGeoms()) t.gradientsRoundToTf32(d, l, g);
     }
 
     @Test

@@ -95,38 +95,40 @@ class ConvMmaTest {
         List<Arguments> out = new ArrayList<>();
         TestDevices.host().forEach(d -> {
             for (DType t : new DType[] {DType.BF16, DType.F16})
-                for (Geom g : gradGeoms()) out.add(Arguments.of(d, t, g));
+                for (Layout l : Layout.values())
+                    for (Geom g : gradGeoms()) out.add(Arguments.of(d, t, l, g));
         });
         return out.stream();
     }
 
     /**
      * The tensor-core data gradient (stride residue classes, transposed B fragments) and weight
-     * gradient (both fragments transposed, split reduction): bf16 / f16 NHWC with C/groups and
-     * K/groups multiples of 8, against the double reference.
+     * gradient (both fragments transposed, split reduction): bf16 / f16 with C/groups and K/groups
+     * multiples of 8, NHWC in place and NCHW through channels-last copies, against the double reference.
      */
-    @ParameterizedTest(name = "{0} {1} {2}")
+    @ParameterizedTest(name = "{0} {1} {2} {3}")
     @MethodSource("gradCases")
-    void gradientsMatchReference(Device d, DType t, Geom g) {
+    void gradientsMatchReference(Device d, DType t, Layout layout, Geom g) {
         Random rnd = new Random(g.hashCode() + 3L * t.ordinal());
         double[] x = ConvTest.eighths(rnd, g.xSize()), w = ConvTest.eighths(rnd, g.wSize()), gy = ConvTest.eighths(rnd, g.ySize());
         int P = g.p(), Q = g.q();
         double tol = t == DType.BF16 ? 1e-2 : 2e-3;
+        boolean nhwc = layout == Layout.NHWC;
         try (Scope s = Scope.open()) {
-            Tensor tx = ConvTest.upload(d, t, x, true, g.n(), g.c(), g.h(), g.w());
-            Tensor tw = ConvTest.upload(d, t, w, true, g.k(), g.cg(), g.r(), g.s());
-            Tensor tgy = ConvTest.upload(d, t, gy, true, g.n(), g.k(), P, Q);
-            Conv2dParams p = g.params(Layout.NHWC);
-            Tensor dx = ConvTest.poisoned(d, t, true, g.n(), g.c(), g.h(), g.w());
+            Tensor tx = ConvTest.upload(d, t, x, nhwc, g.n(), g.c(), g.h(), g.w());
+            Tensor tw = ConvTest.upload(d, t, w, nhwc, g.k(), g.cg(), g.r(), g.s());
+            Tensor tgy = ConvTest.upload(d, t, gy, nhwc, g.n(), g.k(), P, Q);
+            Conv2dParams p = g.params(layout);
+            Tensor dx = ConvTest.poisoned(d, t, nhwc, g.n(), g.c(), g.h(), g.w());
             F.conv2dBackwardData(tgy, tw, p, dx);
             ConvTest.check(ConvReference.backwardData(g, gy, w),
                     ConvReference.backwardData(g, ConvReference.abs(gy), ConvReference.abs(w)),
-                    ConvTest.download(dx, true, g.n(), g.c(), g.h(), g.w()), tol, "grad x " + t + " " + g);
-            Tensor dw = ConvTest.poisoned(d, t, true, g.k(), g.cg(), g.r(), g.s());
+                    ConvTest.download(dx, nhwc, g.n(), g.c(), g.h(), g.w()), tol, "grad x " + t + " " + layout + " " + g);
+            Tensor dw = ConvTest.poisoned(d, t, nhwc, g.k(), g.cg(), g.r(), g.s());
             F.conv2dBackwardWeight(tx, tgy, p, dw, null);
             ConvTest.check(ConvReference.backwardWeight(g, x, gy),
                     ConvReference.backwardWeight(g, ConvReference.abs(x), ConvReference.abs(gy)),
-                    ConvTest.download(dw, true, g.k(), g.cg(), g.r(), g.s()), tol, "grad w " + t + " " + g);
+                    ConvTest.download(dw, nhwc, g.k(), g.cg(), g.r(), g.s()), tol, "grad w " + t + " " + layout + " " + g);
         }
     }
 

@@ -29,7 +29,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * and the NHWC 1x1 case the TF32 GEMM; each must equal
  * the double convolution of the TF32-rounded x and w (at f32 accumulation tolerance) with its fused
  * epilogue (bias, relu, residual), and differ from the exact one. Without the switch, or on cpu, f32
- * stays f32; C/groups not a multiple of 4 keeps the FMA kernel. The gradients likewise (NHWC).
+ * stays f32; C/groups not a multiple of 4 keeps the FMA kernel. The gradients likewise.
  */
 class ConvTf32Test {
     static List<Geom> geoms() {
@@ -60,40 +60,42 @@ class ConvTf32Test {
     static Stream<Arguments> gradCases() {
         List<Arguments> out = new ArrayList<>();
         TestDevices.host().forEach(d -> {
-            for (Geom g : gradGeoms()) out.add(Arguments.of(d, g));
+            for (Layout l : Layout.values())
+                for (Geom g : gradGeoms()) out.add(Arguments.of(d, l, g));
         });
         return out.stream();
     }
 
     /**
-     * The data and weight gradients with TF32 allowed, NHWC: on emu the tensor-core kernels where
-     * C/groups and K/groups are multiples of 4 (operands rounded to TF32), the FMA kernels (exact
-     * f32) otherwise; on cpu f32 either way.
+     * The data and weight gradients with TF32 allowed: on emu the tensor-core kernels where
+     * C/groups and K/groups are multiples of 4 (operands rounded to TF32; NCHW through channels-last
+     * copies), the FMA kernels (exact f32) otherwise; on cpu f32 either way.
      */
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} {2}")
     @MethodSource("gradCases")
-    void gradientsRoundToTf32(Device d, Geom g) {
+    void gradientsRoundToTf32(Device d, Layout layout, Geom g) {
         Random rnd = new Random(g.hashCode() + 29L);
         double[] x = ConvTest.randn(rnd, g.xSize()), w = ConvTest.randn(rnd, g.wSize()), gy = ConvTest.randn(rnd, g.ySize());
         int P = g.p(), Q = g.q();
-        Conv2dParams p = g.params(Layout.NHWC);
+        Conv2dParams p = g.params(layout);
+        boolean nhwc = layout == Layout.NHWC;
         boolean rounds = d.type() != Device.Type.CPU && g.cg() % 4 == 0 && (g.k() / g.groups()) % 4 == 0;
         DeepKern.setAllowTf32(d, true);
         try (Scope s = Scope.open()) {
-            Tensor tx = ConvTest.upload(d, DType.F32, x, true, g.n(), g.c(), g.h(), g.w());
-            Tensor tw = ConvTest.upload(d, DType.F32, w, true, g.k(), g.cg(), g.r(), g.s());
-            Tensor tgy = ConvTest.upload(d, DType.F32, gy, true, g.n(), g.k(), P, Q);
+            Tensor tx = ConvTest.upload(d, DType.F32, x, nhwc, g.n(), g.c(), g.h(), g.w());
+            Tensor tw = ConvTest.upload(d, DType.F32, w, nhwc, g.k(), g.cg(), g.r(), g.s());
+            Tensor tgy = ConvTest.upload(d, DType.F32, gy, nhwc, g.n(), g.k(), P, Q);
             double[] xr = rounds ? Tf32.round(x) : x, wr = rounds ? Tf32.round(w) : w, gyr = rounds ? Tf32.round(gy) : gy;
-            Tensor dx = ConvTest.poisoned(d, DType.F32, true, g.n(), g.c(), g.h(), g.w());
+            Tensor dx = ConvTest.poisoned(d, DType.F32, nhwc, g.n(), g.c(), g.h(), g.w());
             F.conv2dBackwardData(tgy, tw, p, dx);
             ConvTest.check(ConvReference.backwardData(g, gyr, wr),
                     ConvReference.backwardData(g, ConvReference.abs(gy), ConvReference.abs(w)),
-                    ConvTest.download(dx, true, g.n(), g.c(), g.h(), g.w()), 2e-5, "tf32 grad x " + d + " " + g);
-            Tensor dw = ConvTest.poisoned(d, DType.F32, true, g.k(), g.cg(), g.r(), g.s());
+                    ConvTest.download(dx, nhwc, g.n(), g.c(), g.h(), g.w()), 2e-5, "tf32 grad x " + d + " " + layout + " " + g);
+            Tensor dw = ConvTest.poisoned(d, DType.F32, nhwc, g.k(), g.cg(), g.r(), g.s());
             F.conv2dBackwardWeight(tx, tgy, p, dw, null);
             ConvTest.check(ConvReference.backwardWeight(g, xr, gyr),
                     ConvReference.backwardWeight(g, ConvReference.abs(x), ConvReference.abs(gy)),
-                    ConvTest.download(dw, true, g.k(), g.cg(), g.r(), g.s()), 2e-5, "tf32 grad w " + d + " " + g);
+                    ConvTest.download(dw, nhwc, g.k(), g.cg(), g.r(), g.s()), 2e-5, "tf32 grad w " + d + " " + layout + " " + g);
         } finally {
             DeepKern.setAllowTf32(d, false);
         }
