@@ -241,6 +241,36 @@ def attention_op(op, shape):
     return [shape] * 3, [shape], call, Rows(lambda y: y[:, :, idx], rows)
 
 
+def attention_train_op(op, shape):
+    """AttentionTrainOp: q, k, v, grad_out [B, H, L, D] -> dq, dk, dv of sdpa (its autograd
+    backward after the forward, both timed); checked on the first (batch, head) in float64, query
+    rows in chunks (the full scores of L = 16K would not fit)."""
+    b, h, l, d = shape
+    causal = op == "attention_causal_fwd_bwd"
+
+    def call(xs, ys):
+        q, k, v = (t.detach().requires_grad_() for t in xs[:3])
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        ys[0], ys[1], ys[2] = torch.autograd.grad(out, (q, k, v), xs[3])
+
+    def first_head(xs):
+        q, k, v, g = (t[0, 0].double() for t in xs)
+        dq, dk, dv = torch.zeros_like(q), torch.zeros_like(k), torch.zeros_like(v)
+        for r0 in range(0, l, 512):
+            s = q[r0:r0 + 512] @ k.T / d ** 0.5
+            if causal:
+                s.masked_fill_(torch.arange(l, device=s.device)[None, :] > torch.arange(r0, r0 + s.shape[0], device=s.device)[:, None],
+                               float("-inf"))
+            p = torch.softmax(s, -1)
+            gr = g[r0:r0 + 512]
+            ds = p * (gr @ v.T - (gr * (p @ v)).sum(-1, keepdim=True)) / d ** 0.5
+            dq[r0:r0 + 512] = ds @ k
+            dk += ds.T @ q[r0:r0 + 512]
+            dv += p.T @ gr
+        return [dq, dk, dv]
+    return [shape] * 4, [shape] * 3, call, Rows(lambda y: y[0, 0], first_head)
+
+
 def make(op, shape, out_dtype):
     """(input shapes, output shapes, call(xs, ys), reference(xs) -> float64 outputs or None) for
     one op name of the registry (java/.../bench/Cases.java), with the inputs in its order."""
@@ -264,6 +294,8 @@ def make(op, shape, out_dtype):
         return conv_op(op, shape)
     if op in ("attention", "attention_causal"):
         return attention_op(op, shape)
+    if op in ("attention_fwd_bwd", "attention_causal_fwd_bwd"):
+        return attention_train_op(op, shape)
     name, bwd = (op[:-4], True) if op.endswith("_bwd") else (op, False)
     if name.startswith("swiglu"):
         # split: x [.., 2H] = [up | gate] as torch glu, out [.., H]; else gate and up

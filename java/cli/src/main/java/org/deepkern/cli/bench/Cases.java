@@ -47,7 +47,8 @@ public final class Cases {
      * rms_norm at {@link #rowShapes}; matmul and linear + bias + GELU at M = N = K = 4096 (1024
      * quick), f32; the ResNet-50 convolutions at batch 32, plain and with bias + ReLU, and a
      * depthwise 3x3, f32 NHWC (--quick: batch 2, six of them, two fused); attention and causal
-     * attention in bf16 at {@link #attentionShapes} (smaller off the GPU).
+     * attention in bf16 at {@link #attentionShapes} (smaller off the GPU), forward, and forward
+     * plus backward at every other sequence length.
      */
     public static List<BenchCase> all(boolean quick, boolean gpu) {
         List<BenchCase> out = new ArrayList<>();
@@ -74,6 +75,9 @@ public final class Cases {
         }
         for (long[] s : attentionShapes(quick, gpu))
             for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionOp(causal), DType.BF16, s));
+        for (long[] s : attentionShapes(quick, gpu))  // every other length (512, 2K, 8K), for the bench's time budget
+            if (Long.numberOfTrailingZeros(s[2] / 512) % 2 == 0)
+                for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionTrainOp(causal), DType.BF16, s));
         return out;
     }
 

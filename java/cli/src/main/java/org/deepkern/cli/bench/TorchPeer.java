@@ -4,11 +4,13 @@ import java.util.List;
 import java.util.function.IntConsumer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.TensorArrayRefOptional;
 import org.bytedeco.pytorch.TensorOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
@@ -71,7 +73,7 @@ public final class TorchPeer implements Peer {
 
     /**
      * The same op in PyTorch eager, out= forms where torch has them; an op without one (conv2d,
-     * the norms, attention) leaves its result in y[0] instead. Null when none is mapped.
+     * the norms, attention) leaves its results in y instead. Null when none is mapped.
      */
     private static Runnable call(BenchOp op, long[] shape, Tensor[] x, Tensor[] y) {
         if (op instanceof ActivationOp a) return activation(a, x, y);
@@ -87,6 +89,14 @@ public final class TorchPeer implements Peer {
         if (op instanceof ConvOp c) return conv(c, shape, x, y);
         if (op instanceof AttentionOp a) return () -> y[0] = torch.scaled_dot_product_attention(x[0], x[1], x[2],
                 new TensorOptional(), 0.0, a.causal(), new DoubleOptional(), false);
+        if (op instanceof AttentionTrainOp a) return () -> {  // sdpa and its autograd backward, as training runs them
+            Tensor q = x[0].detach().requires_grad_(), k = x[1].detach().requires_grad_(), v = x[2].detach().requires_grad_();
+            torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, a.causal(), new DoubleOptional(), false)
+                    .backward(x[3], new BoolOptional(), false, new TensorArrayRefOptional());
+            y[0] = q.grad();
+            y[1] = k.grad();
+            y[2] = v.grad();
+        };
         return null;
     }
 

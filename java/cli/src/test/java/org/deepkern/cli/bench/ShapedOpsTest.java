@@ -34,6 +34,9 @@ class ShapedOpsTest {
         long[] attn = {2, 16, 512, 64};
         assertEquals(4.0 * 2 * 16 * 512 * 512 * 64, new AttentionOp(false).flops(attn));
         assertEquals(2.0 * 2 * 16 * 512 * 512 * 64, new AttentionOp(true).flops(attn));
+        // forward + backward: 4 + 10 B H L^2 D (the backward's five products)
+        assertEquals(14.0 * 2 * 16 * 512 * 512 * 64, new AttentionTrainOp(false).flops(attn));
+        assertEquals(7.0 * 2 * 16 * 512 * 512 * 64, new AttentionTrainOp(true).flops(attn));
         // B L = 16K tokens of hidden H D = 2048 on a GPU, 2K tokens of hidden 512 elsewhere
         for (long[] s : Cases.attentionShapes(false, true)) assertEquals(16384 * 2048, s[0] * s[1] * s[2] * s[3]);
         for (long[] s : Cases.attentionShapes(false, false)) assertEquals(2048 * 512, s[0] * s[1] * s[2] * s[3]);
@@ -58,7 +61,9 @@ class ShapedOpsTest {
                 new BenchCase(new MatmulOp(true), DType.BF16, new long[] {17, 7, 130}),
                 new BenchCase(new ConvOp(false, false), DType.F32, ConvOp.shape(2, 9, 5, 7, 3, 2, 1)),
                 new BenchCase(new ConvOp(true, false), DType.F32, ConvOp.shape(1, 7, 3, 4, 7, 2, 3)),
-                new BenchCase(new ConvOp(false, true), DType.F32, ConvOp.shape(2, 9, 5, 5, 3, 1, 1)));
+                new BenchCase(new ConvOp(false, true), DType.F32, ConvOp.shape(2, 9, 5, 5, 3, 1, 1)),
+                new BenchCase(new AttentionTrainOp(false), DType.BF16, new long[] {2, 3, 37, 32}),
+                new BenchCase(new AttentionTrainOp(true), DType.F32, new long[] {1, 2, 70, 64}));
         for (BenchCase c : cases) {
             Result r = bench().run(c);
             assertTrue(r.passed(), c.id() + ": " + r.failure());
@@ -77,6 +82,7 @@ class ShapedOpsTest {
         assertWrong(new ConvOp(true, false), new ConvOp(false, false), ConvOp.shape(1, 7, 3, 4, 3, 1, 1), 2);
         assertWrong(new RowOp(RowOp.Kind.LOG_SOFTMAX), new RowOp(RowOp.Kind.SOFTMAX), new long[] {5, 130}, 1);
         assertWrong(new RowOp(RowOp.Kind.RMS_NORM), new RowOp(RowOp.Kind.LAYER_NORM), new long[] {5, 130}, 2);
+        assertWrong(new AttentionTrainOp(true), new AttentionTrainOp(false), new long[] {1, 2, 40, 32}, 4);
     }
 
     /** {@code wrong}'s run judged by {@code right}'s reference (wrong reads the first {@code shared} inputs alike). */
