@@ -9,6 +9,7 @@ import static org.deepkern.testing.EmuSchedules.sameInEveryOrder;
 import java.util.List;
 import java.util.Random;
 import org.deepkern.DType;
+import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
@@ -20,7 +21,8 @@ import org.junit.jupiter.api.Test;
  * Race check of the conv kernels on emu: the FMA and tensor-core forwards (shared-memory tiles
  * behind barriers, cp.async), the depthwise forwards (the NCHW one stages a window in shared
  * memory), the 1x1 forward through the GEMM kernel, the fused epilogue and the implicit-GEMM
- * gradients (residue classes at stride 2, the split weight gradient and its second pass) give
+ * gradients (residue classes at stride 2, the split weight gradient and its second pass; the
+ * tensor-core ones in bf16 / f16 and TF32, NHWC and NCHW through channels-last copies) give
  * bit-identical results whether the threads of a block run forward, reversed or shuffled between
  * barriers.
  */
@@ -51,6 +53,20 @@ class ConvScheduleTest {
         }
         sameInEveryOrder("mma", SEED, () -> forward(DType.BF16, Layout.NHWC, mma, false));
         sameInEveryOrder("mma fused", SEED, () -> forward(DType.F16, Layout.NHWC, mma, true));
+        sameInEveryOrder("mma nchw", SEED, () -> forward(DType.BF16, Layout.NCHW, mma, true));
+        tf32(() -> {
+            for (Layout l : Layout.values()) sameInEveryOrder("mma tf32 " + l, SEED, () -> forward(DType.F32, l, mma, true));
+        });
+    }
+
+    /** r with TF32 allowed on emu: f32 on the tensor-core kernels (m16n8k8.tf32, 4-byte loads of k-major tiles). */
+    private static void tf32(Runnable r) {
+        DeepKern.setAllowTf32(Device.EMU, true);
+        try {
+            r.run();
+        } finally {
+            DeepKern.setAllowTf32(Device.EMU, false);
+        }
     }
 
     @Test
@@ -71,9 +87,18 @@ class ConvScheduleTest {
                 ConvPathTest.extras().get(1));                          // 800 pixels: the split weight gradient
         for (Geom g : gs)
             for (Layout l : Layout.values()) gradients(g, l, DType.F32);
-        // the tensor-core gradients: residue classes, and the split weight gradient
-        gradients(new Geom(1, 16, 9, 9, 16, 3, 3, 2, 2, 2, 1, 1, 2, 2, 2, 2), Layout.NHWC, DType.BF16);
-        gradients(new Geom(2, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1), Layout.NHWC, DType.F16);
+        // the tensor-core gradients: residue classes, and the split weight gradient; NCHW through
+        // channels-last copies; f32 as TF32
+        Geom strided = new Geom(1, 16, 9, 9, 16, 3, 3, 2, 2, 2, 1, 1, 2, 2, 2, 2);
+        Geom split = new Geom(2, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+        gradients(strided, Layout.NHWC, DType.BF16);
+        gradients(split, Layout.NHWC, DType.F16);
+        gradients(strided, Layout.NCHW, DType.F16);
+        gradients(split, Layout.NCHW, DType.BF16);
+        tf32(() -> {
+            gradients(strided, Layout.NHWC, DType.F32);
+            gradients(split, Layout.NCHW, DType.F32);
+        });
     }
 
     private void gradients(Geom g, Layout l, DType t) {
