@@ -26,6 +26,8 @@
 // Two pipeline stages: while the tensor cores multiply one pair of tiles, the cp.async copies of
 // the next pair are in flight (commit per stage, wait_group<1>, then a barrier).
 // FLOPs and traffic as conv2d.cu's kernels, on tensor cores.
+#include <string>
+
 #include "deepkern/portable.cuh"
 #include "deepkern/async_copy.cuh"
 #include "conv/conv.cuh"
@@ -102,9 +104,8 @@ __device__ __forceinline__ void gather_tile(const Smem& smem, int at, const T* b
 // over l < len of A[row, l] B[l, col]. load(a, b, l0) issues the copies of the tiles of reduction
 // step l0 into the stage at a (A, [row][red] pitch kLdRed, or with ATrans [red][row] pitch
 // ld_row(M)) and b (B likewise: [col][red], or with BTrans [red][col]); this function commits
-// them. smem is the kernel's DK_DYNAMIC_SHARED array (bounds-checked on emu). The [red][row]
-// forms are read with ldmatrix .trans, which has no 32-bit form: f32 (tf32) reads them with one
-// 4-byte load per fragment element instead.
+// them. smem is the kernel's DK_DYNAMIC_SHARED array (bounds-checked on emu). The fragments come
+// from mma.cuh's mma_a_fragment / mma_b_fragments, as the GEMM's do.
 template <int M>
 using MmaAcc = float[M / 64][kMmaN / 8][4];  // [m16 tile of the warp's rows][n8 tile][fragment]
 
@@ -113,8 +114,8 @@ __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, 
     using Tiles = ConvMmaTiles<T>;
     using Step = typename Tiles::Step;
     constexpr int kMt = M / 64, kStage = Tiles::template stage<M>(), kBAt = Tiles::tile(M);
-    constexpr int kK = Tiles::kK, kChunk = Tiles::kChunk, kLdRed = Tiles::kLdRed;
-    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, j = lane / 8, i = lane % 8;
+    constexpr int kK = Tiles::kK, kLdRed = Tiles::kLdRed;
+    const int warp = threadIdx.x / 32;
     DK_UNROLL
     for (int mt = 0; mt < kMt; ++mt)
         DK_UNROLL
@@ -140,36 +141,15 @@ __device__ __forceinline__ void mma_tile_product(const Smem& smem, int64_t len, 
         const int a = st * kStage, b = a + kBAt;
         DK_UNROLL
         for (int ks = 0; ks < kK; ks += Step::kK) {
-            // A's four 8 x 8 matrices per m16 tile: rows +0 / +8 (j & 1) by red +0 / +kChunk (j >> 1)
             uint32_t af[kMt][4];
             DK_UNROLL
-            for (int mt = 0; mt < kMt; ++mt) {
-                const int r0 = (M / kMmaWarps) * warp + 16 * mt;
-                if constexpr (ATrans && Step::kTf32)  // a[r]: row g + 8 (r & 1), red t + 4 (r >> 1)
-                    DK_UNROLL
-                    for (int r = 0; r < 4; ++r)
-                        af[mt][r] = __float_as_uint(
-                            smem[a + (ks + lane % 4 + 4 * (r >> 1)) * Tiles::ld_row(M) + r0 + lane / 4 + 8 * (r & 1)]);
-                else if constexpr (ATrans)
-                    ldmatrix<4, true>(af[mt], &smem[a + (ks + 8 * (j >> 1) + i) * Tiles::ld_row(M) + r0 + 8 * (j & 1)]);
-                else
-                    ldmatrix<4>(af[mt], &smem[a + (r0 + lane % 16) * kLdRed + ks + kChunk * (lane / 16)]);
-                Step::operand(af[mt]);
-            }
+            for (int mt = 0; mt < kMt; ++mt)
+                mma_a_fragment<T, ATrans>(af[mt], smem, a, ATrans ? Tiles::ld_row(M) : kLdRed,
+                                          (M / kMmaWarps) * warp + 16 * mt, ks);
             DK_UNROLL
             for (int pr = 0; pr < kMmaN / 16; ++pr) {
-                // B's: columns 16 pr + 8 (j >> 1) by red +0 / +kChunk (j & 1), so bf = two n8 tiles' fragments
-                uint32_t bf[4];
-                if constexpr (BTrans && Step::kTf32)  // n8 tile q >> 1, b[q & 1]: red t + 4 (q & 1), column g
-                    DK_UNROLL
-                    for (int q = 0; q < 4; ++q)
-                        bf[q] = __float_as_uint(
-                            smem[b + (ks + lane % 4 + 4 * (q & 1)) * Tiles::ld_row(kMmaN) + 16 * pr + 8 * (q >> 1) + lane / 4]);
-                else if constexpr (BTrans)
-                    ldmatrix<4, true>(bf, &smem[b + (ks + 8 * (j & 1) + i) * Tiles::ld_row(kMmaN) + 16 * pr + 8 * (j >> 1)]);
-                else
-                    ldmatrix<4>(bf, &smem[b + (16 * pr + 8 * (j >> 1) + i) * kLdRed + ks + kChunk * (j & 1)]);
-                Step::operand(bf);
+                uint32_t bf[4];  // columns 16 pr .. 16 pr + 15: two n8 tiles' fragments
+                mma_b_fragments<T, BTrans>(bf, smem, b, BTrans ? Tiles::ld_row(kMmaN) : kLdRed, 16 * pr, ks);
                 const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
                 DK_UNROLL
                 for (int mt = 0; mt < kMt; ++mt) {
@@ -467,11 +447,6 @@ bool grad_chunks(DType dtype, const ConvArgs& a) {
     const int64_t chunk = mma_chunk(dtype, a);
     return chunk && (a.g.c / a.g.groups) % chunk == 0 && (a.g.k / a.g.groups) % chunk == 0;
 }
-int64_t x_elems(const ConvGeom& g) { return g.n * g.c * g.h * g.w; }
-int64_t w_elems(const ConvGeom& g) { return g.k * conv_red(g); }
-int64_t y_elems(const ConvGeom& g) { return g.n * g.k * g.p * g.q; }
-int64_t round16(int64_t bytes) { return (bytes + 15) / 16 * 16; }
-
 // src [d0][d1][d2][d3] (compact) into compact dst [d0][d2][d3][d1]: NCHW x or [K][C/g][R][S] w
 // to channels-last, through the strided copy (tensor.cu).
 void to_channels_last(const Exec& ex, DType dtype, const void* src, void* dst, int64_t d0, int64_t d1, int64_t d2,
@@ -485,6 +460,47 @@ void to_channels_last(const Exec& ex, DType dtype, const void* src, void* dst, i
     for (int d = 0; d < 4; ++d) c.shape[d] = shape[d], c.x_stride[d] = stride[d];
     c.out_strided = false;
     strided_copy(ex, dtype, c);
+}
+
+// The NCHW paths' channels-last operand copies, laid out one after another in a workspace, each
+// 16-byte aligned: the same walk sizes the workspace (constructed without one) and fills it.
+class ChannelsLast {
+public:
+    ChannelsLast(DType dtype, const ConvArgs& a) : dtype_(dtype), size_(16 / mma_chunk(dtype, a)) {}
+    ChannelsLast(const Exec& ex, DType dtype, const ConvArgs& a, void* workspace) : ChannelsLast(dtype, a) {
+        ex_ = &ex;
+        at_ = static_cast<unsigned char*>(workspace);
+    }
+
+    // x [N][C][H][W], grad_y [N][K][P][Q] and w [K][C/g][R][S] channels-last
+    void* x(const ConvArgs& a) { return copy(a.x, a.g.n, a.g.c, a.g.h, a.g.w); }
+    void* grad_y(const ConvArgs& a) { return copy(a.grad_y, a.g.n, a.g.k, a.g.p, a.g.q); }
+    void* w(const ConvArgs& a) { return copy(a.w, a.g.k, a.g.c / a.g.groups, a.g.r, a.g.s); }
+    // room for a [K][R][S][C/g] weight gradient, not copied
+    void* dw(const ConvArgs& a) { return take(a.g.k * conv_red(a.g)); }
+    int64_t bytes() const { return used_; }
+
+private:
+    void* copy(const void* src, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
+        void* dst = take(d0 * d1 * d2 * d3);
+        if (dst) to_channels_last(*ex_, dtype_, src, dst, d0, d1, d2, d3);
+        return dst;
+    }
+    void* take(int64_t elems) {
+        void* p = at_ ? at_ + used_ : nullptr;
+        used_ += (elems * size_ + 15) / 16 * 16;
+        return p;
+    }
+    const Exec* ex_ = nullptr;
+    DType dtype_;
+    int64_t size_, used_ = 0;
+    unsigned char* at_ = nullptr;
+};
+
+// The workspace of an NCHW call, which the op sized from the same walk.
+void* nchw_workspace(void* ws, const char* what) {
+    if (!ws) throw Error(DK_ERROR_INTERNAL, std::string(what) + ": NCHW without its workspace");
+    return ws;
 }
 
 // go(T{}) for the element type of a tensor-core dtype
@@ -506,8 +522,9 @@ bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
 
 int64_t conv2d_forward_mma_workspace(DType dtype, const ConvArgs& a) {
     if (a.g.nhwc || !conv2d_mma_eligible(dtype, a)) return 0;
-    const int64_t size = 16 / mma_chunk(dtype, a);
-    return round16(x_elems(a.g) * size) + w_elems(a.g) * size;
+    ChannelsLast sizes(dtype, a);
+    sizes.x(a), sizes.w(a);
+    return sizes.bytes();
 }
 
 bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
@@ -518,14 +535,9 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
     // residual) in the geometry's own layout, so only the operands are copied
     ConvArgs b = a;
     if (!a.g.nhwc) {
-        if (!a.workspace) throw Error(DK_ERROR_INTERNAL, "conv2d_forward_mma: NCHW without its workspace");
-        unsigned char* ws = reinterpret_cast<unsigned char*>(a.workspace);
-        void* xt = ws;
-        void* wt = ws + round16(x_elems(a.g) * (16 / mma_chunk(dtype, a)));
-        to_channels_last(ex, dtype, a.x, xt, a.g.n, a.g.c, a.g.h, a.g.w);
-        to_channels_last(ex, dtype, a.w, wt, a.g.k, a.g.c / a.g.groups, a.g.r, a.g.s);
-        b.x = xt;
-        b.w = wt;
+        ChannelsLast copies(ex, dtype, a, nchw_workspace(a.workspace, "conv2d_forward_mma"));
+        b.x = copies.x(a);
+        b.w = copies.w(a);
     }
     const dim3 grid(unsigned((m_total + kPixelM - 1) / kPixelM), unsigned((kgs + kMmaN - 1) / kMmaN),
                     unsigned(a.g.groups < 65535 ? a.g.groups : 65535));
@@ -540,8 +552,9 @@ bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a) {
 
 int64_t conv2d_backward_data_mma_workspace(DType dtype, const ConvArgs& a) {
     if (a.g.nhwc || !grad_chunks(dtype, a)) return 0;
-    const int64_t size = 16 / mma_chunk(dtype, a);
-    return round16(y_elems(a.g) * size) + w_elems(a.g) * size;
+    ChannelsLast sizes(dtype, a);
+    sizes.grad_y(a), sizes.w(a);
+    return sizes.bytes();
 }
 
 bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid) {
@@ -550,14 +563,9 @@ bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, di
     // geometry's own layout, so only the operands are copied
     ConvArgs b = a;
     if (!a.g.nhwc) {
-        if (!a.workspace) throw Error(DK_ERROR_INTERNAL, "conv2d_backward_data_mma: NCHW without its workspace");
-        unsigned char* ws = reinterpret_cast<unsigned char*>(a.workspace);
-        void* gyt = ws;
-        void* wt = ws + round16(y_elems(a.g) * (16 / mma_chunk(dtype, a)));
-        to_channels_last(ex, dtype, a.grad_y, gyt, a.g.n, a.g.k, a.g.p, a.g.q);
-        to_channels_last(ex, dtype, a.w, wt, a.g.k, a.g.c / a.g.groups, a.g.r, a.g.s);
-        b.grad_y = gyt;
-        b.w = wt;
+        ChannelsLast copies(ex, dtype, a, nchw_workspace(a.workspace, "conv2d_backward_data_mma"));
+        b.grad_y = copies.grad_y(a);
+        b.w = copies.w(a);
     }
     dim3 wide = grid;  // the FMA kernel's grid over kPixelM-row tiles
     wide.x = unsigned((conv_data_grad_rows(a.g) + kPixelM - 1) / kPixelM);
@@ -571,8 +579,9 @@ bool conv2d_backward_data_mma(const Exec& ex, DType dtype, const ConvArgs& a, di
 
 int64_t conv2d_backward_weight_mma_workspace(DType dtype, const ConvArgs& a) {
     if (a.g.nhwc || !grad_chunks(dtype, a)) return 0;
-    const int64_t size = 16 / mma_chunk(dtype, a);
-    return round16(x_elems(a.g) * size) + round16(y_elems(a.g) * size) + w_elems(a.g) * size;
+    ChannelsLast sizes(dtype, a);
+    sizes.x(a), sizes.grad_y(a), sizes.dw(a);
+    return sizes.bytes();
 }
 
 void* conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a, dim3 grid, int64_t pieces,
@@ -582,16 +591,10 @@ void* conv2d_backward_weight_mma(const Exec& ex, DType dtype, const ConvArgs& a,
     // the workspace too, for conv2d_backward_weight_mma_to_nchw
     ConvArgs b = a;
     if (!a.g.nhwc) {
-        if (!copies) throw Error(DK_ERROR_INTERNAL, "conv2d_backward_weight_mma: NCHW without its workspace");
-        const int64_t size = 16 / mma_chunk(dtype, a);
-        unsigned char* ws = static_cast<unsigned char*>(copies);
-        void* xt = ws;
-        void* gyt = ws + round16(x_elems(a.g) * size);
-        b.dw = ws + round16(x_elems(a.g) * size) + round16(y_elems(a.g) * size);
-        to_channels_last(ex, dtype, a.x, xt, a.g.n, a.g.c, a.g.h, a.g.w);
-        to_channels_last(ex, dtype, a.grad_y, gyt, a.g.n, a.g.k, a.g.p, a.g.q);
-        b.x = xt;
-        b.grad_y = gyt;
+        ChannelsLast nchw(ex, dtype, a, nchw_workspace(copies, "conv2d_backward_weight_mma"));
+        b.x = nchw.x(a);
+        b.grad_y = nchw.grad_y(a);
+        b.dw = nchw.dw(a);
     }
     launch_typed(dtype, [&](auto tag) {
         using T = decltype(tag);

@@ -170,43 +170,6 @@ __device__ __forceinline__ void mma_tile_of(unsigned pid, unsigned tiles_m, unsi
     tn = in / rows;
 }
 
-// The A fragments of the m16 tile at rows mr, reductions ks .. ks + Step::kK of a stage at smem[sa].
-template <typename T, bool TransA, typename Smem>
-__device__ __forceinline__ void gemm_a_fragment(uint32_t (&af)[4], const Smem& smem, int sa, int mr, int ks) {
-    using Tiles = GemmMmaTiles<T>;
-    const int lane = threadIdx.x % 32, li = lane % 8, lj = lane / 8;
-    // matrices: 0 rows 0-7 k +0, 1 rows 8-15 k +0, 2 rows 0-7 k +kChunk, 3 rows 8-15 k +kChunk
-    if constexpr (!TransA)
-        ldmatrix<4>(af, &smem[sa + (mr + lane % 16) * Tiles::kLdK + ks + Tiles::kChunk * (lane / 16)]);
-    else if constexpr (!Tiles::Step::kTf32)
-        ldmatrix<4, true>(af, &smem[sa + (ks + li + 8 * (lj >> 1)) * Tiles::kLdA + mr + 8 * (lj & 1)]);
-    else  // a[r]: row g + 8 (r & 1), k t + 4 (r >> 1)
-        DK_UNROLL
-        for (int r = 0; r < 4; ++r)
-            af[r] = __float_as_uint(smem[sa + (ks + lane % 4 + 4 * (r >> 1)) * Tiles::kLdA + mr + lane / 4 + 8 * (r & 1)]);
-    Tiles::Step::operand(af);
-}
-
-// The B fragments of the two n8 tiles at columns nc, nc + 8, reductions ks .. ks + Step::kK.
-template <typename T, bool TransB, typename Smem>
-__device__ __forceinline__ void gemm_b_fragments(uint32_t (&b0)[2], uint32_t (&b1)[2], const Smem& smem, int sb, int nc,
-                                                 int ks) {
-    using Tiles = GemmMmaTiles<T>;
-    const int lane = threadIdx.x % 32, li = lane % 8, lj = lane / 8;
-    uint32_t bf[4];
-    // matrices: 0 n 0-7 k +0, 1 n 0-7 k +kChunk, 2 n 8-15 k +0, 3 n 8-15 k +kChunk
-    if constexpr (TransB)
-        ldmatrix<4>(bf, &smem[sb + (nc + 8 * (lj >> 1) + li) * Tiles::kLdK + ks + Tiles::kChunk * (lj & 1)]);
-    else if constexpr (!Tiles::Step::kTf32)
-        ldmatrix<4, true>(bf, &smem[sb + (ks + li + 8 * (lj & 1)) * Tiles::kLdB + nc + 8 * (lj >> 1)]);
-    else  // b[r] of n8 tile j: k t + 4 r, column g
-        DK_UNROLL
-        for (int q = 0; q < 4; ++q)
-            bf[q] = __float_as_uint(smem[sb + (ks + lane % 4 + 4 * (q & 1)) * Tiles::kLdB + nc + 8 * (q >> 1) + lane / 4]);
-    Tiles::Step::operand(bf);
-    b0[0] = bf[0], b0[1] = bf[1], b1[0] = bf[2], b1[1] = bf[3];
-}
-
 // Split K (gridDim.y > 1, GemmArgs::partials): block y takes the stages [y per, (y + 1) per) of the
 // K loop and writes its f32 tile to partials[y]; gemm_split_sum_kernel adds the pieces in order
 // and applies the epilogue. For products with fewer output tiles than SMs and a long K, where one
@@ -269,11 +232,13 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
             for (int ks = 0; ks < kK; ks += Step::kK) {
                 uint32_t af[kWarpM / 16][4];
                 DK_UNROLL
-                for (int mt = 0; mt < kWarpM / 16; ++mt) gemm_a_fragment<T, TransA>(af[mt], smem, sa, wm + 16 * mt, ks);
+                for (int mt = 0; mt < kWarpM / 16; ++mt)
+                    mma_a_fragment<T, TransA>(af[mt], smem, sa, TransA ? Tiles::kLdA : Tiles::kLdK, wm + 16 * mt, ks);
                 DK_UNROLL
                 for (int q = 0; q < kWarpN / 16; ++q) {
-                    uint32_t b0[2], b1[2];
-                    gemm_b_fragments<T, TransB>(b0, b1, smem, sb, wn + 16 * q, ks);
+                    uint32_t bf[4];  // B stored [k][n] is k-major; transposed, [n][k]
+                    mma_b_fragments<T, !TransB>(bf, smem, sb, TransB ? Tiles::kLdK : Tiles::kLdB, wn + 16 * q, ks);
+                    const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
                     DK_UNROLL
                     for (int mt = 0; mt < kWarpM / 16; ++mt) {
                         Step::mma(acc[mt][2 * q], af[mt], b0);

@@ -256,4 +256,45 @@ struct MmaStep {
     }
 };
 
+// The fragments of one MmaStep<T> from a staged tile at smem[at] with row pitch ld, for the tile
+// products written once for the GEMM and the convolutions. Rows are the tile's m (A) or n (B)
+// index; stored [row][red] (ldmatrix) or, KMajor, [red][row] (ldmatrix.trans; f32 by one 4-byte
+// load per fragment element, there being no 32-bit ldmatrix.trans). The pitch keeps the eight
+// row addresses of an ldmatrix in distinct banks (the callers' static_asserts).
+//
+// A, the m16 tile at rows r0 .., reductions ks ..: matrices 0 rows +0 red +0, 1 rows +8 red +0,
+// 2 rows +0 red +kChunk, 3 rows +8 red +kChunk (tf32: a[r] row g + 8 (r & 1), red t + 4 (r >> 1)).
+template <typename T, bool KMajor, typename Smem>
+__device__ __forceinline__ void mma_a_fragment(uint32_t (&af)[4], const Smem& smem, int at, int ld, int r0, int ks) {
+    using Step = MmaStep<T>;
+    const int lane = threadIdx.x % 32, i = lane % 8, j = lane / 8;
+    if constexpr (!KMajor)
+        ldmatrix<4>(af, &smem[at + (r0 + lane % 16) * ld + ks + Step::kChunk * (lane / 16)]);
+    else if constexpr (!Step::kTf32)
+        ldmatrix<4, true>(af, &smem[at + (ks + i + 8 * (j >> 1)) * ld + r0 + 8 * (j & 1)]);
+    else
+        DK_UNROLL
+        for (int r = 0; r < 4; ++r)
+            af[r] = __float_as_uint(smem[at + (ks + lane % 4 + 4 * (r >> 1)) * ld + r0 + lane / 4 + 8 * (r & 1)]);
+    Step::operand(af);
+}
+
+// B, the two n8 tiles at rows (columns of the product) c0 .., c0 + 8 .., reductions ks ..: bf[0..1]
+// the first tile's fragment, bf[2..3] the second's (matrices 0 n +0 red +0, 1 n +0 red +kChunk,
+// 2 n +8 red +0, 3 n +8 red +kChunk; tf32: n8 tile q >> 1, b[q & 1] red t + 4 (q & 1), column g).
+template <typename T, bool KMajor, typename Smem>
+__device__ __forceinline__ void mma_b_fragments(uint32_t (&bf)[4], const Smem& smem, int at, int ld, int c0, int ks) {
+    using Step = MmaStep<T>;
+    const int lane = threadIdx.x % 32, i = lane % 8, j = lane / 8;
+    if constexpr (!KMajor)
+        ldmatrix<4>(bf, &smem[at + (c0 + 8 * (j >> 1) + i) * ld + ks + Step::kChunk * (j & 1)]);
+    else if constexpr (!Step::kTf32)
+        ldmatrix<4, true>(bf, &smem[at + (ks + i + 8 * (j & 1)) * ld + c0 + 8 * (j >> 1)]);
+    else
+        DK_UNROLL
+        for (int q = 0; q < 4; ++q)
+            bf[q] = __float_as_uint(smem[at + (ks + lane % 4 + 4 * (q & 1)) * ld + c0 + 8 * (q >> 1) + lane / 4]);
+    Step::operand(bf);
+}
+
 }  // namespace dk
