@@ -442,10 +442,13 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 int64_t mma_chunk(DType dtype, const ConvArgs& a) {
     return dtype == DType::bf16 || dtype == DType::f16 ? 8 : dtype == DType::f32 && a.tf32 ? 4 : 0;
 }
+// Whether n (C/groups or K/groups) is a nonzero number of whole chunks: the gathers decode their
+// indices by it once (an empty group, which torch allows, takes the FMA kernels).
+bool whole_chunks(int64_t n, int64_t chunk) { return chunk && n > 0 && n % chunk == 0; }
 // The gradients' condition: C/groups and K/groups whole chunks.
 bool grad_chunks(DType dtype, const ConvArgs& a) {
     const int64_t chunk = mma_chunk(dtype, a);
-    return chunk && (a.g.c / a.g.groups) % chunk == 0 && (a.g.k / a.g.groups) % chunk == 0;
+    return whole_chunks(a.g.c / a.g.groups, chunk) && whole_chunks(a.g.k / a.g.groups, chunk);
 }
 // src [d0][d1][d2][d3] (compact) into compact dst [d0][d2][d3][d1]: NCHW x or [K][C/g][R][S] w
 // to channels-last, through the strided copy (tensor.cu).
@@ -516,8 +519,7 @@ void launch_typed(DType dtype, const Launch& go) {
 }  // namespace
 
 bool conv2d_mma_eligible(DType dtype, const ConvArgs& a) {
-    const int64_t chunk = mma_chunk(dtype, a);
-    return chunk && (a.g.c / a.g.groups) % chunk == 0 && (!a.g.nhwc || (aligned16(a.x) && aligned16(a.w)));
+    return whole_chunks(a.g.c / a.g.groups, mma_chunk(dtype, a)) && (!a.g.nhwc || (aligned16(a.x) && aligned16(a.w)));
 }
 
 int64_t conv2d_forward_mma_workspace(DType dtype, const ConvArgs& a) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.deepkern.DType;
+import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
@@ -172,6 +173,41 @@ class ConvPathTest {
                 assertArrayEquals(new float[g.wSize()], dw.toFloatArray(), "grad w " + d + " " + l);
                 assertArrayEquals(new float[g.k()], db.toFloatArray(), "grad bias " + d + " " + l);
             }
+    }
+
+    /**
+     * Empty channel groups, which torch allows (C = 0 or K = 0): the forward gives act(bias), the
+     * data gradient zeros, in every dtype and layout, on the tensor-core dtypes too (TF32 allowed),
+     * where such a group falls back to the FMA kernels.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("devices")
+    void emptyChannelsGiveBiasAndZeros(Device d) {
+        DeepKern.setAllowTf32(d, true);
+        try {
+            for (DType t : new DType[] {DType.F32, DType.BF16, DType.F16})
+                for (Layout l : Layout.values())
+                    try (Scope scope = Scope.open()) {
+                        boolean nhwc = l == Layout.NHWC;
+                        Conv2dParams p = new Geom(1, 0, 5, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1).params(l);
+                        Tensor x = Tensor.zeros(nhwc ? new long[] {1, 5, 5, 0} : new long[] {1, 0, 5, 5}, t, d);
+                        Tensor w = Tensor.zeros(nhwc ? new long[] {8, 3, 3, 0} : new long[] {8, 0, 3, 3}, t, d);
+                        Tensor b = Tensor.full(new long[] {8}, 0.5, t, d);
+                        float[] y = F.conv2d(x, w, b, null, p).toFloatArray();
+                        float[] want = new float[8 * 25];
+                        java.util.Arrays.fill(want, 0.5f);
+                        assertArrayEquals(want, y, "C = 0 forward " + t + " " + l + " " + d);
+                        // K = 0: the data gradient of 8 channels sums over no filter
+                        Tensor gy = Tensor.zeros(nhwc ? new long[] {1, 5, 5, 0} : new long[] {1, 0, 5, 5}, t, d);
+                        Tensor w0 = Tensor.zeros(nhwc ? new long[] {0, 3, 3, 8} : new long[] {0, 8, 3, 3}, t, d);
+                        long[] xShape = nhwc ? new long[] {1, 5, 5, 8} : new long[] {1, 8, 5, 5};
+                        Conv2dParams pk = new Geom(1, 8, 5, 5, 0, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1).params(l);
+                        assertArrayEquals(new float[8 * 25], F.conv2dBackwardData(gy, w0, xShape, pk).toFloatArray(),
+                                "K = 0 grad x " + t + " " + l + " " + d);
+                    }
+        } finally {
+            DeepKern.setAllowTf32(d, false);
+        }
     }
 
     private static double[] gen(Random rnd, boolean half, int size) {
