@@ -707,7 +707,8 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_mma_kernel(Att
     DK_SHARED(float, deltas, [2][Bq]);
     DK_SHARED(float, partials, [Tiles::kPartialWarps][Tiles::kPartialValues][32]);  // [warp][value][lane]
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
-    // the warp's 16 keys (key group) and slice of d; its split partner has the same keys, the other slice
+    // the warp's 16 keys (key group) and slice of d; its split partner has the same keys, the other
+    // slice (unsplit spelled out: the compiler cannot see warp < 4, and the extra index spills at sm_80)
     const int kgroup = kSplit == 1 ? warp : warp % (kWarps / kSplit), slice = kSplit == 1 ? 0 : warp / (kWarps / kSplit);
     const int d0 = slice * kSlice;
     const int64_t ktiles = (a.lk + Bc - 1) / Bc, group = a.heads / a.kv_heads;

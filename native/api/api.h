@@ -131,3 +131,14 @@ dk_status guard_ctx(const char* op, const dk_context* ctx, F&& body) {
             default: dk::fail(DK_ERROR_INTERNAL, "no backend for this context");       \
         }                                                                              \
     } while (0)
+
+// fn with the scratch its backend's fn##_workspace(exec, dtype, args, &bytes) asks for, in
+// args.field (null for 0 bytes), given back when the op returns.
+#define DK_BACKEND_CALL_WITH_WORKSPACE(ctx, fn, dtype, args, field)       \
+    do {                                                                  \
+        int64_t dk_bytes_ = 0;                                            \
+        DK_BACKEND_CALL(ctx, fn##_workspace, dtype, args, &dk_bytes_);    \
+        const dk::Workspace dk_workspace_(ctx, size_t(dk_bytes_));        \
+        (args).field = dk_bytes_ ? dk_workspace_.floats() : nullptr;      \
+        DK_BACKEND_CALL(ctx, fn, dtype, args);                            \
+    } while (0)

@@ -238,15 +238,6 @@ void copy_shape(const Shape& shape, int64_t* out) {
     std::copy(shape.begin(), shape.end(), out);
 }
 
-// The data-gradient kernels (the transposed convolution's forward too) with their workspace.
-void backward_data(dk_context* ctx, DType dtype, ConvArgs& a) {
-    int64_t scratch = 0;
-    DK_BACKEND_CALL(ctx, conv2d_backward_data_workspace, dtype, a, &scratch);
-    const Workspace ws(ctx, size_t(scratch));
-    a.workspace = scratch ? ws.floats() : nullptr;
-    DK_BACKEND_CALL(ctx, conv2d_backward_data, dtype, a);
-}
-
 }  // namespace
 
 extern "C" {
@@ -288,11 +279,7 @@ DK_API dk_status dk_conv2d_forward(dk_context* ctx, const dk_conv2d_params* para
             check_no_partial_overlap(oc, rc);  // residual may be out itself
             a.residual = rc.data;
         }
-        int64_t scratch = 0;
-        DK_BACKEND_CALL(ctx, conv2d_forward_workspace, xc.dtype, a, &scratch);
-        const Workspace ws(ctx, size_t(scratch));
-        a.workspace = scratch ? ws.floats() : nullptr;
-        DK_BACKEND_CALL(ctx, conv2d_forward, xc.dtype, a);
+        DK_BACKEND_CALL_WITH_WORKSPACE(ctx, conv2d_forward, xc.dtype, a, workspace);
     });
 }
 
@@ -311,7 +298,7 @@ DK_API dk_status dk_conv2d_backward_data(dk_context* ctx, const dk_conv2d_params
         a.w = wc.data;
         a.dx = gx.data;
         a.tf32 = ctx->allow_tf32;
-        backward_data(ctx, gx.dtype, a);
+        DK_BACKEND_CALL_WITH_WORKSPACE(ctx, conv2d_backward_data, gx.dtype, a, workspace);
     });
 }
 
@@ -337,11 +324,7 @@ DK_API dk_status dk_conv2d_backward_weight(dk_context* ctx, const dk_conv2d_para
             check_disjoint(gb, gw);
             a.db = gb.data;
         }
-        int64_t scratch = 0;
-        DK_BACKEND_CALL(ctx, conv2d_backward_weight_workspace, xc.dtype, a, &scratch);
-        const Workspace ws(ctx, size_t(scratch));
-        a.workspace = scratch ? ws.floats() : nullptr;
-        DK_BACKEND_CALL(ctx, conv2d_backward_weight, xc.dtype, a);
+        DK_BACKEND_CALL_WITH_WORKSPACE(ctx, conv2d_backward_weight, xc.dtype, a, workspace);
     });
 }
 
@@ -364,7 +347,7 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
             check_disjoint(oc, bc);
             a.bias = bc.data;
         }
-        backward_data(ctx, xc.dtype, a);
+        DK_BACKEND_CALL_WITH_WORKSPACE(ctx, conv2d_backward_data, xc.dtype, a, workspace);
     });
 }
 

@@ -37,15 +37,6 @@ Checked check_matrix(const dk_context* ctx, const char* name, const dk_tensor* t
     return flipped;
 }
 
-// The backend's gemm with the workspace it asks for (a K split's partial products).
-void run_gemm(dk_context* ctx, DType dtype, GemmArgs& g) {
-    int64_t bytes = 0;
-    DK_BACKEND_CALL(ctx, gemm_workspace, dtype, g, &bytes);
-    const Workspace ws(ctx, size_t(bytes));
-    g.partials = bytes ? ws.floats() : nullptr;
-    DK_BACKEND_CALL(ctx, gemm, dtype, g);
-}
-
 // A matmul's batch description and output shape from its checked operands.
 struct MatmulPlan {
     GemmArgs g{};
@@ -165,7 +156,7 @@ DK_API dk_status dk_matmul(dk_context* ctx, const dk_tensor* a, const dk_tensor*
         plan.g.b = bc.data;
         plan.g.out = oc.data;
         plan.g.tf32 = ctx->allow_tf32;
-        run_gemm(ctx, ac.dtype, plan.g);
+        DK_BACKEND_CALL_WITH_WORKSPACE(ctx, gemm, ac.dtype, plan.g, partials);  // a K split's partials
     });
 }
 
@@ -208,7 +199,7 @@ DK_API dk_status dk_linear(dk_context* ctx, const dk_tensor* x, const dk_tensor*
             g.residual = rc.data;
         }
         g.tf32 = ctx->allow_tf32;
-        run_gemm(ctx, xc.dtype, g);
+        DK_BACKEND_CALL_WITH_WORKSPACE(ctx, gemm, xc.dtype, g, partials);
     });
 }
 
