@@ -6,21 +6,23 @@
 // Math (deepkern.h): s = scale q k^T + bias, masked to each row's allowed key prefix
 // (attention/attention.cuh), P = softmax(s), out = P v, logsumexp = log rowsum exp(s).
 //
-// Forward: a block of 4 warps owns a tile of 64 query rows of one (batch, head), each warp 16 rows,
-// and streams the key/value tiles of its kv head through shared memory in two cp.async stages (the
-// next tile lands while this one is used). Per key tile each warp computes its 16 x Bc block of S,
-// updates its rows' running max m and sum l (online softmax in base 2, f32 registers, rows spread
-// over the 4 lanes of a quad and merged by xor shuffles; the key mask and the bias only on the tiles
-// that need them) and rescales and adds P V into an f32 16 x D output
-// accumulator; at the end out = O / l and logsumexp = m + log l. For f16 / bf16 both products are
-// mma.m16n8k16 with f32 accumulation: Q's A fragments come once from global memory, K's B fragments
-// by ldmatrix from the [key][d] tile, P is re-packed from the S accumulator fragments straight into
-// A fragments (the m16n8 C layout of two adjacent n8 tiles is the m16k16 A layout), V's B fragments
-// by ldmatrix.trans. f32 runs the same kernel with FMA products: each lane computes exactly the
-// accumulator elements an mma would give it (S reading Q from global and K from shared memory; P V
-// through a per-warp P tile in shared memory), so the softmax and epilogue code is one.
-// The key tile Bc is the largest of 64/32/16(/8 for f32) whose two stages fit 96 KB of shared memory.
-// Traffic: Q, O once; K, V once per 64-row query tile; FLOPs 4 Lq Lk D per head (halved by causal).
+// Forward: a block of 4 warps owns a tile of query rows of one (batch, head), each warp 16 or 32
+// of them (one or two m16 row blocks; FwdTiles), and streams the key/value tiles of its kv head
+// through shared memory in two cp.async stages (the next tile lands while this one is used). Per key
+// tile each warp computes its rows x Bc block of S, updates its rows' running max m and sum l
+// (online softmax in base 2, f32 registers, rows spread over the 4 lanes of a quad and merged by xor
+// shuffles; the key mask and the bias only on the tiles that need them) and rescales and adds P V
+// into an f32 rows x D output accumulator; at the end out = O / l and logsumexp = m + log l. For
+// f16 / bf16 both products are mma.m16n8k16 with f32 accumulation: Q's A fragments by ldmatrix from
+// the Q tile staged in shared memory (or held in registers), K's B fragments by ldmatrix from the
+// [key][d] tile, P is re-packed from the S accumulator fragments straight into A fragments (the
+// m16n8 C layout of two adjacent n8 tiles is the m16k16 A layout), V's B fragments by
+// ldmatrix.trans; each K and V fragment feeds the warp's row blocks. f32 runs the same kernel with
+// FMA products: each lane computes exactly the accumulator elements an mma would give it (S reading
+// Q from global and K from shared memory; P V through a per-warp P tile in shared memory), so the
+// softmax and epilogue code is one.
+// Traffic: Q, O once; K, V once per query tile (128 rows on the tensor cores up to D = 128, else
+// 64); FLOPs 4 Lq Lk D per head (halved by causal).
 //
 // Backward: a pre-pass computes delta = rowsum(dO * O) and zeroes the f32 dQ accumulator; then one
 // block per (batch, kv head, key tile) keeps its K and V tile in shared memory and dK, dV in
@@ -69,18 +71,39 @@ constexpr int fwd_ld() { return D + 16 / int(sizeof(T)); }
 template <typename T>
 constexpr bool uses_mma() { return !std::is_same<T, float>::value; }
 
-template <typename T, int D>
-constexpr int fwd_shared_bytes(int keys) {
-    const int stages = 2 * 2 * keys * fwd_ld<T, D>() * int(sizeof(T));
-    return uses_mma<T>() ? stages : stages + kWarps * 16 * (keys + 1) * 4;  // f32: the per-warp P tiles
-}
-
-template <typename T, int D>
-constexpr int fwd_key_tile() {
-    int keys = 64;
-    while (keys > (uses_mma<T>() ? 16 : 8) && fwd_shared_bytes<T, D>(keys) > kForwardSharedBudget) keys /= 2;
-    return keys;
-}
+// The forward's tiles. Tensor cores up to D = 128: each warp owns 32 query rows, two m16 row
+// blocks, so every K and V fragment read from shared memory feeds two mma (those reads bound the
+// kernel), and the block 128 rows; Q is staged once through shared memory by 16-byte copies and its
+// A fragments are read by ldmatrix per key tile (held in registers they would take 64 of them, next
+// to the 2 x 16 x D output accumulator). At D = 256 that accumulator leaves room for one row block,
+// and the variant staging unaligned rows element by element keeps one (with two it spills at D = 128
+// on sm_80): 16 rows per warp, Q's fragments loaded once from global memory and held. f32 (FMA): 16
+// rows per warp, Q read from global memory. The key tile Bc is the largest of 64/32/16(/8 for f32) whose
+// shared memory fits kForwardSharedBudget.
+template <typename T, int D, bool Aligned>
+struct FwdTiles {
+    static constexpr bool kMma = uses_mma<T>();
+    static constexpr int kRowBlocks = kMma && D <= 128 && Aligned ? 2 : 1, kQueryTile = 16 * kRowBlocks * kWarps;
+    static constexpr bool kQHeld = kRowBlocks == 1;  // mma: Q's fragments in registers for the whole kernel
+    static constexpr int kLd = fwd_ld<T, D>();
+    // dynamic shared memory, in T: two stages of [K [Bc][kLd], V [Bc][kLd]]; then, not held, the Q
+    // tile [kQueryTile][kLd]; f32: then the per-warp P tiles [warp][16][Bc + 1] in f32
+    static constexpr int stage_elements(int keys) { return 2 * keys * kLd; }
+    static constexpr int q_elements() { return kMma && !kQHeld ? kQueryTile * kLd : 0; }
+    static constexpr int bytes(int keys) {
+        return (2 * stage_elements(keys) + q_elements()) * int(sizeof(T)) + (kMma ? 0 : kWarps * 16 * (keys + 1) * 4);
+    }
+    static constexpr int key_tile() {
+        // two row blocks of 64 scores next to their accumulators spill past D = 64 (ptxas: 255 registers)
+        int keys = kRowBlocks == 2 && D > 64 ? 32 : 64;
+        while (keys > (kMma ? 16 : 8) && bytes(keys) > kForwardSharedBudget) keys /= 2;
+        return keys;
+    }
+    static constexpr int Bc = key_tile(), kPLd = Bc + 1;
+    static constexpr int kQ = 2 * stage_elements(Bc), kP = kQ + q_elements();
+    static constexpr int kSharedBytes = bytes(Bc);
+    static_assert(kSharedBytes <= kForwardSharedBudget, "the forward's tiles fit its budget");
+};
 
 // The backward's query and key tile (equal): K, V, Q, dO as f32 rows of D + 1 (so lanes walking
 // rows at one d hit different banks) plus P and dS.
@@ -190,8 +213,8 @@ inline bool rows_aligned(const void* base, const RowStrides& r) {
 }
 
 // The pieces of a warp's work on one key tile that the forward and the deterministic dQ kernel
-// share. The warp owns 16 query rows; this lane's are row[0] = g and row[1] = g + 8 of them
-// (accumulator elements i >> 1 = 0 and 1), columns 2t, 2t + 1 of each n8 tile.
+// share. The warp owns RB blocks of 16 query rows; in block rb this lane's are row[rb][0] = g and
+// row[rb][1] = g + 8 (accumulator elements i >> 1 = 0 and 1), columns 2t, 2t + 1 of each n8 tile.
 
 // The A fragments of rows row[0], row[1] (rows of X, ld apart; zeros past lq) for mma over D.
 template <typename T, int D>
@@ -210,29 +233,53 @@ __device__ __forceinline__ void row_fragments(uint32_t (&f)[D / 16][4], const T*
         }
 }
 
-// s = X Y^T over D for the warp's rows by the Bc rows of a [key][d] tile Y at smem[y] (rows Ld
-// apart). Mma: X as A fragments xf, Y's B fragments by ldmatrix (yq: this lane's row offset, keys
-// 8 (j >> 1) + lane % 8, d 8 (j & 1) for matrix j = lane / 8). FMA: X read from global rows x0, x1
-// (null past the data), each lane computing exactly the accumulator elements an mma gives it.
-template <typename T, int D, int Bc, int Ld, bool Mma, typename Smem>
-__device__ __forceinline__ void tile_scores(float (&s)[Bc / 8][4], const uint32_t (&xf)[Mma ? D / 16 : 1][4], const T* x0,
-                                            const T* x1, const Smem& smem, int y, int yq) {
-    DK_UNROLL
-    for (int nt = 0; nt < Bc / 8; ++nt)
+// Held A fragments (row_fragments') as tile_scores' source of one row block.
+template <int Steps>
+struct HeldFragments {
+    const uint32_t (&f)[Steps][4];
+    __device__ __forceinline__ void operator()(int, int ks, uint32_t (&af)[4]) const {
         DK_UNROLL
-        for (int i = 0; i < 4; ++i) s[nt][i] = 0.0f;
+        for (int r = 0; r < 4; ++r) af[r] = f[ks][r];
+    }
+};
+
+template <int Steps>
+__device__ __forceinline__ HeldFragments<Steps> held(const uint32_t (&f)[Steps][4]) { return {f}; }
+
+// s = X Y^T over D for the warp's RB row blocks by the Bc rows of a [key][d] tile Y at smem[y]
+// (rows Ld apart). Mma: x(rb, ks, af) gives row block rb's A fragment of k16 step ks; Y's B
+// fragments by ldmatrix (yq: this lane's row offset, keys 8 (j >> 1) + lane % 8, d 8 (j & 1) for
+// matrix j = lane / 8), each feeding the RB row blocks. FMA (RB = 1): X read from global rows x0,
+// x1 (null past the data), each lane computing exactly the accumulator elements an mma gives it.
+template <typename T, int D, int Bc, int Ld, int RB, bool Mma, class XFragment, typename Smem>
+__device__ __forceinline__ void tile_scores(float (&s)[RB][Bc / 8][4], const XFragment& x, const T* x0, const T* x1,
+                                            const Smem& smem, int y, int yq) {
+    DK_UNROLL
+    for (int rb = 0; rb < RB; ++rb)
+        DK_UNROLL
+        for (int nt = 0; nt < Bc / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) s[rb][nt][i] = 0.0f;
     if constexpr (Mma) {
         DK_UNROLL
-        for (int ks = 0; ks < D / 16; ++ks)
+        for (int ks = 0; ks < D / 16; ++ks) {
+            uint32_t xf[RB][4];
+            DK_UNROLL
+            for (int rb = 0; rb < RB; ++rb) x(rb, ks, xf[rb]);
             DK_UNROLL
             for (int np = 0; np < Bc / 16; ++np) {
                 uint32_t bf[4];
                 ldmatrix<4>(bf, &smem[yq + 16 * np * Ld + 16 * ks]);
                 const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
-                mma_m16n8k16<T>(s[2 * np], xf[ks], b0, s[2 * np]);
-                mma_m16n8k16<T>(s[2 * np + 1], xf[ks], b1, s[2 * np + 1]);
+                DK_UNROLL
+                for (int rb = 0; rb < RB; ++rb) {
+                    mma_m16n8k16<T>(s[rb][2 * np], xf[rb], b0, s[rb][2 * np]);
+                    mma_m16n8k16<T>(s[rb][2 * np + 1], xf[rb], b1, s[rb][2 * np + 1]);
+                }
             }
+        }
     } else {
+        static_assert(RB == 1, "the FMA path owns one row block per warp");
         const int t = threadIdx.x % 4;
         for (int d = 0; d < D; ++d) {
             const float v0 = x0 ? load_float(x0[d]) : 0.0f, v1 = x1 ? load_float(x1[d]) : 0.0f;
@@ -240,44 +287,54 @@ __device__ __forceinline__ void tile_scores(float (&s)[Bc / 8][4], const uint32_
             for (int nt = 0; nt < Bc / 8; ++nt) {
                 const float y0 = load_float(smem[y + (8 * nt + 2 * t) * Ld + d]);
                 const float y1 = load_float(smem[y + (8 * nt + 2 * t + 1) * Ld + d]);
-                s[nt][0] = fmaf(v0, y0, s[nt][0]);
-                s[nt][1] = fmaf(v0, y1, s[nt][1]);
-                s[nt][2] = fmaf(v1, y0, s[nt][2]);
-                s[nt][3] = fmaf(v1, y1, s[nt][3]);
+                s[0][nt][0] = fmaf(v0, y0, s[0][nt][0]);
+                s[0][nt][1] = fmaf(v0, y1, s[0][nt][1]);
+                s[0][nt][2] = fmaf(v1, y0, s[0][nt][2]);
+                s[0][nt][3] = fmaf(v1, y1, s[0][nt][3]);
             }
         }
     }
 }
 
-// o += p Y for the warp's 16 x Bc block p (accumulator layout) and the [key][d] tile Y at smem[y].
-// Mma: p re-packed from accumulator into A fragments (the m16n8 C layout of two adjacent n8 tiles
-// is the m16k16 A layout), Y's B fragments by ldmatrix.trans (yq: keys lane % 8 + 8 (j & 1), d
-// 8 (j >> 1)). FMA: p through the warp's [16][Bc + 1] tile at smem[pt].
-template <typename T, int D, int Bc, int Ld, bool Mma, typename Smem>
-__device__ __forceinline__ void tile_accumulate(float (&o)[D / 8][4], const float (&p)[Bc / 8][4], const Smem& smem, int y,
-                                                int yq, int pt) {
+// o += p Y for the warp's RB blocks p of 16 x Bc (accumulator layout) and the [key][d] tile Y at
+// smem[y]. Mma: p re-packed from accumulator into A fragments (the m16n8 C layout of two adjacent
+// n8 tiles is the m16k16 A layout), Y's B fragments by ldmatrix.trans (yq: keys lane % 8 + 8 (j &
+// 1), d 8 (j >> 1)), each feeding the RB row blocks. FMA (RB = 1): p through the warp's [16][Bc + 1]
+// tile at smem[pt].
+template <typename T, int D, int Bc, int Ld, int RB, bool Mma, typename Smem>
+__device__ __forceinline__ void tile_accumulate(float (&o)[RB][D / 8][4], const float (&p)[RB][Bc / 8][4], const Smem& smem,
+                                                int y, int yq, int pt) {
     if constexpr (Mma) {
         DK_UNROLL
         for (int kk = 0; kk < Bc / 16; ++kk) {
-            const uint32_t pf[4] = {pack2_float<T>(p[2 * kk][0], p[2 * kk][1]), pack2_float<T>(p[2 * kk][2], p[2 * kk][3]),
-                                    pack2_float<T>(p[2 * kk + 1][0], p[2 * kk + 1][1]),
-                                    pack2_float<T>(p[2 * kk + 1][2], p[2 * kk + 1][3])};
+            uint32_t pf[RB][4];
+            DK_UNROLL
+            for (int rb = 0; rb < RB; ++rb) {
+                pf[rb][0] = pack2_float<T>(p[rb][2 * kk][0], p[rb][2 * kk][1]);
+                pf[rb][1] = pack2_float<T>(p[rb][2 * kk][2], p[rb][2 * kk][3]);
+                pf[rb][2] = pack2_float<T>(p[rb][2 * kk + 1][0], p[rb][2 * kk + 1][1]);
+                pf[rb][3] = pack2_float<T>(p[rb][2 * kk + 1][2], p[rb][2 * kk + 1][3]);
+            }
             DK_UNROLL
             for (int dp = 0; dp < D / 16; ++dp) {
                 uint32_t bf[4];
                 ldmatrix<4, true>(bf, &smem[yq + 16 * kk * Ld + 16 * dp]);
                 const uint32_t b0[2] = {bf[0], bf[1]}, b1[2] = {bf[2], bf[3]};
-                mma_m16n8k16<T>(o[2 * dp], pf, b0, o[2 * dp]);
-                mma_m16n8k16<T>(o[2 * dp + 1], pf, b1, o[2 * dp + 1]);
+                DK_UNROLL
+                for (int rb = 0; rb < RB; ++rb) {
+                    mma_m16n8k16<T>(o[rb][2 * dp], pf[rb], b0, o[rb][2 * dp]);
+                    mma_m16n8k16<T>(o[rb][2 * dp + 1], pf[rb], b1, o[rb][2 * dp + 1]);
+                }
             }
         }
     } else {
+        static_assert(RB == 1, "the FMA path owns one row block per warp");
         constexpr int kPLd = Bc + 1;
         const int lane = threadIdx.x % 32, g = lane >> 2, t = lane & 3;
         DK_UNROLL
         for (int nt = 0; nt < Bc / 8; ++nt)
             DK_UNROLL
-            for (int i = 0; i < 4; ++i) store_float(smem[pt + (g + 8 * (i >> 1)) * kPLd + 8 * nt + 2 * t + (i & 1)], p[nt][i]);
+            for (int i = 0; i < 4; ++i) store_float(smem[pt + (g + 8 * (i >> 1)) * kPLd + 8 * nt + 2 * t + (i & 1)], p[0][nt][i]);
         __syncwarp();
         for (int j = 0; j < Bc; ++j) {
             const float p0 = load_float(smem[pt + g * kPLd + j]), p1 = load_float(smem[pt + (g + 8) * kPLd + j]);
@@ -285,10 +342,10 @@ __device__ __forceinline__ void tile_accumulate(float (&o)[D / 8][4], const floa
             for (int dt = 0; dt < D / 8; ++dt) {
                 const float v0 = load_float(smem[y + j * Ld + 8 * dt + 2 * t]);
                 const float v1 = load_float(smem[y + j * Ld + 8 * dt + 2 * t + 1]);
-                o[dt][0] = fmaf(p0, v0, o[dt][0]);
-                o[dt][1] = fmaf(p0, v1, o[dt][1]);
-                o[dt][2] = fmaf(p1, v0, o[dt][2]);
-                o[dt][3] = fmaf(p1, v1, o[dt][3]);
+                o[0][dt][0] = fmaf(p0, v0, o[0][dt][0]);
+                o[0][dt][1] = fmaf(p0, v1, o[0][dt][1]);
+                o[0][dt][2] = fmaf(p1, v0, o[0][dt][2]);
+                o[0][dt][3] = fmaf(p1, v1, o[0][dt][3]);
             }
         }
     }
@@ -297,18 +354,19 @@ __device__ __forceinline__ void tile_accumulate(float (&o)[D / 8][4], const floa
 // (minimum 1 block per SM: without it ptxas held the D = 32 instantiation to 128 registers and spilled)
 template <typename T, int D, bool Aligned>
 __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(AttentionArgs a) {
-    constexpr int Bc = fwd_key_tile<T, D>(), kLd = fwd_ld<T, D>(), kPLd = Bc + 1;
-    constexpr bool kMma = uses_mma<T>();
-    DK_DYNAMIC_SHARED(T, smem);  // two stages of [K tile Bc x kLd, V tile Bc x kLd]; f32: then P [warp][16][kPLd]
+    using Tiles = FwdTiles<T, D, Aligned>;
+    constexpr int RB = Tiles::kRowBlocks, kRows = Tiles::kQueryTile, Bc = Tiles::Bc, kLd = Tiles::kLd;
+    constexpr bool kMma = Tiles::kMma;
+    DK_DYNAMIC_SHARED(T, smem);  // see FwdTiles
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
-    const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
+    const int64_t qtiles = (a.lq + kRows - 1) / kRows;
     // query tiles last to first: under a causal mask the last see the most keys, and the longest
     // blocks starting first leave the grid a short tail (the backward's key tiles already run heaviest first)
     const int64_t qt = qtiles - 1 - blockIdx.x % qtiles, bh = blockIdx.x / qtiles, b = bh / a.heads, h = bh % a.heads;
     const int64_t kvh = h / (a.heads / a.kv_heads);  // within batch b (the backward's kvh counts over batches)
-    const int64_t r0 = qt * kQueryTile, wr0 = r0 + 16 * warp;
+    const int64_t r0 = qt * kRows, wr0 = r0 + 16 * RB * warp;
     const int64_t kl = attention_key_length(a, b);
-    const int64_t last = (r0 + kQueryTile < a.lq ? r0 + kQueryTile : a.lq) - 1;
+    const int64_t last = (r0 + kRows < a.lq ? r0 + kRows : a.lq) - 1;
     const int64_t kend = attention_key_end(a, kl, last);
     const int64_t steps = (kend + Bc - 1) / Bc;
     const int64_t qld = a.q_rows.row;
@@ -320,25 +378,39 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
     // with the row), without a bias: no per-element key test or bias load.
     const int64_t interior = a.bias ? 0 : attention_key_end(a, kl, r0) / Bc;
 
-    // this lane's rows: wr0 + g and wr0 + g + 8 (fragment elements i >> 1 = 0 and 1)
-    int64_t row[2], end[2];
-    float m[2], l[2];
-    for (int r = 0; r < 2; ++r) {
-        row[r] = wr0 + g + 8 * r;
-        end[r] = row[r] < a.lq ? attention_key_end(a, kl, row[r]) : 0;
-        m[r] = -INFINITY;
-        l[r] = 0.0f;
-    }
-    float o[D / 8][4];
+    // this lane's rows: row(rb, r) = wr0 + 16 rb + 8 r + g (fragment elements i >> 1 = r), and their key ends
+    auto row = [&](int rb, int r) { return wr0 + 16 * rb + 8 * r + g; };
+    int64_t end[RB][2];
+    float m[RB][2], l[RB][2];
+    float o[RB][D / 8][4];
     DK_UNROLL
-    for (int dt = 0; dt < D / 8; ++dt)
+    for (int rb = 0; rb < RB; ++rb) {
+        for (int r = 0; r < 2; ++r) {
+            end[rb][r] = row(rb, r) < a.lq ? attention_key_end(a, kl, row(rb, r)) : 0;
+            m[rb][r] = -INFINITY;
+            l[rb][r] = 0.0f;
+        }
         DK_UNROLL
-        for (int i = 0; i < 4; ++i) o[dt][i] = 0.0f;
+        for (int dt = 0; dt < D / 8; ++dt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) o[rb][dt][i] = 0.0f;
+    }
 
-    uint32_t qf[kMma ? D / 16 : 1][4];
-    if constexpr (kMma) row_fragments<T, D>(qf, Q, qld, row, a.lq);
-    const T* q0 = row[0] < a.lq ? Q + row[0] * qld : nullptr;  // the FMA path's rows
-    const T* q1 = row[1] < a.lq ? Q + row[1] * qld : nullptr;
+    // Q on the tensor cores: staged (zero rows past lq) with the first K / V tile, its fragments
+    // read per key tile; or held, loaded once from global memory.
+    uint32_t qf[Tiles::kQHeld && kMma ? D / 16 : 1][4];
+    if constexpr (kMma && Tiles::kQHeld) {
+        const int64_t rows[2] = {row(0, 0), row(0, 1)};
+        row_fragments<T, D>(qf, Q, qld, rows, a.lq);
+    } else if constexpr (kMma) {
+        stage_rows<T, D, kLd, kRows, Aligned>(smem, Tiles::kQ, Q, qld, r0, a.lq);
+    }
+    auto q_fragment = [&](int rb, int ks, uint32_t (&af)[4]) {
+        if constexpr (Tiles::kQHeld) held(qf)(rb, ks, af);
+        else mma_a_fragment<T, false>(af, smem, Tiles::kQ, kLd, 16 * RB * warp + 16 * rb, 16 * ks);
+    };
+    const T* q0 = row(0, 0) < a.lq ? Q + row(0, 0) * qld : nullptr;  // the FMA path's rows
+    const T* q1 = row(0, 1) < a.lq ? Q + row(0, 1) * qld : nullptr;
 
     // One key tile; Boundary: the tiles crossing a row's key end, or all of them with a bias.
     auto tile = [&](int64_t step, auto boundary) {
@@ -358,73 +430,84 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
         const int kq = ks_base + (8 * (lane / 16) + lane % 8) * kLd + 8 * ((lane / 8) & 1);
         const int vq = vs_base + (lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 8 * (lane / 16);
 
-        float s[Bc / 8][4];
-        tile_scores<T, D, Bc, kLd, kMma>(s, qf, q0, q1, smem, ks_base, kq);
+        float s[RB][Bc / 8][4];
+        tile_scores<T, D, Bc, kLd, RB, kMma>(s, q_fragment, q0, q1, smem, ks_base, kq);
 
         // scale, bias, mask, in base 2 (s log2 e, so exp is one ex2); online softmax per row (the
         // row's 4 lanes agree on m after quad_max).
-        float mx[2] = {m[0], m[1]};
-        if constexpr (!kBoundary) {
-            DK_UNROLL
-            for (int nt = 0; nt < Bc / 8; ++nt)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) {
-                    s[nt][i] *= scale_log2;
-                    mx[i >> 1] = fmaxf(mx[i >> 1], s[nt][i]);
-                }
-        } else {
-            DK_UNROLL
-            for (int nt = 0; nt < Bc / 8; ++nt)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) {
-                    const int r = i >> 1;
-                    const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
-                    s[nt][i] = key < end[r] ? (a.scale * s[nt][i] + attention_bias<T>(a, b, h, row[r], key)) * kLog2e
-                                            : -INFINITY;
-                    mx[r] = fmaxf(mx[r], s[nt][i]);
-                }
-        }
-        // exp2(s - mu): with mu = 0 for a row with no key yet (m = -inf), masked entries give 0
-        float alpha[2], mu[2];
-        for (int r = 0; r < 2; ++r) {
-            mx[r] = quad_max(mx[r]);
-            mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
-            alpha[r] = exp2f(m[r] - mu[r]);  // m = -inf at first: 0
-            m[r] = mx[r];
-            l[r] *= alpha[r];
-        }
         DK_UNROLL
-        for (int nt = 0; nt < Bc / 8; ++nt)
-            DK_UNROLL
-            for (int i = 0; i < 4; ++i) {
-                s[nt][i] = exp2f(s[nt][i] - mu[i >> 1]);
-                l[i >> 1] += s[nt][i];  // this lane's share of the row sum; the quad adds up at the end
+        for (int rb = 0; rb < RB; ++rb) {
+            float mx[2] = {m[rb][0], m[rb][1]};
+            if constexpr (!kBoundary) {
+                DK_UNROLL
+                for (int nt = 0; nt < Bc / 8; ++nt)
+                    DK_UNROLL
+                    for (int i = 0; i < 4; ++i) {
+                        s[rb][nt][i] *= scale_log2;
+                        mx[i >> 1] = fmaxf(mx[i >> 1], s[rb][nt][i]);
+                    }
+            } else {
+                DK_UNROLL
+                for (int nt = 0; nt < Bc / 8; ++nt)
+                    DK_UNROLL
+                    for (int i = 0; i < 4; ++i) {
+                        const int r = i >> 1;
+                        const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
+                        s[rb][nt][i] = key < end[rb][r] ? (a.scale * s[rb][nt][i] +
+                                                           attention_bias<T>(a, b, h, row(rb, r), key)) * kLog2e
+                                                        : -INFINITY;
+                        mx[r] = fmaxf(mx[r], s[rb][nt][i]);
+                    }
             }
-        DK_UNROLL
-        for (int dt = 0; dt < D / 8; ++dt)
+            // exp2(s - mu): with mu = 0 for a row with no key yet (m = -inf), masked entries give 0
+            float alpha[2], mu[2];
+            for (int r = 0; r < 2; ++r) {
+                mx[r] = quad_max(mx[r]);
+                mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
+                alpha[r] = exp2f(m[rb][r] - mu[r]);  // m = -inf at first: 0
+                m[rb][r] = mx[r];
+                l[rb][r] *= alpha[r];
+            }
             DK_UNROLL
-            for (int i = 0; i < 4; ++i) o[dt][i] *= alpha[i >> 1];
+            for (int nt = 0; nt < Bc / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    s[rb][nt][i] = exp2f(s[rb][nt][i] - mu[i >> 1]);
+                    l[rb][i >> 1] += s[rb][nt][i];  // this lane's share of the row sum; the quad adds up at the end
+                }
+            DK_UNROLL
+            for (int dt = 0; dt < D / 8; ++dt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) o[rb][dt][i] *= alpha[i >> 1];
+        }
 
-        tile_accumulate<T, D, Bc, kLd, kMma>(o, s, smem, vs_base, vq, 2 * 2 * Bc * kLd + warp * 16 * kPLd);
+        tile_accumulate<T, D, Bc, kLd, RB, kMma>(o, s, smem, vs_base, vq, Tiles::kP + warp * 16 * Tiles::kPLd);
         __syncthreads();  // this stage is refilled two steps on
     };
-    if (steps > 0) load_kv_tile<T, D, Bc, Aligned>(smem, 0, K, V, a, 0, kend);
+    if (steps > 0) load_kv_tile<T, D, Bc, Aligned>(smem, 0, K, V, a, 0, kend);  // (with Q's copies, staged)
     for (int64_t step = 0; step < interior; ++step) tile(step, std::false_type{});
     for (int64_t step = interior; step < steps; ++step) tile(step, std::true_type{});
+    if constexpr (kMma && !Tiles::kQHeld)
+        if (steps == 0) {  // a block with no key tile still has Q's copies in flight
+            cp_async_commit();
+            cp_async_wait<0>();
+        }
 
     T* out = static_cast<T*>(a.out) + b * a.out_rows.batch + h * a.out_rows.head;
-    for (int r = 0; r < 2; ++r) {
-        const float sum = quad_sum(l[r]);
-        if (row[r] >= a.lq) continue;
-        const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-        T* orow = out + row[r] * a.out_rows.row;
-        DK_UNROLL
-        for (int dt = 0; dt < D / 8; ++dt) {
-            store_float(orow[8 * dt + 2 * t], o[dt][2 * r] * inv);
-            store_float(orow[8 * dt + 2 * t + 1], o[dt][2 * r + 1] * inv);
+    DK_UNROLL
+    for (int rb = 0; rb < RB; ++rb)
+        for (int r = 0; r < 2; ++r) {
+            const float sum = quad_sum(l[rb][r]);
+            if (row(rb, r) >= a.lq) continue;
+            const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+            T* orow = out + row(rb, r) * a.out_rows.row;
+            DK_UNROLL
+            for (int dt = 0; dt < D / 8; ++dt) {
+                store_float(orow[8 * dt + 2 * t], o[rb][dt][2 * r] * inv);
+                store_float(orow[8 * dt + 2 * t + 1], o[rb][dt][2 * r + 1] * inv);
+            }
+            if (t == 0) a.lse[bh * a.lq + row(rb, r)] = sum > 0.0f ? (m[rb][r] + log2f(sum)) * kLn2 : -INFINITY;
         }
-        if (t == 0) a.lse[bh * a.lq + row[r]] = sum > 0.0f ? (m[r] + log2f(sum)) * kLn2 : -INFINITY;
-    }
 }
 
 // The deterministic dQ (AttentionArgs::deterministic): a block of 4 warps per 64-row query tile of
@@ -440,7 +523,7 @@ template <typename T, int D>
 constexpr bool dq_uses_mma() { return uses_mma<T>() && D <= 128; }
 
 template <typename T, int D>
-constexpr int dq_key_tile() { return fwd_key_tile<T, D>() < 32 ? fwd_key_tile<T, D>() : 32; }
+constexpr int dq_key_tile() { return FwdTiles<T, D, true>::Bc < 32 ? FwdTiles<T, D, true>::Bc : 32; }
 
 template <typename T, int D>
 constexpr int dq_shared_bytes() {
@@ -488,11 +571,11 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_dq_kernel(Atte
     const T* q1 = row[1] < a.lq ? Q + row[1] * D : nullptr;
     const T* g0 = row[0] < a.lq ? G + row[0] * D : nullptr;
     const T* g1 = row[1] < a.lq ? G + row[1] * D : nullptr;
-    float dq[D / 8][4];
+    float dq[1][D / 8][4];
     DK_UNROLL
     for (int dt = 0; dt < D / 8; ++dt)
         DK_UNROLL
-        for (int i = 0; i < 4; ++i) dq[dt][i] = 0.0f;
+        for (int i = 0; i < 4; ++i) dq[0][dt][i] = 0.0f;
 
     auto tile = [&](int64_t step, auto boundary) {
         constexpr bool kBoundary = decltype(boundary)::value;
@@ -510,9 +593,9 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_dq_kernel(Atte
         const int ks_base = st * 2 * Bc * kLd, vs_base = ks_base + Bc * kLd;
         const int rows_at = (8 * (lane / 16) + lane % 8) * kLd + 8 * ((lane / 8) & 1);  // ldmatrix, as B
         const int cols_at = (lane % 8 + 8 * ((lane / 8) & 1)) * kLd + 8 * (lane / 16);  // ldmatrix.trans
-        float s[Bc / 8][4], dp[Bc / 8][4];
-        tile_scores<T, D, Bc, kLd, kMma>(s, qf, q0, q1, smem, ks_base, ks_base + rows_at);
-        tile_scores<T, D, Bc, kLd, kMma>(dp, gf, g0, g1, smem, vs_base, vs_base + rows_at);
+        float s[1][Bc / 8][4], dp[1][Bc / 8][4];  // one row block
+        tile_scores<T, D, Bc, kLd, 1, kMma>(s, held(qf), q0, q1, smem, ks_base, ks_base + rows_at);
+        tile_scores<T, D, Bc, kLd, 1, kMma>(dp, held(gf), g0, g1, smem, vs_base, vs_base + rows_at);
         DK_UNROLL
         for (int nt = 0; nt < Bc / 8; ++nt)
             DK_UNROLL
@@ -520,18 +603,18 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_dq_kernel(Atte
                 const int r = i >> 1;
                 float p;
                 if constexpr (!kBoundary) {
-                    p = exp2f(fmaf(s[nt][i], scale_log2, -lse2[r]));
+                    p = exp2f(fmaf(s[0][nt][i], scale_log2, -lse2[r]));
                 } else {
                     const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
                     p = 0.0f;
                     if (key < end[r] && lse2[r] != -INFINITY) {
-                        const float sv = a.scale * s[nt][i] + attention_bias<T>(a, b, h, row[r], key);
+                        const float sv = a.scale * s[0][nt][i] + attention_bias<T>(a, b, h, row[r], key);
                         p = sv == -INFINITY ? 0.0f : exp2f(sv * kLog2e - lse2[r]);
                     }
                 }
-                dp[nt][i] = a.scale * p * (dp[nt][i] - delta[r]);
+                dp[0][nt][i] = a.scale * p * (dp[0][nt][i] - delta[r]);
             }
-        tile_accumulate<T, D, Bc, kLd, kMma>(dq, dp, smem, ks_base, ks_base + cols_at, 2 * 2 * Bc * kLd + warp * 16 * (Bc + 1));
+        tile_accumulate<T, D, Bc, kLd, 1, kMma>(dq, dp, smem, ks_base, ks_base + cols_at, 2 * 2 * Bc * kLd + warp * 16 * (Bc + 1));
         __syncthreads();  // this stage is refilled two steps on
     };
     if (steps > 0) {
@@ -547,8 +630,8 @@ __global__ void __launch_bounds__(kThreads, 1) attention_backward_dq_kernel(Atte
         if (row[r] >= a.lq) continue;
         DK_UNROLL
         for (int dt = 0; dt < D / 8; ++dt) {
-            store_float(gq[row[r] * D + 8 * dt + 2 * t], dq[dt][2 * r]);
-            store_float(gq[row[r] * D + 8 * dt + 2 * t + 1], dq[dt][2 * r + 1]);
+            store_float(gq[row[r] * D + 8 * dt + 2 * t], dq[0][dt][2 * r]);
+            store_float(gq[row[r] * D + 8 * dt + 2 * t + 1], dq[0][dt][2 * r + 1]);
         }
     }
 }
@@ -974,14 +1057,17 @@ inline unsigned blocks(int64_t n) {
 template <typename T>
 void attention_forward_typed(const Exec& ex, const AttentionArgs& a) {
     using namespace attention_detail;
-    const int64_t qtiles = (a.lq + kQueryTile - 1) / kQueryTile;
-    if (a.batch * a.heads * qtiles == 0) return;
+    if (a.batch * a.heads * a.lq == 0) return;
     dispatch_head_dim(a.dim, [&](auto dim) {
         constexpr int D = decltype(dim)::value;
-        dispatch_bool(rows_aligned<T>(a.k, a.k_rows) && rows_aligned<T>(a.v, a.v_rows), [&](auto aligned) {
+        // Aligned: every K, V and Q row starts on 16 bytes (Q: staged on the tensor cores)
+        const bool aligned = rows_aligned<T>(a.k, a.k_rows) && rows_aligned<T>(a.v, a.v_rows) &&
+                             rows_aligned<T>(a.q, a.q_rows);
+        dispatch_bool(aligned, [&](auto aligned) {
+            using Tiles = FwdTiles<T, D, decltype(aligned)::value>;
+            const int64_t qtiles = (a.lq + Tiles::kQueryTile - 1) / Tiles::kQueryTile;
             launch(ex, "attention_forward", attention_forward_kernel<T, D, decltype(aligned)::value>,
-                   dim3(blocks(a.batch * a.heads * qtiles)), dim3(kThreads),
-                   size_t(fwd_shared_bytes<T, D>(fwd_key_tile<T, D>())), a);
+                   dim3(blocks(a.batch * a.heads * qtiles)), dim3(kThreads), size_t(Tiles::kSharedBytes), a);
         });
     });
 }

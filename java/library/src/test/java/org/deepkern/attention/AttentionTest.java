@@ -72,10 +72,12 @@ class AttentionTest {
                 problem(1, 1, 1, 17, 8, 32, BR),
                 withKeyLengths(problem(2, 1, 1, 9, 12, 64, NONE), 0, 12),
                 // long enough for the kernels' interior tiles (no key test: every row of the tile sees
-                // every key of it), then the edge tiles: 64-key tiles whole, full 32-row query tiles
+                // every key of it), then the edge tiles: 64-key tiles whole, full query tiles
                 problem(1, 2, 1, 80, 136, 64, NONE),
                 problem(1, 1, 1, 144, 144, 64, TL),
                 problem(1, 1, 1, 80, 130, 128, BR),
+                // two 128-row query tiles (32 rows per warp on the tensor cores), 32-key tiles at D = 96
+                problem(1, 1, 1, 136, 72, 96, TL),
                 // D = 256: 32-key blocks, two warps per 16 keys adding their halves of the scores
                 problem(1, 2, 1, 40, 70, 256, BR));
     }
