@@ -15,6 +15,10 @@
 // A failed check throws dk::Error in the fiber; the worker catches it, returns to the block's
 // native stack and the launch rethrows it. The other fibers of that block are abandoned (their
 // stacks are reset before the next block), so the process stays healthy.
+//
+// mbarriers live beside the block (keyed by address): a thread waiting on one suspends until an
+// arrival or a transaction completes the phase it waits for, which queues every such waiter; a
+// thread at a named barrier (bar.sync) likewise until its count of threads has arrived.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -41,7 +45,7 @@ namespace {
 constexpr size_t kStackBytes = 256 * 1024;
 constexpr int kMaxThreadsPerBlock = 1024;
 
-enum class State : uint8_t { ready, barrier, warp, done };
+enum class State : uint8_t { ready, barrier, warp, mbarrier, named, done };
 
 struct Worker;
 
@@ -59,6 +63,20 @@ struct Lane {
     Worker* worker;                  // the stack it runs on; null until it starts
     std::vector<AsyncCopy> copies;   // cp.async issued and not yet landed, in order
     std::vector<size_t> group_ends;  // committed groups: end index into copies
+    const void* waits_on;            // State::mbarrier: the barrier, and the parity of the phase awaited
+    unsigned wait_parity;            // (State::named: the barrier id)
+};
+
+// One initialized mbarrier: the current phase, its arrivals still pending (of `expected`) and its
+// transaction bytes still outstanding (expect_tx adds, complete_tx subtracts; PTX allows either first).
+struct MBarrier {
+    unsigned expected, pending;
+    int64_t tx;
+    uint64_t phase;
+    // the word's mirror: a plain store over the barrier changes the word, not this
+    uint64_t word() const {
+        return uint64_t(1) << 63 | (phase & 0x1fffff) << 42 | uint64_t(tx + (1 << 20)) << 21 | pending;
+    }
 };
 
 struct Worker {
@@ -108,6 +126,13 @@ public:
     Lane& current() { return *current_; }
     const DynamicShared& shared() const { return dynamic_shared; }
     void claim_static(void* storage, size_t bytes, const char* name);
+    void mbarrier_init(void* bar, unsigned count);
+    uint64_t mbarrier_arrive(void* bar, unsigned count, uint32_t tx_bytes);
+    void mbarrier_tx(void* bar, int64_t bytes, const char* what);
+    bool mbarrier_test(void* bar, unsigned parity, const char* what);
+    void mbarrier_wait(void* bar, unsigned parity);
+    unsigned elect_leader(unsigned mask);
+    void named_barrier(unsigned id, unsigned threads, bool wait);
     [[noreturn]] void fail(const Lane& t, const std::string& message) const {
         throw Error(DK_ERROR_KERNEL, "kernel '" + std::string(launch_->name) + "', block " + dims(block_) +
                                          ", thread " + dims(t.idx) + ": " + message);
@@ -125,6 +150,9 @@ private:
     void suspend(Lane& t) { switch_next(&t.worker->sp, t.worker); }
     void finish(Lane& t);
     [[noreturn]] void diagnose_stall();
+    MBarrier& live_mbarrier(void* bar, const char* what);
+    void check_mbarrier_phase(void* bar, MBarrier& m);
+    std::string mbarrier_name(const void* bar) const;
     unsigned present(int warp) const {
         const int n = nthreads_ - warp * 32;
         return n >= 32 ? 0xffffffffu : (1u << n) - 1;
@@ -153,6 +181,11 @@ private:
     const Lane* bar_first_ = nullptr;
     uint64_t phase_ = 0;
     std::vector<int> order_;
+    std::unordered_map<const void*, MBarrier> mbarriers_;
+    struct Named {
+        unsigned threads, arrived;  // the count its participants give, and how many have arrived
+    } named_[16];
+    uint64_t elections_ = 0;
     std::unique_ptr<unsigned char[]> shared_storage_;
     size_t shared_capacity_ = 0;
     size_t static_bytes_ = 0;  // the block's DK_SHARED arrays claimed so far
@@ -184,7 +217,11 @@ void Runner::prepare(const Launch& launch) {
         t.worker = nullptr;
         t.copies.clear();
         t.group_ends.clear();
+        t.waits_on = nullptr;
     }
+    mbarriers_.clear();
+    for (Named& n : named_) n = Named{0, 0};
+    elections_ = 0;
     ready_.resize(size_t(nthreads_));
     head_ = tail_ = 0;
     pending_.resize(size_t(warps));
@@ -401,6 +438,148 @@ void Runner::collective(const char* what, unsigned mask, void* slot, Complete co
     }
 }
 
+// ---- mbarrier ----
+
+std::string Runner::mbarrier_name(const void* bar) const {
+    const auto* p = static_cast<const unsigned char*>(bar);
+    const DynamicShared& s = dynamic_shared;
+    if (p >= s.base && p < s.base + s.bytes) return "mbarrier at dynamic shared offset " + std::to_string(p - s.base);
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%p", bar);
+    return std::string("mbarrier at ") + buf;
+}
+
+void Runner::mbarrier_init(void* bar, unsigned count) {
+    Lane& t = current();
+    if (reinterpret_cast<uintptr_t>(bar) % 8 != 0)
+        fail(t, "mbarrier.init at a misaligned address (" + mbarrier_name(bar) + "): the object is 8-byte aligned");
+    if (count < 1 || count > (1u << 20) - 1)
+        fail(t, "mbarrier.init of " + mbarrier_name(bar) + " with count " + std::to_string(count) +
+                    ": the expected arrival count is in [1, 2^20 - 1]");
+    for (const Lane& other : lanes_)
+        if (other.state == State::mbarrier && other.waits_on == bar)
+            fail(t, "mbarrier.init of " + mbarrier_name(bar) + " while " + thread_name(other) + " waits on it");
+    MBarrier& m = mbarriers_[bar];
+    m = MBarrier{count, count, 0, 0};
+    const uint64_t word = m.word();
+    std::memcpy(bar, &word, 8);
+}
+
+MBarrier& Runner::live_mbarrier(void* bar, const char* what) {
+    const auto it = mbarriers_.find(bar);
+    if (it == mbarriers_.end())
+        fail(current(), std::string(what) + " on " + mbarrier_name(bar) +
+                            ", which no mbarrier.init of this block initialized");
+    uint64_t word;
+    std::memcpy(&word, bar, 8);
+    if (word != it->second.word())
+        fail(current(), std::string(what) + " on " + mbarrier_name(bar) +
+                            ", whose 8 bytes were overwritten by a plain store since its last mbarrier operation");
+    return it->second;
+}
+
+// Completes the phase when nothing is pending: the next phase starts with the expected count,
+// and every thread waiting for the completed phase is queued.
+void Runner::check_mbarrier_phase(void* bar, MBarrier& m) {
+    if (m.pending == 0 && m.tx == 0) {
+        ++m.phase;
+        m.pending = m.expected;
+        for (Lane& other : lanes_)
+            if (other.state == State::mbarrier && other.waits_on == bar) {
+                other.state = State::ready;
+                other.waits_on = nullptr;
+                push(&other);
+            }
+    }
+    const uint64_t word = m.word();
+    std::memcpy(bar, &word, 8);
+}
+
+uint64_t Runner::mbarrier_arrive(void* bar, unsigned count, uint32_t tx_bytes) {
+    MBarrier& m = live_mbarrier(bar, tx_bytes ? "mbarrier.arrive.expect_tx" : "mbarrier.arrive");
+    if (count < 1 || count > m.pending)
+        fail(current(), "mbarrier.arrive with count " + std::to_string(count) + " on " + mbarrier_name(bar) +
+                            ", whose current phase has " + std::to_string(m.pending) + " arrival(s) pending");
+    const uint64_t token = m.phase;
+    if (tx_bytes) mbarrier_tx(bar, tx_bytes, "mbarrier.arrive.expect_tx");
+    m.pending -= count;
+    check_mbarrier_phase(bar, m);
+    return token;
+}
+
+void Runner::mbarrier_tx(void* bar, int64_t bytes, const char* what) {
+    MBarrier& m = live_mbarrier(bar, what);
+    const int64_t tx = m.tx + bytes;
+    if (tx > (1 << 20) - 1 || tx < -((1 << 20) - 1))
+        fail(current(), std::string(what) + " of " + std::to_string(bytes < 0 ? -bytes : bytes) + " bytes on " +
+                            mbarrier_name(bar) + " takes its transaction count to " + std::to_string(tx) +
+                            ", outside [-(2^20 - 1), 2^20 - 1]");
+    m.tx = tx;
+    if (bytes < 0) check_mbarrier_phase(bar, m);  // a completed transaction may complete the phase
+    else {
+        const uint64_t word = m.word();
+        std::memcpy(bar, &word, 8);
+    }
+}
+
+bool Runner::mbarrier_test(void* bar, unsigned parity, const char* what) {
+    const MBarrier& m = live_mbarrier(bar, what);
+    if (parity > 1) fail(current(), std::string(what) + " with parity " + std::to_string(parity) + ": 0 or 1");
+    return (m.phase & 1) != parity;  // the phase of that parity is the preceding one: completed
+}
+
+void Runner::mbarrier_wait(void* bar, unsigned parity) {
+    if (mbarrier_test(bar, parity, "mbarrier.try_wait.parity")) return;
+    Lane& t = current();
+    t.state = State::mbarrier;
+    t.waits_on = bar;
+    t.wait_parity = parity;
+    suspend(t);
+}
+
+unsigned Runner::elect_leader(unsigned mask) {
+    if (options_.schedule == DK_EMU_FORWARD) return unsigned(__builtin_ctz(mask));
+    if (options_.schedule == DK_EMU_REVERSE) return 31u - unsigned(__builtin_clz(mask));
+    uint64_t state = options_.schedule_seed ^ (phase_ << 40) ^ (++elections_ * 0x9E3779B97F4A7C15ull) ^
+                     ((uint64_t(block_.z) * launch_->grid.y + block_.y) * launch_->grid.x + block_.x);
+    unsigned pick = unsigned(splitmix64(state) % unsigned(__builtin_popcount(mask)));
+    unsigned m = mask;
+    while (pick--) m &= m - 1;
+    return unsigned(__builtin_ctz(m));
+}
+
+// ---- named barriers ----
+
+void Runner::named_barrier(unsigned id, unsigned threads, bool wait) {
+    Lane& t = current();
+    const char* what = wait ? "bar.sync" : "bar.arrive";
+    const unsigned block_warps = unsigned(nthreads_ + 31) / 32;
+    if (id < 1 || id > 15)
+        fail(t, std::string(what) + " on barrier " + std::to_string(id) + ": named barriers are 1..15 (0 is __syncthreads')");
+    if (threads == 0 || threads % 32 != 0 || threads > 32 * block_warps)
+        fail(t, std::string(what) + " " + std::to_string(id) + " for " + std::to_string(threads) +
+                    " threads: a whole number of warps, at most the block's " + std::to_string(32 * block_warps));
+    Named& b = named_[id];
+    if (b.arrived > 0 && b.threads != threads)
+        fail(t, std::string(what) + " " + std::to_string(id) + " for " + std::to_string(threads) + " threads while " +
+                    std::to_string(b.arrived) + " thread(s) arrived there for " + std::to_string(b.threads) +
+                    ": the threads of a named barrier must agree on its count");
+    b.threads = threads;
+    if (++b.arrived == threads) {  // complete: release its waiters
+        b = Named{0, 0};
+        for (Lane& other : lanes_)
+            if (other.state == State::named && other.wait_parity == id) {
+                other.state = State::ready;
+                push(&other);
+            }
+        return;
+    }
+    if (!wait) return;
+    t.state = State::named;
+    t.wait_parity = id;
+    suspend(t);
+}
+
 // No thread can run and some have not finished: name a waiter and what it waits for.
 void Runner::diagnose_stall() {
     for (size_t w = 0; w < pending_.size(); ++w)
@@ -414,6 +593,30 @@ void Runner::diagnose_stall() {
                                                                   site(bar_file_, bar_line_)
                                                             : std::string("waits in another warp collective")) +
                              ": deadlock");
+        }
+    // every barrier some thread waits on, with the first of its waiters
+    std::string waits;
+    const Lane* first = nullptr;
+    std::vector<const void*> named;
+    for (const Lane& t : lanes_)
+        if (t.state == State::mbarrier && std::find(named.begin(), named.end(), t.waits_on) == named.end()) {
+            const MBarrier& m = mbarriers_.at(t.waits_on);
+            named.push_back(t.waits_on);
+            if (!first) first = &t;
+            waits += std::string(waits.empty() ? "" : "; ") + thread_name(t) + " waits on " + mbarrier_name(t.waits_on) +
+                     " for its phase of parity " + std::to_string(t.wait_parity) + " to complete, with " +
+                     std::to_string(m.pending) + " of " + std::to_string(m.expected) + " arrivals and " +
+                     std::to_string(m.tx) + " transaction bytes outstanding";
+        }
+    if (first)
+        fail(*first, waits + "; no thread is left to complete them: deadlock (a wait on the wrong phase, or "
+                             "arrivals or expect_tx bytes that never come)");
+    for (const Lane& t : lanes_)
+        if (t.state == State::named) {
+            const Named& b = named_[t.wait_parity];
+            fail(t, "waits at bar.sync " + std::to_string(t.wait_parity) + " for " + std::to_string(b.threads) +
+                        " threads, of which " + std::to_string(b.arrived) +
+                        " arrived, and no thread is left to arrive: deadlock");
         }
     for (const Lane& t : lanes_)
         if (t.state != State::done) fail(t, "never finished (internal scheduling error)");
@@ -578,6 +781,43 @@ void cp_async_wait(int pending_groups) {
     t.copies.erase(t.copies.begin(), t.copies.begin() + std::ptrdiff_t(end));
     t.group_ends.erase(t.group_ends.begin(), t.group_ends.begin() + std::ptrdiff_t(retire));
     for (size_t& e : t.group_ends) e -= end;
+}
+
+void mbarrier_init(void* bar, unsigned count) { tl_runner->mbarrier_init(bar, count); }
+uint64_t mbarrier_arrive(void* bar, unsigned count, uint32_t tx_bytes) {
+    return tl_runner->mbarrier_arrive(bar, count, tx_bytes);
+}
+void mbarrier_expect_tx(void* bar, uint32_t tx_bytes) { tl_runner->mbarrier_tx(bar, int64_t(tx_bytes), "mbarrier.expect_tx"); }
+void mbarrier_complete_tx(void* bar, uint32_t tx_bytes) {
+    tl_runner->mbarrier_tx(bar, -int64_t(tx_bytes), "mbarrier.complete_tx");
+}
+bool mbarrier_test_parity(void* bar, unsigned parity) {
+    return tl_runner->mbarrier_test(bar, parity, "mbarrier.try_wait.parity");
+}
+void mbarrier_wait_parity(void* bar, unsigned parity) { tl_runner->mbarrier_wait(bar, parity); }
+
+void named_barrier(unsigned id, unsigned threads, bool wait) { tl_runner->named_barrier(id, threads, wait); }
+
+void setmaxnreg(bool inc, int registers) {
+    if (blockDim.x * blockDim.y * blockDim.z % 128 != 0)
+        kernel_error(std::string("setmaxnreg.") + (inc ? "inc" : "dec") + " in a block of " +
+                     std::to_string(blockDim.x * blockDim.y * blockDim.z) +
+                     " threads: it is executed by whole warpgroups (128 threads)");
+    // every lane of the warp, with the same form (the collective's name carries it)
+    static thread_local std::string names[2][33];
+    std::string& name = names[inc][registers / 8];
+    if (name.empty()) name = std::string("setmaxnreg.") + (inc ? "inc " : "dec ") + std::to_string(registers);
+    warp_collective(name.c_str(), 0xffffffffu, nullptr, [](void* const*, unsigned) {});
+}
+
+bool elect_sync(unsigned mask) {
+    struct Slot {
+        bool elected;
+    } slot{false};
+    warp_collective("elect.sync", mask, &slot, [](void* const* slots, unsigned m) {
+        static_cast<Slot*>(slots[tl_runner->elect_leader(m)])->elected = true;
+    });
+    return slot.elected;
 }
 
 }  // namespace dk::emu::rt

@@ -1,9 +1,10 @@
 // dialect_checks.cpp - emulated kernels built into the test, for what the self-tests do not reach:
 // ldmatrix .x1/.x2/.x4 with and without .trans against the PTX layout, cvt.rna.tf32.f32 and
 // mma.m16n8k8.tf32 (fed by ldmatrix from f32 tiles), red.global.add.v2.f32, votes, shuffle widths,
-// barrier predicates, atomics, cp.async wait semantics, and the strict checks that have no
-// planted-bug self-test (barrier call sites, mask disagreement, block size, dynamic and static
-// shared memory bounds, poison and limits, misaligned 16-byte accesses).
+// barrier predicates, atomics, cp.async wait semantics, mbarrier phases and transactions in a
+// producer / consumer ring, named barriers, elect.sync, setmaxnreg, and the strict checks that
+// have no planted-bug self-test (barrier call sites, mask disagreement, block size, dynamic and
+// static shared memory bounds, poison and limits, misaligned 16-byte accesses).
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "deepkern/async_copy.cuh"
+#include "deepkern/pipeline_sync.cuh"
 #include "deepkern/mma.cuh"
 #include "deepkern/packs.cuh"
 #include "deepkern/portable.cuh"
@@ -248,6 +250,174 @@ __global__ void opt_in_kernel() {
 
 }  // namespace
 
+// A producer warp fills a 2-stage ring of 64-float tiles for two consumer warps, as a TMA producer
+// would: the elected lane announces the stage's 256 bytes (arrive.expect_tx on full[s]), every lane
+// stores its 8 bytes and completes them; consumers wait on full[s] with the phase's parity, compute
+// out = 2 a + 1 and release the stage (64 arrivals on empty[s]), which the producer waits for before
+// refilling it. Bug::short_tx announces 4 bytes more than arrive: the consumers' wait never ends.
+enum class RingBug { none, short_tx, no_init, overwrite, over_arrive };
+
+template <RingBug Bug>
+__global__ void mbarrier_ring_kernel(const float* a, float* out, int tiles) {
+    constexpr int kStages = 2, kTile = 64;
+    DK_SHARED(uint64_t, full, [kStages]);
+    DK_SHARED(uint64_t, empty, [kStages]);
+    DK_SHARED(float, data, [kStages][kTile]);
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    if (tid == 0 && Bug != RingBug::no_init)
+        for (int s = 0; s < kStages; ++s) {
+            dk::mbarrier_init(&full[s], 1);
+            dk::mbarrier_init(&empty[s], 2 * 32);
+        }
+    __syncthreads();
+    if (warp == 0) {
+        for (int i = 0; i < tiles; ++i) {
+            const int s = i % kStages;
+            if (i >= kStages) dk::mbarrier_wait_parity(&empty[s], unsigned(i / kStages - 1) & 1);
+            if (dk::elect_one_sync())
+                dk::mbarrier_arrive_expect_tx(&full[s], kTile * 4 + (Bug == RingBug::short_tx ? 4 : 0));
+            for (int j = 0; j < 2; ++j) data[s][2 * lane + j] = a[i * kTile + 2 * lane + j];
+            dk::mbarrier_complete_tx(&full[s], 8);
+        }
+    } else {
+        const int c = tid - 32;
+        for (int i = 0; i < tiles; ++i) {
+            const int s = i % kStages;
+            if (Bug == RingBug::overwrite && i == 1 && c == 0) reinterpret_cast<volatile uint32_t*>(&empty[0])[0] = 0;
+            dk::mbarrier_wait_parity(&full[s], unsigned(i / kStages) & 1);
+            out[i * kTile + c] = 2.0f * data[s][c] + 1.0f;
+            dk::mbarrier_arrive(&empty[s], Bug == RingBug::over_arrive && c == 0 ? 2 * 32 : 1);
+        }
+    }
+}
+
+__global__ void elect_kernel(int* out) {
+    if (dk::elect_one_sync()) atomicAdd(&out[threadIdx.x / 32], int(threadIdx.x % 32) + 1);
+    out[2 + threadIdx.x / 32 * 32 + threadIdx.x % 32] = dk::elect_one_sync() ? 1 : 0;
+}
+
+// ex with the threads between barriers run in another order (emu/options.h's schedule).
+struct Scheduled : dk::Exec {
+    dk::EmuOptions options;
+    Scheduled(const dk::Exec& ex, int schedule) : dk::Exec(ex), options(*ex.emu) {
+        options.schedule = schedule;
+        emu = &options;
+    }
+    Scheduled(const Scheduled&) = delete;  // emu points into this object
+};
+
+// Named barriers: warp 0 writes a tile and signals the two consumer warps (bar.arrive 1, 96) without
+// waiting; they wait (bar.sync 1, 96), each writes the tile's sum over its half, syncs with the other
+// consumer only (bar.sync 2, 64) and adds the other's half. Bug: a count the threads disagree on
+// (disagree), a barrier short of one warp (short_count: deadlock), barrier 0 (reserved).
+enum class NamedBug { none, disagree, short_count, id_zero };
+
+template <NamedBug Bug>
+__global__ void named_barrier_kernel(const float* a, float* out) {
+    DK_SHARED(float, tile, [64]);
+    DK_SHARED(float, half, [2]);
+    const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+    if (warp == 0) {
+        tile[2 * lane] = a[2 * lane];
+        tile[2 * lane + 1] = a[2 * lane + 1];
+        dk::named_barrier_arrive(Bug == NamedBug::id_zero ? 0 : 1, 96);
+        return;
+    }
+    dk::named_barrier_sync(1, Bug == NamedBug::disagree && tid == 40 ? 64 : 96);
+    float v = tile[32 * (warp - 1) + lane];
+    for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+    if (lane == 0) half[warp - 1] = v;
+    dk::named_barrier_sync(2, Bug == NamedBug::short_count ? 96 : 64);
+    out[tid - 32] = half[0] + half[1];
+}
+
+void check_named_barriers(const dk::Exec& ex) {
+    std::vector<float> a(64), out(64, 0.0f);
+    float sum = 0.0f;
+    for (int i = 0; i < 64; ++i) sum += a[size_t(i)] = float(i % 7) - 2.0f;
+    for (int schedule : {DK_EMU_FORWARD, DK_EMU_REVERSE, DK_EMU_RANDOM}) {
+        const Scheduled e(ex, schedule);
+        std::fill(out.begin(), out.end(), 0.0f);
+        dk::launch(e, "named_barrier", named_barrier_kernel<NamedBug::none>, dim3(2), dim3(96), 0,
+                   static_cast<const float*>(a.data()), out.data());
+        bool right = true;
+        for (float v : out) right &= v == sum;
+        expect(right, "named barriers (bar.arrive / bar.sync over subsets), schedule " + std::to_string(schedule));
+    }
+    const float* ap = a.data();
+    float* op = out.data();
+    expect_kernel_error("named barrier count disagreement", "must agree on its count", [&] {
+        dk::launch(ex, "named_disagree", named_barrier_kernel<NamedBug::disagree>, dim3(1), dim3(96), 0, ap, op);
+    });
+    expect_kernel_error("named barrier short of a warp", "for 96 threads, of which 64 arrived", [&] {
+        dk::launch(ex, "named_short", named_barrier_kernel<NamedBug::short_count>, dim3(1), dim3(96), 0, ap, op);
+    });
+    expect_kernel_error("named barrier 0", "named barriers are 1..15", [&] {
+        dk::launch(ex, "named_zero", named_barrier_kernel<NamedBug::id_zero>, dim3(1), dim3(96), 0, ap, op);
+    });
+}
+
+// setmaxnreg: the producer warpgroup lowers its budget, the consumer raises it; Split: the lanes of
+// a warp disagree on the count.
+template <bool Split>
+__global__ void setmaxnreg_kernel(int* out) {
+    if (threadIdx.x < 128) dk::setmaxnreg<false, 40>();
+    else if (Split && threadIdx.x % 32 < 16) dk::setmaxnreg<true, 232>();
+    else dk::setmaxnreg<true, 240>();
+    out[threadIdx.x] = 1;
+}
+
+void check_setmaxnreg(const dk::Exec& ex) {
+    std::vector<int> out(256, 0);
+    dk::launch(ex, "setmaxnreg", setmaxnreg_kernel<false>, dim3(1), dim3(256), 0, out.data());
+    expect(out[0] == 1 && out[255] == 1, "setmaxnreg by whole warpgroups");
+    expect_kernel_error("setmaxnreg in a block of 96 threads", "whole warpgroups", [&] {
+        dk::launch(ex, "setmaxnreg_96", setmaxnreg_kernel<false>, dim3(1), dim3(96), 0, out.data());
+    });
+    expect_kernel_error("setmaxnreg counts differing in a warp", "same collective", [&] {
+        dk::launch(ex, "setmaxnreg_split", setmaxnreg_kernel<true>, dim3(1), dim3(256), 0, out.data());
+    });
+}
+
+void check_mbarrier(const dk::Exec& ex) {
+    constexpr int kTiles = 7;
+    std::vector<float> a(kTiles * 64), out(kTiles * 64, 0.0f);
+    for (size_t i = 0; i < a.size(); ++i) a[i] = float(i % 97) - 40.0f;
+    for (int schedule : {DK_EMU_FORWARD, DK_EMU_REVERSE, DK_EMU_RANDOM}) {
+        const Scheduled e(ex, schedule);
+        std::fill(out.begin(), out.end(), 0.0f);
+        dk::launch(e, "mbarrier_ring", mbarrier_ring_kernel<RingBug::none>, dim3(2), dim3(96), 0,
+                   static_cast<const float*>(a.data()), out.data(), kTiles);
+        bool right = true;
+        for (size_t i = 0; i < a.size(); ++i) right &= out[i] == 2.0f * a[i] + 1.0f;
+        expect(right, "mbarrier ring (expect_tx / complete_tx / arrive, parity waits), schedule " + std::to_string(schedule));
+
+        std::vector<int> el(2 + 64, 0);
+        dk::launch(e, "elect", elect_kernel, dim3(1), dim3(64), 0, el.data());
+        int once = 0;
+        for (int w = 0; w < 2; ++w)
+            for (int l = 0; l < 32; ++l) once += el[size_t(2 + 32 * w + l)];
+        const int want = schedule == DK_EMU_FORWARD ? 1 : schedule == DK_EMU_REVERSE ? 32 : 0;
+        expect(once == 2 && (want == 0 || (el[0] == want && el[1] == want)) && el[0] > 0 && el[1] > 0,
+               "elect.sync: one lane per warp, lowest forward, highest reverse, schedule " + std::to_string(schedule));
+    }
+    const float* ap = a.data();
+    float* op = out.data();
+    expect_kernel_error("expect_tx bytes that never complete", "0 of 1 arrivals and 4 transaction bytes outstanding", [&] {
+        dk::launch(ex, "mbarrier_short_tx", mbarrier_ring_kernel<RingBug::short_tx>, dim3(1), dim3(96), 0, ap, op, kTiles);
+    });
+    expect_kernel_error("mbarrier used before init", "no mbarrier.init", [&] {
+        dk::launch(ex, "mbarrier_no_init", mbarrier_ring_kernel<RingBug::no_init>, dim3(1), dim3(96), 0, ap, op, kTiles);
+    });
+    expect_kernel_error("plain store over a live mbarrier", "overwritten by a plain store", [&] {
+        dk::launch(ex, "mbarrier_overwrite", mbarrier_ring_kernel<RingBug::overwrite>, dim3(1), dim3(96), 0, ap, op, kTiles);
+    });
+    expect_kernel_error("more arrivals than pending", "arrival(s) pending", [&] {
+        dk::launch(ex, "mbarrier_over_arrive", mbarrier_ring_kernel<RingBug::over_arrive>, dim3(1), dim3(96), 0, ap, op,
+                   kTiles);
+    });
+}
+
 int run_dialect_checks() {
     dk::EmuOptions options;
     dk::Exec ex;
@@ -262,6 +432,9 @@ int run_dialect_checks() {
     check_to_tf32();
     check_mma_tf32(ex);
     check_atomic_add2(ex);
+    check_mbarrier(ex);
+    check_named_barriers(ex);
+    check_setmaxnreg(ex);
 
     std::vector<int> w(100, 0);
     dk::launch(ex, "warp", warp_kernel, dim3(1), dim3(32), 0, w.data());

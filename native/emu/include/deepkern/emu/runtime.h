@@ -1,6 +1,6 @@
 // emu/runtime.h - the interface between emulated kernels and the emulator runtime
 // (native/emu): the thread's identity, the launch entry, barriers, warp collectives, async
-// copies and the strict-check failure.
+// copies, mbarriers, named barriers and the strict-check failure.
 //
 // Execution model: a block runs on one OS thread, its threads as fibers. threadIdx & co. are
 // per-OS-thread variables the scheduler rewrites before resuming a fiber; a fiber never moves to
@@ -72,5 +72,29 @@ unsigned active_mask();
 void cp_async(void* dst, const void* src, int bytes);
 void cp_async_commit();
 void cp_async_wait(int pending_groups);
+
+// mbarrier (deepkern/pipeline_sync.cuh): the emulator keeps each initialized barrier's phase, pending
+// arrivals and transaction bytes beside the block, keyed by address, and mirrors them in the 8-byte
+// word, so a plain store over a live barrier is caught at its next use. arrive() applies expect_tx
+// (tx_bytes) then `count` arrivals and returns the token of the phase it arrived on; wait_parity()
+// suspends the thread until the phase of that parity has completed.
+void mbarrier_init(void* bar, unsigned count);
+uint64_t mbarrier_arrive(void* bar, unsigned count, uint32_t tx_bytes);
+void mbarrier_expect_tx(void* bar, uint32_t tx_bytes);
+void mbarrier_complete_tx(void* bar, uint32_t tx_bytes);
+bool mbarrier_test_parity(void* bar, unsigned parity);
+void mbarrier_wait_parity(void* bar, unsigned parity);
+
+// bar.sync / bar.arrive id, threads: barrier id (1..15) completes when `threads` threads have
+// arrived; wait: the thread suspends until then.
+void named_barrier(unsigned id, unsigned threads, bool wait);
+
+// setmaxnreg.inc / .dec N: a collective of the whole warp, in a block of whole warpgroups.
+void setmaxnreg(bool inc, int registers);
+
+// elect.sync: true in one lane of mask, every lane of which must arrive. Which lane follows the
+// schedule order (lowest forward, highest reverse, a seeded one random), so a kernel that assumes
+// lane 0 is caught.
+bool elect_sync(unsigned mask);
 
 }  // namespace dk::emu::rt
