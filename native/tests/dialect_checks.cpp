@@ -17,29 +17,12 @@
 #include "deepkern/packs.cuh"
 #include "deepkern/portable.cuh"
 
+#include "emu_checks.h"
+
 namespace {
 
-int failures = 0;
-
-void expect(bool cond, const std::string& what) {
-    if (!cond) {
-        std::fprintf(stderr, "FAIL dialect check: %s\n", what.c_str());
-        ++failures;
-    }
-}
-
-// Runs a launch that must fail with DK_ERROR_KERNEL and a message containing `needle`.
-template <typename F>
-void expect_kernel_error(const char* what, const char* needle, F&& launch) {
-    try {
-        launch();
-        expect(false, std::string(what) + ": no error");
-    } catch (const dk::Error& e) {
-        expect(e.status == DK_ERROR_KERNEL && std::string(e.what()).find(needle) != std::string::npos &&
-                   std::string(e.what()).find("block (") != std::string::npos,
-               std::string(what) + ": " + e.what());
-    }
-}
+using emu_checks::expect;
+using emu_checks::expect_kernel_error;
 
 uint16_t element(int matrix, int row, int col) { return uint16_t(matrix * 64 + row * 8 + col); }
 
@@ -418,7 +401,7 @@ void check_mbarrier(const dk::Exec& ex) {
     });
 }
 
-int run_dialect_checks() {
+void run_dialect_checks() {
     dk::EmuOptions options;
     dk::Exec ex;
     ex.emu = &options;
@@ -507,5 +490,4 @@ int run_dialect_checks() {
         dk::launch(ex, "pack_load", pack_load_kernel, dim3(1), dim3(32), 0, static_cast<const float*>(packed + 1),
                    o.data());
     });
-    return failures;
 }

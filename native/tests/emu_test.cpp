@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "deepkern.h"
+#include "emu_checks.h"
 #include "selftest_api.h"
 #include "deepkern/numeric.cuh"
 
 double emu_fiber_switch_ns();  // fiber_bench.cpp
-int run_dialect_checks();      // dialect_checks.cpp: failures
+void run_dialect_checks();     // dialect_checks.cpp and wgmma_checks.cpp: failures in emu_checks::failures
+void run_wgmma_checks();
 
 namespace {
 
@@ -297,7 +299,9 @@ int main() {
     set_schedule(ctx, DK_EMU_FORWARD);
     CHECK(correct_tests(ctx) == results[0], "results changed after the caught failures");
 
-    failures += run_dialect_checks();
+    run_dialect_checks();
+    run_wgmma_checks();
+    failures += emu_checks::failures;
     test_validation(ctx);
     test_gelu(ctx);
     std::printf("  fiber switch (suspend + resume at a barrier): %.1f ns\n", emu_fiber_switch_ns());
