@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -73,6 +74,7 @@ struct MBarrier {
     unsigned expected, pending;
     int64_t tx;
     uint64_t phase;
+    std::vector<std::pair<uint32_t, std::function<void()>>> deferred;  // copies that complete bytes on it
     // the word's mirror: a plain store over the barrier changes the word, not this
     uint64_t word() const {
         return uint64_t(1) << 63 | (phase & 0x1fffff) << 42 | uint64_t(tx + (1 << 20)) << 21 | pending;
@@ -129,8 +131,11 @@ public:
     void mbarrier_init(void* bar, unsigned count);
     uint64_t mbarrier_arrive(void* bar, unsigned count, uint32_t tx_bytes);
     void mbarrier_tx(void* bar, int64_t bytes, const char* what);
-    bool mbarrier_test(void* bar, unsigned parity, const char* what);
+    bool mbarrier_test(void* bar, unsigned parity, const char* what, bool land);
     void mbarrier_wait(void* bar, unsigned parity);
+    void mbarrier_defer(void* bar, uint32_t bytes, std::function<void()> land);
+    void mbarrier_flush(void* bar);
+    bool land_deferred_copies();
     unsigned elect_leader(unsigned mask);
     void named_barrier(unsigned id, unsigned threads, bool wait);
     [[noreturn]] void fail(const Lane& t, const std::string& message) const {
@@ -460,7 +465,7 @@ void Runner::mbarrier_init(void* bar, unsigned count) {
         if (other.state == State::mbarrier && other.waits_on == bar)
             fail(t, "mbarrier.init of " + mbarrier_name(bar) + " while " + thread_name(other) + " waits on it");
     MBarrier& m = mbarriers_[bar];
-    m = MBarrier{count, count, 0, 0};
+    m = MBarrier{count, count, 0, 0, {}};
     const uint64_t word = m.word();
     std::memcpy(bar, &word, 8);
 }
@@ -522,14 +527,46 @@ void Runner::mbarrier_tx(void* bar, int64_t bytes, const char* what) {
     }
 }
 
-bool Runner::mbarrier_test(void* bar, unsigned parity, const char* what) {
-    const MBarrier& m = live_mbarrier(bar, what);
+// The copies deferred on bar land now, completing their bytes.
+void Runner::mbarrier_flush(void* bar) {
+    auto copies = std::move(mbarriers_.at(bar).deferred);
+    mbarriers_.at(bar).deferred.clear();
+    for (auto& c : copies) {
+        c.second();
+        mbarrier_tx(bar, -int64_t(c.first), "an asynchronous copy's complete_tx");
+    }
+}
+
+// try_wait lands the deferred copies first (a kernel spinning on it must see them land: fibers are
+// not preempted); a blocking wait does not, they land when nothing else can run.
+bool Runner::mbarrier_test(void* bar, unsigned parity, const char* what, bool land) {
     if (parity > 1) fail(current(), std::string(what) + " with parity " + std::to_string(parity) + ": 0 or 1");
-    return (m.phase & 1) != parity;  // the phase of that parity is the preceding one: completed
+    if (!live_mbarrier(bar, what).deferred.empty() && land) mbarrier_flush(bar);
+    return (mbarriers_.at(bar).phase & 1) != parity;  // the phase of that parity is the preceding one: completed
+}
+
+void Runner::mbarrier_defer(void* bar, uint32_t bytes, std::function<void()> land) {
+    live_mbarrier(bar, "an asynchronous copy completing on").deferred.emplace_back(bytes, std::move(land));
+}
+
+// No thread can run: the copies deferred on barriers that threads wait on land (as late as they
+// may, so a read that does not wait for them sees poison). Whether any did.
+bool Runner::land_deferred_copies() {
+    bool landed = false;
+    for (auto& [bar, m] : mbarriers_) {
+        if (m.deferred.empty()) continue;
+        for (const Lane& other : lanes_)
+            if (other.state == State::mbarrier && other.waits_on == bar) {
+                mbarrier_flush(const_cast<void*>(bar));
+                landed = true;
+                break;
+            }
+    }
+    return landed;
 }
 
 void Runner::mbarrier_wait(void* bar, unsigned parity) {
-    if (mbarrier_test(bar, parity, "mbarrier.try_wait.parity")) return;
+    if (mbarrier_test(bar, parity, "mbarrier.try_wait.parity", false)) return;
     Lane& t = current();
     t.state = State::mbarrier;
     t.waits_on = bar;
@@ -630,7 +667,8 @@ void Runner::run_block(const Launch& launch, const EmuOptions& options, uint3 bl
     tl_runner = this;
     prepare(launch);
     enqueue_block();
-    switch_next(&native_sp_, nullptr);
+    do switch_next(&native_sp_, nullptr);
+    while (!error_ && exited_count_ != nthreads_ && land_deferred_copies());
     tl_runner = nullptr;
     if (error_) {
         std::exception_ptr e = error_;
@@ -792,9 +830,12 @@ void mbarrier_complete_tx(void* bar, uint32_t tx_bytes) {
     tl_runner->mbarrier_tx(bar, -int64_t(tx_bytes), "mbarrier.complete_tx");
 }
 bool mbarrier_test_parity(void* bar, unsigned parity) {
-    return tl_runner->mbarrier_test(bar, parity, "mbarrier.try_wait.parity");
+    return tl_runner->mbarrier_test(bar, parity, "mbarrier.try_wait.parity", true);
 }
 void mbarrier_wait_parity(void* bar, unsigned parity) { tl_runner->mbarrier_wait(bar, parity); }
+void mbarrier_defer_tx(void* bar, uint32_t bytes, std::function<void()> land) {
+    tl_runner->mbarrier_defer(bar, bytes, std::move(land));
+}
 
 void named_barrier(unsigned id, unsigned threads, bool wait) { tl_runner->named_barrier(id, threads, wait); }
 

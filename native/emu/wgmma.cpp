@@ -45,21 +45,9 @@ struct LaneState {
     std::vector<std::vector<Pending>> committed;
 };
 
-struct BlockState {
-    uint64_t serial = 0;
-    std::vector<LaneState> lanes;
-};
-thread_local BlockState block_state;
-
 int thread_linear() { return int(threadIdx.x + blockDim.x * (threadIdx.y + blockDim.y * threadIdx.z)); }
 
-LaneState& lane_state() {
-    if (block_state.serial != block_serial) {
-        block_state.serial = block_serial;
-        block_state.lanes.assign(size_t(blockDim.x) * blockDim.y * blockDim.z, LaneState());
-    }
-    return block_state.lanes[size_t(thread_linear())];
-}
+LaneState& lane_state() { return thread_state<LaneState>(); }
 
 uint32_t field(uint64_t desc, int at) { return uint32_t(desc >> at & 0x3fffu) << 4; }
 

@@ -17,8 +17,9 @@
 #include "deepkern/numeric.cuh"
 
 double emu_fiber_switch_ns();  // fiber_bench.cpp
-void run_dialect_checks();     // dialect_checks.cpp and wgmma_checks.cpp: failures in emu_checks::failures
+void run_dialect_checks();  // dialect_checks.cpp, wgmma_checks.cpp, tma_checks.cpp: failures in emu_checks::failures
 void run_wgmma_checks();
+void run_tma_checks();
 
 namespace {
 
@@ -301,6 +302,7 @@ int main() {
 
     run_dialect_checks();
     run_wgmma_checks();
+    run_tma_checks();
     failures += emu_checks::failures;
     test_validation(ctx);
     test_gelu(ctx);

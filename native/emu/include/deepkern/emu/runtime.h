@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "deepkern/emu/options.h"
@@ -84,6 +85,10 @@ void mbarrier_expect_tx(void* bar, uint32_t tx_bytes);
 void mbarrier_complete_tx(void* bar, uint32_t tx_bytes);
 bool mbarrier_test_parity(void* bar, unsigned parity);
 void mbarrier_wait_parity(void* bar, unsigned parity);
+// An asynchronous copy of `bytes` that completes them on bar (a TMA load): land() performs it when a
+// thread tests bar (try_wait) or, for threads blocked waiting on bar, when no thread can run - as
+// late as it may, so data read without waiting for it is still poison.
+void mbarrier_defer_tx(void* bar, uint32_t bytes, std::function<void()> land);
 
 // bar.sync / bar.arrive id, threads: barrier id (1..15) completes when `threads` threads have
 // arrived; wait: the thread suspends until then.

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "deepkern/emu/runtime.h"
 
@@ -74,6 +75,19 @@ void claim_static_shared(void* storage, size_t bytes, const char* name);
 
 // Bumped for every block an OS thread starts: a slot whose serial differs is not claimed yet.
 inline thread_local uint64_t block_serial;
+
+// State S of the running emulated thread that lives as long as its block (value-initialized at the
+// block's start): the pending asynchronous work of wgmma and TMA stores.
+template <class S>
+S& thread_state() {
+    static thread_local uint64_t serial = 0;
+    static thread_local std::vector<S> all;
+    if (serial != block_serial) {
+        serial = block_serial;
+        all.assign(size_t(blockDim.x) * blockDim.y * blockDim.z, S());
+    }
+    return all[threadIdx.x + size_t(blockDim.x) * (threadIdx.y + size_t(blockDim.y) * threadIdx.z)];
+}
 
 // One DK_SHARED declaration's storage, per OS thread.
 template <typename A>
