@@ -92,6 +92,7 @@ void tma_load(void* smem, const uint64_t* map, void* bar, const int* coords, int
         each_element(params, at, c.data(), [&](uint32_t a, const unsigned char* g) {
             if (g) std::memcpy(base + a, g, size_t(params.element_bytes));
             else std::memset(base + a, 0, size_t(params.element_bytes));
+            async_proxy_wrote(a, size_t(params.element_bytes));
         });
     });
 }
@@ -102,6 +103,7 @@ void tma_store(const uint64_t* map, const void* smem, const int* coords, int ran
     StoreGroup& g = thread_state<StoreState>().open;
     const unsigned char* base = dynamic_shared.base;
     each_element(t, at, coords, [&](uint32_t a, const unsigned char* dst) {
+        async_proxy_read(a, size_t(t.element_bytes), "cp.async.bulk.tensor (store)");
         for (int b = 0; b < t.element_bytes; ++b) {
             g.offsets.push_back(a + uint32_t(b));
             g.bytes.push_back(base[a + uint32_t(b)]);

@@ -73,6 +73,7 @@ uint16_t read_element(uint32_t offset, const char* operand) {
     if (offset % 2 != 0 || size_t(offset) + 2 > s.bytes)
         kernel_error(std::string("wgmma.mma_async: operand ") + operand + " reads dynamic shared offset " +
                      std::to_string(offset) + ", past the block's " + std::to_string(s.bytes) + " bytes");
+    async_proxy_read(offset, 2, operand[0] == 'a' ? "wgmma.mma_async (operand a)" : "wgmma.mma_async (operand b)");
     uint16_t v;
     std::memcpy(&v, s.base + offset, 2);
     return v;
@@ -169,7 +170,7 @@ void retire(LaneState& st) {
         }
         if (p.read) {
             for (size_t e = 0; e < p.read->offsets.size(); ++e)
-                if (read_element(p.read->offsets[e], "a/b") != p.read->bits[e])
+                if (std::memcmp(dynamic_shared.base + p.read->offsets[e], &p.read->bits[e], 2) != 0)
                     kernel_error("wgmma.wait_group: shared memory at dynamic offset " +
                                  std::to_string(p.read->offsets[e]) +
                                  ", read by an in-flight wgmma.mma_async, changed before its wait");

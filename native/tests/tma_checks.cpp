@@ -91,16 +91,18 @@ void check_load(const dk::Exec& ex, const LoadCase& lc) {
 
 // The store: the block writes a 32 x 8 f16 box (64-byte swizzle) in shared memory and one thread
 // stores it at (16, 15) of a 40 x 20 tensor: columns from 40 and rows from 20 lie outside.
-template <bool ChangeInFlight>
+enum class StoreBug { none, change_in_flight, no_proxy_fence };
+
+template <StoreBug Bug>
 __global__ void tma_store_kernel(const DK_GRID_CONSTANT dk::TensorMap map) {
     DK_DYNAMIC_SHARED(uint16_t, sm);
     for (uint32_t l = threadIdx.x; l < 32 * 8; l += blockDim.x) sm[swizzled(2 * l, dk::TmaSwizzle::b64) / 2] = uint16_t(1000 + l);
-    dk::fence_proxy_async();
+    if (Bug != StoreBug::no_proxy_fence) dk::fence_proxy_async();
     __syncthreads();
     if (threadIdx.x == 0) {
         dk::tma_store<2>(map, &sm[0], {16, 15});
         dk::tma_store_commit();
-        if (ChangeInFlight) sm[3] = 7;
+        if (Bug == StoreBug::change_in_flight) sm[3] = 7;
         dk::tma_store_wait<0>();
     }
 }
@@ -131,7 +133,7 @@ void run_tma_checks() {
     alignas(16) static uint16_t s2[20 * 40];
     std::memset(s2, 0xaa, sizeof s2);
     const dk::TensorMap store_map = dk::make_tensor_map({2, 2, s2, {40, 20}, {80}, {32, 8}, TmaSwizzle::b64});
-    dk::launch(ex, "tma_store", tma_store_kernel<false>, dim3(1), dim3(64), size_t(1024), store_map);
+    dk::launch(ex, "tma_store", tma_store_kernel<StoreBug::none>, dim3(1), dim3(64), size_t(1024), store_map);
     bool stored = true;
     for (int r = 0; r < 20; ++r)
         for (int col = 0; col < 40; ++col) {
@@ -165,7 +167,12 @@ void run_tma_checks() {
                    Coords{{0, 0}}, 1024u, 2048u, o, e);
     });
     expect_kernel_error("tma store's shared memory changed in flight", "changed before the wait", [&] {
-        dk::launch(ex, "tma_store_changed", tma_store_kernel<true>, dim3(1), dim3(64), size_t(1024), store_map);
+        dk::launch(ex, "tma_store_changed", tma_store_kernel<StoreBug::change_in_flight>, dim3(1), dim3(64), size_t(1024),
+                   store_map);
+    });
+    expect_kernel_error("tma store of plain stores with no proxy fence", "no fence.proxy.async", [&] {
+        dk::launch(ex, "tma_store_unfenced", tma_store_kernel<StoreBug::no_proxy_fence>, dim3(1), dim3(64), size_t(1024),
+                   store_map);
     });
 
     // the map's rules, on the host

@@ -3,12 +3,13 @@
 // ISA's canonical layouts - the swizzle as "the 16-byte chunk index within a row XOR the index of
 // the 128-byte line the row starts in, within its atom", where the emulator works on address bits -
 // in every swizzle mode and both majors, A from registers too, with products chained over K by
-// advancing the descriptors; then the strict failures.
+// advancing the descriptors; then the strict failures (the proxy fence among them).
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "deepkern/pipeline_sync.cuh"
 #include "deepkern/portable.cuh"
 #include "deepkern/wgmma.cuh"
 #include "emu_checks.h"
@@ -84,6 +85,7 @@ template <typename T, int N, bool RegA, bool TransA, bool TransB>
 __global__ void wgmma_kernel(Args p) {
     DK_DYNAMIC_SHARED(unsigned char, sm);
     for (int i = threadIdx.x; i < kImage; i += blockDim.x) sm[i] = p.image[i];
+    dk::fence_proxy_async();  // the plain stores, before wgmma reads them
     __syncthreads();
     const uint64_t base = dk::wgmma_descriptor(&sm[0], dk::WgmmaSwizzle::none, 0, 0);  // the image's start, >> 4
     float d[N / 2];
@@ -153,7 +155,7 @@ void run_case(const dk::Exec& ex, const Case& c) {
 }
 
 // The strict failures, on one 64 x 8 product with K-major tiles without swizzle.
-enum class Bug { none, no_fence, smem_changed, d_written, read_early, static_tile, past_end };
+enum class Bug { none, no_fence, smem_changed, d_written, read_early, static_tile, past_end, no_proxy_fence };
 
 template <Bug B>
 __global__ void wgmma_bug_kernel(float* out) {
@@ -161,6 +163,7 @@ __global__ void wgmma_bug_kernel(float* out) {
     DK_SHARED(uint16_t, elsewhere, [1024]);
     for (int i = threadIdx.x; i < 1024 + 128; i += blockDim.x) sm[i] = dk::float_to_bf16_bits(1.0f);
     elsewhere[threadIdx.x] = 0;
+    if (B != Bug::no_proxy_fence) dk::fence_proxy_async();
     __syncthreads();
     const uint64_t a = dk::wgmma_descriptor(B == Bug::static_tile ? &elsewhere[0] : &sm[B == Bug::past_end ? 1088 : 0],
                                             dk::WgmmaSwizzle::none, 128, 256);
@@ -224,6 +227,9 @@ void run_wgmma_checks() {
     });
     expect_kernel_error("wgmma reading past dynamic shared memory", "past the block's", [&] {
         dk::launch(ex, "wgmma_past_end", wgmma_bug_kernel<Bug::past_end>, dim3(1), dim3(128), 4096, o);
+    });
+    expect_kernel_error("wgmma reading plain stores with no proxy fence", "no fence.proxy.async", [&] {
+        dk::launch(ex, "wgmma_no_proxy_fence", wgmma_bug_kernel<Bug::no_proxy_fence>, dim3(1), dim3(128), 4096, o);
     });
     expect_kernel_error("wgmma in a block of 96 threads", "whole warpgroups", [&] {
         dk::launch(ex, "wgmma_96", wgmma_bug_kernel<Bug::none>, dim3(1), dim3(96), 4096, o);

@@ -21,6 +21,9 @@
 //   named_barrier_arrive(id, threads)  bar.arrive: counts toward it without waiting (a producer
 //                                      signalling consumers)
 //   elect_one_sync()                   true in exactly one lane of the (whole) warp
+//   fence_proxy_async()                orders the thread's plain shared-memory writes (stores,
+//                                      cp.async) before the async proxy's reads of them: TMA stores
+//                                      and wgmma operands the threads wrote need one
 //   setmaxnreg<Inc, N>()               the calling warpgroup's register budget per thread raised
 //                                      (Inc) or lowered to N, a multiple of 8 in [24, 256]: a
 //                                      producer warpgroup gives registers to the consumers
@@ -32,7 +35,8 @@
 // a plain store over it, arriving more often than the phase has arrivals pending, threads of one
 // named barrier disagreeing on its count, and a wait no thread can complete (a wrong parity,
 // expect_tx bytes that never arrive, too few threads at a named barrier) fail with kernel, block
-// and thread named; elect.sync picks its lane by the schedule order, so no kernel may assume lane 0.
+// and thread named; elect.sync picks its lane by the schedule order, so no kernel may assume lane 0;
+// an async read of shared bytes written with no fence_proxy_async since fails (emu/runtime.h).
 #pragma once
 
 #include <cstdint>
@@ -134,6 +138,14 @@ __device__ __forceinline__ void named_barrier_arrive(unsigned id, unsigned threa
     asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 #else
     emu::rt::named_barrier(id, threads, false);
+#endif
+}
+
+__device__ __forceinline__ void fence_proxy_async() {
+#if defined(__CUDACC__)
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#else
+    emu::rt::fence_proxy_async();
 #endif
 }
 

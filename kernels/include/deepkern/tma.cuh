@@ -13,8 +13,7 @@
 //   tma_store<R>(map, smem, c)     the box from smem to global (elements outside the tensor skipped)
 //   tma_store_commit() / tma_store_wait<N>()  bulk groups: after the wait at most N groups still read
 //                                  their shared memory
-//   fence_proxy_async()            orders the thread's plain shared-memory writes before the async
-//                                  proxy's reads (a TMA store of what the threads wrote)
+//   fence_proxy_async()            (pipeline_sync.cuh) before a TMA store of what the threads wrote
 //
 // The box lies in shared memory row after row, dim 0 fastest; swizzled (32/64/128 bytes) the 16-byte
 // chunk index is XORed with address bits 7.. as wgmma reads it; the destination is 128-byte aligned,
@@ -22,13 +21,14 @@
 // DK_GRID_CONSTANT const TensorMap parameter. In the emu build a load lands as late as it may (when
 // its barrier is tested, or no thread can run but its waiters: read without waiting, the box is
 // still poison), a store's shared memory is compared at its wait, and misaligned boxes and maps not
-// made by make_tensor_map fail. fence_proxy_async is not checked there yet.
+// made by make_tensor_map fail, as do stores of bytes written with no fence_proxy_async since.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 
 #include "deepkern/error.h"
+#include "deepkern/pipeline_sync.cuh"
 #include "deepkern/portable.cuh"
 #include "deepkern/tma_map.h"
 #if defined(__CUDACC__)
@@ -81,12 +81,6 @@ inline TensorMap make_tensor_map(const TmaTiled& t) {
     std::memcpy(&map.opaque[1], &t, sizeof t);
 #endif
     return map;
-}
-
-__device__ __forceinline__ void fence_proxy_async() {
-#if defined(__CUDACC__)
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
-#endif
 }
 
 template <int Rank>

@@ -23,8 +23,9 @@
 // The emu build computes each product at issue from the shared memory its descriptors name and
 // lands it at the wait (accumulators poisoned until then); it fails on a missing fence, a
 // descriptor reading past dynamic shared memory, shared memory or accumulators changed while a
-// product that uses them is in flight (emu/wgmma.h). On CUDA the instruction is wrapped for N = 8,
-// 16, 32 and 64 so far.
+// product that uses them is in flight (emu/wgmma.h), and on operands the threads wrote with no
+// fence_proxy_async (pipeline_sync.cuh) since. On CUDA the instruction is wrapped for N = 8, 16, 32
+// and 64 so far.
 #pragma once
 
 #include <cstdint>

@@ -97,6 +97,14 @@ void named_barrier(unsigned id, unsigned threads, bool wait);
 // setmaxnreg.inc / .dec N: a collective of the whole warp, in a block of whole warpgroups.
 void setmaxnreg(bool inc, int registers);
 
+// The async proxy's view of dynamic shared memory (what TMA stores and wgmma read): fence.proxy.async
+// makes the block's plain writes so far part of it; async_proxy_wrote records an async write (a TMA
+// load) that landed; async_proxy_read fails when the bytes read differ from the view - written
+// through the generic proxy (plain stores, cp.async) with no fence.proxy.async since.
+void fence_proxy_async();
+void async_proxy_wrote(uint32_t offset, size_t bytes);
+void async_proxy_read(uint32_t offset, size_t bytes, const char* what);
+
 // elect.sync: true in one lane of mask, every lane of which must arrive. Which lane follows the
 // schedule order (lowest forward, highest reverse, a seeded one random), so a kernel that assumes
 // lane 0 is caught.
