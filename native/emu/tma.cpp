@@ -64,6 +64,8 @@ void each_element(const TmaTiled& t, uint32_t at, const int* coords, F&& f) {
     }
 }
 
+int span(const TmaTiled& t) { return t.swizzle == TmaSwizzle::none ? 0 : 16 << int(t.swizzle); }
+
 uint32_t box_bytes(const TmaTiled& t) {
     uint32_t bytes = uint32_t(t.element_bytes);
     for (int d = 0; d < t.rank; ++d) bytes *= t.box[d];
@@ -92,7 +94,7 @@ void tma_load(void* smem, const uint64_t* map, void* bar, const int* coords, int
         each_element(params, at, c.data(), [&](uint32_t a, const unsigned char* g) {
             if (g) std::memcpy(base + a, g, size_t(params.element_bytes));
             else std::memset(base + a, 0, size_t(params.element_bytes));
-            async_proxy_wrote(a, size_t(params.element_bytes));
+            async_proxy_wrote(a, size_t(params.element_bytes), span(params));
         });
     });
 }

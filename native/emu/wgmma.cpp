@@ -68,12 +68,14 @@ uint32_t element_offset(uint64_t desc, bool mn_major, int row, int k) {
     return a ^ ((a >> 3) & (((1u << bits) - 1) << 4));
 }
 
-uint16_t read_element(uint32_t offset, const char* operand) {
+uint16_t read_element(uint32_t offset, const char* operand, uint64_t desc) {
     const DynamicShared& s = dynamic_shared;
     if (offset % 2 != 0 || size_t(offset) + 2 > s.bytes)
         kernel_error(std::string("wgmma.mma_async: operand ") + operand + " reads dynamic shared offset " +
                      std::to_string(offset) + ", past the block's " + std::to_string(s.bytes) + " bytes");
-    async_proxy_read(offset, 2, operand[0] == 'a' ? "wgmma.mma_async (operand a)" : "wgmma.mma_async (operand b)");
+    const int mode = int(desc >> 62);  // 0 none, 1 128B, 2 64B, 3 32B
+    async_proxy_read(offset, 2, operand[0] == 'a' ? "wgmma.mma_async (operand a)" : "wgmma.mma_async (operand b)",
+                     mode == 0 ? 0 : 256 >> mode);
     uint16_t v;
     std::memcpy(&v, s.base + offset, 2);
     return v;
@@ -102,7 +104,7 @@ void complete(void* const* slots, unsigned) {
     auto read = std::make_shared<Read>();
     auto fetch = [&](uint64_t desc, bool mn_major, int row, int k, const char* operand) {
         const uint32_t at = element_offset(desc, mn_major, row, k);
-        const uint16_t bits = read_element(at, operand);
+        const uint16_t bits = read_element(at, operand, desc);
         read->offsets.push_back(at);
         read->bits.push_back(bits);
         return widen16(bits, op.bf16);

@@ -3,7 +3,8 @@
 // ISA's canonical layouts - the swizzle as "the 16-byte chunk index within a row XOR the index of
 // the 128-byte line the row starts in, within its atom", where the emulator works on address bits -
 // in every swizzle mode and both majors, A from registers too, with products chained over K by
-// advancing the descriptors; then the strict failures (the proxy fence among them).
+// advancing the descriptors; TMA feeding wgmma in one block; then the strict failures (the proxy
+// fence and a descriptor swizzle not matching TMA's among them).
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "deepkern/pipeline_sync.cuh"
 #include "deepkern/portable.cuh"
+#include "deepkern/tma.cuh"
 #include "deepkern/wgmma.cuh"
 #include "emu_checks.h"
 
@@ -179,6 +181,58 @@ __global__ void wgmma_bug_kernel(float* out) {
     if (B != Bug::read_early) out[threadIdx.x] = d[0];
 }
 
+// The Hopper pipeline in one block: TMA loads A [64 m][64 k] and B [64 n][64 k] (bf16, 128-byte
+// swizzle) completing on an mbarrier, then four chained wgmma k-steps read them through K-major
+// 128B descriptors. Mismatch: B's descriptor claims the 64-byte swizzle.
+template <bool Mismatch>
+__global__ void tma_wgmma_kernel(const DK_GRID_CONSTANT dk::TensorMap a_map, const DK_GRID_CONSTANT dk::TensorMap b_map,
+                                 float* out) {
+    DK_DYNAMIC_SHARED(unsigned char, sm);  // A at 0, B at 8192
+    DK_SHARED(uint64_t, bar, [1]);
+    if (threadIdx.x == 0) dk::mbarrier_init(&bar[0], 1);
+    __syncthreads();
+    if (threadIdx.x < 32 && dk::elect_one_sync()) {
+        dk::mbarrier_arrive_expect_tx(&bar[0], 2 * 64 * 64 * 2);
+        dk::tma_load<2>(&sm[0], a_map, &bar[0], {0, 0});
+        dk::tma_load<2>(&sm[8192], b_map, &bar[0], {0, 0});
+    }
+    dk::mbarrier_wait_parity(&bar[0], 0);
+    const uint64_t a = dk::wgmma_descriptor(&sm[0], dk::WgmmaSwizzle::b128, 16, 1024);
+    const uint64_t b = dk::wgmma_descriptor(&sm[8192], Mismatch ? dk::WgmmaSwizzle::b64 : dk::WgmmaSwizzle::b128, 16,
+                                            1024);
+    float d[32];
+    dk::wgmma_fence();
+    for (int s = 0; s < 4; ++s) dk::wgmma_ss<dk::bf16, 64, false, false>(d, a + 2 * s, b + 2 * s, s > 0);
+    dk::wgmma_commit_group();
+    dk::wgmma_wait_group<0>();
+    for (int i = 0; i < 32; ++i) out[d_row(i) * 64 + d_col(i)] = d[i];
+}
+
+void check_tma_wgmma(const dk::Exec& ex) {
+    alignas(16) static uint16_t a[64 * 64], bt[64 * 64];  // A [m][k], B^T [n][k]
+    for (int i = 0; i < 64 * 64; ++i) {
+        a[i] = dk::float_to_bf16_bits(float(i % 13) - 6.0f);
+        bt[i] = dk::float_to_bf16_bits(float(i % 7) * 0.5f - 1.5f);
+    }
+    const dk::TensorMap a_map = dk::make_tensor_map({2, 2, a, {64, 64}, {128}, {64, 64}, dk::TmaSwizzle::b128});
+    const dk::TensorMap b_map = dk::make_tensor_map({2, 2, bt, {64, 64}, {128}, {64, 64}, dk::TmaSwizzle::b128});
+    std::vector<float> out(64 * 64, -1.0f);
+    dk::launch(ex, "tma_wgmma", tma_wgmma_kernel<false>, dim3(1), dim3(128), size_t(16384), a_map, b_map, out.data());
+    int bad = 0;
+    for (int m = 0; m < 64; ++m)
+        for (int n = 0; n < 64; ++n) {
+            double want = 0.0;
+            for (int k = 0; k < 64; ++k)
+                want += double(dk::bf16_bits_to_float(a[m * 64 + k])) * dk::bf16_bits_to_float(bt[n * 64 + k]);
+            bad += !(std::fabs(out[size_t(m) * 64 + n] - want) <= 1e-6 * (std::fabs(want) + 1.0));
+        }
+    expect(bad == 0, "TMA (128B swizzle) feeding wgmma: " + std::to_string(bad) + " of 4096 outputs wrong");
+    float* o = out.data();
+    expect_kernel_error("wgmma descriptor swizzle not matching TMA's", "does not match the data's layout", [&] {
+        dk::launch(ex, "tma_wgmma_mismatch", tma_wgmma_kernel<true>, dim3(1), dim3(128), size_t(16384), a_map, b_map, o);
+    });
+}
+
 }  // namespace
 
 void run_wgmma_checks() {
@@ -206,6 +260,8 @@ void run_wgmma_checks() {
     run_case<dk::bf16, 16, true, false, true>(
         ex, {"wgmma A in registers x MN-major 32B, N 16, K 32", true, true, true, 16, 32,
              {Major::K, WgmmaSwizzle::none, 0, 0, 0}, {Major::MN, WgmmaSwizzle::b32, 256, 256, 0}});
+
+    check_tma_wgmma(ex);
 
     std::vector<float> out(128, 0.0f);
     dk::launch(ex, "wgmma", wgmma_bug_kernel<Bug::none>, dim3(1), dim3(128), 4096, out.data());

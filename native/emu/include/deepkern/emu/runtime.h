@@ -99,11 +99,12 @@ void setmaxnreg(bool inc, int registers);
 
 // The async proxy's view of dynamic shared memory (what TMA stores and wgmma read): fence.proxy.async
 // makes the block's plain writes so far part of it; async_proxy_wrote records an async write (a TMA
-// load) that landed; async_proxy_read fails when the bytes read differ from the view - written
-// through the generic proxy (plain stores, cp.async) with no fence.proxy.async since.
+// load) that landed, with the swizzle span it was written in (0: none, 32, 64, 128); async_proxy_read
+// fails when the bytes read differ from the view - written through the generic proxy (plain stores,
+// cp.async) with no fence.proxy.async since - or, given a span (>= 0), were written by TMA in another.
 void fence_proxy_async();
-void async_proxy_wrote(uint32_t offset, size_t bytes);
-void async_proxy_read(uint32_t offset, size_t bytes, const char* what);
+void async_proxy_wrote(uint32_t offset, size_t bytes, int swizzle_span);
+void async_proxy_read(uint32_t offset, size_t bytes, const char* what, int swizzle_span = -1);
 
 // elect.sync: true in one lane of mask, every lane of which must arrive. Which lane follows the
 // schedule order (lowest forward, highest reverse, a seeded one random), so a kernel that assumes
