@@ -24,8 +24,8 @@
 // lands it at the wait (accumulators poisoned until then); it fails on a missing fence, a
 // descriptor reading past dynamic shared memory, shared memory or accumulators changed while a
 // product that uses them is in flight (emu/wgmma.h), and on operands the threads wrote with no
-// fence_proxy_async (pipeline_sync.cuh) since. On CUDA the instruction is wrapped for N = 8, 16, 32
-// and 64 so far.
+// fence_proxy_async (pipeline_sync.cuh) since. On CUDA the instruction is wrapped for N = 8, 16, 32,
+// 64, 128 and 256 (the shapes tiles use); emu takes every multiple of 8.
 #pragma once
 
 #include <cstdint>
@@ -85,10 +85,26 @@ __device__ __forceinline__ void wgmma_wait_group() {
 #define DK_WGMMA_D32                                                                                       \
     "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, " \
     "%22, %23, %24, %25, %26, %27, %28, %29, %30, %31}"
+#define DK_WGMMA_D64 \
+    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, " \
+    "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, " \
+    "%37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, " \
+    "%55, %56, %57, %58, %59, %60, %61, %62, %63}"
+#define DK_WGMMA_D128 \
+    "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, " \
+    "%19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, " \
+    "%37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, " \
+    "%55, %56, %57, %58, %59, %60, %61, %62, %63, %64, %65, %66, %67, %68, %69, %70, %71, %72, " \
+    "%73, %74, %75, %76, %77, %78, %79, %80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, " \
+    "%91, %92, %93, %94, %95, %96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, " \
+    "%107, %108, %109, %110, %111, %112, %113, %114, %115, %116, %117, %118, %119, %120, %121, " \
+    "%122, %123, %124, %125, %126, %127}"
 #define DK_WGMMA_F4(i) "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3])
 #define DK_WGMMA_F8(i) DK_WGMMA_F4(i), DK_WGMMA_F4(i + 4)
 #define DK_WGMMA_F16(i) DK_WGMMA_F8(i), DK_WGMMA_F8(i + 8)
 #define DK_WGMMA_F32(i) DK_WGMMA_F16(i), DK_WGMMA_F16(i + 16)
+#define DK_WGMMA_F64(i) DK_WGMMA_F32(i), DK_WGMMA_F32(i + 32)
+#define DK_WGMMA_F128(i) DK_WGMMA_F64(i), DK_WGMMA_F64(i + 64)
 // TYPE: f16 or bf16; the operands after the accumulators are numbered from FIRST on.
 #define DK_WGMMA_SS(N, TYPE, DLIST, FLIST, A, B, P, TA, TB)                                          \
     asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, " P ", 0;\n wgmma.mma_async.sync.aligned.m64n" #N \
@@ -126,7 +142,14 @@ __device__ __forceinline__ void wgmma_ss(float (&d)[N / 2], uint64_t a, uint64_t
     else if constexpr (N == 64 && kBf16)
         DK_WGMMA_SS(64, bf16, DK_WGMMA_D32, DK_WGMMA_F32(0), "%32", "%33", "%34", "%35", "%36");
     else if constexpr (N == 64) DK_WGMMA_SS(64, f16, DK_WGMMA_D32, DK_WGMMA_F32(0), "%32", "%33", "%34", "%35", "%36");
-    else static_assert(N <= 64, "wgmma_ss: N > 64 is not wrapped for CUDA yet");
+    else if constexpr (N == 128 && kBf16)
+        DK_WGMMA_SS(128, bf16, DK_WGMMA_D64, DK_WGMMA_F64(0), "%64", "%65", "%66", "%67", "%68");
+    else if constexpr (N == 128) DK_WGMMA_SS(128, f16, DK_WGMMA_D64, DK_WGMMA_F64(0), "%64", "%65", "%66", "%67", "%68");
+    else if constexpr (N == 256 && kBf16)
+        DK_WGMMA_SS(256, bf16, DK_WGMMA_D128, DK_WGMMA_F128(0), "%128", "%129", "%130", "%131", "%132");
+    else if constexpr (N == 256)
+        DK_WGMMA_SS(256, f16, DK_WGMMA_D128, DK_WGMMA_F128(0), "%128", "%129", "%130", "%131", "%132");
+    else static_assert(N <= 0, "wgmma_ss: on CUDA, N is 8, 16, 32, 64, 128 or 256");
 #else
     emu::rt::wgmma_issue({N, kBf16, nullptr, a, b, TransA, TransB, accumulate, d});
 #endif
@@ -151,7 +174,15 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[
         DK_WGMMA_RS(64, bf16, DK_WGMMA_D32, DK_WGMMA_F32(0), "%32", "%33", "%34", "%35", "%36", "%37", "%38");
     else if constexpr (N == 64)
         DK_WGMMA_RS(64, f16, DK_WGMMA_D32, DK_WGMMA_F32(0), "%32", "%33", "%34", "%35", "%36", "%37", "%38");
-    else static_assert(N <= 64, "wgmma_rs: N > 64 is not wrapped for CUDA yet");
+    else if constexpr (N == 128 && kBf16)
+        DK_WGMMA_RS(128, bf16, DK_WGMMA_D64, DK_WGMMA_F64(0), "%64", "%65", "%66", "%67", "%68", "%69", "%70");
+    else if constexpr (N == 128)
+        DK_WGMMA_RS(128, f16, DK_WGMMA_D64, DK_WGMMA_F64(0), "%64", "%65", "%66", "%67", "%68", "%69", "%70");
+    else if constexpr (N == 256 && kBf16)
+        DK_WGMMA_RS(256, bf16, DK_WGMMA_D128, DK_WGMMA_F128(0), "%128", "%129", "%130", "%131", "%132", "%133", "%134");
+    else if constexpr (N == 256)
+        DK_WGMMA_RS(256, f16, DK_WGMMA_D128, DK_WGMMA_F128(0), "%128", "%129", "%130", "%131", "%132", "%133", "%134");
+    else static_assert(N <= 0, "wgmma_rs: on CUDA, N is 8, 16, 32, 64, 128 or 256");
 #else
     emu::rt::wgmma_issue({N, kBf16, a, 0, b, false, TransB, accumulate, d});
 #endif
