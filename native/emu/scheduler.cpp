@@ -45,6 +45,7 @@ namespace {
 
 constexpr size_t kStackBytes = 256 * 1024;
 constexpr int kMaxThreadsPerBlock = 1024;
+constexpr uint64_t kMaxSpins = 100000;  // try_wait polls of one phase by one thread before it is a deadlock
 
 enum class State : uint8_t { ready, barrier, warp, mbarrier, named, done };
 
@@ -66,6 +67,7 @@ struct Lane {
     std::vector<size_t> group_ends;  // committed groups: end index into copies
     const void* waits_on;            // State::mbarrier: the barrier, and the parity of the phase awaited
     unsigned wait_parity;            // (State::named: the barrier id)
+    uint64_t spin_phase, spins;      // try_wait polls of waits_on's phase spin_phase in a row
 };
 
 // One initialized mbarrier: the current phase, its arrivals still pending (of `expected`) and its
@@ -223,6 +225,7 @@ void Runner::prepare(const Launch& launch) {
         t.copies.clear();
         t.group_ends.clear();
         t.waits_on = nullptr;
+        t.spins = 0;
     }
     mbarriers_.clear();
     for (Named& n : named_) n = Named{0, 0};
@@ -537,12 +540,28 @@ void Runner::mbarrier_flush(void* bar) {
     }
 }
 
-// try_wait lands the deferred copies first (a kernel spinning on it must see them land: fibers are
-// not preempted); a blocking wait does not, they land when nothing else can run.
+// try_wait (land) lands the deferred copies first, and when the phase is still incomplete yields to
+// the other ready threads, so a kernel spinning on it makes progress (fibers are not preempted); with
+// none ready, nothing can complete the phase. A blocking wait lands nothing: its copies land when
+// nothing else can run.
 bool Runner::mbarrier_test(void* bar, unsigned parity, const char* what, bool land) {
     if (parity > 1) fail(current(), std::string(what) + " with parity " + std::to_string(parity) + ": 0 or 1");
     if (!live_mbarrier(bar, what).deferred.empty() && land) mbarrier_flush(bar);
-    return (mbarriers_.at(bar).phase & 1) != parity;  // the phase of that parity is the preceding one: completed
+    const MBarrier& m = mbarriers_.at(bar);
+    const bool done = (m.phase & 1) != parity;  // the phase of that parity is the preceding one
+    if (!done && land) {
+        Lane& t = current();
+        // the same phase polled this often while every other thread had its turns: nothing completes it
+        t.spins = t.spin_phase == m.phase && t.waits_on == bar ? t.spins + 1 : 0;
+        t.spin_phase = m.phase;
+        t.waits_on = bar;
+        if (head_ == tail_ || t.spins > kMaxSpins)
+            fail(t, std::string(what) + " spins on " + mbarrier_name(bar) + " for its phase of parity " +
+                        std::to_string(parity) + ", which no thread left to run completes: deadlock");
+        push(&t);  // behind the others: yield
+        suspend(t);
+    }
+    return done;
 }
 
 void Runner::mbarrier_defer(void* bar, uint32_t bytes, std::function<void()> land) {

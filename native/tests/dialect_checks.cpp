@@ -274,6 +274,24 @@ __global__ void mbarrier_ring_kernel(const float* a, float* out, int tiles) {
     }
 }
 
+// The consumers spin on try_wait instead of blocking; Stuck: the arrival never comes.
+template <bool Stuck>
+__global__ void mbarrier_spin_kernel(float* out) {
+    DK_SHARED(uint64_t, bar, [1]);
+    DK_SHARED(float, value, [1]);
+    if (threadIdx.x == 0) dk::mbarrier_init(&bar[0], 1);
+    __syncthreads();
+    if (threadIdx.x == 40 && !Stuck) {
+        value[0] = 42.0f;
+        dk::mbarrier_arrive(&bar[0]);
+    }
+    if (threadIdx.x < 32) {
+        while (!dk::mbarrier_try_wait_parity(&bar[0], 0)) {
+        }
+        out[threadIdx.x] = value[0];
+    }
+}
+
 __global__ void elect_kernel(int* out) {
     if (dk::elect_one_sync()) atomicAdd(&out[threadIdx.x / 32], int(threadIdx.x % 32) + 1);
     out[2 + threadIdx.x / 32 * 32 + threadIdx.x % 32] = dk::elect_one_sync() ? 1 : 0;
@@ -384,6 +402,12 @@ void check_mbarrier(const dk::Exec& ex) {
         expect(once == 2 && (want == 0 || (el[0] == want && el[1] == want)) && el[0] > 0 && el[1] > 0,
                "elect.sync: one lane per warp, lowest forward, highest reverse, schedule " + std::to_string(schedule));
     }
+    std::vector<float> spun(32, 0.0f);
+    dk::launch(ex, "mbarrier_spin", mbarrier_spin_kernel<false>, dim3(1), dim3(64), 0, spun.data());
+    expect(spun[0] == 42.0f && spun[31] == 42.0f, "mbarrier try_wait spinning yields to the arriving thread");
+    expect_kernel_error("try_wait spinning on a phase nobody completes", "no thread left to run completes", [&] {
+        dk::launch(ex, "mbarrier_spin_stuck", mbarrier_spin_kernel<true>, dim3(1), dim3(64), 0, spun.data());
+    });
     const float* ap = a.data();
     float* op = out.data();
     expect_kernel_error("expect_tx bytes that never complete", "0 of 1 arrivals and 4 transaction bytes outstanding", [&] {

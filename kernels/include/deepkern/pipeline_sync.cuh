@@ -36,7 +36,9 @@
 // named barrier disagreeing on its count, and a wait no thread can complete (a wrong parity,
 // expect_tx bytes that never arrive, too few threads at a named barrier) fail with kernel, block
 // and thread named; elect.sync picks its lane by the schedule order, so no kernel may assume lane 0;
-// an async read of shared bytes written with no fence_proxy_async since fails (emu/runtime.h).
+// an async read of shared bytes written with no fence_proxy_async since fails (emu/runtime.h). A
+// try_wait that finds its phase incomplete yields to the other threads there (fibers are not
+// preempted), and one polled 100000 times in a row with nothing completing it is a deadlock.
 #pragma once
 
 #include <cstdint>
