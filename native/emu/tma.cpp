@@ -23,12 +23,19 @@ const TmaTiled& decode(const uint64_t* map, int rank, const char* what) {
     return t;
 }
 
+int span(const TmaTiled& t) { return t.swizzle == TmaSwizzle::none ? 0 : 16 << int(t.swizzle); }
+
+uint32_t box_bytes(const TmaTiled& t) {
+    uint32_t bytes = uint32_t(t.element_bytes);
+    for (int d = 0; d < t.rank; ++d) bytes *= t.box[d];
+    return bytes;
+}
+
 // The shared box's offset in dynamic shared memory, checked: inside it and aligned as TMA needs.
 uint32_t box_offset(const TmaTiled& t, const void* smem, const char* what) {
     const auto* p = static_cast<const unsigned char*>(smem);
     const DynamicShared& s = dynamic_shared;
-    size_t bytes = size_t(t.element_bytes);
-    for (int d = 0; d < t.rank; ++d) bytes *= t.box[d];
+    const size_t bytes = box_bytes(t);
     if (p < s.base || p + bytes > s.base + s.bytes)
         kernel_error(std::string(what) + ": the " + std::to_string(bytes) +
                      "-byte box does not lie in the block's dynamic shared memory");
@@ -62,14 +69,6 @@ void each_element(const TmaTiled& t, uint32_t at, const int* coords, F&& f) {
         while (d < t.rank && ++idx[d] == t.box[d]) idx[d++] = 0;
         if (d == t.rank) return;
     }
-}
-
-int span(const TmaTiled& t) { return t.swizzle == TmaSwizzle::none ? 0 : 16 << int(t.swizzle); }
-
-uint32_t box_bytes(const TmaTiled& t) {
-    uint32_t bytes = uint32_t(t.element_bytes);
-    for (int d = 0; d < t.rank; ++d) bytes *= t.box[d];
-    return bytes;
 }
 
 struct StoreGroup {

@@ -105,17 +105,18 @@ __device__ __forceinline__ void wgmma_wait_group() {
 #define DK_WGMMA_F32(i) DK_WGMMA_F16(i), DK_WGMMA_F16(i + 16)
 #define DK_WGMMA_F64(i) DK_WGMMA_F32(i), DK_WGMMA_F32(i + 32)
 #define DK_WGMMA_F128(i) DK_WGMMA_F64(i), DK_WGMMA_F64(i + 64)
-// TYPE: f16 or bf16; the operands after the accumulators are numbered from FIRST on.
-#define DK_WGMMA_SS(N, TYPE, DLIST, FLIST, A, B, P, TA, TB)                                          \
+// TYPE: f16 or bf16; A, B, P, ... name the operands after the accumulators (numbered from N / 2 on),
+// the accumulators' "+f" list last.
+#define DK_WGMMA_SS(N, TYPE, DLIST, A, B, P, TA, TB, ...)                                          \
     asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, " P ", 0;\n wgmma.mma_async.sync.aligned.m64n" #N \
                  "k16.f32." #TYPE "." #TYPE " " DLIST ", " A ", " B ", p, 1, 1, " TA ", " TB ";\n}\n"  \
-                 : FLIST                                                                             \
+                 : __VA_ARGS__                                                                             \
                  : "l"(a), "l"(b), "r"(unsigned(accumulate)), "n"(int(TransA)), "n"(int(TransB)))
-#define DK_WGMMA_RS(N, TYPE, DLIST, FLIST, A0, A1, A2, A3, B, P, TB)                                   \
+#define DK_WGMMA_RS(N, TYPE, DLIST, A0, A1, A2, A3, B, P, TB, ...)                                   \
     asm volatile("{\n .reg .pred p;\n setp.ne.b32 p, " P ", 0;\n wgmma.mma_async.sync.aligned.m64n" #N  \
                  "k16.f32." #TYPE "." #TYPE " " DLIST ", {" A0 ", " A1 ", " A2 ", " A3 "}, " B              \
                  ", p, 1, 1, " TB ";\n}\n"                                                            \
-                 : FLIST                                                                              \
+                 : __VA_ARGS__                                                                              \
                  : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(unsigned(accumulate)),      \
                    "n"(int(TransB)))
 #endif
@@ -132,24 +133,20 @@ template <typename T, int N, bool TransA, bool TransB>
 __device__ __forceinline__ void wgmma_ss(float (&d)[N / 2], uint64_t a, uint64_t b, bool accumulate) {
     constexpr bool kBf16 = WgmmaShape<T, N>::kBf16;
 #if defined(__CUDACC__)
-    if constexpr (N == 8 && kBf16) DK_WGMMA_SS(8, bf16, DK_WGMMA_D4, DK_WGMMA_F4(0), "%4", "%5", "%6", "%7", "%8");
-    else if constexpr (N == 8) DK_WGMMA_SS(8, f16, DK_WGMMA_D4, DK_WGMMA_F4(0), "%4", "%5", "%6", "%7", "%8");
-    else if constexpr (N == 16 && kBf16) DK_WGMMA_SS(16, bf16, DK_WGMMA_D8, DK_WGMMA_F8(0), "%8", "%9", "%10", "%11", "%12");
-    else if constexpr (N == 16) DK_WGMMA_SS(16, f16, DK_WGMMA_D8, DK_WGMMA_F8(0), "%8", "%9", "%10", "%11", "%12");
-    else if constexpr (N == 32 && kBf16)
-        DK_WGMMA_SS(32, bf16, DK_WGMMA_D16, DK_WGMMA_F16(0), "%16", "%17", "%18", "%19", "%20");
-    else if constexpr (N == 32) DK_WGMMA_SS(32, f16, DK_WGMMA_D16, DK_WGMMA_F16(0), "%16", "%17", "%18", "%19", "%20");
-    else if constexpr (N == 64 && kBf16)
-        DK_WGMMA_SS(64, bf16, DK_WGMMA_D32, DK_WGMMA_F32(0), "%32", "%33", "%34", "%35", "%36");
-    else if constexpr (N == 64) DK_WGMMA_SS(64, f16, DK_WGMMA_D32, DK_WGMMA_F32(0), "%32", "%33", "%34", "%35", "%36");
-    else if constexpr (N == 128 && kBf16)
-        DK_WGMMA_SS(128, bf16, DK_WGMMA_D64, DK_WGMMA_F64(0), "%64", "%65", "%66", "%67", "%68");
-    else if constexpr (N == 128) DK_WGMMA_SS(128, f16, DK_WGMMA_D64, DK_WGMMA_F64(0), "%64", "%65", "%66", "%67", "%68");
-    else if constexpr (N == 256 && kBf16)
-        DK_WGMMA_SS(256, bf16, DK_WGMMA_D128, DK_WGMMA_F128(0), "%128", "%129", "%130", "%131", "%132");
-    else if constexpr (N == 256)
-        DK_WGMMA_SS(256, f16, DK_WGMMA_D128, DK_WGMMA_F128(0), "%128", "%129", "%130", "%131", "%132");
+    // the PTX names its type: one expansion per operand type
+#define DK_WGMMA_SS_T(N, ...) \
+    if constexpr (kBf16) DK_WGMMA_SS(N, bf16, __VA_ARGS__); \
+    else DK_WGMMA_SS(N, f16, __VA_ARGS__)
+    if constexpr (N == 8) { DK_WGMMA_SS_T(8, DK_WGMMA_D4, "%4", "%5", "%6", "%7", "%8", DK_WGMMA_F4(0)); }
+    else if constexpr (N == 16) { DK_WGMMA_SS_T(16, DK_WGMMA_D8, "%8", "%9", "%10", "%11", "%12", DK_WGMMA_F8(0)); }
+    else if constexpr (N == 32) { DK_WGMMA_SS_T(32, DK_WGMMA_D16, "%16", "%17", "%18", "%19", "%20", DK_WGMMA_F16(0)); }
+    else if constexpr (N == 64) { DK_WGMMA_SS_T(64, DK_WGMMA_D32, "%32", "%33", "%34", "%35", "%36", DK_WGMMA_F32(0)); }
+    else if constexpr (N == 128) { DK_WGMMA_SS_T(128, DK_WGMMA_D64, "%64", "%65", "%66", "%67", "%68", DK_WGMMA_F64(0)); }
+    else if constexpr (N == 256) {
+        DK_WGMMA_SS_T(256, DK_WGMMA_D128, "%128", "%129", "%130", "%131", "%132", DK_WGMMA_F128(0));
+    }
     else static_assert(N <= 0, "wgmma_ss: on CUDA, N is 8, 16, 32, 64, 128 or 256");
+#undef DK_WGMMA_SS_T
 #else
     emu::rt::wgmma_issue({N, kBf16, nullptr, a, b, TransA, TransB, accumulate, d});
 #endif
@@ -159,30 +156,23 @@ template <typename T, int N, bool TransB>
 __device__ __forceinline__ void wgmma_rs(float (&d)[N / 2], const uint32_t (&a)[4], uint64_t b, bool accumulate) {
     constexpr bool kBf16 = WgmmaShape<T, N>::kBf16;
 #if defined(__CUDACC__)
-    if constexpr (N == 8 && kBf16)
-        DK_WGMMA_RS(8, bf16, DK_WGMMA_D4, DK_WGMMA_F4(0), "%4", "%5", "%6", "%7", "%8", "%9", "%10");
-    else if constexpr (N == 8) DK_WGMMA_RS(8, f16, DK_WGMMA_D4, DK_WGMMA_F4(0), "%4", "%5", "%6", "%7", "%8", "%9", "%10");
-    else if constexpr (N == 16 && kBf16)
-        DK_WGMMA_RS(16, bf16, DK_WGMMA_D8, DK_WGMMA_F8(0), "%8", "%9", "%10", "%11", "%12", "%13", "%14");
-    else if constexpr (N == 16)
-        DK_WGMMA_RS(16, f16, DK_WGMMA_D8, DK_WGMMA_F8(0), "%8", "%9", "%10", "%11", "%12", "%13", "%14");
-    else if constexpr (N == 32 && kBf16)
-        DK_WGMMA_RS(32, bf16, DK_WGMMA_D16, DK_WGMMA_F16(0), "%16", "%17", "%18", "%19", "%20", "%21", "%22");
-    else if constexpr (N == 32)
-        DK_WGMMA_RS(32, f16, DK_WGMMA_D16, DK_WGMMA_F16(0), "%16", "%17", "%18", "%19", "%20", "%21", "%22");
-    else if constexpr (N == 64 && kBf16)
-        DK_WGMMA_RS(64, bf16, DK_WGMMA_D32, DK_WGMMA_F32(0), "%32", "%33", "%34", "%35", "%36", "%37", "%38");
-    else if constexpr (N == 64)
-        DK_WGMMA_RS(64, f16, DK_WGMMA_D32, DK_WGMMA_F32(0), "%32", "%33", "%34", "%35", "%36", "%37", "%38");
-    else if constexpr (N == 128 && kBf16)
-        DK_WGMMA_RS(128, bf16, DK_WGMMA_D64, DK_WGMMA_F64(0), "%64", "%65", "%66", "%67", "%68", "%69", "%70");
-    else if constexpr (N == 128)
-        DK_WGMMA_RS(128, f16, DK_WGMMA_D64, DK_WGMMA_F64(0), "%64", "%65", "%66", "%67", "%68", "%69", "%70");
-    else if constexpr (N == 256 && kBf16)
-        DK_WGMMA_RS(256, bf16, DK_WGMMA_D128, DK_WGMMA_F128(0), "%128", "%129", "%130", "%131", "%132", "%133", "%134");
-    else if constexpr (N == 256)
-        DK_WGMMA_RS(256, f16, DK_WGMMA_D128, DK_WGMMA_F128(0), "%128", "%129", "%130", "%131", "%132", "%133", "%134");
+#define DK_WGMMA_RS_T(N, ...) \
+    if constexpr (kBf16) DK_WGMMA_RS(N, bf16, __VA_ARGS__); \
+    else DK_WGMMA_RS(N, f16, __VA_ARGS__)
+    if constexpr (N == 8) { DK_WGMMA_RS_T(8, DK_WGMMA_D4, "%4", "%5", "%6", "%7", "%8", "%9", "%10", DK_WGMMA_F4(0)); }
+    else if constexpr (N == 16) {
+        DK_WGMMA_RS_T(16, DK_WGMMA_D8, "%8", "%9", "%10", "%11", "%12", "%13", "%14", DK_WGMMA_F8(0));
+    } else if constexpr (N == 32) {
+        DK_WGMMA_RS_T(32, DK_WGMMA_D16, "%16", "%17", "%18", "%19", "%20", "%21", "%22", DK_WGMMA_F16(0));
+    } else if constexpr (N == 64) {
+        DK_WGMMA_RS_T(64, DK_WGMMA_D32, "%32", "%33", "%34", "%35", "%36", "%37", "%38", DK_WGMMA_F32(0));
+    } else if constexpr (N == 128) {
+        DK_WGMMA_RS_T(128, DK_WGMMA_D64, "%64", "%65", "%66", "%67", "%68", "%69", "%70", DK_WGMMA_F64(0));
+    } else if constexpr (N == 256) {
+        DK_WGMMA_RS_T(256, DK_WGMMA_D128, "%128", "%129", "%130", "%131", "%132", "%133", "%134", DK_WGMMA_F128(0));
+    }
     else static_assert(N <= 0, "wgmma_rs: on CUDA, N is 8, 16, 32, 64, 128 or 256");
+#undef DK_WGMMA_RS_T
 #else
     emu::rt::wgmma_issue({N, kBf16, a, 0, b, false, TransB, accumulate, d});
 #endif
