@@ -12,7 +12,7 @@ For every kernel instantiation (PTX entry) and architecture:
                else the innermost loop with the most global memory traffic, else the whole body) by
                instruction class, and from it the ceilings: issue slots, shared-memory bandwidth
                and the special-function unit per MMA (tensor kernels: a fraction of the mma.sync
-               peak), or per 16 bytes of DRAM traffic plus the bytes in flight per SM (memory
+               peak; kernels on wgmma: of the wgmma peak, in m16n8k16's worth of FMA per warp), or per 16 bytes of DRAM traffic plus the bytes in flight per SM (memory
                kernels: a fraction of copy bandwidth), or the FMA share of issue (FMA kernels).
 
 The model reads PTX, not SASS (no disassembler here): ptxas removes some moves and adds address
@@ -40,18 +40,20 @@ ARCHS = {"sm_80": "80", "sm_90a": "90a"}
 # Per-SM machine parameters. issue: warp instructions per clock (4 schedulers); mma: mma.sync
 # m16n8k16 (2048 FMA) per clock - and as many m16n8k8.tf32 (half the FMA at half the rate: TF32's
 # peak is half of bf16's on both GPUs); smem: shared-memory bytes per clock; sfu: warp MUFU ops per clock
-# (16 lanes); dram: copy bandwidth per SM per clock; latency: DRAM latency in clocks.
+# (16 lanes); dram: copy bandwidth per SM per clock; latency: DRAM latency in clocks; wgmma: the
+# warpgroup MMA's rate in m16n8k16's worth of FMA (2048) per clock (sm_90a only).
 MACHINES = {
     "sm_80": dict(  # A100 SXM: 108 SMs at 1.41 GHz, 312 TFLOP/s dense bf16 = 1 MMA / 2 clocks
         name="A100", sms=108, ghz=1.41, issue=4, mma=0.5, smem=128, sfu=0.5,
         dram=1.7e12 / (108 * 1.41e9),  # ~1.7 TB/s achievable copy of 2.0 TB/s HBM2e
-        latency=700, smem_per_sm=167936, smem_per_block=166912, max_warps=64, max_blocks=32),
+        latency=700, smem_per_sm=167936, smem_per_block=166912, max_warps=64, max_blocks=32, wgmma=None),
     "sm_90a": dict(  # H200 SXM: 132 SMs at 1.83 GHz, 989 TFLOP/s dense bf16 through wgmma.
         # mma.sync is assumed at 2/3 of that rate (the Ampere-style path cannot keep Hopper's
         # tensor cores fed); replace by the first GPU run's measurement.
         name="H200", sms=132, ghz=1.83, issue=4, mma=2 / 3, smem=128, sfu=0.5,
         dram=4.0e12 / (132 * 1.83e9),  # ~4.0 TB/s achievable copy of 4.8 TB/s HBM3e
-        latency=900, smem_per_sm=233472, smem_per_block=232448, max_warps=64, max_blocks=32),
+        latency=900, smem_per_sm=233472, smem_per_block=232448, max_warps=64, max_blocks=32,
+        wgmma=1.0),  # 989 TFLOP/s / (132 SMs x 1.83 GHz) = 2048 FMA per clock per SM
 }
 REGS_PER_SM, REG_UNIT, SMEM_UNIT, SMEM_RESERVED = 65536, 256, 128, 1024
 
@@ -63,6 +65,7 @@ HOT = {
     rf"attention_forward_kernel<{TENSOR}, (64|128), true>": 0.51,   # FlashAttention-2 on an H100: ~335 of ~660 TFLOP/s mma.sync (aligned rows)
     rf"attention_backward_mma_kernel<{TENSOR}, (64|128), true>": 0.46,  # 0.9x of FA2's backward (aligned rows)
     rf"gemm_mma_kernel<{TENSOR}, true": 0.78,                  # 0.65x of cuBLAS's ~790 TFLOP/s, of ~660 (aligned rows)
+    rf"gemm_sm90_kernel<{TENSOR}": 0.72,                       # 0.9x of cuBLAS's ~790 TFLOP/s, of wgmma's 989
     rf"conv2d_forward_mma_kernel<{TENSOR}>": 0.55,             # 0.7x of cuDNN channels_last
     r"conv2d_forward_mma_kernel<float>": 0.39,                 # f32 as TF32: 0.5x of cuDNN's TF32 (its default), ~0.79 as bf16
     r"softmax_forward(_rows)?_kernel<": 0.85,
@@ -72,6 +75,11 @@ HOT = {
     r"strided_copy_runs_kernel<": 0.80,   # last dim a whole number of 16-byte runs (the per-element kernel is the fallback)
     r"rope_kernel<": 0.80,
 }
+
+
+# Kernels built for one architecture only (their other passes are a trap: the launcher never
+# chooses them there), by a pattern over the short name.
+ONLY_ON = {r"_sm90_kernel<": "sm_90a"}
 
 
 def goal(kernel):
@@ -125,11 +133,19 @@ def ptxas(ptx, arch):
 # ---- PTX cost model ----
 
 def entries(ptx_text):
-    """{mangled name: (maxntid or None, body lines)}"""
+    """{mangled name: (maxntid or None, body lines)}; the body ends at the brace matching its
+    opening one (inline asm blocks open and close their own)."""
     out = {}
-    for m in re.finditer(r"\.entry (\w+)\((.*?)\n\)\n([^{]*)\{\n(.*?)\n\}\n", ptx_text, re.S):
+    for m in re.finditer(r"\.entry (\w+)\((.*?)\n\)\n([^{]*)\{\n", ptx_text, re.S):
         nt = re.search(r"\.(?:maxntid|reqntid) (\d+), (\d+), (\d+)", m.group(3))
-        out[m.group(1)] = (math.prod(int(x) for x in nt.groups()) if nt else None, m.group(4).splitlines())
+        body, depth = [], 1
+        for line in ptx_text[m.end():].splitlines():
+            t = line.strip()
+            depth += (t == "{" or t.endswith(" {")) - (t == "}")
+            if depth == 0:
+                break
+            body.append(line)
+        out[m.group(1)] = (math.prod(int(x) for x in nt.groups()) if nt else None, body)
     return out
 
 
@@ -141,9 +157,16 @@ def width(op):
 
 
 def classify(op, line):
-    """(class, weight in issue slots, bytes) of one PTX instruction."""
-    if op.startswith(("mma.", "wgmma.")):
+    """(class, weight in issue slots, bytes) of one PTX instruction; for wgmma.mma_async the third is
+    the warp's share of the product in m16n8k16 units (its 16 rows: N / 8 of them)."""
+    if op.startswith("wgmma.mma_async"):
+        return "wgmma", 1, int(re.search(r"\.m64n(\d+)k16", op).group(1)) // 8
+    if op.startswith("mma."):
         return "mma", 1, 0
+    if op.startswith(("wgmma.", "mbarrier.", "elect.", "setmaxnreg.", "fence.proxy")):
+        return "sync", 1, 0
+    if op.startswith("cp.async.bulk"):
+        return "tma", 1, 0
     if op.startswith("ldmatrix"):
         n = re.search(r"\.x(\d)", op)
         return "smem", 1, 128 * int(n.group(1)) // 32  # per thread: 8 rows x 16 B per matrix, over 32 lanes
@@ -188,6 +211,13 @@ def loops(body):
     return out
 
 
+def wgmma_smem(line, units):
+    """Shared bytes the warp's part of a wgmma.mma_async reads: its 16 rows of A (unless A is in
+    registers: a brace list after D's) and a quarter of B (the warpgroup reads it once)."""
+    a_in_registers = re.search(r"\}\s*,\s*\{", line)
+    return (0 if a_in_registers else 16 * 16 * 2) + 16 * units * 8 * 2 // 4
+
+
 def mix(lines):
     c, b = collections.Counter(), collections.Counter()
     for line in lines:
@@ -197,19 +227,26 @@ def mix(lines):
         cls, weight, nbytes = classify(m.group(2), line)
         c[cls] += weight
         b[cls] += nbytes
+        if cls == "wgmma":
+            b["smem"] += wgmma_smem(line, nbytes) / 32  # per thread, as the other shared accesses count
     return c, b
+
+
+def units(c, b):
+    """m16n8k16-equivalent tensor operations: mma.sync's count, or wgmma's warp shares."""
+    return c["mma"] + b["wgmma"]
 
 
 def hot_loop(body):
     """The instruction mix of the kernel's hot loop and which loop it is."""
     cands = [(s, e) + mix(body[s:e + 1]) for s, e in loops(body)]
-    with_mma = [x for x in cands if x[2]["mma"]]
+    with_mma = [x for x in cands if units(x[2], x[3])]
     if with_mma:
         # an innermost MMA loop (one holding no other loop with MMAs: an outer loop's count is one
         # trip of each loop inside) doing the most MMAs; the shortest of equals, which is the
         # common-case variant where a kernel runs its edge tiles in a loop of their own
         with_mma = [x for x in with_mma if not any(o[0] > x[0] and o[1] < x[1] for o in with_mma)]
-        s, e, c, b = max(with_mma, key=lambda x: (x[2]["mma"], -(x[1] - x[0])))
+        s, e, c, b = max(with_mma, key=lambda x: (units(x[2], x[3]), -(x[1] - x[0])))
         return c, b, f"loop of {e - s} lines"
     inner = [x for x in cands if not any(o[0] > x[0] and o[1] < x[1] for o in cands if o[:2] != x[:2])]
     traffic = [x for x in inner if x[3]["ld.global"] + x[3]["st.global"] + x[3]["cp.async"]]
@@ -223,13 +260,15 @@ def hot_loop(body):
 def model(c, b, m, resident_threads):
     """(kind, ceiling, limiter, per-unit figures) for one kernel on machine m."""
     issue = sum(c.values())
-    if c["mma"]:
-        per = issue / c["mma"]
-        smem = (b["smem"] * 32 + b["cp.async"] * 32) / c["mma"]  # shared bytes per MMA, the warp's
-        limits = {"issue": m["issue"] / m["mma"] / per, "smem": m["smem"] / m["mma"] / max(smem, 1e-9),
-                  "sfu": m["sfu"] / m["mma"] / max(c["sfu"] / c["mma"], 1e-9)}
-        figures = f"{per:.1f} instr/MMA, {smem:.0f} B smem/MMA, {c['sfu'] / c['mma']:.2f} MUFU/MMA"
-        kind = "tensor"
+    if units(c, b):
+        n = units(c, b)
+        rate = m["wgmma"] if c["wgmma"] else m["mma"]
+        per = issue / n
+        smem = (b["smem"] * 32 + b["cp.async"] * 32) / n  # shared bytes per MMA, the warp's
+        limits = {"issue": m["issue"] / rate / per, "smem": m["smem"] / rate / max(smem, 1e-9),
+                  "sfu": m["sfu"] / rate / max(c["sfu"] / n, 1e-9)}
+        figures = f"{per:.2f} instr/MMA, {smem:.0f} B smem/MMA, {c['sfu'] / n:.2f} MUFU/MMA"
+        kind = "wgmma" if c["wgmma"] else "tensor"
     elif c["fma"] and c["fma"] * 4 >= issue and not (b["ld.global"] + b["st.global"]) * 4 > c["fma"]:
         # one warp FMA per issue slot is the FP32 peak; 128 B/clock of shared memory feed 128 FMA/clock
         limits = {"issue": c["fma"] / issue, "smem": c["fma"] / max(b["smem"], 1e-9)}
@@ -344,10 +383,15 @@ def main():
             if r is None:
                 continue
             name = names[mangled]
+            if any(re.search(p, short(name)) and a != arch for p, a in ONLY_ON.items()):
+                continue
             threads, dyn, via = launched.get(name, (maxntid or 0, 0, set()))
             blocks, occ, problems = occupancy(r, threads, dyn, m) if threads else (None, None, [])
             c, b, where = hot_loop(body)
             kind, ceiling, limiter, figures = model(c, b, m, (blocks or 0) * threads)
+            if kind == "wgmma":  # the Hopper machinery in the whole kernel (the producer's loop is not the hot one)
+                whole, _ = mix(body)
+                figures += f"; kernel: {whole['wgmma']} wgmma.mma_async, {whole['tma']} cp.async.bulk, {whole['sync']} sync"
             rows.append(dict(arch=arch, source=src.replace(".ptx", ".cu"), kernel=name, goal=goal(name),
                              launched=sorted(via), threads=threads, dynamic_smem=dyn, **r, blocks_per_sm=blocks,
                              occupancy=occ, problems=problems, kind=kind, ceiling=ceiling, limiter=limiter,
@@ -396,8 +440,8 @@ def write_table(rows, path):
                 f"{sum(1 for r in rows if r['launched'])} with a launch configuration from the tests' emu runs; "
                 f"{spills} spill, {over} cannot launch.\n"
                 "Generated by `benchmarks/kernels/report.py`; its header says how each column is found.\n"
-                "Ceiling: the modelled fraction of the kernel's peak (tensor: the mma.sync peak; memory: copy\n"
-                "bandwidth; fma: the FP32 FMA peak) before the limiter named beside it.\n\n")
+                "Ceiling: the modelled fraction of the kernel's peak (tensor: the mma.sync peak; wgmma: the wgmma\n"
+                "peak; memory: copy bandwidth; fma: the FP32 FMA peak) before the limiter named beside it.\n\n")
         hot = [r for r in rows if r["goal"] is not None]
         f.write("## The kernels with goals\n\n| arch | kernel | regs | spill | smem static+dyn | threads | occ. | "
                 "ceiling | limiter | goal | per unit |\n|---|---|---|---|---|---|---|---|---|---|---|\n")

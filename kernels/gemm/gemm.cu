@@ -7,8 +7,8 @@
 // past the edges, so any M, N, K works, transposed or not.
 // f16 / bf16, and f32 where TF32 is allowed: the tensor cores (gemm_mma_kernel below: mma.m16n8k16,
 // or m16n8k8.tf32, with f32 accumulation through mma.cuh, 128 x 128 block tiles of four 64 x 64
-// warp tiles, a 4-stage cp.async pipeline over K in 64-byte steps), its tiles in grouped order (mma_tile_of: kGroupM row tiles share each B
-// column tile while it is in L2).
+// warp tiles, a 4-stage cp.async pipeline over K in 64-byte steps), its tiles in grouped order (tile_order.cuh).
+// On compute capability 9.x, f16 / bf16 products not split over K go to gemm_sm90.cu (wgmma, TMA).
 // Both end in the epilogue of gemm/gemm_epilogue.cuh (bias, activation, residual, store). The
 // batch runs in gridDim.z (grid-stride beyond 65535), with broadcast batch dims as stride 0.
 // FLOPs 2 batch M N K; traffic per block: its A rows and B columns once per K step (A read
@@ -20,6 +20,8 @@
 #include "deepkern/mma.cuh"
 #include "deepkern/packs.cuh"
 #include "gemm/gemm.h"
+#include "gemm/gemm_sm90.h"
+#include "gemm/tile_order.cuh"
 
 namespace dk {
 namespace DK_BACKEND {
@@ -162,19 +164,6 @@ __device__ __forceinline__ void stage_tile(const Smem& smem, int base, const T* 
     }
 }
 
-// The output tile of block `pid` (the grid's x, over all tiles): groups of kGroupM row tiles, and
-// within a group all of its tiles of one column before the next column, so the blocks running at
-// once read a few B column tiles and a group's A row tiles, which stay in L2 (the grouped order of
-// Triton's matmul tutorial; row-major order would stream all of A once per column of tiles).
-constexpr unsigned kGroupM = 8;
-
-__device__ __forceinline__ void mma_tile_of(unsigned pid, unsigned tiles_m, unsigned tiles_n, unsigned& tm, unsigned& tn) {
-    const unsigned per_group = kGroupM * tiles_n, group = pid / per_group, first = group * kGroupM;
-    const unsigned rows = tiles_m - first < kGroupM ? tiles_m - first : kGroupM, in = pid - group * per_group;
-    tm = first + in % rows;
-    tn = in / rows;
-}
-
 // Split K (gridDim.y > 1, GemmArgs::partials): block y takes the stages [y per, (y + 1) per) of the
 // K loop and writes its f32 tile to partials[y]; gemm_split_sum_kernel adds the pieces in order
 // and applies the epilogue. For products with fewer output tiles than SMs and a long K, where one
@@ -189,7 +178,7 @@ __global__ void gemm_mma_kernel(GemmArgs p) {
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
     const int wm = kWarpM * (warp & 1), wn = kWarpN * (warp >> 1);
     unsigned tm, tn;
-    mma_tile_of(blockIdx.x, unsigned((p.m + kMmaM - 1) / kMmaM), unsigned((p.n + kMmaN - 1) / kMmaN), tm, tn);
+    tile_of(blockIdx.x, unsigned((p.m + kMmaM - 1) / kMmaM), unsigned((p.n + kMmaN - 1) / kMmaN), tm, tn);
     const int64_t m0 = int64_t(tm) * kMmaM, n0 = int64_t(tn) * kMmaN;
     const int64_t all_steps = (p.k + kK - 1) / kK, per = (all_steps + gridDim.y - 1) / gridDim.y;
     const int64_t first = int64_t(blockIdx.y) * per;  // this block's K stages: [first, first + steps)
@@ -378,6 +367,7 @@ void gemm(const Exec& ex, DType dtype, const GemmArgs& a) {
         }
         // a K split where the caller gave the workspace for it (conv2d's 1x1 GEMM gives none)
         const int64_t splits = a.partials ? gemm_k_splits(ex, dtype, a) : 1;
+        if (splits == 1 && gemm_sm90(ex, dtype, a)) return;  // Hopper: wgmma fed by TMA
         GemmArgs b = a;
         if (splits == 1) b.partials = nullptr;
         dispatch_gemm_mma<T>(a, [&](auto vec, auto trans_a, auto trans_b) {

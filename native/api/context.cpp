@@ -221,6 +221,7 @@ DK_API dk_status dk_context_create(int32_t device_type, int32_t device_id, dk_co
             dk_device_props props{};
             cudart::query(device_id, &props);
             exec.multiprocessors = props.multiprocessors;
+            exec.compute_capability = 10 * props.compute_major + props.compute_minor;
             exec.stream = cudart::stream_create();
             raw = {cudart::malloc, cudart::free};
         }

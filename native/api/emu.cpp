@@ -37,6 +37,10 @@ DK_API dk_status dk_emu_set_options(dk_context* ctx, const dk_emu_options* optio
         if (options->threads < 0)
             fail(DK_ERROR_INVALID_ARGUMENT, "argument 'options.threads': expected >= 0 (0 = all workers), got " +
                                                 std::to_string(options->threads));
+        const int32_t cc = options->compute_capability;
+        if (cc != 80 && cc != 86 && cc != 89 && cc != 90)
+            fail(DK_ERROR_INVALID_ARGUMENT, "argument 'options.compute_capability': expected 80, 86, 89 or 90, got " +
+                                                std::to_string(cc));
         static_cast<dk_emu_options&>(ctx->emu_options) = *options;
     });
 }

@@ -122,6 +122,7 @@ uint64_t splitmix64(uint64_t& state) {
 
 class Runner {
 public:
+    int compute_capability() const { return options_.compute_capability; }
     void run_block(const Launch& launch, const EmuOptions& options, uint3 block);
 
     int barrier(const char* file, int line, int predicate, const char* what);
@@ -158,7 +159,8 @@ private:
     void finish(Lane& t);
     [[noreturn]] void diagnose_stall();
     MBarrier& live_mbarrier(void* bar, const char* what);
-    void check_mbarrier_phase(void* bar, MBarrier& m);
+    bool check_mbarrier_phase(void* bar, MBarrier& m);
+    bool schedule_coin();
     std::string mbarrier_name(const void* bar) const;
     unsigned present(int warp) const {
         const int n = nthreads_ - warp * 32;
@@ -487,8 +489,9 @@ MBarrier& Runner::live_mbarrier(void* bar, const char* what) {
 }
 
 // Completes the phase when nothing is pending: the next phase starts with the expected count,
-// and every thread waiting for the completed phase is queued.
-void Runner::check_mbarrier_phase(void* bar, MBarrier& m) {
+// and every thread waiting for the completed phase is queued. Whether it woke any.
+bool Runner::check_mbarrier_phase(void* bar, MBarrier& m) {
+    bool woke = false;
     if (m.pending == 0 && m.tx == 0) {
         ++m.phase;
         m.pending = m.expected;
@@ -497,10 +500,20 @@ void Runner::check_mbarrier_phase(void* bar, MBarrier& m) {
                 other.state = State::ready;
                 other.waits_on = nullptr;
                 push(&other);
+                woke = true;
             }
     }
     const uint64_t word = m.word();
     std::memcpy(bar, &word, 8);
+    return woke;
+}
+
+// The reordering the REVERSE and RANDOM schedules add to asynchronous work: true always for
+// REVERSE, a seeded draw for RANDOM, never for FORWARD.
+bool Runner::schedule_coin() {
+    if (options_.schedule != DK_EMU_RANDOM) return options_.schedule == DK_EMU_REVERSE;
+    uint64_t state = options_.schedule_seed ^ (++elections_ * 0xD1B54A32D192ED03ull) ^ (phase_ << 40);
+    return splitmix64(state) & 1;
 }
 
 uint64_t Runner::mbarrier_arrive(void* bar, unsigned count, uint32_t tx_bytes) {
@@ -511,7 +524,14 @@ uint64_t Runner::mbarrier_arrive(void* bar, unsigned count, uint32_t tx_bytes) {
     const uint64_t token = m.phase;
     if (tx_bytes) mbarrier_tx(bar, tx_bytes, "mbarrier.arrive.expect_tx");
     m.pending -= count;
-    check_mbarrier_phase(bar, m);
+    // An arrival that completes a phase may let its waiters run before the arriving thread goes
+    // on (the REVERSE and RANDOM schedules do): a consumer releasing a stage before it is done
+    // reading it then sees the producer's refill.
+    if (check_mbarrier_phase(bar, m) && schedule_coin()) {
+        Lane& t = current();
+        push(&t);
+        suspend(t);
+    }
     return token;
 }
 
@@ -564,8 +584,17 @@ bool Runner::mbarrier_test(void* bar, unsigned parity, const char* what, bool la
     return done;
 }
 
+// FORWARD lands the copy as late as it may (a read that does not wait for it sees poison); REVERSE
+// and RANDOM (a seeded draw per copy) as early, at issue (a copy over memory still being read
+// shows there).
 void Runner::mbarrier_defer(void* bar, uint32_t bytes, std::function<void()> land) {
-    live_mbarrier(bar, "an asynchronous copy completing on").deferred.emplace_back(bytes, std::move(land));
+    MBarrier& m = live_mbarrier(bar, "an asynchronous copy completing on");
+    if (!schedule_coin()) {
+        m.deferred.emplace_back(bytes, std::move(land));
+        return;
+    }
+    land();
+    mbarrier_tx(bar, -int64_t(bytes), "an asynchronous copy's complete_tx");
 }
 
 // No thread can run: the copies deferred on barriers that threads wait on land (as late as they
@@ -787,6 +816,13 @@ void shared_out_of_bounds(const char* kind, const char* name, int64_t index, uin
                  std::to_string(element_bytes) + " bytes (" + std::to_string(total_bytes) + " bytes)");
 }
 
+void require_sm90(const char* instruction) {
+    const int cc = tl_runner->compute_capability();
+    if (cc < 90)
+        kernel_error(std::string(instruction) + " is an sm_90 instruction, and the emulated GPU is sm_" + std::to_string(cc) +
+                     " (dk_emu_options.compute_capability): a Hopper kernel was chosen for another GPU");
+}
+
 void kernel_error(const std::string& message) {
     if (!tl_runner) throw Error(DK_ERROR_KERNEL, message);
     tl_runner->fail(tl_runner->current(), message);
@@ -842,16 +878,24 @@ void cp_async_wait(int pending_groups) {
 
 void mbarrier_init(void* bar, unsigned count) { tl_runner->mbarrier_init(bar, count); }
 uint64_t mbarrier_arrive(void* bar, unsigned count, uint32_t tx_bytes) {
+    if (tx_bytes) require_sm90("mbarrier.arrive.expect_tx");
     return tl_runner->mbarrier_arrive(bar, count, tx_bytes);
 }
-void mbarrier_expect_tx(void* bar, uint32_t tx_bytes) { tl_runner->mbarrier_tx(bar, int64_t(tx_bytes), "mbarrier.expect_tx"); }
+void mbarrier_expect_tx(void* bar, uint32_t tx_bytes) {
+    require_sm90("mbarrier.expect_tx");
+    tl_runner->mbarrier_tx(bar, int64_t(tx_bytes), "mbarrier.expect_tx"); }
 void mbarrier_complete_tx(void* bar, uint32_t tx_bytes) {
+    require_sm90("mbarrier.complete_tx");
     tl_runner->mbarrier_tx(bar, -int64_t(tx_bytes), "mbarrier.complete_tx");
 }
 bool mbarrier_test_parity(void* bar, unsigned parity) {
+    require_sm90("mbarrier.try_wait.parity");
     return tl_runner->mbarrier_test(bar, parity, "mbarrier.try_wait.parity", true);
 }
-void mbarrier_wait_parity(void* bar, unsigned parity) { tl_runner->mbarrier_wait(bar, parity); }
+void mbarrier_wait_parity(void* bar, unsigned parity) {
+    require_sm90("mbarrier.try_wait.parity");
+    tl_runner->mbarrier_wait(bar, parity);
+}
 void mbarrier_defer_tx(void* bar, uint32_t bytes, std::function<void()> land) {
     tl_runner->mbarrier_defer(bar, bytes, std::move(land));
 }
@@ -859,6 +903,7 @@ void mbarrier_defer_tx(void* bar, uint32_t bytes, std::function<void()> land) {
 void named_barrier(unsigned id, unsigned threads, bool wait) { tl_runner->named_barrier(id, threads, wait); }
 
 void setmaxnreg(bool inc, int registers) {
+    require_sm90(inc ? "setmaxnreg.inc" : "setmaxnreg.dec");
     if (blockDim.x * blockDim.y * blockDim.z % 128 != 0)
         kernel_error(std::string("setmaxnreg.") + (inc ? "inc" : "dec") + " in a block of " +
                      std::to_string(blockDim.x * blockDim.y * blockDim.z) +
@@ -871,6 +916,7 @@ void setmaxnreg(bool inc, int registers) {
 }
 
 bool elect_sync(unsigned mask) {
+    require_sm90("elect.sync");
     struct Slot {
         bool elected;
     } slot{false};

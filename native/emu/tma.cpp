@@ -84,6 +84,7 @@ struct StoreState {
 }  // namespace
 
 void tma_load(void* smem, const uint64_t* map, void* bar, const int* coords, int rank) {
+    require_sm90("cp.async.bulk.tensor");
     const TmaTiled& t = decode(map, rank, "cp.async.bulk.tensor (load)");
     const uint32_t at = box_offset(t, smem, "cp.async.bulk.tensor (load)");
     std::vector<int> c(coords, coords + rank);
@@ -99,6 +100,7 @@ void tma_load(void* smem, const uint64_t* map, void* bar, const int* coords, int
 }
 
 void tma_store(const uint64_t* map, const void* smem, const int* coords, int rank) {
+    require_sm90("cp.async.bulk.tensor");
     const TmaTiled& t = decode(map, rank, "cp.async.bulk.tensor (store)");
     const uint32_t at = box_offset(t, smem, "cp.async.bulk.tensor (store)");
     StoreGroup& g = thread_state<StoreState>().open;

@@ -195,12 +195,14 @@ uint32_t shared_address(const void* p) {
 }
 
 void wgmma_fence() {
+    require_sm90("wgmma.fence");
     // every lane of the warp, as .sync.aligned requires
     warp_collective("wgmma.fence", 0xffffffffu, nullptr, [](void* const*, unsigned) {});
     lane_state().fenced = true;
 }
 
 void wgmma_issue(const WgmmaIssue& op) {
+    require_sm90("wgmma.mma_async");
     if (blockDim.x * blockDim.y * blockDim.z % 128 != 0)
         kernel_error("wgmma.mma_async in a block of " + std::to_string(blockDim.x * blockDim.y * blockDim.z) +
                      " threads: it is executed by whole warpgroups (128 threads)");

@@ -510,6 +510,9 @@ typedef struct dk_emu_options {
     int64_t shared_limit;      /* bytes of shared memory a block may use, static + dynamic;
                                   default DK_SHARED_LIMIT_SM86 */
     int32_t threads;           /* OS threads running blocks; 0 = every worker of the pool */
+    int32_t compute_capability; /* the GPU emulated, major * 10 + minor: 80, 86 (default), 89 or 90.
+                                   Kernels are chosen for it as on that GPU (90: the sm_90a kernels,
+                                   wgmma and TMA), and sm_90 instructions fail below 90 */
 } dk_emu_options;
 
 DK_API dk_status dk_emu_get_options(const dk_context* ctx, dk_emu_options* options);

@@ -23,6 +23,7 @@ namespace {
 
 using emu_checks::expect;
 using emu_checks::expect_kernel_error;
+using emu_checks::Scheduled;
 
 uint16_t element(int matrix, int row, int col) { return uint16_t(matrix * 64 + row * 8 + col); }
 
@@ -297,16 +298,6 @@ __global__ void elect_kernel(int* out) {
     out[2 + threadIdx.x / 32 * 32 + threadIdx.x % 32] = dk::elect_one_sync() ? 1 : 0;
 }
 
-// ex with the threads between barriers run in another order (emu/options.h's schedule).
-struct Scheduled : dk::Exec {
-    dk::EmuOptions options;
-    Scheduled(const dk::Exec& ex, int schedule) : dk::Exec(ex), options(*ex.emu) {
-        options.schedule = schedule;
-        emu = &options;
-    }
-    Scheduled(const Scheduled&) = delete;  // emu points into this object
-};
-
 // Named barriers: warp 0 writes a tile and signals the two consumer warps (bar.arrive 1, 96) without
 // waiting; they wait (bar.sync 1, 96), each writes the tile's sum over its half, syncs with the other
 // consumer only (bar.sync 2, 64) and adds the other's half. Bug: a count the threads disagree on
@@ -427,6 +418,7 @@ void check_mbarrier(const dk::Exec& ex) {
 
 void run_dialect_checks() {
     dk::EmuOptions options;
+    options.compute_capability = 90;  // Hopper's instructions
     dk::Exec ex;
     ex.emu = &options;
 

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include "deepkern/backend.h"
+#include "deepkern/emu/options.h"
 #include "deepkern/error.h"
 
 namespace emu_checks {
@@ -31,5 +33,15 @@ void expect_kernel_error(const char* what, const char* needle, F&& launch) {
                std::string(what) + ": " + e.what());
     }
 }
+
+// ex with the threads between barriers run in another order (emu/options.h's schedule).
+struct Scheduled : dk::Exec {
+    dk::EmuOptions options;
+    Scheduled(const dk::Exec& ex, int schedule) : dk::Exec(ex), options(*ex.emu) {
+        options.schedule = schedule;
+        emu = &options;
+    }
+    Scheduled(const Scheduled&) = delete;  // emu points into this object
+};
 
 }  // namespace emu_checks

@@ -111,6 +111,7 @@ __global__ void tma_store_kernel(const DK_GRID_CONSTANT dk::TensorMap map) {
 
 void run_tma_checks() {
     dk::EmuOptions options;
+    options.compute_capability = 90;  // Hopper's instructions
     dk::Exec ex;
     ex.emu = &options;
     using dk::TmaSwizzle;

@@ -20,6 +20,7 @@ namespace {
 
 using emu_checks::expect;
 using emu_checks::expect_kernel_error;
+using emu_checks::Scheduled;
 
 enum class Major { K, MN };
 
@@ -233,10 +234,97 @@ void check_tma_wgmma(const dk::Exec& ex) {
     });
 }
 
+// A producer / consumer pipeline as the Hopper kernels run it: warpgroup 0's elected thread loads
+// A [64 x 64] and B^T [64 x 64] per K step by TMA into 2 stages that 4 K steps cycle through;
+// warpgroup 1 waits on a stage's `full` barrier, issues its four wgmma k16 products, and releases
+// the stage on `empty` once a later wait_group says they are done. ReleaseEarly releases it before
+// that wait: the refill may land while the products still read the stage, which the REVERSE
+// schedule shows (arrivals that complete a phase yield to the waiters, TMA lands at issue).
+template <bool ReleaseEarly>
+__global__ void pipeline_kernel(const DK_GRID_CONSTANT dk::TensorMap a_map, const DK_GRID_CONSTANT dk::TensorMap b_map,
+                                float* out) {
+    constexpr int kStages = 2, kSteps = 4, kStage = 16384;
+    DK_DYNAMIC_SHARED(unsigned char, sm);  // stage s: A at s kStage, B^T 8192 after it
+    DK_SHARED(uint64_t, full, [kStages]);
+    DK_SHARED(uint64_t, empty, [kStages]);
+    if (threadIdx.x == 0)
+        for (int s = 0; s < kStages; ++s) {
+            dk::mbarrier_init(&full[s], 1);
+            dk::mbarrier_init(&empty[s], 4);
+        }
+    __syncthreads();
+    if (threadIdx.x < 128) {
+        if (threadIdx.x < 32 && dk::elect_one_sync())
+            for (int k = 0; k < kSteps; ++k) {
+                const int s = k % kStages;
+                dk::mbarrier_wait_parity(&empty[s], (k / kStages + 1) & 1);
+                dk::mbarrier_arrive_expect_tx(&full[s], kStage);
+                dk::tma_load<2>(&sm[s * kStage], a_map, &full[s], {64 * k, 0});
+                dk::tma_load<2>(&sm[s * kStage + 8192], b_map, &full[s], {64 * k, 0});
+            }
+        return;
+    }
+    float d[32];
+    const auto release = [&](int s) {
+        __syncwarp();
+        if (threadIdx.x % 32 == 0) dk::mbarrier_arrive(&empty[s]);
+    };
+    for (int k = 0; k < kSteps; ++k) {
+        const int s = k % kStages;
+        dk::mbarrier_wait_parity(&full[s], (k / kStages) & 1);
+        const uint64_t a = dk::wgmma_descriptor(&sm[s * kStage], dk::WgmmaSwizzle::b128, 16, 1024);
+        const uint64_t b = dk::wgmma_descriptor(&sm[s * kStage + 8192], dk::WgmmaSwizzle::b128, 16, 1024);
+        dk::wgmma_fence();
+        for (int j = 0; j < 4; ++j) dk::wgmma_ss<dk::bf16, 64, false, false>(d, a + 2 * j, b + 2 * j, k > 0 || j > 0);
+        dk::wgmma_commit_group();
+        if (ReleaseEarly && k > 0) release((k - 1) % kStages);
+        dk::wgmma_wait_group<1>();
+        if (!ReleaseEarly && k > 0) release((k - 1) % kStages);
+    }
+    dk::wgmma_wait_group<0>();
+    for (int i = 0; i < 32; ++i) out[(int(threadIdx.x - 128) / 32 * 16 + int(threadIdx.x % 32) / 4 + 8 * ((i % 4) / 2)) * 64 +
+                                    8 * (i / 4) + 2 * int(threadIdx.x % 4) + i % 2] = d[i];
+}
+
+void check_pipeline(const dk::Exec& ex) {
+    constexpr int K = 256;
+    alignas(16) static uint16_t a[64 * K], bt[64 * K];  // A [m][k], B^T [n][k]
+    for (int i = 0; i < 64 * K; ++i) {
+        a[i] = dk::float_to_bf16_bits(float(i % 11) - 5.0f);
+        bt[i] = dk::float_to_bf16_bits(float(i % 5) * 0.5f - 1.0f);
+    }
+    const dk::TensorMap a_map = dk::make_tensor_map({2, 2, a, {K, 64}, {2 * K}, {64, 64}, dk::TmaSwizzle::b128});
+    const dk::TensorMap b_map = dk::make_tensor_map({2, 2, bt, {K, 64}, {2 * K}, {64, 64}, dk::TmaSwizzle::b128});
+    std::vector<float> out(64 * 64);
+    for (int schedule : {DK_EMU_FORWARD, DK_EMU_REVERSE, DK_EMU_RANDOM}) {
+        Scheduled on(ex, schedule);
+        std::fill(out.begin(), out.end(), -1.0f);
+        dk::launch(on, "wgmma_pipeline", pipeline_kernel<false>, dim3(1), dim3(256), size_t(32768), a_map, b_map,
+                   out.data());
+        int bad = 0;
+        for (int m = 0; m < 64; ++m)
+            for (int n = 0; n < 64; ++n) {
+                double want = 0.0;
+                for (int k = 0; k < K; ++k)
+                    want += double(dk::bf16_bits_to_float(a[m * K + k])) * dk::bf16_bits_to_float(bt[n * K + k]);
+                bad += !(std::fabs(out[size_t(m) * 64 + n] - want) <= 1e-6 * (std::fabs(want) + 1.0));
+            }
+        expect(bad == 0, "TMA / wgmma pipeline, schedule " + std::to_string(schedule) + ": " + std::to_string(bad) +
+                             " of 4096 outputs wrong");
+    }
+    Scheduled reverse(ex, DK_EMU_REVERSE);
+    float* o = out.data();
+    expect_kernel_error("a stage released before its wgmma wait", "changed before its wait", [&] {
+        dk::launch(reverse, "wgmma_pipeline_early", pipeline_kernel<true>, dim3(1), dim3(256), size_t(32768), a_map,
+                   b_map, o);
+    });
+}
+
 }  // namespace
 
 void run_wgmma_checks() {
     dk::EmuOptions options;
+    options.compute_capability = 90;  // Hopper's instructions
     dk::Exec ex;
     ex.emu = &options;
     using dk::WgmmaSwizzle;
@@ -262,6 +350,7 @@ void run_wgmma_checks() {
              {Major::K, WgmmaSwizzle::none, 0, 0, 0}, {Major::MN, WgmmaSwizzle::b32, 256, 256, 0}});
 
     check_tma_wgmma(ex);
+    check_pipeline(ex);
 
     std::vector<float> out(128, 0.0f);
     dk::launch(ex, "wgmma", wgmma_bug_kernel<Bug::none>, dim3(1), dim3(128), 4096, out.data());
@@ -289,5 +378,11 @@ void run_wgmma_checks() {
     });
     expect_kernel_error("wgmma in a block of 96 threads", "whole warpgroups", [&] {
         dk::launch(ex, "wgmma_96", wgmma_bug_kernel<Bug::none>, dim3(1), dim3(96), 4096, o);
+    });
+    dk::EmuOptions ampere;  // the default emulated GPU, sm_86, refuses it as the GPU would
+    dk::Exec on_ampere = ex;
+    on_ampere.emu = &ampere;
+    expect_kernel_error("wgmma on an emulated sm_86", "is an sm_90 instruction", [&] {
+        dk::launch(on_ampere, "wgmma_sm86", wgmma_bug_kernel<Bug::none>, dim3(1), dim3(128), 4096, o);
     });
 }

@@ -29,6 +29,7 @@ struct ActParams {
 struct Exec {
     void* stream = nullptr;          // cudaStream_t on cuda
     int multiprocessors = 1;         // SMs on cuda, worker threads on cpu and emu
+    int compute_capability = 0;      // cuda: the device's, major * 10 + minor (arch.cuh reads it)
     const EmuOptions* emu = nullptr;
 };
 

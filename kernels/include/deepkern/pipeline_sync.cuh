@@ -38,7 +38,9 @@
 // and thread named; elect.sync picks its lane by the schedule order, so no kernel may assume lane 0;
 // an async read of shared bytes written with no fence_proxy_async since fails (emu/runtime.h). A
 // try_wait that finds its phase incomplete yields to the other threads there (fibers are not
-// preempted), and one polled 100000 times in a row with nothing completing it is a deadlock.
+// preempted), and one polled 100000 times in a row with nothing completing it is a deadlock. Under
+// the REVERSE schedule (RANDOM: a seeded draw) an arrival that completes a phase yields to the
+// threads it wakes, so a consumer that releases a stage before it is done with it meets the refill.
 #pragma once
 
 #include <cstdint>

@@ -18,9 +18,10 @@
 // The box lies in shared memory row after row, dim 0 fastest; swizzled (32/64/128 bytes) the 16-byte
 // chunk index is XORed with address bits 7.. as wgmma reads it; the destination is 128-byte aligned,
 // and swizzled, aligned to the pattern's repeat (8 x its span). Kernels take the map as a
-// DK_GRID_CONSTANT const TensorMap parameter. In the emu build a load lands as late as it may (when
-// its barrier is tested, or no thread can run but its waiters: read without waiting, the box is
-// still poison), a store's shared memory is compared at its wait, and misaligned boxes and maps not
+// DK_GRID_CONSTANT const TensorMap parameter. In the emu build a load lands as late as it may under
+// the FORWARD schedule (when its barrier is tested, or no thread can run but its waiters: read
+// without waiting, the box is still poison) and at issue under REVERSE (RANDOM: either, seeded), so
+// a refill of memory still being read shows too; a store's shared memory is compared at its wait, and misaligned boxes and maps not
 // made by make_tensor_map fail, as do stores of bytes written with no fence_proxy_async since.
 #pragma once
 

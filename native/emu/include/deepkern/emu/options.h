@@ -8,7 +8,7 @@
 namespace dk {
 
 struct EmuOptions : dk_emu_options {
-    EmuOptions() : dk_emu_options{DK_EMU_FORWARD, 0, DK_SHARED_LIMIT_SM86, 0} {}
+    EmuOptions() : dk_emu_options{DK_EMU_FORWARD, 0, DK_SHARED_LIMIT_SM86, 0, 86} {}
 };
 
 }  // namespace dk

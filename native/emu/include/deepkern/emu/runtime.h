@@ -50,6 +50,11 @@ void run_grid(const Exec& ex, const Launch& launch);
 // Fails the launch: "kernel 'k', block (x,y,z), thread (x,y,z): message".
 [[noreturn]] void kernel_error(const std::string& message);
 
+// Fails the launch when the emulated GPU (dk_emu_options.compute_capability) is older than sm_90:
+// the sm_90 instructions (wgmma, TMA, setmaxnreg, elect.sync, mbarrier's tx and try_wait forms)
+// call it, so a Hopper kernel chosen for another GPU is caught as the GPU would refuse it.
+void require_sm90(const char* instruction);
+
 // The block's dynamic shared memory (the launch's shared_bytes), per OS thread.
 struct DynamicShared {
     unsigned char* base;

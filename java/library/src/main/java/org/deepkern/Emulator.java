@@ -33,14 +33,17 @@ public final class Emulator {
     /**
      * How the emulator runs later launches. A fresh emu device starts with FORWARD, seed 0,
      * {@link #SHARED_LIMIT_SM86} bytes of shared memory (the smallest per-block limit of the GPUs
-     * the cuda backend runs on) and every worker.
+     * the cuda backend runs on), every worker, and compute capability 86.
      *
      * @param schedule thread order between barriers; a result that changes with it reveals a race
      * @param scheduleSeed the seed of the RANDOM order
      * @param sharedLimit bytes of shared memory a block may use, static plus dynamic; &gt;= 0
      * @param threads OS threads running blocks; 0 = every worker; &gt;= 0
+     * @param computeCapability the GPU emulated, major * 10 + minor: 80, 86, 89 or 90. Ops choose
+     *        their kernels for it as on that GPU (90: the Hopper kernels, on wgmma and TMA), and
+     *        Hopper's instructions fail a launch below 90
      */
-    public record Options(Schedule schedule, long scheduleSeed, long sharedLimit, int threads) {
+    public record Options(Schedule schedule, long scheduleSeed, long sharedLimit, int threads, int computeCapability) {
         /**
          * Checks that a schedule is given; the numbers are checked by {@link #setOptions}.
          *
@@ -48,6 +51,7 @@ public final class Emulator {
          * @param scheduleSeed the seed of the RANDOM order
          * @param sharedLimit bytes of shared memory a block may use
          * @param threads OS threads running blocks; 0 = every worker
+         * @param computeCapability the GPU emulated: 80, 86, 89 or 90
          * @throws NullPointerException if schedule is null
          */
         public Options {
@@ -60,7 +64,16 @@ public final class Emulator {
          * @return these options with another schedule
          */
         public Options withSchedule(Schedule s, long seed) {
-            return new Options(s, seed, sharedLimit, threads);
+            return new Options(s, seed, sharedLimit, threads, computeCapability);
+        }
+
+        /**
+         * @param cc the GPU to emulate: 80, 86, 89 or 90 (checked by {@link #setOptions})
+         * @return these options for that GPU, with its shared memory per block as the limit
+         */
+        public Options withGpu(int cc) {
+            long limit = cc == 90 ? SHARED_LIMIT_SM90 : cc == 80 ? SHARED_LIMIT_SM80 : SHARED_LIMIT_SM86;
+            return new Options(schedule, scheduleSeed, limit, threads, cc);
         }
     }
 
@@ -77,8 +90,8 @@ public final class Emulator {
      * keep theirs.
      *
      * @param options the new options
-     * @throws DeepKernException with {@link Status#INVALID_ARGUMENT} if options is null or
-     *         sharedLimit or threads is negative; {@link Status#UNAVAILABLE} if this build has no
+     * @throws DeepKernException with {@link Status#INVALID_ARGUMENT} if options is null,
+     *         sharedLimit or threads is negative, or computeCapability is not 80, 86, 89 or 90; {@link Status#UNAVAILABLE} if this build has no
      *         emulator
      */
     public static void setOptions(Options options) {

@@ -106,14 +106,15 @@ public final class Devices {
         try (dk_emu_options o = new dk_emu_options()) {
             Native.check(op, dk_emu_get_options(Native.context(op, Device.EMU), o));
             return new Emulator.Options(Emulator.Schedule.values()[o.schedule()], o.schedule_seed(), o.shared_limit(),
-                    o.threads());
+                    o.threads(), o.compute_capability());
         }
     }
 
     public static void setEmulatorOptions(String op, Emulator.Options options) {
         try (dk_emu_options o = new dk_emu_options()) {
             o.schedule(options.schedule().ordinal()).schedule_seed(options.scheduleSeed())
-                    .shared_limit(options.sharedLimit()).threads(options.threads());
+                    .shared_limit(options.sharedLimit()).threads(options.threads())
+                    .compute_capability(options.computeCapability());
             Native.check(op, dk_emu_set_options(Native.context(op, Device.EMU), o));
         }
     }

@@ -43,7 +43,7 @@ class EmulatorTest {
         try (Scope scope = Scope.open()) {
             Tensor q = Tensor.randn(new long[] {1, 2, 16, 32}, DType.F32, EMU, new Generator(1));
             for (Schedule s : Schedule.values()) {
-                Emulator.setOptions(new Emulator.Options(s, 9, 64, defaults.threads()));
+                Emulator.setOptions(new Emulator.Options(s, 9, 64, defaults.threads(), 86));
                 DeepKernException e = assertThrows(DeepKernException.class, () -> F.scaledDotProductAttention(q, q, q));
                 assertEquals(Status.KERNEL, e.status(), e.getMessage());
                 String m = e.getMessage();
@@ -69,9 +69,24 @@ class EmulatorTest {
 
     @Test
     void optionsRoundTrip() {
-        Emulator.Options o = new Emulator.Options(Schedule.RANDOM, 77, 48 * 1024, 1);
+        Emulator.Options o = new Emulator.Options(Schedule.RANDOM, 77, 48 * 1024, 1, 89);
         Emulator.setOptions(o);
         assertEquals(o, Emulator.options());
+        Emulator.Options hopper = defaults.withGpu(90);
+        assertEquals(Emulator.SHARED_LIMIT_SM90, hopper.sharedLimit());
+        Emulator.setOptions(hopper);
+        assertEquals(hopper, Emulator.options());
+    }
+
+    @Test
+    void theDefaultGpuIsAnSm86AndOthersAreRefused() {
+        assertEquals(86, defaults.computeCapability());
+        for (int cc : new int[] {0, 70, 87, 100}) {
+            DeepKernException e = assertThrows(DeepKernException.class, () -> Emulator.setOptions(defaults.withGpu(cc)));
+            assertEquals(Status.INVALID_ARGUMENT, e.status());
+            assertTrue(e.getMessage().startsWith("Emulator.setOptions: argument 'options.computeCapability': expected 80, "
+                    + "86, 89 or 90, got " + cc), e.getMessage());
+        }
     }
 
     @Test
