@@ -66,6 +66,8 @@ HOT = {
     rf"attention_backward_mma_kernel<{TENSOR}, (64|128), true>": 0.46,  # 0.9x of FA2's backward (aligned rows)
     rf"gemm_mma_kernel<{TENSOR}, true": 0.78,                  # 0.65x of cuBLAS's ~790 TFLOP/s, of ~660 (aligned rows)
     rf"gemm_sm90_kernel<{TENSOR}": 0.72,                       # 0.9x of cuBLAS's ~790 TFLOP/s, of wgmma's 989
+    rf"attention_forward_sm90_kernel<{TENSOR}": 0.61,          # 1.0x FlashAttention-3's ~600 TFLOP/s forward at hdim 128, of 989
+    rf"conv2d_forward_sm90_kernel<{TENSOR}>": 0.63,            # 0.9x cuDNN channels_last, assumed at 70% of wgmma's peak
     rf"conv2d_forward_mma_kernel<{TENSOR}>": 0.55,             # 0.7x of cuDNN channels_last
     r"conv2d_forward_mma_kernel<float>": 0.39,                 # f32 as TF32: 0.5x of cuDNN's TF32 (its default), ~0.79 as bf16
     r"softmax_forward(_rows)?_kernel<": 0.85,

@@ -23,6 +23,8 @@
 // softmax and epilogue code is one.
 // Traffic: Q, O once; K, V once per query tile (128 rows on the tensor cores up to D = 128, else
 // 64); FLOPs 4 Lq Lk D per head (halved by causal).
+// On compute capability 9.x the f16 / bf16 forward at D = 64, 128, 256 runs on wgmma and TMA
+// instead (attention_sm90.cuh), sharing softmax_tile and store_rows with this one.
 //
 // Backward: a pre-pass computes delta = rowsum(dO * O) and zeroes the f32 dQ accumulator; then one
 // block per (batch, kv head, key tile) keeps its K and V tile in shared memory and dK, dV in
@@ -351,38 +353,38 @@ __device__ __forceinline__ void tile_accumulate(float (&o)[RB][D / 8][4], const 
     }
 }
 
-// (minimum 1 block per SM: without it ptxas held the D = 32 instantiation to 128 registers and spilled)
-template <typename T, int D, bool Aligned>
-__global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(AttentionArgs a) {
-    using Tiles = FwdTiles<T, D, Aligned>;
-    constexpr int RB = Tiles::kRowBlocks, kRows = Tiles::kQueryTile, Bc = Tiles::Bc, kLd = Tiles::kLd;
-    constexpr bool kMma = Tiles::kMma;
-    DK_DYNAMIC_SHARED(T, smem);  // see FwdTiles
-    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
-    const int64_t qtiles = (a.lq + kRows - 1) / kRows;
+// The query tile of `rows` rows a forward block owns (the grid's x over batch, head and query
+// tile) and the key tiles of Bc keys it visits.
+struct FwdBlock {
+    int64_t bh, b, h, kvh;   // batch x heads + head, batch, query head, its kv head (GQA: heads / kv_heads share one)
+    int64_t r0, kl, kend;    // first row, the sequence's key length, one past the last key any row sees
+    int64_t steps, interior; // key tiles; the first `interior` seen whole by every row, with no bias
+};
+
+__device__ __forceinline__ FwdBlock fwd_block(const AttentionArgs& a, int rows, int bc) {
+    FwdBlock f;
+    const int64_t qtiles = (a.lq + rows - 1) / rows;
     // query tiles last to first: under a causal mask the last see the most keys, and the longest
     // blocks starting first leave the grid a short tail (the backward's key tiles already run heaviest first)
-    const int64_t qt = qtiles - 1 - blockIdx.x % qtiles, bh = blockIdx.x / qtiles, b = bh / a.heads, h = bh % a.heads;
-    const int64_t kvh = h / (a.heads / a.kv_heads);  // within batch b (the backward's kvh counts over batches)
-    const int64_t r0 = qt * kRows, wr0 = r0 + 16 * RB * warp;
-    const int64_t kl = attention_key_length(a, b);
-    const int64_t last = (r0 + kRows < a.lq ? r0 + kRows : a.lq) - 1;
-    const int64_t kend = attention_key_end(a, kl, last);
-    const int64_t steps = (kend + Bc - 1) / Bc;
-    const int64_t qld = a.q_rows.row;
-    const float scale_log2 = a.scale * kLog2e;
-    const T* Q = static_cast<const T*>(a.q) + b * a.q_rows.batch + h * a.q_rows.head;
-    const T* K = static_cast<const T*>(a.k) + b * a.k_rows.batch + kvh * a.k_rows.head;
-    const T* V = static_cast<const T*>(a.v) + b * a.v_rows.batch + kvh * a.v_rows.head;
-    // The key tiles every row of the block sees whole (row r0's end is the smallest: ends grow
-    // with the row), without a bias: no per-element key test or bias load.
-    const int64_t interior = a.bias ? 0 : attention_key_end(a, kl, r0) / Bc;
+    const int64_t qt = qtiles - 1 - blockIdx.x % qtiles;
+    f.bh = blockIdx.x / qtiles;
+    f.b = f.bh / a.heads;
+    f.h = f.bh % a.heads;
+    f.kvh = f.h / (a.heads / a.kv_heads);  // within batch b (the backward's kvh counts over batches)
+    f.r0 = qt * rows;
+    f.kl = attention_key_length(a, f.b);
+    const int64_t last = (f.r0 + rows < a.lq ? f.r0 + rows : a.lq) - 1;
+    f.kend = attention_key_end(a, f.kl, last);
+    f.steps = (f.kend + bc - 1) / bc;
+    // row r0's end is the smallest (ends grow with the row): the tiles before it need no key test
+    f.interior = a.bias ? 0 : attention_key_end(a, f.kl, f.r0) / bc;
+    return f;
+}
 
-    // this lane's rows: row(rb, r) = wr0 + 16 rb + 8 r + g (fragment elements i >> 1 = r), and their key ends
-    auto row = [&](int rb, int r) { return wr0 + 16 * rb + 8 * r + g; };
-    int64_t end[RB][2];
-    float m[RB][2], l[RB][2];
-    float o[RB][D / 8][4];
+// The lane's rows' state before the first key tile: their key ends (0 past lq), m = -inf, l = 0, o = 0.
+template <int D, int RB, class Row>
+__device__ __forceinline__ void begin_rows(int64_t (&end)[RB][2], float (&m)[RB][2], float (&l)[RB][2],
+                                           float (&o)[RB][D / 8][4], const AttentionArgs& a, int64_t kl, const Row& row) {
     DK_UNROLL
     for (int rb = 0; rb < RB; ++rb) {
         for (int r = 0; r < 2; ++r) {
@@ -395,6 +397,109 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
             DK_UNROLL
             for (int i = 0; i < 4; ++i) o[rb][dt][i] = 0.0f;
     }
+}
+
+// One key tile's online softmax for the warp's RB row blocks of 16 rows (the forward kernels'
+// shared step): the scores s of keys k0 .. k0 + Bc - 1 (accumulator layout) scaled to base 2 (s
+// log2 e, so exp is one ex2) and, on Boundary tiles, biased and masked past each row's key end;
+// the rows' running max m and sum l updated (the row's 4 lanes agree on m after quad_max); s
+// turned into exp2(s - m) and the output accumulator o rescaled. row(rb, r): the lane's query rows;
+// scale_log2 = scale log2 e; t = lane % 4.
+template <typename T, int D, int Bc, int RB, bool kBoundary, class Row>
+__device__ __forceinline__ void softmax_tile(float (&s)[RB][Bc / 8][4], float (&m)[RB][2], float (&l)[RB][2],
+                                             float (&o)[RB][D / 8][4], const int64_t (&end)[RB][2], const AttentionArgs& a,
+                                             int64_t b, int64_t h, int64_t k0, const Row& row, float scale_log2, int t) {
+    DK_UNROLL
+    for (int rb = 0; rb < RB; ++rb) {
+        float mx[2] = {m[rb][0], m[rb][1]};
+        if constexpr (!kBoundary) {
+            DK_UNROLL
+            for (int nt = 0; nt < Bc / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    s[rb][nt][i] *= scale_log2;
+                    mx[i >> 1] = fmaxf(mx[i >> 1], s[rb][nt][i]);
+                }
+        } else {
+            DK_UNROLL
+            for (int nt = 0; nt < Bc / 8; ++nt)
+                DK_UNROLL
+                for (int i = 0; i < 4; ++i) {
+                    const int r = i >> 1;
+                    const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
+                    s[rb][nt][i] = key < end[rb][r] ? (a.scale * s[rb][nt][i] +
+                                                       attention_bias<T>(a, b, h, row(rb, r), key)) * kLog2e
+                                                    : -INFINITY;
+                    mx[r] = fmaxf(mx[r], s[rb][nt][i]);
+                }
+        }
+        // exp2(s - mu): with mu = 0 for a row with no key yet (m = -inf), masked entries give 0
+        float alpha[2], mu[2];
+        for (int r = 0; r < 2; ++r) {
+            mx[r] = quad_max(mx[r]);
+            mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
+            alpha[r] = exp2f(m[rb][r] - mu[r]);  // m = -inf at first: 0
+            m[rb][r] = mx[r];
+            l[rb][r] *= alpha[r];
+        }
+        DK_UNROLL
+        for (int nt = 0; nt < Bc / 8; ++nt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) {
+                s[rb][nt][i] = exp2f(s[rb][nt][i] - mu[i >> 1]);
+                l[rb][i >> 1] += s[rb][nt][i];  // this lane's share of the row sum; the quad adds up at the end
+            }
+        DK_UNROLL
+        for (int dt = 0; dt < D / 8; ++dt)
+            DK_UNROLL
+            for (int i = 0; i < 4; ++i) o[rb][dt][i] *= alpha[i >> 1];
+    }
+
+}
+
+// out = o / l and logsumexp = m + log l for the lane's rows (row(rb, r); those past lq skipped), l's
+// quad shares summed first: out is the (batch, head)'s first row, lse its first logsumexp; t = lane % 4.
+template <typename T, int D, int RB, class Row>
+__device__ __forceinline__ void store_rows(const float (&o)[RB][D / 8][4], const float (&m)[RB][2], const float (&l)[RB][2],
+                                           const AttentionArgs& a, T* out, float* lse, const Row& row, int t) {
+    DK_UNROLL
+    for (int rb = 0; rb < RB; ++rb)
+        for (int r = 0; r < 2; ++r) {
+            const float sum = quad_sum(l[rb][r]);
+            if (row(rb, r) >= a.lq) continue;
+            const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
+            T* orow = out + row(rb, r) * a.out_rows.row;
+            DK_UNROLL
+            for (int dt = 0; dt < D / 8; ++dt) {
+                store_float(orow[8 * dt + 2 * t], o[rb][dt][2 * r] * inv);
+                store_float(orow[8 * dt + 2 * t + 1], o[rb][dt][2 * r + 1] * inv);
+            }
+            if (t == 0) lse[row(rb, r)] = sum > 0.0f ? (m[rb][r] + log2f(sum)) * kLn2 : -INFINITY;
+        }
+}
+
+// (minimum 1 block per SM: without it ptxas held the D = 32 instantiation to 128 registers and spilled)
+template <typename T, int D, bool Aligned>
+__global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(AttentionArgs a) {
+    using Tiles = FwdTiles<T, D, Aligned>;
+    constexpr int RB = Tiles::kRowBlocks, kRows = Tiles::kQueryTile, Bc = Tiles::Bc, kLd = Tiles::kLd;
+    constexpr bool kMma = Tiles::kMma;
+    DK_DYNAMIC_SHARED(T, smem);  // see FwdTiles
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32, g = lane >> 2, t = lane & 3;
+    const FwdBlock blk = fwd_block(a, kRows, Bc);
+    const int64_t b = blk.b, h = blk.h, r0 = blk.r0, kend = blk.kend, steps = blk.steps, interior = blk.interior;
+    const int64_t wr0 = r0 + 16 * RB * warp, qld = a.q_rows.row;
+    const float scale_log2 = a.scale * kLog2e;
+    const T* Q = static_cast<const T*>(a.q) + b * a.q_rows.batch + h * a.q_rows.head;
+    const T* K = static_cast<const T*>(a.k) + b * a.k_rows.batch + blk.kvh * a.k_rows.head;
+    const T* V = static_cast<const T*>(a.v) + b * a.v_rows.batch + blk.kvh * a.v_rows.head;
+
+    // this lane's rows: row(rb, r) = wr0 + 16 rb + 8 r + g (fragment elements i >> 1 = r), and their key ends
+    auto row = [&](int rb, int r) { return wr0 + 16 * rb + 8 * r + g; };
+    int64_t end[RB][2];
+    float m[RB][2], l[RB][2];
+    float o[RB][D / 8][4];
+    begin_rows<D, RB>(end, m, l, o, a, blk.kl, row);
 
     // Q on the tensor cores: staged (zero rows past lq) with the first K / V tile, its fragments
     // read per key tile; or held, loaded once from global memory.
@@ -433,53 +538,7 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
         float s[RB][Bc / 8][4];
         tile_scores<T, D, Bc, kLd, RB, kMma>(s, q_fragment, q0, q1, smem, ks_base, kq);
 
-        // scale, bias, mask, in base 2 (s log2 e, so exp is one ex2); online softmax per row (the
-        // row's 4 lanes agree on m after quad_max).
-        DK_UNROLL
-        for (int rb = 0; rb < RB; ++rb) {
-            float mx[2] = {m[rb][0], m[rb][1]};
-            if constexpr (!kBoundary) {
-                DK_UNROLL
-                for (int nt = 0; nt < Bc / 8; ++nt)
-                    DK_UNROLL
-                    for (int i = 0; i < 4; ++i) {
-                        s[rb][nt][i] *= scale_log2;
-                        mx[i >> 1] = fmaxf(mx[i >> 1], s[rb][nt][i]);
-                    }
-            } else {
-                DK_UNROLL
-                for (int nt = 0; nt < Bc / 8; ++nt)
-                    DK_UNROLL
-                    for (int i = 0; i < 4; ++i) {
-                        const int r = i >> 1;
-                        const int64_t key = k0 + 8 * nt + 2 * t + (i & 1);
-                        s[rb][nt][i] = key < end[rb][r] ? (a.scale * s[rb][nt][i] +
-                                                           attention_bias<T>(a, b, h, row(rb, r), key)) * kLog2e
-                                                        : -INFINITY;
-                        mx[r] = fmaxf(mx[r], s[rb][nt][i]);
-                    }
-            }
-            // exp2(s - mu): with mu = 0 for a row with no key yet (m = -inf), masked entries give 0
-            float alpha[2], mu[2];
-            for (int r = 0; r < 2; ++r) {
-                mx[r] = quad_max(mx[r]);
-                mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
-                alpha[r] = exp2f(m[rb][r] - mu[r]);  // m = -inf at first: 0
-                m[rb][r] = mx[r];
-                l[rb][r] *= alpha[r];
-            }
-            DK_UNROLL
-            for (int nt = 0; nt < Bc / 8; ++nt)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) {
-                    s[rb][nt][i] = exp2f(s[rb][nt][i] - mu[i >> 1]);
-                    l[rb][i >> 1] += s[rb][nt][i];  // this lane's share of the row sum; the quad adds up at the end
-                }
-            DK_UNROLL
-            for (int dt = 0; dt < D / 8; ++dt)
-                DK_UNROLL
-                for (int i = 0; i < 4; ++i) o[rb][dt][i] *= alpha[i >> 1];
-        }
+        softmax_tile<T, D, Bc, RB, kBoundary>(s, m, l, o, end, a, b, h, k0, row, scale_log2, t);
 
         tile_accumulate<T, D, Bc, kLd, RB, kMma>(o, s, smem, vs_base, vq, Tiles::kP + warp * 16 * Tiles::kPLd);
         __syncthreads();  // this stage is refilled two steps on
@@ -493,21 +552,8 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
             cp_async_wait<0>();
         }
 
-    T* out = static_cast<T*>(a.out) + b * a.out_rows.batch + h * a.out_rows.head;
-    DK_UNROLL
-    for (int rb = 0; rb < RB; ++rb)
-        for (int r = 0; r < 2; ++r) {
-            const float sum = quad_sum(l[rb][r]);
-            if (row(rb, r) >= a.lq) continue;
-            const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-            T* orow = out + row(rb, r) * a.out_rows.row;
-            DK_UNROLL
-            for (int dt = 0; dt < D / 8; ++dt) {
-                store_float(orow[8 * dt + 2 * t], o[rb][dt][2 * r] * inv);
-                store_float(orow[8 * dt + 2 * t + 1], o[rb][dt][2 * r + 1] * inv);
-            }
-            if (t == 0) a.lse[bh * a.lq + row(rb, r)] = sum > 0.0f ? (m[rb][r] + log2f(sum)) * kLn2 : -INFINITY;
-        }
+    store_rows<T, D, RB>(o, m, l, a, static_cast<T*>(a.out) + b * a.out_rows.batch + h * a.out_rows.head,
+                         a.lse + blk.bh * a.lq, row, t);
 }
 
 // The deterministic dQ (AttentionArgs::deterministic): a block of 4 warps per 64-row query tile of
@@ -1051,6 +1097,13 @@ inline unsigned blocks(int64_t n) {
 }
 
 }  // namespace attention_detail
+}  // namespace DK_BACKEND
+}  // namespace dk
+
+#include "attention/attention_sm90.cuh"
+
+namespace dk {
+namespace DK_BACKEND {
 
 // The launches for one dtype: attention.cu dispatches to them and instantiates f32,
 // attention_f16.cu and attention_bf16.cu instantiate the others.
@@ -1058,6 +1111,7 @@ template <typename T>
 void attention_forward_typed(const Exec& ex, const AttentionArgs& a) {
     using namespace attention_detail;
     if (a.batch * a.heads * a.lq == 0) return;
+    if (attention_forward_sm90<T>(ex, a)) return;  // Hopper: wgmma fed by TMA
     dispatch_head_dim(a.dim, [&](auto dim) {
         constexpr int D = decltype(dim)::value;
         // Aligned: every K, V and Q row starts on 16 bytes (Q: staged on the tensor cores)

@@ -245,10 +245,11 @@ void conv2d_forward_1x1_gemm(const Exec& ex, DType dtype, const ConvArgs& a) {
 
 }  // namespace
 
-void conv2d_forward_algorithm(const Exec&, DType dtype, const ConvArgs& a, const char** name) {
-    *name = conv2d_is_1x1_gemm(a)                ? "gemm_1x1"
-            : conv2d_depthwise_eligible(a)       ? "depthwise"
-            : conv2d_mma_eligible(dtype, a)      ? "implicit_gemm_mma"
+void conv2d_forward_algorithm(const Exec& ex, DType dtype, const ConvArgs& a, const char** name) {
+    *name = conv2d_is_1x1_gemm(a)                  ? "gemm_1x1"
+            : conv2d_depthwise_eligible(a)         ? "depthwise"
+            : conv2d_sm90_eligible(ex, dtype, a)   ? "implicit_gemm_wgmma"
+            : conv2d_mma_eligible(dtype, a)        ? "implicit_gemm_mma"
                                                  : "implicit_gemm_fma";
 }
 
@@ -259,6 +260,7 @@ void conv2d_forward_workspace(const Exec&, DType dtype, const ConvArgs& a, int64
 void conv2d_forward(const Exec& ex, DType dtype, const ConvArgs& a) {
     if (conv2d_is_1x1_gemm(a)) return conv2d_forward_1x1_gemm(ex, dtype, a);
     if (conv2d_forward_depthwise(ex, dtype, a)) return;
+    if (conv2d_forward_sm90(ex, dtype, a)) return;
     if (conv2d_forward_mma(ex, dtype, a)) return;
     const int64_t m_total = a.g.n * a.g.p * a.g.q, kgs = a.g.k / a.g.groups;
     if (m_total == 0 || kgs == 0) return;

@@ -32,6 +32,7 @@
 #include "deepkern/async_copy.cuh"
 #include "conv/conv.cuh"
 #include "conv/conv_paths.h"
+#include "conv/conv_taps.cuh"
 #include "deepkern/dispatch.h"
 #include "deepkern/mma.cuh"
 #include "tensor/tensor.h"
@@ -189,44 +190,6 @@ __device__ __forceinline__ void mma_tile_store(const MmaAcc<M>& acc, int64_t row
         }
 }
 
-// The forward's A gather for one thread, decoded once and advanced by kK per reduction step, so
-// the main loop divides nothing: the thread always copies chunk ch = tid % 4 (reduction indices
-// rr .. rr + kChunk - 1, one (r, s) tap and kChunk channels cg..) of tile rows tid / 4 + 32 k,
-// k < 4, whose output pixels (n, p, q) are fixed for the block.
-template <typename T>
-struct ForwardTaps {
-    static constexpr int kK = ConvMmaTiles<T>::kK, kChunk = ConvMmaTiles<T>::kChunk;
-    static constexpr int kRowStep = kMmaThreads / (kK / kChunk), kRows = kPixelM / kRowStep;
-    int64_t rr, cg, r, s;                        // the chunk's first reduction index and its decode
-    int64_t top[kRows], left[kRows], image[kRows];  // tap (0, 0)'s input row and column; n H W C
-    static constexpr int64_t kNoRow = INT64_MIN / 2;  // top of a row past the pixels: every tap is outside
-
-    __device__ __forceinline__ ForwardTaps(const ConvGeom& g, int64_t m0, int64_t m_total) {
-        rr = kChunk * (threadIdx.x % (kK / kChunk));
-        conv_red_decode_rsc(g, rr, cg, r, s);
-        for (int k = 0; k < kRows; ++k) {
-            const int64_t m = m0 + int(threadIdx.x) / (kK / kChunk) + k * kRowStep;
-            const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
-            top[k] = m < m_total ? p * g.stride_h - g.pad_h : kNoRow;
-            left[k] = q * g.stride_w - g.pad_w;
-            image[k] = n * g.h * g.w * g.c;
-        }
-    }
-
-    // Row k's kChunk elements at the current chunk, or null in the padding / past the reduction.
-    __device__ __forceinline__ const T* source(const ConvGeom& g, const T* x, int64_t c0, int64_t red, int k) const {
-        const int64_t h = top[k] + r * g.dil_h, w = left[k] + s * g.dil_w;
-        if (rr >= red || h < 0 || h >= g.h || w < 0 || w >= g.w) return nullptr;
-        return x + image[k] + (h * g.w + w) * g.c + c0 + cg;
-    }
-
-    __device__ __forceinline__ void advance(const ConvGeom& g, int64_t cgs) {
-        rr += kK;
-        for (cg += kK; cg >= cgs; cg -= cgs)
-            if (++s == g.s) s = 0, ++r;
-    }
-};
-
 // An index held as digits (lo < a, mid < b, hi) of i = (hi b + mid) a + lo and advanced by a fixed
 // step, given in the same digits, with two carries: the gradients' gathers step their reduction or
 // pixel indices this way instead of dividing per chunk.
@@ -353,7 +316,7 @@ __global__ void conv2d_forward_mma_kernel(ConvArgs a) {
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g);
     const int64_t m0 = int64_t(blockIdx.x) * kPixelM, k0 = int64_t(blockIdx.y) * kMmaN;
     for (int64_t grp = blockIdx.z; grp < g.groups; grp += gridDim.z) {
-        using Taps = ForwardTaps<T>;
+        using Taps = ForwardTaps<T, ConvMmaTiles<T>::kK, kMmaThreads, kPixelM>;
         Taps taps(g, m0, m_total);
         const auto load = [&](int at, int bt, int64_t r0) {
             for (int k = 0; k < Taps::kRows; ++k)

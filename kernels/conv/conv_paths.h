@@ -1,4 +1,4 @@
-// conv_paths.h - the conv kernels of conv2d_depthwise.cu and conv2d_mma.cu as conv2d.cu's dispatch
+// conv_paths.h - the conv kernels of conv2d_depthwise.cu, conv2d_mma.cu and conv2d_sm90.cu as conv2d.cu's dispatch
 // calls them, in the cuda and emu builds (DK_BACKEND names the namespace). Each path runs and
 // returns true when it serves the call, and returns false doing nothing otherwise.
 #pragma once
@@ -17,6 +17,10 @@ bool conv2d_forward_depthwise(const Exec& ex, DType dtype, const ConvArgs& a);
 // % 4 == 0); NHWC with 16-byte aligned x and w, or NCHW through channels-last copies of both in
 // the workspace of conv2d_forward_mma_workspace's bytes.
 bool conv2d_mma_eligible(DType dtype, const ConvArgs& a);
+// Hopper's (conv2d_sm90.cu): on compute capability 9.x, NHWC bf16 / f16 with C/groups % 8 == 0 and
+// 16-byte aligned x and w, on wgmma fed by TMA; tried before the tensor-core forward.
+bool conv2d_sm90_eligible(const Exec& ex, DType dtype, const ConvArgs& a);
+bool conv2d_forward_sm90(const Exec& ex, DType dtype, const ConvArgs& a);
 int64_t conv2d_forward_mma_workspace(DType dtype, const ConvArgs& a);
 bool conv2d_forward_mma(const Exec& ex, DType dtype, const ConvArgs& a);
 // The gradients on tensor cores where bf16 / f16 (or f32 as tf32 where allowed) with C/groups and

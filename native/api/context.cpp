@@ -227,6 +227,19 @@ DK_API dk_status dk_context_create(int32_t device_type, int32_t device_id, dk_co
         }
 #endif
         *out = new dk_context(dk_device{device_type, device_id}, exec, raw);
+        // the GPU a new emu context stands for (dk_emu_options.compute_capability), with its shared memory
+        const char* gpu = std::getenv("DEEPKERN_EMU_GPU");
+        if (device_type == DK_DEVICE_EMU && gpu && *gpu) {
+            const int cc = std::atoi(gpu);
+            if (cc != 80 && cc != 86 && cc != 89 && cc != 90) {
+                delete *out;
+                *out = nullptr;
+                fail(DK_ERROR_INVALID_ARGUMENT, std::string("DEEPKERN_EMU_GPU: expected 80, 86, 89 or 90, got '") + gpu + "'");
+            }
+            (*out)->emu_options.compute_capability = cc;
+            (*out)->emu_options.shared_limit = cc == 90 ? DK_SHARED_LIMIT_SM90 : cc == 80 ? DK_SHARED_LIMIT_SM80
+                                                                                           : DK_SHARED_LIMIT_SM86;
+        }
         const char* poison = std::getenv("DEEPKERN_POISON_MEMORY");
         (*out)->allocator.set_poison(device_type != DK_DEVICE_CUDA && poison && *poison && std::strcmp(poison, "0") != 0);
     });

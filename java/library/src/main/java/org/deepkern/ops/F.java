@@ -1090,8 +1090,10 @@ public final class F {
     /**
      * Which kernel {@link #conv2d} runs for these x and w: on cpu "direct_depthwise" (groups == C == K)
      * or "im2col_gemm"; on cuda / emu the first that applies of "gemm_1x1" (NHWC, groups 1, 1x1,
-     * stride 1, no padding), "depthwise" (groups == C), "implicit_gemm_mma" (tensor cores: bf16 /
-     * f16, NHWC, C/groups a multiple of 8) and "implicit_gemm_fma".
+     * stride 1, no padding), "depthwise" (groups == C), "implicit_gemm_wgmma" (Hopper, compute
+     * capability 9.x: bf16 / f16, NHWC, C/groups a multiple of 8), "implicit_gemm_mma" (tensor cores:
+     * bf16 / f16 with C/groups a multiple of 8, NCHW through channels-last copies; f32 as TF32 where
+     * allowed) and "implicit_gemm_fma".
      *
      * @param x the image
      * @param w the filters
