@@ -59,9 +59,15 @@ class EmulatorTest {
         }
     }
 
+    /** The GPU DEEPKERN_EMU_GPU names for new emu contexts (the build's second test pass: 90), else sm_86. */
+    private static int defaultGpu() {
+        String gpu = System.getenv("DEEPKERN_EMU_GPU");
+        return gpu == null || gpu.isEmpty() ? 86 : Integer.parseInt(gpu);
+    }
+
     @Test
     void theDefaultSharedLimitIsTheSmallestOfTheGpusLimits() {
-        assertEquals(Emulator.SHARED_LIMIT_SM86, defaults.sharedLimit());
+        assertEquals(defaultGpu() == 90 ? Emulator.SHARED_LIMIT_SM90 : Emulator.SHARED_LIMIT_SM86, defaults.sharedLimit());
         assertEquals(99 * 1024, Emulator.SHARED_LIMIT_SM86);
         assertEquals(163 * 1024, Emulator.SHARED_LIMIT_SM80);
         assertEquals(227 * 1024, Emulator.SHARED_LIMIT_SM90);
@@ -80,7 +86,7 @@ class EmulatorTest {
 
     @Test
     void theDefaultGpuIsAnSm86AndOthersAreRefused() {
-        assertEquals(86, defaults.computeCapability());
+        assertEquals(defaultGpu(), defaults.computeCapability());
         for (int cc : new int[] {0, 70, 87, 100}) {
             DeepKernException e = assertThrows(DeepKernException.class, () -> Emulator.setOptions(defaults.withGpu(cc)));
             assertEquals(Status.INVALID_ARGUMENT, e.status());
