@@ -15,7 +15,9 @@ For every kernel instantiation (PTX entry) and architecture:
                peak; kernels on wgmma: of the wgmma peak, in m16n8k16's worth of FMA per warp), or per 16 bytes of DRAM traffic plus the bytes in flight per SM (memory
                kernels: a fraction of copy bandwidth), or the FMA share of issue (FMA kernels).
 
-The model reads PTX, not SASS (no disassembler here): ptxas removes some moves and adds address
+The model reads PTX, not SASS (CUDA 13.0 as installed here has no cuobjdump / nvdisasm; the Hopper
+kernels' wgmma.mma_async, cp.async.bulk and mbarrier lines are what ptxas turns into HGMMA, UTMALDG /
+UTMASTG and SYNCS, counted per kernel in the figures): ptxas removes some moves and adds address
 arithmetic, and a 64-bit division is one PTX instruction but ~70 SASS ones (weighted as such).
 Its numbers are "modelled", never "measured". Machine parameters are in MACHINES below, each
 with its source or the assumption it is.
@@ -165,7 +167,9 @@ def classify(op, line):
         return "wgmma", 1, int(re.search(r"\.m64n(\d+)k16", op).group(1)) // 8
     if op.startswith("mma."):
         return "mma", 1, 0
-    if op.startswith(("wgmma.", "mbarrier.", "elect.", "setmaxnreg.", "fence.proxy")):
+    if op.startswith("mbarrier."):
+        return "mbarrier", 1, 0
+    if op.startswith(("wgmma.", "elect.", "setmaxnreg.", "fence.proxy")):
         return "sync", 1, 0
     if op.startswith("cp.async.bulk"):
         return "tma", 1, 0
@@ -393,7 +397,8 @@ def main():
             kind, ceiling, limiter, figures = model(c, b, m, (blocks or 0) * threads)
             if kind == "wgmma":  # the Hopper machinery in the whole kernel (the producer's loop is not the hot one)
                 whole, _ = mix(body)
-                figures += f"; kernel: {whole['wgmma']} wgmma.mma_async, {whole['tma']} cp.async.bulk, {whole['sync']} sync"
+                figures += (f"; kernel: {whole['wgmma']} wgmma.mma_async (HGMMA), {whole['tma']} cp.async.bulk (UTMALDG / "
+                            f"UTMASTG), {whole['mbarrier']} mbarrier (SYNCS), {whole['sync']} other sync")
             rows.append(dict(arch=arch, source=src.replace(".ptx", ".cu"), kernel=name, goal=goal(name),
                              launched=sorted(via), threads=threads, dynamic_smem=dyn, **r, blocks_per_sm=blocks,
                              occupancy=occ, problems=problems, kind=kind, ceiling=ceiling, limiter=limiter,

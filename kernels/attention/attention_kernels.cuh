@@ -403,11 +403,12 @@ __device__ __forceinline__ void begin_rows(int64_t (&end)[RB][2], float (&m)[RB]
 // shared step): the scores s of keys k0 .. k0 + Bc - 1 (accumulator layout) scaled to base 2 (s
 // log2 e, so exp is one ex2) and, on Boundary tiles, biased and masked past each row's key end;
 // the rows' running max m and sum l updated (the row's 4 lanes agree on m after quad_max); s
-// turned into exp2(s - m) and the output accumulator o rescaled. row(rb, r): the lane's query rows;
-// scale_log2 = scale log2 e; t = lane % 4.
-template <typename T, int D, int Bc, int RB, bool kBoundary, class Row>
+// turned into exp2(s - m); alpha = exp2(m_old - m), the factor the output accumulator takes
+// (rescale_rows: at once, or once an asynchronous product still adding into it is done).
+// row(rb, r): the lane's query rows; scale_log2 = scale log2 e; t = lane % 4.
+template <typename T, int Bc, int RB, bool kBoundary, class Row>
 __device__ __forceinline__ void softmax_tile(float (&s)[RB][Bc / 8][4], float (&m)[RB][2], float (&l)[RB][2],
-                                             float (&o)[RB][D / 8][4], const int64_t (&end)[RB][2], const AttentionArgs& a,
+                                             float (&alpha)[RB][2], const int64_t (&end)[RB][2], const AttentionArgs& a,
                                              int64_t b, int64_t h, int64_t k0, const Row& row, float scale_log2, int t) {
     DK_UNROLL
     for (int rb = 0; rb < RB; ++rb) {
@@ -434,13 +435,13 @@ __device__ __forceinline__ void softmax_tile(float (&s)[RB][Bc / 8][4], float (&
                 }
         }
         // exp2(s - mu): with mu = 0 for a row with no key yet (m = -inf), masked entries give 0
-        float alpha[2], mu[2];
+        float mu[2];
         for (int r = 0; r < 2; ++r) {
             mx[r] = quad_max(mx[r]);
             mu[r] = mx[r] == -INFINITY ? 0.0f : mx[r];
-            alpha[r] = exp2f(m[rb][r] - mu[r]);  // m = -inf at first: 0
+            alpha[rb][r] = exp2f(m[rb][r] - mu[r]);  // m = -inf at first: 0
             m[rb][r] = mx[r];
-            l[rb][r] *= alpha[r];
+            l[rb][r] *= alpha[rb][r];
         }
         DK_UNROLL
         for (int nt = 0; nt < Bc / 8; ++nt)
@@ -449,12 +450,18 @@ __device__ __forceinline__ void softmax_tile(float (&s)[RB][Bc / 8][4], float (&
                 s[rb][nt][i] = exp2f(s[rb][nt][i] - mu[i >> 1]);
                 l[rb][i >> 1] += s[rb][nt][i];  // this lane's share of the row sum; the quad adds up at the end
             }
+    }
+}
+
+// o's rows times softmax_tile's factors.
+template <int D, int RB>
+__device__ __forceinline__ void rescale_rows(float (&o)[RB][D / 8][4], const float (&alpha)[RB][2]) {
+    DK_UNROLL
+    for (int rb = 0; rb < RB; ++rb)
         DK_UNROLL
         for (int dt = 0; dt < D / 8; ++dt)
             DK_UNROLL
-            for (int i = 0; i < 4; ++i) o[rb][dt][i] *= alpha[i >> 1];
-    }
-
+            for (int i = 0; i < 4; ++i) o[rb][dt][i] *= alpha[rb][i >> 1];
 }
 
 // out = o / l and logsumexp = m + log l for the lane's rows (row(rb, r); those past lq skipped), l's
@@ -538,7 +545,9 @@ __global__ void __launch_bounds__(kThreads, 1) attention_forward_kernel(Attentio
         float s[RB][Bc / 8][4];
         tile_scores<T, D, Bc, kLd, RB, kMma>(s, q_fragment, q0, q1, smem, ks_base, kq);
 
-        softmax_tile<T, D, Bc, RB, kBoundary>(s, m, l, o, end, a, b, h, k0, row, scale_log2, t);
+        float alpha[RB][2];
+        softmax_tile<T, Bc, RB, kBoundary>(s, m, l, alpha, end, a, b, h, k0, row, scale_log2, t);
+        rescale_rows<D, RB>(o, alpha);
 
         tile_accumulate<T, D, Bc, kLd, RB, kMma>(o, s, smem, vs_base, vq, Tiles::kP + warp * 16 * Tiles::kPLd);
         __syncthreads();  // this stage is refilled two steps on

@@ -13,9 +13,11 @@
 //             warp's 16 rows is the m16n8 C layout of Bc / 8 tiles, as on Ampere), then O += P V by
 //             Bc / 16 wgmma.m64nDk16 with P's A fragments straight from those registers (the m16n8
 //             C layout of two adjacent n8 tiles is the m16k16 A layout) and V from shared memory,
-//             MN-major; the stage is then released. The two consumers take turns issuing their
-//             products (named barriers 1 and 2, FA3's ping-pong): one warpgroup's softmax runs
-//             while the other's products occupy the tensor cores.
+//             MN-major; the stage is then released. Pipelined within the warpgroup: S of tile j
+//             is issued together with P V of tile j - 1, and tile j's softmax runs while that
+//             product is on the tensor cores (O is rescaled once it is done). The two consumers
+//             take turns issuing their products (named barriers 1 and 2, FA3's ping-pong): one
+//             warpgroup's softmax also overlaps the other's products.
 // Layouts (T = 2 bytes, 64 elements = one 128-byte swizzle row): Q [D / 64][128 rows][64], K and V
 // [D / 64][Bc keys][64], each a TMA box per 64 columns of d. Q and K are K-major operands (atoms
 // of 8 rows 1024 bytes apart; a k16 step moves 32 bytes within a 64-column block, the next block
@@ -128,24 +130,34 @@ __global__ void __launch_bounds__(Sm90Fwd<T, D>::kThreads, 1)
     if (consumer == 1) their_turn();
     if (blk.steps > 0) mbarrier_wait_parity(q_full, 0);
     const unsigned char* q = q_tile + consumer * 64 * 128;
-    const auto tile = [&](int64_t step, auto boundary) {
-        const int s = int(step % F::kStages);
-        const unsigned parity = unsigned(step / F::kStages) & 1;
+    float sc[1][Bc / 8][4];  // S of the newest key tile, then its P in f32
+    float(&sd)[Bc / 2] = reinterpret_cast<float(&)[Bc / 2]>(sc[0]);
+    uint32_t pf[Bc / 16][4];  // P of the tile before, as wgmma's A fragments
+    float alpha[1][2];
+    const auto parity = [&](int64_t step) { return unsigned(step / F::kStages) & 1; };
+    const auto scores = [&](int64_t step) {  // issues S = Q K^T of key tile `step`
         const unsigned char* k = stage_at(step);
-        const unsigned char* v = k + F::kTileBytes;
-        float sc[1][Bc / 8][4];
-        float(&sd)[Bc / 2] = reinterpret_cast<float(&)[Bc / 2]>(sc[0]);
-        mbarrier_wait_parity(&k_full[s], parity);
-        my_turn();
+        mbarrier_wait_parity(&k_full[step % F::kStages], parity(step));
         wgmma_fence();
         DK_UNROLL
         for (int ks = 0; ks < D / 16; ++ks)
             wgmma_ss<T, Bc, false, false>(sd, sm90_k_major<F::kRows>(q, ks), sm90_k_major<Bc>(k, ks), ks > 0);
         wgmma_commit_group();
-        wgmma_wait_group<0>();
-        softmax_tile<T, D, Bc, 1, decltype(boundary)::value>(sc, m, l, o, end, a, blk.b, blk.h, step * Bc, row,
-                                                             a.scale * kLog2e, lane % 4);
-        uint32_t pf[Bc / 16][4];
+    };
+    const auto accumulate = [&](int64_t step) {  // issues O += P V of key tile `step` (P in pf)
+        const unsigned char* v = stage_at(step) + F::kTileBytes;
+        mbarrier_wait_parity(&v_full[step % F::kStages], parity(step));
+        wgmma_fence();
+        DK_UNROLL
+        for (int kk = 0; kk < Bc / 16; ++kk) wgmma_rs<T, D, true>(od, pf[kk], sm90_mn_major<Bc>(v, kk), true);
+        wgmma_commit_group();
+    };
+    const auto softmax = [&](int64_t step, auto boundary) {  // the online softmax of S (no product in flight on it)
+        softmax_tile<T, Bc, 1, decltype(boundary)::value>(sc, m, l, alpha, end, a, blk.b, blk.h, step * Bc, row,
+                                                          a.scale * kLog2e, lane % 4);
+    };
+    const auto finish = [&] {  // the product into o is done: rescale it, and P becomes the next A
+        rescale_rows<D, 1>(o, alpha);
         DK_UNROLL
         for (int kk = 0; kk < Bc / 16; ++kk) {
             pf[kk][0] = pack2_float<T>(sc[0][2 * kk][0], sc[0][2 * kk][1]);
@@ -153,18 +165,44 @@ __global__ void __launch_bounds__(Sm90Fwd<T, D>::kThreads, 1)
             pf[kk][2] = pack2_float<T>(sc[0][2 * kk + 1][0], sc[0][2 * kk + 1][1]);
             pf[kk][3] = pack2_float<T>(sc[0][2 * kk + 1][2], sc[0][2 * kk + 1][3]);
         }
-        mbarrier_wait_parity(&v_full[s], parity);
-        wgmma_fence();
-        DK_UNROLL
-        for (int kk = 0; kk < Bc / 16; ++kk) wgmma_rs<T, D, true>(od, pf[kk], sm90_mn_major<Bc>(v, kk), true);
-        wgmma_commit_group();
+    };
+    const auto release = [&](int64_t step) {  // the warp's products reading the tile's stage are done
+        __syncwarp();
+        if (lane == 0) mbarrier_arrive(&empty[step % F::kStages]);
+    };
+    // Intra-warpgroup pipelining (FA3): S of tile j is issued with P V of tile j - 1, and the softmax
+    // of tile j runs while that P V is still on the tensor cores.
+    const auto iteration = [&](int64_t step, auto boundary) {
+        my_turn();
+        scores(step);
+        accumulate(step - 1);
+        their_turn();
+        wgmma_wait_group<1>();  // S of this tile
+        softmax(step, boundary);
+        wgmma_wait_group<0>();  // P V of the tile before
+        release(step - 1);
+        finish();
+    };
+    if (blk.steps > 0) {
+        my_turn();
+        scores(0);
         their_turn();
         wgmma_wait_group<0>();
-        __syncwarp();  // the warp's products reading the stage are done
-        if (lane == 0) mbarrier_arrive(&empty[s]);
-    };
-    for (int64_t step = 0; step < blk.interior; ++step) tile(step, std::false_type{});
-    for (int64_t step = blk.interior; step < blk.steps; ++step) tile(step, std::true_type{});
+        if (blk.interior > 0) softmax(0, std::false_type{});
+        else softmax(0, std::true_type{});
+        finish();
+    }
+    // the tiles every row sees whole first (no key test), then the rest, each in a loop of its own
+    const int64_t whole = blk.interior < blk.steps ? blk.interior : blk.steps;
+    for (int64_t step = 1; step < whole; ++step) iteration(step, std::false_type{});
+    for (int64_t step = whole > 1 ? whole : 1; step < blk.steps; ++step) iteration(step, std::true_type{});
+    if (blk.steps > 0) {
+        my_turn();
+        accumulate(blk.steps - 1);
+        their_turn();
+        wgmma_wait_group<0>();
+        release(blk.steps - 1);
+    }
     if (consumer == 0) my_turn();  // consumer 1's last arrival
     store_rows<T, D, 1>(o, m, l, a, static_cast<T*>(a.out) + blk.b * a.out_rows.batch + blk.h * a.out_rows.head,
                         a.lse + blk.bh * a.lq, row, lane % 4);
