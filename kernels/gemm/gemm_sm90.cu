@@ -2,7 +2,8 @@
 // bf16 with f32 accumulation, on wgmma fed by TMA, chosen by gemm() on compute capability 9.x.
 //
 // Persistent and warp-specialized: a grid of min(tiles, SMs) blocks, each taking 128 x 256 output
-// tiles in grouped order (tile_order.cuh) with a stride of the grid. A block is three warpgroups:
+// tiles with a stride of the grid, batch after batch, in grouped order within a batch
+// (tile_order.cuh); a batch is the third dim of the operands' tensor maps. A block is three warpgroups:
 //   producer  (warpgroup 0, 40 registers): one elected thread waits for a free stage, announces its
 //             bytes on the stage's `full` barrier and issues the TMA loads of A [128 x 64] and
 //             B [256 x 64] (128-byte swizzle); the stages run on across tiles, so the next tile's
@@ -78,14 +79,15 @@ struct Sm90Operand {
     static __device__ __forceinline__ uint64_t descriptor(const void* tile) {
         return wgmma_descriptor(tile, WgmmaSwizzle::b128, MnMajor ? 8192 : 16, 1024);
     }
-    // Rows r0 .. r0 + Rows - 1 and k0 .. k0 + 63 of the operand into dst, completing on bar.
+    // Rows r0 .. r0 + Rows - 1 and k0 .. k0 + 63 of batch z's operand into dst, completing on bar.
     template <int Rows>
-    static __device__ __forceinline__ void load(unsigned char* dst, const TensorMap& map, uint64_t* bar, int r0, int k0) {
+    static __device__ __forceinline__ void load(unsigned char* dst, const TensorMap& map, uint64_t* bar, int r0, int k0,
+                                                int z) {
         if constexpr (MnMajor) {
             DK_UNROLL
-            for (int j = 0; j < Rows / 64; ++j) tma_load<2>(dst + j * 8192, map, bar, {r0 + 64 * j, k0});
+            for (int j = 0; j < Rows / 64; ++j) tma_load<3>(dst + j * 8192, map, bar, {r0 + 64 * j, k0, z});
         } else {
-            tma_load<2>(dst, map, bar, {k0, r0});
+            tma_load<3>(dst, map, bar, {k0, r0, z});
         }
     }
 };
@@ -110,8 +112,9 @@ __global__ void __launch_bounds__(Sm90Gemm<T>::kThreads, 1)
             mbarrier_init(&empty[s], 4 * G::kConsumers);  // one arrival per consumer warp
         }
     __syncthreads();
+    // tiles of batch z are z * per_batch .. (z + 1) * per_batch - 1 (gemm_sm90 keeps the total below 2^31)
     const unsigned tiles_m = unsigned((p.m + G::kM - 1) / G::kM), tiles_n = unsigned((p.n + G::kN - 1) / G::kN);
-    const unsigned tiles = tiles_m * tiles_n;
+    const unsigned per_batch = tiles_m * tiles_n, tiles = per_batch * unsigned(p.batch);
     const int steps = int((p.k + G::kK - 1) / G::kK);
     int stage = 0;
     unsigned phase = 0;  // of the ring's current pass: stage s's barriers complete once per pass
@@ -126,13 +129,14 @@ __global__ void __launch_bounds__(Sm90Gemm<T>::kThreads, 1)
         if (threadIdx.x < 32 && elect_one_sync()) {
             for (unsigned tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
                 unsigned tm, tn;
-                tile_of(tile, tiles_m, tiles_n, tm, tn);
+                const int z = int(tile / per_batch);
+                tile_of(tile % per_batch, tiles_m, tiles_n, tm, tn);
                 for (int s = 0; s < steps; ++s, advance()) {
                     mbarrier_wait_parity(&empty[stage], phase ^ 1);  // the first pass finds every stage free
                     unsigned char* a = &smem[stage * G::kStageBytes];
                     mbarrier_arrive_expect_tx(&full[stage], G::kStageBytes);
-                    OpA::template load<G::kM>(a, map_a, &full[stage], int(tm) * G::kM, s * G::kK);
-                    OpB::template load<G::kN>(a + G::kABytes, map_b, &full[stage], int(tn) * G::kN, s * G::kK);
+                    OpA::template load<G::kM>(a, map_a, &full[stage], int(tm) * G::kM, s * G::kK, z);
+                    OpB::template load<G::kN>(a + G::kABytes, map_b, &full[stage], int(tn) * G::kN, s * G::kK, z);
                 }
             }
         }
@@ -147,7 +151,8 @@ __global__ void __launch_bounds__(Sm90Gemm<T>::kThreads, 1)
     float acc[G::kN / 2];  // D[16 warp + g + 8 ((i % 4) / 2)][8 (i / 4) + 2 t + i % 2] of the consumer's rows
     for (unsigned tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         unsigned tm, tn;
-        tile_of(tile, tiles_m, tiles_n, tm, tn);
+        const int64_t z = tile / per_batch;
+        tile_of(tile % per_batch, tiles_m, tiles_n, tm, tn);
         int previous = 0;
         for (int s = 0; s < steps; ++s, advance()) {
             mbarrier_wait_parity(&full[stage], phase);
@@ -184,7 +189,7 @@ __global__ void __launch_bounds__(Sm90Gemm<T>::kThreads, 1)
             __syncwarp();
             for (int r = 0; r < 16; ++r) {
                 const int64_t m = m0 + r, n = n0 + 32 * q + lane;
-                if (m < p.m && n < p.n) gemm_store<T>(p, 0, m, n, buffer[r * G::kLdE + lane]);
+                if (m < p.m && n < p.n) gemm_store<T>(p, z, m, n, buffer[r * G::kLdE + lane]);
             }
         }
     }
@@ -195,34 +200,43 @@ __global__ void __launch_bounds__(Sm90Gemm<T>::kThreads, 1)
 
 namespace {
 
-// The tensor map of an operand of `rows` (M or N) by k stored K-major ([rows][k]) or MN-major
-// ([k][rows]), in the boxes Sm90Operand<MnMajor>::load copies.
+// The tensor map of a batch of operands of `rows` (M or N) by k, stored K-major ([rows][k]) or
+// MN-major ([k][rows]), `stride` elements apart, in the boxes Sm90Operand<MnMajor>::load copies.
 template <typename T>
-TensorMap sm90_operand_map(const void* data, int64_t rows, int64_t k, bool mn_major, int tile_rows) {
+TensorMap sm90_operand_map(const void* data, int64_t batch, int64_t stride, int64_t rows, int64_t k, bool mn_major,
+                           int tile_rows) {
     constexpr int kK = Sm90Gemm<T>::kK, e = int(sizeof(T));
+    const uint64_t between = batch == 1 ? 16 : uint64_t(stride) * e;  // one batch is never stepped over
     if (mn_major)
-        return make_tensor_map({2, e, data, {uint64_t(rows), uint64_t(k)}, {uint64_t(rows) * e}, {64, uint32_t(kK)},
-                                TmaSwizzle::b128});
-    return make_tensor_map({2, e, data, {uint64_t(k), uint64_t(rows)}, {uint64_t(k) * e}, {uint32_t(kK), uint32_t(tile_rows)},
-                            TmaSwizzle::b128});
+        return make_tensor_map({3, e, data, {uint64_t(rows), uint64_t(k), uint64_t(batch)}, {uint64_t(rows) * e, between},
+                                {64, uint32_t(kK), 1}, TmaSwizzle::b128});
+    return make_tensor_map({3, e, data, {uint64_t(k), uint64_t(rows), uint64_t(batch)}, {uint64_t(k) * e, between},
+                            {uint32_t(kK), uint32_t(tile_rows), 1}, TmaSwizzle::b128});
 }
 
 }  // namespace
 
 bool gemm_sm90(const Exec& ex, DType dtype, const GemmArgs& a) {
     const int64_t limit = int64_t(1) << 31;
-    if (compute_capability(ex) / 10 != 9 || (dtype != DType::f16 && dtype != DType::bf16) || a.batch != 1 || a.k <= 0 ||
+    if (compute_capability(ex) / 10 != 9 || (dtype != DType::f16 && dtype != DType::bf16) || a.k <= 0 ||
         a.m >= limit || a.n >= limit || a.k >= limit)
         return false;
-    // TMA: global addresses and the strides between rows multiples of 16 bytes
+    // TMA: global addresses and the strides between rows multiples of 16 bytes; batches one dim of
+    // strides that are too (a broadcast operand, stride 0, stays on the Ampere kernel)
     if ((a.trans_a ? a.m : a.k) % 8 != 0 || (a.trans_b ? a.k : a.n) % 8 != 0 || !aligned16({a.a, a.b})) return false;
+    if (a.batch != 1 && (a.batch_dims != 1 || a.a_stride[0] <= 0 || a.b_stride[0] <= 0 || a.a_stride[0] % 8 != 0 ||
+                         a.b_stride[0] % 8 != 0))
+        return false;
+    const int64_t per_batch = ((a.m + 127) / 128) * ((a.n + 255) / 256);
+    if (per_batch * a.batch >= limit) return false;
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         if constexpr (!std::is_same<T, float>::value) {
             using G = Sm90Gemm<T>;
-            const TensorMap map_a = sm90_operand_map<T>(a.a, a.m, a.k, a.trans_a, G::kM);
-            const TensorMap map_b = sm90_operand_map<T>(a.b, a.n, a.k, !a.trans_b, G::kN);
-            const int64_t tiles = ((a.m + G::kM - 1) / G::kM) * ((a.n + G::kN - 1) / G::kN);
+            static_assert(G::kM == 128 && G::kN == 256, "per_batch above counts these tiles");
+            const TensorMap map_a = sm90_operand_map<T>(a.a, a.batch, a.a_stride[0], a.m, a.k, a.trans_a, G::kM);
+            const TensorMap map_b = sm90_operand_map<T>(a.b, a.batch, a.b_stride[0], a.n, a.k, !a.trans_b, G::kN);
+            const int64_t tiles = per_batch * a.batch;
             const dim3 grid(unsigned(tiles < ex.multiprocessors ? tiles : ex.multiprocessors));
             dispatch_bool(a.trans_a, [&](auto ta) {
                 dispatch_bool(a.trans_b, [&](auto tb) {

@@ -33,8 +33,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * refilled while a wgmma still reads it, or a wrong barrier phase would differ, read poison, or
  * fail the launch), on shapes with partial tiles on every edge, each operand in both majors, and
  * more tiles than the emulator's workers (blocks take several tiles, the stages cycling on
- * across them). Products the kernel does not take (rows TMA cannot address, batches) still run on
- * the Ampere kernel there, and the choice is by compute capability.
+ * across them), batched. Products the kernel does not take (rows TMA cannot address, a broadcast
+ * operand) still run on the Ampere kernel there, and the choice is by compute capability.
  */
 @ExtendWith(EmulatedHopper.class)
 class MatmulHopperEmuTest {
@@ -51,9 +51,30 @@ class MatmulHopperEmuTest {
         check(dtype, m, n, k, ta, tb, 1);
     }
 
+    /** Batches as the tensor maps' third dim, the tiles of all of them over the persistent blocks. */
+    @ParameterizedTest(name = "{0} m={1} n={2} k={3} transA={4} transB={5} batch={6}")
+    @CsvSource({
+            "BF16, 20, 24, 40, false, true, 3",
+            "F16, 136, 72, 96, true, false, 2",   // two row tiles per batch, A MN-major
+    })
+    void batchesMatchTheDoubleProduct(DType dtype, int m, int n, int k, boolean ta, boolean tb, int batch) {
+        check(dtype, m, n, k, ta, tb, batch);
+    }
+
+    /** A broadcast operand (batch stride 0, which TMA cannot step by) stays on the Ampere kernel. */
     @Test
-    void batchesRunOnTheAmpereKernel() {
-        check(DType.BF16, 20, 24, 40, false, true, 3);
+    void aBroadcastOperandRunsOnTheAmpereKernel() {
+        Device emu = Device.EMU;
+        int batch = 3, m = 20, n = 24, k = 40;
+        try (Scope scope = Scope.open()) {
+            Tensor a = tensor(emu, DType.BF16, normal(batch * m * k, 51, 0, 1), batch, m, k);
+            Tensor b = tensor(emu, DType.BF16, normal(k * n, 52, 0, 1), k, n);
+            float[] out = F.matmul(a, b).toFloatArray(), av = a.toFloatArray(), bv = b.toFloatArray();
+            double[] v = new double[batch * m * n], mag = new double[v.length];
+            for (int z = 0; z < batch; z++) MatmulTest.product(av, z * m * k, bv, 0, m, n, k, false, false, v, mag, z * m * n);
+            double t = RowChecks.tol(DType.BF16);
+            Close.assertClose(v, out, t, i -> t * mag[i], "broadcast matmul on sm_90");
+        }
     }
 
     /** linear's epilogue (bias, GELU, residual) in the consumers' stores. */
