@@ -91,8 +91,8 @@ public final class Emulator {
      *
      * @param options the new options
      * @throws DeepKernException with {@link Status#INVALID_ARGUMENT} if options is null,
-     *         sharedLimit or threads is negative, or computeCapability is not 80, 86, 89 or 90; {@link Status#UNAVAILABLE} if this build has no
-     *         emulator
+     *         sharedLimit or threads is negative, or computeCapability is not 80, 86, 89 or 90;
+     *         {@link Status#UNAVAILABLE} if this build has no emulator
      */
     public static void setOptions(Options options) {
         if (options == null) throw DeepKernException.invalidArgument("Emulator.setOptions", "options",
