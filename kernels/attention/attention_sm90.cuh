@@ -238,7 +238,7 @@ bool attention_forward_sm90(const Exec& ex, const AttentionArgs& a) {
     if constexpr (!uses_mma<T>()) {
         return false;
     } else {
-        if (compute_capability(ex) / 10 != 9 || (a.dim != 64 && a.dim != 128 && a.dim != 256)) return false;
+        if (!runs_sm90a(ex) || (a.dim != 64 && a.dim != 128 && a.dim != 256)) return false;
         bool launched = false;
         dispatch_head_dim(a.dim, [&](auto dim) {
             constexpr int D = decltype(dim)::value;

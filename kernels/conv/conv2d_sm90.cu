@@ -173,7 +173,7 @@ __global__ void __launch_bounds__(Sm90Conv<T>::kThreads, 1)
 bool conv2d_sm90_eligible(const Exec& ex, DType dtype, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const int64_t cgs = g.c / g.groups, kgs = g.k / g.groups, limit = int64_t(1) << 31;
-    return compute_capability(ex) / 10 == 9 && (dtype == DType::bf16 || dtype == DType::f16) && g.nhwc && cgs > 0 &&
+    return runs_sm90a(ex) && (dtype == DType::bf16 || dtype == DType::f16) && g.nhwc && cgs > 0 &&
            cgs % 8 == 0 && kgs > 0 && g.k < limit && conv_red(g) < limit && aligned16({a.x, a.w});
 }
 

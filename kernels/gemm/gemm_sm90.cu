@@ -218,7 +218,7 @@ TensorMap sm90_operand_map(const void* data, int64_t batch, int64_t stride, int6
 
 bool gemm_sm90(const Exec& ex, DType dtype, const GemmArgs& a) {
     const int64_t limit = int64_t(1) << 31;
-    if (compute_capability(ex) / 10 != 9 || (dtype != DType::f16 && dtype != DType::bf16) || a.k <= 0 ||
+    if (!runs_sm90a(ex) || (dtype != DType::f16 && dtype != DType::bf16) || a.k <= 0 ||
         a.m >= limit || a.n >= limit || a.k >= limit)
         return false;
     // TMA: global addresses and the strides between rows multiples of 16 bytes; batches one dim of

@@ -417,10 +417,7 @@ void check_mbarrier(const dk::Exec& ex) {
 }
 
 void run_dialect_checks() {
-    dk::EmuOptions options;
-    options.compute_capability = 90;  // Hopper's instructions
-    dk::Exec ex;
-    ex.emu = &options;
+    const emu_checks::Hopper ex;
 
     check_ldmatrix<1, false>(ex);
     check_ldmatrix<2, false>(ex);
@@ -490,7 +487,7 @@ void run_dialect_checks() {
                         [&] { dk::launch(ex, "static_oob", static_oob_kernel, dim3(1), dim3(32), 0, o.data()); });
     expect_kernel_error("static shared memory over 48 KB", "CUDA allows statically",
                         [&] { dk::launch(ex, "static_too_big", static_too_big_kernel, dim3(1), dim3(32), 0, o.data()); });
-    dk::EmuOptions small = options;
+    dk::EmuOptions small = ex.options;
     small.shared_limit = 8192;
     dk::Exec small_ex = ex;
     small_ex.emu = &small;

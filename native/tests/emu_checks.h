@@ -34,6 +34,16 @@ void expect_kernel_error(const char* what, const char* needle, F&& launch) {
     }
 }
 
+// An Exec whose emulator stands for an sm_90 (Hopper's instructions allowed), the schedule forward.
+struct Hopper : dk::Exec {
+    dk::EmuOptions options;
+    Hopper() {
+        options.compute_capability = 90;
+        emu = &options;
+    }
+    Hopper(const Hopper&) = delete;  // emu points into this object
+};
+
 // ex with the threads between barriers run in another order (emu/options.h's schedule).
 struct Scheduled : dk::Exec {
     dk::EmuOptions options;

@@ -110,10 +110,7 @@ __global__ void tma_store_kernel(const DK_GRID_CONSTANT dk::TensorMap map) {
 }  // namespace
 
 void run_tma_checks() {
-    dk::EmuOptions options;
-    options.compute_capability = 90;  // Hopper's instructions
-    dk::Exec ex;
-    ex.emu = &options;
+    const emu_checks::Hopper ex;
     using dk::TmaSwizzle;
 
     alignas(16) static uint16_t m2[100 * 72];  // [100 rows][72 columns], rows 144 bytes apart

@@ -323,10 +323,7 @@ void check_pipeline(const dk::Exec& ex) {
 }  // namespace
 
 void run_wgmma_checks() {
-    dk::EmuOptions options;
-    options.compute_capability = 90;  // Hopper's instructions
-    dk::Exec ex;
-    ex.emu = &options;
+    const emu_checks::Hopper ex;
     using dk::WgmmaSwizzle;
     // K-major 128B: rows of 128 bytes in atoms of 8 (SBO 1024), K = 64 in four steps of 32 bytes
     run_case<dk::bf16, 64, false, false, false>(
