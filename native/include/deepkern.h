@@ -440,6 +440,48 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
 DK_API dk_status dk_conv_transpose2d_output_shape(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                                   const dk_tensor* w, int64_t* out_shape);
 
+/* ---- 2-D pooling (kernels/pool/pool.cu) ----
+ * torch.nn.functional.max_pool2d / avg_pool2d / adaptive_max_pool2d / adaptive_avg_pool2d.
+ * x [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC), N >= 0, C, H, W >= 1, f32 / f16 / bf16 (f32 math);
+ * out [N, C, Ho, Wo] (or NHWC) in x's dtype. Windowed: output o of a dim covers the taps
+ * o * stride - pad + t * dilation (t < kernel) inside the image, with
+ *   Ho = floor_or_ceil((H + 2 pad_h - dilation_h (kernel_h - 1) - 1) / stride_h) + 1,
+ * ceil mode dropping a last window that would start in the right padding; pad <= kernel / 2; average
+ * pooling takes dilation 1 and divides by divisor_override (when not 0), else by the window's size
+ * clipped at H + pad (count_include_pad) or at the image. Adaptive: Ho = output_h and output o's bin
+ * is [floor(o H / Ho), ceil((o + 1) H / Ho)). Max: NaN propagates; indices (optional, max only,
+ * int64 shaped like out) receive each output's argmax as h * W + w within its plane. */
+typedef enum dk_pool_kind {
+    DK_POOL_MAX = 0,
+    DK_POOL_AVG = 1
+} dk_pool_kind;
+
+typedef struct dk_pool2d_params {
+    int32_t layout;                  /* dk_layout */
+    int32_t kind;                    /* dk_pool_kind */
+    int32_t adaptive;                /* 1: adaptive bins of output_h x output_w; the window fields are not read */
+    int32_t output_h, output_w;      /* adaptive only, >= 0 */
+    int32_t kernel_h, kernel_w;      /* >= 1 */
+    int32_t stride_h, stride_w;      /* >= 1 */
+    int32_t pad_h, pad_w;            /* 0 .. kernel / 2, on both sides */
+    int32_t dilation_h, dilation_w;  /* >= 1; 1 for average pooling */
+    int32_t ceil_mode;               /* 0 or 1 */
+    int32_t count_include_pad;       /* average only: 0 or 1 */
+    int32_t divisor_override;        /* average only: 0 = none */
+} dk_pool2d_params;
+
+DK_API dk_status dk_pool2d_forward(dk_context* ctx, const dk_pool2d_params* params, const dk_tensor* x,
+                                   dk_tensor* out, dk_tensor* indices);
+/* The 4 extents of dk_pool2d_forward's out for x, validating params and x as the forward does (x's
+ * data is not read and may be NULL). */
+DK_API dk_status dk_pool2d_output_shape(dk_context* ctx, const dk_pool2d_params* params, const dk_tensor* x,
+                                        int64_t* out_shape);
+/* The gradient of x (grad_x's shape gives the input's) for grad_out shaped like the forward's out;
+ * max pooling reads the forward's indices (required), average pooling takes none. A gather: every
+ * element of grad_x is written, deterministically. */
+DK_API dk_status dk_pool2d_backward(dk_context* ctx, const dk_pool2d_params* params, const dk_tensor* grad_out,
+                                    const dk_tensor* indices, dk_tensor* grad_x);
+
 /* ---- scaled dot-product attention (kernels/attention/attention.cu), FlashAttention-2 style ----
  * q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv divides Hq (query head h reads kv head
  * h / (Hq / Hkv): GQA, MQA when Hkv = 1); D in {32, 64, 96, 128, 256}; f32, f16 or bf16, one dtype.

@@ -9,6 +9,8 @@ import org.deepkern.internal.ops.Convolution;
 import org.deepkern.internal.ops.Diffusion;
 import org.deepkern.internal.ops.Gemm;
 import org.deepkern.internal.ops.Norms;
+import org.deepkern.internal.ops.Pooling;
+import org.deepkern.internal.ops.Pooling.Spec;
 import org.deepkern.internal.ops.Rope;
 
 /**
@@ -1312,5 +1314,146 @@ public final class F {
     public static AttentionGrads scaledDotProductAttentionBackward(Tensor q, Tensor k, Tensor v, AttentionResult forward,
                                                                    Tensor gradOut, AttentionParams p) {
         return Attention.backward(new Call("F.scaledDotProductAttentionBackward"), q, k, v, forward, gradOut, p);
+    }
+
+    // ---- pooling: x [N, C, H, W] (or NHWC, per the params' layout) ----
+
+    /**
+     * torch.nn.functional.max_pool2d: the largest value of each window (NaN propagates).
+     *
+     * @param x the image, f32 / f16 / bf16
+     * @param p the window and layout
+     * @return the pooled image
+     */
+    public static Tensor maxPool2d(Tensor x, Pool2dParams p) {
+        return Pooling.forward(new Call("F.maxPool2d"), x, Spec.windowed(true, p), false).output();
+    }
+
+    /**
+     * max_pool2d with return_indices=True: the output and each maximum's index h * W + w within its plane.
+     *
+     * @param x the image
+     * @param p the window and layout
+     * @return the output and the int64 indices
+     */
+    public static PoolResult maxPool2dWithIndices(Tensor x, Pool2dParams p) {
+        return Pooling.forward(new Call("F.maxPool2dWithIndices"), x, Spec.windowed(true, p), true);
+    }
+
+    /**
+     * The gradient of {@link #maxPool2dWithIndices}: gradOut routed to each window's maximum, summed
+     * where windows overlap.
+     *
+     * @param gradOut the gradient of the output
+     * @param indices the forward's indices
+     * @param inputShape the forward's input shape
+     * @param p the forward's parameters
+     * @return the gradient of x
+     */
+    public static Tensor maxPool2dBackward(Tensor gradOut, Tensor indices, long[] inputShape, Pool2dParams p) {
+        return Pooling.backward(new Call("F.maxPool2dBackward"), gradOut, indices, inputShape, Spec.windowed(true, p));
+    }
+
+    /**
+     * torch.nn.functional.avg_pool2d: each window's mean, its divisor per the params
+     * (count_include_pad, divisor_override).
+     *
+     * @param x the image
+     * @param p the window and layout
+     * @return the pooled image
+     */
+    public static Tensor avgPool2d(Tensor x, Pool2dParams p) {
+        return Pooling.forward(new Call("F.avgPool2d"), x, Spec.windowed(false, p), false).output();
+    }
+
+    /**
+     * The gradient of {@link #avgPool2d}.
+     *
+     * @param gradOut the gradient of the output
+     * @param inputShape the forward's input shape
+     * @param p the forward's parameters
+     * @return the gradient of x
+     */
+    public static Tensor avgPool2dBackward(Tensor gradOut, long[] inputShape, Pool2dParams p) {
+        return Pooling.backward(new Call("F.avgPool2dBackward"), gradOut, null, inputShape, Spec.windowed(false, p));
+    }
+
+    /**
+     * torch.nn.functional.adaptive_avg_pool2d: output (i, j) averages the bin
+     * [floor(i H / outH), ceil((i + 1) H / outH)) x [floor(j W / outW), ceil((j + 1) W / outW)).
+     *
+     * @param x the image
+     * @param outH the output height, &gt;= 0
+     * @param outW the output width, &gt;= 0
+     * @param layout the image layout
+     * @return the pooled image
+     */
+    public static Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW, Conv2dParams.Layout layout) {
+        return Pooling.forward(new Call("F.adaptiveAvgPool2d"), x, Spec.adaptive(false, outH, outW, layout), false).output();
+    }
+
+    /**
+     * adaptiveAvgPool2d on NCHW.
+     *
+     * @param x the image [N, C, H, W]
+     * @param outH the output height
+     * @param outW the output width
+     * @return the pooled image
+     */
+    public static Tensor adaptiveAvgPool2d(Tensor x, int outH, int outW) {
+        return adaptiveAvgPool2d(x, outH, outW, Conv2dParams.Layout.NCHW);
+    }
+
+    /**
+     * The gradient of {@link #adaptiveAvgPool2d}.
+     *
+     * @param gradOut the gradient of the output
+     * @param inputShape the forward's input shape
+     * @param layout the image layout
+     * @return the gradient of x
+     */
+    public static Tensor adaptiveAvgPool2dBackward(Tensor gradOut, long[] inputShape, Conv2dParams.Layout layout) {
+        Call c = new Call("F.adaptiveAvgPool2dBackward");
+        long[] g = c.tensor("gradOut", gradOut).shape();
+        boolean nhwc = layout == Conv2dParams.Layout.NHWC;
+        return Pooling.backward(c, gradOut, null, inputShape,
+                Spec.adaptive(false, spatial(g, nhwc, 0), spatial(g, nhwc, 1), layout));
+    }
+
+    /**
+     * torch.nn.functional.adaptive_max_pool2d with return_indices=True, over adaptiveAvgPool2d's bins.
+     *
+     * @param x the image
+     * @param outH the output height
+     * @param outW the output width
+     * @param layout the image layout
+     * @return the output and the int64 indices
+     */
+    public static PoolResult adaptiveMaxPool2d(Tensor x, int outH, int outW, Conv2dParams.Layout layout) {
+        return Pooling.forward(new Call("F.adaptiveMaxPool2d"), x, Spec.adaptive(true, outH, outW, layout), true);
+    }
+
+    /**
+     * The gradient of {@link #adaptiveMaxPool2d}.
+     *
+     * @param gradOut the gradient of the output
+     * @param indices the forward's indices
+     * @param inputShape the forward's input shape
+     * @param layout the image layout
+     * @return the gradient of x
+     */
+    public static Tensor adaptiveMaxPool2dBackward(Tensor gradOut, Tensor indices, long[] inputShape,
+                                                   Conv2dParams.Layout layout) {
+        Call c = new Call("F.adaptiveMaxPool2dBackward");
+        long[] g = c.tensor("gradOut", gradOut).shape();
+        boolean nhwc = layout == Conv2dParams.Layout.NHWC;
+        return Pooling.backward(c, gradOut, indices, inputShape,
+                Spec.adaptive(true, spatial(g, nhwc, 0), spatial(g, nhwc, 1), layout));
+    }
+
+    /** Spatial dim d (0 = H, 1 = W) of a 4-D image shape, or 0 for another rank (the op then rejects it). */
+    private static int spatial(long[] shape, boolean nhwc, int d) {
+        if (shape.length != 4) return 0;
+        return (int) Math.min(Integer.MAX_VALUE, shape[(nhwc ? 1 : 2) + d]);
     }
 }

@@ -162,6 +162,29 @@ public final class Torch {
         }
     }
 
+    /**
+     * torch's 2-D pooling of x [N, C, H, W] in f32: max_pool2d / avg_pool2d over window {kh, kw, sh,
+     * sw, ph, pw, dh, dw} (divisor 0 = none), or, with window null, adaptive_max_pool2d /
+     * adaptive_avg_pool2d to out {oh, ow}; the value and the gradient of x for gradOut.
+     */
+    public static Result pool2d(boolean max, float[] x, long[] shape, long[] window, boolean ceil, boolean countIncludePad,
+                                long divisor, long[] out, float[] gradOut) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, DType.F32, shape);
+            long[] k = window == null ? null : new long[] {window[0], window[1]};
+            long[] st = window == null ? null : new long[] {window[2], window[3]};
+            long[] pad = window == null ? null : new long[] {window[4], window[5]};
+            long[] dil = window == null ? null : new long[] {window[6], window[7]};
+            Tensor y;
+            if (window == null) y = max ? torch.adaptive_max_pool2d(tx, out).get0() : torch.adaptive_avg_pool2d(tx, out);
+            else if (max) y = torch.max_pool2d(tx, k, st, pad, dil, ceil);
+            else y = torch.avg_pool2d(tx, k, st, pad, ceil, countIncludePad,
+                    divisor == 0 ? new LongOptional() : new LongOptional(divisor));
+            backward(y, gradOut, DType.F32);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
     /** What torch.arange made: f32 values (reals) or i64 ones (integers), the other null. */
     public record Range(float[] reals, long[] integers) {}
 

@@ -1,0 +1,88 @@
+package org.deepkern.internal.ops;
+
+import static org.deepkern.bindings.global.deepkern.*;
+import static org.deepkern.internal.Call.fresh;
+import static org.deepkern.internal.Call.handle;
+
+import java.util.Arrays;
+import org.bytedeco.javacpp.LongPointer;
+import org.deepkern.DType;
+import org.deepkern.Scope;
+import org.deepkern.Tensor;
+import org.deepkern.bindings.dk_pool2d_params;
+import org.deepkern.bindings.dk_tensor;
+import org.deepkern.internal.Call;
+import org.deepkern.ops.Conv2dParams.Layout;
+import org.deepkern.ops.Pool2dParams;
+import org.deepkern.ops.PoolResult;
+
+/**
+ * 2-D max, average and adaptive pooling (kernels/pool), forward and backward. The output shape
+ * comes from the native shape query. Not part of the public API.
+ */
+public final class Pooling {
+    private Pooling() {}
+
+    /** What to pool: max or average, over a window (p) or adaptive bins (outH x outW in layout). */
+    public record Spec(boolean max, boolean adaptive, Pool2dParams window, int outH, int outW, Layout layout) {
+        public static Spec windowed(boolean max, Pool2dParams p) {
+            return new Spec(max, false, p, 0, 0, p == null ? null : p.layout());
+        }
+
+        public static Spec adaptive(boolean max, int outH, int outW, Layout layout) {
+            return new Spec(max, true, null, outH, outW, layout);
+        }
+    }
+
+    /** The spec as the C API takes it; close it after. */
+    private static dk_pool2d_params params(Call c, Spec s) {
+        dk_pool2d_params n = new dk_pool2d_params().kind(s.max() ? DK_POOL_MAX : DK_POOL_AVG);
+        if (s.adaptive()) {
+            c.required("layout", s.layout(), "NCHW or NHWC");
+            return n.layout(s.layout().ordinal()).adaptive(1).output_h(s.outH()).output_w(s.outW());
+        }
+        Pool2dParams p = c.required("params", s.window(), "pooling parameters");
+        n.layout(p.layout().ordinal());
+        return n.adaptive(0).kernel_h(p.kernelH()).kernel_w(p.kernelW()).stride_h(p.strideH()).stride_w(p.strideW())
+                .pad_h(p.padH()).pad_w(p.padW()).dilation_h(p.dilationH()).dilation_w(p.dilationW())
+                .ceil_mode(p.ceilMode() ? 1 : 0).count_include_pad(!s.max() && p.countIncludePad() ? 1 : 0)
+                .divisor_override(s.max() ? 0 : p.divisorOverride());
+    }
+
+    /** The output shape for an input x (its data not read), failures naming xName. */
+    private static long[] outputShape(Call c, dk_pool2d_params np, dk_tensor x, String xName) {
+        try (LongPointer shape = new LongPointer(4)) {
+            c.check(dk_pool2d_output_shape(c.context(), np, x, shape), "x", xName, "params.output_h", "outputH",
+                    "params.output_w", "outputW");
+            long[] out = new long[4];
+            shape.get(out);
+            return out;
+        }
+    }
+
+    /** The pooled x and, for max pooling when withIndices, the argmax indices. */
+    public static PoolResult forward(Call c, Tensor x, Spec s, boolean withIndices) {
+        Tensor in = c.tensor("x", x);
+        try (dk_pool2d_params np = params(c, s); Scope outputs = Scope.open()) {
+            long[] shape = outputShape(c, np, handle(in), "x");
+            Tensor out = c.output(in.dtype(), shape);
+            Tensor indices = withIndices ? c.output(DType.I64, shape) : null;
+            c.check(dk_pool2d_forward(c.context(), np, handle(in), handle(out), Call.handleOrNull(indices)));
+            return new PoolResult(outputs.keep(out), outputs.keep(indices));
+        }
+    }
+
+    /** The gradient of x [inputShape] for gradOut (and, for max pooling, the forward's indices). */
+    public static Tensor backward(Call c, Tensor gradOut, Tensor indices, long[] inputShape, Spec s) {
+        Tensor g = c.tensor("gradOut", gradOut);
+        if (s.max()) c.tensor("indices", indices);
+        try (dk_pool2d_params np = params(c, s); Call.Described input = c.describe("inputShape", g.dtype(), inputShape)) {
+            long[] expected = outputShape(c, np, input.handle(), "inputShape");
+            if (!Arrays.equals(expected, g.shape()))
+                throw c.invalid("gradOut", "expected the forward's output shape " + Arrays.toString(expected)
+                        + " for inputShape " + Arrays.toString(inputShape) + ", got " + Arrays.toString(g.shape()));
+            return fresh(c.output(g.dtype(), inputShape), gradX -> c.check(dk_pool2d_backward(c.context(), np,
+                    handle(g), s.max() ? c.in("indices", indices) : null, handle(gradX)), "grad_out", "gradOut"));
+        }
+    }
+}
