@@ -80,9 +80,29 @@ struct PoolArgs {
     int32_t divisor;  // avg: 0, or torch's divisor_override
 };
 
+// The pyramids of one image x [N, C, H, W] (or NHWC), each computed per plane from one read of it:
+//   spp:  spatial pyramid pooling (He et al.), out [N, C * sum(levels^2)]: for each level l, the
+//         max of every adaptive bin of an l x l grid, levels concatenated, each as [C, l, l];
+//   sppf: YOLOv5's SPPF, out [N, 4C, H, W] (or NHWC) = concat over channels of x, m(x), m(m(x)),
+//         m(m(m(x))), m = max pooling with an odd kernel k, stride 1, padding k / 2.
+constexpr int kMaxPyramidLevels = DK_MAX_PYRAMID_LEVELS;
+
+struct PyramidArgs {
+    const void* x;
+    void* out;
+    int64_t n, c, h, w;
+    bool nhwc;
+    int32_t kernel;                         // sppf
+    int32_t levels;                         // spp: how many, and each one's grid size
+    int32_t size[kMaxPyramidLevels];
+    int64_t bins;                           // spp: sum of size^2
+};
+
 }  // namespace dk
 
 DK_BACKEND_FUNCTIONS(
     void pool2d_forward(const Exec&, DType, const PoolArgs&);
     void pool2d_backward(const Exec&, DType, const PoolArgs&);
+    void spp_forward(const Exec&, DType, const PyramidArgs&);
+    void sppf_forward(const Exec&, DType, const PyramidArgs&);
 )

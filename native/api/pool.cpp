@@ -106,9 +106,75 @@ Checked check_indices(const dk_context* ctx, Check check, const dk_pool2d_params
     return ic;
 }
 
+// The pyramid's geometry for x under p (pointers unset) and its output shape.
+PyramidArgs pyramid(const dk_pyramid_pool_params* p, const Checked& x, Shape& out) {
+    if (!p) bad("params", "expected pyramid parameters, got NULL");
+    if (p->layout != DK_LAYOUT_NCHW && p->layout != DK_LAYOUT_NHWC)
+        bad_field("layout", "must be DK_LAYOUT_NCHW (0) or DK_LAYOUT_NHWC (1), got " + str(p->layout));
+    if (p->kind != DK_PYRAMID_SPP && p->kind != DK_PYRAMID_SPPF)
+        bad_field("kind", "must be DK_PYRAMID_SPP (0) or DK_PYRAMID_SPPF (1), got " + str(p->kind));
+    PyramidArgs a{};
+    if (p->kind == DK_PYRAMID_SPP) {
+        if (p->num_levels < 1 || p->num_levels > kMaxPyramidLevels)
+            bad_field("num_levels", "must be in [1, " + str(kMaxPyramidLevels) + "], got " + str(p->num_levels));
+        a.levels = p->num_levels;
+        for (int l = 0; l < a.levels; ++l) {
+            if (p->levels[l] < 1 || p->levels[l] > 65536)
+                bad_field("levels", "level " + str(l) + " must be a grid size in [1, 65536], got " + str(p->levels[l]));
+            a.size[l] = p->levels[l];
+            a.bins += int64_t(p->levels[l]) * p->levels[l];
+        }
+    } else if (p->kernel < 1 || p->kernel > 13 || p->kernel % 2 == 0) {
+        bad_field("kernel", "must be odd, in [1, 13], got " + str(p->kernel));
+    }
+    a.kernel = p->kernel;
+    check_floating(x);
+    a.nhwc = p->layout == DK_LAYOUT_NHWC;
+    if (x.shape.size() != 4)
+        bad(x.name, std::string("expected a 4-D tensor ") + (a.nhwc ? "[N, H, W, C]" : "[N, C, H, W]") + ", got " +
+                        shape_string(x.shape));
+    a.n = x.shape[0];
+    a.c = a.nhwc ? x.shape[3] : x.shape[1];
+    a.h = a.nhwc ? x.shape[1] : x.shape[2];
+    a.w = a.nhwc ? x.shape[2] : x.shape[3];
+    if (a.c == 0 || a.h == 0 || a.w == 0)
+        bad(x.name, "zero channels, height or width in shape " + shape_string(x.shape) + ": only the batch dim may be 0");
+    if (p->kind == DK_PYRAMID_SPP) out = Shape{a.n, a.c * a.bins};
+    else out = a.nhwc ? Shape{a.n, a.h, a.w, 4 * a.c} : Shape{a.n, 4 * a.c, a.h, a.w};
+    checked_numel("params", out, x.dtype);
+    return a;
+}
+
 }  // namespace
 
 extern "C" {
+
+DK_API dk_status dk_pyramid_pool_output_shape(dk_context* ctx, const dk_pyramid_pool_params* params,
+                                              const dk_tensor* x, int64_t* out_shape, int32_t* out_ndim) {
+    return guard_ctx("dk_pyramid_pool_output_shape", ctx, [&] {
+        if (!out_shape || !out_ndim) bad(out_shape ? "out_ndim" : "out_shape", "expected somewhere to write, got NULL");
+        Shape out;
+        pyramid(params, check_meta(ctx, "x", x), out);
+        write_shape(out, out_shape, out_ndim);
+    });
+}
+
+DK_API dk_status dk_pyramid_pool_forward(dk_context* ctx, const dk_pyramid_pool_params* params, const dk_tensor* x,
+                                         dk_tensor* out) {
+    return guard_ctx("dk_pyramid_pool_forward", ctx, [&] {
+        const Checked xc = check_input(ctx, "x", x);
+        Shape shape;
+        PyramidArgs a = pyramid(params, xc, shape);
+        const Checked oc = check_tensor(ctx, "out", out);
+        check_same_dtype(oc, xc);
+        check_shape(oc, shape, params->kind == DK_PYRAMID_SPP ? "[N, C * sum(levels^2)]" : "the four stages' channels");
+        check_disjoint(oc, xc);
+        a.x = xc.data;
+        a.out = oc.data;
+        if (params->kind == DK_PYRAMID_SPP) DK_BACKEND_CALL(ctx, spp_forward, xc.dtype, a);
+        else DK_BACKEND_CALL(ctx, sppf_forward, xc.dtype, a);
+    });
+}
 
 DK_API dk_status dk_pool2d_output_shape(dk_context* ctx, const dk_pool2d_params* params, const dk_tensor* x,
                                         int64_t* out_shape) {

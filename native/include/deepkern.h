@@ -482,6 +482,36 @@ DK_API dk_status dk_pool2d_output_shape(dk_context* ctx, const dk_pool2d_params*
 DK_API dk_status dk_pool2d_backward(dk_context* ctx, const dk_pool2d_params* params, const dk_tensor* grad_out,
                                     const dk_tensor* indices, dk_tensor* grad_x);
 
+/* ---- pooling pyramids (kernels/pool/pyramid.cu), each one launch reading x once ----
+ * x [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC), f32 / f16 / bf16, N >= 0, C, H, W >= 1.
+ * DK_PYRAMID_SPP: spatial pyramid pooling (He et al.): out [N, C * sum(levels[l]^2)] holds, level
+ *   after level, adaptive_max_pool2d(x, levels[l]) flattened as [C, l, l] (torch's bins, whatever
+ *   the layout).
+ * DK_PYRAMID_SPPF: YOLOv5's SPPF pooling: out [N, 4C, H, W] (or [N, H, W, 4C]) is the channel concat
+ *   of x, m(x), m(m(x)), m(m(m(x))) with m = max_pool2d(kernel, stride 1, padding kernel / 2);
+ *   with kernel 5 that is x and max pools of 5, 9 and 13 (YOLOv4's SPP). NaN propagates. */
+#define DK_MAX_PYRAMID_LEVELS 8
+
+typedef enum dk_pyramid_kind {
+    DK_PYRAMID_SPP = 0,
+    DK_PYRAMID_SPPF = 1
+} dk_pyramid_kind;
+
+typedef struct dk_pyramid_pool_params {
+    int32_t layout;                          /* dk_layout */
+    int32_t kind;                            /* dk_pyramid_kind */
+    int32_t num_levels;                      /* SPP: 1 .. DK_MAX_PYRAMID_LEVELS */
+    int32_t levels[DK_MAX_PYRAMID_LEVELS];   /* SPP: each grid size >= 1 */
+    int32_t kernel;                          /* SPPF: odd, 1 .. 13 */
+} dk_pyramid_pool_params;
+
+DK_API dk_status dk_pyramid_pool_forward(dk_context* ctx, const dk_pyramid_pool_params* params, const dk_tensor* x,
+                                         dk_tensor* out);
+/* The shape of dk_pyramid_pool_forward's out for x (at most 16 extents into out_shape, their count
+ * into *out_ndim), validating as the forward does (x's data is not read and may be NULL). */
+DK_API dk_status dk_pyramid_pool_output_shape(dk_context* ctx, const dk_pyramid_pool_params* params,
+                                              const dk_tensor* x, int64_t* out_shape, int32_t* out_ndim);
+
 /* ---- scaled dot-product attention (kernels/attention/attention.cu), FlashAttention-2 style ----
  * q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv divides Hq (query head h reads kv head
  * h / (Hq / Hkv): GQA, MQA when Hkv = 1); D in {32, 64, 96, 128, 256}; f32, f16 or bf16, one dtype.

@@ -1451,6 +1451,33 @@ public final class F {
                 Spec.adaptive(true, spatial(g, nhwc, 0), spatial(g, nhwc, 1), layout));
     }
 
+    /**
+     * Spatial pyramid pooling (He et al.): for each level l, adaptiveMaxPool2d(x, l, l) flattened
+     * as [C, l, l], the levels concatenated into [N, C * sum(l^2)]; one launch reading x once.
+     *
+     * @param x the image
+     * @param levels the grid sizes, e.g. {1, 2, 4} or {6, 3, 2, 1} (1 to 8 of them)
+     * @param layout the image layout
+     * @return the pooled features [N, C * sum(levels^2)]
+     */
+    public static Tensor spatialPyramidPool(Tensor x, int[] levels, Conv2dParams.Layout layout) {
+        return Pooling.spp(new Call("F.spatialPyramidPool"), x, levels, layout);
+    }
+
+    /**
+     * YOLOv5's SPPF pooling: the channel concat of x, m(x), m(m(x)) and m(m(m(x))), m a kernel x
+     * kernel max pool of stride 1 and padding kernel / 2 - with kernel 5, x and max pools of 5, 9
+     * and 13; [N, 4C, H, W] (or NHWC) in one launch reading x once.
+     *
+     * @param x the image
+     * @param kernel the pool's odd kernel size, 1 to 13 (YOLOv5: 5)
+     * @param layout the image layout
+     * @return the four stages, concatenated over channels
+     */
+    public static Tensor sppf(Tensor x, int kernel, Conv2dParams.Layout layout) {
+        return Pooling.sppf(new Call("F.sppf"), x, kernel, layout);
+    }
+
     /** Spatial dim d (0 = H, 1 = W) of a 4-D image shape, or 0 for another rank (the op then rejects it). */
     private static int spatial(long[] shape, boolean nhwc, int d) {
         if (shape.length != 4) return 0;

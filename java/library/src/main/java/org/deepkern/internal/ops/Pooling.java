@@ -10,6 +10,7 @@ import org.deepkern.DType;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.bindings.dk_pool2d_params;
+import org.deepkern.bindings.dk_pyramid_pool_params;
 import org.deepkern.bindings.dk_tensor;
 import org.deepkern.internal.Call;
 import org.deepkern.ops.Conv2dParams.Layout;
@@ -17,8 +18,8 @@ import org.deepkern.ops.Pool2dParams;
 import org.deepkern.ops.PoolResult;
 
 /**
- * 2-D max, average and adaptive pooling (kernels/pool), forward and backward. The output shape
- * comes from the native shape query. Not part of the public API.
+ * 2-D max, average and adaptive pooling (kernels/pool), forward and backward, and the pooling
+ * pyramids (SPP, SPPF). Output shapes come from the native shape queries. Not part of the public API.
  */
 public final class Pooling {
     private Pooling() {}
@@ -83,6 +84,34 @@ public final class Pooling {
                         + " for inputShape " + Arrays.toString(inputShape) + ", got " + Arrays.toString(g.shape()));
             return fresh(c.output(g.dtype(), inputShape), gradX -> c.check(dk_pool2d_backward(c.context(), np,
                     handle(g), s.max() ? c.in("indices", indices) : null, handle(gradX)), "grad_out", "gradOut"));
+        }
+    }
+
+    /** He et al.'s spatial pyramid pooling of x over levels (grid sizes). */
+    public static Tensor spp(Call c, Tensor x, int[] levels, Layout layout) {
+        int[] l = c.required("levels", levels, "grid sizes");
+        if (l.length < 1 || l.length > DK_MAX_PYRAMID_LEVELS)
+            throw c.invalid("levels", "expected 1 to " + DK_MAX_PYRAMID_LEVELS + " grid sizes, got " + l.length);
+        return pyramid(c, x, layout, n -> {
+            n.kind(DK_PYRAMID_SPP).num_levels(l.length);
+            for (int i = 0; i < l.length; i++) n.levels(i, l[i]);
+        });
+    }
+
+    /** YOLOv5's SPPF pooling of x: x and three chained kernel x kernel stride-1 max pools, concatenated over channels. */
+    public static Tensor sppf(Call c, Tensor x, int kernel, Layout layout) {
+        return pyramid(c, x, layout, n -> n.kind(DK_PYRAMID_SPPF).kernel(kernel));
+    }
+
+    private static Tensor pyramid(Call c, Tensor x, Layout layout, java.util.function.Consumer<dk_pyramid_pool_params> set) {
+        Tensor in = c.tensor("x", x);
+        c.required("layout", layout, "NCHW or NHWC");
+        try (dk_pyramid_pool_params np = new dk_pyramid_pool_params().layout(layout.ordinal())) {
+            set.accept(np);
+            long[] shape = c.shape((s, d) -> dk_pyramid_pool_output_shape(c.context(), np, handle(in), s, d),
+                    "params.levels", "levels", "params.kernel", "kernel");
+            return fresh(c.output(in.dtype(), shape), out -> c.check(dk_pyramid_pool_forward(c.context(), np, handle(in),
+                    handle(out))));
         }
     }
 }
