@@ -213,6 +213,28 @@ def conv_op(op, shape):
     return ins, [[n, p, q, k]], call, lambda xs: [conv(*[t.double() for t in xs])]
 
 
+def vision_op(op, shape):
+    """VisionOp on x [N, C, H, W]: max_pool2d 3x3/2 pad 1, SPPF (x and three chained 5x5 stride-1
+    max pools, cat over channels), 2x nearest / bilinear upsampling; the result replaces ys[0]."""
+    n, c, h, w = shape
+
+    def sppf(x):
+        m1 = F.max_pool2d(x, 5, 1, 2)
+        m2 = F.max_pool2d(m1, 5, 1, 2)
+        return torch.cat([x, m1, m2, F.max_pool2d(m2, 5, 1, 2)], 1)
+    fn, out = {
+        "max_pool": (lambda x: F.max_pool2d(x, 3, 2, 1), [n, c, (h - 1) // 2 + 1, (w - 1) // 2 + 1]),
+        "sppf": (sppf, [n, 4 * c, h, w]),
+        "upsample_nearest": (lambda x: F.interpolate(x, size=(2 * h, 2 * w), mode="nearest"), [n, c, 2 * h, 2 * w]),
+        "upsample_bilinear": (lambda x: F.interpolate(x, size=(2 * h, 2 * w), mode="bilinear", align_corners=False),
+                              [n, c, 2 * h, 2 * w]),
+    }[op]
+
+    def call(xs, ys):
+        ys[0] = fn(xs[0])
+    return [shape], [out], call, lambda xs: [fn(xs[0].double())]
+
+
 class Rows:
     """A reference on a few rows of the output only, where the full float64 one would not fit:
     select(y) picks them from an output, fn(xs) computes them in float64."""
@@ -292,6 +314,8 @@ def make(op, shape, out_dtype):
         return matmul_op(op, shape)
     if op.startswith("conv2d"):
         return conv_op(op, shape)
+    if op in ("max_pool", "sppf", "upsample_nearest", "upsample_bilinear"):
+        return vision_op(op, shape)
     if op in ("attention", "attention_causal"):
         return attention_op(op, shape)
     if op in ("attention_fwd_bwd", "attention_causal_fwd_bwd"):

@@ -12,6 +12,7 @@
 // outputs once; backward reads grad_out (and indices) about as often, writes grad_x once.
 #pragma once
 
+#include "deepkern/image.cuh"
 #include "deepkern/numeric.cuh"
 #include "pool/pool.h"
 
@@ -22,37 +23,15 @@ struct Pool2d {
     const T* src;
     T* dst;
     int64_t* indices;
-    int64_t c;
+    ImageLayout img;
     PoolAxis h, w;
-    bool nhwc, max, count_include_pad;
+    bool max, count_include_pad;
     int32_t divisor;
 
     static Pool2d of(const PoolArgs& a) {
-        return {static_cast<const T*>(a.src), static_cast<T*>(a.dst), a.indices, a.c, a.h, a.w, a.nhwc,
+        return {static_cast<const T*>(a.src), static_cast<T*>(a.dst), a.indices, {a.c, a.nhwc}, a.h, a.w,
                 a.kind == PoolKind::max, a.count_include_pad, a.divisor};
     }
-
-    // Element e of an image of rows x cols pixels as (plane n * C + c, y, x).
-    DK_HD void split(int64_t e, int64_t rows, int64_t cols, int64_t& nc, int64_t& y, int64_t& x) const {
-        if (nhwc) {
-            const int64_t ch = e % c;
-            e /= c;
-            x = e % cols;
-            e /= cols;
-            y = e % rows;
-            nc = e / rows * c + ch;
-        } else {
-            x = e % cols;
-            e /= cols;
-            y = e % rows;
-            nc = e / rows;
-        }
-    }
-    // Where plane nc's pixel (0, 0) is, and the distance between neighbouring pixels.
-    DK_HD int64_t plane(int64_t nc, int64_t rows, int64_t cols) const {
-        return nhwc ? nc / c * rows * cols * c + nc % c : nc * rows * cols;
-    }
-    DK_HD int64_t pixel() const { return nhwc ? c : 1; }
 
     DK_HD float divide(int64_t oy, int64_t ox) const {
         if (divisor != 0) return float(divisor);
@@ -65,11 +44,11 @@ struct Pool2d {
 
     DK_HD void forward(int64_t e) const {
         int64_t nc, oy, ox;
-        split(e, h.out, w.out, nc, oy, ox);
+        img.split(e, h.out, w.out, nc, oy, ox);
         int64_t ylo, yhi, xlo, xhi;
         h.inside(oy, ylo, yhi);
         w.inside(ox, xlo, xhi);
-        const int64_t base = plane(nc, h.in, w.in), px = pixel();
+        const int64_t base = img.plane(nc, h.in, w.in), px = img.pixel();
         const int64_t y0 = h.first(oy), x0 = w.first(ox), sy = h.step(), sx = w.step();
         if (max) {
             float best = -INFINITY;
@@ -98,11 +77,11 @@ struct Pool2d {
 
     DK_HD void backward(int64_t e) const {
         int64_t nc, iy, ix;
-        split(e, h.in, w.in, nc, iy, ix);
+        img.split(e, h.in, w.in, nc, iy, ix);
         int64_t oylo, oyhi, oxlo, oxhi;
         h.candidates(iy, oylo, oyhi);
         w.candidates(ix, oxlo, oxhi);
-        const int64_t base = plane(nc, h.out, w.out), px = pixel(), self = iy * w.in + ix;
+        const int64_t base = img.plane(nc, h.out, w.out), px = img.pixel(), self = iy * w.in + ix;
         float sum = 0.0f;
         for (int64_t oy = oylo; oy <= oyhi; ++oy) {
             if (!h.holds(oy, iy)) continue;

@@ -4,6 +4,7 @@
 // follows max pooling's NaN rule (`v > best || v != v`), so the pyramids equal their pools.
 #pragma once
 
+#include "deepkern/image.cuh"
 #include "deepkern/numeric.cuh"
 #include "pool/pool.h"
 
@@ -26,10 +27,9 @@ struct Pyramid {
     }
 
     // x's element (y, x) of plane nc = n * C + c.
-    DK_HD int64_t in_at(int64_t nc, int64_t y, int64_t xx) const {
-        return nhwc ? ((nc / c * h + y) * w + xx) * c + nc % c : (nc * h + y) * w + xx;
+    DK_HD float load(int64_t nc, int64_t y, int64_t xx) const {
+        return load_float(x[ImageLayout{c, nhwc}.at(nc, y, xx, h, w)]);
     }
-    DK_HD float load(int64_t nc, int64_t y, int64_t xx) const { return load_float(x[in_at(nc, y, xx)]); }
 
     // SPPF: stage s (0 = x itself) of plane nc at (y, x): channel s * C + c of out [N, 4C, H, W].
     DK_HD void store_stage(int64_t nc, int s, int64_t y, int64_t xx, float v) const {

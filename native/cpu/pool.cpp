@@ -11,23 +11,17 @@
 
 namespace dk::cpu {
 
-template <bool Backward>
-static void pool2d(DType dtype, const PoolArgs& a) {
-    const int64_t n = a.n * a.c * (Backward ? a.h.in * a.w.in : a.h.out * a.w.out);
+void pool2d_forward(const Exec&, DType dtype, const PoolArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
-        using T = typename decltype(tag)::type;
-        const auto body = Pool2d<T>::of(a);
-        parallel_range(n, 1 << 12, [&](int64_t b, int64_t e) {
-            for (int64_t i = b; i < e; ++i) {
-                if (Backward) body.backward(i);
-                else body.forward(i);
-            }
-        });
+        each_element<false>(Pool2d<typename decltype(tag)::type>::of(a), a.n * a.c * a.h.out * a.w.out);
     });
 }
 
-void pool2d_forward(const Exec&, DType dtype, const PoolArgs& a) { pool2d<false>(dtype, a); }
-void pool2d_backward(const Exec&, DType dtype, const PoolArgs& a) { pool2d<true>(dtype, a); }
+void pool2d_backward(const Exec&, DType dtype, const PoolArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        each_element<true>(Pool2d<typename decltype(tag)::type>::of(a), a.n * a.c * a.h.in * a.w.in);
+    });
+}
 
 void spp_forward(const Exec&, DType dtype, const PyramidArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {

@@ -512,6 +512,63 @@ DK_API dk_status dk_pyramid_pool_forward(dk_context* ctx, const dk_pyramid_pool_
 DK_API dk_status dk_pyramid_pool_output_shape(dk_context* ctx, const dk_pyramid_pool_params* params,
                                               const dk_tensor* x, int64_t* out_shape, int32_t* out_ndim);
 
+/* ---- resizing (kernels/resize/resize.cu): torch.nn.functional.interpolate on images ----
+ * x [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC), f32 / f16 / bf16 (f32 math), N >= 0, C, H, W >= 1;
+ * out [N, C, output_h, output_w] (or NHWC), output sizes >= 1. Each axis maps output o to source
+ * position s(o) with torch's scale: align_corners ? (in - 1) / (out - 1) : 1 / scale (when the size
+ * came from a scale factor: scale_h / scale_w > 0, torch's recompute_scale_factor=False) : in / out.
+ *   NEAREST:       x[min(floor(o * scale), in - 1)]  (OpenCV's INTER_NEAREST; torch's "nearest")
+ *   NEAREST_EXACT: x[min(floor((o + 0.5) * scale), in - 1)]  (PIL's, scikit-image's)
+ *     (both copy for out == in and take o / 2 for out == 2 in, as torch's CPU kernels)
+ *   BILINEAR:      2 taps at s = align_corners ? o * scale : max((o + 0.5) * scale - 0.5, 0)
+ *   BICUBIC:       4 taps (cubic convolution, A = -0.75), s unclamped, taps clamped to the image
+ *   antialias (BILINEAR / BICUBIC): torch's antialiased path (Pillow's): a triangle / cubic (a = -0.5)
+ *     filter stretched by the scale when downsampling, weights normalized over the taps inside.
+ * align_corners and antialias are for BILINEAR / BICUBIC only (torch's rule). The backward is the
+ * forward's transpose: grad_x [N, C, H, W] from grad_out shaped like out, a deterministic gather. */
+typedef enum dk_interp_mode {
+    DK_INTERP_NEAREST = 0,
+    DK_INTERP_NEAREST_EXACT = 1,
+    DK_INTERP_BILINEAR = 2,
+    DK_INTERP_BICUBIC = 3
+} dk_interp_mode;
+
+typedef struct dk_interpolate_params {
+    int32_t layout;          /* dk_layout */
+    int32_t mode;            /* dk_interp_mode */
+    int32_t align_corners;   /* 0 or 1 */
+    int32_t antialias;       /* 0 or 1 */
+    double scale_h, scale_w; /* the scale factors the output size came from, or 0: in / out */
+} dk_interpolate_params;
+
+DK_API dk_status dk_interpolate_forward(dk_context* ctx, const dk_interpolate_params* params, const dk_tensor* x,
+                                        dk_tensor* out);
+DK_API dk_status dk_interpolate_backward(dk_context* ctx, const dk_interpolate_params* params,
+                                         const dk_tensor* grad_out, dk_tensor* grad_x);
+
+/* An image pyramid (MTCNN's): x resized (params: mode, align_corners, antialias; scales not read) to
+ * every level of scale s_k = (min_size / min_object) * factor^k, k = 0, 1, ... while
+ * min(H, W) * s_k >= min_size, level k being ceil(H s_k) x ceil(W s_k) (at most
+ * DK_MAX_IMAGE_PYRAMID_LEVELS levels); all levels in ONE launch into one packed buffer: level k is a
+ * compact [N, C, h_k, w_k] (or NHWC) at element offset sum_{j < k} N C h_j w_j. MTCNN: min_size 12,
+ * min_object 20 (the smallest face), factor 0.709.
+ * dk_image_pyramid_levels: the level sizes (h_k, w_k pairs into sizes, room for 2 *
+ * DK_MAX_IMAGE_PYRAMID_LEVELS) and their count, validating as the forward does (x's data not read). */
+#define DK_MAX_IMAGE_PYRAMID_LEVELS 32
+
+typedef struct dk_image_pyramid_params {
+    dk_interpolate_params resize;  /* scale_h / scale_w not read */
+    double min_size;               /* > 0: the detector's window, 12 for MTCNN's P-Net */
+    double min_object;             /* >= min_size: the smallest object to find */
+    double factor;                 /* in (0, 1): the scale step */
+} dk_image_pyramid_params;
+
+DK_API dk_status dk_image_pyramid_levels(dk_context* ctx, const dk_image_pyramid_params* params, const dk_tensor* x,
+                                         int64_t* sizes, int32_t* count);
+/* out: 1-D, x's dtype, sum over the levels of N C h_k w_k elements. */
+DK_API dk_status dk_image_pyramid_forward(dk_context* ctx, const dk_image_pyramid_params* params, const dk_tensor* x,
+                                          dk_tensor* out);
+
 /* ---- scaled dot-product attention (kernels/attention/attention.cu), FlashAttention-2 style ----
  * q [B, Hq, Lq, D], k and v [B, Hkv, Lk, D], Hkv divides Hq (query head h reads kv head
  * h / (Hq / Hkv): GQA, MQA when Hkv = 1); D in {32, 64, 96, 128, 256}; f32, f16 or bf16, one dtype.

@@ -29,4 +29,16 @@ void parallel_range(int64_t n, int64_t grain, F&& body) {
     });
 }
 
+// body.forward(e), or body.backward(e), for every element e < n on the pool: the cpu side of the
+// gather families' each_element (kernels/include/deepkern/walk.cuh: pool, resize).
+template <bool Backward, class Body>
+void each_element(const Body& body, int64_t n) {
+    parallel_range(n, 1 << 12, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+            if (Backward) body.backward(i);
+            else body.forward(i);
+        }
+    });
+}
+
 }  // namespace dk

@@ -11,6 +11,7 @@ import org.deepkern.internal.ops.Gemm;
 import org.deepkern.internal.ops.Norms;
 import org.deepkern.internal.ops.Pooling;
 import org.deepkern.internal.ops.Pooling.Spec;
+import org.deepkern.internal.ops.Resizing;
 import org.deepkern.internal.ops.Rope;
 
 /**
@@ -1476,6 +1477,82 @@ public final class F {
      */
     public static Tensor sppf(Tensor x, int kernel, Conv2dParams.Layout layout) {
         return Pooling.sppf(new Call("F.sppf"), x, kernel, layout);
+    }
+
+    // ---- resizing: x [N, C, H, W] (or NHWC, per the params' layout) ----
+
+    /**
+     * torch.nn.functional.interpolate(x, size=size, mode=..., align_corners=..., antialias=...).
+     *
+     * @param x the image, f32 / f16 / bf16
+     * @param size the output's {height, width}, each &gt;= 1
+     * @param p the mode, align_corners, antialias and layout
+     * @return the resized image
+     */
+    public static Tensor interpolate(Tensor x, long[] size, InterpolateParams p) {
+        Call c = new Call("F.interpolate");
+        return Resizing.forward(c, x, Resizing.size(c, size), null, p);
+    }
+
+    /**
+     * interpolate(x, scale_factor=scaleFactor, ...): the output is floor(H * sh) x floor(W * sw) and
+     * the sampling uses the factors themselves (torch's recompute_scale_factor=False).
+     *
+     * @param x the image
+     * @param scaleFactor {height factor, width factor}, finite, &gt; 0
+     * @param p the mode, align_corners, antialias and layout
+     * @return the resized image
+     */
+    public static Tensor interpolate(Tensor x, double[] scaleFactor, InterpolateParams p) {
+        Call c = new Call("F.interpolate");
+        Tensor in = c.tensor("x", x);
+        c.required("params", p, "interpolation parameters");
+        return Resizing.forward(c, x, Resizing.sizeOf(c, in.shape(), p.layout(), scaleFactor), scaleFactor, p);
+    }
+
+    /**
+     * The gradient of {@link #interpolate(Tensor, long[], InterpolateParams)}: the resize's
+     * transpose applied to gradOut (a deterministic gather).
+     *
+     * @param gradOut the gradient of the output
+     * @param inputShape the forward's input shape
+     * @param p the forward's parameters
+     * @return the gradient of x
+     */
+    public static Tensor interpolateBackward(Tensor gradOut, long[] inputShape, InterpolateParams p) {
+        return Resizing.backward(new Call("F.interpolateBackward"), gradOut, inputShape, null, p);
+    }
+
+    /**
+     * The gradient of {@link #interpolate(Tensor, double[], InterpolateParams)}.
+     *
+     * @param gradOut the gradient of the output
+     * @param inputShape the forward's input shape
+     * @param scaleFactor the forward's scale factors
+     * @param p the forward's parameters
+     * @return the gradient of x
+     */
+    public static Tensor interpolateBackward(Tensor gradOut, long[] inputShape, double[] scaleFactor, InterpolateParams p) {
+        Call c = new Call("F.interpolateBackward");
+        c.required("scaleFactor", scaleFactor, "the forward's scale factors");
+        return Resizing.backward(c, gradOut, inputShape, scaleFactor, p);
+    }
+
+    /**
+     * MTCNN's image pyramid in one launch: x resized to scale s_k = (minSize / minObject) factor^k
+     * for k = 0, 1, ... while min(H, W) s_k &gt;= minSize, level k ceil(H s_k) x ceil(W s_k), each
+     * exactly {@code interpolate(x, size_k, p)}; the levels packed in one buffer. MTCNN: minSize 12
+     * (P-Net's window), minObject 20 (the smallest face), factor 0.709.
+     *
+     * @param x the image
+     * @param minSize the detector's window, &gt; 0
+     * @param minObject the smallest object to find, &gt;= minSize
+     * @param factor the scale step, in (0, 1)
+     * @param p how each level is resized (scale factors are not used)
+     * @return the packed buffer and each level as a view of it
+     */
+    public static ImagePyramid imagePyramid(Tensor x, double minSize, double minObject, double factor, InterpolateParams p) {
+        return Resizing.pyramid(new Call("F.imagePyramid"), x, minSize, minObject, factor, p);
     }
 
     /** Spatial dim d (0 = H, 1 = W) of a 4-D image shape, or 0 for another rank (the op then rejects it). */

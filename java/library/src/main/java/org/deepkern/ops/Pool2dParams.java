@@ -23,12 +23,19 @@ public final class Pool2dParams {
 
     private Pool2dParams() {}
 
-    /** @return a square kernel of size k with torch's defaults (stride k) */
+    /**
+     * @param k the kernel size
+     * @return a square kernel of size k with torch's defaults (stride k)
+     */
     public static Pool2dParams of(int k) {
         return of(k, k);
     }
 
-    /** @return a kh x kw kernel with torch's defaults (stride = kernel) */
+    /**
+     * @param kh the kernel height
+     * @param kw the kernel width
+     * @return a kh x kw kernel with torch's defaults (stride = kernel)
+     */
     public static Pool2dParams of(int kh, int kw) {
         Pool2dParams p = new Pool2dParams();
         p.kernelH = p.strideH = kh;
@@ -53,12 +60,19 @@ public final class Pool2dParams {
         return p;
     }
 
-    /** @return a copy with stride s along both dims */
+    /**
+     * @param s the stride
+     * @return a copy with stride s along both dims
+     */
     public Pool2dParams withStride(int s) {
         return withStride(s, s);
     }
 
-    /** @return a copy with strides h and w */
+    /**
+     * @param h the value along H
+     * @param w the value along W
+     * @return a copy with strides h and w
+     */
     public Pool2dParams withStride(int h, int w) {
         Pool2dParams p = copy();
         p.strideH = h;
@@ -66,12 +80,19 @@ public final class Pool2dParams {
         return p;
     }
 
-    /** @return a copy with implicit padding p on every side (-inf for max, zeros for average) */
+    /**
+     * @param p the padding
+     * @return a copy with implicit padding p on every side (-inf for max, zeros for average)
+     */
     public Pool2dParams withPadding(int p) {
         return withPadding(p, p);
     }
 
-    /** @return a copy with h rows above and below, w columns left and right */
+    /**
+     * @param h the value along H
+     * @param w the value along W
+     * @return a copy with h rows above and below, w columns left and right
+     */
     public Pool2dParams withPadding(int h, int w) {
         Pool2dParams p = copy();
         p.padH = h;
@@ -79,12 +100,19 @@ public final class Pool2dParams {
         return p;
     }
 
-    /** @return a copy with dilation d along both dims (max pooling only) */
+    /**
+     * @param d the dilation
+     * @return a copy with dilation d along both dims (max pooling only)
+     */
     public Pool2dParams withDilation(int d) {
         return withDilation(d, d);
     }
 
-    /** @return a copy with dilations h and w (max pooling only) */
+    /**
+     * @param h the value along H
+     * @param w the value along W
+     * @return a copy with dilations h and w (max pooling only)
+     */
     public Pool2dParams withDilation(int h, int w) {
         Pool2dParams p = copy();
         p.dilationH = h;
@@ -92,28 +120,40 @@ public final class Pool2dParams {
         return p;
     }
 
-    /** @return a copy rounding the output size up (torch's ceil_mode) */
+    /**
+     * @param on whether on
+     * @return a copy rounding the output size up (torch's ceil_mode)
+     */
     public Pool2dParams withCeilMode(boolean on) {
         Pool2dParams p = copy();
         p.ceilMode = on;
         return p;
     }
 
-    /** @return a copy whose average counts the padding in its divisor or not (torch's count_include_pad, default true) */
+    /**
+     * @param on whether on
+     * @return a copy whose average counts the padding in its divisor or not (torch's count_include_pad, default true)
+     */
     public Pool2dParams withCountIncludePad(boolean on) {
         Pool2dParams p = copy();
         p.countIncludePad = on;
         return p;
     }
 
-    /** @return a copy whose average divides by d (torch's divisor_override; 0 = none) */
+    /**
+     * @param d the divisor, or 0 for none
+     * @return a copy whose average divides by d (torch's divisor_override; 0 = none)
+     */
     public Pool2dParams withDivisorOverride(int d) {
         Pool2dParams p = copy();
         p.divisorOverride = d;
         return p;
     }
 
-    /** @return a copy for images in this layout */
+    /**
+     * @param layout the layout
+     * @return a copy for images in this layout
+     */
     public Pool2dParams withLayout(Layout layout) {
         if (layout == null)
             throw DeepKernException.invalidArgument("Pool2dParams.withLayout", "layout", "expected NCHW or NHWC, got null");

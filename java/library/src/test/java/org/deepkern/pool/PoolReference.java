@@ -108,21 +108,4 @@ final class PoolReference {
         if (sp.countIncludePad()) return (double) r.padded * q.padded;
         return (double) (r.end - r.start) * (q.end - q.start);
     }
-
-    /** NCHW values as NHWC, and back. */
-    static float[] toNhwc(float[] v, int n, int c, int h, int w) {
-        float[] out = new float[v.length];
-        for (int a = 0; a < n; a++)
-            for (int b = 0; b < c; b++)
-                for (int y = 0; y < h * w; y++) out[(a * h * w + y) * c + b] = v[(a * c + b) * h * w + y];
-        return out;
-    }
-
-    static float[] toNchw(float[] v, int n, int c, int h, int w) {
-        float[] out = new float[v.length];
-        for (int a = 0; a < n; a++)
-            for (int b = 0; b < c; b++)
-                for (int y = 0; y < h * w; y++) out[(a * c + b) * h * w + y] = v[(a * h * w + y) * c + b];
-        return out;
-    }
 }

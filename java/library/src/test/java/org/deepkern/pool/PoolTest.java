@@ -20,6 +20,7 @@ import org.deepkern.ops.Pool2dParams;
 import org.deepkern.ops.PoolResult;
 import org.deepkern.testing.ActivationChecks;
 import org.deepkern.testing.Close;
+import org.deepkern.testing.Images;
 import org.deepkern.testing.Oracle;
 import org.deepkern.testing.RowChecks;
 import org.deepkern.testing.TestDevices;
@@ -138,25 +139,25 @@ class PoolTest {
                     n * c * h * w).toFloatArray();
             long[] xShape = nhwc ? new long[] {n, h, w, c} : new long[] {n, c, h, w};
             long[] oShape = nhwc ? new long[] {n, oh, ow, c} : new long[] {n, c, oh, ow};
-            Tensor x = ActivationChecks.tensor(device, dtype, nhwc ? PoolReference.toNhwc(xs, n, c, h, w) : xs, xShape);
+            Tensor x = ActivationChecks.tensor(device, dtype, nhwc ? Images.toNhwc(xs, n, c, h, w) : xs, xShape);
             ActivationChecks.poisonNextAllocations(dtype, device, oShape);
             PoolResult r = op.forward(x);
             assertArrayEquals(oShape, r.output().shape(), what + ": output shape");
             PoolReference.Out ref = PoolReference.forward(spec, xs, n, c, h, w);
             float[] got = r.output().toFloatArray();
-            if (nhwc) got = PoolReference.toNchw(got, n, c, oh, ow);
+            if (nhwc) got = Images.toNchw(got, n, c, oh, ow);
             Close.assertClose(ref.value(), got, spec.max() ? 0 : tol(dtype), spec.max() ? 0 : tol(dtype), what + " value");
             if (spec.max()) {
                 long[] idx = r.indices().toLongArray();
-                if (nhwc) idx = longs(PoolReference.toNchw(floats(idx), n, c, oh, ow));
+                if (nhwc) idx = longs(Images.toNchw(floats(idx), n, c, oh, ow));
                 assertArrayEquals(ref.index(), idx, what + " indices");
             }
             float[] gs = ActivationChecks.tensor(device, dtype, normal(n * c * oh * ow, 5 + oh, 0, 1), n * c * oh * ow)
                     .toFloatArray();
-            Tensor g = ActivationChecks.tensor(device, dtype, nhwc ? PoolReference.toNhwc(gs, n, c, oh, ow) : gs, oShape);
+            Tensor g = ActivationChecks.tensor(device, dtype, nhwc ? Images.toNhwc(gs, n, c, oh, ow) : gs, oShape);
             ActivationChecks.poisonNextAllocations(dtype, device, xShape);
             float[] gx = op.backward(g, r.indices(), xShape).toFloatArray();
-            if (nhwc) gx = PoolReference.toNchw(gx, n, c, h, w);
+            if (nhwc) gx = Images.toNchw(gx, n, c, h, w);
             double[] gref = PoolReference.backward(spec, gs, ref.index(), n, c, h, w);
             double scale = 1;
             for (double v : gref) scale = Math.max(scale, Math.abs(v));

@@ -19,6 +19,7 @@ import org.deepkern.ops.Pool2dParams;
 import org.deepkern.testing.ActivationChecks;
 import org.deepkern.testing.BadInput;
 import org.deepkern.testing.Close;
+import org.deepkern.testing.Images;
 import org.deepkern.testing.RowChecks;
 import org.deepkern.testing.TestDevices;
 import org.junit.jupiter.api.DynamicTest;
@@ -46,7 +47,7 @@ class PyramidTest {
     private static Tensor image(Device device, DType dtype, Layout layout, float[] xs, int[] s) {
         boolean nhwc = layout == Layout.NHWC;
         long[] shape = nhwc ? new long[] {s[0], s[2], s[3], s[1]} : new long[] {s[0], s[1], s[2], s[3]};
-        return ActivationChecks.tensor(device, dtype, nhwc ? PoolReference.toNhwc(xs, s[0], s[1], s[2], s[3]) : xs, shape);
+        return ActivationChecks.tensor(device, dtype, nhwc ? Images.toNhwc(xs, s[0], s[1], s[2], s[3]) : xs, shape);
     }
 
     private static float[] values(Device device, DType dtype, int[] s, long seed) {
@@ -103,7 +104,7 @@ class PyramidTest {
                 }
                 Tensor y = F.sppf(x, k, layout);
                 float[] got = y.toFloatArray();
-                if (layout == Layout.NHWC) got = PoolReference.toNchw(got, s[0], 4 * c, s[2], s[3]);
+                if (layout == Layout.NHWC) got = Images.toNchw(got, s[0], 4 * c, s[2], s[3]);
                 Close.assertClose(ref, got, 0, 0, what);
                 Tensor spp = Tensor.cat(List.of(pools), layout == Layout.NHWC ? 3 : 1);
                 assertArrayEquals(spp.toFloatArray(), y.toFloatArray(), what + " vs SPP of max pools");

@@ -185,6 +185,37 @@ public final class Torch {
         }
     }
 
+    /**
+     * torch.nn.functional.interpolate of x [N, C, H, W] in f32, to size {oh, ow} or by scaleFactor
+     * (recompute_scale_factor=False; size null), mode "nearest", "nearest-exact", "bilinear" or
+     * "bicubic" (align_corners passed only to the interpolating modes, as torch requires); the value
+     * and the gradient of x for gradOut.
+     */
+    public static Result interpolate(float[] x, long[] shape, long[] size, double[] scaleFactor, String mode,
+                                     boolean alignCorners, boolean antialias, float[] gradOut) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, DType.F32, shape);
+            org.bytedeco.pytorch.InterpolateFuncOptions o = new org.bytedeco.pytorch.InterpolateFuncOptions();
+            if (size != null) o.size().put(new org.bytedeco.pytorch.LongVector(size));
+            else {
+                o.scale_factor().put(new org.bytedeco.pytorch.DoubleVector(scaleFactor));
+                o.recompute_scale_factor().put(false);
+            }
+            switch (mode) {
+                case "nearest" -> o.mode().put(new org.bytedeco.pytorch.kNearest());
+                case "nearest-exact" -> o.mode().put(new org.bytedeco.pytorch.kNearestExact());
+                case "bilinear" -> o.mode().put(new org.bytedeco.pytorch.kBilinear());
+                case "bicubic" -> o.mode().put(new org.bytedeco.pytorch.kBicubic());
+                default -> throw new IllegalArgumentException(mode);
+            }
+            if (mode.equals("bilinear") || mode.equals("bicubic")) o.align_corners().put(alignCorners);
+            o.antialias().put(antialias);
+            Tensor y = torch.interpolate(tx, o);
+            backward(y, gradOut, DType.F32);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
     /** What torch.arange made: f32 values (reals) or i64 ones (integers), the other null. */
     public record Range(float[] reals, long[] integers) {}
 

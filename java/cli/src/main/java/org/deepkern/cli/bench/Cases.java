@@ -47,6 +47,7 @@ public final class Cases {
      * rms_norm at {@link #rowShapes}; matmul and linear + bias + GELU at M = N = K = 4096 (1024
      * quick), f32; the ResNet-50 convolutions at batch 32, plain and with bias + ReLU, and a
      * depthwise 3x3, f32 NHWC (--quick: batch 2, six of them, two fused); attention and causal
+     * the detectors' resampling ops ({@link VisionOp}) at {@link #visionShape}, f32 and bf16;
      * attention in bf16 at {@link #attentionShapes} (smaller off the GPU), forward, and forward
      * plus backward at every other sequence length.
      */
@@ -73,6 +74,8 @@ public final class Cases {
             for (long[] s : resnet50Convs(quick ? 2 : 32, quick))
                 out.add(new BenchCase(new Tf32Op(new ConvOp(false, false)), DType.F32, s));
         }
+        for (VisionOp.Kind k : VisionOp.Kind.values())
+            for (DType t : List.of(DType.F32, DType.BF16)) out.add(new BenchCase(new VisionOp(k), t, visionShape(k, quick)));
         for (long[] s : attentionShapes(quick, gpu))
             for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionOp(causal), DType.BF16, s));
         for (long[] s : attentionShapes(quick, gpu))  // every other length (512, 2K, 8K), for the bench's time budget
@@ -94,6 +97,19 @@ public final class Cases {
         for (long d : new long[] {64, 128})
             for (long l = 512; l <= longest; l *= 2) out.add(new long[] {tokens / l, hidden / d, l, d});
         return out;
+    }
+
+    /**
+     * The detector sizes of {@link VisionOp}, NCHW: the max pool after ResNet-50's stem at 224 px
+     * (batch 32), SPPF on YOLOv5's 20 x 20 P5 at 640 px (256 channels after its 1x1, batch 8), the
+     * FPN's 2x upsample of a 40 x 40 map of 256 channels (batch 8); --quick batch 1 (stem: 2).
+     */
+    static long[] visionShape(VisionOp.Kind k, boolean quick) {
+        return switch (k) {
+            case MAX_POOL -> new long[] {quick ? 2 : 32, 64, 112, 112};
+            case SPPF -> new long[] {quick ? 1 : 8, 256, 20, 20};
+            case UPSAMPLE_NEAREST, UPSAMPLE_BILINEAR -> new long[] {quick ? 1 : 8, 256, 40, 40};
+        };
     }
 
     /** rows x hidden of softmax, log_softmax, layer_norm and rms_norm: a transformer's activations. */

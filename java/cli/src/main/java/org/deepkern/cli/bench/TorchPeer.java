@@ -87,6 +87,7 @@ public final class TorchPeer implements Peer {
         if (op instanceof MatmulOp m) return m.linearGelu() ? () -> torch.gelu_(torch.addmm_out(y[0], x[2], x[0], x[1].t()))
                 : () -> torch.matmul_out(y[0], x[0], x[1]);
         if (op instanceof ConvOp c) return conv(c, shape, x, y);
+        if (op instanceof VisionOp v) return vision(v, shape, x, y);
         if (op instanceof AttentionOp a) return () -> y[0] = torch.scaled_dot_product_attention(x[0], x[1], x[2],
                 new TensorOptional(), 0.0, a.causal(), new DoubleOptional(), false);
         if (op instanceof AttentionTrainOp a) return () -> {  // sdpa and its autograd backward, as training runs them
@@ -126,6 +127,21 @@ public final class TorchPeer implements Peer {
             Tensor out = torch.conv2d(in, w, new TensorOptional(), stride, pad, dilation, groups);
             if (bias != null) out.add_(bias).relu_();
             y[0] = out.permute(0, 2, 3, 1);
+        };
+    }
+
+    /** max_pool2d, SPPF as three max_pool2d calls and a cat (YOLOv5's module), upsample_nearest2d / upsample_bilinear2d. */
+    private static Runnable vision(VisionOp v, long[] s, Tensor[] x, Tensor[] y) {
+        long[] up = {2 * s[2], 2 * s[3]}, one = {1, 1};
+        return switch (v.kind()) {
+            case MAX_POOL -> () -> y[0] = torch.max_pool2d(x[0], new long[] {3, 3}, new long[] {2, 2}, one, one, false);
+            case SPPF -> () -> {
+                long[] k = {5, 5}, pad = {2, 2};
+                Tensor m1 = torch.max_pool2d(x[0], k, one, pad, one, false), m2 = torch.max_pool2d(m1, k, one, pad, one, false);
+                y[0] = torch.cat(new org.bytedeco.pytorch.TensorVector(x[0], m1, m2, torch.max_pool2d(m2, k, one, pad, one, false)), 1);
+            };
+            case UPSAMPLE_NEAREST -> () -> y[0] = torch.upsample_nearest2d(x[0], up);
+            case UPSAMPLE_BILINEAR -> () -> y[0] = torch.upsample_bilinear2d(x[0], up, false);
         };
     }
 
