@@ -57,6 +57,10 @@ class CommandLineErrorsTest {
                         new String[] {"bench", "--quick", "--out", missing.resolve("bench").toString()}),
                 Arguments.of("bench --peer-times missing", "--peer-times", new String[] {"bench", "--quick", "--peer-times",
                         missing.resolve("peers.tsv").toString()}),
+                Arguments.of("rf --net vgg19", "--net vgg19: expected one of [vgg16, resnet50, fpn, pnet, rnet, onet] or all",
+                        new String[] {"rf", "--net", "vgg19"}),
+                Arguments.of("rf --size 0 5", "--size 0 5: expected positive sides", new String[] {"rf", "--size", "0", "5"}),
+                Arguments.of("rf --size 5", "requires at least 2 values", new String[] {"rf", "--size", "5"}),
                 Arguments.of("unknown op", "matches no op", new String[] {"bench", "--ops", "no_such_op"}),
                 Arguments.of("unknown option", "Unknown option: '--frobnicate'", new String[] {"bench", "--frobnicate"}),
                 Arguments.of("unknown command", "Unmatched argument", new String[] {"frobnicate"}));
