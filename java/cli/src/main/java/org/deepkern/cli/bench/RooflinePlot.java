@@ -33,7 +33,8 @@ public final class RooflinePlot {
         s.setChartBackgroundColor(Color.WHITE);
         s.setMarkerSize(9);
 
-        List<Result> timed = results.stream().filter(r -> r.passed() && r.stats() != null).toList();
+        // a FLOP-free op (a nearest resize: pure data movement) has no place on log-log axes; the table has it
+        List<Result> timed = results.stream().filter(r -> r.passed() && r.stats() != null && r.intensity() > 0).toList();
         double lo = Math.min(roofline.ridge(), timed.stream().mapToDouble(Result::intensity).min().orElse(1)) / 4;
         double hi = Math.max(roofline.ridge(), timed.stream().mapToDouble(Result::intensity).max().orElse(1)) * 4;
         ceiling(chart, String.format("copy %.0f GB/s", roofline.bandwidth() / 1e9),
