@@ -440,6 +440,48 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
 DK_API dk_status dk_conv_transpose2d_output_shape(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                                   const dk_tensor* w, int64_t* out_shape);
 
+/* ---- detection (kernels/detect) ----
+ * torchvision.ops' box utilities and non-maximum suppression. Boxes are [..., 4] (box_iou and NMS:
+ * [N, 4]) in one floating dtype, f32 / f16 / bf16 (f32 math), their coordinates as dk_box_format
+ * says; box_iou, box_area and NMS take xyxy (x1, y1, x2, y2). Outputs are in the boxes' dtype. */
+typedef enum dk_box_format {
+    DK_BOX_XYXY = 0,   /* corners (x1, y1, x2, y2) */
+    DK_BOX_XYWH = 1,   /* top-left corner, width, height */
+    DK_BOX_CXCYWH = 2  /* centre, width, height */
+} dk_box_format;
+
+/* torchvision's box_convert: out [..., 4] = boxes in out_fmt, each pair of formats converted directly
+ * (xyxy -> cxcywh = ((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1); xywh -> cxcywh = (x + w / 2,
+ * y + h / 2, w, h); ...). */
+DK_API dk_status dk_box_convert(dk_context* ctx, const dk_tensor* boxes, int32_t in_fmt, int32_t out_fmt,
+                                dk_tensor* out);
+/* torchvision's box_area: out [...] = (x2 - x1) * (y2 - y1) of boxes [..., 4]. */
+DK_API dk_status dk_box_area(dk_context* ctx, const dk_tensor* boxes, dk_tensor* out);
+/* torchvision's clip_boxes_to_image: out [..., 4] = boxes with x1, x2 clamped to [0, width] and y1, y2
+ * to [0, height] (height, width >= 0; NaN stays NaN, as torch.clamp). out may be boxes itself. */
+DK_API dk_status dk_clip_boxes(dk_context* ctx, const dk_tensor* boxes, int64_t height, int64_t width,
+                               dk_tensor* out);
+/* torchvision's box_iou: out [N, M], out[i, j] = inter / (area(a_i) + area(b_j) - inter), inter the
+ * area of the intersection (its sides clamped at 0), no +1: two boxes of zero area give 0 / 0 = NaN,
+ * as torchvision does. a [N, 4], b [M, 4]. */
+DK_API dk_status dk_box_iou(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, dk_tensor* out);
+/* torchvision's nms: the boxes kept by greedy non-maximum suppression, by decreasing score. boxes [N, 4]
+ * (xyxy), scores [N] (boxes' dtype), N <= 811008. The order is a stable sort of the scores, descending,
+ * NaN first (torch.sort(descending=True), which torchvision sorts with, takes NaN as the largest):
+ * equal scores (-0 equals +0) by lower index first. In that order each box not yet suppressed is
+ * kept and suppresses every later box whose IoU with it (dk_box_iou's formula, in f32) is strictly
+ * greater than iou_threshold (not NaN; converted to f32 as torchvision does); an IoU of NaN (two
+ * boxes of zero area) suppresses nothing. keep: int64 [N]; its first *count elements receive the
+ * kept indices into boxes. Runs on the device (sort, suppression bitmask, a one-block walk of the
+ * mask); only *count is copied to the host, so the call synchronizes with the context's stream. */
+DK_API dk_status dk_nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor* scores, double iou_threshold,
+                        dk_tensor* keep, int64_t* count);
+/* torchvision's batched_nms: dk_nms within each class, classes int32 or int64 [N]: a box suppresses
+ * only boxes of its own class. The kept indices of every class, merged by the same order as dk_nms
+ * (decreasing score, NaN first, ties by index). */
+DK_API dk_status dk_batched_nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor* scores,
+                                const dk_tensor* classes, double iou_threshold, dk_tensor* keep, int64_t* count);
+
 /* ---- 2-D pooling (kernels/pool/pool.cu) ----
  * torch.nn.functional.max_pool2d / avg_pool2d / adaptive_max_pool2d / adaptive_avg_pool2d.
  * x [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC), N >= 0, C, H, W >= 1, f32 / f16 / bf16 (f32 math);
