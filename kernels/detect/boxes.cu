@@ -6,16 +6,11 @@
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "detect/detect_bodies.cuh"
+#include "detect/detect_device.cuh"
 #include "detect/detect.h"
 
 namespace dk {
 namespace DK_BACKEND {
-
-template <class Body>
-__global__ void each_kernel(Body body, int64_t n) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n; e += stride) body(e);
-}
 
 template <template <typename> class Body, class Args>
 static void each(const Exec& ex, const char* name, DType dtype, const Args& a, int64_t n) {

@@ -1,5 +1,6 @@
 // detect.h - the detection family's backend contract (torchvision.ops): box conversions, areas,
-// clipping, pairwise IoU, and non-maximum suppression (plain or per class).
+// clipping, pairwise IoU, non-maximum suppression (plain or per class), and the decoders of raw
+// detection heads (YOLOv3 / v5 / v8, CenterNet) into boxes, scores and classes.
 #pragma once
 
 #include "deepkern/backend.h"
@@ -49,6 +50,52 @@ struct NmsArgs {
     void* workspace;
 };
 
+
+// ---- decoders: raw head outputs -> boxes (xyxy, f32), scores (f32), classes (int64) ----
+
+constexpr int kDecodeMaxLevels = DK_DECODE_MAX_LEVELS;
+constexpr int kDecodeMaxAnchors = DK_DECODE_MAX_ANCHORS;
+
+enum class YoloHead : int32_t { v3 = 3, v5 = 5, v8 = 8 };
+
+// Level l's head [n, channels, height[l], width[l]] (NCHW, one floating dtype across levels) holds
+// predictions first[l] .. first[l + 1] - 1 of an image: anchor-major (v3 / v5: a * H * W + y * W + x;
+// v8: one per cell). Channels per anchor: 5 + classes (tx, ty, tw, th, to, class logits) for v3 / v5,
+// 4 * reg_max + classes (the DFL bins of l, t, r, b, then class logits) for v8. boxes [n, total, 4],
+// scores and labels [n, total].
+struct YoloDecodeArgs {
+    const void* head[kDecodeMaxLevels];
+    int32_t height[kDecodeMaxLevels], width[kDecodeMaxLevels];
+    float stride[kDecodeMaxLevels];
+    float anchor[kDecodeMaxLevels][kDecodeMaxAnchors][2];  // v3 / v5: (w, h) in pixels
+    int64_t first[kDecodeMaxLevels + 1];
+    int32_t levels, anchors, classes, reg_max;
+    int64_t n, total;
+    float* boxes;
+    float* scores;
+    int64_t* labels;
+};
+
+// The CenterNet top-K keeps up to this many detections per image (its sort runs in one block's
+// shared memory, 8 bytes a key).
+constexpr int32_t kCenterNetMaxK = DK_CENTERNET_MAX_K;
+
+// heat [n, classes, height, width] logits, wh and offset (null: cell centres) [n, 2, height, width],
+// one floating dtype. boxes [n, k, 4], scores and labels [n, k]. workspace: what
+// centernet_decode_workspace asked for.
+struct CenterNetArgs {
+    const void* heat;
+    const void* wh;
+    const void* offset;
+    int64_t n;
+    int32_t classes, height, width, k;
+    float down_ratio;
+    float* boxes;
+    float* scores;
+    int64_t* labels;
+    void* workspace;
+};
+
 }  // namespace dk
 
 DK_BACKEND_FUNCTIONS(
@@ -56,4 +103,7 @@ DK_BACKEND_FUNCTIONS(
     void box_iou(const Exec&, DType, const BoxIouArgs&);
     void nms_workspace(const Exec&, DType, const NmsArgs&, int64_t* bytes);
     void nms(const Exec&, DType, const NmsArgs&);
+    void yolo_decode(const Exec&, DType, YoloHead, const YoloDecodeArgs&);
+    void centernet_decode_workspace(const Exec&, DType, const CenterNetArgs&, int64_t* bytes);
+    void centernet_decode(const Exec&, DType, const CenterNetArgs&);
 )

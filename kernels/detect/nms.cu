@@ -23,6 +23,7 @@
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "detect/detect_bodies.cuh"
+#include "detect/detect_device.cuh"
 #include "detect/detect.h"
 
 namespace dk {
@@ -44,17 +45,6 @@ __global__ void nms_keys_kernel(const T* scores, int64_t n, int64_t p, uint64_t*
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < p; i += stride)
         keys[i] = i < n ? nms_key(load_float(scores[i]), i) : ~uint64_t(0);
 }
-
-// The compare-exchange of bitonic step (k, j) on the pair whose lower index is lo (bit j clear):
-// ascending where bit k of lo is clear.
-DK_HD void bitonic_pair(uint64_t& x, uint64_t& y, bool ascending) {
-    if ((x > y) == ascending) {
-        const uint64_t t = x;
-        x = y;
-        y = t;
-    }
-}
-DK_HD int64_t bitonic_lower(int64_t pair, int64_t j) { return 2 * pair - (pair & (j - 1)); }
 
 // Steps k = k_first .. k_last (powers of two), each with j from min(k, tile) / 2 down to 1, on one
 // tile of keys in shared memory per block.

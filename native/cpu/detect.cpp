@@ -7,6 +7,7 @@
 
 #include "deepkern/dispatch.h"
 #include "detect/detect.h"
+#include "detect/decode_bodies.cuh"
 #include "detect/detect_bodies.cuh"
 #include "thread_pool.h"
 
@@ -51,6 +52,40 @@ void nms(const Exec&, DType dtype, const NmsArgs& a) {
         });
     }
     *a.count = kept;
+}
+
+void yolo_decode(const Exec&, DType dtype, YoloHead head, const YoloDecodeArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const auto run = [&](auto body) {
+            parallel_range(a.n * a.total, 1 << 10, [&](int64_t b, int64_t e) {
+                for (int64_t i = b; i < e; ++i) body(i);
+            });
+        };
+        if (head == YoloHead::v3) run(YoloDecode<T, YoloHead::v3>{a});
+        else if (head == YoloHead::v5) run(YoloDecode<T, YoloHead::v5>{a});
+        else run(YoloDecode<T, YoloHead::v8>{a});
+    });
+}
+
+void centernet_decode_workspace(const Exec&, DType, const CenterNetArgs&, int64_t* bytes) { *bytes = 0; }
+
+void centernet_decode(const Exec&, DType dtype, const CenterNetArgs& a) {
+    const int64_t m = int64_t(a.classes) * a.height * a.width;
+    std::vector<uint32_t> scores(static_cast<size_t>(a.n * m));
+    std::vector<uint64_t> keys(static_cast<size_t>(m));
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const CenterNetScore<T> body{a, scores.data()};
+        parallel_range(a.n * m, 1 << 12, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) body(i);
+        });
+        for (int64_t image = 0; image < a.n; ++image) {
+            for (int64_t i = 0; i < m; ++i) keys[i] = centernet_key(scores[image * m + i], i);
+            std::partial_sort(keys.begin(), keys.begin() + a.k, keys.end());
+            for (int32_t s = 0; s < a.k; ++s) centernet_emit<T>(a, image, s, keys[s]);
+        }
+    });
 }
 
 }  // namespace dk::cpu

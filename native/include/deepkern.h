@@ -482,6 +482,65 @@ DK_API dk_status dk_nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor
 DK_API dk_status dk_batched_nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor* scores,
                                 const dk_tensor* classes, double iou_threshold, dk_tensor* keep, int64_t* count);
 
+/* Decoders: raw detection-head outputs into boxes [N, P, 4] (xyxy, pixels), scores [N, P] and classes
+ * [N, P] (int64), in one pass over the heads, without thresholds (filtering and NMS are separate).
+ * Heads are NCHW (torch's layout) in one floating dtype, f32 / f16 / bf16, computed in f32; boxes
+ * and scores are f32 whatever the heads' dtype (as TensorRT's decoding plugins). sigmoid(v) =
+ * 1 / (1 + exp(-v)). A prediction's class is the argmax of its class logits (the first of equal
+ * ones, the first NaN if any): the argmax of the sigmoids, which increase with the logits. */
+enum { DK_DECODE_MAX_LEVELS = 4, DK_DECODE_MAX_ANCHORS = 8, DK_CENTERNET_MAX_K = 4096 };
+
+typedef enum dk_yolo_head {
+    DK_YOLO_V3 = 3, /* YOLOv3 (ultralytics/yolov3, PyTorch-YOLOv3) */
+    DK_YOLO_V5 = 5, /* YOLOv5 (ultralytics), also YOLOv7's head */
+    DK_YOLO_V8 = 8  /* YOLOv8 (ultralytics) anchor-free with DFL, also YOLOv9 / v10 / v11's heads */
+} dk_yolo_head;
+
+typedef struct dk_yolo_params {
+    int32_t head;        /* dk_yolo_head */
+    int32_t num_levels;  /* L, 1 .. DK_DECODE_MAX_LEVELS: the heads given */
+    int32_t num_classes; /* K >= 1 */
+    int32_t num_anchors; /* v3 / v5: A per level, 1 .. DK_DECODE_MAX_ANCHORS; v8: not read */
+    int32_t reg_max;     /* v8: DFL bins per side, >= 2 (ultralytics: 16); v3 / v5: not read */
+    double strides[DK_DECODE_MAX_LEVELS]; /* level l's stride in pixels, finite, > 0 */
+    /* v3 / v5: anchor a of level l, (w, h) in pixels at [2 (l DK_DECODE_MAX_ANCHORS + a)] and the
+     * next; finite, > 0. v8: not read. */
+    double anchors[DK_DECODE_MAX_LEVELS * DK_DECODE_MAX_ANCHORS * 2];
+} dk_yolo_params;
+
+/* YOLO heads: heads[l] [N, C, H_l, W_l], N the same on every level, H_l, W_l >= 1, C = A (5 + K)
+ * for v3 / v5 (anchor a's channels a (5 + K) .. : tx, ty, tw, th, to, K class logits), C =
+ * 4 reg_max + K for v8 (reg_max DFL bins for each of l, t, r, b, then K class logits).
+ * Predictions, P in all: the levels in order; within a level anchor-major, a H W + y W + x (v8: one
+ * per cell, y W + x), which is ultralytics' order (view(N, A, 5 + K, H, W).permute(0, 1, 3, 4, 2)).
+ * With stride s and anchor (aw, ah), for the cell (x, y):
+ *   v3: centre ((sigmoid(tx) + x) s, (sigmoid(ty) + y) s), size (exp(tw) aw, exp(th) ah);
+ *   v5: centre ((2 sigmoid(tx) - 0.5 + x) s, ...), size ((2 sigmoid(tw))^2 aw, (2 sigmoid(th))^2 ah);
+ *       box = centre -+ size / 2; score = sigmoid(to) * sigmoid(max class logit) (v3's independent
+ *       logistic classifiers, v5's the same);
+ *   v8: each side's distance d = sum(i softmax(bins)_i) in grid units (DFL), the anchor point
+ *       (x + 0.5, y + 0.5): box = (x + 0.5 - d_l, y + 0.5 - d_t, x + 0.5 + d_r, y + 0.5 + d_b) s;
+ *       score = sigmoid(max class logit), no objectness.
+ * boxes [N, P, 4] f32, scores [N, P] f32, classes [N, P] int64. One launch. */
+DK_API dk_status dk_yolo_decode(dk_context* ctx, const dk_yolo_params* params, const dk_tensor* const* heads,
+                                dk_tensor* boxes, dk_tensor* scores, dk_tensor* classes);
+
+/* CenterNet's ctdet_decode (Objects as Points): heatmap [N, C, H, W] logits, wh [N, 2, H, W] (box
+ * width, height in output cells), offset [N, 2, H, W] (sub-cell centre offset; NULL: cell centres,
+ * x + 0.5, as CenterNet without reg_offset), one floating dtype. heat = sigmoid(logit); an element
+ * keeps its heat where it equals the 3x3 max around it (max_pool2d(3, stride 1, padding 1): equal
+ * neighbours on a plateau all stay; NaN never), else 0 - as CenterNet's _nms. The k best of the
+ * N C H W scores per image, by decreasing score, ties by lower flat index c H W + y W + x (CenterNet's
+ * per-class then overall topk, ties by index; where fewer than k peaks exist, zero-score cells fill
+ * in by that order). 1 <= k <= min(C H W, DK_CENTERNET_MAX_K). Slot i of image n, from cell (x, y)
+ * of class c:
+ *   box = (x + off_x - w / 2, y + off_y - h / 2, x + off_x + w / 2, y + off_y + h / 2) * down_ratio,
+ *   score, class c. down_ratio: the output stride (CenterNet: 4), finite, > 0.
+ * boxes [N, k, 4] f32, scores [N, k] f32, classes [N, k] int64. */
+DK_API dk_status dk_centernet_decode(dk_context* ctx, const dk_tensor* heatmap, const dk_tensor* wh,
+                                     const dk_tensor* offset, int32_t k, double down_ratio, dk_tensor* boxes,
+                                     dk_tensor* scores, dk_tensor* classes);
+
 /* ---- 2-D pooling (kernels/pool/pool.cu) ----
  * torch.nn.functional.max_pool2d / avg_pool2d / adaptive_max_pool2d / adaptive_avg_pool2d.
  * x [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC), N >= 0, C, H, W >= 1, f32 / f16 / bf16 (f32 math);
