@@ -75,6 +75,10 @@ void set_last_error(const std::string& message);
 [[noreturn]] void fail(dk_status status, const std::string& message);
 std::string device_name(const dk_device& d);
 
+// Copies bytes of ctx's device memory to the host once the work queued before it is done (the
+// stream is synchronized on cuda; cpu and emu work is done when queued).
+void copy_to_host(const dk_context* ctx, void* dst_host, const void* src, size_t bytes);
+
 // Makes the context's device current for this thread (cuda); a no-op elsewhere.
 void activate(const dk_context* ctx);
 

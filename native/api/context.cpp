@@ -157,6 +157,24 @@ void check_pointer(const char* name, const void* p, int64_t bytes) {
 }
 
 }  // namespace
+
+// kind: 0 host to device, 1 device to host, 2 device to device (cudart::Copy's order).
+static void transfer(const dk_context* ctx, void* dst, const void* src, size_t bytes, int kind) {
+#if DK_HAVE_CUDA
+    if (ctx->device.device_type == DK_DEVICE_CUDA) {
+        cudart::copy(dst, src, bytes, cudart::Copy(kind), ctx->exec.stream);
+        return;
+    }
+#endif
+    (void)ctx;
+    (void)kind;
+    std::memmove(dst, src, bytes);
+}
+
+void copy_to_host(const dk_context* ctx, void* dst_host, const void* src, size_t bytes) {
+    transfer(ctx, dst_host, src, bytes, 1);
+}
+
 }  // namespace dk
 
 using namespace dk;
@@ -364,15 +382,7 @@ static dk_status copy(const char* op, dk_context* ctx, void* dst, const void* sr
         check_bytes("bytes", bytes);
         check_pointer("dst", dst, bytes);
         check_pointer("src", src, bytes);
-        if (bytes == 0) return;
-#if DK_HAVE_CUDA
-        if (ctx->device.device_type == DK_DEVICE_CUDA) {
-            cudart::copy(dst, src, size_t(bytes), cudart::Copy(kind), ctx->exec.stream);
-            return;
-        }
-#endif
-        (void)kind;
-        std::memmove(dst, src, size_t(bytes));
+        if (bytes != 0) transfer(ctx, dst, src, size_t(bytes), kind);
     });
 }
 

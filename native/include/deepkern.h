@@ -440,6 +440,107 @@ DK_API dk_status dk_conv_transpose2d_forward(dk_context* ctx, const dk_conv2d_pa
 DK_API dk_status dk_conv_transpose2d_output_shape(dk_context* ctx, const dk_conv2d_params* params, const dk_tensor* x,
                                                   const dk_tensor* w, int64_t* out_shape);
 
+/* ---- detection (kernels/detect) ----
+ * torchvision.ops' box utilities and non-maximum suppression. Boxes are [..., 4] (box_iou and NMS:
+ * [N, 4]) in one floating dtype, f32 / f16 / bf16 (f32 math), their coordinates as dk_box_format
+ * says; box_iou, box_area and NMS take xyxy (x1, y1, x2, y2). Outputs are in the boxes' dtype. */
+typedef enum dk_box_format {
+    DK_BOX_XYXY = 0,   /* corners (x1, y1, x2, y2) */
+    DK_BOX_XYWH = 1,   /* top-left corner, width, height */
+    DK_BOX_CXCYWH = 2  /* centre, width, height */
+} dk_box_format;
+
+/* torchvision's box_convert: out [..., 4] = boxes in out_fmt, each pair of formats converted directly
+ * (xyxy -> cxcywh = ((x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1); xywh -> cxcywh = (x + w / 2,
+ * y + h / 2, w, h); ...). */
+DK_API dk_status dk_box_convert(dk_context* ctx, const dk_tensor* boxes, int32_t in_fmt, int32_t out_fmt,
+                                dk_tensor* out);
+/* torchvision's box_area: out [...] = (x2 - x1) * (y2 - y1) of boxes [..., 4]. */
+DK_API dk_status dk_box_area(dk_context* ctx, const dk_tensor* boxes, dk_tensor* out);
+/* torchvision's clip_boxes_to_image: out [..., 4] = boxes with x1, x2 clamped to [0, width] and y1, y2
+ * to [0, height] (height, width >= 0; NaN stays NaN, as torch.clamp). out may be boxes itself. */
+DK_API dk_status dk_clip_boxes(dk_context* ctx, const dk_tensor* boxes, int64_t height, int64_t width,
+                               dk_tensor* out);
+/* torchvision's box_iou: out [N, M], out[i, j] = inter / (area(a_i) + area(b_j) - inter), inter the
+ * area of the intersection (its sides clamped at 0), no +1: two boxes of zero area give 0 / 0 = NaN,
+ * as torchvision does. a [N, 4], b [M, 4]. */
+DK_API dk_status dk_box_iou(dk_context* ctx, const dk_tensor* a, const dk_tensor* b, dk_tensor* out);
+/* torchvision's nms: the boxes kept by greedy non-maximum suppression, by decreasing score. boxes [N, 4]
+ * (xyxy), scores [N] (boxes' dtype), N <= 811008. The order is a stable sort of the scores, descending,
+ * NaN first (torch.sort(descending=True), which torchvision sorts with, takes NaN as the largest):
+ * equal scores (-0 equals +0) by lower index first. In that order each box not yet suppressed is
+ * kept and suppresses every later box whose IoU with it (dk_box_iou's formula, in f32) is strictly
+ * greater than iou_threshold (not NaN; converted to f32 as torchvision does); an IoU of NaN (two
+ * boxes of zero area) suppresses nothing. keep: int64 [N]; its first *count elements receive the
+ * kept indices into boxes. Runs on the device (sort, suppression bitmask, a one-block walk of the
+ * mask); only *count is copied to the host, so the call synchronizes with the context's stream. */
+DK_API dk_status dk_nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor* scores, double iou_threshold,
+                        dk_tensor* keep, int64_t* count);
+/* torchvision's batched_nms: dk_nms within each class, classes int32 or int64 [N]: a box suppresses
+ * only boxes of its own class. The kept indices of every class, merged by the same order as dk_nms
+ * (decreasing score, NaN first, ties by index). */
+DK_API dk_status dk_batched_nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor* scores,
+                                const dk_tensor* classes, double iou_threshold, dk_tensor* keep, int64_t* count);
+
+/* Decoders: raw detection-head outputs into boxes [N, P, 4] (xyxy, pixels), scores [N, P] and classes
+ * [N, P] (int64), in one pass over the heads, without thresholds (filtering and NMS are separate).
+ * Heads are NCHW (torch's layout) in one floating dtype, f32 / f16 / bf16, computed in f32; boxes
+ * and scores are f32 whatever the heads' dtype (as TensorRT's decoding plugins). sigmoid(v) =
+ * 1 / (1 + exp(-v)). A prediction's class is the argmax of its class logits (the first of equal
+ * ones, the first NaN if any): the argmax of the sigmoids, which increase with the logits. */
+enum { DK_DECODE_MAX_LEVELS = 4, DK_DECODE_MAX_ANCHORS = 8, DK_CENTERNET_MAX_K = 4096 };
+
+typedef enum dk_yolo_head {
+    DK_YOLO_V3 = 3, /* YOLOv3 (ultralytics/yolov3, PyTorch-YOLOv3) */
+    DK_YOLO_V5 = 5, /* YOLOv5 (ultralytics), also YOLOv7's head */
+    DK_YOLO_V8 = 8  /* YOLOv8 (ultralytics) anchor-free with DFL, also YOLOv9 / v10 / v11's heads */
+} dk_yolo_head;
+
+typedef struct dk_yolo_params {
+    int32_t head;        /* dk_yolo_head */
+    int32_t num_levels;  /* L, 1 .. DK_DECODE_MAX_LEVELS: the heads given */
+    int32_t num_classes; /* K >= 1 */
+    int32_t num_anchors; /* v3 / v5: A per level, 1 .. DK_DECODE_MAX_ANCHORS; v8: not read */
+    int32_t reg_max;     /* v8: DFL bins per side, >= 2 (ultralytics: 16); v3 / v5: not read */
+    double strides[DK_DECODE_MAX_LEVELS]; /* level l's stride in pixels, finite, > 0 */
+    /* v3 / v5: anchor a of level l, (w, h) in pixels at [2 (l DK_DECODE_MAX_ANCHORS + a)] and the
+     * next; finite, > 0. v8: not read. */
+    double anchors[DK_DECODE_MAX_LEVELS * DK_DECODE_MAX_ANCHORS * 2];
+} dk_yolo_params;
+
+/* YOLO heads: heads[l] [N, C, H_l, W_l], N the same on every level, H_l, W_l >= 1, C = A (5 + K)
+ * for v3 / v5 (anchor a's channels a (5 + K) .. : tx, ty, tw, th, to, K class logits), C =
+ * 4 reg_max + K for v8 (reg_max DFL bins for each of l, t, r, b, then K class logits).
+ * Predictions, P in all: the levels in order; within a level anchor-major, a H W + y W + x (v8: one
+ * per cell, y W + x), which is ultralytics' order (view(N, A, 5 + K, H, W).permute(0, 1, 3, 4, 2)).
+ * With stride s and anchor (aw, ah), for the cell (x, y):
+ *   v3: centre ((sigmoid(tx) + x) s, (sigmoid(ty) + y) s), size (exp(tw) aw, exp(th) ah);
+ *   v5: centre ((2 sigmoid(tx) - 0.5 + x) s, ...), size ((2 sigmoid(tw))^2 aw, (2 sigmoid(th))^2 ah);
+ *       box = centre -+ size / 2; score = sigmoid(to) * sigmoid(max class logit) (v3's independent
+ *       logistic classifiers, v5's the same);
+ *   v8: each side's distance d = sum(i softmax(bins)_i) in grid units (DFL), the anchor point
+ *       (x + 0.5, y + 0.5): box = (x + 0.5 - d_l, y + 0.5 - d_t, x + 0.5 + d_r, y + 0.5 + d_b) s;
+ *       score = sigmoid(max class logit), no objectness.
+ * boxes [N, P, 4] f32, scores [N, P] f32, classes [N, P] int64. One launch. */
+DK_API dk_status dk_yolo_decode(dk_context* ctx, const dk_yolo_params* params, const dk_tensor* const* heads,
+                                dk_tensor* boxes, dk_tensor* scores, dk_tensor* classes);
+
+/* CenterNet's ctdet_decode (Objects as Points): heatmap [N, C, H, W] logits, wh [N, 2, H, W] (box
+ * width, height in output cells), offset [N, 2, H, W] (sub-cell centre offset; NULL: cell centres,
+ * x + 0.5, as CenterNet without reg_offset), one floating dtype. heat = sigmoid(logit); an element
+ * keeps its heat where it equals the 3x3 max around it (max_pool2d(3, stride 1, padding 1): equal
+ * neighbours on a plateau all stay; NaN never), else 0 - as CenterNet's _nms. The k best of the
+ * N C H W scores per image, by decreasing score, ties by lower flat index c H W + y W + x (CenterNet's
+ * per-class then overall topk, ties by index; where fewer than k peaks exist, zero-score cells fill
+ * in by that order). 1 <= k <= min(C H W, DK_CENTERNET_MAX_K). Slot i of image n, from cell (x, y)
+ * of class c:
+ *   box = (x + off_x - w / 2, y + off_y - h / 2, x + off_x + w / 2, y + off_y + h / 2) * down_ratio,
+ *   score, class c. down_ratio: the output stride (CenterNet: 4), finite, > 0.
+ * boxes [N, k, 4] f32, scores [N, k] f32, classes [N, k] int64. */
+DK_API dk_status dk_centernet_decode(dk_context* ctx, const dk_tensor* heatmap, const dk_tensor* wh,
+                                     const dk_tensor* offset, int32_t k, double down_ratio, dk_tensor* boxes,
+                                     dk_tensor* scores, dk_tensor* classes);
+
 /* ---- 2-D pooling (kernels/pool/pool.cu) ----
  * torch.nn.functional.max_pool2d / avg_pool2d / adaptive_max_pool2d / adaptive_avg_pool2d.
  * x [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC), N >= 0, C, H, W >= 1, f32 / f16 / bf16 (f32 math);

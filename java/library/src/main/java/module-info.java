@@ -11,5 +11,6 @@ module org.deepkern {
     exports org.deepkern.ops;
     exports org.deepkern.nn;
     exports org.deepkern.diffusion;
+    exports org.deepkern.detect;
     exports org.deepkern.profile;
 }
