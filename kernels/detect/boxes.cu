@@ -6,7 +6,7 @@
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "detect/detect_bodies.cuh"
-#include "detect/detect_device.cuh"
+#include "deepkern/walk.cuh"
 #include "detect/detect.h"
 
 namespace dk {

@@ -20,6 +20,7 @@
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
 #include "detect/decode_bodies.cuh"
+#include "deepkern/walk.cuh"
 #include "detect/detect_device.cuh"
 #include "detect/detect.h"
 

@@ -1,19 +1,12 @@
-// detect_device.cuh - device code shared by the detection family's kernel files (boxes.cu, nms.cu,
-// decode.cu): the grid-stride launch of a per-item body, and the bitonic compare-exchange that the
-// NMS sort and the CenterNet top-K sort both use. Include after portable.cuh.
+// detect_device.cuh - device code shared by the detection family's kernel files (nms.cu, decode.cu):
+// the bitonic compare-exchange that the NMS sort and the CenterNet top-K sort both use. Include
+// after portable.cuh.
 #pragma once
 
 #include <cstdint>
 
 namespace dk {
 namespace DK_BACKEND {
-
-// body(e) for every e < n, a grid-stride loop.
-template <class Body>
-__global__ void each_kernel(Body body, int64_t n) {
-    const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n; e += stride) body(e);
-}
 
 // The compare-exchange of bitonic step (k, j) on the pair whose lower index is lo (bit j clear):
 // ascending where bit k of lo is clear.

@@ -32,28 +32,47 @@ static void resize_rows(const T* x, T* out, int64_t n, int64_t c, const InterpAx
     start[size_t(w.out)] = int64_t(index.size());
     // NCHW: one lane, a constant the compiler folds into scalar code
     const int64_t lanes = Channels ? c : 1, rows = n * (Channels ? 1 : c) * h.out;
+    if (h.mode == InterpMode::nearest || h.mode == InterpMode::nearest_exact) {
+        // one tap of weight 1: the element itself, copied without a round trip through f32
+        parallel_range(rows, 1, [&](int64_t b, int64_t e) {
+            for (int64_t r = b; r < e; ++r) {
+                const int64_t oy = r % h.out, img = r / h.out;
+                const T* src = x + (img * h.in + h.nearest(oy)) * w.in * lanes;
+                T* dst = out + (img * h.out + oy) * w.out * lanes;
+                for (int64_t ox = 0; ox < w.out; ++ox)
+                    for (int64_t l = 0; l < lanes; ++l) dst[ox * lanes + l] = src[index[size_t(ox)] * lanes + l];
+            }
+        });
+        return;
+    }
     parallel_range(rows, 1, [&](int64_t b, int64_t e) {
         // NCHW's one lane in locals, which stay in registers (heap lanes might alias the input)
         std::vector<float> lanes_sum(Channels ? static_cast<size_t>(2 * lanes) : 0);
         float one[2];
         float* const sum = Channels ? lanes_sum.data() : one;
         float* const row = sum + lanes;
+        std::vector<const T*> src_rows;  // the row's taps: input rows and their weights
+        std::vector<float> wy;
         for (int64_t r = b; r < e; ++r) {
             const int64_t oy = r % h.out, img = r / h.out;
             const InterpAxis::Taps ty = h.taps(oy);
+            src_rows.resize(size_t(ty.n));
+            wy.resize(size_t(ty.n));
+            for (int64_t j = 0; j < ty.n; ++j) {
+                int64_t iy;
+                h.tap(ty, j, iy, wy[size_t(j)]);
+                src_rows[size_t(j)] = x + (img * h.in + iy) * w.in * lanes;
+            }
             for (int64_t ox = 0; ox < w.out; ++ox) {
                 for (int64_t l = 0; l < lanes; ++l) sum[l] = 0.0f;
                 for (int64_t j = 0; j < ty.n; ++j) {
-                    int64_t iy;
-                    float wy;
-                    h.tap(ty, j, iy, wy);
                     for (int64_t l = 0; l < lanes; ++l) row[l] = 0.0f;
                     for (int64_t k = start[size_t(ox)]; k < start[size_t(ox) + 1]; ++k) {
-                        const T* src = x + ((img * h.in + iy) * w.in + index[size_t(k)]) * lanes;
+                        const T* src = src_rows[size_t(j)] + index[size_t(k)] * lanes;
                         const float wx = weight[size_t(k)];
                         for (int64_t l = 0; l < lanes; ++l) row[l] += wx * load_float(src[l]);
                     }
-                    for (int64_t l = 0; l < lanes; ++l) sum[l] += wy * row[l];
+                    for (int64_t l = 0; l < lanes; ++l) sum[l] += wy[size_t(j)] * row[l];
                 }
                 T* dst = out + ((img * h.out + oy) * w.out + ox) * lanes;
                 for (int64_t l = 0; l < lanes; ++l) store_float(dst[l], sum[l]);

@@ -48,22 +48,32 @@ void walk(const Exec& ex, const char* name, const Body& body, int64_t rows, int6
         launch(ex, name, walk_kernel<1, Body>, grid, dim3(threads), 0, body, rows, cols);
 }
 
-// The gather families' walk (pool, resize): body.forward(e), or body.backward(e), for every
-// element e < n, one per thread in a grid-stride loop.
-template <typename Body, bool Backward>
-__global__ void element_kernel(Body body, int64_t n) {
+// body(e) for every item e < n, one per thread in a grid-stride loop: the walk of the families
+// whose threads each own one output (pool, resize, detect).
+template <class Body>
+__global__ void each_kernel(Body body, int64_t n) {
     const int64_t stride = int64_t(blockDim.x) * gridDim.x;
-    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n; e += stride) {
+    for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < n; e += stride) body(e);
+}
+
+// A forward / backward element body (forward(e), backward(e)) as one callable.
+template <class Body, bool Backward>
+struct ElementPass {
+    Body body;
+    DK_HD void operator()(int64_t e) const {
         if (Backward) body.backward(e);
         else body.forward(e);
     }
-}
+};
 
+// The gather families' walk (pool, resize): body.forward(e), or body.backward(e), for every
+// element e < n.
 template <bool Backward, typename Body>
 void each_element(const Exec& ex, const char* name, const Body& body, int64_t n) {
     if (n == 0) return;
     constexpr int threads = 256;
-    launch(ex, name, element_kernel<Body, Backward>, dim3(grid_for(ex, n, threads)), dim3(threads), 0, body, n);
+    launch(ex, name, each_kernel<ElementPass<Body, Backward>>, dim3(grid_for(ex, n, threads)), dim3(threads), 0,
+           ElementPass<Body, Backward>{body}, n);
 }
 
 }  // namespace DK_BACKEND
