@@ -79,7 +79,7 @@ HOT = {
     r"strided_copy_runs_kernel<": 0.80,   # last dim a whole number of 16-byte runs (the per-element kernel is the fallback)
     r"rope_kernel<": 0.80,
     r"ElementPass<(dk::)?Pool2d<[^>]*>, false>": 0.85,    # issue 17: pooling at 85% of copy bandwidth
-    r"ElementPass<(dk::)?Resize<[^>]*>, false>": 0.85,    # interpolate's forward
+    r"resize_rows_kernel<": 0.85,                         # interpolate's forward
     r"sppf_kernel<": 0.85,
 }
 

@@ -65,15 +65,24 @@ struct Pyramid {
     }
 };
 
+// The max of the 2r + 1 elements buf[at], buf[at + step], ... (NaN wins).
+DK_HD float line_max(const float* buf, int64_t at, int64_t step, int r) {
+    float best = -INFINITY;
+    for (int d = 0; d <= 2 * r; ++d) {
+        const float v = buf[at + d * step];
+        if (v > best || v != v) best = v;
+    }
+    return best;
+}
+
 // The max of the (2r + 1) x (2r + 1) window whose top-left element is buf[at] in a buffer of row
 // pitch `pitch` (positions outside the image hold -inf there: max pooling's padding).
 DK_HD float window_max(const float* buf, int64_t at, int64_t pitch, int r) {
     float best = -INFINITY;
-    for (int dy = 0; dy <= 2 * r; ++dy)
-        for (int dx = 0; dx <= 2 * r; ++dx) {
-            const float v = buf[at + dy * pitch + dx];
-            if (v > best || v != v) best = v;
-        }
+    for (int dy = 0; dy <= 2 * r; ++dy) {
+        const float v = line_max(buf, at + dy * pitch, 1, r);
+        if (v > best || v != v) best = v;
+    }
     return best;
 }
 

@@ -3,6 +3,8 @@
 // of wy * wx * x[iy, ix] (f32 math). The backward is its transpose as a gather, so deterministic:
 // grad_x[iy, ix] = sum over the outputs reading it (InterpAxis::readers) of wy * wx * grad_out,
 // a tap's weight counted once per time output o names input i (border repeats add up).
+// The forward walks output rows, so a row's vertical taps are found once and an element's index
+// costs no division (NHWC: one, for its channel).
 // Traffic: each output reads its taps (1, 4 or 16 for nearest / bilinear / bicubic; more when
 // antialiasing a downscale) through the cache and is written once.
 #pragma once
@@ -24,11 +26,17 @@ struct Resize {
         return {static_cast<const T*>(a.src), static_cast<T*>(a.dst), {a.c, a.nhwc}, a.h, a.w};
     }
 
-    DK_HD void forward(int64_t e) const {
-        int64_t nc, oy, ox;
-        img.split(e, h.out, w.out, nc, oy, ox);
-        const int64_t base = img.plane(nc, h.in, w.in), px = img.pixel();
-        const InterpAxis::Taps ty = h.taps(oy), tx = w.taps(ox);
+    // The rows of the output: (plane, oy) for NCHW, (image, oy) for NHWC; a row's elements are its
+    // columns (NCHW) or its (column, channel) pairs (NHWC).
+    DK_HD int64_t rows(int64_t n) const { return n * (img.nhwc ? 1 : img.c) * h.out; }
+    DK_HD int64_t row_length() const { return w.out * img.pixel(); }
+
+    // Element i of output row r, whose vertical taps are ty = h.taps(r % h.out).
+    DK_HD void forward(int64_t r, const InterpAxis::Taps& ty, int64_t i) const {
+        const int64_t oy = r % h.out, image = r / h.out, lanes = img.pixel();
+        const int64_t ox = img.nhwc ? i / lanes : i, lane = i - ox * lanes;
+        const InterpAxis::Taps tx = w.taps(ox);
+        const T* plane = src + image * h.in * w.in * lanes + lane;
         float sum = 0.0f;
         for (int64_t j = 0; j < ty.n; ++j) {
             int64_t iy;
@@ -39,11 +47,11 @@ struct Resize {
                 int64_t ix;
                 float wx;
                 w.tap(tx, k, ix, wx);
-                row += wx * load_float(src[base + (iy * w.in + ix) * px]);
+                row += wx * load_float(plane[(iy * w.in + ix) * lanes]);
             }
             sum += wy * row;
         }
-        store_float(dst[e], sum);
+        store_float(dst[((image * h.out + oy) * w.out + ox) * lanes + lane], sum);
     }
 
     DK_HD void backward(int64_t e) const {

@@ -35,7 +35,7 @@ template <bool Backward, class Body>
 void each_element(const Body& body, int64_t n) {
     parallel_range(n, 1 << 12, [&](int64_t b, int64_t e) {
         for (int64_t i = b; i < e; ++i) {
-            if (Backward) body.backward(i);
+            if constexpr (Backward) body.backward(i);
             else body.forward(i);
         }
     });

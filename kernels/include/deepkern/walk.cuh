@@ -61,7 +61,7 @@ template <class Body, bool Backward>
 struct ElementPass {
     Body body;
     DK_HD void operator()(int64_t e) const {
-        if (Backward) body.backward(e);
+        if constexpr (Backward) body.backward(e);
         else body.forward(e);
     }
 };

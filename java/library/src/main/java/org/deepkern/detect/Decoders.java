@@ -57,7 +57,14 @@ public final class Decoders {
         return Detection.yolo(new Call("Decoders.yoloV5"), Detection.YOLO_V5, heads, strides, anchors, numClasses, 0);
     }
 
-    /** {@link #yoloV8(List, double[], int, int)} with ultralytics' 16 DFL bins. */
+    /**
+     * {@link #yoloV8(List, double[], int, int)} with ultralytics' 16 DFL bins.
+     *
+     * @param heads level l's head [N, 64 + K, H_l, W_l]
+     * @param strides level l's stride in pixels, &gt; 0
+     * @param numClasses K, &gt;= 1
+     * @return boxes [N, P, 4], scores [N, P], classes [N, P], P = sum of H_l W_l
+     */
     public static Detections yoloV8(List<Tensor> heads, double[] strides, int numClasses) {
         return yoloV8(heads, strides, numClasses, REG_MAX);
     }
@@ -78,7 +85,14 @@ public final class Decoders {
         return Detection.yolo(new Call("Decoders.yoloV8"), Detection.YOLO_V8, heads, strides, null, numClasses, regMax);
     }
 
-    /** {@link #centerNet(Tensor, Tensor, Tensor, int, double)} with CenterNet's K = 100 and down ratio 4. */
+    /**
+     * {@link #centerNet(Tensor, Tensor, Tensor, int, double)} with CenterNet's K = 100 and down ratio 4.
+     *
+     * @param heatmap [N, C, H, W] logits
+     * @param wh [N, 2, H, W] box width and height in output cells
+     * @param offset [N, 2, H, W] sub-cell centre offsets, or null
+     * @return boxes [N, 100, 4], scores [N, 100], classes [N, 100]
+     */
     public static Detections centerNet(Tensor heatmap, Tensor wh, Tensor offset) {
         return centerNet(heatmap, wh, offset, CENTERNET_K, CENTERNET_DOWN_RATIO);
     }
