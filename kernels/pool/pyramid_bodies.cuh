@@ -1,6 +1,6 @@
 // pyramid_bodies.cuh - the element math of the pooling pyramids (pool.h PyramidArgs), shared by
 // kernels/pool/pyramid.cu (cuda, emu) and the cpu backend: where an element of x and of each
-// output lives, an SPP bin's max, and the (2r + 1)^2 window max SPPF chains three times. The max
+// output lives, an SPP bin's max, and the line max of SPPF's separable pools. The max
 // follows max pooling's NaN rule (`v > best || v != v`), so the pyramids equal their pools.
 #pragma once
 
@@ -70,17 +70,6 @@ DK_HD float line_max(const float* buf, int64_t at, int64_t step, int r) {
     float best = -INFINITY;
     for (int d = 0; d <= 2 * r; ++d) {
         const float v = buf[at + d * step];
-        if (v > best || v != v) best = v;
-    }
-    return best;
-}
-
-// The max of the (2r + 1) x (2r + 1) window whose top-left element is buf[at] in a buffer of row
-// pitch `pitch` (positions outside the image hold -inf there: max pooling's padding).
-DK_HD float window_max(const float* buf, int64_t at, int64_t pitch, int r) {
-    float best = -INFINITY;
-    for (int dy = 0; dy <= 2 * r; ++dy) {
-        const float v = line_max(buf, at + dy * pitch, 1, r);
         if (v > best || v != v) best = v;
     }
     return best;

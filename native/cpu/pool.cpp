@@ -96,7 +96,8 @@ void spp_forward(const Exec&, DType dtype, const PyramidArgs& a) {
     });
 }
 
-// Per plane, the three chained pools in two buffers padded with a ring of r -inf (the pools' padding).
+// Per plane, the three chained pools in two buffers padded with a ring of r -inf (the pools'
+// padding), each pool separable as on the GPU: row maxima, then column maxima of those.
 void sppf_forward(const Exec&, DType dtype, const PyramidArgs& a) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
@@ -104,19 +105,21 @@ void sppf_forward(const Exec&, DType dtype, const PyramidArgs& a) {
         const int r = a.kernel / 2;
         const int64_t pitch = a.w + 2 * r, rows = a.h + 2 * r;
         parallel_range(a.n * a.c, 1, [&](int64_t b, int64_t e) {
-            std::vector<float> cur(size_t(pitch * rows), -INFINITY), next(cur);
+            std::vector<float> cur(size_t(pitch * rows), -INFINITY), next(cur), row_max(size_t(rows * a.w));
             for (int64_t nc = b; nc < e; ++nc) {
                 for (int64_t y = 0; y < a.h; ++y)
                     for (int64_t x = 0; x < a.w; ++x) {
                         const float v = p.load(nc, y, x);
-                        cur[(y + r) * pitch + x + r] = v;
+                        cur[size_t((y + r) * pitch + x + r)] = v;
                         p.store_stage(nc, 0, y, x, v);
                     }
                 for (int s = 1; s <= 3; ++s) {
+                    for (int64_t y = 0; y < rows; ++y)
+                        for (int64_t x = 0; x < a.w; ++x) row_max[size_t(y * a.w + x)] = line_max(cur.data(), y * pitch + x, 1, r);
                     for (int64_t y = 0; y < a.h; ++y)
                         for (int64_t x = 0; x < a.w; ++x) {
-                            const float v = window_max(cur.data(), y * pitch + x, pitch, r);
-                            next[(y + r) * pitch + x + r] = v;
+                            const float v = line_max(row_max.data(), y * a.w + x, a.w, r);
+                            next[size_t((y + r) * pitch + x + r)] = v;
                             p.store_stage(nc, s, y, x, v);
                         }
                     cur.swap(next);
