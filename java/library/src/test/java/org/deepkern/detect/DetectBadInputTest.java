@@ -17,12 +17,6 @@ import org.junit.jupiter.api.TestFactory;
 
 /** Invalid detection calls, one table per host device: each names the Java call and the argument. */
 class DetectBadInputTest {
-    private record Bad(String what, String argument, String says, Call call) {}
-
-    private interface Call {
-        void run(Device d) throws Throwable;
-    }
-
     private static Tensor f32(Device d, long... shape) {
         return Tensor.zeros(shape, DType.F32, d);
     }
@@ -31,50 +25,46 @@ class DetectBadInputTest {
         return Tensor.zeros(shape, t, d);
     }
 
-    private static List<Bad> table() {
-        List<Bad> t = new ArrayList<>();
-        t.add(new Bad("nms: null boxes", "boxes", "expected a tensor", d -> Detect.nms(null, f32(d, 3), 0.5)));
-        t.add(new Bad("nms: null scores", "scores", "expected a tensor", d -> Detect.nms(f32(d, 3, 4), null, 0.5)));
-        t.add(new Bad("nms: boxes [N, 5]", "boxes", "4 coordinates", d -> Detect.nms(f32(d, 3, 5), f32(d, 3), 0.5)));
-        t.add(new Bad("nms: boxes 3-D", "boxes", "[N, 4]", d -> Detect.nms(f32(d, 1, 3, 4), f32(d, 3), 0.5)));
-        t.add(new Bad("nms: boxes 1-D", "boxes", "[N, 4]", d -> Detect.nms(f32(d, 4), f32(d, 1), 0.5)));
-        t.add(new Bad("nms: integer boxes", "boxes", "floating", d -> Detect.nms(of(d, DType.I32, 3, 4), f32(d, 3), 0.5)));
-        t.add(new Bad("nms: scores length mismatch", "scores", "one score per box", d -> Detect.nms(f32(d, 3, 4), f32(d, 4), 0.5)));
-        t.add(new Bad("nms: scores 2-D", "scores", "one score per box", d -> Detect.nms(f32(d, 3, 4), f32(d, 3, 1), 0.5)));
-        t.add(new Bad("nms: scores of another dtype", "scores", "dtype", d -> Detect.nms(f32(d, 3, 4), of(d, DType.F16, 3), 0.5)));
-        t.add(new Bad("nms: NaN threshold", "iouThreshold", "NaN", d -> Detect.nms(f32(d, 3, 4), f32(d, 3), Double.NaN)));
-        t.add(new Bad("batchedNms: null classes", "classes", "expected a tensor",
+    private static List<BadInput.Case> table() {
+        List<BadInput.Case> t = new ArrayList<>();
+        t.add(new BadInput.Case("nms: null boxes", "boxes", "expected a tensor", d -> Detect.nms(null, f32(d, 3), 0.5)));
+        t.add(new BadInput.Case("nms: null scores", "scores", "expected a tensor", d -> Detect.nms(f32(d, 3, 4), null, 0.5)));
+        t.add(new BadInput.Case("nms: boxes [N, 5]", "boxes", "4 coordinates", d -> Detect.nms(f32(d, 3, 5), f32(d, 3), 0.5)));
+        t.add(new BadInput.Case("nms: boxes 3-D", "boxes", "[N, 4]", d -> Detect.nms(f32(d, 1, 3, 4), f32(d, 3), 0.5)));
+        t.add(new BadInput.Case("nms: boxes 1-D", "boxes", "[N, 4]", d -> Detect.nms(f32(d, 4), f32(d, 1), 0.5)));
+        t.add(new BadInput.Case("nms: integer boxes", "boxes", "floating", d -> Detect.nms(of(d, DType.I32, 3, 4), f32(d, 3), 0.5)));
+        t.add(new BadInput.Case("nms: scores length mismatch", "scores", "one score per box", d -> Detect.nms(f32(d, 3, 4), f32(d, 4), 0.5)));
+        t.add(new BadInput.Case("nms: scores 2-D", "scores", "one score per box", d -> Detect.nms(f32(d, 3, 4), f32(d, 3, 1), 0.5)));
+        t.add(new BadInput.Case("nms: scores of another dtype", "scores", "dtype", d -> Detect.nms(f32(d, 3, 4), of(d, DType.F16, 3), 0.5)));
+        t.add(new BadInput.Case("nms: NaN threshold", "iouThreshold", "NaN", d -> Detect.nms(f32(d, 3, 4), f32(d, 3), Double.NaN)));
+        t.add(new BadInput.Case("batchedNms: null classes", "classes", "expected a tensor",
                 d -> Detect.batchedNms(f32(d, 3, 4), f32(d, 3), null, 0.5)));
-        t.add(new Bad("batchedNms: f32 classes", "classes", "integer dtype",
+        t.add(new BadInput.Case("batchedNms: f32 classes", "classes", "integer dtype",
                 d -> Detect.batchedNms(f32(d, 3, 4), f32(d, 3), f32(d, 3), 0.5)));
-        t.add(new Bad("batchedNms: classes length mismatch", "classes", "one class per box",
+        t.add(new BadInput.Case("batchedNms: classes length mismatch", "classes", "one class per box",
                 d -> Detect.batchedNms(f32(d, 3, 4), f32(d, 3), of(d, DType.I64, 2), 0.5)));
-        t.add(new Bad("batchedNms: NaN threshold", "iouThreshold", "NaN",
+        t.add(new BadInput.Case("batchedNms: NaN threshold", "iouThreshold", "NaN",
                 d -> Detect.batchedNms(f32(d, 3, 4), f32(d, 3), of(d, DType.I32, 3), Double.NaN)));
-        t.add(new Bad("boxConvert: null inFmt", "inFmt", "BoxFormat", d -> Detect.boxConvert(f32(d, 3, 4), null, BoxFormat.XYXY)));
-        t.add(new Bad("boxConvert: null outFmt", "outFmt", "BoxFormat", d -> Detect.boxConvert(f32(d, 3, 4), BoxFormat.XYWH, null)));
-        t.add(new Bad("boxConvert: last dim 3", "boxes", "4 coordinates",
+        t.add(new BadInput.Case("boxConvert: null inFmt", "inFmt", "BoxFormat", d -> Detect.boxConvert(f32(d, 3, 4), null, BoxFormat.XYXY)));
+        t.add(new BadInput.Case("boxConvert: null outFmt", "outFmt", "BoxFormat", d -> Detect.boxConvert(f32(d, 3, 4), BoxFormat.XYWH, null)));
+        t.add(new BadInput.Case("boxConvert: last dim 3", "boxes", "4 coordinates",
                 d -> Detect.boxConvert(f32(d, 3, 3), BoxFormat.XYWH, BoxFormat.XYXY)));
-        t.add(new Bad("boxConvert: rank 0", "boxes", "[..., 4]", d -> Detect.boxConvert(f32(d), BoxFormat.XYWH, BoxFormat.XYXY)));
-        t.add(new Bad("boxArea: last dim 2", "boxes", "4 coordinates", d -> Detect.boxArea(f32(d, 2, 2))));
-        t.add(new Bad("boxArea: i64 boxes", "boxes", "floating", d -> Detect.boxArea(of(d, DType.I64, 2, 4))));
-        t.add(new Bad("boxIou: a 3-D", "a", "[N, 4]", d -> Detect.boxIou(f32(d, 1, 2, 4), f32(d, 2, 4))));
-        t.add(new Bad("boxIou: b [M, 2]", "b", "4 coordinates", d -> Detect.boxIou(f32(d, 2, 4), f32(d, 2, 2))));
-        t.add(new Bad("boxIou: mixed dtypes", "b", "dtype", d -> Detect.boxIou(f32(d, 2, 4), of(d, DType.BF16, 2, 4))));
-        t.add(new Bad("boxIou: null b", "b", "expected a tensor", d -> Detect.boxIou(f32(d, 2, 4), null)));
-        t.add(new Bad("clipBoxes: negative height", "height", ">= 0", d -> Detect.clipBoxes(f32(d, 2, 4), -1, 5)));
-        t.add(new Bad("clipBoxes: negative width", "width", ">= 0", d -> Detect.clipBoxes(f32(d, 2, 4), 5, -3)));
-        t.add(new Bad("clipBoxes: last dim 5", "boxes", "4 coordinates", d -> Detect.clipBoxes(f32(d, 2, 5), 5, 5)));
+        t.add(new BadInput.Case("boxConvert: rank 0", "boxes", "[..., 4]", d -> Detect.boxConvert(f32(d), BoxFormat.XYWH, BoxFormat.XYXY)));
+        t.add(new BadInput.Case("boxArea: last dim 2", "boxes", "4 coordinates", d -> Detect.boxArea(f32(d, 2, 2))));
+        t.add(new BadInput.Case("boxArea: i64 boxes", "boxes", "floating", d -> Detect.boxArea(of(d, DType.I64, 2, 4))));
+        t.add(new BadInput.Case("boxIou: a 3-D", "a", "[N, 4]", d -> Detect.boxIou(f32(d, 1, 2, 4), f32(d, 2, 4))));
+        t.add(new BadInput.Case("boxIou: b [M, 2]", "b", "4 coordinates", d -> Detect.boxIou(f32(d, 2, 4), f32(d, 2, 2))));
+        t.add(new BadInput.Case("boxIou: mixed dtypes", "b", "dtype", d -> Detect.boxIou(f32(d, 2, 4), of(d, DType.BF16, 2, 4))));
+        t.add(new BadInput.Case("boxIou: null b", "b", "expected a tensor", d -> Detect.boxIou(f32(d, 2, 4), null)));
+        t.add(new BadInput.Case("clipBoxes: negative height", "height", ">= 0", d -> Detect.clipBoxes(f32(d, 2, 4), -1, 5)));
+        t.add(new BadInput.Case("clipBoxes: negative width", "width", ">= 0", d -> Detect.clipBoxes(f32(d, 2, 4), 5, -3)));
+        t.add(new BadInput.Case("clipBoxes: last dim 5", "boxes", "4 coordinates", d -> Detect.clipBoxes(f32(d, 2, 5), 5, 5)));
         return t;
     }
 
     @TestFactory
     Stream<DynamicTest> rejected() {
-        return TestDevices.host().flatMap(d -> table().stream().map(b -> dynamicTest(b.what() + " on " + d, () -> {
-            try (Scope s = Scope.open()) {
-                BadInput.assertRejects(b.what(), b.argument(), b.says(), () -> b.call().run(d));
-            }
-        })));
+        return BadInput.onHostDevices(table());
     }
 
     /** A call on tensors of two devices names both. */

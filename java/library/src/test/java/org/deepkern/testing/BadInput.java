@@ -4,9 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
+import java.util.List;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.deepkern.DeepKernException;
+import org.deepkern.Device;
+import org.deepkern.Scope;
 import org.deepkern.Status;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.function.Executable;
 
 /**
@@ -35,5 +42,22 @@ public final class BadInput {
         assertTrue(e.getMessage().contains("'" + argument + "'"), "names " + argument + ": " + e.getMessage());
         assertTrue(e.getMessage().contains(text), "says " + text + ": " + e.getMessage());
         return e;
+    }
+
+    /** A call made on a device. */
+    public interface DeviceCall {
+        void run(Device device) throws Throwable;
+    }
+
+    /** One row of a bad-input table: the case, the argument it must name, what the message says, the call. */
+    public record Case(String what, String argument, String says, DeviceCall call) {}
+
+    /** Every row of the table on every host device, each in a scope of its own: one test per pair. */
+    public static Stream<DynamicTest> onHostDevices(List<Case> table) {
+        return TestDevices.host().flatMap(d -> table.stream().map(b -> dynamicTest(b.what() + " on " + d, () -> {
+            try (Scope s = Scope.open()) {
+                assertRejects(b.what(), b.argument(), b.says(), () -> b.call().run(d));
+            }
+        })));
     }
 }
