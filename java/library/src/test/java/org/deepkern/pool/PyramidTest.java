@@ -19,6 +19,7 @@ import org.deepkern.ops.Pool2dParams;
 import org.deepkern.testing.ActivationChecks;
 import org.deepkern.testing.BadInput;
 import org.deepkern.testing.Close;
+import org.deepkern.testing.EmuSchedules;
 import org.deepkern.testing.Images;
 import org.deepkern.testing.RowChecks;
 import org.deepkern.testing.TestDevices;
@@ -109,6 +110,27 @@ class PyramidTest {
                 Tensor spp = Tensor.cat(List.of(pools), layout == Layout.NHWC ? 3 : 1);
                 assertArrayEquals(spp.toFloatArray(), y.toFloatArray(), what + " vs SPP of max pools");
             }
+        }
+    }
+
+    /** SPP and SPPF share shared memory across their barriers: the same bits under every emulated thread order. */
+    @org.junit.jupiter.api.Test
+    void sameInEveryEmulatedOrder() {
+        EmuSchedules.assumeEmu();
+        Device emu = TestDevices.host().filter(d -> d.type() == Device.Type.EMU).findFirst().orElseThrow();
+        float[] v = normal(2 * 3 * 37 * 35, 13, 0, 1);
+        for (Layout layout : Layout.values()) {
+            EmuSchedules.sameInEveryOrder("sppf " + layout, 7, () -> {
+                try (Scope scope = Scope.open()) {
+                    return F.sppf(Tensor.of(v, new long[] {2, 3, 37, 35}, emu), 5, layout).toFloatArray();
+                }
+            });
+            EmuSchedules.sameInEveryOrder("spp " + layout, 7, () -> {
+                try (Scope scope = Scope.open()) {
+                    return F.spatialPyramidPool(Tensor.of(v, new long[] {2, 3, 37, 35}, emu), new int[] {1, 2, 4}, layout)
+                            .toFloatArray();
+                }
+            });
         }
     }
 
