@@ -293,9 +293,73 @@ def attention_train_op(op, shape):
     return [shape] * 4, [shape] * 3, call, Rows(lambda y: y[0, 0], first_head)
 
 
+def detect_op(op, shape):
+    """DetectOp (java/.../bench/DetectOp.java), its operands mapped from the normal samples as there
+    (domain): torchvision's batched_nms of corner boxes on an integer grid, 80 classes, IoU 0.5; and
+    YOLOv8's decode of three raw heads (DFL expectation over 16 bins, dist2bbox, sigmoid of the best
+    class logit) + score > 0.25 + torchvision's batched_nms at 0.45 + the first 100, padded (count,
+    boxes, scores, classes = -1) as Detect.postprocess returns them. The reference: the same in
+    float64 (torchvision's nms takes float64)."""
+    import torchvision
+    uniform = lambda z: torch.sigmoid(1.702 * z.double())
+    if op == "batched_nms":
+        n = shape[0]
+
+        def domain(xs):
+            z, s, c = xs
+            w, h = 8 + (120 * uniform(z[:, 2])).floor(), 8 + (120 * uniform(z[:, 3])).floor()
+            x, y = ((640 - w) * uniform(z[:, 0])).floor(), ((640 - h) * uniform(z[:, 1])).floor()
+            boxes = torch.stack([x, y, x + w, y + h], 1).float()
+            return [boxes, uniform(s).float(), (80 * uniform(c)).floor().clamp_max(79).int()]
+
+        def call(xs, ys):
+            ys[0] = torchvision.ops.batched_nms(xs[0], xs[1], xs[2], 0.5)
+        ref = lambda xs: [torchvision.ops.batched_nms(xs[0].double(), xs[1].double(), xs[2], 0.5)]
+        return [[n, 4], [n], [n]], [[n]], call, ref, domain
+    if op != "yolov8_postprocess":
+        return None
+    n, size = shape[0], shape[1]
+    strides, reg, classes, slots = (8, 16, 32), 16, 80, 100
+    ins = [[n, 4 * reg + classes, size // s, size // s] for s in strides]
+
+    def domain(xs):
+        return [torch.cat([x[:, :4 * reg], 2 * x[:, 4 * reg:] - 8], 1) for x in xs]
+
+    def pipeline(heads):
+        boxes, scores, labels = [], [], []
+        for head, stride in zip(heads, strides):
+            hw = head.shape[2] * head.shape[3]
+            flat = head.reshape(n, -1, hw)
+            bins = torch.arange(reg, device=head.device, dtype=head.dtype).view(1, 1, reg, 1)
+            d = (flat[:, :4 * reg].reshape(n, 4, reg, hw).softmax(2) * bins).sum(2)
+            cy, cx = torch.meshgrid(torch.arange(head.shape[2], device=head.device, dtype=head.dtype),
+                                    torch.arange(head.shape[3], device=head.device, dtype=head.dtype), indexing="ij")
+            cx, cy = cx.reshape(-1) + 0.5, cy.reshape(-1) + 0.5
+            boxes.append(torch.stack([cx - d[:, 0], cy - d[:, 1], cx + d[:, 2], cy + d[:, 3]], 2) * stride)
+            best, label = flat[:, 4 * reg:].max(1)
+            scores.append(best.sigmoid())
+            labels.append(label)
+        boxes, scores, labels = torch.cat(boxes, 1), torch.cat(scores, 1), torch.cat(labels, 1)
+        out = [torch.zeros(n, dtype=torch.int64, device=boxes.device), torch.zeros(n, slots, 4, dtype=boxes.dtype, device=boxes.device),
+               torch.zeros(n, slots, dtype=boxes.dtype, device=boxes.device), torch.full((n, slots), -1, dtype=torch.int64, device=boxes.device)]
+        for i in range(n):
+            keep = scores[i] > 0.25
+            b, s, c = boxes[i][keep], scores[i][keep], labels[i][keep]
+            kept = torchvision.ops.batched_nms(b, s, c, 0.45)[:slots]
+            k = kept.numel()
+            out[0][i] = k
+            out[1][i, :k], out[2][i, :k], out[3][i, :k] = b[kept], s[kept], c[kept]
+        return out
+
+    def call(xs, ys):
+        ys[:] = pipeline(xs)
+    return ins, [[n], [n, slots, 4], [n, slots], [n, slots]], call, lambda xs: pipeline([x.double() for x in xs]), domain
+
+
 def make(op, shape, out_dtype):
-    """(input shapes, output shapes, call(xs, ys), reference(xs) -> float64 outputs or None) for
-    one op name of the registry (java/.../bench/Cases.java), with the inputs in its order."""
+    """(input shapes, output shapes, call(xs, ys), reference(xs) -> float64 outputs or None[, domain(xs)
+    -> the op's operands from the normal samples]) for one op name of the registry
+    (java/.../bench/Cases.java), with the inputs in its order."""
     if op == "randn":
         return [], [shape], lambda xs, ys: ys[0].normal_(), Moments(lambda xs, ys: ys[0])
     if op == "cast":
@@ -316,6 +380,8 @@ def make(op, shape, out_dtype):
         return conv_op(op, shape)
     if op in ("max_pool", "sppf", "upsample_nearest", "upsample_bilinear"):
         return vision_op(op, shape)
+    if op in ("batched_nms", "yolov8_postprocess"):
+        return detect_op(op, shape)
     if op in ("attention", "attention_causal"):
         return attention_op(op, shape)
     if op in ("attention_fwd_bwd", "attention_causal_fwd_bwd"):
@@ -385,6 +451,9 @@ def check(op, xs, ys, ref, out_dtype):
     else:
         refs = ref(xs)
     for i, (y, r) in enumerate(zip(ys, refs)):
+        if y.shape != r.shape:
+            return f"output {i}: shape {list(y.shape)}, the reference's {list(r.shape)}"
+        r = r.double()
         err = ((y.double() - r).norm() / r.norm().clamp_min(1e-300)).item()
         if not err <= tol:
             return f"output {i}: relative error {err:.3g} > {tol:g}"
@@ -431,12 +500,14 @@ def main(plan, out_path):
         if impl is None:
             rows.append(f"{case_id}\t{peer}\tn/a (no PyTorch op mapped)")
             continue
-        ins, outs, call, ref = impl
+        ins, outs, call, ref = impl[:4]
         # every input read once, every output written once, as BenchCase.bytes
         per_call = sum(math.prod(s) for s in ins) * dtype.itemsize + sum(math.prod(s) for s in outs) * out_dtype.itemsize
         copies = max(1, min(64, -(-4 * max(l2, 32 << 20) // per_call)))
         g = torch.Generator(device="cuda").manual_seed(1000)
         xs = [[torch.randn(s, device="cuda", generator=g).to(dtype) for s in ins] for _ in range(copies)]
+        if len(impl) > 4:
+            xs = [impl[4](x) for x in xs]
         ys = [[torch.full(s, float("nan"), device="cuda", dtype=out_dtype) for s in outs] for _ in range(copies)]
         call(xs[0], ys[0])
         why = check(op, xs[0], ys[0], ref, out_dtype)

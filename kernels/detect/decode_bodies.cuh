@@ -7,6 +7,7 @@
 
 #include "activation/activations.cuh"
 #include "deepkern/numeric.cuh"
+#include "detect/detect_bodies.cuh"
 #include "detect/detect.h"
 
 namespace dk {
@@ -152,16 +153,11 @@ struct CenterNetScore {
     }
 };
 
-// The top-K order as one unique 64-bit key, ascending: decreasing score, ties by lower flat index
-// c * H * W + y * W + x (which is the order of CenterNet's per-class then overall topk with ties
-// broken by index). The low 32 bits are the index (the API keeps classes * H * W below 2^31).
-DK_HD uint64_t centernet_key(uint32_t score_bits, int64_t flat) { return uint64_t(~score_bits) << 32 | uint64_t(flat); }
-
 // Detection slot of image `image` from its top-K key: box (x + off_x -+ w / 2, y + off_y -+ h / 2)
 // * down_ratio (cell centres, x + 0.5, without offsets), the score, the class.
 template <typename T>
 DK_HD void centernet_emit(const CenterNetArgs& a, int64_t image, int64_t slot, uint64_t key) {
-    const int64_t flat = int64_t(key & 0xffffffffu), cells = int64_t(a.height) * a.width, cell = flat % cells;
+    const int64_t flat = rank_key_index(key), cells = int64_t(a.height) * a.width, cell = flat % cells;
     const int64_t at = image * 2 * cells + cell;
     const T* wh = static_cast<const T*>(a.wh);
     const T* off = static_cast<const T*>(a.offset);
@@ -173,7 +169,7 @@ DK_HD void centernet_emit(const CenterNetArgs& a, int64_t image, int64_t slot, u
     a.boxes[4 * o + 1] = (cy - hh) * a.down_ratio;
     a.boxes[4 * o + 2] = (cx + hw) * a.down_ratio;
     a.boxes[4 * o + 3] = (cy + hh) * a.down_ratio;
-    a.scores[o] = bits_to_float(~uint32_t(key >> 32));
+    a.scores[o] = bits_to_float(rank_key_value(key));
     a.labels[o] = flat / cells;
 }
 

@@ -1,6 +1,7 @@
 // detect.h - the detection family's backend contract (torchvision.ops): box conversions, areas,
 // clipping, pairwise IoU, non-maximum suppression (plain or per class), and the decoders of raw
-// detection heads (YOLOv3 / v5 / v8, CenterNet) into boxes, scores and classes.
+// detection heads (YOLOv3 / v5 / v8, CenterNet) into boxes, scores and classes, and the fused
+// postprocess (threshold, top-k, NMS) of such outputs.
 #pragma once
 
 #include "deepkern/backend.h"
@@ -50,6 +51,31 @@ struct NmsArgs {
     void* workspace;
 };
 
+// ---- the fused postprocess (TensorRT EfficientNMS): threshold, top-k, NMS, padded outputs ----
+
+constexpr int32_t kPostprocessMaxTopK = DK_POSTPROCESS_MAX_TOP_K;
+
+// boxes [n, boxes, 4] in box_fmt; scores [n, boxes, classes] (labels null) or [n, boxes] with one
+// class per box in labels (int32 or int64 [n, boxes]; classes = 1), one floating dtype. Pair p of
+// an image is (box p / classes, class p % classes, or the box's label). out_boxes [n, max_det, 4]
+// (xyxy), out_scores [n, max_det], out_classes [n, max_det], count [n].
+struct PostprocessArgs {
+    const void* boxes;
+    const void* scores;
+    const void* labels;
+    bool labels64;
+    int64_t n, boxes_per_image;
+    int32_t classes;
+    BoxFormat box_fmt;
+    float score_threshold, iou_threshold;
+    int32_t top_k, max_det;
+    int64_t background;  // where has_background: a class whose pairs are never candidates
+    bool has_background, sigmoid, agnostic;
+    float* out_boxes;
+    float* out_scores;
+    int64_t* out_classes;
+    int64_t* count;
+};
 
 // ---- decoders: raw head outputs -> boxes (xyxy, f32), scores (f32), classes (int64) ----
 
@@ -106,4 +132,5 @@ DK_BACKEND_FUNCTIONS(
     void yolo_decode(const Exec&, DType, YoloHead, const YoloDecodeArgs&);
     void centernet_decode_workspace(const Exec&, DType, const CenterNetArgs&, int64_t* bytes);
     void centernet_decode(const Exec&, DType, const CenterNetArgs&);
+    void postprocess(const Exec&, DType, const PostprocessArgs&);
 )

@@ -36,17 +36,22 @@ DK_HD float box_iou_of(const Box& a, const Box& b) {
 // Whether kept box a suppresses b: IoU strictly above the threshold (NaN never suppresses).
 DK_HD bool nms_suppresses(const Box& a, const Box& b, float threshold) { return box_iou_of(a, b) > threshold; }
 
-// The NMS order as one unique key per box, ascending: decreasing score, NaN first (torch.sort with
-// descending=True, which torchvision's nms uses, takes NaN as the largest), -0 tied with +0, ties
-// by lower index (a stable sort). The low 32 bits are the index.
-DK_HD uint64_t nms_key(float score, int64_t i) {
-    const uint32_t u = score == 0.f ? 0u : float_to_bits(score);
-    // float order -> unsigned order: negatives reversed below the positives
-    uint32_t ord = (u & 0x80000000u) ? ~u : u | 0x80000000u;
-    if (score != score) ord = 0xffffffffu;
-    return uint64_t(~ord) << 32 | uint32_t(i);
+// A float's bits as an unsigned number in the float's order (negatives reversed below the positives),
+// -0 as +0: -inf maps to 0x007fffff, so a number's key is never 0.
+DK_HD uint32_t ordered_bits(float v) {
+    const uint32_t u = v == 0.f ? 0u : float_to_bits(v);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
 }
-DK_HD int64_t nms_key_index(uint64_t key) { return int64_t(key & 0xffffffffu); }
+
+// A top-k order as one unique 64-bit key, ascending: decreasing 32-bit value (a score's bits or
+// ordered bits), ties by lower index; the low 32 bits are the index (callers keep it below 2^32).
+DK_HD uint64_t rank_key(uint32_t value, int64_t i) { return uint64_t(~value) << 32 | uint64_t(uint32_t(i)); }
+DK_HD int64_t rank_key_index(uint64_t key) { return int64_t(key & 0xffffffffu); }
+DK_HD uint32_t rank_key_value(uint64_t key) { return ~uint32_t(key >> 32); }
+
+// The NMS order: decreasing score, NaN first (torch.sort with descending=True, which torchvision's
+// nms uses, takes NaN as the largest), -0 tied with +0, ties by lower index (a stable sort).
+DK_HD uint64_t nms_key(float score, int64_t i) { return rank_key(score != score ? 0xffffffffu : ordered_bits(score), i); }
 
 // Box i's class (every box in class 0 without classes).
 DK_HD int64_t nms_class(const NmsArgs& a, int64_t i) {

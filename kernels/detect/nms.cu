@@ -100,14 +100,14 @@ __global__ void nms_mask_kernel(NmsArgs a, const uint64_t* keys, uint64_t* mask,
     const int row_count = int(a.n - row0 < kNmsWordBits ? a.n - row0 : kNmsWordBits);
     const int t = threadIdx.x;
     if (t < col_count) {
-        const int64_t box = nms_key_index(keys[col0 + t]);
+        const int64_t box = rank_key_index(keys[col0 + t]);
         const Box b = load_box(boxes, box);
         for (int q = 0; q < 4; ++q) cols[t][q] = b.v[q];
         col_class[t] = nms_class(a, box);
     }
     __syncthreads();
     if (t >= row_count) return;
-    const int64_t box = nms_key_index(keys[row0 + t]);
+    const int64_t box = rank_key_index(keys[row0 + t]);
     const Box mine = load_box(boxes, box);
     const int64_t cls = nms_class(a, box);
     uint64_t bits = 0;
@@ -129,7 +129,7 @@ __global__ void nms_walk_kernel(NmsArgs a, const uint64_t* keys, const uint64_t*
         const int bit = int(i % kNmsWordBits);
         if (bit == 0) current = removed[w];
         if (current >> bit & 1) continue;
-        if (threadIdx.x == 0) a.keep[kept] = nms_key_index(keys[i]);
+        if (threadIdx.x == 0) a.keep[kept] = rank_key_index(keys[i]);
         ++kept;
         const uint64_t* row = mask + i * words;
         current |= row[w];

@@ -90,13 +90,16 @@ void nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor* scores, const
 
 bool positive_finite(double v) { return std::isfinite(v) && v > 0; }
 
+const char* const kDecodedNames[3] = {"boxes", "scores", "classes"};
+
 // A decoder's outputs for `count` predictions of each of n images: boxes [n, count, 4] and scores
-// [n, count] in f32, classes [n, count] int64, compact, sharing no byte with each other or the inputs.
+// [n, count] in f32, classes [n, count] int64, compact, sharing no byte with each other or the inputs;
+// named as names says.
 void check_decoded(const dk_context* ctx, dk_tensor* boxes, dk_tensor* scores, dk_tensor* classes, int64_t n,
                    int64_t count, const CheckedList& inputs, float** boxes_out, float** scores_out,
-                   int64_t** classes_out) {
-    const Checked bc = check_tensor(ctx, "boxes", boxes), sc = check_tensor(ctx, "scores", scores),
-                  cc = check_tensor(ctx, "classes", classes);
+                   int64_t** classes_out, const char* const (&names)[3] = kDecodedNames) {
+    const Checked bc = check_tensor(ctx, names[0], boxes), sc = check_tensor(ctx, names[1], scores),
+                  cc = check_tensor(ctx, names[2], classes);
     check_dtype(bc, DType::f32);
     check_dtype(sc, DType::f32);
     check_dtype(cc, DType::i64);
@@ -122,6 +125,44 @@ void check_head(const Checked& h) {
     if (h.shape.size() != 4) bad(h.name, "expected a head [N, C, H, W], got " + shape_string(h.shape));
     if (h.shape[2] < 1 || h.shape[3] < 1 || h.shape[2] > INT32_MAX || h.shape[3] > INT32_MAX)
         bad(h.name, "expected 1 <= H, W < 2^31, got " + shape_string(h.shape));
+}
+
+// The postprocess's boxes [N, B, 4], scores [N, B, C] or [N, B] with classes [N, B]: their extents
+// and pointers into a.
+CheckedList check_postprocess_inputs(const dk_context* ctx, const dk_tensor* boxes, const dk_tensor* scores,
+                                     const dk_tensor* classes, PostprocessArgs& a) {
+    const Checked bc = check_input(ctx, "boxes", boxes);
+    check_floating(bc);
+    if (bc.shape.size() != 3 || bc.shape[2] != 4) bad(bc.name, "expected boxes [N, B, 4], got " + shape_string(bc.shape));
+    a.n = bc.shape[0];
+    a.boxes_per_image = bc.shape[1];
+    const Checked sc = check_input(ctx, "scores", scores);
+    check_same_dtype(sc, bc);
+    CheckedList inputs{bc, sc};
+    if (classes) {
+        check_shape(sc, Shape{a.n, a.boxes_per_image}, "[N, B], one score per box, where classes are given");
+        const Checked cc = check_input(ctx, "classes", classes);
+        if (cc.dtype != DType::i32 && cc.dtype != DType::i64)
+            bad(cc.name, std::string("expected an integer dtype (i32, i64), got ") + dtype_name(cc.dtype));
+        check_shape(cc, Shape{a.n, a.boxes_per_image}, "one class per box, [N, B]");
+        inputs.push_back(cc);
+        a.labels = cc.data;
+        a.labels64 = cc.dtype == DType::i64;
+        a.classes = 1;
+    } else {
+        if (sc.shape.size() != 3 || sc.shape[0] != a.n || sc.shape[1] != a.boxes_per_image || sc.shape[2] < 1)
+            bad(sc.name, "expected [N, B, C] = [" + std::to_string(a.n) + ", " + std::to_string(a.boxes_per_image) +
+                             ", C >= 1] for boxes " + shape_string(bc.shape) + ", got " + shape_string(sc.shape));
+        if (sc.shape[2] > INT32_MAX) bad(sc.name, "expected C below 2^31, got " + shape_string(sc.shape));
+        a.classes = int32_t(sc.shape[2]);
+    }
+    // the rank key keeps a pair's index in 32 bits, the walk in an int32
+    if (a.boxes_per_image * a.classes > INT32_MAX)
+        bad(sc.name, "expected B C below 2^31 pairs per image, got " + shape_string(sc.shape));
+    if (a.n > INT32_MAX) bad(bc.name, "expected N below 2^31 (a block per image), got " + shape_string(bc.shape));
+    a.boxes = bc.data;
+    a.scores = sc.data;
+    return inputs;
 }
 
 }  // namespace
@@ -292,6 +333,48 @@ DK_API dk_status dk_centernet_decode(dk_context* ctx, const dk_tensor* heatmap, 
         a.k = k;
         a.down_ratio = float(down_ratio);
         DK_BACKEND_CALL_WITH_WORKSPACE(ctx, centernet_decode, hc.dtype, a, workspace);
+    });
+}
+
+DK_API dk_status dk_detection_postprocess(dk_context* ctx, const dk_postprocess_params* params,
+                                          const dk_tensor* boxes, const dk_tensor* scores,
+                                          const dk_tensor* classes, dk_tensor* count, dk_tensor* out_boxes,
+                                          dk_tensor* out_scores, dk_tensor* out_classes) {
+    return guard_ctx("dk_detection_postprocess", ctx, [&] {
+        if (!params) bad("params", "expected parameters, got NULL");
+        const dk_postprocess_params& p = *params;
+        PostprocessArgs a{};
+        if (std::isnan(p.score_threshold)) bad("params.score_threshold", "expected a number, got NaN");
+        if (std::isnan(p.iou_threshold)) bad("params.iou_threshold", "expected a number, got NaN");
+        if (p.top_k < 1 || p.top_k > kPostprocessMaxTopK)
+            bad("params.top_k", "expected 1 .. " + std::to_string(kPostprocessMaxTopK) + " candidates, got " +
+                                    std::to_string(p.top_k));
+        if (p.max_detections < 1 || p.max_detections > kPostprocessMaxTopK)
+            bad("params.max_detections", "expected 1 .. " + std::to_string(kPostprocessMaxTopK) + " slots, got " +
+                                             std::to_string(p.max_detections));
+        if (p.background_class < -1)
+            bad("params.background_class", "expected -1 (none) or a class >= 0, got " + std::to_string(p.background_class));
+        a.box_fmt = check_format("params.box_format", p.box_format);
+        const CheckedList inputs = check_postprocess_inputs(ctx, boxes, scores, classes, a);
+        a.score_threshold = float(p.score_threshold);
+        a.iou_threshold = float(p.iou_threshold);
+        a.top_k = p.top_k;
+        a.max_det = p.max_detections;
+        a.has_background = p.background_class >= 0;
+        a.background = p.background_class;
+        a.sigmoid = p.score_sigmoid != 0;
+        a.agnostic = p.class_agnostic != 0;
+        const Checked cc = check_tensor(ctx, "count", count);
+        check_dtype(cc, DType::i64);
+        check_shape(cc, Shape{a.n}, "one count per image, [N]");
+        for (const Checked& in : inputs) check_disjoint(cc, in);
+        CheckedList read = inputs;
+        read.push_back(cc);
+        static const char* const kOutNames[3] = {"out_boxes", "out_scores", "out_classes"};
+        check_decoded(ctx, out_boxes, out_scores, out_classes, a.n, a.max_det, read, &a.out_boxes, &a.out_scores,
+                      &a.out_classes, kOutNames);
+        a.count = static_cast<int64_t*>(cc.data);
+        DK_BACKEND_CALL(ctx, postprocess, inputs[0].dtype, a);
     });
 }
 

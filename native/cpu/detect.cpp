@@ -1,7 +1,7 @@
 // cpu/detect.cpp - the detection family on the cpu backend: the kernels' own box bodies
 // (detect/detect_bodies.cuh) on the thread pool, and NMS as the greedy loop the GPU's mask walk
-// computes: boxes in nms_key order, each box not yet suppressed is kept and suppresses the later
-// boxes of its class whose IoU with it is above the threshold (the same predicate as the kernel).
+// computes: boxes in nms_key order, each box kept unless a kept box of its class has an IoU with
+// it above the threshold (the same predicate as the kernel), each class on a thread.
 #include <algorithm>
 #include <vector>
 
@@ -9,6 +9,7 @@
 #include "detect/detect.h"
 #include "detect/decode_bodies.cuh"
 #include "detect/detect_bodies.cuh"
+#include "detect/postprocess_bodies.cuh"
 #include "thread_pool.h"
 
 namespace dk::cpu {
@@ -37,21 +38,43 @@ void nms(const Exec&, DType dtype, const NmsArgs& a) {
         for (int64_t i = 0; i < a.n; ++i) keys[i] = nms_key(load_float(static_cast<const T*>(a.scores)[i]), i);
         std::sort(keys.begin(), keys.end());
         for (int64_t i = 0; i < a.n; ++i) {
-            boxes[i] = load_box(static_cast<const T*>(a.boxes), nms_key_index(keys[i]));
-            classes[i] = nms_class(a, nms_key_index(keys[i]));
+            boxes[i] = load_box(static_cast<const T*>(a.boxes), rank_key_index(keys[i]));
+            classes[i] = nms_class(a, rank_key_index(keys[i]));
         }
     });
-    std::vector<char> removed(size_t(a.n), 0);
-    int64_t kept = 0;
-    for (int64_t i = 0; i < a.n; ++i) {
-        if (removed[i]) continue;
-        a.keep[kept++] = nms_key_index(keys[i]);
-        parallel_range(a.n - i - 1, 1 << 13, [&](int64_t b, int64_t e) {
-            for (int64_t j = i + 1 + b; j < i + 1 + e; ++j)
-                if (!removed[j] && classes[j] == classes[i] && nms_suppresses(boxes[i], boxes[j], a.threshold)) removed[j] = 1;
-        });
-    }
-    *a.count = kept;
+    // Boxes of different classes never interact: the greedy walk runs within each class (its boxes
+    // in the sorted order), the classes in parallel, and the kept boxes merge back in that order.
+    std::vector<int64_t> by_class(size_t(a.n));
+    for (int64_t i = 0; i < a.n; ++i) by_class[i] = i;
+    std::stable_sort(by_class.begin(), by_class.end(), [&](int64_t x, int64_t y) { return classes[x] < classes[y]; });
+    std::vector<int64_t> starts;
+    for (int64_t i = 0; i < a.n; ++i)
+        if (i == 0 || classes[by_class[i]] != classes[by_class[i - 1]]) starts.push_back(i);
+    starts.push_back(a.n);
+    std::vector<char> kept(size_t(a.n), 0);
+    parallel_range(int64_t(starts.size()) - 1, 1, [&](int64_t b, int64_t e) {
+        std::vector<int64_t> survivors;
+        for (int64_t c = b; c < e; ++c) {
+            survivors.clear();
+            for (int64_t q = starts[c]; q < starts[c + 1]; ++q) {
+                const int64_t i = by_class[q];
+                bool suppressed = false;
+                for (const int64_t k : survivors)
+                    if (nms_suppresses(boxes[k], boxes[i], a.threshold)) {
+                        suppressed = true;
+                        break;
+                    }
+                if (!suppressed) {
+                    survivors.push_back(i);
+                    kept[i] = 1;
+                }
+            }
+        }
+    });
+    int64_t count = 0;
+    for (int64_t i = 0; i < a.n; ++i)
+        if (kept[i]) a.keep[count++] = rank_key_index(keys[i]);
+    *a.count = count;
 }
 
 void yolo_decode(const Exec&, DType dtype, YoloHead head, const YoloDecodeArgs& a) {
@@ -81,10 +104,46 @@ void centernet_decode(const Exec&, DType dtype, const CenterNetArgs& a) {
             for (int64_t i = b; i < e; ++i) body(i);
         });
         for (int64_t image = 0; image < a.n; ++image) {
-            for (int64_t i = 0; i < m; ++i) keys[i] = centernet_key(scores[image * m + i], i);
+            for (int64_t i = 0; i < m; ++i) keys[i] = rank_key(scores[image * m + i], i);
             std::partial_sort(keys.begin(), keys.begin() + a.k, keys.end());
             for (int32_t s = 0; s < a.k; ++s) centernet_emit<T>(a, image, s, keys[s]);
         }
+    });
+}
+
+void postprocess(const Exec&, DType dtype, const PostprocessArgs& a) {
+    const int64_t pairs = a.boxes_per_image * a.classes;
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        parallel_range(a.n, 1, [&](int64_t b, int64_t e) {
+            std::vector<uint64_t> keys;
+            std::vector<Box> boxes;
+            std::vector<int64_t> classes;
+            std::vector<char> live;
+            for (int64_t image = b; image < e; ++image) {
+                keys.clear();
+                for (int64_t p = 0; p < pairs; ++p)
+                    if (const uint32_t key = postprocess_key<T>(a, image, p)) keys.push_back(rank_key(key, p));
+                const size_t m = keys.size() < size_t(a.top_k) ? keys.size() : size_t(a.top_k);
+                std::partial_sort(keys.begin(), keys.begin() + m, keys.end());
+                boxes.resize(m);
+                classes.resize(m);
+                live.assign(m, 1);
+                for (size_t s = 0; s < m; ++s) {
+                    boxes[s] = postprocess_box<T>(a, image, rank_key_index(keys[s]));
+                    classes[s] = postprocess_class(a, image, rank_key_index(keys[s]));
+                }
+                int32_t kept = 0;
+                for (size_t s = 0; s < m && kept < a.max_det; ++s) {
+                    if (!live[s]) continue;
+                    postprocess_emit<T>(a, image, kept++, rank_key_index(keys[s]));
+                    for (size_t j = s + 1; j < m; ++j)
+                        if (live[j] && postprocess_suppresses(a, boxes[s], classes[s], boxes[j], classes[j])) live[j] = 0;
+                }
+                a.count[image] = kept;
+                for (int32_t slot = kept; slot < a.max_det; ++slot) postprocess_emit<T>(a, image, slot, -1);
+            }
+        });
     });
 }
 

@@ -13,7 +13,8 @@ namespace dk::cpu {
 
 // The forward by output rows - (plane, oy) for NCHW, (image, oy) for NHWC, whose channels are the
 // innermost loop - with every column's taps computed once per call: the element body's math (same
-// taps, weights and summation order) without its per-element index divisions and tap searches.
+// taps, weights and summation order: along W, then along H) without its per-element index
+// divisions and tap searches.
 template <typename T, bool Channels>
 static void resize_rows(const T* x, T* out, int64_t n, int64_t c, const InterpAxis& h, const InterpAxis& w) {
     std::vector<int64_t> start(static_cast<size_t>(w.out) + 1), index;
@@ -45,38 +46,52 @@ static void resize_rows(const T* x, T* out, int64_t n, int64_t c, const InterpAx
         });
         return;
     }
+    // Separable: an input row resampled along W once (row[ox] = sum_k wx_k x[ix_k], the element
+    // body's inner sum) serves every output row that taps it - kept in a ring of `slots` rows, row
+    // iy in slot iy % slots (a row's taps are consecutive rows, clamped at the borders) - then each
+    // output row sums its taps' rows (sum_j wy_j row_j), a contiguous loop the compiler vectorizes.
+    int64_t slots = 1;
+    for (int64_t oy = 0; oy < h.out; ++oy) slots = std::max(slots, h.taps(oy).n + 1);
+    const int64_t width = w.out * lanes;
     parallel_range(rows, 1, [&](int64_t b, int64_t e) {
-        // NCHW's one lane in locals, which stay in registers (heap lanes might alias the input)
-        std::vector<float> lanes_sum(Channels ? static_cast<size_t>(2 * lanes) : 0);
-        float one[2];
-        float* const sum = Channels ? lanes_sum.data() : one;
-        float* const row = sum + lanes;
-        std::vector<const T*> src_rows;  // the row's taps: input rows and their weights
-        std::vector<float> wy;
+        std::vector<float> ring(static_cast<size_t>(slots * width));
+        std::vector<int64_t> held(static_cast<size_t>(slots), -1);  // the input row (img * h.in + iy) in each slot
+        std::vector<const float*> tap_rows;
+        std::vector<float> wy, sum(static_cast<size_t>(width));
         for (int64_t r = b; r < e; ++r) {
             const int64_t oy = r % h.out, img = r / h.out;
             const InterpAxis::Taps ty = h.taps(oy);
-            src_rows.resize(size_t(ty.n));
+            tap_rows.resize(size_t(ty.n));
             wy.resize(size_t(ty.n));
             for (int64_t j = 0; j < ty.n; ++j) {
                 int64_t iy;
                 h.tap(ty, j, iy, wy[size_t(j)]);
-                src_rows[size_t(j)] = x + (img * h.in + iy) * w.in * lanes;
-            }
-            for (int64_t ox = 0; ox < w.out; ++ox) {
-                for (int64_t l = 0; l < lanes; ++l) sum[l] = 0.0f;
-                for (int64_t j = 0; j < ty.n; ++j) {
-                    for (int64_t l = 0; l < lanes; ++l) row[l] = 0.0f;
-                    for (int64_t k = start[size_t(ox)]; k < start[size_t(ox) + 1]; ++k) {
-                        const T* src = src_rows[size_t(j)] + index[size_t(k)] * lanes;
-                        const float wx = weight[size_t(k)];
-                        for (int64_t l = 0; l < lanes; ++l) row[l] += wx * load_float(src[l]);
+                const int64_t key = img * h.in + iy, slot = iy % slots;
+                float* dst = ring.data() + slot * width;
+                if (held[size_t(slot)] != key) {
+                    held[size_t(slot)] = key;
+                    const T* src = x + key * w.in * lanes;
+                    for (int64_t ox = 0; ox < w.out; ++ox) {
+                        float* acc = dst + ox * lanes;
+                        for (int64_t l = 0; l < lanes; ++l) acc[l] = 0.0f;
+                        for (int64_t k = start[size_t(ox)]; k < start[size_t(ox) + 1]; ++k) {
+                            const T* tap = src + index[size_t(k)] * lanes;
+                            const float wx = weight[size_t(k)];
+                            for (int64_t l = 0; l < lanes; ++l) acc[l] += wx * load_float(tap[l]);
+                        }
                     }
-                    for (int64_t l = 0; l < lanes; ++l) sum[l] += wy[size_t(j)] * row[l];
                 }
-                T* dst = out + ((img * h.out + oy) * w.out + ox) * lanes;
-                for (int64_t l = 0; l < lanes; ++l) store_float(dst[l], sum[l]);
+                tap_rows[size_t(j)] = dst;
             }
+            float* const acc = sum.data();
+            for (int64_t q = 0; q < width; ++q) acc[q] = 0.0f;
+            for (int64_t j = 0; j < ty.n; ++j) {
+                const float* row = tap_rows[size_t(j)];
+                const float wj = wy[size_t(j)];
+                for (int64_t q = 0; q < width; ++q) acc[q] += wj * row[q];
+            }
+            T* dst = out + (img * h.out + oy) * width;
+            for (int64_t q = 0; q < width; ++q) store_float(dst[q], acc[q]);
         }
     });
 }

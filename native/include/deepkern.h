@@ -482,6 +482,38 @@ DK_API dk_status dk_nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor
 DK_API dk_status dk_batched_nms(dk_context* ctx, const dk_tensor* boxes, const dk_tensor* scores,
                                 const dk_tensor* classes, double iou_threshold, dk_tensor* keep, int64_t* count);
 
+/* The fused postprocess of a detector's outputs, in TensorRT EfficientNMS's shape: boxes [N, B, 4]
+ * (params.box_format; one box shared by every class), and either scores [N, B, C] (C >= 1) or
+ * scores [N, B] with one class per box in classes (int32 or int64 [N, B], as the decoders return
+ * them; C = 1), one floating dtype, f32 math. Per image, the pairs (box b, class c) - B C of them,
+ * pair b C + c (b where classes is given), below 2^31 - are candidates where score > score_threshold
+ * (score = sigmoid(raw) where params.score_sigmoid, else raw; NaN never is) and c is not
+ * params.background_class (-1: none). The top_k best candidates by decreasing score, ties by lower
+ * pair index, enter greedy NMS: in that order each candidate not yet suppressed is kept and
+ * suppresses the later candidates of its class (any class where params.class_agnostic) whose IoU
+ * with it (dk_box_iou's formula on the corner boxes, f32) is strictly above iou_threshold; the walk
+ * stops at max_detections kept. Outputs: count [N] int64 (kept per image), boxes [N, D, 4] f32
+ * (corners, whatever the input format), scores [N, D] f32 (the sigmoid where asked), classes
+ * [N, D] int64, D = max_detections; slot i < count the i-th kept candidate, the others padded with
+ * a zero box, score 0 and class -1. One launch, one block per image; nothing is copied to the host. */
+enum { DK_POSTPROCESS_MAX_TOP_K = 4096 };
+
+typedef struct dk_postprocess_params {
+    double score_threshold;   /* not NaN; converted to f32 */
+    double iou_threshold;     /* not NaN; converted to f32 */
+    int32_t top_k;            /* 1 .. DK_POSTPROCESS_MAX_TOP_K candidates per image enter NMS */
+    int32_t max_detections;   /* D, 1 .. DK_POSTPROCESS_MAX_TOP_K slots per image */
+    int64_t background_class; /* -1: none; else >= 0, a class never detected */
+    int32_t box_format;       /* dk_box_format of the input boxes */
+    int32_t score_sigmoid;    /* nonzero: scores are logits, sigmoid applied */
+    int32_t class_agnostic;   /* nonzero: NMS across classes */
+} dk_postprocess_params;
+
+DK_API dk_status dk_detection_postprocess(dk_context* ctx, const dk_postprocess_params* params,
+                                          const dk_tensor* boxes, const dk_tensor* scores,
+                                          const dk_tensor* classes, dk_tensor* count, dk_tensor* out_boxes,
+                                          dk_tensor* out_scores, dk_tensor* out_classes);
+
 /* Decoders: raw detection-head outputs into boxes [N, P, 4] (xyxy, pixels), scores [N, P] and classes
  * [N, P] (int64), in one pass over the heads, without thresholds (filtering and NMS are separate).
  * Heads are NCHW (torch's layout) in one floating dtype, f32 / f16 / bf16, computed in f32; boxes

@@ -92,4 +92,53 @@ public final class Detect {
     public static Tensor batchedNms(Tensor boxes, Tensor scores, Tensor classes, double iouThreshold) {
         return Detection.nms(new Call("Detect.batchedNms"), boxes, scores, classes, true, iouThreshold);
     }
+
+    /**
+     * A detector's fused postprocess, in TensorRT EfficientNMS's shape, on the device in one launch:
+     * per image, the (box, class) pairs whose score is above params' score threshold (NaN never is;
+     * the background class never), the topK best of them by decreasing score (ties by lower pair
+     * index box * C + class), greedy NMS among those - a kept pair suppresses the later pairs of its
+     * class (of any class where class-agnostic) whose boxes' IoU with its box is strictly above the
+     * IoU threshold, as {@link #nms} - stopping at maxDetections kept, and padded outputs. One box
+     * serves every class of its row, so a box may be kept for several classes (class-aware NMS).
+     *
+     * @param boxes [N, B, 4] in params' box format
+     * @param scores [N, B, C], boxes' dtype
+     * @param params thresholds, counts and formats
+     * @return the detections of each image, padded to maxDetections slots
+     */
+    public static PaddedDetections postprocess(Tensor boxes, Tensor scores, PostprocessParams params) {
+        return Detection.postprocess(new Call("Detect.postprocess"), boxes, scores, null, params);
+    }
+
+    /**
+     * {@link #postprocess(Tensor, Tensor, PostprocessParams)} with one class per box, given: the
+     * pairs are the boxes, as a decoder returns them ({@link Decoders}).
+     *
+     * @param boxes [N, B, 4] in params' box format
+     * @param scores [N, B], boxes' dtype
+     * @param classes [N, B], i32 or i64
+     * @param params thresholds, counts and formats
+     * @return the detections of each image, padded to maxDetections slots
+     */
+    public static PaddedDetections postprocess(Tensor boxes, Tensor scores, Tensor classes, PostprocessParams params) {
+        Call c = new Call("Detect.postprocess");
+        return Detection.postprocess(c, boxes, scores, c.tensor("classes", classes), params);
+    }
+
+    /**
+     * A decoder's detections postprocessed: {@link #postprocess(Tensor, Tensor, Tensor, PostprocessParams)}
+     * of their boxes, scores and classes (corner boxes: params' box format is not read).
+     *
+     * @param detections a decoder's output
+     * @param params thresholds and counts
+     * @return the detections of each image, padded to maxDetections slots
+     */
+    public static PaddedDetections postprocess(Detections detections, PostprocessParams params) {
+        Call c = new Call("Detect.postprocess");
+        Detections d = c.required("detections", detections, "a decoder's Detections");
+        PostprocessParams p = c.required("params", params, "PostprocessParams");
+        return Detection.postprocess(c, d.boxes(), d.scores(), c.tensor("detections.classes", d.classes()),
+                p.withBoxFormat(BoxFormat.XYXY));
+    }
 }

@@ -59,6 +59,41 @@ class DetectBadInputTest {
         t.add(new BadInput.Case("clipBoxes: negative height", "height", ">= 0", d -> Detect.clipBoxes(f32(d, 2, 4), -1, 5)));
         t.add(new BadInput.Case("clipBoxes: negative width", "width", ">= 0", d -> Detect.clipBoxes(f32(d, 2, 4), 5, -3)));
         t.add(new BadInput.Case("clipBoxes: last dim 5", "boxes", "4 coordinates", d -> Detect.clipBoxes(f32(d, 2, 5), 5, 5)));
+        PostprocessParams p = PostprocessParams.defaults();
+        t.add(new BadInput.Case("postprocess: null boxes", "boxes", "expected a tensor", d -> Detect.postprocess(null, f32(d, 1, 3, 2), p)));
+        t.add(new BadInput.Case("postprocess: null params", "params", "PostprocessParams",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), null)));
+        t.add(new BadInput.Case("postprocess: boxes [N, B, 5]", "boxes", "[N, B, 4]", d -> Detect.postprocess(f32(d, 1, 3, 5), f32(d, 1, 3, 2), p)));
+        t.add(new BadInput.Case("postprocess: boxes 2-D", "boxes", "[N, B, 4]", d -> Detect.postprocess(f32(d, 3, 4), f32(d, 1, 3, 2), p)));
+        t.add(new BadInput.Case("postprocess: integer boxes", "boxes", "floating",
+                d -> Detect.postprocess(of(d, DType.I32, 1, 3, 4), f32(d, 1, 3, 2), p)));
+        t.add(new BadInput.Case("postprocess: scores for other boxes", "scores", "[N, B, C] = [1, 3, C >= 1]",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 4, 2), p)));
+        t.add(new BadInput.Case("postprocess: scores without classes", "scores", "[N, B, C]",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 0), p)));
+        t.add(new BadInput.Case("postprocess: scores of another dtype", "scores", "dtype",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), of(d, DType.BF16, 1, 3, 2), p)));
+        t.add(new BadInput.Case("postprocess: 3-D scores with classes", "scores", "one score per box",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), of(d, DType.I64, 1, 3), p)));
+        t.add(new BadInput.Case("postprocess: f32 classes", "classes", "integer dtype",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3), f32(d, 1, 3), p)));
+        t.add(new BadInput.Case("postprocess: classes for other boxes", "classes", "one class per box",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3), of(d, DType.I32, 1, 2), p)));
+        t.add(new BadInput.Case("postprocess: NaN score threshold", "params.scoreThreshold", "NaN",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), p.withScoreThreshold(Double.NaN))));
+        t.add(new BadInput.Case("postprocess: NaN IoU threshold", "params.iouThreshold", "NaN",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), p.withIouThreshold(Double.NaN))));
+        t.add(new BadInput.Case("postprocess: top 0", "params.topK", "1 .. 4096",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), p.withTopK(0))));
+        t.add(new BadInput.Case("postprocess: top 4097", "params.topK", "1 .. 4096",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), p.withTopK(4097))));
+        t.add(new BadInput.Case("postprocess: no slots", "params.maxDetections", "1 .. 4096",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), p.withMaxDetections(0))));
+        t.add(new BadInput.Case("postprocess: background -2", "params.backgroundClass", "-1 (none)",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), p.withBackgroundClass(-2))));
+        t.add(new BadInput.Case("postprocess: null box format", "params.boxFormat", "BoxFormat",
+                d -> Detect.postprocess(f32(d, 1, 3, 4), f32(d, 1, 3, 2), p.withBoxFormat(null))));
+        t.add(new BadInput.Case("postprocess: null detections", "detections", "Detections", d -> Detect.postprocess(null, p)));
         return t;
     }
 

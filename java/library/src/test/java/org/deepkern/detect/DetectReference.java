@@ -67,4 +67,41 @@ final class DetectReference {
         }
         return kept.stream().mapToLong(Integer::longValue).toArray();
     }
+
+    /**
+     * TensorRT EfficientNMS's postprocess of one image, as deepkern documents it: the pairs (box b,
+     * class c; pair b C + c, or b with labels) whose score (the sigmoid of raw where asked) is above
+     * the f32 threshold and whose class is not the background, the topK best by decreasing raw score
+     * (-0 == +0, ties by pair), greedy NMS (per class unless agnostic, IoU > the f32 threshold),
+     * stopping at maxDet kept. Returns the kept pairs in order.
+     */
+    static int[] postprocess(double[][] xyxy, double[] raw, long[] labels, int classes, double scoreThreshold,
+                             double iouThreshold, int topK, int maxDet, long background, boolean sigmoid, boolean agnostic) {
+        float scoreThr = (float) scoreThreshold, iouThr = (float) iouThreshold;
+        List<Integer> cand = new ArrayList<>();
+        for (int p = 0; p < raw.length; p++) {
+            double s = sigmoid ? 1 / (1 + Math.exp(-raw[p])) : raw[p];
+            long c = labels == null ? p % classes : labels[p];
+            if (s > scoreThr && !(background >= 0 && c == background)) cand.add(p);
+        }
+        cand.sort(Comparator.<Integer>comparingDouble(p -> -raw[p] + 0.0).thenComparing(p -> p));
+        List<Integer> top = cand.subList(0, Math.min(topK, cand.size()));
+        List<Integer> kept = new ArrayList<>();
+        for (int i : top) {
+            if (kept.size() == maxDet) break;
+            int bi = labels == null ? i / classes : i;
+            long ci = labels == null ? i % classes : labels[i];
+            boolean suppressed = false;
+            for (int k : kept) {
+                int bk = labels == null ? k / classes : k;
+                long ck = labels == null ? k % classes : labels[k];
+                if ((agnostic || ck == ci) && iou(xyxy[bk], xyxy[bi]) > iouThr) {
+                    suppressed = true;
+                    break;
+                }
+            }
+            if (!suppressed) kept.add(i);
+        }
+        return kept.stream().mapToInt(Integer::intValue).toArray();
+    }
 }

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.deepkern.Generator;
 import org.deepkern.DeepKern;
+import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
@@ -100,12 +101,23 @@ public final class Bench {
 
     /**
      * Input set k of a case: normal samples, never zeros (they hide unwritten outputs); input j
-     * of the set from seed 1000 + k + MAX_COPIES j, so no two tensors of a run are alike.
+     * of the set from seed 1000 + k + MAX_COPIES j, so no two tensors of a run are alike; mapped
+     * where the op says so ({@link BenchOp#fromNormals}).
      */
     private static Tensor[] inputs(BenchCase c, Device device, int k) {
         List<long[]> shapes = c.op().inputShapes(c.shape());
         Tensor[] in = new Tensor[shapes.size()];
         for (int j = 0; j < in.length; j++) in[j] = Tensor.randn(shapes.get(j), c.dtype(), device, new Generator(1000 + k + MAX_COPIES * j));
+        float[][] mapped = c.op().fromNormals(c.shape(), values(in));
+        for (int j = 0; mapped != null && j < in.length; j++) {
+            in[j].close();
+            in[j] = Tensor.of(mapped[j], shapes.get(j), device);
+            if (c.dtype() != DType.F32) {
+                try (Tensor f = in[j]) {
+                    in[j] = f.to(c.dtype());
+                }
+            }
+        }
         return in;
     }
 

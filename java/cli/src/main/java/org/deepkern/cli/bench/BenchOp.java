@@ -35,6 +35,16 @@ public interface BenchOp {
         return List.of(shape);
     }
 
+    /**
+     * The op's input values from the harness's normal samples (same order, same lengths), for an op
+     * whose operands live in another domain (corner boxes, class ids, a detector head's logits);
+     * null, as here: the samples themselves. Applied on the host before any timing, to every input
+     * set, ours and the peer's alike.
+     */
+    default float[][] fromNormals(long[] shape, float[][] normals) {
+        return null;
+    }
+
     /** The shapes of the outputs, in the order {@link #run} takes them. */
     default List<long[]> outputShapes(long[] shape) {
         return List.of(shape);

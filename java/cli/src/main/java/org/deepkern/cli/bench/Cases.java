@@ -48,6 +48,8 @@ public final class Cases {
      * quick), f32; the ResNet-50 convolutions at batch 32, plain and with bias + ReLU, and a
      * depthwise 3x3, f32 NHWC (--quick: batch 2, six of them, two fused); attention and causal
      * the detectors' resampling ops ({@link VisionOp}) at {@link #visionShape}, f32 and bf16;
+     * batched NMS of 1K, 30K and 200K boxes (--quick: 1K) and YOLOv8's decode + postprocess of a
+     * 640 x 640 image ({@link DetectOp}), f32;
      * attention in bf16 at {@link #attentionShapes} (smaller off the GPU), forward, and forward
      * plus backward at every other sequence length.
      */
@@ -76,6 +78,9 @@ public final class Cases {
         }
         for (VisionOp.Kind k : VisionOp.Kind.values())
             for (DType t : List.of(DType.F32, DType.BF16)) out.add(new BenchCase(new VisionOp(k), t, visionShape(k, quick)));
+        for (long n : quick ? new long[] {1000} : new long[] {1000, 30000, 200000})
+            out.add(new BenchCase(new DetectOp(DetectOp.Kind.BATCHED_NMS), DType.F32, new long[] {n}));
+        out.add(new BenchCase(new DetectOp(DetectOp.Kind.YOLOV8), DType.F32, new long[] {1, 640, 640}));
         for (long[] s : attentionShapes(quick, gpu))
             for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionOp(causal), DType.BF16, s));
         for (long[] s : attentionShapes(quick, gpu))  // every other length (512, 2K, 8K), for the bench's time budget

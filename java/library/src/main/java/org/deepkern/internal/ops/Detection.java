@@ -11,9 +11,12 @@ import org.bytedeco.javacpp.PointerPointer;
 import org.deepkern.DType;
 import org.deepkern.Tensor;
 import org.deepkern.bindings.dk_tensor;
+import org.deepkern.bindings.dk_postprocess_params;
 import org.deepkern.bindings.dk_yolo_params;
 import org.deepkern.detect.BoxFormat;
 import org.deepkern.detect.Detections;
+import org.deepkern.detect.PaddedDetections;
+import org.deepkern.detect.PostprocessParams;
 import org.deepkern.internal.Call;
 
 /**
@@ -73,6 +76,28 @@ public final class Detection {
                     ? dk_batched_nms(c.context(), handle(b), handle(s), handle(classes), iouThreshold, handle(keep), count)
                     : dk_nms(c.context(), handle(b), handle(s), iouThreshold, handle(keep), count), renames);
             return keep.narrow(0, 0, count.get());
+        }
+    }
+
+    /** The fused postprocess; classes null for scores [N, B, C], else scores [N, B] and a class per box. */
+    public static PaddedDetections postprocess(Call c, Tensor boxes, Tensor scores, Tensor classes, PostprocessParams params) {
+        Tensor b = c.tensor("boxes", boxes), s = c.tensor("scores", scores);
+        PostprocessParams p = c.required("params", params, "PostprocessParams");
+        int format = format(c, "params.boxFormat", p.boxFormat());
+        long n = b.shape().length == 3 ? b.shape()[0] : 0;
+        // a slot count the C call will refuse gets no output of its own
+        long slots = p.maxDetections() >= 1 && p.maxDetections() <= DK_POSTPROCESS_MAX_TOP_K ? p.maxDetections() : 0;
+        Tensor count = c.output(DType.I64, n);
+        try (dk_postprocess_params q = new dk_postprocess_params()) {
+            q.score_threshold(p.scoreThreshold()).iou_threshold(p.iouThreshold()).top_k(p.topK())
+                    .max_detections(p.maxDetections()).background_class(p.backgroundClass()).box_format(format)
+                    .score_sigmoid(p.scoreSigmoid() ? 1 : 0).class_agnostic(p.classAgnostic() ? 1 : 0);
+            Detections d = decoded(c, n, slots, (ob, os, oc) -> dk_detection_postprocess(c.context(), q, handle(b), handle(s),
+                    classes == null ? null : handle(classes), handle(count), ob, os, oc));
+            return new PaddedDetections(count, d.boxes(), d.scores(), d.classes());
+        } catch (RuntimeException e) {
+            count.close();
+            throw e;
         }
     }
 
