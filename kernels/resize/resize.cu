@@ -1,10 +1,12 @@
 // resize.cu - F.interpolate's modes, forward and backward (resize/resize_bodies.cuh). The forward:
 // blocks in y over the output rows, threads in x along a row (its columns; NHWC: its columns'
 // channels, neighbouring threads on neighbouring channels of one pixel), so a row's vertical taps
-// are found once per thread and no element index needs a division. The backward: one thread per
+// are found once per thread and no element index needs a division; one instantiation per tap kind
+// (nearest, bilinear, bicubic: fixed, unrolled tap loops; antialias's windows at run time). The backward: one thread per
 // input element (a gather: deterministic, no atomics; walk.cuh each_element). The image pyramid
 // runs every level's rows in one launch, blockIdx.z the level.
 #include <algorithm>
+#include <type_traits>
 
 #include "deepkern/portable.cuh"
 #include "deepkern/dispatch.h"
@@ -16,12 +18,24 @@ namespace dk {
 namespace DK_BACKEND {
 
 // Output rows r = blockIdx.y, y + gridDim.y, ...; their elements over the x blocks and threads.
-template <typename T>
+template <typename T, TapKind K>
 __global__ void resize_rows_kernel(Resize<T> body, int64_t rows) {
     const int64_t length = body.row_length(), stride = int64_t(blockDim.x) * gridDim.x;
     for (int64_t r = blockIdx.y; r < rows; r += gridDim.y) {
-        const InterpAxis::Taps ty = body.h.taps(r % body.h.out);
-        for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < length; i += stride) body.forward(r, ty, i);
+        const InterpAxis::Taps ty = body.h.template taps<K>(r % body.h.out);
+        for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < length; i += stride)
+            body.template forward<K>(r, ty, i);
+    }
+}
+
+// f(integral_constant<TapKind, K>) for the kind both axes share (any where they differ).
+template <class F>
+static void dispatch_tap_kind(const InterpAxis& h, const InterpAxis& w, F&& f) {
+    switch (h.kind() == w.kind() ? h.kind() : TapKind::any) {
+        case TapKind::nearest: return f(std::integral_constant<TapKind, TapKind::nearest>{});
+        case TapKind::bilinear: return f(std::integral_constant<TapKind, TapKind::bilinear>{});
+        case TapKind::bicubic: return f(std::integral_constant<TapKind, TapKind::bicubic>{});
+        default: return f(std::integral_constant<TapKind, TapKind::any>{});
     }
 }
 
@@ -42,7 +56,10 @@ void resize_forward(const Exec& ex, DType dtype, const ResizeArgs& a) {
         const Resize<T> body = Resize<T>::of(a);
         const int64_t rows = body.rows(a.n);
         if (rows == 0 || body.row_length() == 0) return;
-        launch(ex, "resize_forward", resize_rows_kernel<T>, row_grid(ex, body, rows), dim3(kResizeThreads), 0, body, rows);
+        dispatch_tap_kind(a.h, a.w, [&](auto kind) {
+            launch(ex, "resize_forward", resize_rows_kernel<T, decltype(kind)::value>, row_grid(ex, body, rows),
+                   dim3(kResizeThreads), 0, body, rows);
+        });
     });
 }
 

@@ -9,6 +9,11 @@ namespace dk {
 
 enum class InterpMode : int32_t { nearest = 0, nearest_exact = 1, bilinear = 2, bicubic = 3 };
 
+// What an axis's taps are: one (either nearest mode), two (bilinear), four (bicubic), or an
+// antialiased window (any: known at run time only). The forward kernel is instantiated per kind,
+// so its tap loops unroll and no tap branches on the mode; any decides at run time.
+enum class TapKind : int32_t { any = 0, nearest = 1, bilinear = 2, bicubic = 3 };
+
 // One axis of a resize from `in` to `out` samples: the input taps of output o and their weights
 // (taps, tap, weight), and the span of inputs each output reads (monotone in o, which the backward's gather searches).
 // scale is torch's input samples per output sample, computed on the host as torch does (f32):
@@ -26,31 +31,42 @@ struct InterpAxis {
         float center, inv, total;    // antialias: the filter's centre, stretch and the weights' sum
     };
 
+    DK_HD TapKind kind() const {
+        if (mode == InterpMode::nearest || mode == InterpMode::nearest_exact) return TapKind::nearest;
+        if (antialias) return TapKind::any;
+        return mode == InterpMode::bilinear ? TapKind::bilinear : TapKind::bicubic;
+    }
+
+    // The taps of output o; K, where not any, is this axis's kind().
+    template <TapKind K = TapKind::any>
     DK_HD Taps taps(int64_t o) const {
+        const TapKind kind_now = K == TapKind::any ? kind() : K;
         Taps k{0, 1, 0.0f, 0.0f, 1.0f, 1.0f};
-        if (mode == InterpMode::nearest || mode == InterpMode::nearest_exact) {
+        if (kind_now == TapKind::nearest) {
             k.first = nearest(o);
-        } else if (antialias) {
+        } else if (kind_now == TapKind::any) {
             window(o, k.first, k.n, k.center, k.inv);
             k.total = 0.0f;
             for (int64_t j = 0; j < k.n; ++j) k.total += filter((float(k.first + j) - k.center + 0.5f) * k.inv);
         } else {
             source(o, k.first, k.t);
-            k.n = mode == InterpMode::bilinear ? 2 : 4;
+            k.n = kind_now == TapKind::bilinear ? 2 : 4;
         }
         return k;
     }
 
     // Tap j of k: its input index (clamped into [0, in), so an index may repeat at the border; a
-    // repeat's weights add up) and weight.
+    // repeat's weights add up) and weight. K as in taps.
+    template <TapKind K = TapKind::any>
     DK_HD void tap(const Taps& k, int64_t j, int64_t& index, float& weight) const {
-        if (mode == InterpMode::nearest || mode == InterpMode::nearest_exact) {
+        const TapKind kind_now = K == TapKind::any ? kind() : K;
+        if (kind_now == TapKind::nearest) {
             index = k.first;
             weight = 1.0f;
-        } else if (antialias) {
+        } else if (kind_now == TapKind::any) {
             index = k.first + j;
             weight = k.total != 0.0f ? filter((float(index) - k.center + 0.5f) * k.inv) / k.total : 0.0f;
-        } else if (mode == InterpMode::bilinear) {
+        } else if (kind_now == TapKind::bilinear) {
             index = j == 0 ? k.first : k.first + (k.first < in - 1 ? 1 : 0);
             weight = j == 0 ? 1.0f - k.t : k.t;
         } else {

@@ -31,22 +31,28 @@ struct Resize {
     DK_HD int64_t rows(int64_t n) const { return n * (img.nhwc ? 1 : img.c) * h.out; }
     DK_HD int64_t row_length() const { return w.out * img.pixel(); }
 
-    // Element i of output row r, whose vertical taps are ty = h.taps(r % h.out).
+    // Element i of output row r, whose vertical taps are ty = h.taps<K>(r % h.out); K, where not
+    // any, is both axes' kind (a fixed tap count: the loops unroll).
+    template <TapKind K = TapKind::any>
     DK_HD void forward(int64_t r, const InterpAxis::Taps& ty, int64_t i) const {
+        constexpr int64_t fixed = K == TapKind::nearest ? 1 : K == TapKind::bilinear ? 2 : K == TapKind::bicubic ? 4 : 0;
         const int64_t oy = r % h.out, image = r / h.out, lanes = img.pixel();
         const int64_t ox = img.nhwc ? i / lanes : i, lane = i - ox * lanes;
-        const InterpAxis::Taps tx = w.taps(ox);
+        const InterpAxis::Taps tx = w.taps<K>(ox);
         const T* plane = src + image * h.in * w.in * lanes + lane;
+        const int64_t ny = fixed ? fixed : ty.n, nx = fixed ? fixed : tx.n;
         float sum = 0.0f;
-        for (int64_t j = 0; j < ty.n; ++j) {
+DK_UNROLL
+        for (int64_t j = 0; j < ny; ++j) {
             int64_t iy;
             float wy;
-            h.tap(ty, j, iy, wy);
+            h.tap<K>(ty, j, iy, wy);
             float row = 0.0f;
-            for (int64_t k = 0; k < tx.n; ++k) {
+DK_UNROLL
+            for (int64_t k = 0; k < nx; ++k) {
                 int64_t ix;
                 float wx;
-                w.tap(tx, k, ix, wx);
+                w.tap<K>(tx, k, ix, wx);
                 row += wx * load_float(plane[(iy * w.in + ix) * lanes]);
             }
             sum += wy * row;
