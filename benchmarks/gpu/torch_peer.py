@@ -356,6 +356,37 @@ def detect_op(op, shape):
     return ins, [[n], [n, slots, 4], [n, slots], [n, slots]], call, lambda xs: pipeline([x.double() for x in xs]), domain
 
 
+def fpn_op(shape):
+    """FpnOp: torchvision's FeaturePyramidNetwork.forward (1x1 laterals, nearest upsample to the
+    lateral's size + add, 3x3 outputs, LastLevelMaxPool) over ResNet-50's C2-C5 of an S x S image,
+    its weights inputs after the maps (each level's lateral weight and bias, then each level's
+    output weight and bias), scaled by 1 / sqrt(fan_in) (biases 0.1) as FpnOp.fromNormals."""
+    n, size = shape
+    chans, out = [256, 512, 1024, 2048], 256
+    ins = [[n, c, size >> (l + 2), size >> (l + 2)] for l, c in enumerate(chans)]
+    ins += [s for c in chans for s in ([out, c, 1, 1], [out])]
+    ins += [s for _ in chans for s in ([out, out, 3, 3], [out])]
+    outs = [[n, out, size >> (l + 2), size >> (l + 2)] for l in range(4)]
+    last = size >> 5
+    outs.append([n, out, (last + 1) // 2, (last + 1) // 2])
+
+    def domain(xs):
+        return xs[:4] + [x * (x[0].numel() ** -0.5 if x.dim() == 4 else 0.1) for x in xs[4:]]
+
+    def fpn(xs):
+        inner = F.conv2d(xs[3], xs[10], xs[11])
+        p = [None] * 4
+        p[3] = F.conv2d(inner, xs[18], xs[19], padding=1)
+        for l in (2, 1, 0):
+            inner = F.conv2d(xs[l], xs[4 + 2 * l], xs[5 + 2 * l]) + F.interpolate(inner, size=xs[l].shape[-2:], mode="nearest")
+            p[l] = F.conv2d(inner, xs[12 + 2 * l], xs[13 + 2 * l], padding=1)
+        return p + [F.max_pool2d(p[3], 1, 2)]
+
+    def call(xs, ys):
+        ys[:] = fpn(xs)
+    return ins, outs, call, lambda xs: fpn([x.double() for x in xs]), domain
+
+
 def make(op, shape, out_dtype):
     """(input shapes, output shapes, call(xs, ys), reference(xs) -> float64 outputs or None[, domain(xs)
     -> the op's operands from the normal samples]) for one op name of the registry
@@ -380,6 +411,8 @@ def make(op, shape, out_dtype):
         return conv_op(op, shape)
     if op in ("max_pool", "sppf", "upsample_nearest", "upsample_bilinear"):
         return vision_op(op, shape)
+    if op == "fpn":
+        return fpn_op(shape)
     if op in ("batched_nms", "yolov8_postprocess"):
         return detect_op(op, shape)
     if op in ("attention", "attention_causal"):

@@ -49,7 +49,8 @@ public final class Cases {
      * depthwise 3x3, f32 NHWC (--quick: batch 2, six of them, two fused); attention and causal
      * the detectors' resampling ops ({@link VisionOp}) at {@link #visionShape}, f32 and bf16;
      * batched NMS of 1K, 30K and 200K boxes (--quick: 1K) and YOLOv8's decode + postprocess of a
-     * 640 x 640 image ({@link DetectOp}), f32;
+     * 640 x 640 image ({@link DetectOp}), f32; torchvision's FPN over ResNet-50's C2-C5 of a
+     * 640 x 640 image (--quick: 256), f32 ({@link FpnOp});
      * attention in bf16 at {@link #attentionShapes} (smaller off the GPU), forward, and forward
      * plus backward at every other sequence length.
      */
@@ -81,6 +82,7 @@ public final class Cases {
         for (long n : quick ? new long[] {1000} : new long[] {1000, 30000, 200000})
             out.add(new BenchCase(new DetectOp(DetectOp.Kind.BATCHED_NMS), DType.F32, new long[] {n}));
         out.add(new BenchCase(new DetectOp(DetectOp.Kind.YOLOV8), DType.F32, new long[] {1, 640, 640}));
+        out.add(new BenchCase(new FpnOp(), DType.F32, new long[] {1, quick ? 256 : 640}));
         for (long[] s : attentionShapes(quick, gpu))
             for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionOp(causal), DType.BF16, s));
         for (long[] s : attentionShapes(quick, gpu))  // every other length (512, 2K, 8K), for the bench's time budget

@@ -88,6 +88,7 @@ public final class TorchPeer implements Peer {
                 : () -> torch.matmul_out(y[0], x[0], x[1]);
         if (op instanceof ConvOp c) return conv(c, shape, x, y);
         if (op instanceof VisionOp v) return vision(v, shape, x, y);
+        if (op instanceof FpnOp) return fpn(x, y);
         if (op instanceof AttentionOp a) return () -> y[0] = torch.scaled_dot_product_attention(x[0], x[1], x[2],
                 new TensorOptional(), 0.0, a.causal(), new DoubleOptional(), false);
         if (op instanceof AttentionTrainOp a) return () -> {  // sdpa and its autograd backward, as training runs them
@@ -127,6 +128,28 @@ public final class TorchPeer implements Peer {
             Tensor out = torch.conv2d(in, w, new TensorOptional(), stride, pad, dilation, groups);
             if (bias != null) out.add_(bias).relu_();
             y[0] = out.permute(0, 2, 3, 1);
+        };
+    }
+
+    /**
+     * torchvision's FeaturePyramidNetwork.forward in PyTorch eager: conv2d laterals, upsample_nearest2d
+     * to the lateral's size added in place, 3x3 conv2d outputs, max_pool2d(1, 2) of the last (x: the
+     * four maps, then each level's lateral weight and bias, then each level's output weight and bias).
+     */
+    private static Runnable fpn(Tensor[] x, Tensor[] y) {
+        long[] one = {1, 1}, zero = {0, 0};
+        int levels = FpnOp.LEVELS, outputs = 3 * levels;
+        return () -> {
+            Tensor inner = torch.conv2d(x[levels - 1], x[levels + 2 * (levels - 1)], new TensorOptional(x[levels + 2 * levels - 1]),
+                    one, zero, one, 1);
+            y[levels - 1] = torch.conv2d(inner, x[outputs + 2 * (levels - 1)], new TensorOptional(x[outputs + 2 * levels - 1]),
+                    one, one, one, 1);
+            for (int l = levels - 2; l >= 0; l--) {
+                Tensor lateral = torch.conv2d(x[l], x[levels + 2 * l], new TensorOptional(x[levels + 2 * l + 1]), one, zero, one, 1);
+                inner = lateral.add_(torch.upsample_nearest2d(inner, new long[] {x[l].size(2), x[l].size(3)}));
+                y[l] = torch.conv2d(inner, x[outputs + 2 * l], new TensorOptional(x[outputs + 2 * l + 1]), one, one, one, 1);
+            }
+            y[levels] = torch.max_pool2d(y[levels - 1], one, new long[] {2, 2}, zero, one, false);
         };
     }
 
