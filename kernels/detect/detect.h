@@ -1,7 +1,7 @@
 // detect.h - the detection family's backend contract (torchvision.ops): box conversions, areas,
-// clipping, pairwise IoU, non-maximum suppression (plain or per class), and the decoders of raw
-// detection heads (YOLOv3 / v5 / v8, CenterNet) into boxes, scores and classes, and the fused
-// postprocess (threshold, top-k, NMS) of such outputs.
+// clipping, pairwise IoU, non-maximum suppression (plain or per class), the decoders of raw
+// detection heads (YOLOv3 / v5 / v8, CenterNet) into boxes, scores and classes, the fused
+// postprocess (threshold, top-k, NMS) of such outputs, and RoIAlign.
 #pragma once
 
 #include "deepkern/backend.h"
@@ -122,6 +122,22 @@ struct CenterNetArgs {
     void* workspace;
 };
 
+// ---- RoIAlign (torchvision.ops.roi_align), forward and backward ----
+
+// image [n, c, height, width] (NCHW), boxes [k, 5] (batch index, x1, y1, x2, y2), pooled
+// [k, c, out_h, out_w], one floating dtype. Forward: src = the image, dst = pooled; backward:
+// src = grad of pooled, dst = grad of the image (every element written). height, width <= 2^24.
+struct RoiAlignArgs {
+    const void* src;
+    const void* boxes;
+    void* dst;
+    int64_t n, c, height, width, k;
+    int32_t out_h, out_w;
+    int32_t sampling_ratio;  // > 0: samples per bin side; <= 0: adaptive
+    float spatial_scale;
+    bool aligned;
+};
+
 }  // namespace dk
 
 DK_BACKEND_FUNCTIONS(
@@ -133,4 +149,6 @@ DK_BACKEND_FUNCTIONS(
     void centernet_decode_workspace(const Exec&, DType, const CenterNetArgs&, int64_t* bytes);
     void centernet_decode(const Exec&, DType, const CenterNetArgs&);
     void postprocess(const Exec&, DType, const PostprocessArgs&);
+    void roi_align_forward(const Exec&, DType, const RoiAlignArgs&);
+    void roi_align_backward(const Exec&, DType, const RoiAlignArgs&);
 )

@@ -1,8 +1,10 @@
-// detect.cpp - the C API of the detection family: validate boxes, scores, classes, heads and the
-// parameters, then run the backend (kernels/detect, cpu/detect.cpp). NMS copies one int64, the kept
-// count, to the host; the decoders copy nothing.
+// detect.cpp - the C API of the detection family: validate boxes, scores, classes, heads, images and
+// the parameters, then run the backend (kernels/detect, cpu/detect.cpp). NMS copies one int64, the
+// kept count, to the host; the decoders and RoIAlign copy nothing (a roi's batch index is checked
+// where the boxes are, on the device).
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "api.h"
@@ -163,6 +165,51 @@ CheckedList check_postprocess_inputs(const dk_context* ctx, const dk_tensor* box
     a.boxes = bc.data;
     a.scores = sc.data;
     return inputs;
+}
+
+// RoIAlign's sample positions are exact in f32 up to this many pixels a side.
+constexpr int64_t kRoiMaxSide = int64_t(1) << 24;
+
+// An image of RoIAlign, [N, C, H, W] of floating dtype with 1 <= H, W <= 2^24, into a's sizes.
+void check_roi_image(const Checked& t, RoiAlignArgs& a) {
+    check_floating(t);
+    if (t.shape.size() != 4) bad(t.name, "expected an image [N, C, H, W], got " + shape_string(t.shape));
+    if (t.shape[2] < 1 || t.shape[3] < 1 || t.shape[2] > kRoiMaxSide || t.shape[3] > kRoiMaxSide)
+        bad(t.name, "expected 1 <= H, W <= 2^24 (sample positions exact in f32), got " + shape_string(t.shape));
+    a.n = t.shape[0];
+    a.c = t.shape[1];
+    a.height = t.shape[2];
+    a.width = t.shape[3];
+}
+
+// RoIAlign's boxes: [K, 5] rows (batch index, x1, y1, x2, y2) in like's dtype; k < 0: any K (into a.k).
+Checked check_roi_boxes(const dk_context* ctx, const dk_tensor* boxes, const Checked& like, int64_t k, RoiAlignArgs& a) {
+    const Checked bc = check_input(ctx, "boxes", boxes);
+    check_same_dtype(bc, like);
+    if (bc.shape.size() != 2 || bc.shape[1] != 5 || (k >= 0 && bc.shape[0] != k))
+        bad(bc.name, "expected boxes [K, 5] (batch index, x1, y1, x2, y2)" +
+                         (k >= 0 ? " with K = " + std::to_string(k) + " (one per roi of grad_out)" : std::string()) +
+                         ", got " + shape_string(bc.shape));
+    a.k = bc.shape[0];
+    a.boxes = bc.data;
+    return bc;
+}
+
+// v as C's %g writes it (1e-50, 0.25, inf, nan), where std::to_string would give 0.000000.
+std::string number(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return text;
+}
+
+void check_roi_params(double spatial_scale, int32_t aligned, int32_t sampling_ratio, RoiAlignArgs& a) {
+    // the kernels take it in f32, as torchvision does
+    if (!positive_finite(spatial_scale) || !positive_finite(float(spatial_scale)))
+        bad("spatial_scale", "expected a finite scale > 0 (in f32), got " + number(spatial_scale));
+    if (aligned != 0 && aligned != 1) bad("aligned", "expected 0 or 1, got " + std::to_string(aligned));
+    a.spatial_scale = float(spatial_scale);
+    a.aligned = aligned != 0;
+    a.sampling_ratio = sampling_ratio;
 }
 
 }  // namespace
@@ -375,6 +422,61 @@ DK_API dk_status dk_detection_postprocess(dk_context* ctx, const dk_postprocess_
                       &a.out_classes, kOutNames);
         a.count = static_cast<int64_t*>(cc.data);
         DK_BACKEND_CALL(ctx, postprocess, inputs[0].dtype, a);
+    });
+}
+
+DK_API dk_status dk_roi_align(dk_context* ctx, const dk_tensor* input, const dk_tensor* boxes, int32_t output_h,
+                              int32_t output_w, double spatial_scale, int32_t sampling_ratio, int32_t aligned,
+                              dk_tensor* out) {
+    return guard_ctx("dk_roi_align", ctx, [&] {
+        RoiAlignArgs a{};
+        const Checked ic = check_input(ctx, "input", input);
+        check_roi_image(ic, a);
+        const Checked bc = check_roi_boxes(ctx, boxes, ic, -1, a);
+        if (output_h < 1 || output_w < 1)
+            bad(output_h < 1 ? "output_h" : "output_w",
+                "expected an output size >= 1, got " + std::to_string(output_h < 1 ? output_h : output_w));
+        check_roi_params(spatial_scale, aligned, sampling_ratio, a);
+        a.out_h = output_h;
+        a.out_w = output_w;
+        const Shape shape{a.k, a.c, output_h, output_w};
+        checked_numel("out", shape, ic.dtype);
+        const Checked oc = check_tensor(ctx, "out", out);
+        check_same_dtype(oc, ic);
+        check_shape(oc, shape, "[K, C, output_h, output_w]");
+        check_disjoint(oc, ic);
+        check_disjoint(oc, bc);
+        a.src = ic.data;
+        a.dst = oc.data;
+        DK_BACKEND_CALL(ctx, roi_align_forward, ic.dtype, a);
+    });
+}
+
+DK_API dk_status dk_roi_align_backward(dk_context* ctx, const dk_tensor* grad_out, const dk_tensor* boxes,
+                                       double spatial_scale, int32_t sampling_ratio, int32_t aligned,
+                                       dk_tensor* grad_input) {
+    return guard_ctx("dk_roi_align_backward", ctx, [&] {
+        RoiAlignArgs a{};
+        const Checked gc = check_input(ctx, "grad_out", grad_out);
+        check_floating(gc);
+        if (gc.shape.size() != 4) bad(gc.name, "expected [K, C, output_h, output_w], got " + shape_string(gc.shape));
+        if (gc.shape[2] < 1 || gc.shape[3] < 1 || gc.shape[2] > INT32_MAX || gc.shape[3] > INT32_MAX)
+            bad(gc.name, "expected output sizes 1 .. 2^31 - 1, got " + shape_string(gc.shape));
+        const Checked bc = check_roi_boxes(ctx, boxes, gc, gc.shape[0], a);
+        check_roi_params(spatial_scale, aligned, sampling_ratio, a);
+        a.out_h = int32_t(gc.shape[2]);
+        a.out_w = int32_t(gc.shape[3]);
+        const Checked xc = check_tensor(ctx, "grad_input", grad_input);
+        check_same_dtype(xc, gc);
+        check_roi_image(xc, a);
+        if (xc.shape[1] != gc.shape[1])
+            bad(xc.name, "expected C = " + std::to_string(gc.shape[1]) + " channels (grad_out's), got " +
+                             shape_string(xc.shape));
+        check_disjoint(xc, gc);
+        check_disjoint(xc, bc);
+        a.src = gc.data;
+        a.dst = xc.data;
+        DK_BACKEND_CALL(ctx, roi_align_backward, gc.dtype, a);
     });
 }
 

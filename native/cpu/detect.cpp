@@ -1,8 +1,15 @@
 // cpu/detect.cpp - the detection family on the cpu backend: the kernels' own box bodies
 // (detect/detect_bodies.cuh) on the thread pool, and NMS as the greedy loop the GPU's mask walk
 // computes: boxes in nms_key order, each box kept unless a kept box of its class has an IoU with
-// it above the threshold (the same predicate as the kernel), each class on a thread.
+// it above the threshold (the same predicate as the kernel), each class on a thread; the fused
+// postprocess the same way on its top_k candidates (postprocess_bodies.cuh), an image per task.
+// RoIAlign from the kernels' pieces (detect/roi_align_bodies.cuh), each roi's sample taps found
+// once for all its channels: the forward sums each bin's samples as the element body does; the
+// backward scatters each roi into its image's planes, a task per plane (n, c) walking the rois in
+// order - no two tasks write one element, and each element's terms arrive in the order the
+// kernels' gather adds them in (roi, ph, pw, iy, ix, tap): the same bits.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "deepkern/dispatch.h"
@@ -10,6 +17,7 @@
 #include "detect/decode_bodies.cuh"
 #include "detect/detect_bodies.cuh"
 #include "detect/postprocess_bodies.cuh"
+#include "detect/roi_align_bodies.cuh"
 #include "thread_pool.h"
 
 namespace dk::cpu {
@@ -142,6 +150,127 @@ void postprocess(const Exec&, DType dtype, const PostprocessArgs& a) {
                 }
                 a.count[image] = kept;
                 for (int32_t slot = kept; slot < a.max_det; ++slot) postprocess_emit<T>(a, image, slot, -1);
+            }
+        });
+    });
+}
+
+// A roi's taps on one axis, bin by bin - bin p's samples inside [-1, size] are taps[first[p] ..
+// first[p + 1]) in sample order - found once for all of its channels.
+struct RoiAxisTaps {
+    std::vector<RoiTap> taps;
+    std::vector<size_t> first;
+
+    void build(const RoiAxis& axis, int32_t bins, int32_t size) {
+        taps.clear();
+        first.assign(size_t(bins) + 1, 0);
+        int32_t p0, p1;
+        axis.bins(bins, -1.0f, float(size), p0, p1);
+        for (int32_t p = 0; p < bins; ++p) {
+            first[size_t(p)] = taps.size();
+            if (p < p0 || p >= p1) continue;
+            int32_t i0, i1;
+            axis.samples(p, -1.0f, float(size), i0, i1);
+            for (int32_t i = i0; i < i1; ++i) {
+                RoiTap t;
+                if (roi_tap(axis.at(p, i), size, t)) taps.push_back(t);
+            }
+        }
+        first[size_t(bins)] = taps.size();
+    }
+};
+
+// The forward by (roi, channel) pairs, each roi's taps found once per task: the element body's
+// samples, values and sums (roi_bilinear, in the same order) without its per-output geometry.
+void roi_align_forward(const Exec&, DType dtype, const RoiAlignArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const T* src = static_cast<const T*>(a.src);
+        T* dst = static_cast<T*>(a.dst);
+        const int64_t plane = a.height * a.width, bins = int64_t(a.out_h) * a.out_w;
+        parallel_range(a.k * a.c, 16, [&](int64_t b, int64_t e) {
+            RoiAxisTaps ty, tx;
+            Roi r{};
+            int64_t built = -1;
+            for (int64_t kc = b; kc < e; ++kc) {
+                const int64_t k = kc / a.c, c = kc % a.c;
+                if (k != built) {
+                    r = roi_of<T>(a, k);
+                    ty.build(r.y, a.out_h, int32_t(a.height));
+                    tx.build(r.x, a.out_w, int32_t(a.width));
+                    built = k;
+                }
+                // no taps where the roi has no samples (batch -1): zeros
+                const T* img = src + (r.batch < 0 ? 0 : (r.batch * a.c + c) * plane);
+                T* out = dst + kc * bins;
+                for (int32_t ph = 0; ph < a.out_h; ++ph)
+                    for (int32_t pw = 0; pw < a.out_w; ++pw) {
+                        float sum = 0.0f;
+                        for (size_t iy = ty.first[size_t(ph)]; iy < ty.first[size_t(ph) + 1]; ++iy) {
+                            const RoiTap& y = ty.taps[iy];
+                            const T* lo = img + int64_t(y.low) * a.width;
+                            const T* hi = img + int64_t(y.high) * a.width;
+                            for (size_t ix = tx.first[size_t(pw)]; ix < tx.first[size_t(pw) + 1]; ++ix)
+                                sum += roi_bilinear(lo, hi, y, tx.taps[ix]);
+                        }
+                        store_float(out[int64_t(ph) * a.out_w + pw], sum / r.count);
+                    }
+            }
+        });
+    });
+}
+
+// The backward: every roi's taps found once, then a task per image plane (n, c) scatters the rois
+// of image n into it, roi after roi, each sample's 4 terms (roi_grad_term) in torchvision's order.
+void roi_align_backward(const Exec&, DType dtype, const RoiAlignArgs& a) {
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        const T* src = static_cast<const T*>(a.src);
+        std::vector<Roi> rois(static_cast<size_t>(a.k));
+        std::vector<RoiAxisTaps> ys(static_cast<size_t>(a.k)), xs(static_cast<size_t>(a.k));
+        parallel_range(a.k, 64, [&](int64_t b, int64_t e) {
+            for (int64_t k = b; k < e; ++k) {
+                rois[size_t(k)] = roi_of<T>(a, k);
+                ys[size_t(k)].build(rois[size_t(k)].y, a.out_h, int32_t(a.height));
+                xs[size_t(k)].build(rois[size_t(k)].x, a.out_w, int32_t(a.width));
+            }
+        });
+        const int64_t plane = a.height * a.width, bins = int64_t(a.out_h) * a.out_w;
+        parallel_range(a.n * a.c, 1, [&](int64_t b, int64_t e) {
+            // f32 sums in place; f16 / bf16 through an f32 plane, rounded once
+            std::vector<float> scratch(std::is_same_v<T, float> ? 0 : static_cast<size_t>(plane));
+            for (int64_t p = b; p < e; ++p) {
+                T* dst = static_cast<T*>(a.dst) + p * plane;
+                float* acc;
+                if constexpr (std::is_same_v<T, float>) acc = dst;
+                else acc = scratch.data();
+                std::fill(acc, acc + plane, 0.0f);
+                const int64_t n = p / a.c, c = p % a.c;
+                for (int64_t k = 0; k < a.k; ++k) {
+                    const Roi& r = rois[size_t(k)];
+                    if (r.batch != n) continue;
+                    const RoiAxisTaps& ty = ys[size_t(k)];
+                    const RoiAxisTaps& tx = xs[size_t(k)];
+                    const T* grad = src + (k * a.c + c) * bins;
+                    for (int32_t ph = 0; ph < a.out_h; ++ph)
+                        for (int32_t pw = 0; pw < a.out_w; ++pw) {
+                            const float g = load_float(grad[int64_t(ph) * a.out_w + pw]);
+                            for (size_t iy = ty.first[size_t(ph)]; iy < ty.first[size_t(ph) + 1]; ++iy) {
+                                const RoiTap& y = ty.taps[iy];
+                                float* lo = acc + int64_t(y.low) * a.width;
+                                float* hi = acc + int64_t(y.high) * a.width;
+                                for (size_t ix = tx.first[size_t(pw)]; ix < tx.first[size_t(pw) + 1]; ++ix) {
+                                    const RoiTap& x = tx.taps[ix];
+                                    lo[x.low] += roi_grad_term(g, y.h, x.h, r.count);
+                                    lo[x.high] += roi_grad_term(g, y.h, x.l, r.count);
+                                    hi[x.low] += roi_grad_term(g, y.l, x.h, r.count);
+                                    hi[x.high] += roi_grad_term(g, y.l, x.l, r.count);
+                                }
+                            }
+                        }
+                }
+                if constexpr (!std::is_same_v<T, float>)
+                    for (int64_t i = 0; i < plane; ++i) store_float(dst[i], acc[i]);
             }
         });
     });

@@ -573,6 +573,42 @@ DK_API dk_status dk_centernet_decode(dk_context* ctx, const dk_tensor* heatmap, 
                                      const dk_tensor* offset, int32_t k, double down_ratio, dk_tensor* boxes,
                                      dk_tensor* scores, dk_tensor* classes);
 
+/* torchvision.ops.roi_align (Mask R-CNN's RoIAlign): each region of interest pooled to a fixed grid of
+ * bilinear averages. input [N, C, H, W] (NCHW), N, C >= 0, 1 <= H, W <= 2^24, f32 / f16 / bf16
+ * (f32 math); boxes [K, 5] in input's dtype, rows (batch index, x1, y1, x2, y2) in image coordinates
+ * (torchvision's [K, 5] form); out [K, C, output_h, output_w] in input's dtype, output sizes >= 1;
+ * spatial_scale finite and > 0 in f32 (input pixels per image pixel: 1 / the feature stride);
+ * aligned 0 or 1.
+ * Roi k, in f32 as torchvision computes it for float tensors (offset = aligned ? 0.5 : 0):
+ *   start_x = x1 * spatial_scale - offset, roi_w = (x2 * spatial_scale - offset) - start_x, and
+ *   roi_w = max(roi_w, 1) when not aligned (likewise y, roi_h); bin_w = roi_w / output_w;
+ *   grid_w = sampling_ratio > 0 ? sampling_ratio : ceil(bin_w) (adaptive; 0 samples where
+ *   bin_w <= 0, at most 2^31 - 1); count = max(grid_h grid_w, 1).
+ *   out[k, c, ph, pw] = sum over iy < grid_h, ix < grid_w of bilinear(input[b, c], y, x) / count,
+ *   y = start_y + ph bin_h + (iy + 0.5) bin_h / grid_h (x likewise), where bilinear is 0 unless
+ *   -1 <= y <= H and -1 <= x <= W, takes y <= 0 as 0, y_low = floor(y) and y_high = y_low + 1 with
+ *   weights 1 - (y - y_low) and y - y_low, except that y_low >= H - 1 reads row H - 1 only.
+ * The batch index b is boxes[k, 0] truncated toward zero (torchvision's int cast). A roi whose b lies
+ * outside [0, N) (NaN included), or whose scaled corners or size are not finite (NaN, inf), has no
+ * samples: its outputs are 0 and it gets no gradient (torchvision reads out of bounds or overflows
+ * there). The work per output is bounded by the samples inside the image (those outside add 0 and
+ * are skipped), so a huge roi costs what the image holds. Every backend rounds the same f32 operations
+ * in the same order (products never fused into adds), so cpu, emu and cuda give the same bits (the
+ * tests compare each device's with the cpu's). */
+DK_API dk_status dk_roi_align(dk_context* ctx, const dk_tensor* input, const dk_tensor* boxes, int32_t output_h,
+                              int32_t output_w, double spatial_scale, int32_t sampling_ratio, int32_t aligned,
+                              dk_tensor* out);
+/* The gradient of dk_roi_align's input: grad_input [N, C, H, W] (its shape gives the input's) from
+ * grad_out [K, C, output_h, output_w] (its shape gives the output size), both in boxes' dtype, the
+ * other parameters as the forward's. Each sample inside the image adds (grad_out * w) / count to each
+ * of its 4 taps (w its bilinear weight; torchvision's formula), summed in one fixed order per element
+ * (roi, ph, pw, iy, ix, tap). The GPU kernels gather (each element adds up what the rois reaching its
+ * tile of the image give it; no atomics), so the result is bitwise deterministic on every backend;
+ * every element is written, 0 where no roi reaches. */
+DK_API dk_status dk_roi_align_backward(dk_context* ctx, const dk_tensor* grad_out, const dk_tensor* boxes,
+                                       double spatial_scale, int32_t sampling_ratio, int32_t aligned,
+                                       dk_tensor* grad_input);
+
 /* ---- 2-D pooling (kernels/pool/pool.cu) ----
  * torch.nn.functional.max_pool2d / avg_pool2d / adaptive_max_pool2d / adaptive_avg_pool2d.
  * x [N, C, H, W] (NCHW) or [N, H, W, C] (NHWC), N >= 0, C, H, W >= 1, f32 / f16 / bf16 (f32 math);

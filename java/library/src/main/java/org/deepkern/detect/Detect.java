@@ -5,11 +5,11 @@ import org.deepkern.internal.Call;
 import org.deepkern.internal.ops.Detection;
 
 /**
- * Object detection's box operations and non-maximum suppression, with torchvision.ops' semantics
- * (box_convert, box_area, clip_boxes_to_image, box_iou, nms, batched_nms). Boxes are tensors
- * [..., 4] (box_iou and NMS: [N, 4]) of f32, f16 or bf16, computed in f32; box_area, box_iou and
- * NMS take corner boxes (x1, y1, x2, y2). Every op runs on the boxes' device, NMS included: only the
- * kept count comes back to the host.
+ * Object detection's box operations, non-maximum suppression and RoIAlign, with torchvision.ops'
+ * semantics (box_convert, box_area, clip_boxes_to_image, box_iou, nms, batched_nms, roi_align). Boxes
+ * are tensors [..., 4] (box_iou and NMS: [N, 4]; RoIAlign: [K, 5] with a batch index first) of f32,
+ * f16 or bf16, computed in f32; box_area, box_iou, NMS and RoIAlign take corner boxes (x1, y1, x2,
+ * y2). Every op runs on the boxes' device, NMS included: only the kept count comes back to the host.
  */
 public final class Detect {
     private Detect() {}
@@ -140,5 +140,59 @@ public final class Detect {
         PostprocessParams p = c.required("params", params, "PostprocessParams");
         return Detection.postprocess(c, d.boxes(), d.scores(), c.tensor("detections.classes", d.classes()),
                 p.withBoxFormat(BoxFormat.XYXY));
+    }
+
+    /**
+     * torchvision.ops.roi_align (Mask R-CNN's RoIAlign): each region of interest pooled to an outH x outW
+     * grid of bins, each bin the average of a grid of bilinear samples of the feature map. The roi's
+     * corners are scaled by spatialScale (and shifted by -0.5 when aligned; without it a roi is at least
+     * 1 x 1); bin (ph, pw) averages samples at y = y1' + ph binH + (iy + 0.5) binH / gridH (x likewise),
+     * gridH = samplingRatio, or ceil(binH) when samplingRatio &lt;= 0 (adaptive), with torchvision's
+     * bilinear rule: a sample outside [-1, H] x [-1, W] is 0 (and still counted), a coordinate &lt;= 0 is
+     * taken as 0, and the last row and column are not interpolated past. The geometry is computed in f32
+     * as torchvision computes it for float tensors, the same bits on every backend.
+     *
+     * <p>Defined outcomes where torchvision has none: a roi whose batch index (truncated toward zero)
+     * is outside [0, N), or NaN, or whose scaled corners or size are not finite, gives zeros (and no
+     * gradient); an adaptive grid is at most 2^31 - 1 samples a side, and only the samples inside the
+     * image are visited, so a huge roi costs no more than the image holds.
+     *
+     * @param input the feature map [N, C, H, W] (NCHW), f32, f16 or bf16 (computed in f32), 1 &lt;= H, W
+     *     &lt;= 2^24
+     * @param boxes [K, 5] in input's dtype: rows (batch index, x1, y1, x2, y2) in image coordinates
+     * @param outH the output's height, &gt;= 1
+     * @param outW the output's width, &gt;= 1
+     * @param spatialScale feature-map pixels per image pixel (1 / the stride: 0.25 for stride 4), finite,
+     *     &gt; 0
+     * @param samplingRatio samples per bin side, or &lt;= 0 (torchvision's -1) for ceil(roi size / output
+     *     size)
+     * @param aligned whether to shift the scaled corners by -0.5 pixel (torchvision's aligned=True, as
+     *     Detectron2's ROIAlignV2)
+     * @return [K, C, outH, outW] in input's dtype
+     */
+    public static Tensor roiAlign(Tensor input, Tensor boxes, int outH, int outW, double spatialScale, int samplingRatio,
+                                  boolean aligned) {
+        return Detection.roiAlign(new Call("Detect.roiAlign"), input, boxes, outH, outW, spatialScale, samplingRatio, aligned);
+    }
+
+    /**
+     * The gradient of {@link #roiAlign} with respect to its input (torchvision's _roi_align_backward):
+     * each sample inside the image gives each of its 4 bilinear taps (gradOut * weight) / count. A
+     * gather on the GPU (no atomics): every element is the sum of its terms in one fixed order, the
+     * same bits on every run and every backend; elements no roi reaches are 0.
+     *
+     * @param gradOut the gradient of roiAlign's output, [K, C, outH, outW] (its shape gives the output
+     *     size), f32, f16 or bf16
+     * @param boxes the forward's boxes [K, 5], gradOut's dtype
+     * @param inputShape the forward's input shape [N, C, H, W], C as gradOut's, 1 &lt;= H, W &lt;= 2^24
+     * @param spatialScale as the forward's, finite, &gt; 0
+     * @param samplingRatio as the forward's
+     * @param aligned as the forward's
+     * @return the input's gradient, inputShape, gradOut's dtype
+     */
+    public static Tensor roiAlignBackward(Tensor gradOut, Tensor boxes, long[] inputShape, double spatialScale,
+                                          int samplingRatio, boolean aligned) {
+        return Detection.roiAlignBackward(new Call("Detect.roiAlignBackward"), gradOut, boxes, inputShape, spatialScale,
+                samplingRatio, aligned);
     }
 }

@@ -20,9 +20,9 @@ import org.deepkern.detect.PostprocessParams;
 import org.deepkern.internal.Call;
 
 /**
- * The detection family (kernels/detect): box conversions, areas, clipping, IoU, NMS and the head
- * decoders. Output shapes follow from the inputs' (the native calls check them). Not part of the
- * public API.
+ * The detection family (kernels/detect): box conversions, areas, clipping, IoU, NMS, the head
+ * decoders and RoIAlign. Output shapes follow from the inputs' (the native calls check them). Not
+ * part of the public API.
  */
 public final class Detection {
     private Detection() {}
@@ -172,6 +172,36 @@ public final class Detection {
         long n = extent(h, 0), slots = k >= 1 && k <= DK_CENTERNET_MAX_K ? k : 0;
         return decoded(c, n, slots, (b, s, cl) -> dk_centernet_decode(c.context(), handle(h), handle(w),
                 o == null ? null : handle(o), k, downRatio, b, s, cl));
+    }
+
+    private static final String[] ROI_RENAMES = {
+        "output_h", "outH", "output_w", "outW", "spatial_scale", "spatialScale", "sampling_ratio", "samplingRatio",
+        "grad_out", "gradOut", "grad_input", "inputShape"};
+
+    /** Extent d of t where it has rank dims, else 0 (the native call names the tensor). */
+    private static long extent(Tensor t, int dims, int d) {
+        return t.shape().length == dims ? t.shape()[d] : 0;
+    }
+
+    /** torchvision's roi_align on boxes [K, 5]: out [K, C, outH, outW]. */
+    public static Tensor roiAlign(Call c, Tensor input, Tensor boxes, int outH, int outW, double spatialScale,
+                                  int samplingRatio, boolean aligned) {
+        Tensor x = c.tensor("input", input), b = c.tensor("boxes", boxes);
+        // sizes the C call will refuse make an empty output: nothing is allocated for a bad argument
+        long[] shape = {extent(b, 2, 0), extent(x, 4, 1), Math.max(outH, 0), Math.max(outW, 0)};
+        return fresh(c.output(x.dtype(), shape), o -> c.check(dk_roi_align(c.context(), handle(x), handle(b), outH, outW,
+                spatialScale, samplingRatio, aligned ? 1 : 0, handle(o)), ROI_RENAMES));
+    }
+
+    /** roi_align's input gradient [N, C, H, W] = inputShape from gradOut [K, C, outH, outW]. */
+    public static Tensor roiAlignBackward(Call c, Tensor gradOut, Tensor boxes, long[] inputShape, double spatialScale,
+                                          int samplingRatio, boolean aligned) {
+        Tensor g = c.tensor("gradOut", gradOut), b = c.tensor("boxes", boxes);
+        if (inputShape == null) throw c.invalid("inputShape", "expected a shape [N, C, H, W], got null");
+        if (inputShape.length != 4 || Arrays.stream(inputShape).anyMatch(e -> e < 0))
+            throw c.invalid("inputShape", "expected a shape [N, C, H, W] of extents >= 0, got " + Arrays.toString(inputShape));
+        return fresh(c.output(g.dtype(), inputShape.clone()), o -> c.check(dk_roi_align_backward(c.context(), handle(g),
+                handle(b), spatialScale, samplingRatio, aligned ? 1 : 0, handle(o)), ROI_RENAMES));
     }
 
     private interface Decode {
