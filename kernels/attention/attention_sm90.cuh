@@ -232,13 +232,14 @@ bool sm90_rows_map(TensorMap& map, const void* base, const RowStrides& rows, int
 }
 
 // Runs a on the Hopper kernel and returns true where it applies (compute capability 9.x, f16 / bf16,
-// D = 64 / 128 / 256, q, k, v addressable by TMA); false leaves it to the Ampere kernel.
+// D = 64 / 128 / 256, at least one key, q, k, v addressable by TMA); false leaves it to the Ampere kernel.
 template <typename T>
 bool attention_forward_sm90(const Exec& ex, const AttentionArgs& a) {
     if constexpr (!uses_mma<T>()) {
         return false;
     } else {
         if (!runs_sm90a(ex) || (a.dim != 64 && a.dim != 128 && a.dim != 256)) return false;
+        if (a.lk == 0) return false;  // no keys: a TMA map needs every extent >= 1; the Ampere kernel writes the empty rows
         bool launched = false;
         dispatch_head_dim(a.dim, [&](auto dim) {
             constexpr int D = decltype(dim)::value;

@@ -21,6 +21,7 @@ static void pool2d_rows(const PoolArgs& a) {
     const Pool2d<T> p = Pool2d<T>::of(a);
     const PoolAxis& h = a.h;
     const PoolAxis& w = a.w;
+    if (a.n * a.c * h.out * w.out == 0) return;  // nothing to write (the column tables below could still be huge)
     std::vector<int64_t> xlo(static_cast<size_t>(w.out)), xhi(static_cast<size_t>(w.out));
     for (int64_t ox = 0; ox < w.out; ++ox) w.inside(ox, xlo[size_t(ox)], xhi[size_t(ox)]);
     // NCHW: one lane, a constant the compiler folds into scalar code

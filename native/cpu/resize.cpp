@@ -17,6 +17,7 @@ namespace dk::cpu {
 // divisions and tap searches.
 template <typename T, bool Channels>
 static void resize_rows(const T* x, T* out, int64_t n, int64_t c, const InterpAxis& h, const InterpAxis& w) {
+    if (n * c * h.out * w.out == 0) return;  // nothing to write (the column tables below could still be huge)
     std::vector<int64_t> start(static_cast<size_t>(w.out) + 1), index;
     std::vector<float> weight;
     for (int64_t ox = 0; ox < w.out; ++ox) {

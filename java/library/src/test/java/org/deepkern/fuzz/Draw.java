@@ -167,6 +167,11 @@ final class Draw {
         largeOutput |= n > (1 << 22) && n <= 0x1p34;
     }
 
+    /** Marks the call as legitimately costly (parameters ask for that much work): the fuzz skips it. */
+    void heavy() {
+        largeOutput = true;
+    }
+
     boolean largeOutput() {
         return largeOutput;
     }

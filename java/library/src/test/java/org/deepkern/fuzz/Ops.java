@@ -9,6 +9,15 @@ import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
+import org.deepkern.detect.BoxFormat;
+import org.deepkern.detect.Decoders;
+import org.deepkern.detect.Detect;
+import org.deepkern.detect.PostprocessParams;
+import org.deepkern.ops.Conv2dParams.Layout;
+import org.deepkern.ops.InterpolateParams;
+import org.deepkern.ops.InterpolationMode;
+import org.deepkern.ops.Pool2dParams;
+import org.deepkern.ops.PoolResult;
 import org.deepkern.ops.Act;
 import org.deepkern.ops.AttentionParams;
 import org.deepkern.ops.AttentionResult;
@@ -408,6 +417,164 @@ final class Ops {
             if (d.chance(0.7)) return T -> F.convTranspose2d(T[x], T[w], at(T, b), p.get());
             int o = d.tensor("out", d.like(c.y), d.like(c.dtype));
             return T -> F.convTranspose2d(T[x], T[w], at(T, b), p.get(), T[o]);
+        });
+
+        // ---- pooling, resizing (NCHW or NHWC images) ----
+        op("F.maxPool2d/avgPool2d and backward", d -> {
+            DType t = d.dtype();
+            Layout layout = d.bool("nhwc") ? Layout.NHWC : Layout.NCHW;
+            long n = d.dim() % 4, c = d.dim() % 6, h = d.dim() % 12, w = d.dim() % 12;
+            long[] x = layout == Layout.NHWC ? new long[] {n, h, w, c} : new long[] {n, c, h, w};
+            int k = d.integer("kernel", 1, 4), st = d.integer("stride", 1, 3), pad = d.integer("padding", 0, 2);
+            int dil = d.integer("dilation", 1, 2);
+            boolean ceil = d.bool("ceilMode"), max = d.bool("max"), backward = d.bool("backward");
+            int div = d.chance(0.2) ? d.integer("divisorOverride", 1, 9) : 0;
+            int xi = d.tensor("x", x, t);
+            Supplier<Pool2dParams> p = () -> {
+                Pool2dParams q = Pool2dParams.of(k).withStride(st).withPadding(pad).withCeilMode(ceil).withLayout(layout);
+                return max ? q.withDilation(dil) : q.withCountIncludePad(dil == 1).withDivisorOverride(div);
+            };
+            if (!backward) return T -> max ? F.maxPool2dWithIndices(T[xi], p.get()) : F.avgPool2d(T[xi], p.get());
+            return T -> {
+                if (!max) {
+                    Tensor y = F.avgPool2d(T[xi], p.get());
+                    return F.avgPool2dBackward(y, T[xi].shape(), p.get());
+                }
+                PoolResult r = F.maxPool2dWithIndices(T[xi], p.get());
+                return F.maxPool2dBackward(r.output(), r.indices(), T[xi].shape(), p.get());
+            };
+        });
+        op("F.adaptiveAvg/MaxPool2d and backward", d -> {
+            DType t = d.dtype();
+            Layout layout = d.bool("nhwc") ? Layout.NHWC : Layout.NCHW;
+            long[] x = d.shape(4);
+            int oh = d.integer("outH", 0, 9), ow = d.integer("outW", 0, 9);
+            boolean max = d.bool("max"), backward = d.bool("backward");
+            d.output(new long[] {x[0], layout == Layout.NHWC ? x[3] : x[1], Math.max(oh, 0), Math.max(ow, 0)});
+            int xi = d.tensor("x", x, t);
+            if (!backward)
+                return T -> max ? F.adaptiveMaxPool2d(T[xi], oh, ow, layout) : F.adaptiveAvgPool2d(T[xi], oh, ow, layout);
+            return T -> {
+                if (!max) return F.adaptiveAvgPool2dBackward(F.adaptiveAvgPool2d(T[xi], oh, ow, layout), T[xi].shape(), layout);
+                PoolResult r = F.adaptiveMaxPool2d(T[xi], oh, ow, layout);
+                return F.adaptiveMaxPool2dBackward(r.output(), r.indices(), T[xi].shape(), layout);
+            };
+        });
+        op("F.sppf/spatialPyramidPool", d -> {
+            DType t = d.dtype();
+            Layout layout = d.bool("nhwc") ? Layout.NHWC : Layout.NCHW;
+            int xi = d.tensor("x", d.shape(4), t);
+            if (d.bool("sppf")) {
+                int k = d.integer("kernel", 1, 7);
+                return T -> F.sppf(T[xi], k, layout);
+            }
+            int[] levels = d.chance(0.1) ? null : new int[] {d.integer("level0", 1, 6), d.integer("level1", 1, 4)};
+            if (levels != null) {  // [N, C sum(level^2)]: an extreme level is a legitimately huge output
+                double bins = 0;
+                for (int l : levels) bins += (double) l * l;
+                if (bins > 1 << 16) d.heavy();
+            }
+            return T -> F.spatialPyramidPool(T[xi], levels, layout);
+        });
+        op("F.interpolate and backward", d -> {
+            DType t = d.dtype();
+            InterpolationMode mode = d.option("mode", Arrays.asList(InterpolationMode.NEAREST, InterpolationMode.NEAREST_EXACT,
+                    InterpolationMode.BILINEAR, InterpolationMode.BICUBIC, null));
+            boolean align = d.bool("alignCorners"), aa = d.bool("antialias"), nhwc = d.bool("nhwc");
+            long[] x = d.shape(4);
+            long[] size = {d.integer("outH", 0, 20), d.integer("outW", 0, 20)};
+            double[] scale = {d.scalar("scaleH", 0.2, 3), d.scalar("scaleW", 0.2, 3)};
+            boolean byScale = d.bool("byScale"), backward = d.bool("backward");
+            double most = Math.max(Math.abs(scale[0]), Math.abs(scale[1]));
+            if (byScale ? most >= 64 && most < 1e7 : size[0] * size[1] > (1 << 16)) d.heavy();  // a legitimately huge output
+            int xi = d.tensor("x", x, t);
+            Supplier<InterpolateParams> p = () -> {
+                InterpolateParams q = InterpolateParams.of(mode).withLayout(nhwc ? Layout.NHWC : Layout.NCHW);
+                boolean smooth = mode == InterpolationMode.BILINEAR || mode == InterpolationMode.BICUBIC;
+                return smooth ? q.withAlignCorners(align).withAntialias(aa) : q;
+            };
+            if (!backward) return T -> byScale ? F.interpolate(T[xi], scale, p.get()) : F.interpolate(T[xi], size, p.get());
+            return T -> byScale ? F.interpolateBackward(F.interpolate(T[xi], scale, p.get()), T[xi].shape(), scale, p.get())
+                    : F.interpolateBackward(F.interpolate(T[xi], size, p.get()), T[xi].shape(), p.get());
+        });
+        op("F.imagePyramid", d -> {
+            int xi = d.tensor("x", d.shape(4), d.dtype());
+            double minSize = d.scalar("minSize", 6, 24), minObject = d.scalar("minObject", 12, 60);
+            double factor = d.scalar("factor", 0.3, 0.9);
+            InterpolationMode mode = d.option("mode", Arrays.asList(InterpolationMode.NEAREST, InterpolationMode.BILINEAR));
+            return T -> F.imagePyramid(T[xi], minSize, minObject, factor, InterpolateParams.of(mode));
+        });
+
+        // ---- detection ----
+        op("Detect.<box op>", d -> {
+            DType t = d.dtype();
+            long[] s = withLast(d.shape(), d.chance(0.9) ? 4 : d.dim());
+            int b = d.tensor("boxes", s, t);
+            BoxFormat from = d.option("inFmt", Arrays.asList(BoxFormat.XYXY, BoxFormat.XYWH, BoxFormat.CXCYWH, null));
+            BoxFormat to = d.option("outFmt", Arrays.asList(BoxFormat.XYXY, BoxFormat.XYWH, BoxFormat.CXCYWH));
+            long h = d.integer("height", 0, 50), w = d.integer("width", 0, 50);
+            int other = d.tensor("b", new long[] {d.dim(), 4}, d.like(t));
+            String k = d.option("op", List.of("convert", "area", "clip", "iou"));
+            return T -> switch (k) {
+                case "convert" -> Detect.boxConvert(T[b], from, to);
+                case "area" -> Detect.boxArea(T[b]);
+                case "clip" -> Detect.clipBoxes(T[b], h, w);
+                default -> Detect.boxIou(T[b], T[other]);
+            };
+        });
+        op("Detect.nms/batchedNms", d -> {
+            DType t = d.dtype();
+            long n = d.dim();
+            int b = d.tensor("boxes", d.like(new long[] {n, 4}), t), s = d.tensor("scores", d.like(new long[] {n}), d.like(t));
+            int c = d.chance(0.5) ? d.ints("classes", d.like(new long[] {n}), d.chance(0.5) ? DType.I32 : DType.I64, -1, 3) : -1;
+            double thr = d.scalar("iouThreshold", 0, 1);
+            // the kept count may differ across backends where an IoU rounds to the threshold: the call is checked, not its length
+            return T -> {
+                try (Tensor keep = c >= 0 ? Detect.batchedNms(T[b], T[s], T[c], thr) : Detect.nms(T[b], T[s], thr)) {
+                    return null;
+                }
+            };
+        });
+        op("Detect.postprocess", d -> {
+            DType t = d.dtype();
+            long n = d.dim() % 4, boxes = d.dim(), classes = 1 + d.dim() % 5;
+            boolean labels = d.bool("labels");
+            int b = d.tensor("boxes", d.like(new long[] {n, boxes, 4}), t);
+            int s = d.tensor("scores", d.like(labels ? new long[] {n, boxes} : new long[] {n, boxes, classes}), d.like(t));
+            int c = labels ? d.ints("classes", d.like(new long[] {n, boxes}), DType.I64, -1, 4) : -1;
+            PostprocessParams p = PostprocessParams.defaults().withScoreThreshold(d.scalar("scoreThreshold", -1, 1))
+                    .withIouThreshold(d.scalar("iouThreshold", 0, 1)).withTopK(d.integer("topK", 1, 40))
+                    .withMaxDetections(d.integer("maxDetections", 1, 20)).withBackgroundClass(d.integer("backgroundClass", -1, 3))
+                    .withScoreSigmoid(d.bool("scoreSigmoid")).withClassAgnostic(d.bool("classAgnostic"))
+                    .withBoxFormat(d.option("boxFormat", Arrays.asList(BoxFormat.XYXY, BoxFormat.CXCYWH, BoxFormat.XYWH)));
+            return T -> labels ? Detect.postprocess(T[b], T[s], T[c], p) : Detect.postprocess(T[b], T[s], p);
+        });
+        op("Detect.roiAlign and backward", d -> {
+            DType t = d.dtype();
+            long[] x = d.shape(4);
+            long k = d.dim();
+            int xi = d.tensor("input", x, t), bi = d.tensor("boxes", d.like(new long[] {k, 5}), d.like(t));
+            int oh = d.integer("outH", 1, 5), ow = d.integer("outW", 1, 5), ratio = d.integer("samplingRatio", -1, 3);
+            double scale = d.scalar("spatialScale", 0.1, 2);
+            boolean aligned = d.bool("aligned");
+            // fixed sampling costs ratio^2 samples a bin, as asked: an extreme ratio or size is a legitimately long call
+            if ((double) oh * ow * Math.max(ratio, 1) * Math.max(ratio, 1) > (1 << 16)) d.heavy();
+            if (!d.bool("backward")) return T -> Detect.roiAlign(T[xi], T[bi], oh, ow, scale, ratio, aligned);
+            return T -> Detect.roiAlignBackward(Detect.roiAlign(T[xi], T[bi], oh, ow, scale, ratio, aligned), T[bi], T[xi].shape(),
+                    scale, ratio, aligned);
+        });
+        op("Decoders.yoloV8/centerNet", d -> {
+            DType t = d.dtype();
+            long n = d.dim() % 3, h = 1 + d.dim() % 6, w = 1 + d.dim() % 6;
+            int classes = d.integer("numClasses", 1, 4);
+            if (d.bool("centerNet")) {
+                int heat = d.tensor("heatmap", new long[] {n, classes, h, w}, t), wh = d.tensor("wh", d.like(new long[] {n, 2, h, w}), t);
+                int off = d.optional("offset", d.like(new long[] {n, 2, h, w}), t);
+                int kk = d.integer("k", 1, 12);
+                return T -> Decoders.centerNet(T[heat], T[wh], at(T, off), kk, 4);
+            }
+            int head = d.tensor("head", d.like(new long[] {n, 4 * 4 + classes, h, w}), t);
+            return T -> Decoders.yoloV8(Arrays.asList(T[head]), new double[] {8}, classes, 4);
         });
 
         // ---- attention ----
