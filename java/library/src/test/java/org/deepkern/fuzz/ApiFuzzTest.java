@@ -15,7 +15,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The public API under random calls ({@link Fuzz}: every op of F and Tensor, random shapes with
+ * The public API under random calls ({@link Fuzz}: every op of F, Tensor, Detect and Decoders, random shapes with
  * empty dims, extreme parameters, nulls, closed and misplaced tensors), each seed in a forked JVM
  * watched from here: a crash (the JVM dies), a hang (no call finishes within {@link #CALL_TIMEOUT_S}
  * seconds), a bad exception, a non-finite result from finite input, a cpu/emu disagreement or a

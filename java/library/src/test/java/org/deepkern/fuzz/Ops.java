@@ -29,7 +29,7 @@ import org.deepkern.ops.RopeLayout;
 import org.deepkern.ops.StepCoefs;
 
 /**
- * Every public op of F and Tensor as a generator of random calls: each draws its arguments from a
+ * Every public op of F, Tensor, Detect and Decoders as a generator of random calls: each draws its arguments from a
  * {@link Draw} (shapes mostly consistent with each other, sometimes not) and returns the call,
  * which the fuzzer runs on a device with the arguments made there.
  */
