@@ -11,6 +11,7 @@ import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.deepkern.internal.Access;
 import org.deepkern.internal.Call;
+import org.deepkern.internal.GradSlot;
 import org.deepkern.internal.NativeTensor;
 import org.deepkern.internal.TensorFormat;
 import org.deepkern.internal.ops.Arithmetic;
@@ -28,6 +29,10 @@ import org.deepkern.internal.ops.Reductions;
 public final class Tensor implements AutoCloseable {
     static {
         Access.tensors(t -> t.memory);
+        Access.gradSlots(t -> {
+            if (t.gradSlot == null) t.gradSlot = new GradSlot();
+            return t.gradSlot;
+        });
     }
 
     /** The largest tensor in bytes, as the native validation allows (deepkern.h). */
@@ -40,6 +45,7 @@ public final class Tensor implements AutoCloseable {
     private final DType dtype;
     private final long numel;
     private volatile boolean closed;
+    private GradSlot gradSlot;  // made when autograd first touches this tensor
 
     /** A tensor over memory: row-major when memory has no strides of its own. */
     private Tensor(NativeTensor memory, DType dtype, long[] shape, long[] strides) {
@@ -1374,13 +1380,62 @@ public final class Tensor implements AutoCloseable {
         return written(out, () -> out.memory.copyFrom(op, memory));
     }
 
-    /** Releases the device memory (once the last view is closed). Closing twice is harmless. */
+    // ---- gradients: a leaf's side of org.deepkern.autograd ----
+
+    /**
+     * Marks this tensor as a leaf whose gradient a tape's backward pass (org.deepkern.autograd)
+     * accumulates into {@link #grad()} (torch's {@code requires_grad_}). A module's parameters are
+     * marked when it registers them.
+     *
+     * @param requiresGrad whether the gradient is wanted
+     * @return this tensor
+     */
+    public Tensor requiresGrad(boolean requiresGrad) {
+        final String op = "Tensor.requiresGrad";
+        ensureOpen(op);
+        if (requiresGrad && !dtype.isFloating()) throw DeepKernException.invalidArgument(op, "this",
+                "only a floating tensor (f32, f16, bf16) can require a gradient, got " + dtype.name().toLowerCase());
+        if (gradSlot != null && gradSlot.node != null) throw DeepKernException.invalidArgument(op, "this",
+                "expected a leaf, got a tensor a recording tape made (its gradient flows to its inputs)");
+        if (gradSlot == null) {
+            if (!requiresGrad) return this;
+            gradSlot = new GradSlot();
+        }
+        gradSlot.requiresGrad = requiresGrad;
+        return this;
+    }
+
+    /**
+     * @return whether a backward pass reaches this tensor: a leaf marked with {@link
+     *     #requiresGrad(boolean)}, or the result of an op a tape recorded
+     */
+    public boolean requiresGrad() {
+        return gradSlot != null && (gradSlot.requiresGrad || gradSlot.node != null);
+    }
+
+    /**
+     * @return the gradient that backward passes accumulated into this leaf (same shape, dtype and
+     *     device; owned by this tensor, closed with it or by {@link #clearGrad()}), or null before the first
+     */
+    public Tensor grad() {
+        return gradSlot == null ? null : gradSlot.grad;
+    }
+
+    /** Closes and forgets the accumulated gradient (torch's {@code grad = None}); the next backward starts afresh. */
+    public void clearGrad() {
+        if (gradSlot == null || gradSlot.grad == null) return;
+        gradSlot.grad.close();
+        gradSlot.grad = null;
+    }
+
+    /** Releases the device memory (once the last view is closed), and the gradient. Closing twice is harmless. */
     @Override
     public void close() {
         if (closed) return;
         closed = true;
         Scope.closed(this);
         memory.close();
+        clearGrad();
     }
 
     /**

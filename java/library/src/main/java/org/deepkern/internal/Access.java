@@ -14,6 +14,7 @@ import org.deepkern.Tensor;
 public final class Access {
     private static volatile Function<Tensor, NativeTensor> tensors;
     private static volatile BiFunction<Generator, Long, long[]> reservations;
+    private static volatile Function<Tensor, GradSlot> gradSlots;
 
     private Access() {}
 
@@ -48,5 +49,16 @@ public final class Access {
      */
     public static long[] reserve(Generator g, long n) {
         return reservations.apply(g, n);
+    }
+
+    /** Called once, by Tensor's static initializer. */
+    public static void gradSlots(Function<Tensor, GradSlot> accessor) {
+        if (gradSlots != null) throw new IllegalStateException("the gradient accessor is set already");
+        gradSlots = accessor;
+    }
+
+    /** t's autograd state, made on first use. */
+    public static GradSlot gradSlot(Tensor t) {
+        return gradSlots.apply(t);
     }
 }
