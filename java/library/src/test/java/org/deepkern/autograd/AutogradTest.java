@@ -117,6 +117,9 @@ class AutogradTest {
             Tensor plain = Tensor.ones(new long[] {1}, DType.F32, d);
             e = assertThrows(DeepKernException.class, () -> tape.backward(plain));
             assertTrue(e.getMessage().contains("'output'"), e.getMessage());
+            Tensor into = Tensor.zeros(new long[] {2}, DType.F32, d);
+            e = assertThrows(DeepKernException.class, () -> F.gelu(x, org.deepkern.ops.GeluApproximation.NONE, into));
+            assertTrue(e.getMessage().startsWith("F.gelu: argument 'out'"), e.getMessage());
             e = assertThrows(DeepKernException.class, () -> y.requiresGrad(true));
             assertTrue(e.getMessage().contains("leaf"), e.getMessage());
             Tensor loss = y.sum();
