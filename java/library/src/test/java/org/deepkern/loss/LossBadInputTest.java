@@ -2,13 +2,17 @@ package org.deepkern.loss;
 
 import java.util.List;
 import java.util.stream.Stream;
+import static org.junit.jupiter.api.DynamicTest.dynamicTest;
+
 import org.deepkern.DType;
 import org.deepkern.Device;
+import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.ops.F;
 import org.deepkern.ops.Reduction;
 import org.deepkern.testing.BadInput;
 import org.deepkern.testing.BadInput.Case;
+import org.deepkern.testing.TestDevices;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -68,12 +72,6 @@ class LossBadInputTest {
         new Case("ce: target shape", "target", "shape", d -> F.crossEntropy(z(d, DType.F32, 4, 3), y(d, 0, 0, 0))),
         new Case("ce: 0-d logits", "logits", "0-d", d -> F.crossEntropy(z(d, DType.F32), y(d, 0))),
         new Case("ce: no classes", "logits", "class", d -> F.crossEntropy(z(d, DType.F32, 2, 0), y(d, 0, 0))),
-        new Case("ce: class index too large", "target", "outside [0, 3)",
-                d -> F.crossEntropy(z(d, DType.F32, 4, 3), y(d, 0, 1, 3, 0))),
-        new Case("ce: negative class index", "target", "outside [0, 3)",
-                d -> F.crossEntropy(z(d, DType.F32, 4, 3), y(d, 0, -1, 2, 0))),
-        new Case("ce backward: class index", "target", "outside",
-                d -> F.crossEntropyBackward(s(d), z(d, DType.F32, 4, 3), y(d, 0, 1, 7, 0), M, -100, 0)),
         new Case("ce: label smoothing above 1", "labelSmoothing", "[0, 1]",
                 d -> F.crossEntropy(z(d, DType.F32, 4, 3), y(d, 0, 0, 0, 0), M, -100, 1.5)),
         new Case("ce: label smoothing negative", "labelSmoothing", "[0, 1]",
@@ -96,6 +94,45 @@ class LossBadInputTest {
                 d -> F.centerNetFocalLossBackward(z(d, DType.F32, 4), z(d, DType.F32, 4), z(d, DType.F32, 4), 2, 4)),
         new Case("focal backward: closed gradOut", "gradOut", "closed",
                 d -> F.centerNetFocalLossBackward(closed(d), z(d, DType.F32, 4), z(d, DType.F32, 4), 2, 4)));
+
+    /**
+     * Class indices are checked where they are host memory (cpu, emu) before any kernel runs; on cuda
+     * they are not (torch's device assert): there the row's loss is NaN (classIndicesOnCuda).
+     */
+    static final List<Case> CLASS_INDICES = List.of(
+        new Case("ce: class index too large", "target", "outside [0, 3)",
+                d -> F.crossEntropy(z(d, DType.F32, 4, 3), y(d, 0, 1, 3, 0))),
+        new Case("ce: negative class index", "target", "outside [0, 3)",
+                d -> F.crossEntropy(z(d, DType.F32, 4, 3), y(d, 0, -1, 2, 0))),
+        new Case("ce backward: class index", "target", "outside",
+                d -> F.crossEntropyBackward(s(d), z(d, DType.F32, 4, 3), y(d, 0, 1, 7, 0), M, -100, 0)));
+
+    @TestFactory
+    Stream<DynamicTest> classIndicesOnHostMemory() {
+        return TestDevices.host().filter(d -> d.type() != Device.Type.CUDA)
+                .flatMap(d -> CLASS_INDICES.stream().map(b -> dynamicTest(b.what() + " on " + d, () -> {
+                    try (Scope s = Scope.open()) {
+                        BadInput.assertRejects(b.what(), b.argument(), b.says(), () -> b.call().run(d));
+                    }
+                })));
+    }
+
+    /** On cuda an out-of-range class gives its row a NaN loss and NaN gradient, the other rows their values. */
+    @TestFactory
+    Stream<DynamicTest> classIndicesOnCuda() {
+        return TestDevices.host().filter(d -> d.type() == Device.Type.CUDA).map(d -> dynamicTest("NaN row on " + d, () -> {
+            try (Scope s = Scope.open()) {
+                Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8, 9}, new long[] {3, 3}, d);
+                Tensor t = y(d, 0, 3, 2);
+                float[] l = F.crossEntropy(x, t, Reduction.NONE, -100, 0).toFloatArray();
+                org.junit.jupiter.api.Assertions.assertTrue(Float.isFinite(l[0]) && Float.isNaN(l[1]) && Float.isFinite(l[2]));
+                float[] g = F.crossEntropyBackward(Tensor.ones(new long[] {3}, DType.F32, d), x, t, Reduction.NONE, -100, 0)
+                        .toFloatArray();
+                for (int c = 0; c < 3; c++)
+                    org.junit.jupiter.api.Assertions.assertTrue(Float.isFinite(g[c]) && Float.isNaN(g[3 + c]) && Float.isFinite(g[6 + c]));
+            }
+        }));
+    }
 
     @TestFactory
     Stream<DynamicTest> rejected() {

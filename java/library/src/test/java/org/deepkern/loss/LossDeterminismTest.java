@@ -4,9 +4,6 @@ import static org.deepkern.testing.EmuSchedules.sameInEveryOrder;
 import static org.deepkern.testing.RowChecks.normal;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
-import java.util.function.Function;
-import org.deepkern.DType;
-import org.deepkern.DeepKern;
 import org.deepkern.Device;
 import org.deepkern.Emulator;
 import org.deepkern.Scope;
@@ -14,6 +11,7 @@ import org.deepkern.Tensor;
 import org.deepkern.ops.F;
 import org.deepkern.ops.Reduction;
 import org.deepkern.testing.EmuSchedules;
+import org.deepkern.testing.TestDevices;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -63,8 +61,10 @@ class LossDeterminismTest {
 
     @Test
     void repeatedRunsGiveTheSameBits() {
-        float[] first = all(Device.CPU);
-        for (int i = 0; i < 3; i++) assertArrayEquals(first, all(Device.CPU), "cpu run " + i);
+        TestDevices.host().forEach(dev -> {
+            float[] first = all(dev);
+            for (int i = 0; i < 3; i++) assertArrayEquals(first, all(dev), dev + " run " + i);
+        });
     }
 
     @Test
