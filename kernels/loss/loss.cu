@@ -168,7 +168,7 @@ void sum_chunks(const Exec& ex, const LossArgs& a, const LossWorkspace& w, const
         launch(ex, "loss_chunks", loss_chunk_kernel<T, I>, dim3(grid_for(ex, w.chunks, 1, 4)), dim3(kLossLanes), 0, a,
                rows, values, w.sums, w.counts, w.chunks);
     launch(ex, "loss_final", loss_final_kernel<T>, dim3(1), dim3(kLossLanes), 0, a, static_cast<const float*>(w.sums),
-           static_cast<const int64_t*>(w.counts), w.chunks, w.total, !values ? false : true);
+           static_cast<const int64_t*>(w.counts), w.chunks, w.total, values);
 }
 
 template <typename T, typename I, int Mode>
