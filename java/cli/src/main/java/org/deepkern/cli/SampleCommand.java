@@ -110,7 +110,7 @@ final class SampleCommand implements Callable<Integer> {
     }
 
     /** The samples' first two coordinates over the target's components (circles at 1 and 2 std). */
-    private static void plot(Path png, GaussianMixture g, float[] samples, String title) throws IOException {
+    static void plot(Path png, GaussianMixture g, float[] samples, String title) throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(800).height(800).title(title).xAxisTitle("x1").yAxisTitle("x2").build();
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
