@@ -74,12 +74,12 @@ public final class ActNorm extends FlowLayer {
         return parameter("logScale");
     }
 
-    private void check(String op, Tensor x) {
-        FlowOps.input(op, "x", x);
+    private void check(String op, String name, Tensor x) {
+        FlowOps.input(op, name, x);
         if (x.shape(1) != channels)
-            throw DeepKernException.invalidArgument(op, "x", "expected [N, " + channels + ", ...], got " + Arrays.toString(x.shape()));
+            throw DeepKernException.invalidArgument(op, name, "expected [N, " + channels + ", ...], got " + Arrays.toString(x.shape()));
         if (x.dtype() != bias().dtype() || !x.device().equals(bias().device()))
-            throw DeepKernException.invalidArgument(op, "x", "expected " + bias().dtype() + " on " + bias().device()
+            throw DeepKernException.invalidArgument(op, name, "expected " + bias().dtype() + " on " + bias().device()
                     + " (the parameters'), got " + x.dtype() + " on " + x.device());
     }
 
@@ -114,7 +114,7 @@ public final class ActNorm extends FlowLayer {
      */
     @Override
     public FlowResult forwardWithLogDet(Tensor x) {
-        check("ActNorm.forward", x);
+        check("ActNorm.forward", "x", x);
         if (isTraining() && !initialized) initialize(x);
         Tensor b = bias(), ls = logScale();
         float[] logs = ls.toFloatArray();
@@ -159,7 +159,7 @@ public final class ActNorm extends FlowLayer {
      */
     @Override
     public Tensor inverse(Tensor z) {
-        check("ActNorm.inverse", z);
+        check("ActNorm.inverse", "z", z);
         float[] logs = logScale().toFloatArray();
         float[] inv = new float[logs.length];
         for (int c = 0; c < logs.length; ++c) inv[c] = (float) Math.exp(-logs[c]);
