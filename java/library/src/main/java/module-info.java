@@ -9,6 +9,7 @@ module org.deepkern {
 
     exports org.deepkern;
     exports org.deepkern.ops;
+    exports org.deepkern.autograd;
     exports org.deepkern.nn;
     exports org.deepkern.diffusion;
     exports org.deepkern.detect;

@@ -65,6 +65,19 @@ public final class Generator {
     }
 
     /**
+     * Moves the counter (torch's {@code Generator.set_offset}): with {@link #offset()} it saves and
+     * restores the generator, so draws repeat bit for bit (what gradient checkpointing's recomputation relies on).
+     *
+     * @param offset the next counter a draw reads, at least 0
+     * @return this generator
+     */
+    public synchronized Generator offset(long offset) {
+        if (offset < 0) throw DeepKernException.invalidArgument("Generator.offset", "offset", "expected >= 0, got " + offset);
+        this.offset = offset;
+        return this;
+    }
+
+    /**
      * Reserves the counters of n normals (one counter gives four).
      *
      * @param n how many values the draw makes

@@ -15,6 +15,7 @@ import org.deepkern.internal.GradSlot;
 import org.deepkern.internal.NativeTensor;
 import org.deepkern.internal.TensorFormat;
 import org.deepkern.internal.ops.Arithmetic;
+import org.deepkern.internal.ops.Derivatives;
 import org.deepkern.internal.ops.Reductions;
 
 /**
@@ -588,9 +589,9 @@ public final class Tensor implements AutoCloseable {
     public Tensor contiguous() {
         final String op = "Tensor.contiguous";
         ensureOpen(op);
-        if (contiguous) return view(op, shape.clone(), compactStrides(shape), 0);
+        if (contiguous) return Derivatives.reshaped(op, this, view(op, shape.clone(), compactStrides(shape), 0));
         Tensor out = empty(op, shape, dtype, device());
-        return written(out, () -> out.memory.copyFrom(op, memory));
+        return Derivatives.reshaped(op, this, written(out, () -> out.memory.copyFrom(op, memory)));
     }
 
     /**
@@ -605,7 +606,7 @@ public final class Tensor implements AutoCloseable {
         long[] s = inferShape(op, newShape);
         if (!contiguous) throw DeepKernException.invalidArgument(op, "this", "the tensor is a view with strides "
                 + Arrays.toString(strides) + ", not contiguous: use reshape() or contiguous() first");
-        return view(op, s, compactStrides(s), 0);
+        return Derivatives.reshaped(op, this, view(op, s, compactStrides(s), 0));
     }
 
     /**
@@ -619,9 +620,9 @@ public final class Tensor implements AutoCloseable {
         final String op = "Tensor.reshape";
         ensureOpen(op);
         long[] s = inferShape(op, newShape);
-        if (contiguous) return view(op, s, compactStrides(s), 0);
-        try (Tensor c = contiguous()) {
-            return c.view(op, s, compactStrides(s), 0);
+        if (contiguous) return Derivatives.reshaped(op, this, view(op, s, compactStrides(s), 0));
+        try (Tensor c = Derivatives.untaped(this::contiguous)) {
+            return Derivatives.reshaped(op, this, c.view(op, s, compactStrides(s), 0));
         }
     }
 
@@ -662,7 +663,7 @@ public final class Tensor implements AutoCloseable {
         long[] s = memory.permutedShape(op, d);
         long[] st = new long[d.length];
         for (int i = 0; i < d.length; i++) st[i] = strides[d[i]];
-        return view(op, s, st, 0);
+        return Derivatives.permuted(op, this, d, view(op, s, st, 0));
     }
 
     /**
@@ -681,7 +682,7 @@ public final class Tensor implements AutoCloseable {
         s[b] = shape[a];
         st[a] = strides[b];
         st[b] = strides[a];
-        return view(op, s, st, 0);
+        return Derivatives.transposed(op, this, a, b, view(op, s, st, 0));
     }
 
     /**
@@ -698,7 +699,7 @@ public final class Tensor implements AutoCloseable {
         int d = dim(op, "dim", dim, shape.length);
         long from = start < 0 && start >= -shape[d] ? start + shape[d] : start;  // torch: a negative start counts from the end
         long[] s = memory.narrowedShape(op, d, from, length);
-        return view(op, s, strides.clone(), from * strides[d]);
+        return Derivatives.narrowed(op, this, d, from, view(op, s, strides.clone(), from * strides[d]));
     }
 
     /**
@@ -727,7 +728,7 @@ public final class Tensor implements AutoCloseable {
             st[i] = i < lead || (own == 1 && want != 1) ? 0 : strides[i - lead];
         }
         checkShape(op, s);
-        return view(op, s, st, 0);
+        return Derivatives.expanded(op, this, view(op, s, st, 0));
     }
 
     /**
@@ -750,7 +751,7 @@ public final class Tensor implements AutoCloseable {
                 st[i] = strides[j++];
             }
         }
-        return view(op, s, st, 0);
+        return Derivatives.reshaped(op, this, view(op, s, st, 0));
     }
 
     /**
@@ -763,14 +764,14 @@ public final class Tensor implements AutoCloseable {
         final String op = "Tensor.squeeze";
         ensureOpen(op);
         int d = dim(op, "dim", dim, shape.length);
-        if (shape[d] != 1) return view(op, shape.clone(), strides.clone(), 0);
+        if (shape[d] != 1) return Derivatives.reshaped(op, this, view(op, shape.clone(), strides.clone(), 0));
         long[] s = new long[shape.length - 1], st = new long[shape.length - 1];
         for (int i = 0, j = 0; i < shape.length; i++) {
             if (i == d) continue;
             s[j] = shape[i];
             st[j++] = strides[i];
         }
-        return view(op, s, st, 0);
+        return Derivatives.reshaped(op, this, view(op, s, st, 0));
     }
 
     /**
@@ -790,7 +791,7 @@ public final class Tensor implements AutoCloseable {
             long len = Math.min(splitSize, shape[d] - at);
             long[] s = shape.clone();
             s[d] = len;
-            out.add(view(op, s, strides.clone(), at * strides[d]));
+            out.add(Derivatives.narrowed(op, this, d, at, view(op, s, strides.clone(), at * strides[d])));
             if (shape[d] == 0) break;
         }
         return out;
@@ -856,7 +857,7 @@ public final class Tensor implements AutoCloseable {
         }
         s[d] = total;
         Tensor out = c.output(first.dtype, s);
-        return written(out, () -> {
+        return Derivatives.joined(op, tensors, d, stack, Derivatives.untaped(() -> written(out, () -> {
             long at = 0;
             for (Tensor t : tensors) {
                 long len = stack ? 1 : t.shape[d];
@@ -865,7 +866,7 @@ public final class Tensor implements AutoCloseable {
                 }
                 at += len;
             }
-        });
+        })));
     }
 
     private long[] unsqueezedShape(int d) {
@@ -884,7 +885,7 @@ public final class Tensor implements AutoCloseable {
         final String op = "Tensor.to";
         ensureOpen(op);
         if (device == null) throw DeepKernException.invalidArgument(op, "device", "expected a device, got null");
-        if (device.equals(device())) return view(op, shape.clone(), strides.clone(), 0);
+        if (device.equals(device())) return Derivatives.reshaped(op, this, view(op, shape.clone(), strides.clone(), 0));
         if (!contiguous) {
             try (Tensor c = contiguous()) {
                 return c.to(device);
@@ -893,10 +894,10 @@ public final class Tensor implements AutoCloseable {
         Tensor out = empty(op, shape, dtype, device);
         long bytes = numel * dtype.byteSize();
         try (BytePointer host = new BytePointer(Math.max(1, bytes))) {
-            return written(out, () -> {
+            return Derivatives.reshaped(op, this, written(out, () -> {
                 copyToHost(op, host);
                 out.copyFromHost(op, host);
-            });
+            }));
         }
     }
 
@@ -910,9 +911,9 @@ public final class Tensor implements AutoCloseable {
         final String op = "Tensor.to";
         ensureOpen(op);
         if (target == null) throw DeepKernException.invalidArgument(op, "dtype", "expected a dtype, got null");
-        if (target == dtype) return view(op, shape.clone(), strides.clone(), 0);
+        if (target == dtype) return Derivatives.reshaped(op, this, view(op, shape.clone(), strides.clone(), 0));
         Tensor out = empty(op, shape, target, device());
-        return written(out, () -> memory.castInto(op, out.memory));
+        return Derivatives.reshaped(op, this, written(out, () -> memory.castInto(op, out.memory)));
     }
 
     /**
@@ -1377,7 +1378,7 @@ public final class Tensor implements AutoCloseable {
         final String op = "Tensor.clone";
         ensureOpen(op);
         Tensor out = empty(op, shape, dtype, device());
-        return written(out, () -> out.memory.copyFrom(op, memory));
+        return Derivatives.reshaped(op, this, written(out, () -> out.memory.copyFrom(op, memory)));
     }
 
     // ---- gradients: a leaf's side of org.deepkern.autograd ----

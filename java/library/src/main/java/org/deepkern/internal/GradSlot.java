@@ -15,4 +15,6 @@ public final class GradSlot {
     public Tensor grad;
     /** The tape node that made the tensor, while its tape records or waits for backward; null for a leaf. */
     public Object node;
+    /** Which of that node's outputs the tensor is. */
+    public int outputIndex;
 }

@@ -14,6 +14,8 @@ import org.deepkern.DeepKernException;
 import org.deepkern.Device;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
+import org.deepkern.autograd.NoGrad;
+import org.deepkern.autograd.Tape;
 
 /**
  * A layer, as torch.nn.Module: a function of one tensor built from {@link org.deepkern.ops.F} ops,
@@ -64,7 +66,8 @@ public abstract class Module implements AutoCloseable {
     // ---- registration, for subclasses' constructors ----
 
     /**
-     * Adds a parameter the module owns from now on.
+     * Adds a parameter the module owns from now on; a floating one is marked {@link
+     * Tensor#requiresGrad(boolean)}, as torch's {@code nn.Parameter}, so a tape's backward fills its gradient.
      *
      * @param name its name, unique in this module, without dots
      * @param tensor the tensor, or null for one the module does not have (as torch's bias=False)
@@ -72,6 +75,7 @@ public abstract class Module implements AutoCloseable {
      */
     protected final Tensor registerParameter(String name, Tensor tensor) {
         checkName(name);
+        if (tensor != null && tensor.dtype().isFloating()) tensor.requiresGrad(true);
         parameters.put(name, tensor);
         return tensor;
     }
@@ -218,7 +222,10 @@ public abstract class Module implements AutoCloseable {
             if (old == null) continue;
             Tensor now = done.get(old);
             if (now == null) {
-                now = Scope.detach(f.apply(old));
+                try (NoGrad paused = Tape.noGrad()) {
+                    now = Scope.detach(f.apply(old));
+                }
+                if (now != old) now.requiresGrad(old.requiresGrad());
                 done.put(old, now);
                 done.put(now, now);  // a module met twice already holds the new tensor
                 if (now != old) old.close();

@@ -9,6 +9,7 @@ import org.deepkern.Device;
 import org.deepkern.Generator;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
+import org.deepkern.autograd.Tape;
 import org.deepkern.ops.AttentionParams;
 import org.deepkern.ops.CausalMask;
 import org.deepkern.ops.F;
@@ -190,10 +191,16 @@ public final class MultiHeadAttention extends Module {
             Tensor q = turned(qkv.narrow(1, 0, heads));
             Tensor k = turned(qkv.narrow(1, heads, kvHeads));
             Tensor v = qkv.narrow(1, heads + (long) kvHeads, kvHeads);
-            Tensor merged = Tensor.empty(new long[] {b, l, heads, headDim}, input.dtype(), input.device());
             AttentionParams p = AttentionParams.defaults().withCausal(causal ? CausalMask.TOP_LEFT : CausalMask.NONE);
-            F.scaledDotProductAttention(q, k, v, p, merged.permute(0, 2, 1, 3));
-            return scope.keep(F.linear(merged.view(b, l, heads * headDim), outWeight, outBias, null, residual));
+            Tensor merged;
+            if (Tape.isRecording()) {  // an out form is not recorded: the heads are copied side by side instead
+                merged = F.scaledDotProductAttention(q, k, v, p).out().permute(0, 2, 1, 3).reshape(b, l, heads * headDim);
+            } else {
+                Tensor heads4 = Tensor.empty(new long[] {b, l, heads, headDim}, input.dtype(), input.device());
+                F.scaledDotProductAttention(q, k, v, p, heads4.permute(0, 2, 1, 3));
+                merged = heads4.view(b, l, heads * headDim);
+            }
+            return scope.keep(F.linear(merged, outWeight, outBias, null, residual));
         }
     }
 

@@ -60,7 +60,7 @@ public final class Activations {
 
     public static Tensor forward(Call c, Act act, Tensor x, Tensor bias) {
         Tensor in = c.tensor("x", x);
-        return fresh(c.output(in.dtype(), in.shape()), out -> forward(c, act, x, bias, out));
+        return Derivatives.activation(c, act, x, bias, fresh(c.output(in.dtype(), in.shape()), out -> forward(c, act, x, bias, out)));
     }
 
     public static Tensor forward(Call c, Act act, Tensor x, Tensor bias, Tensor out) {
@@ -99,7 +99,7 @@ public final class Activations {
 
     public static Tensor gated(Call c, Act act, Tensor gate, Tensor up) {
         Tensor g = c.tensor("gate", gate);
-        return fresh(c.output(g.dtype(), g.shape()), out -> gated(c, act, gate, up, out));
+        return Derivatives.gated(c, act, gate, up, fresh(c.output(g.dtype(), g.shape()), out -> gated(c, act, gate, up, out)));
     }
 
     public static Tensor gated(Call c, Act act, Tensor gate, Tensor up, Tensor out) {
@@ -130,7 +130,7 @@ public final class Activations {
     public static Tensor gatedSplit(Call c, Act act, Tensor x) {
         Tensor in = c.tensor("x", x);
         long[] half = c.shape((shape, ndim) -> dk_gated_split_output_shape(c.context(), handle(in), shape, ndim));
-        return fresh(c.output(in.dtype(), half), out -> gatedSplit(c, act, x, out));
+        return Derivatives.gatedSplit(c, act, x, fresh(c.output(in.dtype(), half), out -> gatedSplit(c, act, x, out)));
     }
 
     public static Tensor gatedSplit(Call c, Act act, Tensor x, Tensor out) {

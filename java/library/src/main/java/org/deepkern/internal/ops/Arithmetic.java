@@ -22,11 +22,13 @@ public final class Arithmetic {
     public static Tensor binary(Call c, int op, Tensor a, Tensor b, double alpha) {
         Tensor ta = c.tensor("this", a), tb = c.tensor("other", b);
         long[] shape = c.shape((s, nd) -> dk_binary_output_shape(c.context(), handle(ta), handle(tb), s, nd), RENAMES);
-        return fresh(c.output(ta.dtype(), shape), out -> binaryInto(c, op, a, b, alpha, out));
+        return Derivatives.binary(c.op(), op, a, b, alpha,
+                fresh(c.output(ta.dtype(), shape), out -> binaryInto(c, op, a, b, alpha, out)));
     }
 
     /** a op (alpha b) into a itself (torch's add_ and friends): other must broadcast to a's shape. */
     public static Tensor inPlace(Call c, int op, Tensor a, Tensor b, double alpha) {
+        Derivatives.inPlace(c, a, b);
         return binaryInto(c, op, a, b, alpha, a);
     }
 
@@ -39,11 +41,13 @@ public final class Arithmetic {
     /** a op scalar (scalar op a when scalarFirst), into a new tensor like a. */
     public static Tensor scalar(Call c, int op, Tensor a, double scalar, boolean scalarFirst) {
         Tensor ta = c.tensor("this", a);
-        return fresh(c.output(ta.dtype(), ta.shape()), out -> scalarInto(c, op, a, scalar, scalarFirst, out));
+        return Derivatives.scalar(c.op(), op, a, scalar, scalarFirst,
+                fresh(c.output(ta.dtype(), ta.shape()), out -> scalarInto(c, op, a, scalar, scalarFirst, out)));
     }
 
     /** a op scalar into a itself. */
     public static Tensor scalarInPlace(Call c, int op, Tensor a, double scalar) {
+        Derivatives.inPlace(c, a, null);
         return scalarInto(c, op, a, scalar, false, a);
     }
 

@@ -41,7 +41,7 @@ public final class Attention {
 
     /** The forward into new tensors. */
     public static AttentionResult forward(Call c, Tensor q, Tensor k, Tensor v, AttentionParams p) {
-        return forward(c, q, k, v, p, null);
+        return Derivatives.attention(c, q, k, v, p, Derivatives.untaped(() -> forward(c, q, k, v, p, null)));
     }
 
     /**

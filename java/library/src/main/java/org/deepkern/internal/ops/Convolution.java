@@ -57,7 +57,8 @@ public final class Convolution {
         try (dk_conv2d_params np = params(c, p)) {
             outShape = shape(c, s -> dk_conv2d_output_shape(c.context(), np, handle(in), handle(wt), s));
         }
-        return fresh(c.output(in.dtype(), outShape), out -> conv2d(c, x, w, bias, residual, p, out));
+        return Derivatives.conv2d(c, x, w, bias, residual, p,
+                fresh(c.output(in.dtype(), outShape), out -> conv2d(c, x, w, bias, residual, p, out)));
     }
 
     public static Tensor conv2d(Call c, Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams p, Tensor out) {
@@ -125,7 +126,8 @@ public final class Convolution {
         try (dk_conv2d_params np = params(c, p)) {
             outShape = shape(c, s -> dk_conv_transpose2d_output_shape(c.context(), np, handle(in), handle(wt), s));
         }
-        return fresh(c.output(in.dtype(), outShape), out -> transpose2d(c, x, w, bias, p, out));
+        return Derivatives.convTranspose2d(c, x, w, bias, p,
+                fresh(c.output(in.dtype(), outShape), out -> transpose2d(c, x, w, bias, p, out)));
     }
 
     public static Tensor transpose2d(Call c, Tensor x, Tensor w, Tensor bias, Conv2dParams p, Tensor out) {

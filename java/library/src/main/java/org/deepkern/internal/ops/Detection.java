@@ -189,8 +189,9 @@ public final class Detection {
         Tensor x = c.tensor("input", input), b = c.tensor("boxes", boxes);
         // sizes the C call will refuse make an empty output: nothing is allocated for a bad argument
         long[] shape = {extent(b, 2, 0), extent(x, 4, 1), Math.max(outH, 0), Math.max(outW, 0)};
-        return fresh(c.output(x.dtype(), shape), o -> c.check(dk_roi_align(c.context(), handle(x), handle(b), outH, outW,
-                spatialScale, samplingRatio, aligned ? 1 : 0, handle(o)), ROI_RENAMES));
+        return Derivatives.roiAlign(c, input, boxes, spatialScale, samplingRatio, aligned, fresh(c.output(x.dtype(), shape),
+                o -> c.check(dk_roi_align(c.context(), handle(x), handle(b), outH, outW, spatialScale, samplingRatio,
+                        aligned ? 1 : 0, handle(o)), ROI_RENAMES)));
     }
 
     /** roi_align's input gradient [N, C, H, W] = inputShape from gradOut [K, C, outH, outW]. */

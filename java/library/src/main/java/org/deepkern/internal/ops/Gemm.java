@@ -22,8 +22,8 @@ public final class Gemm {
 
     public static Tensor matmul(Call c, Tensor a, Tensor b, boolean transA, boolean transB) {
         Tensor ta = c.tensor("a", a), tb = c.tensor("b", b);
-        return fresh(c.output(ta.dtype(), matmulShape(c, ta, tb, transA, transB)),
-                out -> matmul(c, a, b, transA, transB, out));
+        return Derivatives.matmul(c, a, b, transA, transB, fresh(c.output(ta.dtype(), matmulShape(c, ta, tb, transA, transB)),
+                out -> matmul(c, a, b, transA, transB, out)));
     }
 
     public static Tensor matmul(Call c, Tensor a, Tensor b, boolean transA, boolean transB, Tensor out) {
@@ -40,7 +40,8 @@ public final class Gemm {
     /** act(x @ weight^T + bias) + residual; act, bias and residual may be null. */
     public static Tensor linear(Call c, Tensor x, Tensor weight, Tensor bias, Act act, Tensor residual) {
         Tensor in = c.tensor("x", x), w = c.tensor("weight", weight);
-        return fresh(c.output(in.dtype(), linearShape(c, in, w)), out -> linear(c, x, weight, bias, act, residual, out));
+        return Derivatives.linear(c, x, weight, bias, act, residual,
+                fresh(c.output(in.dtype(), linearShape(c, in, w)), out -> linear(c, x, weight, bias, act, residual, out)));
     }
 
     public static Tensor linear(Call c, Tensor x, Tensor weight, Tensor bias, Act act, Tensor residual, Tensor out) {

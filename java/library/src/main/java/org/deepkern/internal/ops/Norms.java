@@ -22,7 +22,7 @@ public final class Norms {
 
     public static Tensor softmax(Call c, Tensor x, boolean log) {
         Tensor in = c.tensor("x", x);
-        return fresh(c.output(in.dtype(), in.shape()), out -> softmax(c, x, log, out));
+        return Derivatives.softmax(c, x, log, fresh(c.output(in.dtype(), in.shape()), out -> softmax(c, x, log, out)));
     }
 
     public static Tensor softmax(Call c, Tensor x, boolean log, Tensor out) {
@@ -40,7 +40,8 @@ public final class Norms {
     public static Tensor layerNorm(Call c, Tensor x, Tensor weight, Tensor bias, double eps) {
         Tensor in = c.tensor("x", x);
         eps(c, eps);
-        return fresh(c.output(in.dtype(), in.shape()), out -> layerNorm(c, x, weight, bias, eps, out));
+        return Derivatives.norm(c, x, weight, bias, eps, false,
+                fresh(c.output(in.dtype(), in.shape()), out -> layerNorm(c, x, weight, bias, eps, out)));
     }
 
     public static Tensor layerNorm(Call c, Tensor x, Tensor weight, Tensor bias, double eps, Tensor out) {
@@ -54,7 +55,8 @@ public final class Norms {
     public static Tensor rmsNorm(Call c, Tensor x, Tensor weight, double eps) {
         Tensor in = c.tensor("x", x);
         eps(c, eps);
-        return fresh(c.output(in.dtype(), in.shape()), out -> rmsNorm(c, x, weight, eps, out));
+        return Derivatives.norm(c, x, weight, null, eps, true,
+                fresh(c.output(in.dtype(), in.shape()), out -> rmsNorm(c, x, weight, eps, out)));
     }
 
     public static Tensor rmsNorm(Call c, Tensor x, Tensor weight, double eps, Tensor out) {

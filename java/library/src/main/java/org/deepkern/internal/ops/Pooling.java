@@ -64,12 +64,14 @@ public final class Pooling {
     /** The pooled x and, for max pooling when withIndices, the argmax indices. */
     public static PoolResult forward(Call c, Tensor x, Spec s, boolean withIndices) {
         Tensor in = c.tensor("x", x);
+        boolean taped = Derivatives.records(x);  // max pooling's backward reads the indices
         try (dk_pool2d_params np = params(c, s); Scope outputs = Scope.open()) {
             long[] shape = outputShape(c, np, handle(in), "x");
             Tensor out = c.output(in.dtype(), shape);
-            Tensor indices = withIndices ? c.output(DType.I64, shape) : null;
+            Tensor indices = withIndices || (taped && s.max()) ? c.output(DType.I64, shape) : null;
             c.check(dk_pool2d_forward(c.context(), np, handle(in), handle(out), Call.handleOrNull(indices)));
-            return new PoolResult(outputs.keep(out), outputs.keep(indices));
+            if (taped) Derivatives.pool(c, x, s, out, indices);
+            return new PoolResult(outputs.keep(out), withIndices ? outputs.keep(indices) : null);
         }
     }
 
@@ -106,6 +108,7 @@ public final class Pooling {
     private static Tensor pyramid(Call c, Tensor x, Layout layout, java.util.function.Consumer<dk_pyramid_pool_params> set) {
         Tensor in = c.tensor("x", x);
         c.required("layout", layout, "NCHW or NHWC");
+        Derivatives.refuse(c.op(), x);
         try (dk_pyramid_pool_params np = new dk_pyramid_pool_params().layout(layout.ordinal())) {
             set.accept(np);
             long[] shape = c.shape((s, d) -> dk_pyramid_pool_output_shape(c.context(), np, handle(in), s, d),

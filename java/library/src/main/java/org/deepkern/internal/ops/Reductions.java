@@ -39,8 +39,9 @@ public final class Reductions {
             long[] shape = c.shape((s, nd) -> dk_reduce_output_shape(c.context(), op, handle(t), d, dims.length,
                     keepdim ? 1 : 0, s, nd, dtype), "x", "this", "dims", dimsName);
             DType outType = DType.of(dtype.code(), dtype.bits());
-            return fresh(c.output(outType, shape), out -> c.check(dk_reduce(c.context(), op, c.in("this", x), d,
-                    dims.length, keepdim ? 1 : 0, c.in("out", out)), "x", "this", "dims", dimsName));
+            return Derivatives.reduce(c.op(), op, x, dims, keepdim, fresh(c.output(outType, shape), out -> c.check(
+                    dk_reduce(c.context(), op, c.in("this", x), d, dims.length, keepdim ? 1 : 0, c.in("out", out)),
+                    "x", "this", "dims", dimsName)));
         }
     }
 }

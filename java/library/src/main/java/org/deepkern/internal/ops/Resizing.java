@@ -72,8 +72,8 @@ public final class Resizing {
         try (dk_interpolate_params n = new dk_interpolate_params()) {
             fill(c, n, p, scales);
             long[] shape = resized(c, "x", in.shape(), p.layout(), size[0], size[1]);
-            return fresh(c.output(in.dtype(), shape), out -> c.check(dk_interpolate_forward(c.context(), n, handle(in),
-                    handle(out))));
+            return Derivatives.interpolate(c, x, scales, p, fresh(c.output(in.dtype(), shape),
+                    out -> c.check(dk_interpolate_forward(c.context(), n, handle(in), handle(out)))));
         }
     }
 

@@ -20,8 +20,9 @@ public final class Rope {
             throw c.invalid("base", "expected a finite number > 0 (as an f32), got " + base);
         if (offset < 0) throw c.invalid("positionOffset", "expected >= 0, got " + offset);
         int code = layout == RopeLayout.HALF_SPLIT ? DK_ROPE_HALF_SPLIT : DK_ROPE_INTERLEAVED;
-        return fresh(c.output(in.dtype(), in.shape()), out -> c.check(backward
+        Tensor y = fresh(c.output(in.dtype(), in.shape()), out -> c.check(backward
                 ? dk_rope_backward(c.context(), c.in(name, x), code, (float) base, offset, c.in("out", out))
                 : dk_rope_forward(c.context(), c.in(name, x), code, (float) base, offset, c.in("out", out))));
+        return backward ? y : Derivatives.rope(c, x, layout, base, offset, y);
     }
 }
