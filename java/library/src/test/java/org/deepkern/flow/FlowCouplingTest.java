@@ -181,4 +181,20 @@ class FlowCouplingTest {
             assertArrayEquals(ld.toFloatArray(), first, "cpu and " + device + " give the same bits");
         }
     }
+
+    /** The emulator's every thread schedule gives the same log-det bits (the reduction is a fixed butterfly). */
+    @org.junit.jupiter.api.Test
+    void logDetSameInEveryEmuSchedule() {
+        int n = 13, m = 77;
+        Random r = new Random(9);
+        float[] x = randn(r, n * m, 1), h = randn(r, n * 2 * m, 3);
+        org.deepkern.testing.EmuSchedules.sameInEveryOrder("coupling log-det", 1234, () -> {
+            try (Scope scope = Scope.open()) {
+                Tensor xt = Tensor.of(x, new long[] {n, m}, Device.EMU), ht = Tensor.of(h, new long[] {n, 2 * m}, Device.EMU);
+                Tensor ld = Tensor.zeros(new long[] {n}, DType.F32, Device.EMU);
+                F.affineCouplingForward(xt, ht, ld);
+                return ld.toFloatArray();
+            }
+        });
+    }
 }
