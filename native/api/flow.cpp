@@ -54,6 +54,7 @@ dk_status coupling(const char* op, bool inverse, dk_context* ctx, const dk_tenso
             for (const Checked* other : {&ic, &hc, &oc}) check_disjoint(lc, *other);
             a.logdet = static_cast<float*>(lc.data);
         }
+        if (a.rows == 0 || (a.m == 0 && !a.logdet)) return;  // nothing to write, however many samples
         DK_BACKEND_CALL(ctx, flow_coupling, ic.dtype, a);
     });
 }
@@ -99,6 +100,7 @@ DK_API dk_status dk_flow_coupling_backward(dk_context* ctx, const dk_tensor* x, 
         check_disjoint(gh, gx);
         a.grad_x = gx.data;
         a.grad_h = gh.data;
+        if (xc.numel == 0) return;  // no element to write, however many samples
         DK_BACKEND_CALL(ctx, flow_coupling_backward, xc.dtype, a);
     });
 }

@@ -197,4 +197,18 @@ class FlowCouplingTest {
             }
         });
     }
+
+    /** 2^40 samples of no elements: nothing to write and nothing to loop over. */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void manyEmptySamples(Device device) {
+        try (Scope scope = Scope.open()) {
+            Tensor x = Tensor.zeros(new long[] {1L << 40, 0}, DType.F32, device);
+            Tensor h = Tensor.zeros(new long[] {1L << 40, 0}, DType.F32, device);
+            assertArrayEquals(new long[] {1L << 40, 0}, F.affineCouplingForward(x, h, null).shape());
+            assertArrayEquals(new long[] {1L << 40, 0}, F.affineCouplingInverse(x, h, null).shape());
+            CouplingGrads g = F.affineCouplingBackward(x, h, x, null);
+            assertArrayEquals(new long[] {1L << 40, 0}, g.h().shape());
+        }
+    }
 }
