@@ -10,7 +10,8 @@ import picocli.CommandLine.ParameterException;
 /** The deepkern command line. */
 @Command(name = "deepkern", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "GPU kernels for the JVM.",
-        subcommands = {InfoCommand.class, BenchCommand.class, SampleCommand.class, RfCommand.class})
+        subcommands = {InfoCommand.class, BenchCommand.class, SampleCommand.class, RfCommand.class,
+                CheckpointBenchCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
         System.exit(run(args));

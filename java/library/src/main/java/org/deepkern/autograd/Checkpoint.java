@@ -72,13 +72,16 @@ public final class Checkpoint {
         long[] counters = new long[gens.length];
         for (int i = 0; i < gens.length; i++) counters[i] = gens[i].offset();
 
-        // the forward runs on a tape of its own, closed at once: it tells whether a gradient flows
-        // through the segment (from its inputs or from parameters it reads) and keeps nothing
+        // the forward runs under a probe, which saves nothing: it tells whether a gradient flows
+        // through the segment (from its inputs or from parameters it reads)
         Tensor out;
         boolean flows;
-        try (Tape inner = Tape.open()) {
+        Recorder.TapeFrame probe = Recorder.openProbe();
+        try {
             out = segment.apply(inputs);
             flows = out.requiresGrad();
+        } finally {
+            Recorder.close(probe);
         }
         if (!flows) return out;
         boolean[] wanted = new boolean[inputs.length];

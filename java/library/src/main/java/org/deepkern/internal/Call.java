@@ -21,6 +21,8 @@ public final class Call {
     private final String op;
     private Tensor first;
     private String firstName;
+    private boolean inputNeedsGrad;  // some tensor argument needs a gradient
+    private final java.util.List<Tensor> made = new java.util.ArrayList<>(2);  // the outputs this call made itself
 
     public Call(String op) {
         this.op = op;
@@ -42,11 +44,18 @@ public final class Call {
             throw invalid(name, "'" + firstName + "' is on " + first.device() + ", '" + name + "' on " + t.device()
                     + ": move one with to(device)");
         }
+        inputNeedsGrad |= t.requiresGrad();
         return t;
     }
 
-    /** The native handle of a checked tensor argument. */
+    /**
+     * The native handle of a checked tensor argument. A caller's {@code out} tensor is refused while
+     * a tape records and an input needs a gradient: an out form is not recorded (torch refuses it too).
+     */
     public dk_tensor in(String name, Tensor t) {
+        if (inputNeedsGrad && name.equals("out") && made.stream().noneMatch(m -> m == t) && Recorder.recording()) throw invalid("out", "an out form "
+                + "is not recorded on a tape, and an input needs a gradient: call the form that returns its result (or "
+                + "run under Tape.noGrad())");
         return handle(tensor(name, t));
     }
 
@@ -83,7 +92,9 @@ public final class Call {
      */
     public Tensor output(DType dtype, long... shape) {
         try {
-            return Tensor.empty(shape, dtype, device());
+            Tensor out = Tensor.empty(shape, dtype, device());
+            made.add(out);
+            return out;
         } catch (DeepKernException e) {
             throw new DeepKernException(e.status(), op + ": cannot make its output " + Arrays.toString(shape) + " of "
                     + dtype.name().toLowerCase() + ": " + e.getMessage());

@@ -27,12 +27,18 @@ public final class Recorder {
         Tensor[] apply(Tensor[] gradOutputs, Tensor[] saved);
     }
 
-    /** One open tape: its nodes in recording order and how many no-grad sections are open over it. */
+    /**
+     * One open tape: its nodes in recording order and how many no-grad sections are open over it. A
+     * probe only marks which outputs would need a gradient: it saves nothing and cannot run backward.
+     */
     public static final class TapeFrame {
         private final List<Node> nodes = new ArrayList<>();
+        private final boolean probe;
         private int paused;
 
-        private TapeFrame() {}
+        private TapeFrame(boolean probe) {
+            this.probe = probe;
+        }
     }
 
     /** Where an input's gradient goes: a node's output, or a leaf's slot. */
@@ -92,7 +98,19 @@ public final class Recorder {
 
     /** Opens a tape on this thread; ops record into it until a newer one opens or it closes. */
     public static TapeFrame open() {
-        TapeFrame f = new TapeFrame();
+        return open(false);
+    }
+
+    /**
+     * Opens a probe: ops run under it mark their outputs as needing a gradient as a tape would, but
+     * nothing is saved (what a checkpointed segment's forward needs to know, at no memory cost).
+     */
+    public static TapeFrame openProbe() {
+        return open(true);
+    }
+
+    private static TapeFrame open(boolean probe) {
+        TapeFrame f = new TapeFrame(probe);
         TAPES.get().push(f);
         return f;
     }
@@ -139,6 +157,10 @@ public final class Recorder {
 
     private static void append(String op, Tensor[] inputs, Tensor[] outputs, Tensor[] saved, BackwardFn fn) {
         TapeFrame tape = TAPES.get().peek();
+        if (tape.probe) {
+            mark(tape, new Node(op, new Edge[0], outputs, new Tensor[0], null), outputs);
+            return;
+        }
         Edge[] edges = new Edge[inputs.length];
         for (int i = 0; i < inputs.length; i++) {
             Tensor t = inputs[i];
@@ -157,7 +179,11 @@ public final class Recorder {
         } finally {
             tape.paused--;
         }
-        Node node = new Node(op, edges, outputs, aliases, fn);
+        mark(tape, new Node(op, edges, outputs, aliases, fn), outputs);
+    }
+
+    /** Makes node the maker of outputs and appends it to tape. */
+    private static void mark(TapeFrame tape, Node node, Tensor[] outputs) {
         for (int i = 0; i < outputs.length; i++) {
             GradSlot s = Access.gradSlot(outputs[i]);
             s.node = node;

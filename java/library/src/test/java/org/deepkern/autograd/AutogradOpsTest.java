@@ -200,6 +200,13 @@ class AutogradOpsTest {
         c.add(new Case("interpolate bilinear", shapes(s(1, 2, 3, 4)),
                 x -> F.interpolate(x[0], new long[] {5, 7}, InterpolateParams.of(InterpolationMode.BILINEAR)),
                 r -> Refs.bilinear(r[0], 2, 3, 4, 5, 7), EXACT));
+        c.add(new Case("sppf", shapes(s(1, 2, 4, 5)), x -> F.sppf(x[0], 3, Conv2dParams.Layout.NCHW), r -> {
+            double[] p1 = Refs.pool(r[0], 2, 4, 5, 3, 1, 1, true), p2 = Refs.pool(p1, 2, 4, 5, 3, 1, 1, true);
+            double[] p3 = Refs.pool(p2, 2, 4, 5, 3, 1, 1, true), o = new double[4 * 40];
+            double[][] parts = {r[0], p1, p2, p3};
+            for (int k = 0; k < 4; k++) System.arraycopy(parts[k], 0, o, k * 40, 40);
+            return o;
+        }, EXACT));
         return c;
     }
 

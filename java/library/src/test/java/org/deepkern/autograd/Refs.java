@@ -4,16 +4,16 @@ import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 
 /** Double-precision references of the recorded ops, written plainly from their definitions. */
-final class Refs {
+public final class Refs {
     private Refs() {}
 
-    static long numel(long[] s) {
+    public static long numel(long[] s) {
         long n = 1;
         for (long e : s) n *= e;
         return n;
     }
 
-    static long[] broadcast(long[] a, long[] b) {
+    public static long[] broadcast(long[] a, long[] b) {
         int n = Math.max(a.length, b.length);
         long[] s = new long[n];
         for (int i = 0; i < n; i++) {
@@ -25,7 +25,7 @@ final class Refs {
     }
 
     /** The flat index into a tensor of shape s broadcast to out, of out's flat element i. */
-    static int source(long[] s, long[] out, int i) {
+    public static int source(long[] s, long[] out, int i) {
         int idx = 0, stride = 1;
         for (int d = out.length - 1, k = s.length - 1; d >= 0; d--, k--) {
             long coord = i % out[d];
@@ -38,21 +38,21 @@ final class Refs {
         return idx;
     }
 
-    static double[] binary(double[] a, long[] as, double[] b, long[] bs, DoubleBinaryOperator f) {
+    public static double[] binary(double[] a, long[] as, double[] b, long[] bs, DoubleBinaryOperator f) {
         long[] out = broadcast(as, bs);
         double[] r = new double[(int) numel(out)];
         for (int i = 0; i < r.length; i++) r[i] = f.applyAsDouble(a[source(as, out, i)], b[source(bs, out, i)]);
         return r;
     }
 
-    static double[] map(double[] x, DoubleUnaryOperator f) {
+    public static double[] map(double[] x, DoubleUnaryOperator f) {
         double[] r = new double[x.length];
         for (int i = 0; i < x.length; i++) r[i] = f.applyAsDouble(x[i]);
         return r;
     }
 
     /** x [..shape] summed over the dims marked, kept as extent 1 (then flat, so keepdim does not matter). */
-    static double[] sum(double[] x, long[] shape, boolean[] reduced, double scale) {
+    public static double[] sum(double[] x, long[] shape, boolean[] reduced, double scale) {
         long[] out = shape.clone();
         for (int d = 0; d < shape.length; d++) if (reduced[d]) out[d] = 1;
         double[] r = new double[(int) numel(out)];
@@ -69,7 +69,7 @@ final class Refs {
         return r;
     }
 
-    static double[] permute(double[] x, long[] shape, int[] dims) {
+    public static double[] permute(double[] x, long[] shape, int[] dims) {
         int n = shape.length;
         long[] out = new long[n];
         for (int i = 0; i < n; i++) out[i] = shape[dims[i]];
@@ -94,7 +94,7 @@ final class Refs {
     }
 
     /** a [M, K] (or [K, M] when transA) times b [K, N] (or [N, K] when transB). */
-    static double[] matmul(double[] a, double[] b, int m, int k, int n, boolean transA, boolean transB) {
+    public static double[] matmul(double[] a, double[] b, int m, int k, int n, boolean transA, boolean transB) {
         double[] r = new double[m * n];
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++) {
@@ -106,7 +106,7 @@ final class Refs {
     }
 
     /** x [M, K] @ w [N, K]^T + b, then act, then + residual (act, b and residual may be null). */
-    static double[] linear(double[] x, double[] w, double[] b, int m, int k, int n, DoubleUnaryOperator act, double[] residual) {
+    public static double[] linear(double[] x, double[] w, double[] b, int m, int k, int n, DoubleUnaryOperator act, double[] residual) {
         double[] r = matmul(x, w, m, k, n, false, true);
         for (int i = 0; i < r.length; i++) {
             double v = r[i] + (b == null ? 0 : b[i % n]);
@@ -116,7 +116,7 @@ final class Refs {
         return r;
     }
 
-    static double[] softmax(double[] x, int cols, boolean log) {
+    public static double[] softmax(double[] x, int cols, boolean log) {
         double[] r = new double[x.length];
         for (int o = 0; o < x.length; o += cols) {
             double max = Double.NEGATIVE_INFINITY, sum = 0;
@@ -127,7 +127,7 @@ final class Refs {
         return r;
     }
 
-    static double[] norm(double[] x, double[] w, double[] b, int cols, double eps, boolean rms) {
+    public static double[] norm(double[] x, double[] w, double[] b, int cols, double eps, boolean rms) {
         double[] r = new double[x.length];
         for (int o = 0; o < x.length; o += cols) {
             double mean = 0, var = 0;
@@ -144,7 +144,7 @@ final class Refs {
     }
 
     /** NCHW convolution, no groups: x [n, c, h, w], w [o, c, kh, kw], then act and + residual. */
-    static double[] conv2d(double[] x, double[] wt, double[] b, int n, int c, int h, int w, int o, int kh, int kw,
+    public static double[] conv2d(double[] x, double[] wt, double[] b, int n, int c, int h, int w, int o, int kh, int kw,
                            int stride, int pad, DoubleUnaryOperator act, double[] residual) {
         int ho = (h + 2 * pad - kh) / stride + 1, wo = (w + 2 * pad - kw) / stride + 1;
         double[] r = new double[n * o * ho * wo];
@@ -168,7 +168,7 @@ final class Refs {
     }
 
     /** NCHW transposed convolution: x [n, c, h, w], w [c, o, kh, kw]: each input pixel scatters its taps. */
-    static double[] convTranspose2d(double[] x, double[] wt, double[] b, int n, int c, int h, int w, int o, int kh, int kw,
+    public static double[] convTranspose2d(double[] x, double[] wt, double[] b, int n, int c, int h, int w, int o, int kh, int kw,
                                     int stride, int pad) {
         int ho = (h - 1) * stride - 2 * pad + kh, wo = (w - 1) * stride - 2 * pad + kw;
         double[] r = new double[n * o * ho * wo];
@@ -191,7 +191,7 @@ final class Refs {
     }
 
     /** softmax(q k^T / sqrt(d)) v over [bh, l, d] heads, top-left causal when asked. */
-    static double[] attention(double[] q, double[] k, double[] v, int bh, int l, int d, boolean causal) {
+    public static double[] attention(double[] q, double[] k, double[] v, int bh, int l, int d, boolean causal) {
         double[] r = new double[bh * l * d];
         for (int h = 0; h < bh; h++)
             for (int i = 0; i < l; i++) {
@@ -210,7 +210,7 @@ final class Refs {
     }
 
     /** The half-split rotary embedding of [bh, l, d] rows at positions 0..l-1. */
-    static double[] rope(double[] x, int bh, int l, int d, double base) {
+    public static double[] rope(double[] x, int bh, int l, int d, double base) {
         double[] r = x.clone();
         int half = d / 2;
         for (int h = 0; h < bh; h++)
@@ -225,7 +225,7 @@ final class Refs {
     }
 
     /** Max (or average, padding counted) pooling of NCHW planes: k x k windows, stride s, padding p. */
-    static double[] pool(double[] x, int planes, int h, int w, int k, int s, int p, boolean max) {
+    public static double[] pool(double[] x, int planes, int h, int w, int k, int s, int p, boolean max) {
         int ho = (h + 2 * p - k) / s + 1, wo = (w + 2 * p - k) / s + 1;
         double[] r = new double[planes * ho * wo];
         for (int c = 0; c < planes; c++)
@@ -245,7 +245,7 @@ final class Refs {
     }
 
     /** Bilinear resize of NCHW planes, align_corners false (torch's source index, clamped at 0). */
-    static double[] bilinear(double[] x, int planes, int h, int w, int ho, int wo) {
+    public static double[] bilinear(double[] x, int planes, int h, int w, int ho, int wo) {
         double[] r = new double[planes * ho * wo];
         for (int c = 0; c < planes; c++)
             for (int y = 0; y < ho; y++)
@@ -260,11 +260,11 @@ final class Refs {
         return r;
     }
 
-    static double sigmoid(double x) {
+    public static double sigmoid(double x) {
         return 1 / (1 + Math.exp(-x));
     }
 
-    static double silu(double x) {
+    public static double silu(double x) {
         return x * sigmoid(x);
     }
 }

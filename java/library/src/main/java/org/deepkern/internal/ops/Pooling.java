@@ -91,6 +91,7 @@ public final class Pooling {
 
     /** He et al.'s spatial pyramid pooling of x over levels (grid sizes). */
     public static Tensor spp(Call c, Tensor x, int[] levels, Layout layout) {
+        Derivatives.refuse(c.op(), x);
         int[] l = c.required("levels", levels, "grid sizes");
         if (l.length < 1 || l.length > DK_MAX_PYRAMID_LEVELS)
             throw c.invalid("levels", "expected 1 to " + DK_MAX_PYRAMID_LEVELS + " grid sizes, got " + l.length);
@@ -102,19 +103,33 @@ public final class Pooling {
 
     /** YOLOv5's SPPF pooling of x: x and three chained kernel x kernel stride-1 max pools, concatenated over channels. */
     public static Tensor sppf(Call c, Tensor x, int kernel, Layout layout) {
-        return pyramid(c, x, layout, n -> n.kind(DK_PYRAMID_SPPF).kernel(kernel));
+        if (!Derivatives.records(x)) return pyramid(c, x, layout, n -> n.kind(DK_PYRAMID_SPPF).kernel(kernel));
+        // on a tape, the same stages from the recorded pool and cat, once the fused form's checks pass
+        pyramid(c, x, layout, n -> n.kind(DK_PYRAMID_SPPF).kernel(kernel), false);
+        Spec pool = Spec.windowed(true, Pool2dParams.of(kernel).withStride(1).withPadding(kernel / 2).withLayout(layout));
+        try (Tensor p1 = forward(c, x, pool, false).output(); Tensor p2 = forward(c, p1, pool, false).output();
+             Tensor p3 = forward(c, p2, pool, false).output()) {
+            return Tensor.cat(java.util.List.of(x, p1, p2, p3), layout == Layout.NHWC ? 3 : 1);
+        }
     }
 
     private static Tensor pyramid(Call c, Tensor x, Layout layout, java.util.function.Consumer<dk_pyramid_pool_params> set) {
+        return pyramid(c, x, layout, set, true);
+    }
+
+    /** The fused pyramid pooling, or (run false) only its arguments' validation: null then. */
+    private static Tensor pyramid(Call c, Tensor x, Layout layout, java.util.function.Consumer<dk_pyramid_pool_params> set,
+                                  boolean run) {
         Tensor in = c.tensor("x", x);
         c.required("layout", layout, "NCHW or NHWC");
-        Derivatives.refuse(c.op(), x);
         try (dk_pyramid_pool_params np = new dk_pyramid_pool_params().layout(layout.ordinal())) {
             set.accept(np);
             long[] shape = c.shape((s, d) -> dk_pyramid_pool_output_shape(c.context(), np, handle(in), s, d),
                     "params.levels", "levels", "params.kernel", "kernel");
+            if (!run) return null;
             return fresh(c.output(in.dtype(), shape), out -> c.check(dk_pyramid_pool_forward(c.context(), np, handle(in),
                     handle(out))));
         }
     }
+
 }
