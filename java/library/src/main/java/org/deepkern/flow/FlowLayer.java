@@ -9,7 +9,9 @@ import org.deepkern.nn.Module;
  * <p>Direction: {@link #forwardWithLogDet} maps data to noise (x to z) and returns log |det dz/dx|,
  * nflows' convention ({@code Transform.forward(inputs) -> (outputs, logabsdet)}); {@link #inverse}
  * maps noise back to data. Inputs are [N, C, ...]: feature vectors [N, D] (C = D) or images
- * [N, C, H, W]; dim 1 is the channel (feature) dim every layer works across.
+ * [N, C, H, W]; dim 1 is the channel (feature) dim every layer works across. The layers compute in
+ * f32 (the fused coupling op itself, {@link org.deepkern.ops.F#affineCouplingForward}, takes f16 and
+ * bf16 too).
  *
  * <p>{@link Module#forward} must return a tensor, so the pair (z, logDet) comes from
  * {@link #forwardWithLogDet}; {@link #forward} gives z alone. The forward records itself on an

@@ -38,13 +38,16 @@ final class FlowOps {
         return outputs;
     }
 
-    /** x checked as a flow input: open, floating, at least [N, C]. */
+    /**
+     * x checked as a flow input: open, f32, at least [N, C]. The layers compute in f32 (their
+     * parameters and the host-built 1x1 weights are f32); F.affineCoupling* take f16 / bf16 too.
+     */
     static Tensor input(String op, String name, Tensor x) {
         new Call(op).tensor(name, x);
         if (x.ndim() < 2)
             throw DeepKernException.invalidArgument(op, name, "expected [N, C, ...] (at least 2 dims), got " + Arrays.toString(x.shape()));
-        if (x.dtype() != DType.F32 && x.dtype() != DType.F16 && x.dtype() != DType.BF16)
-            throw DeepKernException.invalidArgument(op, name, "expected a floating tensor, got " + x.dtype());
+        if (x.dtype() != DType.F32)
+            throw DeepKernException.invalidArgument(op, name, "expected F32 (the flow layers compute in f32), got " + x.dtype());
         return x;
     }
 

@@ -51,6 +51,8 @@ class FlowBadInputTest {
             new Case("ActNorm x null", "x", "", d -> new ActNorm(3, d).forwardWithLogDet(null)),
             new Case("ActNorm z", "z", "ActNorm.inverse: ", d -> new ActNorm(3, d).inverse(t(d, 2, 2))),
             new Case("ActNorm dtype", "x", "F32", d -> new ActNorm(2, d).forwardWithLogDet(t(d, DType.BF16, 2, 2))),
+            new Case("coupling bf16", "x", "F32", d -> new AffineCoupling(4, lin(2, 4, d), Mask.HALVES, false).forwardWithLogDet(t(d, DType.BF16, 3, 4))),
+            new Case("squeeze integer", "x", "F32", d -> new Squeeze().forwardWithLogDet(t(d, DType.I32, 1, 2, 2, 2))),
             new Case("Conv1x1 channels", "channels", "new InvertibleConv1x1: ", d -> new InvertibleConv1x1(0, d, new Generator(1))),
             new Case("Conv1x1 generator", "generator", "", d -> new InvertibleConv1x1(2, d, null)),
             new Case("Conv1x1 x", "x", "InvertibleConv1x1.forward: ", d -> new InvertibleConv1x1(2, d, new Generator(1)).forwardWithLogDet(t(d, 2, 3))),
