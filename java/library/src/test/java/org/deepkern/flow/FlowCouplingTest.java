@@ -21,8 +21,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The fused affine coupling (F.affineCouplingForward / Inverse / Backward) against a double
  * reference written here: s = sigmoid(raw + 2), y = (x + t) s, x = y / s - t, logdet = sum log s,
- * dx = dt = dy s, draw = (dy (x + t) s + dlogdet)(1 - s). Sizes around the 32-lane row walk
- * (1, 31, 32, 33, 100) and sample counts around the 4-row blocks; f32 and the 16-bit dtypes.
+ * dx = dt = dy s, draw = (dy (x + t) s + dlogdet)(1 - s). Row sizes for every packing of rows into
+ * warps (1, 2, 3, 8, 9, 17 elements) and around the 32-lane row walk (31, 32, 33, 100), sample
+ * counts that leave the last warp part-filled; f32 and the 16-bit dtypes.
  */
 class FlowCouplingTest {
     static Stream<Device> devices() {
@@ -63,7 +64,10 @@ class FlowCouplingTest {
     @ParameterizedTest
     @MethodSource("devices")
     void matchesDoubleReference(Device device) {
-        int[][] shapes = {{1, 1}, {5, 1}, {3, 31}, {4, 32}, {9, 33}, {2, 100}, {0, 7}, {6, 0}};
+        // rows of m elements pack 32 / L to a warp (L the power of two >= m, up to 32): counts that
+        // do not fill the last warp, and each packing
+        int[][] shapes = {{1, 1}, {5, 1}, {37, 1}, {130, 2}, {41, 3}, {23, 8}, {19, 9}, {70, 17}, {3, 31}, {4, 32},
+                {9, 33}, {2, 100}, {0, 7}, {6, 0}};
         for (DType dtype : new DType[] {DType.F32, DType.BF16, DType.F16}) {
             double rtol = dtype == DType.F32 ? 2e-5 : 1e-2, atol = dtype == DType.F32 ? 2e-5 : 2e-2;
             for (int[] nm : shapes) {
@@ -159,7 +163,11 @@ class FlowCouplingTest {
     @ParameterizedTest
     @MethodSource("devices")
     void logDetDeterministic(Device device) {
-        int n = 37, m = 1000;
+        logDetDeterministic(device, 37, 1000);
+        logDetDeterministic(device, 101, 5);
+    }
+
+    static void logDetDeterministic(Device device, int n, int m) {
         Random r = new Random(3);
         float[] x = randn(r, n * m, 1), h = randn(r, n * 2 * m, 3);
         float[] first = null;
@@ -185,7 +193,11 @@ class FlowCouplingTest {
     /** The emulator's every thread schedule gives the same log-det bits (the reduction is a fixed butterfly). */
     @org.junit.jupiter.api.Test
     void logDetSameInEveryEmuSchedule() {
-        int n = 13, m = 77;
+        logDetSameInEveryEmuSchedule(13, 77);
+        logDetSameInEveryEmuSchedule(45, 6);
+    }
+
+    static void logDetSameInEveryEmuSchedule(int n, int m) {
         Random r = new Random(9);
         float[] x = randn(r, n * m, 1), h = randn(r, n * 2 * m, 3);
         org.deepkern.testing.EmuSchedules.sameInEveryOrder("coupling log-det", 1234, () -> {
