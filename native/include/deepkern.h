@@ -807,6 +807,71 @@ DK_API dk_status dk_attention_backward(dk_context* ctx, const dk_attention_param
                                        const dk_tensor* grad_out, dk_tensor* grad_q, dk_tensor* grad_k,
                                        dk_tensor* grad_v);
 
+/* ---- losses ----
+ * torch.nn.functional's losses as fused kernels (kernels/loss/loss.cu), forward and backward. Every
+ * loss reads f32, f16 or bf16, computes in f32 and writes its input's dtype. Reduced losses
+ * (mean, sum) are deterministic: fixed chunks of items summed in a fixed order into partials, then
+ * the partials in a fixed order, on every backend (no atomics): the same bits on every run, and the
+ * same bits on cpu and emu. A reduced loss is a 0-d tensor; its backward takes a 0-d grad_out. */
+typedef enum dk_reduction {
+    DK_REDUCTION_NONE = 0, /* the loss of each element (row), shaped like the target */
+    DK_REDUCTION_MEAN = 1, /* the mean: over the elements, or cross-entropy's non-ignored rows; none: NaN */
+    DK_REDUCTION_SUM = 2   /* the sum; none: 0 */
+} dk_reduction;
+
+typedef enum dk_loss_kind {
+    DK_LOSS_MSE = 0,             /* (x - t)^2 */
+    DK_LOSS_L1 = 1,              /* |x - t| */
+    DK_LOSS_SMOOTH_L1 = 2,       /* |d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta, d = x - t (beta 0: l1) */
+    DK_LOSS_BCE_WITH_LOGITS = 3  /* (1 - t) x + (1 + (pw - 1) t) (log1p(exp(-|x|)) + max(-x, 0)) */
+} dk_loss_kind;
+
+/* An element-wise loss of input x and target t (same shape and dtype). beta: smooth l1's (finite,
+ * >= 0), ignored by the others. pos_weight: binary cross-entropy only (NULL otherwise, or for none):
+ * x's dtype, 1-D with 1 element or x's last extent, the weight pw of the positive term broadcast
+ * along x's last dim. out: x's shape for DK_REDUCTION_NONE, 0-d otherwise. */
+DK_API dk_status dk_loss_forward(dk_context* ctx, int32_t kind, int32_t reduction, float beta, const dk_tensor* input,
+                                 const dk_tensor* target, const dk_tensor* pos_weight, dk_tensor* out);
+/* The gradient of the loss with respect to input, given grad_out (0-d for mean and sum, the loss's
+ * shape for none): grad_input like input. The target gets no gradient. */
+DK_API dk_status dk_loss_backward(dk_context* ctx, int32_t kind, int32_t reduction, float beta,
+                                  const dk_tensor* input, const dk_tensor* target, const dk_tensor* pos_weight,
+                                  const dk_tensor* grad_out, dk_tensor* grad_input);
+
+/* Cross-entropy (torch's cross_entropy with class indices): logits [N, C] or [N, C, d1, ...] (or
+ * [C] with a 0-d target), target i32 or i64 class indices shaped like logits without dim 1. Row loss:
+ * logsumexp(x) - (1 - s) x_y - s mean_c(x_c), s = label_smoothing in [0, 1]; 0 for a row whose
+ * target is ignore_index. Mean divides by the non-ignored rows (all ignored: NaN). A target outside
+ * [0, C) that is not ignore_index is an error on cpu and emu (checked before any kernel runs); on
+ * cuda it is not checked (torch's device assert) and gives that row a NaN loss and NaN gradient,
+ * never an out-of-bounds read. */
+typedef struct dk_cross_entropy_params {
+    int32_t reduction;      /* dk_reduction */
+    int64_t ignore_index;   /* torch's default: -100 */
+    float label_smoothing;  /* in [0, 1] */
+} dk_cross_entropy_params;
+
+/* out: target's shape for none, 0-d otherwise, logits' dtype. */
+DK_API dk_status dk_cross_entropy_forward(dk_context* ctx, const dk_cross_entropy_params* params,
+                                          const dk_tensor* logits, const dk_tensor* target, dk_tensor* out);
+/* grad_logits like logits: grad_out's share times (softmax(x) - (1 - s) onehot(y) - s / C); 0 for an
+ * ignored row. */
+DK_API dk_status dk_cross_entropy_backward(dk_context* ctx, const dk_cross_entropy_params* params,
+                                           const dk_tensor* logits, const dk_tensor* target,
+                                           const dk_tensor* grad_out, dk_tensor* grad_logits);
+
+/* CenterNet's penalty-reduced pixel-wise focal loss (Zhou et al. 2019, the repo's _neg_loss) of
+ * logits x against a heatmap gt of the same shape and dtype, p = sigmoid(x):
+ *   sum over gt == 1 of -(1 - p)^alpha log p, plus over gt < 1 of -(1 - gt)^beta p^alpha log(1 - p),
+ *   divided by max(1, the number of gt == 1),
+ * with log p = -softplus(-x) and log(1 - p) = -softplus(x) (no clamped sigmoid). alpha, beta finite
+ * and >= 0 (CenterNet: 2, 4). out 0-d; grad_out 0-d; grad_logits like logits. */
+DK_API dk_status dk_centernet_focal_loss_forward(dk_context* ctx, float alpha, float beta, const dk_tensor* logits,
+                                                 const dk_tensor* heatmap, dk_tensor* out);
+DK_API dk_status dk_centernet_focal_loss_backward(dk_context* ctx, float alpha, float beta, const dk_tensor* logits,
+                                                  const dk_tensor* heatmap, const dk_tensor* grad_out,
+                                                  dk_tensor* grad_logits);
+
 /* ---- kernel emulator (emu contexts) ---- */
 typedef enum dk_emu_schedule {
     DK_EMU_FORWARD = 0, /* threads of a block run in thread-index order between barriers */

@@ -9,6 +9,7 @@ import org.deepkern.internal.ops.Convolution;
 import org.deepkern.internal.ops.Diffusion;
 import org.deepkern.internal.ops.Flows;
 import org.deepkern.internal.ops.Gemm;
+import org.deepkern.internal.ops.Losses;
 import org.deepkern.internal.ops.Norms;
 import org.deepkern.internal.ops.Pooling;
 import org.deepkern.internal.ops.Pooling.Spec;
@@ -1068,6 +1069,225 @@ public final class F {
      */
     public static CouplingGrads affineCouplingBackward(Tensor x, Tensor h, Tensor gradY, Tensor gradLogDet) {
         return Flows.couplingBackward(new Call("F.affineCouplingBackward"), x, h, gradY, gradLogDet);
+    }
+
+    // ---- losses: torch.nn.functional's, fused forward and backward ----
+    //
+    // Inputs may be f32, f16 or bf16 (computed in f32, returned in the input's dtype) and views
+    // (read through a compact copy). MEAN and SUM are deterministic: the same bits on every run and
+    // every thread count, and the same on cpu and emu (a fixed summation order, no atomics).
+
+    /** torch's default ignore_index of cross_entropy. */
+    public static final long CROSS_ENTROPY_IGNORE_INDEX = -100;
+
+    /**
+     * Mean squared error, {@code (input - target)^2}, as {@code torch.nn.functional.mse_loss}.
+     *
+     * @param input the prediction
+     * @param target the target, input's shape and dtype
+     * @param reduction NONE (input's shape), MEAN or SUM (0-d)
+     * @return the loss
+     */
+    public static Tensor mseLoss(Tensor input, Tensor target, Reduction reduction) {
+        return Losses.forward(new Call("F.mseLoss"), Losses.MSE, input, target, reduction, 0, null);
+    }
+
+    /**
+     * The gradient of {@link #mseLoss} with respect to input.
+     *
+     * @param gradOut the gradient of the loss: 0-d for MEAN and SUM, the loss's shape for NONE
+     * @param input the forward's input
+     * @param target the forward's target
+     * @param reduction the forward's reduction
+     * @return the gradient of input, input's shape
+     */
+    public static Tensor mseLossBackward(Tensor gradOut, Tensor input, Tensor target, Reduction reduction) {
+        return Losses.backward(new Call("F.mseLossBackward"), Losses.MSE, gradOut, input, target, reduction, 0, null);
+    }
+
+    /**
+     * Mean absolute error, {@code |input - target|}, as {@code torch.nn.functional.l1_loss}.
+     *
+     * @param input the prediction
+     * @param target the target, input's shape and dtype
+     * @param reduction NONE (input's shape), MEAN or SUM (0-d)
+     * @return the loss
+     */
+    public static Tensor l1Loss(Tensor input, Tensor target, Reduction reduction) {
+        return Losses.forward(new Call("F.l1Loss"), Losses.L1, input, target, reduction, 0, null);
+    }
+
+    /**
+     * The gradient of {@link #l1Loss} with respect to input: sign(input - target) (0 where equal), as torch.
+     *
+     * @param gradOut the gradient of the loss: 0-d for MEAN and SUM, the loss's shape for NONE
+     * @param input the forward's input
+     * @param target the forward's target
+     * @param reduction the forward's reduction
+     * @return the gradient of input, input's shape
+     */
+    public static Tensor l1LossBackward(Tensor gradOut, Tensor input, Tensor target, Reduction reduction) {
+        return Losses.backward(new Call("F.l1LossBackward"), Losses.L1, gradOut, input, target, reduction, 0, null);
+    }
+
+    /**
+     * Smooth L1 (Huber-like) loss, as {@code torch.nn.functional.smooth_l1_loss}: with
+     * {@code d = input - target}, {@code 0.5 d^2 / beta} where {@code |d| < beta}, else
+     * {@code |d| - 0.5 beta}; beta 0 is the L1 loss.
+     *
+     * @param input the prediction
+     * @param target the target, input's shape and dtype
+     * @param reduction NONE (input's shape), MEAN or SUM (0-d)
+     * @param beta where the loss turns from quadratic to linear, finite and at least 0 (torch's default 1)
+     * @return the loss
+     */
+    public static Tensor smoothL1Loss(Tensor input, Tensor target, Reduction reduction, double beta) {
+        return Losses.forward(new Call("F.smoothL1Loss"), Losses.SMOOTH_L1, input, target, reduction, beta, null);
+    }
+
+    /**
+     * The gradient of {@link #smoothL1Loss} with respect to input: {@code d / beta} where
+     * {@code |d| < beta}, else sign(d).
+     *
+     * @param gradOut the gradient of the loss: 0-d for MEAN and SUM, the loss's shape for NONE
+     * @param input the forward's input
+     * @param target the forward's target
+     * @param reduction the forward's reduction
+     * @param beta the forward's beta
+     * @return the gradient of input, input's shape
+     */
+    public static Tensor smoothL1LossBackward(Tensor gradOut, Tensor input, Tensor target, Reduction reduction,
+                                              double beta) {
+        return Losses.backward(new Call("F.smoothL1LossBackward"), Losses.SMOOTH_L1, gradOut, input, target, reduction,
+                beta, null);
+    }
+
+    /**
+     * Binary cross-entropy of logits, as {@code torch.nn.functional.binary_cross_entropy_with_logits}
+     * (no per-element weight), in the stable form
+     * {@code (1 - t) x + (1 + (pw - 1) t) (log1p(exp(-|x|)) + max(-x, 0))}, which without pos_weight
+     * is {@code max(x, 0) - x t + log1p(exp(-|x|))}.
+     *
+     * @param input the logits x
+     * @param target the targets t (probabilities), input's shape and dtype
+     * @param reduction NONE (input's shape), MEAN or SUM (0-d)
+     * @param posWeight the weight pw of the positive term, input's dtype, 1-D with one element or
+     *     input's last extent (broadcast along input's last dim, as torch broadcasts a [C] weight); null for 1
+     * @return the loss
+     */
+    public static Tensor binaryCrossEntropyWithLogits(Tensor input, Tensor target, Reduction reduction,
+                                                      Tensor posWeight) {
+        return Losses.forward(new Call("F.binaryCrossEntropyWithLogits"), Losses.BCE_WITH_LOGITS, input, target,
+                reduction, 0, posWeight);
+    }
+
+    /**
+     * The gradient of {@link #binaryCrossEntropyWithLogits} with respect to the logits:
+     * {@code (1 - t) - (1 + (pw - 1) t) sigmoid(-x)}, which without pos_weight is {@code sigmoid(x) - t}.
+     * The target and pos_weight get no gradient.
+     *
+     * @param gradOut the gradient of the loss: 0-d for MEAN and SUM, the loss's shape for NONE
+     * @param input the forward's logits
+     * @param target the forward's target
+     * @param reduction the forward's reduction
+     * @param posWeight the forward's pos_weight, or null
+     * @return the gradient of input, input's shape
+     */
+    public static Tensor binaryCrossEntropyWithLogitsBackward(Tensor gradOut, Tensor input, Tensor target,
+                                                              Reduction reduction, Tensor posWeight) {
+        return Losses.backward(new Call("F.binaryCrossEntropyWithLogitsBackward"), Losses.BCE_WITH_LOGITS, gradOut,
+                input, target, reduction, 0, posWeight);
+    }
+
+    /**
+     * Cross-entropy with class indices and torch's defaults: mean over the rows, ignore index -100,
+     * no label smoothing. See {@link #crossEntropy(Tensor, Tensor, Reduction, long, double)}.
+     *
+     * @param logits [N, C], [N, C, d1, ...] or [C]
+     * @param target class indices (i64 or i32), logits' shape without the class dim
+     * @return the mean loss, 0-d
+     */
+    public static Tensor crossEntropy(Tensor logits, Tensor target) {
+        return Losses.crossEntropy(new Call("F.crossEntropy"), logits, target, Reduction.MEAN,
+                CROSS_ENTROPY_IGNORE_INDEX, 0);
+    }
+
+    /**
+     * Cross-entropy of logits against class indices, as {@code torch.nn.functional.cross_entropy}
+     * (no class weights): a fused log-softmax and negative log-likelihood per row (max-subtracted, so
+     * large logits do not overflow). With label smoothing s the row loss is
+     * {@code (1 - s) (-log p_y) + s mean_c(-log p_c)}. A row whose target is ignoreIndex has loss 0
+     * and gradient 0; MEAN divides by the number of other rows (NaN when there is none). A target
+     * outside [0, C) that is not ignoreIndex fails with a {@link DeepKernException} on the cpu and emu
+     * devices; on cuda it is not checked (torch raises a device-side assert there) and that row's
+     * loss and gradient are NaN.
+     *
+     * @param logits [N, C], [N, C, d1, ...] (the class dim second, as torch's K-dimensional form) or [C]
+     * @param target class indices (i64 or i32), logits' shape without the class dim ([] for [C] logits)
+     * @param reduction NONE (target's shape), MEAN or SUM (0-d)
+     * @param ignoreIndex a target value whose rows do not count (torch's default -100)
+     * @param labelSmoothing s in [0, 1]
+     * @return the loss, logits' dtype
+     */
+    public static Tensor crossEntropy(Tensor logits, Tensor target, Reduction reduction, long ignoreIndex,
+                                      double labelSmoothing) {
+        return Losses.crossEntropy(new Call("F.crossEntropy"), logits, target, reduction, ignoreIndex, labelSmoothing);
+    }
+
+    /**
+     * The gradient of {@link #crossEntropy(Tensor, Tensor, Reduction, long, double)} with respect to the
+     * logits: {@code g (softmax(x) - (1 - s) onehot(y) - s / C)} per row, g the row's share of gradOut;
+     * 0 for ignored rows.
+     *
+     * @param gradOut the gradient of the loss: 0-d for MEAN and SUM, target's shape for NONE
+     * @param logits the forward's logits
+     * @param target the forward's target
+     * @param reduction the forward's reduction
+     * @param ignoreIndex the forward's ignore index
+     * @param labelSmoothing the forward's label smoothing
+     * @return the gradient of the logits, logits' shape
+     */
+    public static Tensor crossEntropyBackward(Tensor gradOut, Tensor logits, Tensor target, Reduction reduction,
+                                              long ignoreIndex, double labelSmoothing) {
+        return Losses.crossEntropyBackward(new Call("F.crossEntropyBackward"), gradOut, logits, target, reduction,
+                ignoreIndex, labelSmoothing);
+    }
+
+    /**
+     * CenterNet's penalty-reduced pixel-wise focal loss (Zhou et al. 2019, "Objects as Points"; the
+     * {@code _neg_loss} of the CenterNet repository) of heatmap logits against a Gaussian-splatted
+     * target heatmap. With {@code p = sigmoid(logit)}:
+     * {@code -(1 - p)^alpha log p} where the heatmap is 1, {@code -(1 - gt)^beta p^alpha log(1 - p)} where
+     * it is below 1, summed and divided by max(1, the number of positions where it is 1).
+     *
+     * <p>The loss is computed from the logits with {@code log p = -softplus(-x)} and
+     * {@code log(1 - p) = -softplus(x)}, which stays finite and accurate for any logit; the repository
+     * instead clamps sigmoid(x) to [1e-4, 1 - 1e-4] before its logs, so the two agree except where
+     * that clamp bites (|x| above about 9.2), where this loss keeps its true value and gradient.
+     *
+     * @param logits the predicted heatmap's logits, any shape (CenterNet: [N, classes, H, W])
+     * @param heatmap the target heatmap, values in [0, 1], logits' shape and dtype
+     * @param alpha the focusing exponent (CenterNet: 2), finite and at least 0
+     * @param beta the penalty-reduction exponent (CenterNet: 4), finite and at least 0
+     * @return the loss, 0-d, logits' dtype
+     */
+    public static Tensor centerNetFocalLoss(Tensor logits, Tensor heatmap, double alpha, double beta) {
+        return Losses.focal(new Call("F.centerNetFocalLoss"), logits, heatmap, alpha, beta);
+    }
+
+    /**
+     * The gradient of {@link #centerNetFocalLoss} with respect to the logits.
+     *
+     * @param gradOut the gradient of the loss, 0-d
+     * @param logits the forward's logits
+     * @param heatmap the forward's heatmap
+     * @param alpha the forward's alpha
+     * @param beta the forward's beta
+     * @return the gradient of the logits, logits' shape
+     */
+    public static Tensor centerNetFocalLossBackward(Tensor gradOut, Tensor logits, Tensor heatmap, double alpha,
+                                                    double beta) {
+        return Losses.focalBackward(new Call("F.centerNetFocalLossBackward"), gradOut, logits, heatmap, alpha, beta);
     }
 
     // ---- 2-D convolution ----

@@ -26,6 +26,7 @@ import org.deepkern.ops.Conv2dParams;
 import org.deepkern.ops.F;
 import org.deepkern.ops.GeluApproximation;
 import org.deepkern.ops.RopeLayout;
+import org.deepkern.ops.Reduction;
 import org.deepkern.ops.StepCoefs;
 
 /**
@@ -735,6 +736,55 @@ final class Ops {
                 case "copyIntoView" -> T[x].narrow(dim, start, length).copyFrom(T[x].narrow(dim, length, start));
                 default -> T[x].dtype() == DType.I64 ? T[x].toLongArray().length : T[x].toFloatArray().length;
             };
+        });
+
+        // ---- losses ----
+        op("F.mseLoss/l1Loss/smoothL1Loss/binaryCrossEntropyWithLogits and backward", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("input", s, t), y = d.tensor("target", d.like(s), d.like(t));
+            String k = d.option("loss", List.of("mse", "l1", "smoothL1", "bce"));
+            Reduction r = d.option("reduction", Arrays.asList(Reduction.NONE, Reduction.MEAN, Reduction.SUM, null));
+            double beta = d.scalar("beta", 0, 2);
+            if (r == Reduction.MEAN && Arrays.stream(s).anyMatch(e -> e == 0)) d.immodest();  // the mean of nothing: NaN
+            int pw = k.equals("bce") ? d.optional("posWeight", d.like(last(s)), d.like(t)) : -1;
+            boolean backward = d.bool("backward");
+            int g = backward ? d.tensor("gradOut", d.like(r == Reduction.NONE ? s : new long[0]), d.like(t)) : -1;
+            return T -> switch (k) {
+                case "mse" -> backward ? F.mseLossBackward(T[g], T[x], T[y], r) : F.mseLoss(T[x], T[y], r);
+                case "l1" -> backward ? F.l1LossBackward(T[g], T[x], T[y], r) : F.l1Loss(T[x], T[y], r);
+                case "smoothL1" -> backward ? F.smoothL1LossBackward(T[g], T[x], T[y], r, beta)
+                        : F.smoothL1Loss(T[x], T[y], r, beta);
+                default -> backward ? F.binaryCrossEntropyWithLogitsBackward(T[g], T[x], T[y], r, at(T, pw))
+                        : F.binaryCrossEntropyWithLogits(T[x], T[y], r, at(T, pw));
+            };
+        });
+        op("F.crossEntropy(Backward)", d -> {
+            long n = d.dim(), c = d.dim();
+            long[] s = d.chance(0.2) ? new long[] {n, c, d.dim() % 4} : new long[] {n, c};
+            DType t = d.dtype();
+            int x = d.tensor("logits", d.like(s), t);
+            long[] ts = s.length == 3 ? new long[] {n, s[2]} : new long[] {n};
+            int y = d.ints("target", d.like(ts), d.chance(0.5) ? DType.I32 : DType.I64, -1, (int) Math.min(c + 1, 40));
+            Reduction r = d.option("reduction", Arrays.asList(Reduction.NONE, Reduction.MEAN, Reduction.SUM, null));
+            long ignore = d.chance(0.5) ? -100 : d.integer("ignoreIndex", -1, 3);
+            double smoothing = d.chance(0.5) ? 0 : d.scalar("labelSmoothing", 0, 1);
+            // the mean over no counted row (none, or every one ignored) is NaN, as torch's
+            if (r == Reduction.MEAN && (n == 0 || s[s.length - 1] == 0 || ignore != -100)) d.immodest();
+            boolean backward = d.bool("backward");
+            int g = backward ? d.tensor("gradOut", d.like(r == Reduction.NONE ? ts : new long[0]), d.like(t)) : -1;
+            return T -> backward ? F.crossEntropyBackward(T[g], T[x], T[y], r, ignore, smoothing)
+                    : F.crossEntropy(T[x], T[y], r, ignore, smoothing);
+        });
+        op("F.centerNetFocalLoss(Backward)", d -> {
+            long[] s = d.shape();
+            DType t = d.dtype();
+            int x = d.tensor("logits", s, t), h = d.tensor("heatmap", d.like(s), d.like(t));
+            double alpha = d.scalar("alpha", 0, 4), beta = d.scalar("beta", 0, 4);
+            boolean backward = d.bool("backward");
+            int g = backward ? d.tensor("gradOut", d.like(new long[0]), d.like(t)) : -1;
+            return T -> backward ? F.centerNetFocalLossBackward(T[g], T[x], T[h], alpha, beta)
+                    : F.centerNetFocalLoss(T[x], T[h], alpha, beta);
         });
     }
 

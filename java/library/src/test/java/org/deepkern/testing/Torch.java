@@ -358,6 +358,49 @@ public final class Torch {
         }
     }
 
+    /**
+     * torch.nn.functional's element-wise losses (mse_loss, l1_loss, smooth_l1_loss with beta,
+     * binary_cross_entropy_with_logits with pos_weight or null) of x and t shaped shape, reduction as
+     * at::Reduction numbers it (0 none, 1 mean, 2 sum); the value and the gradient of x.
+     */
+    public static Result loss(String kind, float[] x, float[] t, long[] shape, float[] posWeight, long reduction,
+                              double beta, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, shape);
+            Tensor tt = torch.from_blob(new FloatPointer(t), shape).clone().to(scalarType(dtype));
+            Tensor y = switch (kind) {
+                case "mse" -> torch.mse_loss(tx, tt, reduction);
+                case "l1" -> torch.l1_loss(tx, tt, reduction);
+                case "smoothL1" -> torch.smooth_l1_loss(tx, tt, reduction, beta);
+                case "bce" -> torch.binary_cross_entropy_with_logits(tx, tt, new TensorOptional(), posWeight == null
+                        ? new TensorOptional()
+                        : new TensorOptional(torch.from_blob(new FloatPointer(posWeight), posWeight.length).clone()
+                                .to(scalarType(dtype))), reduction);
+                default -> throw new IllegalArgumentException(kind);
+            };
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
+    /**
+     * torch.nn.functional.cross_entropy of logits x (shape, class dim 1) against class indices
+     * (targetShape), no class weights; the value and the gradient of x.
+     */
+    public static Result crossEntropy(float[] x, long[] shape, long[] target, long[] targetShape, long reduction,
+                                      long ignoreIndex, double labelSmoothing, float[] gradOut, DType dtype) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor tx = leaf(x, dtype, shape);
+            float[] tv = new float[target.length];
+            for (int i = 0; i < tv.length; i++) tv[i] = target[i];
+            Tensor tt = torch.from_blob(new FloatPointer(tv), new long[] {tv.length}).clone().to(torch.ScalarType.Long)
+                    .reshape(targetShape);
+            Tensor y = torch.cross_entropy_loss(tx, tt, new TensorOptional(), reduction, ignoreIndex, labelSmoothing);
+            backward(y, gradOut, dtype);
+            return new Result(floats(y), floats(tx.grad()));
+        }
+    }
+
     private static Tensor constant(float[] x, long... shape) {
         return torch.from_blob(new FloatPointer(x), shape).clone();
     }
