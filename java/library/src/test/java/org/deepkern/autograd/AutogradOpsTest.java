@@ -14,6 +14,7 @@ import org.deepkern.ops.GeluApproximation;
 import org.deepkern.ops.InterpolateParams;
 import org.deepkern.ops.InterpolationMode;
 import org.deepkern.ops.Pool2dParams;
+import org.deepkern.ops.Reduction;
 import org.deepkern.ops.RopeLayout;
 import org.deepkern.testing.GradCheck;
 import org.deepkern.testing.GradCheck.Fn;
@@ -200,6 +201,63 @@ class AutogradOpsTest {
         c.add(new Case("interpolate bilinear", shapes(s(1, 2, 3, 4)),
                 x -> F.interpolate(x[0], new long[] {5, 7}, InterpolateParams.of(InterpolationMode.BILINEAR)),
                 r -> Refs.bilinear(r[0], 2, 3, 4, 5, 7), EXACT));
+        // ---- losses ----
+        c.add(new Case("mseLoss mean (input and target)", shapes(s(3, 4), s(3, 4)), x -> F.mseLoss(x[0], x[1], Reduction.MEAN),
+                r -> new double[] {mean(Refs.binary(r[0], s(3, 4), r[1], s(3, 4), (p, q) -> (p - q) * (p - q)))}, EXACT));
+        c.add(new Case("l1Loss none", shapes(s(7), s(7)), x -> F.l1Loss(x[0], x[1], Reduction.NONE),
+                r -> Refs.binary(r[0], s(7), r[1], s(7), (p, q) -> Math.abs(p - q)), EXACT));
+        c.add(new Case("smoothL1Loss sum", shapes(s(2, 5), s(2, 5)), x -> F.smoothL1Loss(x[0], x[1], Reduction.SUM, 0.5),
+                r -> new double[] {sum(Refs.binary(r[0], s(2, 5), r[1], s(2, 5), (p, q) -> {
+                    double d = Math.abs(p - q);
+                    return d < 0.5 ? 0.5 * d * d / 0.5 : d - 0.25;
+                }))}, EXACT));
+        c.add(new Case("binaryCrossEntropyWithLogits", shapes(s(4, 3)), x -> {
+            try (Tensor t = Tensor.of(new float[] {1, 0, 0.3f, 0, 1, 1, 0.5f, 0, 0, 1, 0.9f, 0}, new long[] {4, 3}, x[0].device())) {
+                return F.binaryCrossEntropyWithLogits(x[0], t, Reduction.MEAN, null);
+            }
+        }, r -> {
+            double[] t = {1, 0, 0.3f, 0, 1, 1, 0.5f, 0, 0, 1, 0.9f, 0}, l = new double[12];
+            for (int i = 0; i < 12; i++) l[i] = Math.max(r[0][i], 0) - r[0][i] * t[i] + Math.log1p(Math.exp(-Math.abs(r[0][i])));
+            return new double[] {mean(l)};
+        }, EXACT));
+        c.add(new Case("crossEntropy (ignore index, label smoothing)", shapes(s(4, 5)), x -> {
+            try (Tensor t = Tensor.of(new long[] {2, -100, 0, 4}, new long[] {4}, x[0].device())) {
+                return F.crossEntropy(x[0], t, Reduction.MEAN, -100, 0.1);
+            }
+        }, r -> {
+            int[] t = {2, -100, 0, 4};
+            double[] lp = Refs.softmax(r[0], 5, true);
+            double total = 0;
+            int kept = 0;
+            for (int i = 0; i < 4; i++) {
+                if (t[i] == -100) continue;
+                double smooth = 0;
+                for (int j = 0; j < 5; j++) smooth -= lp[i * 5 + j] / 5;
+                total += 0.9 * -lp[i * 5 + t[i]] + 0.1 * smooth;
+                kept++;
+            }
+            return new double[] {total / kept};
+        }, EXACT));
+        c.add(new Case("centerNetFocalLoss", shapes(s(1, 2, 2, 3)), x -> {
+            float[] h = {1, 0.2f, 0, 0.7f, 1, 0.5f, 0, 0, 0.9f, 0.1f, 0.3f, 0};
+            try (Tensor heat = Tensor.of(h, new long[] {1, 2, 2, 3}, x[0].device())) {
+                return F.centerNetFocalLoss(x[0], heat, 2, 4);
+            }
+        }, r -> {
+            double[] h = {1, 0.2f, 0, 0.7f, 1, 0.5f, 0, 0, 0.9f, 0.1f, 0.3f, 0};
+            double total = 0;
+            int pos = 0;
+            for (int i = 0; i < 12; i++) {
+                double p = Refs.sigmoid(r[0][i]);
+                if (h[i] == 1) {
+                    total -= Math.pow(1 - p, 2) * Math.log(p);
+                    pos++;
+                } else {
+                    total -= Math.pow(1 - h[i], 4) * Math.pow(p, 2) * Math.log(1 - p);
+                }
+            }
+            return new double[] {total / Math.max(1, pos)};
+        }, EXACT));
         c.add(new Case("sppf", shapes(s(1, 2, 4, 5)), x -> F.sppf(x[0], 3, Conv2dParams.Layout.NCHW), r -> {
             double[] p1 = Refs.pool(r[0], 2, 4, 5, 3, 1, 1, true), p2 = Refs.pool(p1, 2, 4, 5, 3, 1, 1, true);
             double[] p3 = Refs.pool(p2, 2, 4, 5, 3, 1, 1, true), o = new double[4 * 40];
@@ -208,6 +266,16 @@ class AutogradOpsTest {
             return o;
         }, EXACT));
         return c;
+    }
+
+    private static double sum(double[] v) {
+        double t = 0;
+        for (double x : v) t += x;
+        return t;
+    }
+
+    private static double mean(double[] v) {
+        return sum(v) / v.length;
     }
 
     static Stream<Arguments> everyCaseOnEveryDevice() {

@@ -18,6 +18,7 @@ import org.deepkern.ops.InterpolateParams;
 import org.deepkern.ops.LinearGrads;
 import org.deepkern.ops.MatmulGrads;
 import org.deepkern.ops.NormGrads;
+import org.deepkern.ops.Reduction;
 import org.deepkern.ops.RopeLayout;
 
 /**
@@ -418,6 +419,47 @@ public final class Derivatives {
         long[] xs = input.shape();
         Recorder.record(c.op(), new Tensor[] {input}, new Tensor[] {y}, new Tensor[] {boxes}, (g, s) -> new Tensor[] {
                 Detection.roiAlignBackward(backwardCall(c.op()), g[0], s[0], xs, spatialScale, samplingRatio, aligned)});
+        return y;
+    }
+
+    // ---- losses: the target of an element-wise loss of (input - target) gets minus the input's gradient ----
+
+    /** y = loss(input, target) of an element-wise kind, reduced. */
+    public static Tensor loss(Call c, int kind, Tensor input, Tensor target, Reduction r, double beta, Tensor posWeight,
+                              Tensor y) {
+        if (off(input, target)) return y;
+        if (kind == Losses.BCE_WITH_LOGITS && wants(target)) throw c.invalid("target", "the gradient of "
+                + "binaryCrossEntropyWithLogits with respect to its target is not supported (detach the target)");
+        boolean gi = wants(input), gt = wants(target);
+        Recorder.record(c.op(), new Tensor[] {input, target}, new Tensor[] {y}, new Tensor[] {input, target, posWeight},
+                (g, s) -> {
+                    Tensor dx = Losses.backward(backwardCall(c.op()), kind, g[0], s[0], s[1], r, beta, s[2]);
+                    Tensor dt = gt ? dx.neg() : null;
+                    if (!gi) {
+                        dx.close();
+                        dx = null;
+                    }
+                    return new Tensor[] {dx, dt};
+                });
+        return y;
+    }
+
+    /** y = cross_entropy(logits, class indices). */
+    public static Tensor crossEntropy(Call c, Tensor logits, Tensor target, Reduction r, long ignoreIndex, double smoothing,
+                                      Tensor y) {
+        if (off(logits)) return y;
+        Recorder.record(c.op(), new Tensor[] {logits}, new Tensor[] {y}, new Tensor[] {logits, target}, (g, s) -> new Tensor[] {
+                Losses.crossEntropyBackward(backwardCall(c.op()), g[0], s[0], s[1], r, ignoreIndex, smoothing)});
+        return y;
+    }
+
+    /** y = CenterNet's focal loss of logits against a heatmap (which gets no gradient). */
+    public static Tensor focal(Call c, Tensor logits, Tensor heatmap, double alpha, double beta, Tensor y) {
+        if (off(logits, heatmap)) return y;
+        if (wants(heatmap)) throw c.invalid("heatmap", "the focal loss's gradient with respect to the heatmap is not "
+                + "supported (detach it)");
+        Recorder.record(c.op(), new Tensor[] {logits}, new Tensor[] {y}, new Tensor[] {logits, heatmap}, (g, s) -> new Tensor[] {
+                Losses.focalBackward(backwardCall(c.op()), g[0], s[0], s[1], alpha, beta)});
         return y;
     }
 

@@ -33,9 +33,9 @@ public final class Losses {
         Tensor in = c.tensor("input", input);
         c.tensor("target", target);
         int red = reduction(c, r);
-        return fresh(c.output(in.dtype(), lossShape(r, in)), out -> c.check(dk_loss_forward(c.context(), kind, red,
-                (float) beta, c.in("input", input), c.in("target", target), c.optional("posWeight", posWeight),
-                c.in("out", out))));
+        return Derivatives.loss(c, kind, input, target, r, beta, posWeight, fresh(c.output(in.dtype(), lossShape(r, in)),
+                out -> c.check(dk_loss_forward(c.context(), kind, red, (float) beta, c.in("input", input),
+                        c.in("target", target), c.optional("posWeight", posWeight), c.in("out", out)))));
     }
 
     public static Tensor backward(Call c, int kind, Tensor gradOut, Tensor input, Tensor target, Reduction r,
@@ -64,8 +64,9 @@ public final class Losses {
         Tensor x = c.tensor("logits", logits);
         Tensor t = c.tensor("target", target);
         try (dk_cross_entropy_params p = params(c, r, ignoreIndex, labelSmoothing)) {
-            return fresh(c.output(x.dtype(), lossShape(r, t)), out -> c.check(dk_cross_entropy_forward(c.context(), p,
-                    c.in("logits", logits), c.in("target", target), c.in("out", out)), CE_NAMES));
+            return Derivatives.crossEntropy(c, logits, target, r, ignoreIndex, labelSmoothing, fresh(c.output(x.dtype(),
+                    lossShape(r, t)), out -> c.check(dk_cross_entropy_forward(c.context(), p, c.in("logits", logits),
+                    c.in("target", target), c.in("out", out)), CE_NAMES)));
         }
     }
 
@@ -84,8 +85,9 @@ public final class Losses {
     public static Tensor focal(Call c, Tensor logits, Tensor heatmap, double alpha, double beta) {
         Tensor x = c.tensor("logits", logits);
         c.tensor("heatmap", heatmap);
-        return fresh(c.output(x.dtype()), out -> c.check(dk_centernet_focal_loss_forward(c.context(), (float) alpha,
-                (float) beta, c.in("logits", logits), c.in("heatmap", heatmap), c.in("out", out))));
+        return Derivatives.focal(c, logits, heatmap, alpha, beta, fresh(c.output(x.dtype()), out -> c.check(
+                dk_centernet_focal_loss_forward(c.context(), (float) alpha, (float) beta, c.in("logits", logits),
+                        c.in("heatmap", heatmap), c.in("out", out)))));
     }
 
     public static Tensor focalBackward(Call c, Tensor gradOut, Tensor logits, Tensor heatmap, double alpha,
