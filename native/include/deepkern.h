@@ -318,6 +318,27 @@ DK_API dk_status dk_gmm_posterior_mean(dk_context* ctx, const dk_tensor* x, cons
                                        const dk_tensor* log_weights, float data_std, float a, float b,
                                        dk_tensor* out);
 
+/* ---- normalizing flows (kernels/flow) ----
+ * The affine coupling of RealNVP with Glow's scale, fused: for each sample n (dim 0) with m
+ * transformed elements (in / out: the sample's elements, any shape with dim 0 = N) and its
+ * conditioner output h (2m elements per sample, laid out [shift (m) | raw scale (m)]: for an image
+ * h [N, 2C', H, W] its first C' channels are the shift, the last C' the raw scale),
+ *   s = sigmoid(raw + 2),  forward: out = (in + shift) * s,  inverse: out = in / s - shift,
+ *   logdet[n] = (accumulate ? logdet[n] : 0) + sum_j log s[n, j]   (the inverse: minus that sum).
+ * The log-det is reduced in the same pass, in a fixed order: the same bits on every run and
+ * backend. in, h and out share one floating dtype; logdet is f32 [N] or NULL; out may be in itself.
+ * Glow's code interleaves shift and scale (h[..., 0::2], h[..., 1::2]); the halves here are the
+ * same map up to a permutation of the conditioner's output channels. */
+DK_API dk_status dk_flow_coupling_forward(dk_context* ctx, const dk_tensor* x, const dk_tensor* h,
+                                          int32_t accumulate, dk_tensor* y, dk_tensor* logdet);
+DK_API dk_status dk_flow_coupling_inverse(dk_context* ctx, const dk_tensor* y, const dk_tensor* h,
+                                          int32_t accumulate, dk_tensor* x, dk_tensor* logdet);
+/* The forward's gradients from its input x: grad_x (x's shape) and grad_h (h's shape,
+ * [d shift | d raw]) given grad_y (x's shape) and grad_logdet (f32 [N], or NULL for zero). */
+DK_API dk_status dk_flow_coupling_backward(dk_context* ctx, const dk_tensor* x, const dk_tensor* h,
+                                           const dk_tensor* grad_y, const dk_tensor* grad_logdet,
+                                           dk_tensor* grad_x, dk_tensor* grad_h);
+
 /* ---- softmax and normalization over the last dim ----
  * x [..., C] is a stack of rows of C elements; every op works row by row. Floating dtypes only;
  * all tensors of a call share x's dtype, except that the norms' parameters (weight, bias and their

@@ -13,5 +13,6 @@ module org.deepkern {
     exports org.deepkern.nn;
     exports org.deepkern.diffusion;
     exports org.deepkern.detect;
+    exports org.deepkern.flow;
     exports org.deepkern.profile;
 }

@@ -7,6 +7,7 @@ import org.deepkern.internal.ops.Activations;
 import org.deepkern.internal.ops.Attention;
 import org.deepkern.internal.ops.Convolution;
 import org.deepkern.internal.ops.Diffusion;
+import org.deepkern.internal.ops.Flows;
 import org.deepkern.internal.ops.Gemm;
 import org.deepkern.internal.ops.Losses;
 import org.deepkern.internal.ops.Norms;
@@ -1023,6 +1024,51 @@ public final class F {
      */
     public static Tensor gmmPosteriorMean(Tensor x, Tensor means, Tensor logWeights, double dataStd, double a, double b) {
         return Diffusion.gmmPosteriorMean(new Call("F.gmmPosteriorMean"), x, means, logWeights, dataStd, a, b);
+    }
+
+    // ---- normalizing flows: the fused affine coupling (kernels/flow) ----
+    // Per sample n (dim 0): m transformed elements, conditioner output h with 2m elements laid out
+    // [shift (m) | raw scale (m)] (an image h [N, 2C', H, W]: shift = channels 0..C'-1), and
+    // s = sigmoid(raw + 2) as in Glow. The log-det sum is reduced in the same pass, in a fixed order.
+
+    /**
+     * The affine coupling's forward (RealNVP, Glow's scale): y = (x + shift) * s, s = sigmoid(raw + 2),
+     * and logDet[n] += sum_j log s[n, j] in the same pass.
+     *
+     * @param x the transformed half [N, ...], a floating dtype
+     * @param h the conditioner output, x's dtype, N samples of 2m elements ([shift | raw scale])
+     * @param logDet f32 [N], the running log-determinant the sum is added to in place, or null
+     * @return y, shaped like x
+     */
+    public static Tensor affineCouplingForward(Tensor x, Tensor h, Tensor logDet) {
+        return Flows.coupling(new Call("F.affineCouplingForward"), false, x, h, logDet);
+    }
+
+    /**
+     * The affine coupling's inverse: x = y / s - shift, s = sigmoid(raw + 2), and
+     * logDet[n] -= sum_j log s[n, j] (the inverse map's log-determinant) in the same pass.
+     *
+     * @param y the transformed half [N, ...], a floating dtype
+     * @param h the conditioner output, y's dtype, N samples of 2m elements ([shift | raw scale])
+     * @param logDet f32 [N], the running log-determinant, updated in place, or null
+     * @return x, shaped like y
+     */
+    public static Tensor affineCouplingInverse(Tensor y, Tensor h, Tensor logDet) {
+        return Flows.coupling(new Call("F.affineCouplingInverse"), true, y, h, logDet);
+    }
+
+    /**
+     * The gradients of {@link #affineCouplingForward} from its input: dx = dy s, d shift = dy s,
+     * d raw = (dy (x + shift) s + dLogDet) (1 - s).
+     *
+     * @param x the forward's input
+     * @param h the forward's conditioner output
+     * @param gradY the gradient of y, shaped like x
+     * @param gradLogDet f32 [N], the gradient of the log-det, or null for zero
+     * @return the gradients of x and of h
+     */
+    public static CouplingGrads affineCouplingBackward(Tensor x, Tensor h, Tensor gradY, Tensor gradLogDet) {
+        return Flows.couplingBackward(new Call("F.affineCouplingBackward"), x, h, gradY, gradLogDet);
     }
 
     // ---- losses: torch.nn.functional's, fused forward and backward ----

@@ -365,6 +365,28 @@ final class Ops {
             return T -> F.gmmPosteriorMean(T[x], T[means], T[lw], std, a, b);
         });
 
+        // ---- normalizing flows ----
+        for (String name : new String[] {"F.affineCouplingForward", "F.affineCouplingInverse"}) {
+            op(name, d -> {
+                long n = d.dim(), m = d.dim();
+                DType t = d.dtype();
+                int x = d.tensor("x", d.like(new long[] {n, m}), t);
+                int h = d.tensor("h", d.like(new long[] {n, 2 * m}), d.like(t));
+                int ld = d.optional("logDet", d.like(new long[] {n}), d.like(DType.F32));
+                boolean fwd = name.endsWith("Forward");
+                return T -> fwd ? F.affineCouplingForward(T[x], T[h], at(T, ld)) : F.affineCouplingInverse(T[x], T[h], at(T, ld));
+            });
+        }
+        op("F.affineCouplingBackward", d -> {
+            long n = d.dim(), m = d.dim();
+            DType t = d.dtype();
+            int x = d.tensor("x", d.like(new long[] {n, m}), t);
+            int h = d.tensor("h", d.like(new long[] {n, 2 * m}), d.like(t));
+            int gy = d.tensor("gradY", d.like(new long[] {n, m}), d.like(t));
+            int gl = d.optional("gradLogDet", d.like(new long[] {n}), d.like(DType.F32));
+            return T -> F.affineCouplingBackward(T[x], T[h], T[gy], at(T, gl));
+        });
+
         // ---- convolution ----
         op("F.conv2d", d -> {
             ConvDraw c = ConvDraw.of(d, false);
