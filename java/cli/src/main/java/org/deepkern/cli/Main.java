@@ -11,7 +11,7 @@ import picocli.CommandLine.ParameterException;
 @Command(name = "deepkern", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "GPU kernels for the JVM.",
         subcommands = {InfoCommand.class, BenchCommand.class, SampleCommand.class, RfCommand.class,
-                CheckpointBenchCommand.class, TrainDiffusionCommand.class})
+                CheckpointBenchCommand.class, TrainDiffusionCommand.class, TrainFlowCommand.class})
 public final class Main implements Runnable {
     public static void main(String[] args) {
         System.exit(run(args));
