@@ -13,4 +13,5 @@ module org.deepkern {
     exports org.deepkern.diffusion;
     exports org.deepkern.detect;
     exports org.deepkern.profile;
+    exports org.deepkern.optim;
 }
