@@ -67,13 +67,17 @@ Table upload_table(const Exec& ex, const OptimEntry* entries, int32_t count, voi
 
 }  // namespace
 
-__global__ void optim_step_kernel(OptimStepArgs a, const OptimEntry* entries, const OptimChunk* chunks) {
+// One kernel per rule, the dtype chosen per block from its tensor's entry (uniform in a block).
+// At most 64 registers: two 512-thread blocks per SM keep enough loads in flight.
+template <OptimRule R>
+__global__ void __launch_bounds__(kOptimThreads, 2)
+    optim_step_kernel(OptimStepArgs a, const OptimEntry* entries, const OptimChunk* chunks) {
     const OptimChunk ch = chunks[blockIdx.x];
     const OptimEntry e = entries[ch.tensor];
     const int64_t begin = int64_t(ch.chunk) * kOptimChunk;
     const int64_t end = e.n < begin + kOptimChunk ? e.n : begin + kOptimChunk;
     const float scale = a.grad_scale ? *a.grad_scale : 1.0f;
-    optim_entry_range(a, e, scale, begin + threadIdx.x, end, blockDim.x);
+    optim_entry_range<R>(a, e, scale, begin + threadIdx.x, end, blockDim.x);
 }
 
 void optim_step_workspace(const Exec&, DType, const OptimStepArgs& a, int64_t* bytes) {
@@ -83,8 +87,12 @@ void optim_step_workspace(const Exec&, DType, const OptimStepArgs& a, int64_t* b
 void optim_step(const Exec& ex, DType, const OptimStepArgs& a) {
     const Table t = upload_table(ex, a.entries, a.count, a.workspace);
     if (t.chunk_count == 0) return;
-    launch(ex, "optim_step", optim_step_kernel, dim3(unsigned(t.chunk_count)), dim3(kOptimThreads), 0, a, t.entries,
-           t.chunks);
+    if (a.rule == OptimRule::adamw)
+        launch(ex, "adamw_step", optim_step_kernel<OptimRule::adamw>, dim3(unsigned(t.chunk_count)),
+               dim3(kOptimThreads), 0, a, t.entries, t.chunks);
+    else
+        launch(ex, "sgd_step", optim_step_kernel<OptimRule::sgd>, dim3(unsigned(t.chunk_count)), dim3(kOptimThreads),
+               0, a, t.entries, t.chunks);
 }
 
 // Pass 1 of the norm: partial[b] = the sum of squares of chunk b (one fixed tree per block).

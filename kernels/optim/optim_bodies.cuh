@@ -108,10 +108,11 @@ DK_HD void optim_range(const OptimEntry& e, const Rule& rule, float scale, int64
     }
 }
 
-// optim_range for entry e's dtype and the call's rule.
+// optim_range for entry e's dtype under rule R (the call's a.rule).
+template <OptimRule R>
 DK_HD void optim_entry_range(const OptimStepArgs& a, const OptimEntry& e, float scale, int64_t first, int64_t end,
                              int64_t stride) {
-    if (a.rule == OptimRule::adamw) {
+    if constexpr (R == OptimRule::adamw) {
         const AdamWRule r{a.adamw, e.step_size, e.bias2_sqrt};
         if (e.dtype == int32_t(DType::f32)) optim_range<float>(e, r, scale, first, end, stride);
         else if (e.dtype == int32_t(DType::bf16)) optim_range<bf16>(e, r, scale, first, end, stride);
@@ -122,6 +123,12 @@ DK_HD void optim_entry_range(const OptimStepArgs& a, const OptimEntry& e, float 
         else if (e.dtype == int32_t(DType::bf16)) optim_range<bf16>(e, r, scale, first, end, stride);
         else optim_range<f16>(e, r, scale, first, end, stride);
     }
+}
+
+DK_HD void optim_entry_range(const OptimStepArgs& a, const OptimEntry& e, float scale, int64_t first, int64_t end,
+                             int64_t stride) {
+    if (a.rule == OptimRule::adamw) optim_entry_range<OptimRule::adamw>(a, e, scale, first, end, stride);
+    else optim_entry_range<OptimRule::sgd>(a, e, scale, first, end, stride);
 }
 
 // The squares of elements [begin, end) of gradient e summed, each thread `stride` apart.

@@ -126,18 +126,7 @@ public final class AdamW extends Optimizer {
      */
     public AdamW(List<Tensor> params, Options options) {
         super("AdamW", params, options != null && options.masterWeights(), options == null ? 0 : options.maxGradNorm());
-        Call c = new Call("new AdamW");
-        c.required("options", options, "AdamW options");
-        if (!(options.lr() >= 0) || Double.isInfinite(options.lr()))
-            throw c.invalid("lr", "expected a finite value >= 0, got " + options.lr());
-        if (!(options.beta1() >= 0 && options.beta1() < 1))
-            throw c.invalid("beta1", "expected a value in [0, 1), got " + options.beta1());
-        if (!(options.beta2() >= 0 && options.beta2() < 1))
-            throw c.invalid("beta2", "expected a value in [0, 1), got " + options.beta2());
-        if (!(options.eps() >= 0) || Double.isInfinite(options.eps()))
-            throw c.invalid("eps", "expected a finite value >= 0, got " + options.eps());
-        if (!(options.weightDecay() >= 0) || Double.isInfinite(options.weightDecay()))
-            throw c.invalid("weightDecay", "expected a finite value >= 0, got " + options.weightDecay());
+        check(new Call("new AdamW"), options);
         this.options = options;
     }
 

@@ -6,7 +6,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import org.deepkern.DType;
-import org.deepkern.DeepKernException;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
 import org.deepkern.internal.Call;
@@ -115,7 +114,7 @@ public abstract class Optimizer implements AutoCloseable {
     /** Updates every parameter that has a gradient, in one launch; does nothing if none has. */
     public void step() {
         Call c = new Call(name + ".step");
-        if (closed) throw new DeepKernException(org.deepkern.Status.INVALID_ARGUMENT, name + ".step: the optimizer is closed");
+        if (closed) throw c.invalid("this", "the optimizer is closed");
         List<Tensor> ps = new ArrayList<>(), gs = new ArrayList<>(), ms = new ArrayList<>();
         List<Integer> index = new ArrayList<>();
         boolean anyMaster = false;
