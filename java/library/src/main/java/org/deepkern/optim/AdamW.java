@@ -130,6 +130,51 @@ public final class AdamW extends Optimizer {
         this.options = options;
     }
 
+    /** Checks options in the words of call c. */
+    private static void check(Call c, Options options) {
+        c.required("options", options, "AdamW options");
+        if (!(options.lr() >= 0) || Double.isInfinite(options.lr()))
+            throw c.invalid("lr", "expected a finite value >= 0, got " + options.lr());
+        if (!(options.beta1() >= 0 && options.beta1() < 1))
+            throw c.invalid("beta1", "expected a value in [0, 1), got " + options.beta1());
+        if (!(options.beta2() >= 0 && options.beta2() < 1))
+            throw c.invalid("beta2", "expected a value in [0, 1), got " + options.beta2());
+        if (!(options.eps() >= 0) || Double.isInfinite(options.eps()))
+            throw c.invalid("eps", "expected a finite value >= 0, got " + options.eps());
+        if (!(options.weightDecay() >= 0) || Double.isInfinite(options.weightDecay()))
+            throw c.invalid("weightDecay", "expected a finite value >= 0, got " + options.weightDecay());
+    }
+
+    /**
+     * One fused AdamW step over state the caller keeps (torch.optim's functional {@code adamw}):
+     * every params[i] is updated in place from grads[i], with its moment estimates expAvgs[i] and
+     * expAvgSqs[i] (f32, params[i]'s shape) and its step count steps[i] (1 on its first step), in
+     * ONE launch. Options' masterWeights and maxGradNorm do not apply here.
+     *
+     * @param params the parameters (f32, f16 or bf16, contiguous, one device)
+     * @param grads their gradients (each its parameter's dtype and shape)
+     * @param expAvgs the first moments, f32
+     * @param expAvgSqs the second moments, f32
+     * @param steps the step each parameter takes now, &gt;= 1
+     * @param options the hyper-parameters
+     */
+    public static void fusedStep(List<Tensor> params, List<Tensor> grads, List<Tensor> expAvgs, List<Tensor> expAvgSqs,
+                                 long[] steps, Options options) {
+        Call c = new Call("AdamW.fusedStep");
+        check(c, options);
+        c.required("params", params, "a list of tensors");
+        c.required("grads", grads, "a list of tensors");
+        c.required("expAvgs", expAvgs, "a list of tensors");
+        c.required("expAvgSqs", expAvgSqs, "a list of tensors");
+        c.required("steps", steps, "step counts");
+        int n = params.size();
+        if (grads.size() != n || expAvgs.size() != n || expAvgSqs.size() != n || steps.length != n)
+            throw c.invalid("grads", "expected " + n + " tensors in every list and " + n + " step counts (one per parameter)");
+        if (n == 0) return;
+        Optim.adamwStep(c, options.lr(), options.beta1(), options.beta2(), options.eps(), options.weightDecay(), params,
+                grads, expAvgs, expAvgSqs, null, steps, null);
+    }
+
     /**
      * The hyper-parameters.
      *
