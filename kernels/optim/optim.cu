@@ -4,7 +4,8 @@
 // bias correction) and one OptimChunk per block - and block b updates chunk chunks[b] of tensor
 // chunks[b].tensor, so no kernel parameter is indexed dynamically. Memory traffic is what the
 // update must move (AdamW f32: param, grad, m, v read; param, m, v written: 28 bytes an element),
-// each thread keeping kOptimIlp elements in flight.
+// each thread moving a 16-byte pack of every tensor at a time where they are all 16-byte aligned
+// (else kOptimIlp single elements in flight).
 //
 // The global gradient norm is deterministic: each block sums the squares of its chunk in a fixed
 // order (a fixed reduction tree), writes one partial, and one block sums the partials in a fixed
@@ -50,26 +51,34 @@ struct Table {
     const OptimEntry* entries;
     const OptimChunk* chunks;
     int64_t chunk_count;
+    int64_t per_dtype[3];  // chunks of f32, bf16 and f16 tensors, in that order in the list
 };
 
 Table upload_table(const Exec& ex, const OptimEntry* entries, int32_t count, void* workspace) {
     std::vector<OptimChunk> chunks;
     chunks.reserve(size_t(optim_chunk_count(entries, count)));
-    for (int32_t t = 0; t < count; ++t)
-        for (int64_t c = 0; c * kOptimChunk < entries[t].n; ++c) chunks.push_back({t, int32_t(c)});
+    int64_t per_dtype[3] = {0, 0, 0};
+    const DType order[3] = {DType::f32, DType::bf16, DType::f16};
+    for (int d = 0; d < 3; ++d) {
+        const size_t before = chunks.size();
+        for (int32_t t = 0; t < count; ++t)
+            if (entries[t].dtype == int32_t(order[d]))
+                for (int64_t c = 0; c * kOptimChunk < entries[t].n; ++c) chunks.push_back({t, int32_t(c)});
+        per_dtype[d] = int64_t(chunks.size() - before);
+    }
     char* base = static_cast<char*>(workspace);
     const int64_t entry_bytes = (int64_t(count) * int64_t(sizeof(OptimEntry)) + 15) / 16 * 16;
     upload(ex, base, entries, size_t(count) * sizeof(OptimEntry));
     upload(ex, base + entry_bytes, chunks.data(), chunks.size() * sizeof(OptimChunk));
     return {reinterpret_cast<const OptimEntry*>(base), reinterpret_cast<const OptimChunk*>(base + entry_bytes),
-            int64_t(chunks.size())};
+            int64_t(chunks.size()), {per_dtype[0], per_dtype[1], per_dtype[2]}};
 }
 
 }  // namespace
 
-// One kernel per rule, the dtype chosen per block from its tensor's entry (uniform in a block).
-// At most 64 registers: two 512-thread blocks per SM keep enough loads in flight.
-template <OptimRule R>
+// One kernel per rule and parameter dtype (so each has only its own path's registers: no spills
+// under two 512-thread blocks an SM); chunks: the call's chunks of tensors of that dtype.
+template <OptimRule R, typename T>
 __global__ void __launch_bounds__(kOptimThreads, 2)
     optim_step_kernel(OptimStepArgs a, const OptimEntry* entries, const OptimChunk* chunks) {
     const OptimChunk ch = chunks[blockIdx.x];
@@ -77,22 +86,31 @@ __global__ void __launch_bounds__(kOptimThreads, 2)
     const int64_t begin = int64_t(ch.chunk) * kOptimChunk;
     const int64_t end = e.n < begin + kOptimChunk ? e.n : begin + kOptimChunk;
     const float scale = a.grad_scale ? *a.grad_scale : 1.0f;
-    optim_entry_range<R>(a, e, scale, begin + threadIdx.x, end, blockDim.x);
+    optim_typed_chunk<R, T>(a, e, scale, begin, end, threadIdx.x, blockDim.x);
+}
+
+template <typename T>
+void launch_step(const Exec& ex, const OptimStepArgs& a, const Table& t, int64_t first, int64_t count) {
+    if (count == 0) return;
+    if (a.rule == OptimRule::adamw)
+        launch(ex, "adamw_step", optim_step_kernel<OptimRule::adamw, T>, dim3(unsigned(count)), dim3(kOptimThreads), 0,
+               a, t.entries, t.chunks + first);
+    else
+        launch(ex, "sgd_step", optim_step_kernel<OptimRule::sgd, T>, dim3(unsigned(count)), dim3(kOptimThreads), 0, a,
+               t.entries, t.chunks + first);
 }
 
 void optim_step_workspace(const Exec&, DType, const OptimStepArgs& a, int64_t* bytes) {
     *bytes = table_bytes(a.count, optim_chunk_count(a.entries, a.count));
 }
 
+// One launch per parameter dtype present (one for a model of one dtype): the table lists the
+// chunks of f32 tensors first, then bf16, then f16.
 void optim_step(const Exec& ex, DType, const OptimStepArgs& a) {
     const Table t = upload_table(ex, a.entries, a.count, a.workspace);
-    if (t.chunk_count == 0) return;
-    if (a.rule == OptimRule::adamw)
-        launch(ex, "adamw_step", optim_step_kernel<OptimRule::adamw>, dim3(unsigned(t.chunk_count)),
-               dim3(kOptimThreads), 0, a, t.entries, t.chunks);
-    else
-        launch(ex, "sgd_step", optim_step_kernel<OptimRule::sgd>, dim3(unsigned(t.chunk_count)), dim3(kOptimThreads),
-               0, a, t.entries, t.chunks);
+    launch_step<float>(ex, a, t, 0, t.per_dtype[0]);
+    launch_step<bf16>(ex, a, t, t.per_dtype[0], t.per_dtype[1]);
+    launch_step<f16>(ex, a, t, t.per_dtype[0] + t.per_dtype[1], t.per_dtype[2]);
 }
 
 // Pass 1 of the norm: partial[b] = the sum of squares of chunk b (one fixed tree per block).

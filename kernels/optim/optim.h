@@ -9,7 +9,7 @@ namespace dk {
 // Elements of one tensor a thread block of the multi-tensor kernels handles (apex's chunk size).
 constexpr int64_t kOptimChunk = 65536;
 constexpr int kOptimThreads = 512;
-constexpr int kOptimIlp = 4;  // elements each thread has in flight per iteration
+constexpr int kOptimIlp = 4;  // elements each thread has in flight per iteration (the unaligned path)
 
 // One tensor of a multi-tensor call, as the launcher uploads it to the device table. Pointers
 // are the backend's; state tensors are f32 and compact like the parameter.
@@ -24,6 +24,7 @@ struct OptimEntry {
     float bias2_sqrt;     // AdamW sqrt(1 - beta2^step); SGD unused
     int32_t first;        // SGD: the first step of this param (its momentum buffer becomes the gradient)
     int32_t dtype;        // DType of param and grad
+    int32_t packed;       // every tensor of the entry 16-byte aligned: 16-byte loads and stores
 };
 
 // One block's work: chunk `chunk` (kOptimChunk elements) of tensor `tensor`.

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "deepkern/numeric.cuh"
+#include "deepkern/packs.cuh"
 #include "optim/optim.h"
 
 namespace dk {
@@ -73,7 +74,7 @@ struct SgdRule {
     }
 };
 
-// Elements [begin, end) of entry e with `stride` between a thread's elements: kOptimIlp loads
+// Elements [first, end) of entry e with `stride` between a thread's elements: kOptimIlp loads
 // in flight, then the updates, then the stores. T: the dtype of param and grad.
 template <typename T, class Rule>
 DK_HD void optim_range(const OptimEntry& e, const Rule& rule, float scale, int64_t first, int64_t end,
@@ -108,27 +109,73 @@ DK_HD void optim_range(const OptimEntry& e, const Rule& rule, float scale, int64
     }
 }
 
-// optim_range for entry e's dtype under rule R (the call's a.rule).
-template <OptimRule R>
-DK_HD void optim_entry_range(const OptimStepArgs& a, const OptimEntry& e, float scale, int64_t first, int64_t end,
-                             int64_t stride) {
-    if constexpr (R == OptimRule::adamw) {
-        const AdamWRule r{a.adamw, e.step_size, e.bias2_sqrt};
-        if (e.dtype == int32_t(DType::f32)) optim_range<float>(e, r, scale, first, end, stride);
-        else if (e.dtype == int32_t(DType::bf16)) optim_range<bf16>(e, r, scale, first, end, stride);
-        else optim_range<f16>(e, r, scale, first, end, stride);
-    } else {
-        const SgdRule r{a.sgd, e.first != 0};
-        if (e.dtype == int32_t(DType::f32)) optim_range<float>(e, r, scale, first, end, stride);
-        else if (e.dtype == int32_t(DType::bf16)) optim_range<bf16>(e, r, scale, first, end, stride);
-        else optim_range<f16>(e, r, scale, first, end, stride);
+// The same over a chunk [begin, end) of an entry whose tensors are all 16-byte aligned (begin a
+// multiple of 8): thread `lane` of `lanes` takes V consecutive elements at a time (a 16-byte pack
+// of T, 8 for f16 / bf16), their f32 state and master weights in packs of 4 (one group after the
+// other, to stay in registers), the elements past the last whole V one by one. The per-element
+// math is optim_range's: the same bits.
+template <typename T, class Rule>
+DK_HD void optim_packed(const OptimEntry& e, const Rule& rule, float scale, int64_t begin, int64_t end, int64_t lane,
+                        int64_t lanes) {
+    constexpr int V = Pack16<T>::size, G = 4;
+    T* param = static_cast<T*>(e.param);
+    const T* grad = static_cast<const T*>(e.grad);
+    const int64_t whole = begin + (end - begin) / V * V;
+    for (int64_t i = begin + V * lane; i < whole; i += V * lanes) {
+        Elems<T, V> pe{};
+        if (!e.master) pe = load_elems<V>(param + i);
+        const Elems<T, V> ge = load_elems<V>(grad + i);
+        DK_UNROLL
+        for (int c = 0; c < V; c += G) {
+            Floats<G> p, s1{}, s2{};
+            if (e.master) p = load<G>(e.master + i + c);
+            else each<G>([&](int k) { p.v[k] = load_float(pe.v[c + k]); });
+            if (e.state1) s1 = load<G>(e.state1 + i + c);
+            if (e.state2) s2 = load<G>(e.state2 + i + c);
+            each<G>([&](int k) {
+                rule.apply(p.v[k], om_mul(load_float(ge.v[c + k]), scale), s1.v[k], s2.v[k]);
+                store_float(pe.v[c + k], p.v[k]);
+            });
+            if (e.master) store<G>(e.master + i + c, p);
+            if (e.state1) store<G>(e.state1 + i + c, s1);
+            if (e.state2) store<G>(e.state2 + i + c, s2);
+        }
+        store_elems<V>(param + i, pe);
     }
+    optim_range<T>(e, rule, scale, whole + lane, end, lanes);
 }
 
-DK_HD void optim_entry_range(const OptimStepArgs& a, const OptimEntry& e, float scale, int64_t first, int64_t end,
-                             int64_t stride) {
-    if (a.rule == OptimRule::adamw) optim_entry_range<OptimRule::adamw>(a, e, scale, first, end, stride);
-    else optim_entry_range<OptimRule::sgd>(a, e, scale, first, end, stride);
+// Chunk [begin, end) of entry e, thread `lane` of `lanes`: packed where e.packed says its tensors
+// allow it.
+template <typename T, class Rule>
+DK_HD void optim_chunk(const OptimEntry& e, const Rule& rule, float scale, int64_t begin, int64_t end, int64_t lane,
+                       int64_t lanes) {
+    if (e.packed) optim_packed<T>(e, rule, scale, begin, end, lane, lanes);
+    else optim_range<T>(e, rule, scale, begin + lane, end, lanes);
+}
+
+// Chunk [begin, end) of entry e (whose dtype is T's) under rule R, thread lane of lanes.
+template <OptimRule R, typename T>
+DK_HD void optim_typed_chunk(const OptimStepArgs& a, const OptimEntry& e, float scale, int64_t begin, int64_t end,
+                             int64_t lane, int64_t lanes) {
+    if constexpr (R == OptimRule::adamw) optim_chunk<T>(e, AdamWRule{a.adamw, e.step_size, e.bias2_sqrt}, scale, begin, end, lane, lanes);
+    else optim_chunk<T>(e, SgdRule{a.sgd, e.first != 0}, scale, begin, end, lane, lanes);
+}
+
+// The same for entry e's dtype and the call's rule.
+DK_HD void optim_entry_chunk(const OptimStepArgs& a, const OptimEntry& e, float scale, int64_t begin, int64_t end,
+                             int64_t lane, int64_t lanes) {
+    const bool adamw = a.rule == OptimRule::adamw;
+    if (e.dtype == int32_t(DType::f32)) {
+        if (adamw) optim_typed_chunk<OptimRule::adamw, float>(a, e, scale, begin, end, lane, lanes);
+        else optim_typed_chunk<OptimRule::sgd, float>(a, e, scale, begin, end, lane, lanes);
+    } else if (e.dtype == int32_t(DType::bf16)) {
+        if (adamw) optim_typed_chunk<OptimRule::adamw, bf16>(a, e, scale, begin, end, lane, lanes);
+        else optim_typed_chunk<OptimRule::sgd, bf16>(a, e, scale, begin, end, lane, lanes);
+    } else {
+        if (adamw) optim_typed_chunk<OptimRule::adamw, f16>(a, e, scale, begin, end, lane, lanes);
+        else optim_typed_chunk<OptimRule::sgd, f16>(a, e, scale, begin, end, lane, lanes);
+    }
 }
 
 // The squares of elements [begin, end) of gradient e summed, each thread `stride` apart.

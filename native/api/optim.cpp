@@ -8,6 +8,7 @@
 #include "api.h"
 #include "optim/optim_bodies.cuh"
 #include "validate.h"
+#include "deepkern/packs.cuh"
 #include "optim/optim.h"
 
 using namespace dk;
@@ -85,6 +86,7 @@ OptimEntry check_entry(dk_context* ctx, Names& names, int32_t i, dk_tensor* cons
                                                 std::to_string(i) + "]' is f32");
         e.master = state("masters", masters);
     }
+    e.packed = aligned16({e.param, e.grad, e.state1, e.state2, e.master});
     return e;
 }
 

@@ -37,7 +37,7 @@ void optim_step(const Exec&, DType, const OptimStepArgs& a) {
     parallel_range(int64_t(chunks.size()), 1, [&](int64_t b, int64_t e) {
         for (int64_t c = b; c < e; ++c) {
             const OptimEntry& t = a.entries[chunks[c].tensor];
-            optim_entry_range(a, t, scale, int64_t(chunks[c].chunk) * kOptimChunk, chunk_end(t, chunks[c]), 1);
+            optim_entry_chunk(a, t, scale, int64_t(chunks[c].chunk) * kOptimChunk, chunk_end(t, chunks[c]), 0, 1);
         }
     });
 }

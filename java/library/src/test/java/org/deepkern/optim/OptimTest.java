@@ -244,6 +244,48 @@ class OptimTest {
         }
     }
 
+    /**
+     * Parameters, gradients and master weights 16-byte aligned take the kernels' packed path,
+     * others (here: parameters that are slices one element into a buffer) the element-wise one:
+     * the same per-element math, so the same bits. f32 and bf16 with master weights.
+     */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void unalignedParametersGiveTheSameBits(Device d) {
+        long[] sizes = {7, 70001, 1000, 9};
+        for (DType dtype : new DType[] {DType.F32, DType.BF16}) {
+            AdamW.Options o = ADAMW.masterWeights(true);
+            float[][] aligned = null;
+            for (boolean offset : new boolean[] {false, true}) {
+                Random r = new Random(5);
+                List<Tensor> ps = new ArrayList<>(), bases = new ArrayList<>();
+                for (long n : sizes) {
+                    float[] v = random(r, (int) n + 1, 1.0);
+                    Tensor base = Scope.detach(Tensor.of(v, new long[] {n + 1}, d).to(dtype));
+                    bases.add(base);
+                    ps.add(offset ? Scope.detach(base.narrow(0, 1, n)) : Scope.detach(base.narrow(0, 1, n).contiguous()));
+                }
+                try (AdamW opt = new AdamW(ps, o)) {
+                    for (int s = 0; s < 3; s++) {
+                        for (Tensor p : ps) {
+                            float[] g = random(r, (int) p.numel(), 1.0);
+                            if (dtype == DType.BF16) for (int k = 0; k < g.length; k++) g[k] = bf16(g[k]);
+                            setGrad(p, g);
+                        }
+                        opt.step();
+                    }
+                    float[][] got = new float[ps.size()][];
+                    for (int i = 0; i < ps.size(); i++) got[i] = ps.get(i).to(DType.F32).toFloatArray();
+                    if (aligned == null) aligned = got;
+                    else for (int i = 0; i < got.length; i++) assertArrayEquals(aligned[i], got[i], dtype + " param " + i + " on " + d);
+                } finally {
+                    closeAll(ps);
+                    bases.forEach(Tensor::close);
+                }
+            }
+        }
+    }
+
     static double[][] grads(Random r, double scale) {
         double[][] g = new double[SHAPES.length][];
         for (int i = 0; i < SHAPES.length; i++) g[i] = OptimReference.toDouble(random(r, numel(SHAPES[i]), scale));
