@@ -113,7 +113,24 @@ class OptimBadInputTest {
                     d -> new AdamW(List.of(withGrad(d, 2)), AdamW.Options.defaults().maxGradNorm(-1))),
             new Case("clip params on two devices", "params[1]", "move one with to(device)",
                     d -> ClipGrad.clipGradNorm(List.of(withGrad(d, 2), withGrad(other(d), 2)), 1)),
-            new Case("clip null list", "params", "null", d -> ClipGrad.clipGradNorm(null, 1)));
+            new Case("clip null list", "params", "null", d -> ClipGrad.clipGradNorm(null, 1)),
+            new Case("fusedStep state shape", "expAvgs[0]", "expected shape [4]", d -> AdamW.fusedStep(
+                    List.of(param(d, DType.F32, 4)), List.of(param(d, DType.F32, 4)), List.of(param(d, DType.F32, 5)),
+                    List.of(param(d, DType.F32, 4)), new long[] {1}, AdamW.Options.defaults())),
+            new Case("fusedStep state dtype", "expAvgSqs[0]", "expected dtype f32", d -> AdamW.fusedStep(
+                    List.of(param(d, DType.BF16, 4)), List.of(param(d, DType.BF16, 4)), List.of(param(d, DType.F32, 4)),
+                    List.of(param(d, DType.BF16, 4)), new long[] {1}, AdamW.Options.defaults())),
+            new Case("fusedStep step 0", "steps", ">= 1", d -> AdamW.fusedStep(
+                    List.of(param(d, DType.F32, 4)), List.of(param(d, DType.F32, 4)), List.of(param(d, DType.F32, 4)),
+                    List.of(param(d, DType.F32, 4)), new long[] {0}, AdamW.Options.defaults())),
+            new Case("fusedStep state is the param", "expAvgs[0]", "overlaps", d -> {
+                Tensor p = param(d, DType.F32, 4);
+                AdamW.fusedStep(List.of(p), List.of(param(d, DType.F32, 4)), List.of(p), List.of(param(d, DType.F32, 4)),
+                        new long[] {1}, AdamW.Options.defaults());
+            }),
+            new Case("fusedStep lists of two lengths", "grads", "in every list", d -> AdamW.fusedStep(
+                    List.of(param(d, DType.F32, 4)), List.of(), List.of(), List.of(), new long[] {1},
+                    AdamW.Options.defaults())));
 
     @TestFactory
     Stream<DynamicTest> rejected() {

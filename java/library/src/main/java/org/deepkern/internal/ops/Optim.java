@@ -5,11 +5,13 @@ import static org.deepkern.bindings.global.deepkern.*;
 import java.util.List;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerPointer;
+import org.deepkern.DeepKernException;
 import org.deepkern.Tensor;
 import org.deepkern.bindings.dk_adamw_options;
 import org.deepkern.bindings.dk_sgd_options;
 import org.deepkern.bindings.dk_tensor;
 import org.deepkern.internal.Call;
+import org.deepkern.internal.Native;
 
 /**
  * The multi-tensor optimizer steps and the global gradient norm (kernels/optim): one native call,
@@ -30,6 +32,14 @@ public final class Optim {
         return pp;
     }
 
+    /** Native list names in a message ('exp_avgs[2]') as Java's ('expAvgs[2]'). */
+    private static void check(Call c, int status) {
+        if (status == 0) return;
+        DeepKernException e = Native.error(c.op(), status);
+        throw new DeepKernException(e.status(), e.getMessage().replace("'exp_avgs[", "'expAvgs[")
+                .replace("'exp_avg_sqs[", "'expAvgSqs[").replace("'momentum_buffers[", "'momentumBuffers["));
+    }
+
     /** As handles, or null for a null list. */
     private static PointerPointer<dk_tensor> optionalHandles(Call c, String name, List<Tensor> ts) {
         return ts == null ? null : handles(c, name, ts, true);
@@ -48,7 +58,7 @@ public final class Optim {
              PointerPointer<dk_tensor> v = handles(c, "expAvgSqs", expAvgSqs, false);
              PointerPointer<dk_tensor> w = optionalHandles(c, "masters", masters);
              LongPointer s = new LongPointer(steps.length == 0 ? new long[] {1} : steps)) {
-            c.check(dk_adamw_step(c.context(), o, n, p, g, m, v, w, s, c.optional("gradScale", gradScale)));
+            check(c, dk_adamw_step(c.context(), o, n, p, g, m, v, w, s, c.optional("gradScale", gradScale)));
         }
     }
 
@@ -64,7 +74,7 @@ public final class Optim {
              PointerPointer<dk_tensor> b = buffers == null ? null : handles(c, "momentumBuffers", buffers, false);
              PointerPointer<dk_tensor> w = optionalHandles(c, "masters", masters);
              LongPointer s = new LongPointer(steps.length == 0 ? new long[] {1} : steps)) {
-            c.check(dk_sgd_step(c.context(), o, n, p, g, b, w, s, c.optional("gradScale", gradScale)));
+            check(c, dk_sgd_step(c.context(), o, n, p, g, b, w, s, c.optional("gradScale", gradScale)));
         }
     }
 
