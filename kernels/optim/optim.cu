@@ -1,5 +1,6 @@
 // optim.cu - optimizer steps as multi-tensor kernels: ONE launch updates every parameter of a
-// call (as apex's multi_tensor_apply and PyTorch's fused / foreach optimizers do). The launcher
+// call that has one dtype, one launch per dtype present otherwise (as apex's multi_tensor_apply
+// and PyTorch's fused / foreach optimizers do, which group by dtype too). The launcher
 // uploads a table to device workspace - one OptimEntry per tensor (pointers, size, per-tensor
 // bias correction) and one OptimChunk per block - and block b updates chunk chunks[b] of tensor
 // chunks[b].tensor, so no kernel parameter is indexed dynamically. Memory traffic is what the

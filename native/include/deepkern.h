@@ -320,7 +320,7 @@ DK_API dk_status dk_gmm_posterior_mean(dk_context* ctx, const dk_tensor* x, cons
 
 /* ---- optimizers ----
  * Multi-tensor optimizer steps and gradient clipping (kernels/optim/optim.cu): ONE launch updates
- * every parameter of a call, whatever their number and sizes (as apex's multi_tensor_apply and
+ * every parameter of a call of one dtype (one per dtype present), whatever their number and sizes (as apex's multi_tensor_apply and
  * torch's fused optimizers do). params[i] (f32, f16 or bf16, compact) is updated in place from
  * grads[i] (the same dtype and shape); the optimizer state tensors (f32, params[i]'s shape,
  * compact) are updated in place too. Parameters of one call may have different dtypes. The math is

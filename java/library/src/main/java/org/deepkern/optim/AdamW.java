@@ -10,7 +10,7 @@ import org.deepkern.internal.ops.Optim;
 
 /**
  * AdamW (torch.optim.AdamW, amsgrad off) as one fused multi-tensor kernel: every parameter with a
- * gradient is updated in a single launch. Per element, in f32 (the state is f32 whatever the
+ * gradient is updated in a single launch (one per parameter dtype present). Per element, in f32 (the state is f32 whatever the
  * parameter's dtype): {@code p *= 1 - lr wd; m = lerp(m, g, 1 - beta1); v = beta2 v + (1 - beta2) g²;
  * p -= lr / (1 - beta1^t) · m / (sqrt(v) / sqrt(1 - beta2^t) + eps)}, t counted per parameter.
  *

@@ -111,7 +111,7 @@ public abstract class Optimizer implements AutoCloseable {
         return gradNorm;
     }
 
-    /** Updates every parameter that has a gradient, in one launch; does nothing if none has. */
+    /** Updates every parameter that has a gradient, in one launch per parameter dtype present; does nothing if none has. */
     public void step() {
         Call c = new Call(name + ".step");
         if (closed) throw c.invalid("this", "the optimizer is closed");

@@ -286,6 +286,47 @@ class OptimTest {
         }
     }
 
+    /**
+     * One optimizer over parameters of three dtypes (one launch per dtype, the table's chunks
+     * grouped by dtype) gives each the bits an optimizer over it alone gives.
+     */
+    @ParameterizedTest
+    @MethodSource("devices")
+    void mixedDtypesAsIfAlone(Device d) {
+        DType[] dtypes = {DType.F32, DType.BF16, DType.F16, DType.F32, DType.BF16};
+        long[] sizes = {70001, 13, 1000, 5, 66000};
+        AdamW.Options o = ADAMW.masterWeights(true);
+        float[][] together = null;
+        for (boolean alone : new boolean[] {false, true}) {
+            Random r = new Random(9);
+            List<Tensor> ps = new ArrayList<>();
+            for (int i = 0; i < sizes.length; i++)
+                ps.add(Scope.detach(Tensor.of(random(r, (int) sizes[i], 1.0), new long[] {sizes[i]}, d).to(dtypes[i])));
+            List<AdamW> opts = new ArrayList<>();
+            if (alone) for (Tensor p : ps) opts.add(new AdamW(List.of(p), o));
+            else opts.add(new AdamW(ps, o));
+            try {
+                for (int s = 0; s < 3; s++) {
+                    for (Tensor p : ps) {
+                        float[] g = random(r, (int) p.numel(), 1.0);
+                        Tensor t = Tensor.of(g, p.shape(), d);
+                        p.clearGrad();
+                        Access.gradSlot(p).grad = Scope.detach(t.to(p.dtype()));
+                        t.close();
+                    }
+                    for (AdamW opt : opts) opt.step();
+                }
+                float[][] got = new float[ps.size()][];
+                for (int i = 0; i < ps.size(); i++) got[i] = ps.get(i).to(DType.F32).toFloatArray();
+                if (together == null) together = got;
+                else for (int i = 0; i < got.length; i++) assertArrayEquals(together[i], got[i], dtypes[i] + " param " + i + " on " + d);
+            } finally {
+                opts.forEach(AdamW::close);
+                closeAll(ps);
+            }
+        }
+    }
+
     static double[][] grads(Random r, double scale) {
         double[][] g = new double[SHAPES.length][];
         for (int i = 0; i < SHAPES.length; i++) g[i] = OptimReference.toDouble(random(r, numel(SHAPES[i]), scale));
