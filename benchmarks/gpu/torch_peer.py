@@ -413,6 +413,8 @@ def make(op, shape, out_dtype):
         return vision_op(op, shape)
     if op == "fpn":
         return fpn_op(shape)
+    if op in ("adamw_fused", "adamw_per_param"):
+        return adamw_op(op, shape)
     if op in ("batched_nms", "yolov8_postprocess"):
         return detect_op(op, shape)
     if op in ("attention", "attention_causal"):
@@ -465,6 +467,47 @@ def make(op, shape, out_dtype):
             torch.sum(ys[0].view(-1, shape[-1]), 0, out=ys[1])
     return ([shape, shape] + bias_shape, [shape] + bias_shape, backward,
             lambda xs: autograd_ref(ref_fn, [xs[0]] + xs[2:], xs[1]))
+
+
+def adamw_op(op, shape):
+    """One AdamW step at step 1 (torch's defaults) over a GPT-style parameter list cut from flat
+    buffers (AdamWOp.java: per layer qkv, out proj, two LayerNorms, MLP, with biases): adamw_fused
+    against torch._fused_adamw_ (torch.optim.AdamW(fused=True)), adamw_per_param against the
+    single-tensor loop (foreach=False). In place: the outputs are the updated param, exp_avg and
+    exp_avg_sq; the reference reads a float64 copy of the first input set taken before any call."""
+    layers, h = shape
+    sizes = [3 * h * h, 3 * h, h * h, h, h, h, 4 * h * h, 4 * h, 4 * h * h, h, h, h] * layers
+    n = sum(sizes)
+    lr, b1, b2, eps, wd = 1e-3, 0.9, 0.999, 1e-8, 1e-2
+    steps = [torch.ones((), device="cuda") for _ in sizes]
+    first = []
+
+    def domain(xs):
+        xs = [xs[0], xs[1], xs[2], xs[3] * xs[3]]  # a second moment is >= 0
+        if not first:
+            first.extend(x.double().clone() for x in xs)
+        return xs
+
+    def call(xs, ys):
+        p, g, m, v = (list(x.split(sizes)) for x in xs)
+        if op == "adamw_fused":
+            torch._fused_adamw_(p, g, m, v, [], steps, lr=lr, beta1=b1, beta2=b2, weight_decay=wd, eps=eps,
+                                amsgrad=False, maximize=False)
+        else:
+            for pi, gi, mi, vi in zip(p, g, m, v):
+                pi.mul_(1 - lr * wd)
+                mi.lerp_(gi, 1 - b1)
+                vi.mul_(b2).addcmul_(gi, gi, value=1 - b2)
+                pi.addcdiv_(mi, (vi.sqrt() / (1 - b2) ** 0.5).add_(eps), value=-lr / (1 - b1))
+        ys[0], ys[1], ys[2] = xs[0], xs[2], xs[3]
+
+    def ref(xs):
+        p, g, m, v = first
+        m1 = b1 * m + (1 - b1) * g
+        v1 = b2 * v + (1 - b2) * g * g
+        return [p * (1 - lr * wd) - lr / (1 - b1) * m1 / ((v1 / (1 - b2)).sqrt() + eps), m1, v1]
+
+    return [[n]] * 4, [[n]] * 3, call, ref, domain
 
 
 def check(op, xs, ys, ref, out_dtype):

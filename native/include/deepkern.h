@@ -339,6 +339,62 @@ DK_API dk_status dk_flow_coupling_backward(dk_context* ctx, const dk_tensor* x, 
                                            const dk_tensor* grad_y, const dk_tensor* grad_logdet,
                                            dk_tensor* grad_x, dk_tensor* grad_h);
 
+/* ---- optimizers ----
+ * Multi-tensor optimizer steps and gradient clipping (kernels/optim/optim.cu): ONE launch updates
+ * every parameter of a call of one dtype (one per dtype present), whatever their number and sizes (as apex's multi_tensor_apply and
+ * torch's fused optimizers do). params[i] (f32, f16 or bf16, compact) is updated in place from
+ * grads[i] (the same dtype and shape); the optimizer state tensors (f32, params[i]'s shape,
+ * compact) are updated in place too. Parameters of one call may have different dtypes. The math is
+ * torch.optim's, in f32, each operation rounded on its own: the same bits on every backend.
+ * masters: NULL, or count entries, each NULL (update params[i] itself) or an f32 master copy of a
+ * 16-bit params[i], which the step updates and then rounds into params[i]. Without a master a
+ * 16-bit parameter is read, updated in f32 and rounded back.
+ * steps[i] >= 1: the step each parameter takes now (1 on its first; torch counts per parameter).
+ * grad_scale: NULL, or an f32 tensor of one element multiplying every gradient as it is read
+ * (dk_grad_norm's clip_scale: clipping without a host round trip; grads are not modified).
+ * Distinct i must name distinct memory (not checked across tensors). count 0 does nothing. */
+typedef struct dk_adamw_options {
+    float lr;           /* >= 0 */
+    float beta1, beta2; /* in [0, 1) */
+    float eps;          /* >= 0 */
+    float weight_decay; /* >= 0: decoupled, p *= 1 - lr * weight_decay */
+} dk_adamw_options;
+
+/* torch.optim.AdamW (amsgrad off): p *= 1 - lr wd; m = lerp(m, g, 1 - beta1);
+ * v = beta2 v + (1 - beta2) g^2; p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps),
+ * t = steps[i]. exp_avgs (m), exp_avg_sqs (v): count f32 tensors each, zero before the first step. */
+DK_API dk_status dk_adamw_step(dk_context* ctx, const dk_adamw_options* options, int32_t count,
+                               dk_tensor* const* params, const dk_tensor* const* grads, dk_tensor* const* exp_avgs,
+                               dk_tensor* const* exp_avg_sqs, dk_tensor* const* masters, const int64_t* steps,
+                               const dk_tensor* grad_scale);
+
+typedef struct dk_sgd_options {
+    float lr;           /* >= 0 */
+    float momentum;     /* >= 0 */
+    float dampening;
+    float weight_decay; /* >= 0 */
+    int32_t nesterov;   /* needs momentum > 0 and dampening 0, as torch requires */
+} dk_sgd_options;
+
+/* torch.optim.SGD: g += weight_decay p; with momentum, buf = g on steps[i] == 1, else
+ * buf = momentum buf + (1 - dampening) g, then g = nesterov ? g + momentum buf : buf; p -= lr g.
+ * momentum_buffers: count f32 tensors, or NULL when momentum is 0. */
+DK_API dk_status dk_sgd_step(dk_context* ctx, const dk_sgd_options* options, int32_t count, dk_tensor* const* params,
+                             const dk_tensor* const* grads, dk_tensor* const* momentum_buffers,
+                             dk_tensor* const* masters, const int64_t* steps, const dk_tensor* grad_scale);
+
+/* The L2 norm of all count gradients together (torch.nn.utils.clip_grad_norm_'s total norm) into
+ * total_norm (f32, one element), and, when clip_scale (f32, one element) is given,
+ * min(max_norm / (norm + 1e-6), 1) into it. Deterministic: fixed-order sums, no atomics, the same
+ * bits on every run (the cpu backend sums in double, the kernels in a fixed f32 tree). The
+ * gradients are only read. max_norm > 0. */
+DK_API dk_status dk_grad_norm(dk_context* ctx, int32_t count, const dk_tensor* const* grads, float max_norm,
+                              dk_tensor* total_norm, dk_tensor* clip_scale);
+/* torch.nn.utils.clip_grad_norm_: dk_grad_norm, then every gradient multiplied in place by the clip
+ * scale (rounded to its dtype), all on the device. */
+DK_API dk_status dk_clip_grad_norm(dk_context* ctx, int32_t count, dk_tensor* const* grads, float max_norm,
+                                   dk_tensor* total_norm);
+
 /* ---- softmax and normalization over the last dim ----
  * x [..., C] is a stack of rows of C elements; every op works row by row. Floating dtypes only;
  * all tensors of a call share x's dtype, except that the norms' parameters (weight, bias and their

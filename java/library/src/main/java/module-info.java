@@ -15,4 +15,5 @@ module org.deepkern {
     exports org.deepkern.detect;
     exports org.deepkern.flow;
     exports org.deepkern.profile;
+    exports org.deepkern.optim;
 }

@@ -28,9 +28,10 @@ import org.deepkern.ops.GeluApproximation;
 import org.deepkern.ops.RopeLayout;
 import org.deepkern.ops.Reduction;
 import org.deepkern.ops.StepCoefs;
+import org.deepkern.optim.AdamW;
 
 /**
- * Every public op of F, Tensor, Detect and Decoders as a generator of random calls: each draws its arguments from a
+ * Every public op of F, Tensor, Detect and Decoders (and AdamW.fusedStep) as a generator of random calls: each draws its arguments from a
  * {@link Draw} (shapes mostly consistent with each other, sometimes not) and returns the call,
  * which the fuzzer runs on a device with the arguments made there.
  */
@@ -353,6 +354,39 @@ final class Ops {
                         .out(c[7], c[8], c[9]).extras(e1Used ? c[10] : 0, e2Used ? c[11] : 0).noise(noise, seed, 0)
                         .out2(c[12], c[13], c[0]);
                 return F.diffusionStep(k, T[x], T[m], at(T, u), at(T, e1), at(T, e2), T[o], at(T, o2));
+            };
+        });
+        // ---- optimizers ----
+        op("AdamW.fusedStep", d -> {
+            int k = 1 + d.rng.nextInt(3);
+            DType t = d.dtype();
+            int[] p = new int[k], g = new int[k], m = new int[k], v = new int[k];
+            for (int i = 0; i < k; i++) {
+                long[] s = d.shape();
+                p[i] = d.tensor("params" + i, s, t);
+                g[i] = d.tensor("grads" + i, d.like(s), d.like(t));
+                m[i] = d.tensor("expAvgs" + i, d.like(s), d.like(DType.F32));
+                v[i] = d.tensor("expAvgSqs" + i, d.like(s), d.like(DType.F32));
+            }
+            AdamW.Options o = AdamW.Options.defaults().lr(d.scalar("lr", 0, 0.1))
+                    .betas(d.scalar("beta1", 0, 0.99), d.scalar("beta2", 0, 0.999)).eps(d.scalar("eps", 1e-8, 1e-3))
+                    .weightDecay(d.scalar("weightDecay", 0, 0.1));
+            long[] steps = new long[k];
+            for (int i = 0; i < k; i++) steps[i] = 1 + d.rng.nextInt(5);
+            return T -> {
+                List<Tensor> ps = new ArrayList<>(), gs = new ArrayList<>(), ms = new ArrayList<>(), vs = new ArrayList<>();
+                for (int i = 0; i < k; i++) {
+                    ps.add(T[p[i]]);
+                    gs.add(T[g[i]]);
+                    ms.add(T[m[i]]);
+                    // a second moment is >= 0 (a negative one would rightly give NaN)
+                    vs.add(T[v[i]] == null || T[v[i]].isClosed() ? T[v[i]] : T[v[i]].mul(T[v[i]]));
+                }
+                AdamW.fusedStep(ps, gs, ms, vs, steps, o);
+                List<Tensor> out = new ArrayList<>(ps);
+                out.addAll(ms);
+                out.addAll(vs);
+                return out.toArray(new Tensor[0]);
             };
         });
         op("F.gmmPosteriorMean", d -> {

@@ -50,7 +50,9 @@ public final class Cases {
      * the detectors' resampling ops ({@link VisionOp}) at {@link #visionShape}, f32 and bf16;
      * batched NMS of 1K, 30K and 200K boxes (--quick: 1K) and YOLOv8's decode + postprocess of a
      * 640 x 640 image ({@link DetectOp}), f32; torchvision's FPN over ResNet-50's C2-C5 of a
-     * 640 x 640 image (--quick: 256), f32 ({@link FpnOp});
+     * 640 x 640 image (--quick: 256), f32 ({@link FpnOp}); one AdamW step over a GPT-style model's
+     * parameters, fused and one launch per tensor ({@link AdamWOp}: 12 layers of hidden 768 on a
+     * GPU, 85M parameters; 4 x 512 on a cpu; --quick 2 x 256), f32;
      * attention in bf16 at {@link #attentionShapes} (smaller off the GPU), forward, and forward
      * plus backward at every other sequence length.
      */
@@ -83,6 +85,9 @@ public final class Cases {
             out.add(new BenchCase(new DetectOp(DetectOp.Kind.BATCHED_NMS), DType.F32, new long[] {n}));
         out.add(new BenchCase(new DetectOp(DetectOp.Kind.YOLOV8), DType.F32, new long[] {1, 640, 640}));
         out.add(new BenchCase(new FpnOp(), DType.F32, new long[] {1, quick ? 256 : 640}));
+        long[] model = quick ? new long[] {2, 256} : gpu ? new long[] {12, 768} : new long[] {4, 512};
+        for (boolean perParameter : new boolean[] {false, true})
+            out.add(new BenchCase(new AdamWOp(perParameter), DType.F32, model));
         for (long[] s : attentionShapes(quick, gpu))
             for (boolean causal : new boolean[] {false, true}) out.add(new BenchCase(new AttentionOp(causal), DType.BF16, s));
         for (long[] s : attentionShapes(quick, gpu))  // every other length (512, 2K, 8K), for the bench's time budget

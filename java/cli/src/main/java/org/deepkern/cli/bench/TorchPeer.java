@@ -79,6 +79,7 @@ public final class TorchPeer implements Peer {
         if (op instanceof ActivationOp a) return activation(a, x, y);
         if (op instanceof SwiGluOp s) return swiglu(s, x, y);
         if (op instanceof DiffusionStepOp d) return diffusionStep(d, x, y);
+        if (op instanceof AdamWOp a) return adamw(a, shape, x, y);
         if (op instanceof RandnOp) return () -> y[0].normal_();
         if (op instanceof CastOp) return () -> y[0].copy_(x[0]);
         if (op instanceof ArithmeticOp a) return a.kind() == ArithmeticOp.Kind.ADD ? () -> torch.add_out(y[0], x[0], x[1])
@@ -235,6 +236,35 @@ public final class TorchPeer implements Peer {
                         torch.randn_like(x[0]).mul(new Scalar(s[2])));
             else
                 torch.add_out(y[0], x0.mul(new Scalar(Math.sqrt(abP))), x[1].mul(new Scalar(Math.sqrt(1 - abP))));
+        };
+    }
+
+    /**
+     * torch.optim.AdamW's single-tensor update (foreach=False: mul_, lerp_, mul_ + addcmul_, sqrt /
+     * div_ / add_, addcdiv_) at step 1, in place: once over the flat buffers for adamw_fused (a
+     * generous peer: torch's loop would run it per parameter), once per parameter's slice for
+     * adamw_per_param; the updated param, exp_avg and exp_avg_sq are the outputs.
+     */
+    private static Runnable adamw(AdamWOp op, long[] shape, Tensor[] x, Tensor[] y) {
+        org.deepkern.optim.AdamW.Options o = AdamWOp.OPTIONS;
+        Scalar decay = new Scalar(1 - o.lr() * o.weightDecay()), w1 = new Scalar(1 - o.beta1()),
+                b2 = new Scalar(o.beta2()), w2 = new Scalar(1 - o.beta2()), bc2 = new Scalar(Math.sqrt(1 - o.beta2())),
+                eps = new Scalar(o.eps()), step = new Scalar(-o.lr() / (1 - o.beta1()));
+        long[] sizes = op.perParameter() ? AdamWOp.sizes(shape) : new long[] {AdamWOp.total(shape)};
+        return () -> {
+            long at = 0;
+            for (long n : sizes) {
+                Tensor p = x[0].narrow(0, at, n), g = x[1].narrow(0, at, n), m = x[2].narrow(0, at, n),
+                        v = x[3].narrow(0, at, n);
+                at += n;
+                p.mul_(decay);
+                m.lerp_(g, w1);
+                v.mul_(b2).addcmul_(g, g, w2);
+                p.addcdiv_(m, v.sqrt().div_(bc2).add_(eps), step);
+            }
+            y[0] = x[0];
+            y[1] = x[2];
+            y[2] = x[3];
         };
     }
 
