@@ -2,6 +2,8 @@ package org.deepkern.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.deepkern.DType;
@@ -9,6 +11,7 @@ import org.deepkern.Device;
 import org.deepkern.Generator;
 import org.deepkern.Scope;
 import org.deepkern.Tensor;
+import org.deepkern.autograd.NoGrad;
 import org.deepkern.autograd.Tape;
 import org.deepkern.cli.bench.Progress;
 import org.deepkern.cli.sample.Samplers;
@@ -87,6 +90,9 @@ final class TrainDiffusionCommand implements Callable<Integer> {
 
         try (NoiseConditionedMlp model = new NoiseConditionedMlp(g.dims(), width, minLogSnr, maxLogSnr, d, new Generator(seed + 1));
              AdamW opt = new AdamW(model.parameters(), AdamW.Options.defaults().lr(lr).weightDecay(0))) {
+            // an exponential moving average of the weights, what is sampled (as diffusion models are)
+            List<Tensor> params = model.parameters(), ema = new ArrayList<>();
+            for (Tensor p : params) ema.add(Scope.detach(p.clone()));
             Progress bar = new Progress(System.err, iterations);
             SplittableRandom times = new SplittableRandom(seed);
             Generator noise = new Generator(seed + 2);
@@ -107,13 +113,22 @@ final class TrainDiffusionCommand implements Callable<Integer> {
                     Tensor xt = x0.mul(Tensor.of(a, new long[] {batch, 1}, d)).add(eps.mul(Tensor.of(s, new long[] {batch, 1}, d)));
                     Tensor loss = F.mseLoss(model.eps(xt, l), eps, Reduction.MEAN);
                     tape.backward(loss);
+                    // cosine decay of the learning rate to a twentieth
+                    opt.options(opt.options().lr(lr * (0.05 + 0.475 * (1 + Math.cos(Math.PI * it / iterations)))));
                     opt.step();
                     opt.zeroGrad();
+                    try (NoGrad off = Tape.noGrad()) {
+                        for (int i = 0; i < params.size(); i++) ema.get(i).mul_(EMA).add_(params.get(i), 1 - EMA);
+                    }
                     recent = it == 0 ? loss.item() : 0.98 * recent + 0.02 * loss.item();
                 }
                 bar.step(it + 1, String.format("eps-loss %.4f", recent));
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
+            try (NoGrad off = Tape.noGrad()) {
+                for (int i = 0; i < params.size(); i++) params.get(i).copyFrom(ema.get(i));
+            }
+            ema.forEach(Tensor::close);
             System.out.printf("train-diffusion: %s, %d steps of batch %d, MLP width %d, on %s: %.1f s, final eps-loss %.4f%n",
                     target, iterations, batch, width, d, seconds, recent);
             System.out.println("| sampler, " + steps + " steps (n = " + n + ") | trained model | exact denoiser | noise floor | trained / exact |");
@@ -138,6 +153,9 @@ final class TrainDiffusionCommand implements Callable<Integer> {
         }
         return 0;
     }
+
+    /** The weights' moving average's decay per step. */
+    private static final double EMA = 0.999;
 
     private static double logSnr(double alphaBar) {
         return Math.log(alphaBar / (1 - alphaBar));

@@ -105,7 +105,7 @@ public final class AdamW extends Optimizer {
         }
     }
 
-    private final Options options;
+    private Options options;
     private final Map<Tensor, Tensor> expAvg = new IdentityHashMap<>();
     private final Map<Tensor, Tensor> expAvgSq = new IdentityHashMap<>();
 
@@ -182,6 +182,22 @@ public final class AdamW extends Optimizer {
      */
     public Options options() {
         return options;
+    }
+
+    /**
+     * Replaces the hyper-parameters between steps, keeping the state (torch's edits of a param
+     * group's {@code lr}, as learning-rate schedulers make them). Master weights and clipping stay
+     * as constructed.
+     *
+     * @param options the new hyper-parameters, with the same masterWeights and maxGradNorm
+     */
+    public void options(Options options) {
+        Call c = new Call("AdamW.options");
+        check(c, options);
+        if (options.masterWeights() != this.options.masterWeights() || options.maxGradNorm() != this.options.maxGradNorm())
+            throw c.invalid("options", "masterWeights and maxGradNorm are fixed at construction (" + this.options.masterWeights()
+                    + ", " + this.options.maxGradNorm() + "), got " + options.masterWeights() + ", " + options.maxGradNorm());
+        this.options = options;
     }
 
     /**

@@ -65,6 +65,10 @@ class OptimBadInputTest {
                 }
             }),
             new Case("lr < 0", "lr", ">= 0", d -> new AdamW(List.of(withGrad(d, 2)), AdamW.Options.defaults().lr(-1e-3))),
+            new Case("options changing masterWeights", "options", "fixed at construction",
+                    d -> new AdamW(List.of(withGrad(d, 2))).options(AdamW.Options.defaults().masterWeights(true))),
+            new Case("options with lr < 0", "lr", ">= 0",
+                    d -> new AdamW(List.of(withGrad(d, 2))).options(AdamW.Options.defaults().lr(-1))),
             new Case("sgd lr NaN", "lr", ">= 0", d -> new Sgd(List.of(withGrad(d, 2)), Sgd.Options.defaults().lr(Double.NaN))),
             new Case("beta1 = 1", "beta1", "[0, 1)", d -> new AdamW(List.of(withGrad(d, 2)), AdamW.Options.defaults().betas(1, 0.999))),
             new Case("beta2 < 0", "beta2", "[0, 1)", d -> new AdamW(List.of(withGrad(d, 2)), AdamW.Options.defaults().betas(0.9, -0.1))),

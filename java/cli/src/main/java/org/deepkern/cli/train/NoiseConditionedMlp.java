@@ -16,10 +16,13 @@ import org.deepkern.ops.F;
 
 /**
  * A small denoiser for low-dimensional targets: an MLP of SiLU layers on [x, Fourier features of the
- * log signal-to-noise ratio], trained to predict the noise eps of a variance-preserving state
- * x = a x0 + s eps (a^2 + s^2 = 1). Conditioning on the noise level rather than a timestep index lets
- * one trained model serve any sampler: a state a x0 + b eps of another schedule (flow matching's
- * a = 1 - t, b = t) is the VP state x / sqrt(a^2 + b^2) at log-SNR log(a^2 / b^2).
+ * log signal-to-noise ratio] whose output F is read as the velocity v = a eps - s x0 of a
+ * variance-preserving state x = a x0 + s eps (a^2 + s^2 = 1), so that eps = s x + a F: trained with
+ * the eps-loss, the noise at high noise levels (a near 0) comes from x itself and F's errors reach it
+ * scaled by a (a plain eps output would have to be exact to a part in 1/a there, and a sampler's x0 =
+ * (x - s eps) / a magnifies what it misses). Conditioning on the noise level rather than a timestep
+ * index lets one trained model serve any sampler: a state a x0 + b eps of another schedule (flow
+ * matching's a = 1 - t, b = t) is the VP state x / sqrt(a^2 + b^2) at log-SNR log(a^2 / b^2).
  */
 public final class NoiseConditionedMlp extends Module {
     /** Fourier features of the log-SNR: sin and cos at this many frequencies. */
@@ -74,10 +77,24 @@ public final class NoiseConditionedMlp extends Module {
         }
     }
 
-    /** The predicted noise of VP states x [n, dims] at the given log-SNRs. */
-    Tensor eps(Tensor x, double[] logSnr) {
-        try (Tensor f = features(logSnr, x.device()); Tensor input = Tensor.cat(java.util.List.of(x, f), 1)) {
-            return forward(input);
+    /**
+     * The predicted noise of VP states x [n, dims] at the given log-SNRs, eps = s x + a F.
+     *
+     * @param x the states
+     * @param logSnr each row's log(a^2 / s^2)
+     * @return eps [n, dims]
+     */
+    public Tensor eps(Tensor x, double[] logSnr) {
+        int n = logSnr.length;
+        float[] a = new float[n], s = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) Math.sqrt(1 / (1 + Math.exp(-logSnr[i])));
+            s[i] = (float) Math.sqrt(1 / (1 + Math.exp(logSnr[i])));
+        }
+        try (Scope scope = Scope.open()) {
+            Tensor f = forward(Tensor.cat(java.util.List.of(x, features(logSnr, x.device())), 1));
+            Tensor ta = Tensor.of(a, new long[] {n, 1}, x.device()), ts = Tensor.of(s, new long[] {n, 1}, x.device());
+            return scope.keep(x.mul(ts).add(f.mul(ta)));
         }
     }
 
