@@ -43,7 +43,7 @@ final class TrainDiffusionCommand implements Callable<Integer> {
     String target = "ring8";
 
     @Option(names = "--iterations", description = "training steps (default: ${DEFAULT-VALUE})")
-    int iterations = 3000;
+    int iterations = 10000;
 
     @Option(names = "--batch", description = "samples per training step (default: ${DEFAULT-VALUE})")
     int batch = 512;

@@ -103,6 +103,8 @@ final class TrainFlowCommand implements Callable<Integer> {
                         Tensor x = Tensor.of(g.sample(batch, seed * 1_000_003L + 3 + it), new long[] {batch, dims}, d);
                         Tensor loss = flow.logProb(x).mean().neg();
                         tape.backward(loss);
+                        // cosine decay of the learning rate to a twentieth
+                        opt.options(opt.options().lr(lr * (0.05 + 0.475 * (1 + Math.cos(Math.PI * it / iterations)))));
                         opt.step();
                         opt.zeroGrad();
                         recent = it == 0 ? loss.item() : 0.98 * recent + 0.02 * loss.item();
