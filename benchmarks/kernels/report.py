@@ -469,7 +469,8 @@ def write_table(rows, path):
 
 
 def short(name):
-    return re.sub(r"\(anonymous namespace\)::|dk::cuda::|dk::", "", name.split("(")[0]).replace("|", "\\|")
+    # the namespaces go first: "(anonymous namespace)::" holds the parenthesis the parameter list is cut at
+    return re.sub(r"\(anonymous namespace\)::|dk::cuda::|dk::", "", name).split("(")[0].replace("|", "\\|")
 
 
 if __name__ == "__main__":

@@ -198,6 +198,18 @@ class AutogradOpsTest {
                 r -> Refs.pool(r[0], 2, 5, 5, 3, 2, 1, true), EXACT));
         c.add(new Case("avgPool2d", shapes(s(2, 1, 4, 6)), x -> F.avgPool2d(x[0], Pool2dParams.of(2)),
                 r -> Refs.pool(r[0], 2, 4, 6, 2, 2, 0, false), EXACT));
+        c.add(new Case("adaptiveAvgPool2d", shapes(s(1, 2, 5, 7)), x -> F.adaptiveAvgPool2d(x[0], 3, 2), r -> {
+            double[] o = new double[2 * 3 * 2];
+            for (int ch = 0; ch < 2; ch++)
+                for (int i = 0; i < 3; i++)
+                    for (int j = 0; j < 2; j++) {
+                        int h0 = i * 5 / 3, h1 = ((i + 1) * 5 + 2) / 3, w0 = j * 7 / 2, w1 = ((j + 1) * 7 + 1) / 2;
+                        double sum = 0;
+                        for (int y = h0; y < h1; y++) for (int z = w0; z < w1; z++) sum += r[0][(ch * 5 + y) * 7 + z];
+                        o[(ch * 3 + i) * 2 + j] = sum / ((h1 - h0) * (w1 - w0));
+                    }
+            return o;
+        }, EXACT));
         c.add(new Case("interpolate bilinear", shapes(s(1, 2, 3, 4)),
                 x -> F.interpolate(x[0], new long[] {5, 7}, InterpolateParams.of(InterpolationMode.BILINEAR)),
                 r -> Refs.bilinear(r[0], 2, 3, 4, 5, 7), EXACT));
