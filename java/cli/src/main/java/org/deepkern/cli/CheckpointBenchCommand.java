@@ -2,6 +2,7 @@ package org.deepkern.cli;
 
 import java.awt.Color;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -74,6 +75,7 @@ final class CheckpointBenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Device d = device.get();
+        PrintWriter say = spec.commandLine().getOut();
         if (!model.equals("mlp") && !model.equals("transformer")) throw Main.bad(spec, "--model " + model + ": expected mlp or transformer");
         if (blocks < 2) throw Main.bad(spec, "--blocks " + blocks + ": expected at least 2");
         if (width < 8 || (model.equals("transformer") && width % 64 != 0))
@@ -90,16 +92,16 @@ final class CheckpointBenchCommand implements Callable<Integer> {
         boolean same = equal(plain.grads(), ckpt.grads()) && equal(plain.weights(), ckpt.weights());
         double memRatio = (double) ckpt.activationBytes() / plain.activationBytes(), timeRatio = ckpt.medianMs() / plain.medianMs();
         String shape = String.format("%s, %d blocks of width %d, batch %d, on %s", model, blocks, width, batch, d);
-        System.out.println("checkpoint-bench: " + shape);
-        System.out.println("| run | peak activation memory | step time (median) |");
-        System.out.println("|---|---:|---:|");
-        System.out.printf("| every activation kept | %.1f MiB | %.1f ms |%n", plain.activationBytes() / 1048576.0, plain.medianMs());
-        System.out.printf("| %d checkpointed segments | %.1f MiB (%.2fx) | %.1f ms (%.2fx) |%n", segs,
+        say.println("checkpoint-bench: " + shape);
+        say.println("| run | peak activation memory | step time (median) |");
+        say.println("|---|---:|---:|");
+        say.printf("| every activation kept | %.1f MiB | %.1f ms |%n", plain.activationBytes() / 1048576.0, plain.medianMs());
+        say.printf("| %d checkpointed segments | %.1f MiB (%.2fx) | %.1f ms (%.2fx) |%n", segs,
                 ckpt.activationBytes() / 1048576.0, memRatio, ckpt.medianMs(), timeRatio);
-        System.out.println("gradients and trained weights bit-identical: " + (same ? "yes" : "NO"));
+        say.println("gradients and trained weights bit-identical: " + (same ? "yes" : "NO"));
         if (out != null) {
             plot(out, shape, segs, plain, ckpt);
-            System.out.println("wrote " + out);
+            say.println("wrote " + out);
         }
         return same ? 0 : 1;
     }

@@ -1,6 +1,7 @@
 package org.deepkern.cli;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -75,6 +76,7 @@ final class TrainDiffusionCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Device d = device.get();
+        PrintWriter say = spec.commandLine().getOut();
         if (!SampleCommand.TARGETS.contains(target)) throw Main.bad(spec, "--target " + target + ": expected one of " + SampleCommand.TARGETS);
         if (iterations < 1) throw Main.bad(spec, "--iterations " + iterations + ": expected at least 1");
         if (batch < 1) throw Main.bad(spec, "--batch " + batch + ": expected at least 1");
@@ -129,10 +131,10 @@ final class TrainDiffusionCommand implements Callable<Integer> {
                 for (int i = 0; i < params.size(); i++) params.get(i).copyFrom(ema.get(i));
             }
             ema.forEach(Tensor::close);
-            System.out.printf("train-diffusion: %s, %d steps of batch %d, MLP width %d, on %s: %.1f s, final eps-loss %.4f%n",
+            say.printf("train-diffusion: %s, %d steps of batch %d, MLP width %d, on %s: %.1f s, final eps-loss %.4f%n",
                     target, iterations, batch, width, d, seconds, recent);
-            System.out.println("| sampler, " + steps + " steps (n = " + n + ") | trained model | exact denoiser | noise floor | trained / exact |");
-            System.out.println("|---|---:|---:|---:|---:|");
+            say.println("| sampler, " + steps + " steps (n = " + n + ") | trained model | exact denoiser | noise floor | trained / exact |");
+            say.println("|---|---:|---:|---:|---:|");
             float[] shown = null;
             for (String sampler : new String[] {"ddim", "flow-euler"}) {
                 float[] trained = sample(sampler, s -> model.denoiser(s.prediction()), d, g);
@@ -142,13 +144,13 @@ final class TrainDiffusionCommand implements Callable<Integer> {
                     exact = sample(sampler, s -> e, d, g);
                 }
                 SlicedWasserstein.Score st = SlicedWasserstein.score(g, trained, seed), se = SlicedWasserstein.score(g, exact, seed);
-                System.out.printf("| %s | %.4f | %.4f | %.4f | %.2fx |%n", sampler, st.metric(), se.metric(), st.floor(),
+                say.printf("| %s | %.4f | %.4f | %.4f | %.2fx |%n", sampler, st.metric(), se.metric(), st.floor(),
                         st.metric() / se.metric());
                 if (shown == null) shown = trained;
             }
             if (out != null) {
                 SampleCommand.plot(out, g, shown, String.format("trained denoiser on %s, DDIM %d steps", target, steps));
-                System.out.println("wrote " + out);
+                say.println("wrote " + out);
             }
         }
         return 0;

@@ -1,6 +1,7 @@
 package org.deepkern.cli;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,6 +78,7 @@ final class TrainFlowCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Device d = device.get();
+        PrintWriter say = spec.commandLine().getOut();
         if (!SampleCommand.TARGETS.contains(target)) throw Main.bad(spec, "--target " + target + ": expected one of " + SampleCommand.TARGETS);
         if (blocks < 1) throw Main.bad(spec, "--blocks " + blocks + ": expected at least 1");
         if (width < 1) throw Main.bad(spec, "--width " + width + ": expected at least 1");
@@ -114,9 +116,9 @@ final class TrainFlowCommand implements Callable<Integer> {
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
             double nll = nll(flow, held, dims, d);
-            System.out.printf("train-flow: %s, %d blocks (conditioners of width %d), %d steps of batch %d, on %s: %.1f s%n",
+            say.printf("train-flow: %s, %d blocks (conditioners of width %d), %d steps of batch %d, on %s: %.1f s%n",
                     target, blocks, width, iterations, batch, d, seconds);
-            System.out.printf("held-out NLL %.4f nats, the target's exact entropy %.4f nats (-mean log p on the same %d points): "
+            say.printf("held-out NLL %.4f nats, the target's exact entropy %.4f nats (-mean log p on the same %d points): "
                     + "gap %.4f nats%n", nll, entropy, n, nll - entropy);
             if (out != null) {
                 float[] samples;
@@ -124,7 +126,7 @@ final class TrainFlowCommand implements Callable<Integer> {
                     samples = s.toFloatArray();
                 }
                 SampleCommand.plot(out, g, samples, String.format("coupling flow on %s: NLL %.3f, entropy %.3f", target, nll, entropy));
-                System.out.println("wrote " + out);
+                say.println("wrote " + out);
             }
         }
         return 0;
