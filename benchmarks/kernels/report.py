@@ -469,8 +469,17 @@ def write_table(rows, path):
 
 
 def short(name):
-    # the namespaces go first: "(anonymous namespace)::" holds the parenthesis the parameter list is cut at
-    return re.sub(r"\(anonymous namespace\)::|dk::cuda::|dk::", "", name).split("(")[0].replace("|", "\\|")
+    """The kernel's name without namespaces and its parameter list (the parenthesis matching the last
+    one: template arguments may hold parentheses of their own, as "(Rule)0" or "(anonymous namespace)")."""
+    name = re.sub(r"\(anonymous namespace\)::|dk::cuda::|dk::", "", name)
+    if name.endswith(")"):
+        depth = 0
+        for i in range(len(name) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(name[i], 0)
+            if depth == 0:
+                name = name[:i]
+                break
+    return name.replace("|", "\\|")
 
 
 if __name__ == "__main__":
