@@ -46,13 +46,13 @@ final class TrainFlowCommand implements Callable<Integer> {
     String target = "ring8";
 
     @Option(names = "--blocks", description = "ActNorm + 1x1 + coupling blocks (default: ${DEFAULT-VALUE})")
-    int blocks = 8;
+    int blocks = 24;
 
     @Option(names = "--width", description = "the coupling conditioners' hidden width (default: ${DEFAULT-VALUE})")
     int width = 128;
 
     @Option(names = "--iterations", description = "training steps (default: ${DEFAULT-VALUE})")
-    int iterations = 3000;
+    int iterations = 8000;
 
     @Option(names = "--batch", description = "samples per step (default: ${DEFAULT-VALUE})")
     int batch = 512;
