@@ -208,7 +208,10 @@ public final class Recorder {
         if (top != null) top.paused++;
         try {
             if (start.node == null) {  // backward of a leaf: its gradient is the seed
-                grads.toLeaf(new Edge(null, 0, start, output.shape(), output.dtype()), gradOutput.clone());
+                Tensor seed = gradOutput.clone();
+                grads.retain(seed);
+                grads.toLeaf(new Edge(null, 0, start, output.shape(), output.dtype()), seed);
+                grads.release(seed);  // closed unless the leaf took it
                 return;
             }
             Node first = (Node) start.node;

@@ -156,8 +156,13 @@ class AutogradTest {
             tape.backward(cube.sum());
             assertArrayEquals(new float[] {3, 12, 0.75f}, x.grad().toFloatArray());
             x.clearGrad();
-            tape.backward(x, Tensor.of(new float[] {4, 5, 6}, new long[] {3}, d));
+            Tensor seed = Tensor.of(new float[] {4, 5, 6}, new long[] {3}, d);
+            tape.backward(x, seed);
             assertArrayEquals(new float[] {4, 5, 6}, x.grad().toFloatArray(), "a leaf's gradient is the seed");
+            long before = DeepKern.memoryStats(d).inUse();
+            tape.backward(x, seed);
+            assertArrayEquals(new float[] {8, 10, 12}, x.grad().toFloatArray(), "and accumulates");
+            assertEquals(before, DeepKern.memoryStats(d).inUse(), "the seed's copy is released once added");
         }
     }
 
