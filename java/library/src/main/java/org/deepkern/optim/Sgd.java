@@ -108,7 +108,7 @@ public final class Sgd extends Optimizer {
         }
     }
 
-    private final Options options;
+    private Options options;
     private final Map<Tensor, Tensor> buffers = new IdentityHashMap<>();
 
     /**
@@ -119,7 +119,12 @@ public final class Sgd extends Optimizer {
      */
     public Sgd(List<Tensor> params, Options options) {
         super("Sgd", params, options != null && options.masterWeights(), options == null ? 0 : options.maxGradNorm());
-        Call c = new Call("new Sgd");
+        check(new Call("new Sgd"), options);
+        this.options = options;
+    }
+
+    /** Checks options in the words of call c. */
+    private static void check(Call c, Options options) {
         c.required("options", options, "SGD options");
         if (!(options.lr() >= 0) || Double.isInfinite(options.lr()))
             throw c.invalid("lr", "expected a finite value >= 0, got " + options.lr());
@@ -130,6 +135,21 @@ public final class Sgd extends Optimizer {
             throw c.invalid("weightDecay", "expected a finite value >= 0, got " + options.weightDecay());
         if (options.nesterov() && (options.momentum() <= 0 || options.dampening() != 0))
             throw c.invalid("nesterov", "Nesterov momentum needs momentum > 0 and dampening 0");
+    }
+
+    /**
+     * Replaces the hyper-parameters between steps, keeping the momentum buffers (torch's edits of a
+     * param group's {@code lr}, as learning-rate schedulers make them). Master weights and clipping
+     * stay as constructed.
+     *
+     * @param options the new hyper-parameters, with the same masterWeights and maxGradNorm
+     */
+    public void options(Options options) {
+        Call c = new Call("Sgd.options");
+        check(c, options);
+        if (options.masterWeights() != this.options.masterWeights() || options.maxGradNorm() != this.options.maxGradNorm())
+            throw c.invalid("options", "masterWeights and maxGradNorm are fixed at construction (" + this.options.masterWeights()
+                    + ", " + this.options.maxGradNorm() + "), got " + options.masterWeights() + ", " + options.maxGradNorm());
         this.options = options;
     }
 
