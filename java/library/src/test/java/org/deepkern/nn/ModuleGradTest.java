@@ -103,6 +103,41 @@ class ModuleGradTest {
 
     @ParameterizedTest
     @MethodSource("devices")
+    void featurePyramidNetwork(Device d) {
+        try (Scope s = Scope.open()) {
+            SplittableRandom r = new SplittableRandom(5);
+            Tensor c0 = leaf(d, r, 1, 1, 2, 4, 4), c1 = leaf(d, r, 1, 1, 3, 2, 2);
+            FeaturePyramidNetwork fpn = new FeaturePyramidNetwork(new long[] {2, 3}, 2, FeaturePyramidNetwork.ExtraBlock.MAX_POOL,
+                    Conv2dParams.Layout.NCHW, org.deepkern.DType.F32, d, new org.deepkern.Generator(6));
+            java.util.List<Tensor> params = fpn.parameters();  // inner 0, inner 1 (weight, bias), then layer 0, layer 1
+            Tensor[] leaves = new Tensor[2 + params.size()];
+            leaves[0] = c0;
+            leaves[1] = c1;
+            for (int i = 0; i < params.size(); i++) leaves[2 + i] = params.get(i);
+            GradCheck.check("FeaturePyramidNetwork on " + d, leaves, () -> {
+                java.util.List<Tensor> flat = new java.util.ArrayList<>();
+                for (Tensor level : fpn.forward(java.util.List.of(c0, c1))) flat.add(level.reshape(-1));
+                return Tensor.cat(flat, 0);
+            }, v -> {
+                double[] inner1 = Refs.conv2d(v[1], v[4], v[5], 1, 3, 2, 2, 2, 1, 1, 1, 0, null, null);
+                double[] r1 = Refs.conv2d(inner1, v[8], v[9], 1, 2, 2, 2, 2, 3, 3, 1, 1, null, null);
+                double[] up = new double[2 * 16];
+                for (int ch = 0; ch < 2; ch++)
+                    for (int y = 0; y < 4; y++) for (int x = 0; x < 4; x++) up[(ch * 4 + y) * 4 + x] = inner1[(ch * 2 + y / 2) * 2 + x / 2];
+                double[] inner0 = Refs.conv2d(v[0], v[2], v[3], 1, 2, 4, 4, 2, 1, 1, 1, 0, null, up);
+                double[] r0 = Refs.conv2d(inner0, v[6], v[7], 1, 2, 4, 4, 2, 3, 3, 1, 1, null, null);
+                double[] out = new double[32 + 8 + 2];
+                System.arraycopy(r0, 0, out, 0, 32);
+                System.arraycopy(r1, 0, out, 32, 8);
+                out[40] = r1[0];  // max pool of kernel 1, stride 2: the top-left pixel of each channel
+                out[41] = r1[4];
+                return out;
+            }, TOL);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("devices")
     void transformerBlock(Device d) {
         int b = 2, l = 5, e = 16, heads = 2, kvHeads = 1, hd = 8, hidden = 24, rows = (heads + 2 * kvHeads) * hd;
         try (Scope s = Scope.open()) {
