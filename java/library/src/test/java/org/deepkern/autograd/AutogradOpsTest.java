@@ -185,6 +185,11 @@ class AutogradOpsTest {
         Conv2dParams up = Conv2dParams.defaults().withStride(2).withPadding(1);
         c.add(new Case("convTranspose2d", shapes(s(1, 3, 3, 4), s(3, 2, 3, 3), s(2)), x -> F.convTranspose2d(x[0], x[1], x[2], up),
                 r -> Refs.convTranspose2d(r[0], r[1], r[2], 1, 3, 3, 4, 2, 3, 3, 2, 1), PRODUCT));
+        Conv2dParams upNhwc = up.withLayout(Conv2dParams.Layout.NHWC);
+        c.add(new Case("convTranspose2d NHWC", shapes(s(1, 3, 4, 3), s(3, 3, 3, 2), s(2)),
+                x -> F.convTranspose2d(x[0], x[1], x[2], upNhwc), r -> Refs.permute(Refs.convTranspose2d(
+                        Refs.permute(r[0], s(1, 3, 4, 3), new int[] {0, 3, 1, 2}), Refs.permute(r[1], s(3, 3, 3, 2), new int[] {0, 3, 1, 2}),
+                        r[2], 1, 3, 3, 4, 2, 3, 3, 2, 1), s(1, 2, 5, 7), new int[] {0, 2, 3, 1}), PRODUCT));
         // ---- attention and positions ----
         c.add(new Case("attention causal", shapes(s(1, 2, 5, 8), s(1, 2, 5, 8), s(1, 2, 5, 8)),
                 x -> F.scaledDotProductAttention(x[0], x[1], x[2], AttentionParams.defaults().withCausal(CausalMask.TOP_LEFT)).out(),

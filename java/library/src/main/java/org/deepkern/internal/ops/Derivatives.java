@@ -332,7 +332,7 @@ public final class Derivatives {
     public static Tensor conv2d(Call c, Tensor x, Tensor w, Tensor bias, Tensor residual, Conv2dParams p, Tensor y) {
         if (off(x, w, bias, residual)) return y;
         Act act = p.activation();
-        boolean withBias = bias != null;
+        boolean withBias = bias != null, gx = wants(x), gw = wants(w) || wants(bias);
         Recorder.record(c.op(), new Tensor[] {x, w, bias, residual}, new Tensor[] {y}, new Tensor[] {x, w, bias}, (g, s) -> {
             Call bc = backwardCall(c.op());
             Conv2dParams linear = p.withActivation(null);  // the gradients are of the convolution itself
@@ -343,9 +343,10 @@ public final class Derivatives {
                 }
             }
             try {
-                Tensor gx = wants(x) ? Convolution.backwardData(bc, gz, s[1], x.shape(), linear) : null;
-                var gw = Convolution.backwardWeight(bc, s[0], gz, s[1].shape(), withBias, linear);
-                return new Tensor[] {gx, gw.gradWeight(), gw.gradBias(), residual == null ? null : g[0]};
+                Tensor dx = gx ? Convolution.backwardData(bc, gz, s[1], s[0].shape(), linear) : null;
+                var dw = gw ? Convolution.backwardWeight(bc, s[0], gz, s[1].shape(), withBias, linear) : null;
+                return new Tensor[] {dx, dw == null ? null : dw.gradWeight(), dw == null ? null : dw.gradBias(),
+                        residual == null ? null : g[0]};
             } finally {
                 if (gz != g[0]) gz.close();
             }
@@ -358,19 +359,16 @@ public final class Derivatives {
         if (off(x, w, bias)) return y;
         if (p.activation() != null) throw c.invalid("params", "a fused activation is not differentiable in a transposed "
                 + "convolution yet: apply the activation after it");
-        long[] ws = w.shape(), ys = y.shape();
+        long[] ws = w.shape();
+        boolean gx = wants(x), gw = wants(w), gb = wants(bias);
+        int[] pixels = p.layout() == Conv2dParams.Layout.NHWC ? new int[] {0, 1, 2} : new int[] {0, 2, 3};
         Recorder.record(c.op(), new Tensor[] {x, w, bias}, new Tensor[] {y}, new Tensor[] {x, w}, (g, s) -> {
             Call bc = backwardCall(c.op());
-            Tensor gx = wants(x) ? Convolution.conv2d(bc, g[0], s[1], null, null, p) : null;
+            Tensor dx = gx ? Convolution.conv2d(bc, g[0], s[1], null, null, p) : null;
             // y = backwardData(x, w): the conv's input is y's shape, its output gradient x
-            var gw = Convolution.backwardWeight(bc, g[0], s[0], ws, false, p);
-            Tensor gb = null;
-            if (bias != null) {
-                try (Tensor perChannel = g[0].sum(new int[] {0, 2, 3}, false)) {
-                    gb = perChannel.reshape(bias.shape()).clone();
-                }
-            }
-            return new Tensor[] {gx, gw.gradWeight(), gb};
+            Tensor dw = gw ? Convolution.backwardWeight(bc, g[0], s[0], ws, false, p).gradWeight() : null;
+            Tensor db = gb ? g[0].sum(pixels, false) : null;  // per output channel
+            return new Tensor[] {dx, dw, db};
         });
         return y;
     }
