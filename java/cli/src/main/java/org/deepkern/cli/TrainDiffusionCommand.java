@@ -17,6 +17,7 @@ import org.deepkern.autograd.Tape;
 import org.deepkern.cli.bench.Progress;
 import org.deepkern.cli.sample.Samplers;
 import org.deepkern.cli.sample.SlicedWasserstein;
+import org.deepkern.cli.train.CosineDecay;
 import org.deepkern.cli.train.NoiseConditionedMlp;
 import org.deepkern.diffusion.AbstractScheduler;
 import org.deepkern.diffusion.Denoiser;
@@ -115,8 +116,7 @@ final class TrainDiffusionCommand implements Callable<Integer> {
                     Tensor xt = x0.mul(Tensor.of(a, new long[] {batch, 1}, d)).add(eps.mul(Tensor.of(s, new long[] {batch, 1}, d)));
                     Tensor loss = F.mseLoss(model.eps(xt, l), eps, Reduction.MEAN);
                     tape.backward(loss);
-                    // cosine decay of the learning rate to a twentieth
-                    opt.options(opt.options().lr(lr * (0.05 + 0.475 * (1 + Math.cos(Math.PI * it / iterations)))));
+                    opt.options(opt.options().lr(CosineDecay.lr(lr, it, iterations)));
                     opt.step();
                     opt.zeroGrad();
                     try (NoGrad off = Tape.noGrad()) {

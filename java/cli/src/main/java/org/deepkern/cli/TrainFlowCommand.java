@@ -14,6 +14,7 @@ import org.deepkern.Tensor;
 import org.deepkern.autograd.NoGrad;
 import org.deepkern.autograd.Tape;
 import org.deepkern.cli.bench.Progress;
+import org.deepkern.cli.train.CosineDecay;
 import org.deepkern.diffusion.GaussianMixture;
 import org.deepkern.flow.ActNorm;
 import org.deepkern.flow.AffineCoupling;
@@ -105,8 +106,7 @@ final class TrainFlowCommand implements Callable<Integer> {
                         Tensor x = Tensor.of(g.sample(batch, seed * 1_000_003L + 3 + it), new long[] {batch, dims}, d);
                         Tensor loss = flow.logProb(x).mean().neg();
                         tape.backward(loss);
-                        // cosine decay of the learning rate to a twentieth
-                        opt.options(opt.options().lr(lr * (0.05 + 0.475 * (1 + Math.cos(Math.PI * it / iterations)))));
+                        opt.options(opt.options().lr(CosineDecay.lr(lr, it, iterations)));
                         opt.step();
                         opt.zeroGrad();
                         recent = it == 0 ? loss.item() : 0.98 * recent + 0.02 * loss.item();

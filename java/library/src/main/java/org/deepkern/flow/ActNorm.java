@@ -170,15 +170,6 @@ public final class ActNorm extends FlowLayer {
         }
     }
 
-    /**
-     * @param sampleShape [C, ...]
-     * @return sampleShape
-     */
-    @Override
-    public long[] outputShape(long[] sampleShape) {
-        return sampleShape.clone();
-    }
-
     @Override
     protected String extraRepr() {
         return "channels=" + channels;

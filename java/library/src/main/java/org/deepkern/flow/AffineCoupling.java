@@ -141,15 +141,6 @@ public final class AffineCoupling extends FlowLayer {
         }
     }
 
-    /**
-     * @param sampleShape [C, ...]
-     * @return sampleShape
-     */
-    @Override
-    public long[] outputShape(long[] sampleShape) {
-        return sampleShape.clone();
-    }
-
     @Override
     protected String extraRepr() {
         return "channels=" + channels + ", mask=" + mask + ", reverse=" + reverse;

@@ -39,12 +39,15 @@ public abstract class FlowLayer extends Module {
     public abstract Tensor inverse(Tensor z);
 
     /**
-     * The shape of one sample's output, given one sample's input shape (dims after N).
+     * The shape of one sample's output, given one sample's input shape (dims after N): the same,
+     * unless the layer reshapes (Squeeze, Split and Flow say how).
      *
      * @param sampleShape the input's dims after N
      * @return the output's dims after N
      */
-    public abstract long[] outputShape(long[] sampleShape);
+    public long[] outputShape(long[] sampleShape) {
+        return sampleShape.clone();
+    }
 
     /**
      * z of {@link #forwardWithLogDet}, the log-det dropped.

@@ -293,15 +293,6 @@ public final class InvertibleConv1x1 extends FlowLayer {
         }
     }
 
-    /**
-     * @param sampleShape [C] or [C, H, W]
-     * @return sampleShape
-     */
-    @Override
-    public long[] outputShape(long[] sampleShape) {
-        return sampleShape.clone();
-    }
-
     @Override
     protected String extraRepr() {
         return "channels=" + channels;

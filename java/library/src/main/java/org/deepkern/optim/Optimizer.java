@@ -71,6 +71,19 @@ public abstract class Optimizer implements AutoCloseable {
         this.maxGradNorm = maxGradNorm;
     }
 
+    /**
+     * Refuses new options that change what construction fixed (the master weights made, the clip).
+     *
+     * @param c the call, for its message
+     * @param masterWeights the new options' masterWeights
+     * @param maxGradNorm the new options' maxGradNorm
+     */
+    void checkFixed(Call c, boolean masterWeights, double maxGradNorm) {
+        if (masterWeights != this.masterWeights || maxGradNorm != this.maxGradNorm)
+            throw c.invalid("options", "masterWeights and maxGradNorm are fixed at construction (" + this.masterWeights
+                    + ", " + this.maxGradNorm + "), got " + masterWeights + ", " + maxGradNorm);
+    }
+
     /** @return the parameters, in the order given */
     public List<Tensor> parameters() {
         return params;

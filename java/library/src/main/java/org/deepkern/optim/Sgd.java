@@ -147,9 +147,7 @@ public final class Sgd extends Optimizer {
     public void options(Options options) {
         Call c = new Call("Sgd.options");
         check(c, options);
-        if (options.masterWeights() != this.options.masterWeights() || options.maxGradNorm() != this.options.maxGradNorm())
-            throw c.invalid("options", "masterWeights and maxGradNorm are fixed at construction (" + this.options.masterWeights()
-                    + ", " + this.options.maxGradNorm() + "), got " + options.masterWeights() + ", " + options.maxGradNorm());
+        checkFixed(c, options.masterWeights(), options.maxGradNorm());
         this.options = options;
     }
 
