@@ -1,5 +1,6 @@
 package org.deepkern.attention;
 
+import org.deepkern.testing.Memory;
 import org.deepkern.ops.AttentionParams;
 import org.deepkern.ops.AttentionResult;
 import org.deepkern.ops.F;
@@ -181,7 +182,7 @@ class AttentionBadInputTest {
     /** A failing call releases the outputs it made: the allocator holds no more than before. */
     @Test
     void failuresLeakNothing() {
-        long before = DeepKern.memoryStats(Device.CPU).inUse();
+        long before = Memory.settledInUse(Device.CPU);
         for (int i = 0; i < 5; i++) {
             assertThrows(DeepKernException.class, () -> F.scaledDotProductAttention(q, kH3, kH3, p()));
             assertThrows(DeepKernException.class, () -> F.scaledDotProductAttentionBackward(q, k, v, fwd, gradShort, p()));

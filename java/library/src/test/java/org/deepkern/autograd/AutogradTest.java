@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.deepkern.testing.Memory;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.DeepKernException;
@@ -80,7 +81,7 @@ class AutogradTest {
         Tensor x = Scope.detach(Tensor.randn(new long[] {64, 32}, DType.F32, d, new Generator(5)).requiresGrad(true));
         Tensor w = Scope.detach(Tensor.randn(new long[] {48, 32}, DType.F32, d, new Generator(6)).requiresGrad(true));
         try {
-            long before = DeepKern.memoryStats(d).inUse();
+            long before = Memory.settledInUse(d);
             try (Tape tape = Tape.open()) {
                 try (Scope s = Scope.open()) {  // the caller drops its intermediates before backward
                     Tensor loss = F.softmax(F.gelu(F.linear(x, w))).sum();
@@ -159,7 +160,7 @@ class AutogradTest {
             Tensor seed = Tensor.of(new float[] {4, 5, 6}, new long[] {3}, d);
             tape.backward(x, seed);
             assertArrayEquals(new float[] {4, 5, 6}, x.grad().toFloatArray(), "a leaf's gradient is the seed");
-            long before = DeepKern.memoryStats(d).inUse();
+            long before = Memory.settledInUse(d);
             tape.backward(x, seed);
             assertArrayEquals(new float[] {8, 10, 12}, x.grad().toFloatArray(), "and accumulates");
             assertEquals(before, DeepKern.memoryStats(d).inUse(), "the seed's copy is released once added");
@@ -244,7 +245,7 @@ class AutogradTest {
                     new Activation(Act.gelu())));
             try (Scope s = Scope.open(); Tape tape = Tape.open()) {
                 Tensor x = Tensor.randn(new long[] {32, 64}, DType.F32, d, new Generator(4)).requiresGrad(true);
-                long before = DeepKern.memoryStats(d).inUse();
+                long before = Memory.settledInUse(d);
                 Tensor y = run == 0 ? new Sequential(layers.toArray(new Module[0])).forward(x)
                         : Checkpoint.checkpointSequential(layers, 4, x);
                 kept[run] = DeepKern.memoryStats(d).inUse() - before;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.stream.Stream;
+import org.deepkern.testing.Memory;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.Device;
@@ -97,7 +98,7 @@ class DiffusionMemoryTest {
         };
         s.setTimesteps(steps);
         try (Scope scope = Scope.open()) {
-            long before = DeepKern.memoryStats(device).inUse();
+            long before = Memory.settledInUse(device);
             DeepKern.resetPeakMemory(device);
             Tensor x = loop.run(s, (in, level) -> in.mul(0.5), device, new Generator(1));
             long peak = DeepKern.memoryStats(device).peakInUse() - before, left = DeepKern.memoryStats(device).inUse() - before;

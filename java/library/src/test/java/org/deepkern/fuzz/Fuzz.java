@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
+import org.deepkern.testing.Memory;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.DeepKernException;
@@ -53,7 +54,7 @@ public final class Fuzz {
         int only = args.length > 2 ? Integer.parseInt(args[2]) : -1;
         PrintStream out = System.out;
         long[] baseline = new long[DEVICES.length];
-        for (int j = 0; j < DEVICES.length; j++) baseline[j] = DeepKern.memoryStats(DEVICES[j]).inUse();
+        for (int j = 0; j < DEVICES.length; j++) baseline[j] = Memory.settledInUse(DEVICES[j]);
         int failures = 0, rejected = 0, compared = 0, skipped = 0;
         for (int i = 0; i < calls; i++) {
             if (only >= 0 && i != only) continue;

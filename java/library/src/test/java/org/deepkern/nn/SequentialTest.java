@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import org.deepkern.testing.Memory;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.DeepKernException;
@@ -30,7 +31,7 @@ class SequentialTest {
             Linear first = (Linear) seq.get(0), last = (Linear) seq.get(2);
             Tensor x = Tensor.randn(new long[] {2, 6}, DType.F32, d, new Generator(5));
             Tensor want = F.linear(F.gelu(F.linear(x, first.weight(), first.bias())), last.weight(), last.bias());
-            long before = DeepKern.memoryStats(d).inUse();
+            long before = Memory.settledInUse(d);
             try (Tensor y = seq.forward(x)) {
                 long kept = DeepKern.memoryStats(d).inUse() - before;
                 try (Tensor probe = Tensor.emptyLike(y)) {  // what stays is one output's allocation
@@ -42,7 +43,7 @@ class SequentialTest {
             var e = assertThrows(DeepKernException.class, () -> new Sequential(new Activation(Act.gelu()), null));
             assertEquals("new Sequential: argument '1': expected a module, got null", e.getMessage());
             try (Sequential bad = new Sequential(new Linear(6, 8, true, DType.F32, d, g), new Linear(5, 3, true, DType.F32, d, g))) {
-                long at = DeepKern.memoryStats(d).inUse();
+                long at = Memory.settledInUse(d);
                 assertThrows(DeepKernException.class, () -> bad.forward(x));
                 assertEquals(at, DeepKern.memoryStats(d).inUse(), "a failed forward left the first output open on " + d);
             }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
 import java.util.stream.Stream;
+import org.deepkern.testing.Memory;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.DeepKernException;
@@ -117,7 +118,7 @@ class TransformerBlockTest {
                     : new LayerNorm(param(dev, dtype, n2, c.embed()), param(dev, dtype, nb2, c.embed()), eps);
             TransformerBlock block = new TransformerBlock(norm1, attn, norm2, mlp);
             Tensor input = param(dev, dtype, x, c.batch(), c.len(), c.embed());
-            long before = DeepKern.memoryStats(dev).inUse();
+            long before = Memory.settledInUse(dev);
             Tensor out = block.forward(input);
             // every intermediate is released when forward returns: what stays is one output's allocation
             long kept = DeepKern.memoryStats(dev).inUse() - before;

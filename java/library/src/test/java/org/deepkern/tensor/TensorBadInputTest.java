@@ -2,6 +2,7 @@ package org.deepkern.tensor;
 
 import java.util.List;
 
+import org.deepkern.testing.Memory;
 import org.deepkern.Generator;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
@@ -83,7 +84,7 @@ class TensorBadInputTest {
 
     @Test
     void aFailedCallLeaksNothingAndTheNextCallWorks() {
-        long inUse = DeepKern.memoryStats(Device.CPU).inUse();
+        long inUse = Memory.settledInUse(Device.CPU);
         for (int i = 0; i < 50; i++) assertThrows(DeepKernException.class, () -> Tensor.randn(new long[] {3}, DType.I64, Device.CPU, new Generator(0)));
         assertEquals(inUse, DeepKern.memoryStats(Device.CPU).inUse(), "the failed calls' outputs were released");
         try (Tensor t = Tensor.randn(new long[] {3}, DType.F32, Device.CPU, new Generator(0))) {

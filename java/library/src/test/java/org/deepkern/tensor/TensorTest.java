@@ -1,5 +1,6 @@
 package org.deepkern.tensor;
 
+import org.deepkern.testing.Memory;
 import org.deepkern.DType;
 import org.deepkern.DeepKern;
 import org.deepkern.DeepKernException;
@@ -36,6 +37,7 @@ class TensorTest {
 
     @Test
     void scopeClosesEverythingMadeInside() {
+        Memory.settledInUse(D);
         MemoryStats before = DeepKern.memoryStats(D);
         Tensor a, b, kept;
         try (Scope scope = Scope.open()) {
@@ -69,6 +71,7 @@ class TensorTest {
 
     @Test
     void allocatorStatsReturnAfterManyCycles() {
+        Memory.settledInUse(D);
         MemoryStats before = DeepKern.memoryStats(D);
         for (int i = 0; i < 10_000; i++) {
             try (Tensor t = Tensor.empty(new long[] {1 + (i % 97) * 13}, DType.F32, D)) {
