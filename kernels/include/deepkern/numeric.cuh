@@ -63,42 +63,47 @@ DK_HD float rcp(float x) {
 #endif
 }
 
-// IEEE binary16 <-> binary32, round to nearest even, subnormals and NaN preserved.
+// c ? a : b on bit patterns, as a mask: the host conversions below select rather than branch, so
+// the cpu backend's loops around them vectorize (a data-dependent branch stops GCC's vectorizer).
+DK_HD uint32_t select_bits(bool c, uint32_t a, uint32_t b) {
+    const uint32_t m = 0u - uint32_t(c);
+    return (a & m) | (b & ~m);
+}
+
+// IEEE binary16 <-> binary32, round to nearest even, subnormals exact, NaN quieted (payload kept).
+// Every case is computed and the right one selected.
 DK_HD float half_bits_to_float(uint16_t h) {
-    uint32_t sign = uint32_t(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1f;
-    uint32_t man = h & 0x3ffu;
-    if (exp == 0x1f) return bits_to_float(sign | 0x7f800000u | (man << 13));
-    if (exp == 0) {
-        // subnormal: man * 2^-24, exact in f32
-        float f = float(man) * 5.9604644775390625e-8f;
-        return sign ? -f : f;
-    }
-    return bits_to_float(sign | ((exp + 112) << 23) | (man << 13));
+    const uint32_t sign = uint32_t(h & 0x8000u) << 16;
+    const uint32_t a = uint32_t(h & 0x7fffu) << 13;  // exponent and mantissa at f32's places
+    const uint32_t exp = a & 0x0f800000u;
+    const uint32_t normal = a + 0x38000000u;          // rebias 15 -> 127
+    const uint32_t inf_nan = (a + 0x70000000u) | select_bits(a > 0x0f800000u, 0x00400000u, 0u);  // NaN: quiet
+    // subnormal: man * 2^-24, exact: 2^-14 (1 + man / 1024) - 2^-14 in f32
+    const uint32_t subnormal = float_to_bits(bits_to_float(a + 0x38800000u) - 6.103515625e-05f);
+    return bits_to_float(sign | select_bits(exp == 0x0f800000u, inf_nan, select_bits(exp == 0, subnormal, normal)));
 }
 
 DK_HD uint16_t float_to_half_bits(float f) {
-    uint32_t u = float_to_bits(f);
-    uint32_t sign = (u >> 16) & 0x8000u;
-    uint32_t a = u & 0x7fffffffu;
-    if (a > 0x7f800000u) return uint16_t(sign | 0x7e00u | ((a >> 13) & 0x3ffu));  // NaN stays NaN
-    if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);                     // rounds to inf
-    if (a < 0x38800000u) {
-        // result is subnormal or zero: scale so that the half ulp (2^-24) becomes 1, let the
-        // f32 adder round to nearest even, read the integer back.
-        float scaled = bits_to_float(a) * 16777216.0f + 12582912.0f;  // 1.5 * 2^23 pins the exponent
-        return uint16_t(sign | (float_to_bits(scaled) - 0x4b400000u));
-    }
-    uint32_t rounded = a + 0xfffu + ((a >> 13) & 1u);  // round to nearest even at bit 13
-    return uint16_t(sign | ((rounded - 0x38000000u) >> 13));
+    const uint32_t u = float_to_bits(f);
+    const uint32_t sign = (u >> 16) & 0x8000u;
+    const uint32_t a = u & 0x7fffffffu;
+    const uint32_t nan = 0x7e00u | ((a >> 13) & 0x3ffu);  // quiet, payload's top bits kept
+    // result subnormal or zero (a < 2^-14): scale so that the half ulp (2^-24) becomes 1, let the
+    // f32 adder round to nearest even, read the integer back (1.5 * 2^23 pins the exponent)
+    const uint32_t small = float_to_bits(bits_to_float(a < 0x38800000u ? a : 0u) * 16777216.0f + 12582912.0f) - 0x4b400000u;
+    const uint32_t normal = (a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u) >> 13;  // round to nearest even at bit 13
+    const uint32_t h = select_bits(a > 0x7f800000u, nan,
+                                   select_bits(a >= 0x477ff000u, 0x7c00u,  // rounds to inf
+                                               select_bits(a < 0x38800000u, small, normal)));
+    return uint16_t(sign | h);
 }
 
 DK_HD float bf16_bits_to_float(uint16_t b) { return bits_to_float(uint32_t(b) << 16); }
 
 DK_HD uint16_t float_to_bf16_bits(float f) {
-    uint32_t u = float_to_bits(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40u);  // quiet NaN
-    return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+    const uint32_t u = float_to_bits(f);
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;  // round to nearest even
+    return uint16_t(select_bits((u & 0x7fffffffu) > 0x7f800000u, (u >> 16) | 0x40u, rounded));  // NaN: quiet
 }
 
 // load_float / store_float: the one place a storage dtype meets f32 math.
