@@ -2,42 +2,30 @@
 // (elementwise/elementwise_bodies.cuh), walked a row of the innermost merged dim at a time: a row's
 // start comes from one unflattening, then the row is a strided loop with the op fixed at compile
 // time, which the compiler vectorizes where the strides are 1 or 0 (no division or op switch per
-// element, as the GPU's one-thread-per-element body has). Rows are shared out on the thread pool.
+// element, as the GPU's one-thread-per-element body has). Rows are shared out on the thread pool; the
+// loops are compiled per ISA (elementwise_loops.inc, isa.h).
 #include "elementwise/elementwise.h"
 #include "elementwise/elementwise_bodies.cuh"
+#include "isa.h"
 #include "thread_pool.h"
+
+#define DK_ISA_BODY "elementwise_loops.inc"
+#include "isa_variants.h"
 
 namespace dk::cpu {
 
 namespace {
 
-template <typename T, BinaryOp Op>
+template <typename T, BinaryOp O>
+struct BinaryKind {
+    using type = T;
+    static constexpr BinaryOp op = O;
+};
+
+template <typename T, BinaryOp O>
 void binary_rows(const BinaryArgs& a) {
-    using C = BinaryCompute<T>;
-    const int last = a.ndim - 1;
-    const int64_t len = a.shape[last], rows = a.numel / len;
-    const int64_t sa = a.a_stride[last], sb = a.b_stride[last], so = a.out_stride[last];
-    parallel_range(rows, len >= (1 << 14) ? 1 : (1 << 14) / len, [&](int64_t first, int64_t end) {
-        for (int64_t r = first; r < end; ++r) {
-            int64_t ao = 0, bo = 0, oo = 0, rest = r;
-            for (int d = last - 1; d >= 0; --d) {
-                const int64_t idx = rest % a.shape[d];
-                rest /= a.shape[d];
-                ao += idx * a.a_stride[d];
-                bo += idx * a.b_stride[d];
-                oo += idx * a.out_stride[d];
-            }
-            if (a.has_scalar) {
-                const C y = C(a.scalar);
-                for (int64_t j = 0; j < len; ++j)
-                    binary_store<T>(a.out, oo + j * so, binary_apply<C>(a, Op, binary_load<T>(a.a, ao + j * sa), y));
-            } else {
-                for (int64_t j = 0; j < len; ++j)
-                    binary_store<T>(a.out, oo + j * so, binary_apply<C>(a, Op, binary_load<T>(a.a, ao + j * sa),
-                                                                        binary_load<T>(a.b, bo + j * sb)));
-            }
-        }
-    });
+    using Kind = BinaryKind<T, O>;
+    DK_ISA_CALL(binary_rows<Kind>, a);
 }
 
 }  // namespace
