@@ -145,12 +145,35 @@ DK_HD void optim_packed(const OptimEntry& e, const Rule& rule, float scale, int6
     optim_range<T>(e, rule, scale, whole + lane, end, lanes);
 }
 
-// Chunk [begin, end) of entry e, thread `lane` of `lanes`: packed where e.packed says its tensors
-// allow it.
+// Elements [begin, end) of entry e by one thread (the cpu backend's tasks): one plain loop whose
+// tests of master / state are the same for every element, so the compiler unswitches and
+// vectorizes it. The per-element math is optim_range's: the same bits.
+template <typename T, class Rule>
+DK_HD void optim_contiguous(const OptimEntry& e, const Rule& rule, float scale, int64_t begin, int64_t end) {
+    T* param = static_cast<T*>(e.param);
+    const T* grad = static_cast<const T*>(e.grad);
+    float* const master = e.master;
+    float* const state1 = e.state1;
+    float* const state2 = e.state2;
+    for (int64_t i = begin; i < end; ++i) {
+        float p = master ? master[i] : load_float(param[i]);
+        float s1 = state1 ? state1[i] : 0.0f;
+        float s2 = state2 ? state2[i] : 0.0f;
+        rule.apply(p, om_mul(load_float(grad[i]), scale), s1, s2);
+        if (master) master[i] = p;
+        store_float(param[i], p);
+        if (state1) state1[i] = s1;
+        if (state2) state2[i] = s2;
+    }
+}
+
+// Chunk [begin, end) of entry e, thread `lane` of `lanes`: one plain loop for a single lane, else
+// packed where e.packed says its tensors allow it.
 template <typename T, class Rule>
 DK_HD void optim_chunk(const OptimEntry& e, const Rule& rule, float scale, int64_t begin, int64_t end, int64_t lane,
                        int64_t lanes) {
-    if (e.packed) optim_packed<T>(e, rule, scale, begin, end, lane, lanes);
+    if (lanes == 1) optim_contiguous<T>(e, rule, scale, begin, end);
+    else if (e.packed) optim_packed<T>(e, rule, scale, begin, end, lane, lanes);
     else optim_range<T>(e, rule, scale, begin + lane, end, lanes);
 }
 
