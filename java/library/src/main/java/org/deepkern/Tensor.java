@@ -931,6 +931,8 @@ public final class Tensor implements AutoCloseable {
         c.tensor("src", src);
         if (src.dtype == dtype) {
             memory.copyFrom(op, src.memory);
+        } else if (isContiguous() && !memory.sharesStorageWith(src.memory)) {
+            src.memory.castInto(op, memory, "src", "this");  // converted straight into place: one pass
         } else {
             try (Tensor converted = src.to(dtype)) {
                 memory.copyFrom(op, converted.memory);

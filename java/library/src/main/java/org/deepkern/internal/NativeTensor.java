@@ -124,9 +124,19 @@ public final class NativeTensor {
         Native.check(op, dk_randn(storage.ctx, handle, seed, offset), "out", "dtype");
     }
 
+    /** Whether this tensor and other are views of the same allocation. */
+    public boolean sharesStorageWith(NativeTensor other) {
+        return storage == other.storage;
+    }
+
     /** This one's elements converted into out's dtype. */
     public void castInto(String op, NativeTensor out) {
-        Native.check(op, dk_cast(storage.ctx, handle, out.handle), "x", "this", "out", "dest");
+        castInto(op, out, "this", "dest");
+    }
+
+    /** The same, naming this tensor and out as the Java call does in errors. */
+    public void castInto(String op, NativeTensor out, String name, String outName) {
+        Native.check(op, dk_cast(storage.ctx, handle, out.handle), "x", name, "out", outName);
     }
 
     /** The shape of this tensor permuted by dims, validated natively. */

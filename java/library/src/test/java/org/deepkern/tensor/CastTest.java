@@ -3,6 +3,7 @@ package org.deepkern.tensor;
 import org.deepkern.DType;
 import org.deepkern.Device;
 import org.deepkern.Tensor;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.util.Arrays;
@@ -104,6 +105,13 @@ class CastTest {
         float[] got;
         try (Tensor t = Tensor.of(x, new long[0], device); Tensor c = t.to(dtype)) {
             got = c.toFloatArray();
+            // copyFrom converts the same, straight into a compact tensor or through a strided column
+            try (Tensor dst = Tensor.empty(new long[] {x.length}, dtype, device);
+                 Tensor pairs = Tensor.zeros(new long[] {x.length, 2}, dtype, device);
+                 Tensor col = pairs.narrow(1, 1, 1); Tensor src = t.view(x.length, 1)) {
+                assertArrayEquals(got, dst.copyFrom(t).toFloatArray(), "copyFrom into a compact " + dtype + " tensor");
+                assertArrayEquals(got, col.copyFrom(src).toFloatArray(), "copyFrom into a " + dtype + " column");
+            }
         }
         for (int i = 0; i < x.length; i++) {
             if (Float.isNaN(x[i])) {

@@ -79,6 +79,8 @@ class TensorBadInputTest {
             BadInput.assertRejects("dim", "Tensor.stack: ", () -> Tensor.stack(List.of(t, t), 3));
             BadInput.assertRejects("src", "Tensor.copyFrom: ", () -> t.copyFrom(Tensor.zeros(new long[] {3, 2}, DType.F32, Device.CPU)));
             BadInput.assertRejects("src", "Tensor.copyFrom: ", () -> t.copyFrom(null));
+            // a dtype change converts straight into this tensor: the same names in its errors
+            BadInput.assertRejects("src", "Tensor.copyFrom: ", () -> t.copyFrom(Tensor.zeros(new long[] {3, 2}, DType.BF16, Device.CPU)));
         }
     }
 
