@@ -1,7 +1,8 @@
 // vec_math_bench.cpp - deepkern/vec_math.h side by side with glibc's libmvec (the _ZGVbN4v_ SSE,
 // _ZGVdN8v_ AVX2 and _ZGVeN16v_ AVX-512 variants) and scalar libm: throughput (ns per element,
 // one thread, a 32768-element array that stays in L2, the best of several timed passes) and,
-// with --sweep (every bit pattern; --stride N for every Nth), the max ulp of each over the same
+// with --sweep (every bit pattern; --stride N for every Nth; --only exp,erfc for some functions;
+// --no-timing for the sweep alone), the max ulp of each over the same
 // inputs as vec_math_test (vec_math_sweep.h), references computed once for all of them.
 // GELU is also timed the way libmvec would do it, 0.5 x erfc(-x / sqrt2) (which loses the lower
 // tail's relative accuracy), for the decision in vec_math.h's header. A tool, not a test: it
@@ -70,10 +71,11 @@ void gelu_libm(const float* x, float* y, int n) {
     for (int i = 0; i < n; ++i) y[i] = 0.5f * x[i] * ::erfcf(-0.707106769f * x[i]);
 }
 
-std::vector<Candidate> candidates() {
+std::vector<Candidate> candidates(const std::string& only) {
     std::vector<Candidate> c;
     const dk::cpu::Isa best = dk::cpu::cpu_isa();
     for (int f = 0; f < fn_count; ++f) {
+        if (!only.empty() && only.find(std::string(",") + fn_name(f) + ",") == std::string::npos) continue;
         c.push_back({f, dk::cpu::isa_sse2::arrays[f], "vec_math sse2"});
         if (best >= dk::cpu::Isa::avx2) c.push_back({f, dk::cpu::isa_avx2::arrays[f], "vec_math avx2"});
         if (best >= dk::cpu::Isa::avx512) c.push_back({f, dk::cpu::isa_avx512::arrays[f], "vec_math avx512"});
@@ -115,15 +117,20 @@ double ns_per_element(ArrayFn fn, const std::vector<float>& x, std::vector<float
 
 int main(int argc, char** argv) {
     uint64_t stride = 0;
+    std::string only;
+    bool timing = true;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--sweep")) stride = 1;
         else if (!std::strcmp(argv[i], "--stride") && i + 1 < argc) stride = std::strtoull(argv[++i], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = std::string(",") + argv[++i] + ",";
+        else if (!std::strcmp(argv[i], "--no-timing")) timing = false;
     }
-    std::vector<Candidate> cands = candidates();
+    std::vector<Candidate> cands = candidates(only);
     std::mt19937 rng(7);
     std::vector<float> x(32768), y(x.size());
     std::printf("throughput, one thread, %zu-element arrays (ns per element)\n", x.size());
     for (Candidate& c : cands) {
+        if (!timing) break;
         const bool log1p = c.fn == fn_log1p;
         std::uniform_real_distribution<float> dist(log1p ? -0.99f : -10.0f, log1p ? 100.0f : 10.0f);
         for (float& v : x) v = dist(rng);

@@ -113,10 +113,11 @@ DK_VM_INLINE float scale_f32(float y, int32_t k) {
     return y * pow2_f32(k1) * pow2_f32(k2);
 }
 
-// exp(hi + lo) = m 2^k, m in [0.70, 1.42] (a little wider by |lo|). hi + lo in [-175, 89]
-// keeps k in scale_f32's range; |lo| small against 1.
+// exp(hi + lo) = (1 + q) 2^k, q = expm1(r) in [-0.30, 0.42] (a little wider by |lo|). hi + lo in
+// [-175, 89] keeps k in scale_f32's range; |lo| small against 1. Kept as q so that a factor c
+// enters as c + c q (times_exp), one rounding under FMA, instead of rounding 1 + q first.
 struct ExpParts {
-    float m;
+    float q;
     int32_t k;
 };
 
@@ -136,12 +137,15 @@ DK_VM_INLINE ExpParts exp_parts(float hi, float lo) {
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
-    return {p * (r * r) + r + 1.0f, ki};
+    return {p * (r * r) + r, ki};
 }
+
+// c (1 + q), the 2^k left to scale_f32.
+DK_VM_INLINE float times_exp(float c, const ExpParts& e) { return c + c * e.q; }
 
 DK_VM_INLINE float exp_f32(float x) {
     const ExpParts e = exp_parts(clamp_f32(x, kExpUnderflow, kExpOverflow), 0.0f);
-    const float y = scale_f32(e.m, e.k);
+    const float y = scale_f32(e.q + 1.0f, e.k);
     const float inf = std::numeric_limits<float>::infinity();
     return select_f32(x < kExpUnderflow, 0.0f, select_f32(x > kExpOverflow, inf, y));
 }
@@ -202,11 +206,12 @@ DK_VM_INLINE float tanh_f32(float x) {
     return or_sign_f32(-t / (t + 2.0f), x);
 }
 
-// erfc(a + b) for a + b in [0, 10.7], |b| small against a (|b| <= 2^-11 a): exp(-(a+b)^2) = m 2^k
-// and g = erfc e^((a+b)^2), so that erfc = m g 2^k and the Gaussian density is m 2^k / sqrt(pi).
+// erfc(a + b) for a + b in [0, 10.7], |b| small against a (|b| <= 2^-11 a): e = exp(-(a+b)^2)
+// and g = erfc e^((a+b)^2), so that erfc = times_exp(g, e) 2^k and the Gaussian density is
+// times_exp(1, e) 2^k / sqrt(pi).
 struct ErfcParts {
-    float m, g;
-    int32_t k;
+    ExpParts e;
+    float g;
 };
 
 DK_VM_INLINE ErfcParts erfc_parts(float a, float b) {
@@ -232,7 +237,7 @@ DK_VM_INLINE ErfcParts erfc_parts(float a, float b) {
     y = y * t + 6.43170834e-01f;
     const float g = 2.0f * y / (1.0f + 2.0f * s);
     // g(s + d) = g(s) + d g'(s), g'(z) = 2 z g(z) - 2 / sqrt(pi)
-    return {e.m, g + d * (2.0f * s * g - 1.12837917f), e.k};
+    return {e, g + d * (2.0f * s * g - 1.12837917f)};
 }
 
 constexpr float kErfcMaxArg = 10.7f;  // erfc(10.7) < 2^-170: 0 in f32
@@ -258,14 +263,14 @@ constexpr float kPhiSmall = 0.66f;
 DK_VM_INLINE float erf_f32(float x) {
     const float a = abs_f32(x);
     const ErfcParts p = erfc_parts(select_f32(a > kErfcMaxArg, kErfcMaxArg, a), 0.0f);
-    const float big = or_sign_f32(1.0f - scale_f32(p.m * p.g, p.k), x);
+    const float big = or_sign_f32(1.0f - scale_f32(times_exp(p.g, p.e), p.e.k), x);
     return select_f32(a < 0.875f, erf_small(x), big);
 }
 
 DK_VM_INLINE float erfc_f32(float x) {
     const float a = abs_f32(x);
     const ErfcParts p = erfc_parts(select_f32(a > kErfcMaxArg, kErfcMaxArg, a), 0.0f);
-    const float v = scale_f32(p.m * p.g, p.k);
+    const float v = scale_f32(times_exp(p.g, p.e), p.e.k);
     return select_f32(a < kErfcSmall, 1.0f - erf_small(x), select_f32(x < 0.0f, 2.0f - v, v));
 }
 
@@ -282,7 +287,7 @@ DK_VM_INLINE ErfcParts erfc_parts_scaled(float a) {
 // Phi(x) = 0.5 erfc(-x / sqrt2).
 DK_VM_INLINE float normal_cdf_f32(float x) {
     const ErfcParts p = erfc_parts_scaled(abs_f32(x));
-    const float lower = scale_f32(0.5f * p.m * p.g, p.k);  // Phi(-|x|)
+    const float lower = scale_f32(times_exp(0.5f * p.g, p.e), p.e.k);  // Phi(-|x|)
     const float small = 0.5f + 0.5f * erf_small(x * 0.707106769f);
     return select_f32(abs_f32(x) < kPhiSmall, small, select_f32(x < 0.0f, lower, 1.0f - lower));
 }
@@ -297,7 +302,7 @@ DK_VM_INLINE float nan_at_minus_inf(float x, float y) {
 DK_VM_INLINE float gelu_f32(float x) {
     const float a = abs_f32(x);
     const ErfcParts p = erfc_parts_scaled(a);
-    const float t = scale_f32(select_f32(a > 15.0f, 15.0f, a) * (0.5f * p.m * p.g), p.k);  // |x| Phi(-|x|)
+    const float t = scale_f32(times_exp(select_f32(a > 15.0f, 15.0f, a) * (0.5f * p.g), p.e), p.e.k);  // |x| Phi(-|x|)
     const float small = 0.5f * (x + x * erf_small(x * 0.707106769f));
     // gelu has the sign of x, -0 included
     return nan_at_minus_inf(x, or_sign_f32(select_f32(a < kPhiSmall, small, select_f32(x < 0.0f, -t, x - t)), x));
@@ -309,36 +314,39 @@ DK_VM_INLINE float gelu_grad_f32(float x) {
     const float a = abs_f32(x);
     const ErfcParts p = erfc_parts_scaled(a);
     // |x| phi(|x|) - Phi(-|x|), scaled once
-    const float d = scale_f32(p.m * (select_f32(a > 15.0f, 15.0f, a) * inv_sqrt_2pi - 0.5f * p.g), p.k);
-    const float small = (0.5f + 0.5f * erf_small(x * 0.707106769f)) + x * (inv_sqrt_2pi * scale_f32(p.m, p.k));
+    const float d = scale_f32(times_exp(select_f32(a > 15.0f, 15.0f, a) * inv_sqrt_2pi - 0.5f * p.g, p.e), p.e.k);
+    const float small = (0.5f + 0.5f * erf_small(x * 0.707106769f)) + x * (inv_sqrt_2pi * scale_f32(1.0f + p.e.q, p.e.k));
     return nan_at_minus_inf(x, select_f32(a < kPhiSmall, small, select_f32(x < 0.0f, -d, 1.0f + d)));
 }
 
-// sigmoid(v) for v = hi + lo, |v| <= 150, as num / den 2^k; e = exp(-|v|) as a float.
+// c sigmoid(v) for v = hi + lo, |v| <= 150: exp(-|v|) = (1 + q) 2^k, e its value, den = 1 + e;
+// c sigmoid(v) = times_exp(c) / den 2^k for v < 0 and c / den for v >= 0 (times).
 struct SigmoidParts {
-    float num, den, e;
-    int32_t k;
+    ExpParts p;
+    float e, den;
+    bool neg;
+    DK_VM_INLINE float times(float c) const {
+        return scale_f32(select_f32(neg, times_exp(c, p), c) / den, select_i32(neg, p.k, 0));
+    }
 };
 
 DK_VM_INLINE SigmoidParts sigmoid_parts(float hi, float lo) {
     const bool neg = hi < 0.0f;
     const ExpParts p = exp_parts(select_f32(neg, hi, -hi), select_f32(neg, lo, -lo));  // exp(-|v|)
-    const float e = scale_f32(p.m, p.k);
-    return {select_f32(neg, p.m, 1.0f), 1.0f + e, e, select_i32(neg, p.k, 0)};
+    const float e = scale_f32(1.0f + p.q, p.k);
+    return {p, e, 1.0f + e, neg};
 }
 
 constexpr float kSigmoidMaxArg = 150.0f;  // sigmoid(-150) < 2^-216: 0 in f32
 
 DK_VM_INLINE float sigmoid_f32(float x) {
-    const SigmoidParts s = sigmoid_parts(clamp_f32(x, -kSigmoidMaxArg, kSigmoidMaxArg), 0.0f);
-    return scale_f32(s.num / s.den, s.k);
+    return sigmoid_parts(clamp_f32(x, -kSigmoidMaxArg, kSigmoidMaxArg), 0.0f).times(1.0f);
 }
 
 // x sigmoid(x).
 DK_VM_INLINE float silu_f32(float x) {
     const float xc = clamp_f32(x, -kSigmoidMaxArg, kSigmoidMaxArg);
-    const SigmoidParts s = sigmoid_parts(xc, 0.0f);
-    return nan_at_minus_inf(x, scale_f32(select_f32(x < 0.0f, xc, x) * s.num / s.den, s.k));
+    return nan_at_minus_inf(x, sigmoid_parts(xc, 0.0f).times(select_f32(x < 0.0f, xc, x)));
 }
 
 // gelu_tanh's argument 2u = x (c1 + c2 x^2) as hi + lo, for |x| <= 11.5 (|2u| <= 127).
@@ -370,8 +378,7 @@ constexpr float kGeluTanhMaxArg = 11.5f;  // gelu_tanh(-11.5) < 2^-180: 0 in f32
 DK_VM_INLINE float gelu_tanh_f32(float x) {
     const float xc = clamp_f32(x, -kGeluTanhMaxArg, kGeluTanhMaxArg);
     const HiLo v = gelu_tanh_arg(xc);
-    const SigmoidParts s = sigmoid_parts(v.hi, v.lo);
-    return nan_at_minus_inf(x, scale_f32(select_f32(x < 0.0f, xc, x) * s.num / s.den, s.k));
+    return nan_at_minus_inf(x, sigmoid_parts(v.hi, v.lo).times(select_f32(x < 0.0f, xc, x)));
 }
 
 // d/dx x s(v) = s + x v' s (1 - s), v' = c1 (1 + 3 * 0.044715 x^2); s (1 - s) = e / (1 + e)^2.
@@ -382,7 +389,7 @@ DK_VM_INLINE float gelu_tanh_grad_f32(float x) {
     const SigmoidParts s = sigmoid_parts(v.hi, v.lo);
     const float xdv = xc * (c1 + c2x3 * xc * xc) / s.den;  // x v' / (1 + e)
     // v < 0: s = m 2^k / den, grad = s (1 + x v' / den); v >= 0: grad = 1 / den + e x v' / den^2
-    const float lower = scale_f32(s.num / s.den * (1.0f + xdv), s.k);
+    const float lower = s.times(1.0f + xdv);
     const float upper = 1.0f / s.den + s.e * xdv / s.den;
     return select_f32(v.hi < 0.0f, lower, upper);
 }
