@@ -333,10 +333,12 @@ struct SigmoidParts {
 
 DK_VM_INLINE SigmoidParts sigmoid_parts(float hi, float lo) {
     const bool neg = hi < 0.0f;
-    const ExpParts p = exp_parts(select_f32(neg, hi, -hi), select_f32(neg, lo, -lo));  // exp(-|v|)
-    // exp(-|v|) below 2^-100 is 0 here: only 1 + e and e x v' (|x v'| < 2^9) use it, and a subnormal
-    // intermediate would cost a microcode assist per vector
-    const float e = select_f32(p.k < -100, 0.0f, scale_f32(1.0f + p.q, select_i32(p.k < -100, 0, p.k)));
+    const float minus_abs = select_f32(neg, hi, -hi);
+    const ExpParts p = exp_parts(minus_abs, select_f32(neg, lo, -lo));  // exp(-|v|)
+    // exp(-|v|) below e^-69 (2^-99.5) is 0 here: only 1 + e and e x v' (|x v'| < 2^9) use it, and a
+    // subnormal intermediate would cost a microcode assist per vector. NaN stays NaN.
+    const bool tiny = minus_abs < -69.0f;
+    const float e = select_f32(tiny, 0.0f, scale_f32(1.0f + p.q, select_i32(tiny, 0, p.k)));
     return {p.q, e, 1.0f + e, p.k, neg};
 }
 
