@@ -5,14 +5,14 @@
 // than float-to-int conversions (undefined for NaN and out-of-range values), everything
 // always_inline so that each ISA copy compiles its own.
 //
-// Exponential core, exp_parts(hi, lo) = m 2^k for an argument carried as hi + lo: k =
-// round((hi + lo) log2 e), r = ((hi - k ln2_hi) + lo) - k ln2_lo, m = 1 + r + r^2 P(r), P of
+// Exponential core, exp_parts(hi, lo) = (1 + q) 2^k for an argument carried as hi + lo: k =
+// round((hi + lo) log2 e), r = ((hi - k ln2_hi) + lo) - k ln2_lo, q = expm1(r) = r + r^2 P(r), P of
 // degree 5 (the Cephes expf coefficients), |r| <= ln2/2 + |lo|. ln2_hi has 9 bits, so k ln2_hi is
-// exact and hi - k ln2_hi is exact (Sterbenz-like: both lie on the grid of the coarser one and the
-// difference is < 1). m 2^k is applied by scale_f32 as two normal powers of two after the callers
-// have folded their other factors into m, so that a result in the subnormal range is rounded once.
-//   exp_f32    = scale(m, k)
-//   expm1_f32  = 2^k (q + 1 - 2^-k), q = r + r^2 P(r) = expm1(r)       (exact for k in [-24, 24])
+// exact and so is hi - k ln2_hi (both lie on the coarser one's grid and the difference is < 1).
+// Callers fold their factors in as c + c q (one rounding) and apply 2^k last with scale_f32, as two
+// normal powers of two, so that a result in the subnormal range is rounded once.
+//   exp_f32    = (1 + q) 2^k
+//   expm1_f32  = 2^k (q + (1 - 2^-k))                                  (1 - 2^-k exact for |k| <= 24)
 //   log1p_f32  = log(u) + c / u with u + c = 1 + x exactly (TwoSum), u = 2^e m,
 //                m in [sqrt2/2, sqrt2): log m = f - (f^2/2 - s (f^2/2 + R(s^2))), s = f / (2 + f)
 //                (the FreeBSD k_log1pf coefficients)
@@ -22,17 +22,23 @@
 //                transform; of the forms tried it gave GELU the smallest error: Y(t) / (z + 1.5)
 //                of degree 11 costs 0.4 ulp more, t = 1 - 3 / (z + 1.5) with one division 1 ulp
 //                more); -z^2 enters exp_parts as hi + lo, z split into a 12-bit head and the
-//                rest, so that the head's square is exact. erfc(-z) = 2 - erfc(z).
+//                rest, so that the head's square is exact. erfc(-z) = 2 - erfc(z); 1 - erf(x) for
+//                |x| < 0.47, where the Horner sum near t = -1 would cost ~3 ulp.
 //   erf_f32    = x + x Q(x^2) for |x| < 0.875 (Q of degree 6, 2^-30), 1 - erfc(|x|) beyond.
-//   normal_cdf = 0.5 erfc(|x| / sqrt2) for x < 0, 1 - that for x >= 0: |x|/sqrt2 formed as hi + lo
-//                (exact head product), since the tail's relative error is 2z^2 times the argument's
-//                (an f32-rounded argument alone costs ~1e-5 relative at x = -8); the rounding of
-//                the sum hi + lo enters g through its first-order term.
-//   gelu_f32   = x Phi(x): -|x| Phi(-|x|) for x < 0, x - |x| Phi(-|x|) for x >= 0 (one rounding).
-//   sigmoid / x sigmoid(v) (silu, gelu_tanh): exp(-|v|) = m 2^k, sigmoid(v) = m 2^k / (1 + e) for
-//                v < 0 (scaled once, so the underflowing tail stays relative-accurate) and
-//                1 / (1 + e) for v >= 0. gelu_tanh's v = 2u = x (c1 + c2 x^2), c1 = sqrt(8/pi),
-//                c2 = 0.044715 c1, is formed as hi + lo the same way.
+//   normal_cdf = 0.5 erfc(|x| / sqrt2) for x < 0, 1 - that for x >= 0 (0.5 + 0.5 erf(x / sqrt2) for
+//                |x| < 0.66): |x|/sqrt2 formed as hi + lo (exact head product), since the tail's
+//                relative error is 2z^2 times the argument's (an f32-rounded argument alone costs
+//                ~1e-5 relative at x = -8); the rounding of the sum hi + lo enters g through its
+//                first-order term.
+//   gelu_f32   = x Phi(x): -|x| Phi(-|x|) for x < 0, x - |x| Phi(-|x|) for x >= 0 (one rounding);
+//                gelu_grad_f32 = Phi + x phi with phi from the same exponential.
+//   sigmoid / x sigmoid(v) (silu, gelu_tanh): exp(-|v|) = (1 + q) 2^k, sigmoid(v) = (1 + q) 2^k /
+//                (1 + e) for v < 0 (scaled once, so the underflowing tail stays relative-accurate)
+//                and 1 / (1 + e) for v >= 0. gelu_tanh's v = 2u = x (c1 + c2 x^2), c1 = sqrt(8/pi),
+//                c2 = 0.044715 c1, is formed as hi + lo the same way (12-bit heads of x, x^2, c2 and
+//                the sum, TwoSum for c1 + c2 x^2).
+// Special values: NaN gives NaN; +-inf and the overflow/underflow ranges give the limits, except
+// that x f(x) with f -> 0 (gelu, gelu_tanh, silu) is NaN at -inf, as torch computes it.
 //
 // FMA contraction. GCC contracts a * b + c to an FMA in the AVX2 and AVX-512 copies
 // (-ffp-contract=fast) but not in the SSE2 one. Every error-free step here is written so that
@@ -43,12 +49,30 @@
 // splitting by multiplication would), no per-ISA template parameter is needed, and the copies
 // differ only in the last bits of the polynomials, which the test measures per copy.
 //
-// Measured (native/tests/vec_math_test --full: all 2^32 inputs against glibc's double functions,
-// which are < 1 ulp in double, so their f32 rounding is correct except for double-rounding cases
-// vanishingly rare among 2^32 inputs; error in units of the f32 spacing at the exact value, 2^-149
-// for subnormal results; Xeon Sapphire Rapids, GCC 12 -O3):
-//   max ulp       sse2    avx2   avx512
-//   exp           see the table in native/tests/vec_math_bench.cpp's header (filled from the run)
+// Measured max error in ulp (units of the f32 spacing at the exact value, 2^-149 for subnormal
+// results; the gradients' near their roots in units of the spacing at the sum of their terms'
+// magnitudes) against glibc's double functions (< 1 ulp in double, so their f32 rounding is
+// correct except where the double result lies within ~1e-16 relative of an f32 rounding
+// boundary, vanishingly rare) through vec_math_test's loops, per ISA copy, GCC 12 -O3, Xeon
+// Sapphire Rapids, 2026-12-06. "all" = every one of the 2^32 inputs (vec_math_test --full),
+// "1/127" = every 127th bit pattern (33.8 million, the test's default run):
+//                   sse2   avx2  avx512   inputs    bound asserted by vec_math_test
+//   @TABLE@
+//
+// Own functions, not glibc's libmvec or SLEEF (native/tests/vec_math_bench, same machine, one
+// thread, 32768-element arrays, a loaded 2-core machine so +-30%; ulp over every 127th input):
+//   @CMP@
+// libmvec is as fast or faster and its exp/erfc are as accurate, but (1) it takes one f32
+// argument: GELU's lower tail needs erfc of hi + lo, and 0.5 x erfcf(-x/sqrt2) through libmvec is
+// 195 ulp off at x = -13 (the argument's rounding, times 2z^2); (2) its erf/erfc/tanh/expm1/log1p
+// variants exist from glibc 2.35 only (expf from 2.22), so the library would not load on older
+// systems; (3) a call per vector cannot be inlined or fused into the backend's loops (bias, dtype
+// conversion, the gradient's product), and GCC calls it by itself only under -ffast-math, so
+// every ISA copy would need hand-written calls; (4) the emulator and the cpu backend would differ
+// from each other on machines without it. SLEEF (u10 functions documented at 1 ulp) is not on
+// this machine's package lists as a static library; Debian ships it as a shared one that would
+// have to travel inside the jar, and it has the same one-argument limit (1) and call boundary (3).
+// Not measured here for that reason.
 #pragma once
 
 #include <cstdint>
@@ -130,7 +154,7 @@ DK_VM_INLINE ExpParts exp_parts(float hi, float lo) {
     const float biased = (hi + lo) * log2e + round_magic;
     const float k = biased - round_magic;
     const int32_t ki = int32_t(vm_float_to_bits(biased) - vm_float_to_bits(round_magic));
-    const float r = ((hi - k * ln2_hi) + lo) - k * ln2_lo;
+    const float r = (hi - k * ln2_hi) + (lo - k * ln2_lo);  // the last addition the one rounding that counts
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -221,7 +245,11 @@ DK_VM_INLINE ErfcParts erfc_parts(float a, float b) {
     const float sl = (s - sh) + d;
     // -(a+b)^2 = -sh^2 - sl (2 sh + sl): the head's square is exact
     const ExpParts e = exp_parts(-(sh * sh), -(sl * (sh + s)));
-    const float t = (s - 1.5f) / (s + 1.5f);
+    // g is evaluated at sm, s cut to 16 bits, so that 1 + 2 sm and sm +- 1.5 are exact (for s >= 2^-2,
+    // where it is used), and corrected to first order for the rest dm (|dm| < 2^-15 s)
+    const float sm = vm_bits_to_float(vm_float_to_bits(s) & 0xffffff80u);
+    const float dm = (s - sm) + d;
+    const float t = (sm - 1.5f) / (sm + 1.5f);
     float y = -2.00375907e-05f;
     y = y * t - 1.13963950e-04f;
     y = y * t - 1.75212539e-04f;
@@ -235,9 +263,9 @@ DK_VM_INLINE ErfcParts erfc_parts(float a, float b) {
     y = y * t - 1.18868776e-01f;
     y = y * t - 1.69812590e-02f;
     y = y * t + 6.43170834e-01f;
-    const float g = 2.0f * y / (1.0f + 2.0f * s);
-    // g(s + d) = g(s) + d g'(s), g'(z) = 2 z g(z) - 2 / sqrt(pi)
-    return {e, g + d * (2.0f * s * g - 1.12837917f)};
+    const float g = 2.0f * y / (1.0f + 2.0f * sm);
+    // g(sm + dm) = g(sm) + dm g'(sm), g'(z) = 2 z g(z) - 2 / sqrt(pi)
+    return {e, g + dm * (2.0f * sm * g - 1.12837917f)};
 }
 
 constexpr float kErfcMaxArg = 10.7f;  // erfc(10.7) < 2^-170: 0 in f32
