@@ -56,23 +56,47 @@
 // boundary, vanishingly rare) through vec_math_test's loops, per ISA copy, GCC 12 -O3, Xeon
 // Sapphire Rapids, 2026-12-06. "all" = every one of the 2^32 inputs (vec_math_test --full),
 // "1/127" = every 127th bit pattern (33.8 million, the test's default run):
-//                   sse2   avx2  avx512   inputs    bound asserted by vec_math_test
-//   @TABLE@
+//                     sse2   avx2 avx512    inputs   bound asserted by vec_math_test
+//   exp               0.95   1.00   1.00    1/127    1.2
+//   expm1             1.53   1.41   1.41    1/127    2.0
+//   log1p             0.83   0.74   0.74    1/127    1.2
+//   tanh              2.48   2.48   2.48    1/127    3.0
+//   erf               0.96   0.94   0.94    1/127    1.5
+//   erfc              2.94   3.00   3.00    1/127    3.6
+//   normal_cdf        2.97   2.97   2.97    1/127    3.6
+//   gelu              3.27   3.27   3.27    1/127    4.0
+//   gelu_grad         2.90   2.09   2.09    1/127    3.5
+//   gelu_tanh         2.50   2.39   2.39    1/127    3.2
+//   gelu_tanh_grad    4.77   4.88   4.88    1/127    5.5
+//   sigmoid           2.25   2.25   2.25    1/127    2.8
+//   silu              2.47   2.42   2.42    1/127    3.0
 //
 // Own functions, not glibc's libmvec or SLEEF (native/tests/vec_math_bench, same machine, one
-// thread, 32768-element arrays, a loaded 2-core machine so +-30%; ulp over every 127th input):
-//   @CMP@
-// libmvec is as fast or faster and its exp/erfc are as accurate, but (1) it takes one f32
-// argument: GELU's lower tail needs erfc of hi + lo, and 0.5 x erfcf(-x/sqrt2) through libmvec is
+// thread, 32768-element arrays: ns per element, the median of 4 runs on a 2-core machine loaded
+// ~6x by other builds, so absolute values are inflated and +-50%; ulp over every 127th input,
+// the worst ISA copy / libmvec variant; "libmvec" = _ZGVbN4v (SSE) / _ZGVdN8v (AVX2) /
+// _ZGVeN16v (AVX-512) called on whole vectors, "libm" = the scalar function in a loop):
+//              own sse2/avx2/avx512 ns   libmvec b4/d8/e16 ns   libm ns   max ulp own / libmvec / libm
+//   exp          14.0   6.1   3.1         5.5   2.5   2.1         17.0      1.01 / 2.72 / 0.50
+//   expm1        14.6   3.1   2.8        11.1   7.0   1.4         69.2      1.53 / 2.31 / 0.78
+//   log1p        15.6   7.2   5.8        11.8   4.0   2.2         63.0      0.83 / 2.03 / 0.83
+//   tanh         14.8   6.7   3.6         8.5   4.2   2.3        111.7      2.48 / 1.35 / 2.13
+//   erf          82.6  11.0   6.0         8.1   5.5   5.3         97.5      0.96 / 4.00 / 0.89
+//   erfc         48.9  47.9  30.5        20.0  12.9  11.6        110.5      3.00 / 1.65 / 2.81
+//   gelu         40.1  14.2  12.3          -     -    5.1        114.6      3.27 / 195  / 195
+// (gelu through libmvec/libm: 0.5 x erfcf(-x / sqrt2). Own erf, erfc and gelu compute both the
+// small-argument and the tail form for every element; erfc in this benchmark's [-10, 10] also
+// makes subnormal results near 10, a microcode assist per vector.)
+// libmvec is up to 2-3x faster (erf, erfc, gelu) and its erfc and tanh are more accurate, but
+// (1) it takes one f32 argument: GELU's lower tail needs erfc of hi + lo, and 0.5 x erfcf(-x/sqrt2) through libmvec is
 // 195 ulp off at x = -13 (the argument's rounding, times 2z^2); (2) its erf/erfc/tanh/expm1/log1p
 // variants exist from glibc 2.35 only (expf from 2.22), so the library would not load on older
 // systems; (3) a call per vector cannot be inlined or fused into the backend's loops (bias, dtype
 // conversion, the gradient's product), and GCC calls it by itself only under -ffast-math, so
 // every ISA copy would need hand-written calls; (4) the emulator and the cpu backend would differ
-// from each other on machines without it. SLEEF (u10 functions documented at 1 ulp) is not on
-// this machine's package lists as a static library; Debian ships it as a shared one that would
-// have to travel inside the jar, and it has the same one-argument limit (1) and call boundary (3).
-// Not measured here for that reason.
+// from each other on machines without it. SLEEF (u10 functions documented at 1 ulp) is not
+// installed here; Debian ships it only as a shared library, which would have to travel inside the
+// jar, and it has the same one-argument limit (1) and call boundary (3). Not measured.
 #pragma once
 
 #include <cstdint>
