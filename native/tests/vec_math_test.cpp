@@ -32,7 +32,7 @@ double bound(int f) {
         case fn_tanh: return 3.0;
         case fn_erf: return 1.5;
         case fn_erfc: return 3.6;
-        case fn_normal_cdf: return 3.6;
+        case fn_normal_cdf: return 3.8;
         case fn_gelu: return 4.0;
         case fn_gelu_grad: return 3.5;
         case fn_gelu_tanh: return 3.2;
