@@ -6,29 +6,26 @@
 // that would be a per-element division (1/alpha, 1/beta) is inverted once on the host.
 // Definitions and gradient conventions (the value at a kink) follow torch.nn.functional.
 //
-// Forms are chosen for relative accuracy in the tails, not only near zero:
-//   gelu(x)      = x Phi(x) = 0.5 x erfc(-x / sqrt 2)          (1 + erf cancels for x << 0)
-//   gelu_tanh(x) = 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)),   u = sqrt(2/pi) (x + 0.044715 x^3)
-// In both tails the result's relative error is the argument's absolute error times |arg|
-// (d ln erfc(z)/dz ~ -2z, d ln sigmoid(v)/dv ~ 1), so an f32 argument alone costs ~1e-5 at
-// x = -8. The argument is therefore formed in f64 and split into f32 hi + lo parts, and the lo
-// part enters through the first-order term. The extra arithmetic is free where it matters:
-// the kernels are bandwidth-bound. Arguments are clamped where the result has saturated
-// (erfc to 0 or 2, the exponential past f32 range), which keeps +-inf inputs from making inf-inf.
+// The transcendental functions come from deepkern/math.cuh: CUDA's on the device, vec_math.h's
+// branch-free f32 ones on the host, whose bounds (ulp over every f32 input) vec_math.h states;
+// gelu and gelu_tanh there are relative-accurate in the tails, where the result underflows.
+// Where a ternary would guard an expression that may trap (an exp, a product), the functors use
+// fselect, so that a host loop over them if-converts and vectorizes: both arms are computed.
 #pragma once
 
 #include <cmath>
 #include "deepkern.h"
 #include "deepkern/error.h"
 #include "deepkern/numeric.cuh"
+#include "deepkern/math.cuh"
 #include "deepkern/backend.h"
 
 namespace dk {
 
-DK_HD float sigmoidf(float x) { return rcp(1.0f + expf(-x)); }
+DK_HD float sigmoidf(float x) { return fsigmoid(x); }
 
 // softplus with PyTorch's linear cut-over, shared by Softplus and Mish.
-DK_HD float softplusf(float bx) { return bx > 20.0f ? bx : log1pf(expf(bx)); }
+DK_HD float softplusf(float bx) { return fselect(bx > 20.0f, bx, flog1p(fexp(bx))); }
 
 struct Threshold {  // torch threshold: x if x > threshold else value
     float threshold, value;
@@ -49,7 +46,7 @@ struct Relu {
 
 struct LeakyRelu {
     float slope;
-    DK_HD float operator()(float x) const { return x > 0.0f ? x : slope * x; }
+    DK_HD float operator()(float x) const { return fselect(x > 0.0f, x, slope * x); }
     DK_HD float grad(float x) const { return x > 0.0f ? 1.0f : slope; }
 };
 
@@ -57,10 +54,10 @@ struct LeakyRelu {
 struct ExpLinear {
     float scale, alpha, inv_width;
     DK_HD float operator()(float x) const {
-        return scale * (x > 0.0f ? x : alpha * expm1f(x * inv_width));
+        return scale * fselect(x > 0.0f, x, alpha * fexpm1(x * inv_width));
     }
     DK_HD float grad(float x) const {
-        return scale * (x > 0.0f ? 1.0f : alpha * inv_width * expf(x * inv_width));
+        return scale * fselect(x > 0.0f, 1.0f, alpha * inv_width * fexp(x * inv_width));
     }
 };
 
@@ -73,9 +70,9 @@ struct Sigmoid {
 };
 
 struct Tanh {
-    DK_HD float operator()(float x) const { return tanhf(x); }
+    DK_HD float operator()(float x) const { return ftanh(x); }
     DK_HD float grad(float x) const {
-        const float t = tanhf(x);
+        const float t = ftanh(x);
         return 1.0f - t * t;
     }
 };
@@ -89,18 +86,18 @@ struct Hardtanh {
 struct Hardsigmoid {
     DK_HD float operator()(float x) const {
         // (x + 3) / 6, not x / 6 + 0.5: the sum is exact near -3, where the other form cancels
-        return x <= -3.0f ? 0.0f : (x >= 3.0f ? 1.0f : (x + 3.0f) * (1.0f / 6.0f));
+        return fselect(x <= -3.0f, 0.0f, fselect(x >= 3.0f, 1.0f, (x + 3.0f) * (1.0f / 6.0f)));
     }
     DK_HD float grad(float x) const { return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f; }
 };
 
 struct Hardswish {
     DK_HD float operator()(float x) const {
-        return x <= -3.0f ? 0.0f : (x >= 3.0f ? x : x * (x + 3.0f) * (1.0f / 6.0f));
+        return fselect(x <= -3.0f, 0.0f, fselect(x >= 3.0f, x, x * (x + 3.0f) * (1.0f / 6.0f)));
     }
     DK_HD float grad(float x) const {
         // at x = -3 and 3 the flat side's slope, as torch (2.10) takes it
-        return x <= -3.0f ? 0.0f : (x < 3.0f ? x * (1.0f / 3.0f) + 0.5f : 1.0f);
+        return fselect(x <= -3.0f, 0.0f, fselect(x < 3.0f, x * (1.0f / 3.0f) + 0.5f, 1.0f));
     }
 };
 
@@ -108,16 +105,16 @@ struct Softplus {  // log(1 + exp(beta x)) / beta, linear where beta x > thresho
     float beta, inv_beta, threshold;
     DK_HD float operator()(float x) const {
         const float bx = beta * x;
-        return bx > threshold ? x : log1pf(expf(bx)) * inv_beta;
+        return fselect(bx > threshold, x, flog1p(fexp(bx)) * inv_beta);
     }
     DK_HD float grad(float x) const {
         const float bx = beta * x;
-        return bx > threshold ? 1.0f : sigmoidf(bx);
+        return fselect(bx > threshold, 1.0f, sigmoidf(bx));
     }
 };
 
 struct Silu {
-    DK_HD float operator()(float x) const { return x * sigmoidf(x); }
+    DK_HD float operator()(float x) const { return fsilu(x); }
     DK_HD float grad(float x) const {
         const float s = sigmoidf(x);
         return s * (1.0f + x * (1.0f - s));
@@ -125,51 +122,21 @@ struct Silu {
 };
 
 struct Mish {  // x tanh(softplus(x))
-    DK_HD float operator()(float x) const { return x * tanhf(softplusf(x)); }
+    DK_HD float operator()(float x) const { return x * ftanh(softplusf(x)); }
     DK_HD float grad(float x) const {
-        const float t = tanhf(softplusf(x));
+        const float t = ftanh(softplusf(x));
         return t + x * sigmoidf(x) * (1.0f - t * t);
     }
 };
 
-struct GeluErf {
-    // Phi(x) = 0.5 erfc(z), z = -x / sqrt 2, with z carried as hi + lo (see the header).
-    DK_HD static float cdf(float x) {
-        double z = -0.70710678118654752 * double(x);
-        z = z < -10.5 ? -10.5 : (z > 10.5 ? 10.5 : z);  // erfc(10.5) < 1e-49
-        const float z_hi = float(z);
-        const float z_lo = float(z - double(z_hi));
-        // erfc(z_hi + z_lo) = erfc(z_hi) - z_lo * 2/sqrt(pi) * exp(-z_hi^2) + O(z_lo^2)
-        return 0.5f * (erfcf(z_hi) - z_lo * 1.1283791670955126f * expf(-z_hi * z_hi));
-    }
-    DK_HD float operator()(float x) const { return x * cdf(x); }
-    DK_HD float grad(float x) const {
-        return cdf(x) + x * 0.3989422804014327f * expf(-0.5f * x * x);  // Phi + x phi
-    }
+struct GeluErf {  // x Phi(x)
+    DK_HD float operator()(float x) const { return gelu(x); }
+    DK_HD float grad(float x) const { return gelu_grad(x); }
 };
 
-struct GeluTanh {
-    // 2u in f64, clamped where sigmoid has saturated in f32.
-    DK_HD static double two_u(float x) {
-        const double xd = double(x);
-        const double v = 1.5957691216057308 * (xd + 0.044715 * xd * xd * xd);
-        return v < -200.0 ? -200.0 : (v > 200.0 ? 200.0 : v);
-    }
-    // sigmoid(v) with v = hi + lo: exp(-(hi + lo)) = exp(-hi) (1 - lo) + O(lo^2)
-    DK_HD static float sigmoid_split(double v) {
-        const float v_hi = float(v);
-        const float v_lo = float(v - double(v_hi));
-        return rcp(1.0f + expf(-v_hi) * (1.0f - v_lo));
-    }
-    DK_HD float operator()(float x) const { return x * sigmoid_split(two_u(x)); }
-    DK_HD float grad(float x) const {
-        // d/dx x s(v) = s + x s (1 - s) dv/dx,  dv/dx = 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2)
-        const float s = sigmoid_split(two_u(x));
-        // s (1 - s) is exactly 0 once |x| > 100; clamping x there keeps 0 * inf from making NaN
-        const float xc = x < -100.0f ? -100.0f : (x > 100.0f ? 100.0f : x);
-        const float dv = 1.5957691216057308f * (1.0f + 0.134145f * xc * xc);
-        return s + xc * s * (1.0f - s) * dv;
-    }
+struct GeluTanh {  // x sigmoid(2u), 2u = sqrt(8/pi) (x + 0.044715 x^3)
+    DK_HD float operator()(float x) const { return gelu_tanh(x); }
+    DK_HD float grad(float x) const { return gelu_tanh_grad(x); }
 };
 
 struct QuickGelu {  // x sigmoid(1.702 x)
@@ -177,7 +144,7 @@ struct QuickGelu {  // x sigmoid(1.702 x)
     DK_HD float grad(float x) const {
         const float s = sigmoidf(1.702f * x);
         // s (1 - s) is exactly 0 once |x| > 100; clamping x there keeps inf * 0 from making NaN
-        const float xc = x < -100.0f ? -100.0f : (x > 100.0f ? 100.0f : x);
+        const float xc = fselect(x < -100.0f, -100.0f, fselect(x > 100.0f, 100.0f, x));
         return s + 1.702f * xc * s * (1.0f - s);
     }
 };

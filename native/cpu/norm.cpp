@@ -25,7 +25,7 @@
 
 #include "deepkern/dispatch.h"
 #include "thread_pool.h"
-#include "vec_math.h"
+#include "deepkern/vec_math.h"
 #include "norm/norm.h"
 
 #define DK_ROW_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
