@@ -2,11 +2,12 @@
 // algorithm of kernels/attention/attention.cu on register-tiled f32 products.
 //
 // Forward: one task per (batch, head, tile of kRows = 64 query rows) on the thread pool. The task
-// packs its rows of Q to f32 once, keeps their f32 output accumulator O, running max m and running
-// sum l, and walks the key tiles of kKeys = 64 keys up to the last key its last row may see (fully
-// masked causal tiles are never visited): it packs K^T and V of the tile to f32, S = Q K^T, then per
-// row S = scale S + bias (masked keys -inf), m' = max(m, rowmax S), P = exp(S - m'), l and O scaled
-// by exp(m - m'), O += P V. At the end O / l and logsumexp m + log l.
+// packs its rows of Q to f32 once (transposed, [D][rows]), keeps their f32 output accumulator O,
+// running max m and running sum l, and walks the key tiles of kKeys = 64 keys up to the last key
+// its last row may see (fully masked causal tiles are never visited): it packs K and V of the tile
+// to f32, S^T = K Q^T, then per (key, row) S = scale S + bias (masked keys -inf), m' = max(m, max
+// over the tile's keys), P = exp(S - m'), l and O scaled by exp(m - m'), O += P V. At the end O / l
+// and logsumexp m + log l.
 // Backward, without atomics: delta = rowsum(dO * O) first; then dK, dV per (batch, kv head, key
 // tile), summing over every query tile of every query head of the GQA group (dV += P^T dO,
 // dK += dS^T Q); then dQ per (batch, head, query tile), summing over key tiles (dQ += dS K). Each
@@ -16,9 +17,9 @@
 // Every product runs on attention_loops.inc's register-tiled kernel (compiled per ISA, isa.h), the
 // exp on vec_math.h's branch-free exp_f32, which the row loops vectorize; the reduction order of
 // every sum is fixed by the tiles, never by the threads. FLOPs: 4 Lq Lk D per head forward, 14 Lq
-// Lk D backward (S and dP are computed twice). Traffic: the forward reads Q once and K, V once per
-// query tile; the backward reads Q, dO once per key tile and K, V once per query tile. Extra
-// memory: per-task tiles, O((kRows + kKeys) D), plus delta, O(L).
+// Lk D backward (S and dP are computed in both of its passes). Traffic: the forward reads Q once
+// and K, V once per query tile; the backward reads Q, dO once per key tile and K, V once per query
+// tile. Extra memory: per-task tiles, O((kRows + kKeys) D), plus delta, O(L).
 #pragma GCC diagnostic ignored "-Wpsabi"
 #include <algorithm>
 #include <cmath>
