@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Scaled dot-product attention, forward and backward, against the double reference
- * (AttentionReference) on cpu (L up to 130, every head dim) and emu (small shapes: the emulator
+ * (AttentionReference) on cpu (L up to 200, every head dim) and emu (small shapes: the emulator
  * runs the CUDA kernels, the tensor-core forward for f16 / bf16), and the backward against
  * central differences of a scalar loss.
  */
@@ -55,7 +55,14 @@ class AttentionTest {
                 withScale(withBias(problem(1, 4, 2, 1, 17, 128, NONE), new long[] {17}, 10, 0), 0.3),
                 // fully masked rows: bottom-right with Lq > Lk masks the first rows; a key length of 0 masks a sequence
                 problem(1, 1, 1, 17, 8, 32, BR),
-                withKeyLengths(problem(2, 2, 1, 17, 20, 64, TL), 0, 12));
+                withKeyLengths(problem(2, 2, 1, 17, 20, 64, TL), 0, 12),
+                // the cpu's 64-row x 64-key tile pairs: edges of 1 and 8 rows / keys, several tiles of
+                // each, GQA with causal Lq != Lk both ways, a key length on a tile boundary, bias with
+                // -inf on a tile crossing the diagonal
+                problem(1, 4, 2, 200, 129, 64, BR),
+                problem(2, 2, 1, 65, 200, 96, TL),
+                withKeyLengths(problem(2, 2, 2, 129, 136, 32, NONE), 136, 64),
+                withBias(problem(1, 2, 1, 136, 136, 128, TL), new long[] {136, 136}, 13, 3));
     }
 
     /** The same features on shapes the emulator runs quickly. */
