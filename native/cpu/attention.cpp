@@ -31,7 +31,7 @@
 #include "deepkern/dispatch.h"
 #include "isa.h"
 #include "thread_pool.h"
-#include "vec_math.h"
+#include "deepkern/vec_math.h"
 #include "attention/attention.h"
 
 // Each copy's f32 lanes per vector (the body sizes its register tile by them).
