@@ -118,6 +118,10 @@ final class BenchCommand implements Callable<Integer> {
      * loads (the peer takes the pool's size); the exit code is the worst child's.
      */
     private int perThreadCount() throws IOException, InterruptedException {
+        if (out != null && threads.size() > 1) {
+            OutputPath.folder(spec, "--out", out);
+            Files.createDirectories(out);
+        }
         int worst = 0;
         for (int n : threads) {
             if (n < 1) throw Main.bad(spec, "--threads " + n + ": expected a count of 1 or more");
