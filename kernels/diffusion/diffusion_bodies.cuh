@@ -39,6 +39,7 @@ struct DiffusionStep {
     const T* extra2;
     T* out;
     T* out2;
+    const float* noise;  // the stream's normals drawn beforehand, by element (cpu); nullptr: drawn here
 
     static DiffusionStep of(const StepArgs& a) {
         return {a.c,
@@ -48,7 +49,8 @@ struct DiffusionStep {
                 static_cast<const T*>(a.extra1),
                 static_cast<const T*>(a.extra2),
                 static_cast<T*>(a.out),
-                static_cast<T*>(a.out2)};
+                static_cast<T*>(a.out2),
+                nullptr};
     }
 
     template <int V>
@@ -62,7 +64,7 @@ struct DiffusionStep {
         Floats<V> e1{}, e2{}, z{}, o, o2;
         if (extra1) e1 = load<V>(extra1 + i);
         if (extra2) e2 = load<V>(extra2 + i);
-        if (c.noise != 0.0f) z = normals<V>(c.seed, c.offset, i);
+        if (c.noise != 0.0f) z = noise ? load<V>(noise + i) : normals<V>(c.seed, c.offset, i);
         each<V>([&](int k) {
             float x0 = c.x0_x * xv.v[k] + c.x0_m * m.v[k];
             if (c.clip > 0.0f) x0 = fminf(fmaxf(x0, -c.clip), c.clip);

@@ -1,13 +1,19 @@
 // cpu/tensor.cpp - fill, cast, randn and the strided copy on the cpu backend, element for element the same
-// formulas as kernels/tensor/tensor.cu (shared headers), spread over the thread pool.
+// formulas as kernels/tensor/tensor.cu (shared headers), spread over the thread pool; randn draws
+// the same Philox stream with its own vectorized Box-Muller (randn_loops.inc).
+#include <cmath>
+
 #include "deepkern/dispatch.h"
 #include "deepkern/philox.cuh"
-#include "tensor/strided.cuh"
 #include "isa.h"
+#include "tensor/strided.cuh"
 #include "thread_pool.h"
+#include "deepkern/vec_math.h"
 #include "tensor/tensor.h"
 
 #define DK_ISA_BODY "index_loops.inc"
+#include "isa_variants.h"
+#define DK_ISA_BODY "randn_loops.inc"
 #include "isa_variants.h"
 
 namespace dk::cpu {
@@ -41,19 +47,12 @@ void cast(const Exec&, DType from, const void* x, DType to, void* out, int64_t n
     });
 }
 
+// Vectorized Box-Muller (randn_loops.inc): the kernels' stream, to a few ulps of their values.
 void randn(const Exec&, DType dtype, void* out, int64_t n, uint64_t seed, uint64_t offset) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        T* y = static_cast<T*>(out);
-        const int64_t blocks = (n + 3) / 4;
-        parallel_range(blocks, kGrain / 4, [&](int64_t b0, int64_t b1) {
-            for (int64_t b = b0; b < b1; ++b) {
-                Philox4 r = philox4x32_10(offset + uint64_t(b), 0, seed);
-                float z[4];
-                box_muller(r.v[0], r.v[1], &z[0], &z[1]);
-                box_muller(r.v[2], r.v[3], &z[2], &z[3]);
-                for (int k = 0; k < 4 && 4 * b + k < n; ++k) store_float(y[4 * b + k], z[k]);
-            }
+        parallel_range((n + 3) / 4, kGrain / 4, [&](int64_t b0, int64_t b1) {
+            DK_ISA_CALL(randn_blocks<T>, static_cast<T*>(out), n, b0, b1, seed, offset);
         });
     });
 }

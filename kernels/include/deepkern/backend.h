@@ -34,10 +34,14 @@ struct Exec {
 };
 
 // Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
-// enough that the second pass is small.
+// enough that the second pass is small. The blocks are summed in order, so their number fixes the
+// result's bits: on a GPU (compute_capability set) it follows the SMs; on cpu and emu, whose
+// multiprocessors are the worker threads (DEEPKERN_NUM_THREADS), it is a constant, so that the
+// gradient has the same bits on any number of threads.
 inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
+    constexpr int64_t kHostBlocks = 64;
     const int64_t by_rows = (rows + 15) / 16;
-    const int64_t cap = 4 * int64_t(ex.multiprocessors);
+    const int64_t cap = ex.compute_capability > 0 ? 4 * int64_t(ex.multiprocessors) : kHostBlocks;
     return by_rows < 1 ? 1 : (by_rows < cap ? by_rows : cap);
 }
 

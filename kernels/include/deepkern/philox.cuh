@@ -25,6 +25,7 @@ DK_HD Philox4 philox4x32_10(uint64_t counter_lo, uint64_t counter_hi, uint64_t k
     uint32_t c0 = uint32_t(counter_lo), c1 = uint32_t(counter_lo >> 32);
     uint32_t c2 = uint32_t(counter_hi), c3 = uint32_t(counter_hi >> 32);
     uint32_t k0 = uint32_t(key), k1 = uint32_t(key >> 32);
+    DK_UNROLL  // straight-line rounds: the cpu's randn loop vectorizes over blocks
     for (int round = 0; round < 10; ++round) {
         uint32_t hi0, hi1;
         uint32_t lo0 = mulhilo32(0xD2511F53u, c0, &hi0);

@@ -2,6 +2,7 @@ package org.deepkern.cli;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -59,11 +60,17 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--plan", description = "print the selected cases for an external peer and exit")
     boolean plan;
 
+    @Option(names = "--threads", split = ",", paramLabel = "N",
+            description = "run at N threads, ours and PyTorch's alike, each N (comma-separated) in a JVM of its own"
+                    + " (the pool size, DEEPKERN_NUM_THREADS, is read once); --out gets a folder threads-N per N")
+    List<Integer> threads = new ArrayList<>();
+
     @Spec
     CommandSpec spec;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, InterruptedException {
+        if (!threads.isEmpty() && !plan && !runsHere()) return perThreadCount();
         Device d = device.get();
         List<BenchCase> cases;
         try {
@@ -99,6 +106,40 @@ final class BenchCommand implements Callable<Integer> {
             if (out != null && !checkOnly) write(run, results);
             return results.stream().allMatch(Result::passed) ? 0 : 1;
         }
+    }
+
+    /** Whether this JVM's pool already has the one thread count asked for (a child of perThreadCount). */
+    private boolean runsHere() {
+        return threads.size() == 1 && threads.get(0).toString().equals(System.getenv("DEEPKERN_NUM_THREADS"));
+    }
+
+    /**
+     * This bench again in a JVM per thread count, with DEEPKERN_NUM_THREADS set before the library
+     * loads (the peer takes the pool's size); the exit code is the worst child's.
+     */
+    private int perThreadCount() throws IOException, InterruptedException {
+        if (out != null && threads.size() > 1) {
+            OutputPath.folder(spec, "--out", out);
+            Files.createDirectories(out);
+        }
+        int worst = 0;
+        for (int n : threads) {
+            if (n < 1) throw Main.bad(spec, "--threads " + n + ": expected a count of 1 or more");
+            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java")));
+            cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "bench",
+                    "--threads", Integer.toString(n)));
+            if (device.device != null) cmd.addAll(List.of("--device", device.device));
+            if (!ops.isEmpty()) cmd.addAll(List.of("--ops", String.join(",", ops)));
+            if (quick) cmd.add("--quick");
+            if (checkOnly) cmd.add("--check-only");
+            if (peerTimes != null) cmd.addAll(List.of("--peer-times", peerTimes.toString()));
+            if (out != null) cmd.addAll(List.of("--out", (threads.size() > 1 ? out.resolve("threads-" + n) : out).toString()));
+            ProcessBuilder pb = new ProcessBuilder(cmd).inheritIO();
+            pb.environment().put("DEEPKERN_NUM_THREADS", Integer.toString(n));
+            worst = Math.max(worst, pb.start().waitFor());
+        }
+        return worst;
     }
 
     /** --peer-times when given; on cpu PyTorch through the presets when on the class path. */
