@@ -27,6 +27,7 @@
 #include "thread_pool.h"
 #include "conv/conv.h"
 #include "gemm/gemm.h"
+#include "gemm_cpu.h"
 
 namespace dk::cpu {
 namespace {
@@ -38,6 +39,11 @@ namespace {
 // still in the last-level cache), long enough in the reduction for the weight gradient's
 // dy^T @ col.
 constexpr int64_t kTaskTileFloats = int64_t(1) << 18, kMinTaskRows = 256, kStageFloats = int64_t(1) << 21;
+
+// NHWC convs without groups read x as the product's left operand directly from this many channels
+// on: a tap's C values are one segment of the packing's 4 x 4 transposes (the 3-channel stem
+// stages an im2col tile, whose rows are one segment each).
+constexpr int64_t kMinImplicitChannels = 16;
 
 int64_t block_rows(int64_t budget, int64_t floats_per_row, int64_t total) {
     return std::clamp<int64_t>(budget / std::max<int64_t>(floats_per_row, 1), 1, std::max<int64_t>(total, 1));
@@ -266,16 +272,32 @@ void depthwise_forward(const ConvArgs& a) {
 }
 
 template <typename T>
-void forward(const Exec& ex, const ConvArgs& a) {
+void forward(const Exec& ex, DType dtype, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     if (is_depthwise(g)) return depthwise_forward<T>(a);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
+    if (g.nhwc && g.groups == 1 && g.c >= kMinImplicitChannels) {
+        // one product over all output pixels, its rows read from x while packing (no im2col
+        // tile), the weight packed once per call, bias, activation and residual in its store
+        GemmArgs p{};
+        p.a = a.x;
+        p.b = a.w;
+        p.bias = a.bias;
+        p.residual = a.residual;
+        p.out = a.y;
+        p.m = M;
+        p.n = g.k;
+        p.k = red;
+        p.batch = 1;
+        p.act = a.act;
+        p.trans_b = true;
+        gemm_conv_nhwc(dtype, p, g);
+        return;
+    }
     const T* x = static_cast<const T*>(a.x);
     const std::vector<float> wt = weight_by_reduction<T>(g, a.w);
-    // NHWC f32 without groups: y is the product's own [M, K] output, and a pointwise conv's x its
-    // own [M, C] input
-    constexpr bool f32 = std::is_same_v<T, float>;
-    const bool into_y = f32 && g.nhwc && g.groups == 1, x_is_col = into_y && is_pointwise(g);
+    // NHWC f32 without groups: y is the product's own [M, K] output
+    const bool into_y = std::is_same_v<T, float> && g.nhwc && g.groups == 1;
     // One task per block of rows and group: its im2col tile, product and epilogue stay in that
     // core's cache (the product, called from a task, runs on it alone). At least one block per worker.
     const int64_t rows = std::min(std::max(kMinTaskRows, block_rows(kTaskTileFloats, red + (into_y ? g.k : kgs), M)),
@@ -284,28 +306,18 @@ void forward(const Exec& ex, const ConvArgs& a) {
     parallel_range(blocks * g.groups, 1, [&](int64_t b, int64_t e) {
         // per-thread and kept between calls: no fresh pages (and their faults) on every call
         thread_local std::vector<float> col, out;
-        col.resize(std::max(col.size(), x_is_col ? 0 : size_t(rows * red)));
+        col.resize(std::max(col.size(), size_t(rows * red)));
         out.resize(std::max(out.size(), into_y ? 0 : size_t(rows * kgs)));
         for (int64_t task = b; task < e; ++task) {
             const int64_t grp = task % g.groups, m0 = task / g.groups * rows, m1 = std::min(M, m0 + rows);
-            const float* A = col.data();
-            if (x_is_col)
-                A = reinterpret_cast<const float*>(x) + m0 * g.c;
-            else
-                im2col<T>(g, x, m0, m1, grp * cgs, col.data());
+            im2col<T>(g, x, m0, m1, grp * cgs, col.data());
             const float* W = wt.data() + grp * red * kgs;
-            if (into_y) {
-                float* y = static_cast<float*>(a.y) + m0 * g.k;
-                if (a.residual) {  // the product's epilogue reads the residual (which may be y) before it writes y
-                    product(ex, A, false, W, false, y, m1 - m0, g.k, red, a.bias, a.act,
-                            static_cast<const float*>(a.residual) + m0 * g.k);
-                } else {
-                    product(ex, A, false, W, false, y, m1 - m0, g.k, red);
-                    bias_act(a, static_cast<const float*>(a.bias), y, m1 - m0, g.k);
-                }
+            if (into_y) {  // the product's epilogue reads the residual (which may be y) before it writes y
+                product(ex, col.data(), false, W, false, static_cast<float*>(a.y) + m0 * g.k, m1 - m0, g.k, red, a.bias,
+                        a.act, a.residual ? static_cast<const float*>(a.residual) + m0 * g.k : nullptr);
                 continue;
             }
-            product(ex, A, false, W, false, out.data(), m1 - m0, kgs, red);
+            product(ex, col.data(), false, W, false, out.data(), m1 - m0, kgs, red);
             for (int64_t m = m0; m < m1; ++m) {
                 const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
                 for (int64_t kk = 0; kk < kgs; ++kk) {
@@ -444,7 +456,7 @@ void backward_weight(const Exec& ex, const ConvArgs& a) {
 
 void conv2d_forward(const Exec& ex, DType dtype, const ConvArgs& a) {
     if (a.g.n * a.g.k * a.g.p * a.g.q == 0) return;
-    dispatch_floating(dtype, [&](auto tag) { forward<typename decltype(tag)::type>(ex, a); });
+    dispatch_floating(dtype, [&](auto tag) { forward<typename decltype(tag)::type>(ex, dtype, a); });
 }
 
 void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs& a, const char** name) {
