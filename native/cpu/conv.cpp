@@ -28,6 +28,10 @@
 #include "conv/conv.h"
 #include "gemm/gemm.h"
 #include "gemm_cpu.h"
+#include "isa.h"
+
+#define DK_ISA_BODY "depthwise_loops.inc"
+#include "isa_variants.h"
 
 namespace dk::cpu {
 namespace {
@@ -75,6 +79,13 @@ bool is_pointwise(const ConvGeom& g) {
 }
 
 bool is_depthwise(const ConvGeom& g) { return g.groups == g.c && g.groups == g.k; }
+
+// The weight gradient of a depthwise conv gives a task at least this many channels (vectors of them).
+constexpr int64_t kDepthwiseChannelChunk = 16;
+
+struct NoActivation {
+    float operator()(float x) const { return x; }
+};
 
 // The weight as f32 (the product runs in f32 whatever the storage dtype): w itself when it is.
 template <typename T>
@@ -189,22 +200,15 @@ void bias_act(const ConvArgs& a, const B* bias, float* v, int64_t rows, int64_t 
     }
 }
 
-// One input row x [W, C] through one filter row w [S, C] into an output row's accumulator acc
-// [Q, C]: acc[q, c] += sum over s of x[q * stride - pad + s * dil, c] * w[s, c]. Channels
-// innermost, so every multiply-add is a contiguous vector; built for the widest vectors the
-// running cpu has (the library itself targets the x86-64 baseline).
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void depthwise_row(
-    float* __restrict acc, const float* __restrict x, const float* __restrict w, const ConvGeom& g) {
-    for (int64_t q = 0; q < g.q; ++q) {
-        float* out = acc + q * g.c;
-        for (int64_t s = 0; s < g.s; ++s) {
-            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
-            if (wc < 0 || wc >= g.w) continue;
-            const float* xs = x + wc * g.c;
-            const float* ws = w + s * g.c;
-            for (int64_t c = 0; c < g.c; ++c) out[c] += xs[c] * ws[c];
-        }
-    }
+// The depthwise weight [C, R, S, 1] turned tap-major, [R*S][C] f32, so a tap's weights are one vector.
+template <typename T>
+std::vector<float> tap_major_weight(const ConvGeom& g, const void* w) {
+    const int64_t taps = g.r * g.s;
+    const T* src = static_cast<const T*>(w);
+    std::vector<float> wt(size_t(taps * g.c));
+    for (int64_t c = 0; c < g.c; ++c)
+        for (int64_t t = 0; t < taps; ++t) wt[size_t(t * g.c + c)] = load_float(src[c * taps + t]);
+    return wt;
 }
 
 // Depthwise forward: NHWC an output row (n, p) at a time, each filter row's taps added to the
@@ -216,10 +220,7 @@ void depthwise_forward(const ConvArgs& a) {
     const T* w = static_cast<const T*>(a.w);
     const int64_t taps = g.r * g.s;
     if (g.nhwc) {
-        // the weight [C, R, S, 1] turned tap-major, [R*S][C], so a tap's weights are one vector
-        std::vector<float> wt(size_t(taps * g.c));
-        for (int64_t c = 0; c < g.c; ++c)
-            for (int64_t t = 0; t < taps; ++t) wt[size_t(t * g.c + c)] = load_float(w[c * taps + t]);
+        const std::vector<float> wt = tap_major_weight<T>(g, a.w);
         parallel_range(g.n * g.p, 1, [&](int64_t b, int64_t e) {
             std::vector<float> acc(size_t(g.q * g.c)), xrow(std::is_same_v<T, float> ? 0 : size_t(g.w * g.c));
             for (int64_t np = b; np < e; ++np) {
@@ -231,10 +232,10 @@ void depthwise_forward(const ConvArgs& a) {
                     const T* xs = x + (n * g.h + h) * g.w * g.c;
                     const float* ws = wt.data() + r * g.s * g.c;
                     if constexpr (std::is_same_v<T, float>) {
-                        depthwise_row(acc.data(), xs, ws, g);
+                        DK_ISA_CALL(depthwise_row, acc.data(), xs, ws, g);
                     } else {
                         for (int64_t i = 0; i < g.w * g.c; ++i) xrow[size_t(i)] = load_float(xs[i]);
-                        depthwise_row(acc.data(), xrow.data(), ws, g);
+                        DK_ISA_CALL(depthwise_row, acc.data(), xrow.data(), ws, g);
                     }
                 }
                 const int64_t y0 = (n * g.p + p) * g.q * g.c;
@@ -336,6 +337,19 @@ void backward_data(const Exec& ex, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const T* dy = static_cast<const T*>(a.grad_y);
     T* dx = static_cast<T*>(a.dx);
+    if (is_depthwise(g) && g.nhwc) {  // input rows on the pool, channels the vectors
+        const std::vector<float> wt = tap_major_weight<T>(g, a.w);
+        const auto rows = [&](const auto& act) {
+            parallel_range(g.n * g.h, 1, [&](int64_t b, int64_t e) {
+                DK_ISA_CALL(depthwise_data_rows<T>, a, wt.data(), b, e, act);
+            });
+        };
+        if (a.act.kind)
+            dispatch_activation(a.act, rows);
+        else
+            rows(NoActivation{});
+        return;
+    }
     if (is_depthwise(g)) {
         parallel_range(g.n * g.c * g.h * g.w, 256, [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) conv_backward_data_at<T>(a, i);
@@ -407,6 +421,24 @@ void backward_weight(const Exec& ex, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const T* x = static_cast<const T*>(a.x);
     const T* dy = static_cast<const T*>(a.grad_y);
+    if (is_depthwise(g) && g.nhwc) {
+        // chunks of channels on the pool, each summing its channels' every pixel in order
+        const int64_t taps = g.r * g.s, chunk = std::max<int64_t>(kDepthwiseChannelChunk, g.c / (4 * worker_count()));
+        std::vector<float> dwt(size_t(taps * g.c)), db(size_t(g.c));
+        parallel_for((g.c + chunk - 1) / chunk, [&](int64_t t) {
+            const int64_t c0 = t * chunk, c1 = std::min(g.c, c0 + chunk);
+            std::vector<float> part(size_t(taps * (c1 - c0)));
+            DK_ISA_CALL(depthwise_weight_channels<T>, a, c0, c1, part.data(), a.db ? db.data() + c0 : nullptr);
+            for (int64_t tap = 0; tap < taps; ++tap)
+                for (int64_t c = c0; c < c1; ++c) dwt[size_t(tap * g.c + c)] = part[size_t(tap * (c1 - c0) + c - c0)];
+        });
+        T* dw = static_cast<T*>(a.dw);
+        for (int64_t c = 0; c < g.c; ++c)
+            for (int64_t tap = 0; tap < taps; ++tap) store_float(dw[c * taps + tap], dwt[size_t(tap * g.c + c)]);
+        if (a.db)
+            for (int64_t c = 0; c < g.c; ++c) store_float(static_cast<T*>(a.db)[c], db[size_t(c)]);
+        return;
+    }
     if (is_depthwise(g)) {
         parallel_range(g.k * conv_red(g), 1, [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) conv_backward_weight_at<T>(a, i);
