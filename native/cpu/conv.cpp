@@ -6,18 +6,20 @@
 //   forward         y[m, k]   = col[m, :] . w[k, :]          col = im2col(x), [rows, red] f32
 //   data gradient   dcol      = dy[rows, K/g] @ w[K/g, red]  then gathered back onto dx (col2im)
 //   weight gradient dw       += dy^T[K/g, rows] @ col         db += column sums of dy
-// The forward runs each block as one thread-pool task, im2col then the product (which, called
-// from a task, runs on that thread alone), so the tile never leaves the core's cache; the
-// gradients stage larger blocks at the top level for products spread over all workers.
-// Memory: each block's col tile (kTaskTileFloats, kStageFloats) is written once and read by the
-// product while it is still in cache; x, y and w are read once per block (w once per block
-// and group). The product does 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is
-// small beside it. NHWC f32 without groups needs no staging on either side: a pointwise conv
-// (1x1, stride 1, no padding) reads x itself as [N*H*W, C], and the product writes y itself, the
-// bias and activation then applied in place while the block is in cache (bias_act, vectorized
-// for ReLU; the product's own per-element epilogue only where a residual is added). Depthwise convs (one channel per group, one filter per
-// channel) have a reduction of R*S, too short for a product: a direct loop vectorized over the
-// channels instead.
+// The NHWC forward without groups (from kMinImplicitChannels channels) is one product over all
+// pixels whose packing reads x tap by tap (gemm_conv_nhwc: no im2col tile; the weight packed once
+// per call, which costs one pass over w, about 1% of the layer's time at ResNet-50's sizes, so
+// nothing is kept between calls and an updated weight is always seen); bias, activation and
+// residual are the product's row epilogue. Otherwise the forward runs each block as one
+// thread-pool task, im2col then the product (which, called from a task, runs on that thread
+// alone), so the tile never leaves the core's cache; the gradients stage larger blocks at the
+// top level for products spread over all workers. Memory: each block's col tile
+// (kTaskTileFloats, kStageFloats) is written once and read by the product while it is still in
+// cache; x, y and w are read once per block (w once per block and group). The product does
+// 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is small beside it.
+// Depthwise convs (one channel per group, one filter per channel) have a reduction of R*S, too
+// short for a product: direct loops vectorized over the channels (depthwise_loops.inc, NHWC
+// forward and both gradients; NCHW per element).
 #include <algorithm>
 #include <type_traits>
 #include <vector>
