@@ -7,10 +7,12 @@
 //   data gradient   dcol      = dy[rows, K/g] @ w[K/g, red]  then gathered back onto dx (col2im)
 //   weight gradient dw       += dy^T[K/g, rows] @ col         db += column sums of dy
 // The NHWC forward without groups (from kMinImplicitChannels channels) is one product over all
-// pixels whose packing reads x tap by tap (gemm_conv_nhwc: no im2col tile; the weight packed once
-// per call, which costs one pass over w, about 1% of the layer's time at ResNet-50's sizes, so
-// nothing is kept between calls and an updated weight is always seen); bias, activation and
-// residual are the product's row epilogue. Otherwise the forward runs each block as one
+// pixels that reads x tap by tap (gemm_conv_nhwc: no im2col tile; f32 rows wholly inside the image
+// are broadcast from x itself, the rest packed). The weight is packed once per call: a pass over
+// w and a write of its panels, up to ~8% of the layer's time at ResNet-50's sizes (an upper
+// bound, reached by the layers with few pixels and a large weight, 7x7 and 14x14), so nothing is
+// kept between calls and an updated weight is always seen. Bias, activation and residual are the
+// product's row epilogue. Otherwise the forward runs each block as one
 // thread-pool task, im2col then the product (which, called from a task, runs on that thread
 // alone), so the tile never leaves the core's cache; the gradients stage larger blocks at the
 // top level for products spread over all workers. Memory: each block's col tile

@@ -9,7 +9,11 @@
 // f32 conversion and the zero fill past the M and N edges all happen in the packing, so the
 // micro-kernel sees neither strides, dtypes nor edges (gemm_loops.inc: MR x NR register tile,
 // rank-1 updates). The left operand may also be an NHWC convolution's implicit im2col
-// (gemm_conv_nhwc): rows are output pixels, read from x tap by tap while packing.
+// (gemm_conv_nhwc): rows are output pixels, read from x tap by tap. In f32 a panel of MR such
+// rows whose taps all lie inside the image is not packed at all: the micro-kernel broadcasts its
+// values from x (MR row pointers per tap), the same rank-1 updates in the same order, so the same
+// bits; panels at the M edge or with a tap in the padding, and f16 / bf16, are packed. Where the
+// output channels are few (N = 64: two B panels), packing A cost as much as the product.
 //
 // Cache plan (Sapphire Rapids: 48 KB L1d, 2 MB L2 per core): a B panel (Kc x NR floats, 32 KB for
 // AVX-512) stays in L1 while the Mc / MR A panels of the block (12 KB each) stream past it from
@@ -74,6 +78,7 @@ struct MatrixSource {
     bool k_major;
     const GemmArgs* p;
     bool is_a;
+    static constexpr bool direct_rows = false;
     __attribute__((always_inline)) const T* at(int64_t k, int64_t r) const { return base + k * ld + r; }
     __attribute__((always_inline)) const T* row(int64_t r, int64_t) const { return base + r * ld; }
     MatrixSource batch(int64_t z) const {
@@ -103,7 +108,7 @@ struct ConvSource {
     const T* x;
     const ConvGeom* g;
     int64_t seg;
-    static constexpr bool k_major = false;
+    static constexpr bool k_major = false, direct_rows = true;
     const T* at(int64_t, int64_t) const { return nullptr; }
     __attribute__((always_inline)) const T* row(int64_t m, int64_t tap) const {
         const int64_t q = m % g->q, t = m / g->q, p = t % g->p, n = t / g->p, r = tap / g->s, s = tap - r * g->s;

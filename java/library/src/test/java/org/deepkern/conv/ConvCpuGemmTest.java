@@ -25,8 +25,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The cpu backend's blocked product at the edges of its blocking and packing: NHWC convolutions
  * without groups whose rows the product reads from x tap by tap (C not a multiple of the 4 x 4
- * transposes, K blocks that cut a tap's channels, output channels past a 32-column panel, more
- * than one row block), the depthwise NHWC gradients (channel chunks and a ragged last one), each
+ * transposes nor of the vector width, K blocks that cut a tap's channels, output channels past a
+ * 32-column panel, more than one row block, rows not a multiple of the register tile's, f32 panels
+ * broadcast from x beside panels packed at the image's border), the depthwise NHWC gradients (channel chunks and a ragged last one), each
  * against ConvReference through ConvTest's checks; then every ISA copy (DEEPKERN_CPU_ISA = sse2,
  * avx2) in a JVM of its own, with a transposed matmul of three K blocks, and the same bits for 1
  * and 3 threads.
@@ -38,6 +39,9 @@ class ConvCpuGemmTest {
                 new Geom(1, 16, 5, 5, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),     // pointwise, 25 rows
                 new Geom(3, 20, 13, 7, 70, 5, 3, 1, 2, 2, 2, 1, 1, 1, 1, 1),    // red 300: K blocks of 150 cut taps
                 new Geom(2, 24, 20, 20, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // 800 rows: several row blocks
+                new Geom(2, 20, 7, 29, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // rows read from x beside packed edge panels
+                new Geom(1, 20, 5, 25, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),    // pointwise, all rows read from x, 125
+                new Geom(1, 40, 7, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // red 360: a K block starts mid-tap
                 new Geom(2, 20, 9, 9, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 20),    // depthwise, stride 2
                 new Geom(1, 37, 8, 7, 37, 5, 3, 1, 2, 2, 1, 0, 2, 2, 1, 37));   // depthwise, 3 chunks, ragged
     }
@@ -126,8 +130,9 @@ class ConvCpuGemmTest {
             }
             Geom g = new Geom(2, 64, 24, 24, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
             Geom dwg = new Geom(2, 64, 24, 24, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 64);
+            Geom ragged = new Geom(3, 20, 11, 29, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1);
             long hash = 0;
-            for (Geom c : List.of(g, dwg)) {
+            for (Geom c : List.of(g, dwg, ragged)) {
                 Random rnd = new Random(5);
                 try (Scope s = Scope.open()) {
                     Tensor x = ConvTest.upload(Device.CPU, DType.F32, ConvTest.randn(rnd, c.xSize()), true, c.n(), c.c(), c.h(), c.w());
