@@ -7,18 +7,18 @@
 //   data gradient   dcol      = dy[rows, K/g] @ w[K/g, red]  then gathered back onto dx (col2im)
 //   weight gradient dw       += dy^T[K/g, rows] @ col         db += column sums of dy
 // The NHWC forward without groups (from kMinImplicitChannels channels) is one product over all
-// pixels that reads x tap by tap (gemm_conv_nhwc: no im2col tile; f32 rows wholly inside the image
-// are broadcast from x itself, the rest packed). The weight is packed once per call: a pass over
-// w and a write of its panels, up to ~8% of the layer's time at ResNet-50's sizes (an upper
-// bound, reached by the layers with few pixels and a large weight, 7x7 and 14x14), so nothing is
-// kept between calls and an updated weight is always seen. Bias, activation and residual are the
-// product's row epilogue. Otherwise the forward runs each block as one
-// thread-pool task, im2col then the product (which, called from a task, runs on that thread
-// alone), so the tile never leaves the core's cache; the gradients stage larger blocks at the
-// top level for products spread over all workers. Memory: each block's col tile
-// (kTaskTileFloats, kStageFloats) is written once and read by the product while it is still in
-// cache; x, y and w are read once per block (w once per block and group). The product does
-// 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is small beside it.
+// pixels that reads x tap by tap (gemm_conv_nhwc: no im2col tile; f32 rows are broadcast from x
+// itself, bf16 / f16 packed). The weight is packed once per call: a pass over w and a write of
+// its panels, up to ~8% of the layer's time at ResNet-50's sizes (an upper bound, reached by the
+// layers with few pixels and a large weight, 7x7 and 14x14), so nothing is kept between calls and
+// an updated weight is always seen. Bias, activation and residual are the product's row epilogue.
+// Otherwise the forward runs each block as one thread-pool task, im2col then the product (which,
+// called from a task, runs on that thread alone), so the tile never leaves the core's cache; the
+// gradients stage larger blocks at the top level for products spread over all workers. Memory:
+// each block's col tile (kTaskTileFloats, kStageFloats) is written once and read by the product
+// while it is still in cache; x, y and w are read once per block (w once per block and group).
+// The product does 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is small
+// beside it.
 // Depthwise convs (one channel per group, one filter per channel) have a reduction of R*S, too
 // short for a product: direct loops vectorized over the channels (depthwise_loops.inc, NHWC
 // forward and both gradients; NCHW per element).

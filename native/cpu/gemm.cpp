@@ -9,10 +9,10 @@
 // f32 conversion and the zero fill past the M and N edges all happen in the packing, so the
 // micro-kernel sees neither strides, dtypes nor edges (gemm_loops.inc: MR x NR register tile,
 // rank-1 updates). The left operand may also be an NHWC convolution's implicit im2col
-// (gemm_conv_nhwc): rows are output pixels, read from x tap by tap. In f32 a panel of MR such
-// rows whose taps all lie inside the image is not packed at all: the micro-kernel broadcasts its
-// values from x (MR row pointers per tap), the same rank-1 updates in the same order, so the same
-// bits; panels at the M edge or with a tap in the padding, and f16 / bf16, are packed. Where the
+// (gemm_conv_nhwc): rows are output pixels, read from x tap by tap. In f32 a full panel of MR
+// such rows is not packed at all: the micro-kernel broadcasts its values from x (MR row pointers
+// per tap, a row of zeros for a tap in the padding), the same rank-1 updates in the same order as
+// from a packed panel, so the same bits; the M edge's panel, and f16 / bf16, are packed. Where the
 // output channels are few (N = 64: two B panels), packing A cost as much as the product.
 //
 // Cache plan (Sapphire Rapids: 48 KB L1d, 2 MB L2 per core): a B panel (Kc x NR floats, 32 KB for

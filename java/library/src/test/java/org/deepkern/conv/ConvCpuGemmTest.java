@@ -26,8 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * The cpu backend's blocked product at the edges of its blocking and packing: NHWC convolutions
  * without groups whose rows the product reads from x tap by tap (C not a multiple of the 4 x 4
  * transposes nor of the vector width, K blocks that cut a tap's channels, output channels past a
- * 32-column panel, more than one row block, rows not a multiple of the register tile's, f32 panels
- * broadcast from x beside panels packed at the image's border), the depthwise NHWC gradients (channel chunks and a ragged last one), each
+ * 32-column panel, more than one row block, rows not a multiple of the register tile's: f32 panels
+ * broadcast from x, taps in the padding read from a zero row, the M edge's panel packed), the depthwise NHWC gradients (channel chunks and a ragged last one), each
  * against ConvReference through ConvTest's checks; then every ISA copy (DEEPKERN_CPU_ISA = sse2,
  * avx2) in a JVM of its own, with a transposed matmul of three K blocks, and the same bits for 1
  * and 3 threads.
@@ -39,7 +39,7 @@ class ConvCpuGemmTest {
                 new Geom(1, 16, 5, 5, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),     // pointwise, 25 rows
                 new Geom(3, 20, 13, 7, 70, 5, 3, 1, 2, 2, 2, 1, 1, 1, 1, 1),    // red 300: K blocks of 150 cut taps
                 new Geom(2, 24, 20, 20, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),   // 800 rows: several row blocks
-                new Geom(2, 20, 7, 29, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // rows read from x beside packed edge panels
+                new Geom(2, 20, 7, 29, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // padding taps read as zeros, a packed M-edge panel
                 new Geom(1, 20, 5, 25, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),    // pointwise, all rows read from x, 125
                 new Geom(1, 40, 7, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // red 360: a K block starts mid-tap
                 new Geom(2, 20, 9, 9, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 20),    // depthwise, stride 2
