@@ -6,18 +6,22 @@
 //   forward         y[m, k]   = col[m, :] . w[k, :]          col = im2col(x), [rows, red] f32
 //   data gradient   dcol      = dy[rows, K/g] @ w[K/g, red]  then gathered back onto dx (col2im)
 //   weight gradient dw       += dy^T[K/g, rows] @ col         db += column sums of dy
-// The forward runs each block as one thread-pool task, im2col then the product (which, called
-// from a task, runs on that thread alone), so the tile never leaves the core's cache; the
-// gradients stage larger blocks at the top level for products spread over all workers.
-// Memory: each block's col tile (kTaskTileFloats, kStageFloats) is written once and read by the
-// product while it is still in cache; x, y and w are read once per block (w once per block
-// and group). The product does 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is
-// small beside it. NHWC f32 without groups needs no staging on either side: a pointwise conv
-// (1x1, stride 1, no padding) reads x itself as [N*H*W, C], and the product writes y itself, the
-// bias and activation then applied in place while the block is in cache (bias_act, vectorized
-// for ReLU; the product's own per-element epilogue only where a residual is added). Depthwise convs (one channel per group, one filter per
-// channel) have a reduction of R*S, too short for a product: a direct loop vectorized over the
-// channels instead.
+// The NHWC forward without groups (from kMinImplicitChannels channels) is one product over all
+// pixels that reads x tap by tap (gemm_conv_nhwc: no im2col tile; f32 rows are broadcast from x
+// itself, bf16 / f16 packed). The weight is packed once per call: a pass over w and a write of
+// its panels, up to ~8% of the layer's time at ResNet-50's sizes (an upper bound, reached by the
+// layers with few pixels and a large weight, 7x7 and 14x14), so nothing is kept between calls and
+// an updated weight is always seen. Bias, activation and residual are the product's row epilogue.
+// Otherwise the forward runs each block as one thread-pool task, im2col then the product (which,
+// called from a task, runs on that thread alone), so the tile never leaves the core's cache; the
+// gradients stage larger blocks at the top level for products spread over all workers. Memory:
+// each block's col tile (kTaskTileFloats, kStageFloats) is written once and read by the product
+// while it is still in cache; x, y and w are read once per block (w once per block and group).
+// The product does 2 * M * K/g * red FLOP per group, so at K/g >= 64 the im2col copy is small
+// beside it.
+// Depthwise convs (one channel per group, one filter per channel) have a reduction of R*S, too
+// short for a product: direct loops vectorized over the channels (depthwise_loops.inc, NHWC
+// forward and both gradients; NCHW per element).
 #include <algorithm>
 #include <type_traits>
 #include <vector>
@@ -27,6 +31,11 @@
 #include "thread_pool.h"
 #include "conv/conv.h"
 #include "gemm/gemm.h"
+#include "gemm_cpu.h"
+#include "isa.h"
+
+#define DK_ISA_BODY "depthwise_loops.inc"
+#include "isa_variants.h"
 
 namespace dk::cpu {
 namespace {
@@ -38,6 +47,11 @@ namespace {
 // still in the last-level cache), long enough in the reduction for the weight gradient's
 // dy^T @ col.
 constexpr int64_t kTaskTileFloats = int64_t(1) << 18, kMinTaskRows = 256, kStageFloats = int64_t(1) << 21;
+
+// NHWC convs without groups read x as the product's left operand directly from this many channels
+// on: a tap's C values are one segment of the packing's 4 x 4 transposes (the 3-channel stem
+// stages an im2col tile, whose rows are one segment each).
+constexpr int64_t kMinImplicitChannels = 16;
 
 int64_t block_rows(int64_t budget, int64_t floats_per_row, int64_t total) {
     return std::clamp<int64_t>(budget / std::max<int64_t>(floats_per_row, 1), 1, std::max<int64_t>(total, 1));
@@ -69,6 +83,13 @@ bool is_pointwise(const ConvGeom& g) {
 }
 
 bool is_depthwise(const ConvGeom& g) { return g.groups == g.c && g.groups == g.k; }
+
+// The weight gradient of a depthwise conv gives a task at least this many channels (vectors of them).
+constexpr int64_t kDepthwiseChannelChunk = 16;
+
+struct NoActivation {
+    float operator()(float x) const { return x; }
+};
 
 // The weight as f32 (the product runs in f32 whatever the storage dtype): w itself when it is.
 template <typename T>
@@ -183,22 +204,15 @@ void bias_act(const ConvArgs& a, const B* bias, float* v, int64_t rows, int64_t 
     }
 }
 
-// One input row x [W, C] through one filter row w [S, C] into an output row's accumulator acc
-// [Q, C]: acc[q, c] += sum over s of x[q * stride - pad + s * dil, c] * w[s, c]. Channels
-// innermost, so every multiply-add is a contiguous vector; built for the widest vectors the
-// running cpu has (the library itself targets the x86-64 baseline).
-__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"))) void depthwise_row(
-    float* __restrict acc, const float* __restrict x, const float* __restrict w, const ConvGeom& g) {
-    for (int64_t q = 0; q < g.q; ++q) {
-        float* out = acc + q * g.c;
-        for (int64_t s = 0; s < g.s; ++s) {
-            const int64_t wc = q * g.stride_w - g.pad_w + s * g.dil_w;
-            if (wc < 0 || wc >= g.w) continue;
-            const float* xs = x + wc * g.c;
-            const float* ws = w + s * g.c;
-            for (int64_t c = 0; c < g.c; ++c) out[c] += xs[c] * ws[c];
-        }
-    }
+// The depthwise weight [C, R, S, 1] turned tap-major, [R*S][C] f32, so a tap's weights are one vector.
+template <typename T>
+std::vector<float> tap_major_weight(const ConvGeom& g, const void* w) {
+    const int64_t taps = g.r * g.s;
+    const T* src = static_cast<const T*>(w);
+    std::vector<float> wt(size_t(taps * g.c));
+    for (int64_t c = 0; c < g.c; ++c)
+        for (int64_t t = 0; t < taps; ++t) wt[size_t(t * g.c + c)] = load_float(src[c * taps + t]);
+    return wt;
 }
 
 // Depthwise forward: NHWC an output row (n, p) at a time, each filter row's taps added to the
@@ -210,10 +224,7 @@ void depthwise_forward(const ConvArgs& a) {
     const T* w = static_cast<const T*>(a.w);
     const int64_t taps = g.r * g.s;
     if (g.nhwc) {
-        // the weight [C, R, S, 1] turned tap-major, [R*S][C], so a tap's weights are one vector
-        std::vector<float> wt(size_t(taps * g.c));
-        for (int64_t c = 0; c < g.c; ++c)
-            for (int64_t t = 0; t < taps; ++t) wt[size_t(t * g.c + c)] = load_float(w[c * taps + t]);
+        const std::vector<float> wt = tap_major_weight<T>(g, a.w);
         parallel_range(g.n * g.p, 1, [&](int64_t b, int64_t e) {
             std::vector<float> acc(size_t(g.q * g.c)), xrow(std::is_same_v<T, float> ? 0 : size_t(g.w * g.c));
             for (int64_t np = b; np < e; ++np) {
@@ -225,10 +236,10 @@ void depthwise_forward(const ConvArgs& a) {
                     const T* xs = x + (n * g.h + h) * g.w * g.c;
                     const float* ws = wt.data() + r * g.s * g.c;
                     if constexpr (std::is_same_v<T, float>) {
-                        depthwise_row(acc.data(), xs, ws, g);
+                        DK_ISA_CALL(depthwise_row, acc.data(), xs, ws, g);
                     } else {
                         for (int64_t i = 0; i < g.w * g.c; ++i) xrow[size_t(i)] = load_float(xs[i]);
-                        depthwise_row(acc.data(), xrow.data(), ws, g);
+                        DK_ISA_CALL(depthwise_row, acc.data(), xrow.data(), ws, g);
                     }
                 }
                 const int64_t y0 = (n * g.p + p) * g.q * g.c;
@@ -266,16 +277,32 @@ void depthwise_forward(const ConvArgs& a) {
 }
 
 template <typename T>
-void forward(const Exec& ex, const ConvArgs& a) {
+void forward(const Exec& ex, DType dtype, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     if (is_depthwise(g)) return depthwise_forward<T>(a);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
+    if (g.nhwc && g.groups == 1 && g.c >= kMinImplicitChannels) {
+        // one product over all output pixels, its rows read from x while packing (no im2col
+        // tile), the weight packed once per call, bias, activation and residual in its store
+        GemmArgs p{};
+        p.a = a.x;
+        p.b = a.w;
+        p.bias = a.bias;
+        p.residual = a.residual;
+        p.out = a.y;
+        p.m = M;
+        p.n = g.k;
+        p.k = red;
+        p.batch = 1;
+        p.act = a.act;
+        p.trans_b = true;
+        gemm_conv_nhwc(dtype, p, g);
+        return;
+    }
     const T* x = static_cast<const T*>(a.x);
     const std::vector<float> wt = weight_by_reduction<T>(g, a.w);
-    // NHWC f32 without groups: y is the product's own [M, K] output, and a pointwise conv's x its
-    // own [M, C] input
-    constexpr bool f32 = std::is_same_v<T, float>;
-    const bool into_y = f32 && g.nhwc && g.groups == 1, x_is_col = into_y && is_pointwise(g);
+    // NHWC f32 without groups: y is the product's own [M, K] output
+    const bool into_y = std::is_same_v<T, float> && g.nhwc && g.groups == 1;
     // One task per block of rows and group: its im2col tile, product and epilogue stay in that
     // core's cache (the product, called from a task, runs on it alone). At least one block per worker.
     const int64_t rows = std::min(std::max(kMinTaskRows, block_rows(kTaskTileFloats, red + (into_y ? g.k : kgs), M)),
@@ -284,28 +311,18 @@ void forward(const Exec& ex, const ConvArgs& a) {
     parallel_range(blocks * g.groups, 1, [&](int64_t b, int64_t e) {
         // per-thread and kept between calls: no fresh pages (and their faults) on every call
         thread_local std::vector<float> col, out;
-        col.resize(std::max(col.size(), x_is_col ? 0 : size_t(rows * red)));
+        col.resize(std::max(col.size(), size_t(rows * red)));
         out.resize(std::max(out.size(), into_y ? 0 : size_t(rows * kgs)));
         for (int64_t task = b; task < e; ++task) {
             const int64_t grp = task % g.groups, m0 = task / g.groups * rows, m1 = std::min(M, m0 + rows);
-            const float* A = col.data();
-            if (x_is_col)
-                A = reinterpret_cast<const float*>(x) + m0 * g.c;
-            else
-                im2col<T>(g, x, m0, m1, grp * cgs, col.data());
+            im2col<T>(g, x, m0, m1, grp * cgs, col.data());
             const float* W = wt.data() + grp * red * kgs;
-            if (into_y) {
-                float* y = static_cast<float*>(a.y) + m0 * g.k;
-                if (a.residual) {  // the product's epilogue reads the residual (which may be y) before it writes y
-                    product(ex, A, false, W, false, y, m1 - m0, g.k, red, a.bias, a.act,
-                            static_cast<const float*>(a.residual) + m0 * g.k);
-                } else {
-                    product(ex, A, false, W, false, y, m1 - m0, g.k, red);
-                    bias_act(a, static_cast<const float*>(a.bias), y, m1 - m0, g.k);
-                }
+            if (into_y) {  // the product's epilogue reads the residual (which may be y) before it writes y
+                product(ex, col.data(), false, W, false, static_cast<float*>(a.y) + m0 * g.k, m1 - m0, g.k, red, a.bias,
+                        a.act, a.residual ? static_cast<const float*>(a.residual) + m0 * g.k : nullptr);
                 continue;
             }
-            product(ex, A, false, W, false, out.data(), m1 - m0, kgs, red);
+            product(ex, col.data(), false, W, false, out.data(), m1 - m0, kgs, red);
             for (int64_t m = m0; m < m1; ++m) {
                 const int64_t q = m % g.q, t = m / g.q, p = t % g.p, n = t / g.p;
                 for (int64_t kk = 0; kk < kgs; ++kk) {
@@ -324,6 +341,19 @@ void backward_data(const Exec& ex, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const T* dy = static_cast<const T*>(a.grad_y);
     T* dx = static_cast<T*>(a.dx);
+    if (is_depthwise(g) && g.nhwc) {  // input rows on the pool, channels the vectors
+        const std::vector<float> wt = tap_major_weight<T>(g, a.w);
+        const auto rows = [&](const auto& act) {
+            parallel_range(g.n * g.h, 1, [&](int64_t b, int64_t e) {
+                DK_ISA_CALL(depthwise_data_rows<T>, a, wt.data(), b, e, act);
+            });
+        };
+        if (a.act.kind)
+            dispatch_activation(a.act, rows);
+        else
+            rows(NoActivation{});
+        return;
+    }
     if (is_depthwise(g)) {
         parallel_range(g.n * g.c * g.h * g.w, 256, [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) conv_backward_data_at<T>(a, i);
@@ -395,6 +425,24 @@ void backward_weight(const Exec& ex, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const T* x = static_cast<const T*>(a.x);
     const T* dy = static_cast<const T*>(a.grad_y);
+    if (is_depthwise(g) && g.nhwc) {
+        // chunks of channels on the pool, each summing its channels' every pixel in order
+        const int64_t taps = g.r * g.s, chunk = std::max<int64_t>(kDepthwiseChannelChunk, g.c / (4 * worker_count()));
+        std::vector<float> dwt(size_t(taps * g.c)), db(size_t(g.c));
+        parallel_for((g.c + chunk - 1) / chunk, [&](int64_t t) {
+            const int64_t c0 = t * chunk, c1 = std::min(g.c, c0 + chunk);
+            std::vector<float> part(size_t(taps * (c1 - c0)));
+            DK_ISA_CALL(depthwise_weight_channels<T>, a, c0, c1, part.data(), a.db ? db.data() + c0 : nullptr);
+            for (int64_t tap = 0; tap < taps; ++tap)
+                for (int64_t c = c0; c < c1; ++c) dwt[size_t(tap * g.c + c)] = part[size_t(tap * (c1 - c0) + c - c0)];
+        });
+        T* dw = static_cast<T*>(a.dw);
+        for (int64_t c = 0; c < g.c; ++c)
+            for (int64_t tap = 0; tap < taps; ++tap) store_float(dw[c * taps + tap], dwt[size_t(tap * g.c + c)]);
+        if (a.db)
+            for (int64_t c = 0; c < g.c; ++c) store_float(static_cast<T*>(a.db)[c], db[size_t(c)]);
+        return;
+    }
     if (is_depthwise(g)) {
         parallel_range(g.k * conv_red(g), 1, [&](int64_t b, int64_t e) {
             for (int64_t i = b; i < e; ++i) conv_backward_weight_at<T>(a, i);
@@ -444,7 +492,7 @@ void backward_weight(const Exec& ex, const ConvArgs& a) {
 
 void conv2d_forward(const Exec& ex, DType dtype, const ConvArgs& a) {
     if (a.g.n * a.g.k * a.g.p * a.g.q == 0) return;
-    dispatch_floating(dtype, [&](auto tag) { forward<typename decltype(tag)::type>(ex, a); });
+    dispatch_floating(dtype, [&](auto tag) { forward<typename decltype(tag)::type>(ex, dtype, a); });
 }
 
 void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs& a, const char** name) {

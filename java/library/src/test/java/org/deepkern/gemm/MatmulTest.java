@@ -25,10 +25,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 class MatmulTest {
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        // the last two: several output tiles both ways, and more than one group of 8 row tiles
-        // (the tensor-core kernel's grouped tile order)
+        // the last three: several output tiles both ways, more than one group of 8 row tiles (the
+        // tensor-core kernel's grouped tile order), and three K blocks of 200 with ragged M and N
+        // (the cpu product's 256-deep K blocks)
         int[][] mnk = {{1, 1, 1}, {17, 7, 64}, {130, 1, 7}, {7, 257, 17}, {64, 64, 130}, {136, 72, 96}, {130, 65, 200},
-                       {260, 300, 40}, {1100, 140, 24}};
+                       {260, 300, 40}, {1100, 140, 24}, {150, 45, 600}};
         TestDevices.host().forEach(d -> {
             for (DType t : RowChecks.DTYPES)
                 for (int[] s : mnk)
