@@ -34,11 +34,6 @@
 #include "deepkern/vec_math.h"
 #include "attention/attention.h"
 
-// Each copy's f32 lanes per vector (the body sizes its register tile by them).
-namespace dk::cpu::isa_sse2 { constexpr int kLanes = 4; }
-namespace dk::cpu::isa_avx2 { constexpr int kLanes = 8; }
-namespace dk::cpu::isa_avx512 { constexpr int kLanes = 16; }
-
 #define DK_ISA_BODY "attention_loops.inc"
 #include "isa_variants.h"
 

@@ -45,16 +45,6 @@ struct GemmPlan {
     int64_t mc, nc, kc, mb, nb, z_chunk;
 };
 
-namespace isa_sse2 {
-constexpr int kLanes = 4;
-}
-namespace isa_avx2 {
-constexpr int kLanes = 8;
-}
-namespace isa_avx512 {
-constexpr int kLanes = 16;
-}
-
 }  // namespace dk::cpu
 
 #define DK_ISA_BODY "gemm_loops.inc"

@@ -6,7 +6,8 @@
 // namespace isa_sse2 for the x86-64 baseline (4 f32 lanes), isa_avx2 under AVX2 + FMA + F16C
 // (8 lanes) and isa_avx512 under AVX-512 F/BW/DQ/VL with 512-bit vectors preferred (16 lanes).
 // Inline functions the body calls (the kernels' element math) are inlined into each copy and so
-// compiled for its ISA; a body function that must not call out is marked DK_ISA_FLATTEN.
+// compiled for its ISA; a body function that must not call out is marked DK_ISA_FLATTEN. Each
+// namespace's kLanes is its f32 vector width, for bodies that size register tiles by it.
 // DK_ISA_CALL(fn, args...) calls the copy for cpu_isa().
 //
 // Results may differ between ISAs in the last bit (FMA contracts a * b + c on AVX2 and AVX-512),

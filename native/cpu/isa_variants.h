@@ -5,6 +5,15 @@
 #error "define DK_ISA_BODY as the body file (a string) before including isa_variants.h"
 #endif
 
+// Each copy's f32 lanes per vector register, for bodies that size register tiles by them (GCC's
+// target pragmas do not update __AVX512F__ and the like in C++, so a body cannot test those).
+#ifndef DK_ISA_LANES_DECLARED
+#define DK_ISA_LANES_DECLARED
+namespace dk::cpu::isa_sse2 { constexpr int kLanes = 4; }
+namespace dk::cpu::isa_avx2 { constexpr int kLanes = 8; }
+namespace dk::cpu::isa_avx512 { constexpr int kLanes = 16; }
+#endif
+
 namespace dk::cpu::isa_sse2 {
 #include DK_ISA_BODY
 }  // namespace dk::cpu::isa_sse2
