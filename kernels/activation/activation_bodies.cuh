@@ -23,8 +23,9 @@ DK_HD Floats<V> biased(const T* x, const T* bias, int64_t i, int64_t col) {
     return z;
 }
 
-// out = act(x + bias)
-template <typename T, typename Act>
+// out = act(x + bias). Bias false: no bias, known at compile time (the cpu backend's loops, where
+// a run-time null test keeps the compiler's vectorized loop from serving the bias-less call).
+template <typename T, typename Act, bool Bias = true>
 struct ActForward {
     const T* x;
     const T* bias;
@@ -37,14 +38,14 @@ struct ActForward {
 
     template <int V>
     DK_HD void apply(int64_t i, int64_t, int64_t col) const {
-        Floats<V> z = biased<V>(x, bias, i, col);
+        Floats<V> z = biased<V>(x, Bias ? bias : nullptr, i, col);
         each<V>([&](int k) { z.v[k] = act(z.v[k]); });
         store<V>(out + i, z);
     }
 };
 
-// grad_in = grad_out * act'(x + bias); returns grad_in for the bias reduction.
-template <typename T, typename Act>
+// grad_in = grad_out * act'(x + bias); returns grad_in for the bias reduction. Bias as above.
+template <typename T, typename Act, bool Bias = true>
 struct ActBackward {
     const T* x;
     const T* bias;
@@ -59,7 +60,7 @@ struct ActBackward {
 
     template <int V>
     DK_HD Floats<V> apply(int64_t i, int64_t, int64_t col) const {
-        const Floats<V> z = biased<V>(x, bias, i, col);
+        const Floats<V> z = biased<V>(x, Bias ? bias : nullptr, i, col);
         Floats<V> g = load<V>(grad_out + i);
         each<V>([&](int k) { g.v[k] *= act.grad(z.v[k]); });
         store<V>(grad_in + i, g);

@@ -1,6 +1,7 @@
 // cpu/activation.cpp - activations and gated units on the cpu backend: the bodies of
 // activation/activation_bodies.cuh (the kernels' own per-element code) over chunks of the index
-// space on the thread pool, in loops compiled per ISA (activation_loops.inc, isa.h). The bias
+// space on the thread pool, in loops compiled per ISA (activation_loops.inc, isa.h); a call
+// without bias walks the bodies' bias-less form, so its loop is the plain vectorized one. The bias
 // gradient sums each block of rows in f64, then the blocks.
 //
 // Traffic: forward reads x (and the bias row) and writes out; backward reads x and grad_out and
@@ -43,7 +44,10 @@ void activation_forward(const Exec&, DType dtype, const ActParams& p, const ActA
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_activation(p, [&](auto act) {
-            walk(ActForward<T, decltype(act)>::of(a, act), a.rows, a.cols);
+            if (a.bias)
+                walk(ActForward<T, decltype(act)>::of(a, act), a.rows, a.cols);
+            else
+                walk(ActForward<T, decltype(act), false>::of(a, act), a.rows, a.cols);
         });
     });
 }
@@ -52,11 +56,12 @@ void activation_backward(const Exec& ex, DType dtype, const ActParams& p, const 
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         dispatch_activation(p, [&](auto act) {
-            const auto body = ActBackward<T, decltype(act)>::of(a, act);
             if (a.grad_bias)
-                backward_with_bias<T>(ex, body, a);
+                backward_with_bias<T>(ex, ActBackward<T, decltype(act)>::of(a, act), a);
+            else if (a.bias)
+                walk(ActBackward<T, decltype(act)>::of(a, act), a.rows, a.cols);
             else
-                walk(body, a.rows, a.cols);
+                walk(ActBackward<T, decltype(act), false>::of(a, act), a.rows, a.cols);
         });
     });
 }

@@ -2,7 +2,10 @@
 // one thread (sums in f64), the outputs spread over the thread pool, with the
 // kernels' own state and combine rule (reduction/reduction_bodies.cuh). A sum or mean over one run
 // of elements (the reduced dims merged into one, the common case) keeps eight partial sums instead
-// of one chain of dependent adds, so the compiler vectorizes it.
+// of one chain of dependent adds, so the compiler vectorizes it; a run longer than kSumBlock (a
+// whole tensor's sum) is cut into blocks summed on the pool, so one output does not run on one thread.
+#include <vector>
+
 #include "reduction/reduction.h"
 #include "reduction/reduction_bodies.cuh"
 #include "thread_pool.h"
@@ -32,6 +35,24 @@ Acc run_sum(const T* x, int64_t at, int64_t stride, int64_t n) {
     return Acc(total);
 }
 
+// A run longer than this is summed in blocks of this many elements on the pool, then the blocks'
+// sums in order: the split is fixed by the length, so the result does not depend on the threads.
+constexpr int64_t kSumBlock = 1 << 16;
+
+// The sum of one long run (n > kSumBlock), its blocks spread over the pool.
+template <typename Acc, typename T>
+Acc blocked_sum(const T* x, int64_t at, int64_t stride, int64_t n) {
+    using Add = typename std::conditional<std::is_integral<Acc>::value, uint64_t, Acc>::type;
+    std::vector<Add> part(size_t((n + kSumBlock - 1) / kSumBlock));
+    parallel_for(int64_t(part.size()), [&](int64_t k) {
+        const int64_t first = k * kSumBlock, len = n - first < kSumBlock ? n - first : kSumBlock;
+        part[size_t(k)] = Add(run_sum<Acc, T>(x, at + first * stride, stride, len));
+    });
+    Add total = 0;
+    for (Add v : part) total += v;
+    return Acc(total);
+}
+
 }  // namespace
 
 void reduce(const Exec&, DType dtype, const ReduceArgs& a) {
@@ -40,6 +61,13 @@ void reduce(const Exec&, DType dtype, const ReduceArgs& a) {
         using Acc = typename std::conditional<is_integer_dtype<T>::value, int64_t, double>::type;
         const T* x = static_cast<const T*>(a.x);
         const bool one_run = reduce_is_sum(a.op) && a.inner_ndim == 1 && a.inner_numel > 0;
+        if (one_run && a.inner_numel > kSumBlock) {  // long runs: each one's blocks on the pool
+            for (int64_t o = 0; o < a.outer_numel; ++o) {
+                const int64_t base = strided_offset(a.outer_ndim, a.outer_shape, a.outer_stride, o);
+                reduce_store<Acc, T>(a, o, {blocked_sum<Acc, T>(x, base, a.inner_stride[0], a.inner_numel), 0});
+            }
+            return;
+        }
         const int64_t grain = a.inner_numel >= (1 << 14) ? 1 : (1 << 14) / (a.inner_numel + 1) + 1;
         parallel_range(a.outer_numel, grain, [&](int64_t b, int64_t e) {
             for (int64_t o = b; o < e; ++o) {

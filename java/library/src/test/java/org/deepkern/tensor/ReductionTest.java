@@ -145,6 +145,15 @@ class ReductionTest {
             assertEquals(sum, longRow.sum().item(), 1e-6 * n);
             assertEquals(sum / n, longRow.mean(1, true).item(), 1e-6);
             assertEquals(3.0 * n, Tensor.full(new long[] {n, 3}, 1.0, DType.I32, dev).sum().item());
+            // runs longer than the cpu's summing block, strided: each column of [n, 2] over dim 0
+            float[] pairs = new float[2 * n];
+            for (int i = 0; i < n; i++) {
+                pairs[2 * i] = v[i];
+                pairs[2 * i + 1] = 2 * v[i];
+            }
+            float[] columns = Tensor.of(pairs, new long[] {n, 2}, dev).sum(0, false).toFloatArray();
+            assertEquals(sum, columns[0], 1e-6 * n);
+            assertEquals(2 * sum, columns[1], 2e-6 * n);
         }
     }
 
