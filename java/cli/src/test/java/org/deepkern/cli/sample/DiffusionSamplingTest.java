@@ -98,7 +98,12 @@ class DiffusionSamplingTest {
         }
     }
 
-    /** The steps' noise is Tensor.randn's stream: bit-identical on cpu and emu. */
+    /**
+     * The steps' noise is Tensor.randn's stream on cpu and emu: the same Philox counters, so the same
+     * normals up to Box-Muller's rounding (the cpu's vectorized log / sincos are within 2.1e-7 max(1, |z|)
+     * of the exact transform, the kernels' libm path within 1.95e-6 max(1, |z|); the step scales z by
+     * sigma < 1).
+     */
     @Test
     void noiseStreamIsTheSameOnCpuAndEmu() {
         float[][] outs = new float[2][];
@@ -112,6 +117,7 @@ class DiffusionSamplingTest {
                 outs[k] = s.step(zero, s.timesteps()[0], zero).prevSample().toFloatArray();
             }
         }
-        assertArrayEquals(outs[0], outs[1]);
+        for (int i = 0; i < outs[0].length; i++)
+            assertEquals(outs[1][i], outs[0][i], 2.5e-6 * Math.max(1, Math.abs(outs[1][i])), "element " + i);
     }
 }
