@@ -172,8 +172,13 @@ DK_HD void optim_contiguous(const OptimEntry& e, const Rule& rule, float scale, 
 template <typename T, class Rule>
 DK_HD void optim_chunk(const OptimEntry& e, const Rule& rule, float scale, int64_t begin, int64_t end, int64_t lane,
                        int64_t lanes) {
-    if (lanes == 1) optim_contiguous<T>(e, rule, scale, begin, end);
-    else if (e.packed) optim_packed<T>(e, rule, scale, begin, end, lane, lanes);
+#if !defined(__CUDA_ARCH__)
+    if (lanes == 1) {  // the cpu's tasks; never on the device, whose kernel stays free of this path
+        optim_contiguous<T>(e, rule, scale, begin, end);
+        return;
+    }
+#endif
+    if (e.packed) optim_packed<T>(e, rule, scale, begin, end, lane, lanes);
     else optim_range<T>(e, rule, scale, begin + lane, end, lanes);
 }
 
