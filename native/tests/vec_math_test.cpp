@@ -32,9 +32,9 @@ double bound(int f) {
         case fn_tanh: return 3.3;
         case fn_erf: return 1.8;
         case fn_erfc: return 3.8;
-        case fn_normal_cdf: return 3.8;
+        case fn_normal_cdf: return 4.0;
         case fn_gelu: return 4.0;
-        case fn_gelu_grad: return 3.7;
+        case fn_gelu_grad: return 4.5;
         case fn_gelu_tanh: return 3.3;
         case fn_gelu_tanh_grad: return 5.7;
         case fn_sigmoid: return 3.0;

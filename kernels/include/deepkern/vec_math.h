@@ -25,11 +25,11 @@
 //                rest, so that the head's square is exact. erfc(-z) = 2 - erfc(z); 1 - erf(x) for
 //                |x| < 0.47, where the Horner sum near t = -1 would cost ~3 ulp.
 //   erf_f32    = x + x Q(x^2) for |x| < 0.875 (Q of degree 6, 2^-30), 1 - erfc(|x|) beyond.
-//   normal_cdf = 0.5 erfc(|x| / sqrt2) for x < 0, 1 - that for x >= 0 (0.5 + 0.5 erf(x / sqrt2) for
-//                |x| < 0.66): |x|/sqrt2 formed as hi + lo (exact head product), since the tail's
-//                relative error is 2z^2 times the argument's (an f32-rounded argument alone costs
-//                ~1e-5 relative at x = -8); the rounding of the sum hi + lo enters g through its
-//                first-order term.
+//   normal_cdf = Phi(-|x|) for x < 0, 1 - that for x >= 0, Phi(-a) = exp(-a^2/2) g(a) (phi_parts):
+//                g = Y(u) / (1.5625 (a + 2.5)), u = 1.3125 (a - 2.5) / (a + 2.5), Y of degree 11
+//                (relative 2^-26 with f32 coefficients), no second form near 0; a = |x| is exact, so
+//                the exponent needs only a's 12-bit head split (no scaled argument to carry as
+//                hi + lo, as erfc(|x| / sqrt2) would need).
 //   gelu_f32   = x Phi(x): -|x| Phi(-|x|) for x < 0, x - |x| Phi(-|x|) for x >= 0 (one rounding);
 //                gelu_grad_f32 = Phi + x phi with phi from the same exponential.
 //   sigmoid / x sigmoid(v) (silu, gelu_tanh): exp(-|v|) = (1 + q) 2^k, sigmoid(v) = (1 + q) 2^k /
@@ -63,9 +63,9 @@
 //   tanh              2.48   2.48   2.48    1/127    3.3
 //   erf               0.96   0.94   0.94    1/127    1.8
 //   erfc              2.94   3.00   3.00    1/127    3.8
-//   normal_cdf        3.71   3.52   3.52    all      3.8
+//   normal_cdf        3.17   3.10   3.10    1/127    4.0
 //   gelu              3.81   3.67   3.67    all      4.0
-//   gelu_grad         2.90   2.09   2.09    1/127    3.7
+//   gelu_grad         3.70   3.29   3.29    1/127    4.5
 //   gelu_tanh         2.50   2.39   2.39    1/127    3.3
 //   gelu_tanh_grad    4.77   4.88   4.88    1/127    5.7
 //   sigmoid           2.25   2.25   2.25    1/127    3.0
@@ -88,9 +88,9 @@
 //   erf          82.6  11.0   6.0         8.1   5.5   5.3         97.5      0.96 / 4.00 / 0.89
 //   erfc         48.9  47.9  30.5        20.0  12.9  11.6        110.5      3.00 / 1.65 / 2.81
 //   gelu         40.1  14.2  12.3          -     -    5.1        114.6      3.27 / 195  / 195
-// (gelu through libmvec/libm: 0.5 x erfcf(-x / sqrt2). Own erf, erfc and gelu compute both the
-// small-argument and the tail form for every element; erfc in this benchmark's [-10, 10] also
-// makes subnormal results near 10, a microcode assist per vector.)
+// (gelu through libmvec/libm: 0.5 x erfcf(-x / sqrt2). Own erf and erfc compute both the
+// small-argument and the tail form for every element, gelu one form; erfc in this benchmark's
+// [-10, 10] also makes subnormal results near 10, a microcode assist per vector.)
 // libmvec is up to 2-3x faster (erf, erfc, gelu) and its erfc and tanh are more accurate, but
 // (1) it takes one f32 argument: GELU's lower tail needs erfc of hi + lo, and 0.5 x erfcf(-x/sqrt2) through libmvec is
 // 195 ulp off at x = -13 (the argument's rounding, times 2z^2); (2) its erf/erfc/tanh/expm1/log1p
@@ -203,26 +203,12 @@ DK_VM_INLINE float exp_f32(float x) {
 }
 
 DK_VM_INLINE float expm1_f32(float x) {
-    constexpr float log2e = 1.44269504088896341f;
-    constexpr float ln2_hi = 0.693359375f;
-    constexpr float ln2_lo = -2.12194440e-4f;
-    constexpr float round_magic = 12582912.0f;
     // below -25 expm1 rounds to -1 (e^-25 < 2^-36); above 89 the scaling overflows to inf
     const float xc = clamp_f32(x, -25.0f, kExpOverflow);
-    const float biased = xc * log2e + round_magic;
-    const float k = biased - round_magic;
-    const int32_t ki = int32_t(vm_float_to_bits(biased) - vm_float_to_bits(round_magic));  // [-36, 128]
-    const float r = (xc - k * ln2_hi) - k * ln2_lo;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    const float q = p * (r * r) + r;  // expm1(r)
+    const ExpParts e = exp_parts(xc, 0.0f);  // k in [-36, 128]
     // 1 - 2^-k: exact for k in [-24, 24]; past 24 it is 1 to f32 precision (2^-100 stands in)
-    const float one_minus = 1.0f - pow2_f32(-select_i32(ki > 100, 100, ki));
-    const float y = scale_f32(q + one_minus, ki);
+    const float one_minus = 1.0f - pow2_f32(-select_i32(e.k > 100, 100, e.k));
+    const float y = scale_f32(e.q + one_minus, e.k);
     return or_sign_f32(y, x);  // expm1 has the sign of x, -0 included
 }
 
@@ -311,10 +297,9 @@ DK_VM_INLINE float erf_small(float x) {
     return x + x * q;
 }
 
-// Below these |x| (where erf, resp. erf(x/sqrt2), is < 1/2) 1 - erf does not cancel and is the
-// more accurate form near 0, where erfc_parts' Horner sum near t = -1 costs ~3 ulp.
+// Below this |x| (where erf is < 1/2) 1 - erf does not cancel and is the more accurate form near
+// 0, where erfc_parts' Horner sum near t = -1 costs ~3 ulp.
 constexpr float kErfcSmall = 0.47f;
-constexpr float kPhiSmall = 0.66f;
 
 DK_VM_INLINE float erf_f32(float x) {
     const float a = abs_f32(x);
@@ -330,22 +315,58 @@ DK_VM_INLINE float erfc_f32(float x) {
     return select_f32(a < kErfcSmall, 1.0f - erf_small(x), select_f32(x < 0.0f, 2.0f - v, v));
 }
 
-// |x| / sqrt2 as head + tail for erfc_parts, |x| clamped to 15 (Phi(-15) < 2^-166: 0 in f32).
-DK_VM_INLINE ErfcParts erfc_parts_scaled(float a) {
-    constexpr float c = 0.707106769f;                      // 1/sqrt2 in f32
-    constexpr float c_hi = 0.70703125f;                    // its 12-bit head (181/256)
-    constexpr float c_lo = 7.55311848e-05f;    // 1/sqrt2 - c_hi
-    const float ac = select_f32(a > 15.0f, 15.0f, a);
-    const float a1 = head_f32(ac), a2 = ac - a1;
-    return erfc_parts(a1 * c_hi, a1 * c_lo + a2 * c);
+// Phi(-a) for a in [0, kPhiMaxArg] as e g: e = exp(-a^2/2) (kept as ExpParts, the 2^k for the
+// caller to apply last) and g(a) = Phi(-a) e^(a^2/2) = Y(u) / (1.5625 (a + 2.5)), u = 1.3125 (a - 2.5)
+// / (a + 2.5), Y of degree 11 fitted for relative error 2^-26 with f32 coefficients on [0, 15] (the
+// transform's coefficients decay, so Horner's sum is about its last terms; the two scales keep Y in
+// [0.72, 1.96), where its roundings are smallest relative to it). a itself is exact, so -a^2/2 =
+// -(a1^2 + a2 (a1 + a)) / 2 from its 12-bit head a1 (exact square). u and Y are evaluated at am, a on
+// a 2^-14 grid so that am +- 2.5 and 1.5625 (am + 2.5) are exact, and g is corrected to first order
+// for dm = a - am (|dm| <= 2^-15, g' = a g - 1/sqrt(2 pi)): g = (y + dy) / d, d = 1.5625 (am + 2.5),
+// dy = dm (am y - d / sqrt(2 pi)), kept apart so that a caller folds a factor into the numerator
+// with one rounding before the one division.
+constexpr float kPhiMaxArg = 15.0f;  // 15 Phi(-15) and 15^2 Phi(-15) < 2^-150: 0 in f32
+
+// (Flat fields, as SigmoidParts': a nested ExpParts kept the loops from vectorizing.)
+struct PhiParts {
+    float q;
+    int32_t k;
+    float y, dy, d;
+    DK_VM_INLINE ExpParts e() const { return {q, k}; }
+};
+
+DK_VM_INLINE PhiParts phi_parts(float a) {
+    constexpr float c = 2.5f, inv_sqrt_2pi = 0.398942280f;
+    const float a1 = head_f32(a), a2 = a - a1;
+    const ExpParts e = exp_parts(-0.5f * (a1 * a1), -0.5f * (a2 * (a1 + a)));
+    const float am = (a + 512.0f) - 512.0f;
+    const float d = 1.5625f * (am + c);
+    const float u = (am - c) * (2.05078125f / d);  // 1.3125 * 1.5625: the division rounds once
+    float y = 6.048772320e-06f;
+    y = y * u + 9.204869457e-06f;
+    y = y * u - 3.682662282e-05f;
+    y = y * u - 7.897969044e-05f;
+    y = y * u + 1.748421346e-04f;
+    y = y * u + 7.930302527e-04f;
+    y = y * u - 6.497502909e-04f;
+    y = y * u - 8.635872975e-03f;
+    y = y * u + 6.384375971e-03f;
+    y = y * u + 1.197171211e-01f;
+    y = y * u - 5.163001418e-01f;
+    y = y * u + 1.104151011e+00f;
+    return {e.q, e.k, y, (a - am) * (am * y - d * inv_sqrt_2pi), d};
 }
 
-// Phi(x) = 0.5 erfc(-x / sqrt2).
+// y 2^k for k in [-190, 63] (phi_parts' exponents lie in [-163, 0]): y 2^(k+64) is exact (a normal
+// power of two), the product by 2^-64 the one rounding. Cheaper than scale_f32's two powers.
+DK_VM_INLINE float scale_down_f32(float y, int32_t k) { return y * pow2_f32(k + 64) * 5.42101086e-20f; }
+
+// Phi(x): Phi(-|x|) for x < 0, 1 - Phi(-|x|) for x >= 0.
 DK_VM_INLINE float normal_cdf_f32(float x) {
-    const ErfcParts p = erfc_parts_scaled(abs_f32(x));
-    const float lower = scale_f32(times_exp(0.5f * p.g, p.e), p.e.k);  // Phi(-|x|)
-    const float small = 0.5f + 0.5f * erf_small(x * 0.707106769f);
-    return select_f32(abs_f32(x) < kPhiSmall, small, select_f32(x < 0.0f, lower, 1.0f - lower));
+    const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
+    const PhiParts p = phi_parts(a);
+    const float lower = scale_down_f32(times_exp((p.y + p.dy) / p.d, p.e()), p.k);
+    return select_f32(x < 0.0f, lower, 1.0f - lower);  // NaN: 1 - NaN
 }
 
 // x f(x) for a factor f that underflows to 0 as x -> -inf is NaN at -inf, as torch's x * f(x) and
@@ -354,25 +375,24 @@ DK_VM_INLINE float nan_at_minus_inf(float x, float y) {
     return select_f32(x == -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(), y);
 }
 
-// gelu(x) = x Phi(x).
+// gelu(x) = x Phi(x): -|x| Phi(-|x|) for x < 0, x - |x| Phi(-|x|) for x >= 0 (one rounding each).
+// -0 gives -0 (a = 0: -(0) ), NaN gives NaN (x - NaN-free t is x).
 DK_VM_INLINE float gelu_f32(float x) {
-    const float a = abs_f32(x);
-    const ErfcParts p = erfc_parts_scaled(a);
-    const float t = scale_f32(times_exp(select_f32(a > 15.0f, 15.0f, a) * (0.5f * p.g), p.e), p.e.k);  // |x| Phi(-|x|)
-    const float small = 0.5f * (x + x * erf_small(x * 0.707106769f));
-    // gelu has the sign of x, -0 included
-    return nan_at_minus_inf(x, or_sign_f32(select_f32(a < kPhiSmall, small, select_f32(x < 0.0f, -t, x - t)), x));
+    const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
+    const PhiParts p = phi_parts(a);
+    const float t = scale_down_f32(times_exp((a * p.y + a * p.dy) / p.d, p.e()), p.k);  // |x| Phi(-|x|)
+    return nan_at_minus_inf(x, select_f32(x < 0.0f, -t, x - t));
 }
 
-// gelu'(x) = Phi(x) + x phi(x); phi(x) = exp(-x^2/2) / sqrt(2 pi) shares erfc's exponential.
+// gelu'(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi) from the same exponential:
+// |x| phi(|x|) - Phi(-|x|) = e (|x| / sqrt(2 pi) - g), scaled once; minus that for x < 0, 1 + it
+// for x >= 0.
 DK_VM_INLINE float gelu_grad_f32(float x) {
     constexpr float inv_sqrt_2pi = 0.398942280f;
-    const float a = abs_f32(x);
-    const ErfcParts p = erfc_parts_scaled(a);
-    // |x| phi(|x|) - Phi(-|x|), scaled once
-    const float d = scale_f32(times_exp(select_f32(a > 15.0f, 15.0f, a) * inv_sqrt_2pi - 0.5f * p.g, p.e), p.e.k);
-    const float small = (0.5f + 0.5f * erf_small(x * 0.707106769f)) + x * (inv_sqrt_2pi * scale_f32(1.0f + p.e.q, p.e.k));
-    return nan_at_minus_inf(x, select_f32(a < kPhiSmall, small, select_f32(x < 0.0f, -d, 1.0f + d)));
+    const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
+    const PhiParts p = phi_parts(a);
+    const float d = scale_down_f32(times_exp(((a * p.d) * inv_sqrt_2pi - p.y - p.dy) / p.d, p.e()), p.k);
+    return nan_at_minus_inf(x, select_f32(x < 0.0f, -d, 1.0f + d));
 }
 
 // c sigmoid(v) for v = hi + lo, |v| <= 150: exp(-|v|) = (1 + q) 2^k, e its value, den = 1 + e;
@@ -453,6 +473,61 @@ DK_VM_INLINE float gelu_tanh_grad_f32(float x) {
     const float lower = s.times(1.0f + xdv);
     const float upper = 1.0f / s.den + s.e * xdv / s.den;
     return select_f32(v.hi < 0.0f, lower, upper);
+}
+
+// log u for a normal u in (0, 1] (randn's uniforms): u = m 2^e with m in [sqrt(1/2), sqrt(2)),
+// log(1 + f), f = m - 1, as f - f^2 / 2 + f^3 P(f) (Cephes logf's P of degree 8, about 1 ulp), plus
+// e ln 2 in two parts. Zero, subnormals, inf and NaN are outside its domain.
+DK_VM_INLINE float log_unit_f32(float u) {
+    const uint32_t bits = vm_float_to_bits(u);
+    // m in [sqrt(1/2), sqrt(2)): the exponent taken from the bits of u / sqrt(1/2)'s range
+    const uint32_t shifted = bits + (0x3f800000u - 0x3f3504f3u);  // moves sqrt(1/2) to 1.0
+    const int32_t e = int32_t(shifted >> 23) - 127;
+    const float m = vm_bits_to_float((shifted & 0x007fffffu) + 0x3f3504f3u);
+    const float f = m - 1.0f, z = f * f;
+    float p = 7.0376836292e-2f;
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    const float ef = float(e);
+    const float y = f * z * p + ef * -2.12194440e-4f - 0.5f * z;
+    return (f + y) + ef * 0.693359375f;
+}
+
+// sin and cos of 2 pi t for t in [0, 1], reduced in turns exactly: q = round(4 t), r = t - q / 4 in
+// [-1/8, 1/8] (exact by Sterbenz), then Taylor polynomials of sin(2 pi r) (to r^11) and cos(2 pi r)
+// (to r^12), truncation below 1e-11, and the quadrant q by selects. Reducing in turns skips the
+// rounding of an f32 angle 2 pi t.
+DK_VM_INLINE void sincos_turns_f32(float t, float& s, float& c) {
+    constexpr float round_magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+    const float biased = t * 4.0f + round_magic;
+    const float qf = biased - round_magic;
+    const uint32_t q = vm_float_to_bits(biased) & 3u;
+    const float r = t - qf * 0.25f, r2 = r * r;
+    constexpr double tau = 6.283185307179586476925;
+    float ps = float(-tau * tau * tau * tau * tau * tau * tau * tau * tau * tau * tau / 39916800.0);
+    ps = ps * r2 + float(tau * tau * tau * tau * tau * tau * tau * tau * tau / 362880.0);
+    ps = ps * r2 + float(-tau * tau * tau * tau * tau * tau * tau / 5040.0);
+    ps = ps * r2 + float(tau * tau * tau * tau * tau / 120.0);
+    ps = ps * r2 + float(-tau * tau * tau / 6.0);
+    const float sr = r * float(tau) + r * r2 * ps;
+    float pc = float(tau * tau * tau * tau * tau * tau * tau * tau * tau * tau * tau * tau / 479001600.0);
+    pc = pc * r2 + float(-tau * tau * tau * tau * tau * tau * tau * tau * tau * tau / 3628800.0);
+    pc = pc * r2 + float(tau * tau * tau * tau * tau * tau * tau * tau / 40320.0);
+    pc = pc * r2 + float(-tau * tau * tau * tau * tau * tau / 720.0);
+    pc = pc * r2 + float(tau * tau * tau * tau / 24.0);
+    pc = pc * r2 + float(-tau * tau / 2.0);
+    const float cr = 1.0f + r2 * pc;
+    // angle = q pi / 2 + 2 pi r: q odd swaps sin and cos, q = 1, 2 negates cos, q = 2, 3 sin
+    const bool odd = (q & 1u) != 0;
+    const float sv = select_f32(odd, cr, sr), cv = select_f32(odd, sr, cr);
+    s = vm_bits_to_float(vm_float_to_bits(sv) ^ ((q & 2u) << 30));
+    c = vm_bits_to_float(vm_float_to_bits(cv) ^ (((q + 1u) & 2u) << 30));
 }
 
 }  // namespace dk::cpu
