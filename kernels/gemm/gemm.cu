@@ -330,7 +330,7 @@ void dispatch_gemm_mma(const GemmArgs& a, F&& f) {
 inline int64_t mma_tiles(const GemmArgs& a) { return ((a.m + kMmaM - 1) / kMmaM) * ((a.n + kMmaN - 1) / kMmaN); }
 
 // Into how many pieces the tensor-core kernel splits K: enough blocks to give every SM one (emu:
-// every worker thread), each piece at least 8 stages long (so its pipeline fills), at most 16; 1
+// its constant 16), each piece at least 8 stages long (so its pipeline fills), at most 16; 1
 // for batched products, the FMA kernel, and products with tiles enough.
 inline int64_t gemm_k_splits(const Exec& ex, DType dtype, const GemmArgs& a) {
     if (a.batch != 1 || (dtype == DType::f32 && !a.tf32)) return 1;

@@ -202,6 +202,11 @@ DK_API dk_status dk_device_count(int32_t device_type, int32_t* count) {
     });
 }
 
+// The emulated GPU's SMs: a constant, not the worker threads, because the kernels size their grids,
+// split-K and split reductions by it (grid_for, gemm_k_splits, conv_weight_grad_splits), and with
+// those the order of their sums: emu results keep their bits on any DEEPKERN_NUM_THREADS.
+constexpr int kEmuMultiprocessors = 16;
+
 DK_API dk_status dk_device_query(int32_t device_type, int32_t device_id, dk_device_props* props) {
     return guard("dk_device_query", [&] {
         if (!props) fail(DK_ERROR_INVALID_ARGUMENT, "argument 'props': NULL");
@@ -218,7 +223,7 @@ DK_API dk_status dk_device_query(int32_t device_type, int32_t device_id, dk_devi
         std::string name = cpu_model_name();
         if (device_type == DK_DEVICE_EMU) name = "kernel emulator on " + name;
         std::snprintf(props->name, sizeof(props->name), "%s", name.c_str());
-        props->multiprocessors = worker_count();
+        props->multiprocessors = device_type == DK_DEVICE_EMU ? kEmuMultiprocessors : worker_count();
         props->total_memory = int64_t(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
         long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
         props->l2_cache_bytes = l2 > 0 ? l2 : 0;
@@ -232,7 +237,7 @@ DK_API dk_status dk_context_create(int32_t device_type, int32_t device_id, dk_co
         check_device_id(device_type, device_id);
         Exec exec;
         CachingAllocator::Raw raw{host_alloc, host_free};
-        exec.multiprocessors = worker_count();
+        exec.multiprocessors = device_type == DK_DEVICE_EMU ? kEmuMultiprocessors : worker_count();
 #if DK_HAVE_CUDA
         if (device_type == DK_DEVICE_CUDA) {
             cudart::set_device(device_id);

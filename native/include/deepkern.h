@@ -92,7 +92,7 @@ typedef struct dk_device_props {
     int32_t device_id;
     int32_t compute_major;       /* cuda only; 0 otherwise */
     int32_t compute_minor;
-    int32_t multiprocessors;     /* SMs on cuda, hardware threads on cpu/emu */
+    int32_t multiprocessors;     /* SMs on cuda, 16 on emu (its emulated GPU), worker threads on cpu */
     int64_t total_memory;        /* bytes */
     int64_t l2_cache_bytes;
     int32_t driver_version;      /* CUDA encoding, e.g. 13000; 0 when no driver */

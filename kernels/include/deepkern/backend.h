@@ -28,16 +28,16 @@ struct ActParams {
 // Where a launch runs: the stream of the context (cuda) and the launch options (emu).
 struct Exec {
     void* stream = nullptr;          // cudaStream_t on cuda
-    int multiprocessors = 1;         // SMs on cuda, worker threads on cpu and emu
+    int multiprocessors = 1;         // SMs on cuda, a constant 16 on emu, worker threads on cpu
     int compute_capability = 0;      // cuda: the device's, major * 10 + minor (arch.cuh reads it)
     const EmuOptions* emu = nullptr;
 };
 
 // Row blocks of the bias-gradient reduction: enough to spread the rows over the machine, few
 // enough that the second pass is small. The blocks are summed in order, so their number fixes the
-// result's bits: on a GPU (compute_capability set) it follows the SMs; on cpu and emu, whose
-// multiprocessors are the worker threads (DEEPKERN_NUM_THREADS), it is a constant, so that the
-// gradient has the same bits on any number of threads.
+// result's bits: on a GPU (compute_capability set) it follows the SMs; on cpu, whose
+// multiprocessors are the worker threads (DEEPKERN_NUM_THREADS), and on emu it is a constant, so
+// that the gradient has the same bits on any number of threads.
 inline int64_t bias_partial_rows(const Exec& ex, int64_t rows) {
     constexpr int64_t kHostBlocks = 64;
     const int64_t by_rows = (rows + 15) / 16;

@@ -9,7 +9,8 @@ package org.deepkern;
  * @param name the GPU's product name; the CPU's model name (emu: "kernel emulator on ...")
  * @param computeMajor the CUDA compute capability's major number (9 for sm_90); 0 for cpu and emu
  * @param computeMinor its minor number; 0 for cpu and emu
- * @param multiprocessors streaming multiprocessors on cuda, hardware threads on cpu and emu
+ * @param multiprocessors streaming multiprocessors on cuda, the emulated GPU's (a constant 16) on emu, worker
+ *        threads on cpu
  * @param totalMemory bytes of device memory on cuda, of RAM on cpu and emu
  * @param l2CacheBytes bytes of L2 cache; 0 where the system does not say
  * @param driverVersion the CUDA driver's version, 1000 major + 10 minor (13000 = 13.0); 0 for cpu
