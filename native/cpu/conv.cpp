@@ -12,6 +12,12 @@
 // its panels, up to ~8% of the layer's time at ResNet-50's sizes (an upper bound, reached by the
 // layers with few pixels and a large weight, 7x7 and 14x14), so nothing is kept between calls and
 // an updated weight is always seen. Bias, activation and residual are the product's row epilogue.
+// The NCHW forward without groups: a pointwise conv (1x1, stride 1, no padding) is a product per
+// image, y[n] [K, H*W] = w [K, C] @ x[n] [C, H*W], reading x where it lies (the bias one value per
+// output row); other NCHW convs from kMinImplicitChannels channels turn x, w and the residual
+// NHWC into the workspace, run the NHWC product into it and turn its y NCHW: beside the product
+// a read and a write of x, y and the residual each (a per-block im2col and a scatter of every
+// output to its NCHW place cost more).
 // Otherwise the forward runs each block as one thread-pool task, im2col then the product (which,
 // called from a task, runs on that thread alone), so the tile never leaves the core's cache; the
 // gradients stage larger blocks at the top level for products spread over all workers. Memory:
@@ -276,29 +282,104 @@ void depthwise_forward(const ConvArgs& a) {
     }
 }
 
+// y = act(x (*) w + bias) + residual, NHWC without groups, as gemm_conv_nhwc's one product over
+// all output pixels; x, w (NHWC order), residual and y given apart from a.
+void implicit_nhwc(DType dtype, const ConvArgs& a, const void* x, const void* w, const void* residual, void* y) {
+    const ConvGeom& g = a.g;
+    GemmArgs p{};
+    p.a = x;
+    p.b = w;
+    p.bias = a.bias;
+    p.residual = residual;
+    p.out = y;
+    p.m = g.n * g.p * g.q;
+    p.n = g.k;
+    p.k = conv_red(g);
+    p.batch = 1;
+    p.act = a.act;
+    p.trans_b = true;
+    ConvGeom nhwc = g;
+    nhwc.nhwc = 1;
+    gemm_conv_nhwc(dtype, p, nhwc);
+}
+
+// An NCHW pointwise conv without groups is a product per image, y[n] [K, H*W] = w [K, C] @ x[n]
+// [C, H*W], with no copy of x: the bias is per output row, the residual laid out as y.
+void pointwise_nchw(DType dtype, const ConvArgs& a) {
+    const ConvGeom& g = a.g;
+    GemmArgs p{};
+    p.a = a.w;
+    p.b = a.x;
+    p.bias = a.bias;
+    p.residual = a.residual;
+    p.out = a.y;
+    p.m = g.k;
+    p.n = g.h * g.w;
+    p.k = g.c;
+    p.batch = g.n;
+    p.batch_dims = 1;
+    p.batch_shape[0] = g.n;
+    p.b_stride[0] = g.c * g.h * g.w;
+    p.act = a.act;
+    gemm_row_bias(dtype, p);
+}
+
+// The NCHW <-> NHWC change of layout: each of `count` [rows, cols] matrices at src into [cols,
+// rows] at dst, in kTransposeTile square tiles on the pool (a tile reads and writes whole cache
+// lines, both sides of it in L1). One read and one write of every element.
+constexpr int64_t kTransposeTile = 32;
+
+template <typename T>
+void transpose_matrices(const T* src, T* dst, int64_t count, int64_t rows, int64_t cols) {
+    const int64_t tr = (rows + kTransposeTile - 1) / kTransposeTile, tc = (cols + kTransposeTile - 1) / kTransposeTile;
+    parallel_range(count * tr * tc, 4, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; ++t) {
+            const int64_t z = t / (tr * tc), i0 = t / tc % tr * kTransposeTile, j0 = t % tc * kTransposeTile;
+            const int64_t i1 = std::min(rows, i0 + kTransposeTile), j1 = std::min(cols, j0 + kTransposeTile);
+            const T* s = src + z * rows * cols;
+            T* d = dst + z * rows * cols;
+            for (int64_t j = j0; j < j1; ++j)
+                for (int64_t i = i0; i < i1; ++i) d[j * rows + i] = s[i * cols + j];
+        }
+    });
+}
+
+// The workspace elements of forward_through_nhwc: x, the weight, y and the residual NHWC; 0 where
+// the forward reads its operands where they are.
+int64_t nhwc_copy_elements(const ConvArgs& a) {
+    const ConvGeom& g = a.g;
+    if (g.nhwc || g.groups != 1 || g.c < kMinImplicitChannels || is_pointwise(g)) return 0;
+    return g.n * g.c * g.h * g.w + g.k * conv_red(g) + (a.residual ? 2 : 1) * g.n * g.k * g.p * g.q;
+}
+
+// An NCHW conv without groups through the NHWC product: x, w and the residual turned NHWC into
+// the workspace, the product's y there, then turned NCHW into y. Traffic beside the product: a
+// read and a write of x, y and the residual each.
+template <typename T>
+void forward_through_nhwc(DType dtype, const ConvArgs& a) {
+    const ConvGeom& g = a.g;
+    const int64_t taps = g.r * g.s, pixels = g.p * g.q;
+    T* xt = reinterpret_cast<T*>(a.workspace);
+    T* wt = xt + g.n * g.c * g.h * g.w;
+    T* yt = wt + g.k * conv_red(g);
+    T* rt = a.residual ? yt + g.n * g.k * pixels : nullptr;
+    transpose_matrices(static_cast<const T*>(a.x), xt, g.n, g.c, g.h * g.w);
+    transpose_matrices(static_cast<const T*>(a.w), wt, g.k, g.c, taps);  // [K][C][R*S] -> [K][R*S][C]
+    if (rt) transpose_matrices(static_cast<const T*>(a.residual), rt, g.n, g.k, pixels);
+    implicit_nhwc(dtype, a, xt, wt, rt, yt);
+    transpose_matrices(yt, static_cast<T*>(a.y), g.n, pixels, g.k);
+}
+
 template <typename T>
 void forward(const Exec& ex, DType dtype, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     if (is_depthwise(g)) return depthwise_forward<T>(a);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
-    if (g.nhwc && g.groups == 1 && g.c >= kMinImplicitChannels) {
-        // one product over all output pixels, its rows read from x while packing (no im2col
-        // tile), the weight packed once per call, bias, activation and residual in its store
-        GemmArgs p{};
-        p.a = a.x;
-        p.b = a.w;
-        p.bias = a.bias;
-        p.residual = a.residual;
-        p.out = a.y;
-        p.m = M;
-        p.n = g.k;
-        p.k = red;
-        p.batch = 1;
-        p.act = a.act;
-        p.trans_b = true;
-        gemm_conv_nhwc(dtype, p, g);
-        return;
-    }
+    if (!g.nhwc && g.groups == 1 && is_pointwise(g)) return pointwise_nchw(dtype, a);
+    if (nhwc_copy_elements(a)) return forward_through_nhwc<T>(dtype, a);
+    // one product over all output pixels, its rows read from x while packing (no im2col tile),
+    // the weight packed once per call, bias, activation and residual in its store
+    if (g.nhwc && g.groups == 1 && g.c >= kMinImplicitChannels) return implicit_nhwc(dtype, a, a.x, a.w, a.residual, a.y);
     const T* x = static_cast<const T*>(a.x);
     const std::vector<float> wt = weight_by_reduction<T>(g, a.w);
     // NHWC f32 without groups: y is the product's own [M, K] output
@@ -499,7 +580,9 @@ void conv2d_forward_algorithm(const Exec&, DType, const ConvArgs& a, const char*
     *name = is_depthwise(a.g) ? "direct_depthwise" : "im2col_gemm";
 }
 
-void conv2d_forward_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes) { *bytes = 0; }
+void conv2d_forward_workspace(const Exec&, DType dtype, const ConvArgs& a, int64_t* bytes) {
+    dispatch_floating(dtype, [&](auto tag) { *bytes = nhwc_copy_elements(a) * int64_t(sizeof(typename decltype(tag)::type)); });
+}
 void conv2d_backward_data_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes) { *bytes = 0; }
 void conv2d_backward_weight_workspace(const Exec&, DType, const ConvArgs&, int64_t* bytes) { *bytes = 0; }
 

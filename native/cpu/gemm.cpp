@@ -133,14 +133,14 @@ GemmPlan plan_of(const GemmArgs& p) {
 }
 
 template <typename T, typename ASrc>
-void run(const GemmArgs& p, const ASrc& a) {
+void run(const GemmArgs& p, const ASrc& a, bool row_bias = false) {
     const GemmPlan plan = plan_of(p);
     const MatrixSource<T> b = operand<T>(p, false);
     if (!p.act.kind) {
-        DK_ISA_CALL(gemm_blocks<T>, p, plan, a, b, NoActivation{});
+        DK_ISA_CALL(gemm_blocks<T>, p, plan, a, b, NoActivation{}, row_bias);
         return;
     }
-    dispatch_activation(p.act, [&](auto act) { DK_ISA_CALL(gemm_blocks<T>, p, plan, a, b, act); });
+    dispatch_activation(p.act, [&](auto act) { DK_ISA_CALL(gemm_blocks<T>, p, plan, a, b, act, row_bias); });
 }
 
 }  // namespace
@@ -152,6 +152,14 @@ void gemm(const Exec&, DType dtype, const GemmArgs& p) {
     dispatch_floating(dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
         run<T>(p, operand<T>(p, true));
+    });
+}
+
+void gemm_row_bias(DType dtype, const GemmArgs& p) {
+    if (p.batch * p.m * p.n == 0) return;
+    dispatch_floating(dtype, [&](auto tag) {
+        using T = typename decltype(tag)::type;
+        run<T>(p, operand<T>(p, true), true);
     });
 }
 

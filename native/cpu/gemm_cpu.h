@@ -11,4 +11,8 @@ namespace dk::cpu {
 // while packing: p.b is the weight [K, R*S*C] (trans_b), p.out y [N*P*Q, K], batch 1.
 void gemm_conv_nhwc(DType dtype, const GemmArgs& p, const ConvGeom& g);
 
+// gemm with the bias [m], one value per output row: an NCHW pointwise convolution as y[n] = w @ x[n],
+// its rows the output channels.
+void gemm_row_bias(DType dtype, const GemmArgs& p);
+
 }  // namespace dk::cpu

@@ -27,7 +27,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * without groups whose rows the product reads from x tap by tap (C not a multiple of the 4 x 4
  * transposes nor of the vector width, K blocks that cut a tap's channels, output channels past a
  * 32-column panel, more than one row block, rows not a multiple of the register tile's: f32 panels
- * broadcast from x, taps in the padding read from a zero row, the M edge's panel packed), the depthwise NHWC gradients (channel chunks and a ragged last one), each
+ * broadcast from x, taps in the padding read from a zero row, the M edge's panel packed), the
+ * NCHW forwards as a product per image (pointwise) or through the NHWC product, the depthwise NHWC gradients (channel chunks and a ragged last one), each
  * against ConvReference through ConvTest's checks; then every ISA copy (DEEPKERN_CPU_ISA = sse2,
  * avx2) in a JVM of its own, with a transposed matmul of three K blocks, and the same bits for 1
  * and 3 threads.
@@ -43,7 +44,9 @@ class ConvCpuGemmTest {
                 new Geom(1, 20, 5, 25, 33, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),    // pointwise, all rows read from x, 125
                 new Geom(1, 40, 7, 40, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1),    // red 360: a K block starts mid-tap
                 new Geom(2, 20, 9, 9, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 20),    // depthwise, stride 2
-                new Geom(1, 37, 8, 7, 37, 5, 3, 1, 2, 2, 1, 0, 2, 2, 1, 37));   // depthwise, 3 chunks, ragged
+                new Geom(1, 37, 8, 7, 37, 5, 3, 1, 2, 2, 1, 0, 2, 2, 1, 37),    // depthwise, 3 chunks, ragged
+                new Geom(3, 20, 37, 41, 37, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1),   // pointwise, NCHW: two column blocks
+                new Geom(2, 5, 7, 9, 19, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1));     // pointwise, C 5
     }
 
     static Stream<Arguments> cases() {
@@ -146,6 +149,20 @@ class ConvCpuGemmTest {
                     F.conv2dBackwardWeight(x, gy, c.params(Layout.NHWC), dw, null);
                     for (Tensor t : List.of(y, dx, dw))
                         for (float v : t.toFloatArray()) hash = hash * 31 + Float.floatToRawIntBits(v);
+                }
+            }
+            // NCHW: the pointwise product per image and the route through the NHWC product, bias and residual fused
+            Geom pointwise = new Geom(3, 20, 37, 41, 37, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1);
+            for (Geom c : List.of(g, ragged, pointwise)) {
+                Random rnd = new Random(7);
+                try (Scope s = Scope.open()) {
+                    Tensor x = ConvTest.upload(Device.CPU, DType.F32, ConvTest.randn(rnd, c.xSize()), false, c.n(), c.c(), c.h(), c.w());
+                    Tensor w = ConvTest.upload(Device.CPU, DType.F32, ConvTest.randn(rnd, c.wSize()), false, c.k(), c.cg(), c.r(), c.s());
+                    Tensor b = Tensor.of(ConvTest.f(ConvTest.randn(rnd, c.k())), new long[] {c.k()}, Device.CPU);
+                    Tensor r = ConvTest.upload(Device.CPU, DType.F32, ConvTest.randn(rnd, c.ySize()), false, c.n(), c.k(), c.p(), c.q());
+                    Tensor y = ConvTest.poisoned(Device.CPU, DType.F32, false, c.n(), c.k(), c.p(), c.q());
+                    F.conv2d(x, w, b, r, c.params(Layout.NCHW), y);
+                    for (float v : y.toFloatArray()) hash = hash * 31 + Float.floatToRawIntBits(v);
                 }
             }
             System.out.println("bits " + Long.toHexString(hash));
