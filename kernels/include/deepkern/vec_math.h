@@ -63,17 +63,17 @@
 //   tanh              2.48   2.48   2.48    1/127    3.3
 //   erf               0.96   0.94   0.94    1/127    1.8
 //   erfc              2.94   3.00   3.00    1/127    3.8
-//   normal_cdf        3.17   3.10   3.10    1/127    4.0
-//   gelu              3.81   3.67   3.67    all      4.0
-//   gelu_grad         3.70   3.29   3.29    1/127    4.5
+//   normal_cdf        2.64   2.64   2.64    1/127    3.5
+//   gelu              3.14   2.98   2.98    all      3.5
+//   gelu_grad         3.52   3.38   3.38    1/127    4.3
 //   gelu_tanh         2.50   2.39   2.39    1/127    3.3
 //   gelu_tanh_grad    4.77   4.88   4.88    1/127    5.7
 //   sigmoid           2.25   2.25   2.25    1/127    3.0
 //   silu              2.47   2.42   2.42    1/127    3.2
-// The full sweeps of gelu and normal_cdf found their maxima for x < 0 (x = -2.51 and -11.87 for
-// gelu, -0.73 and -5.43 for normal_cdf); the other rows are the strided sweep, whose bounds keep a
-// 0.8 ulp margin (the full maxima were 0.55 and 0.74 above the strided ones); their full sweeps
-// did not finish in the time this work had on a shared 2-core machine.
+// The full sweep of gelu found its maxima at x = -0.138 (sse2) and -0.137 (avx2, avx512), 0.42
+// and 0.30 above the strided sweep's; the other rows are the strided sweep, whose bounds keep a
+// 0.8 ulp margin (an earlier GELU's and Phi's full maxima were 0.55 and 0.74 above their strided
+// ones); their full sweeps did not finish in the time this work had on a shared 2-core machine.
 //
 // Own functions, not glibc's libmvec or SLEEF (native/tests/vec_math_bench, same machine, one
 // thread, 32768-element arrays: ns per element, the median of 4 runs on a 2-core machine loaded
@@ -333,6 +333,12 @@ struct PhiParts {
     int32_t k;
     float y, dy, d;
     DK_VM_INLINE ExpParts e() const { return {q, k}; }
+    // Y (1 + q) - 1, Y = 1 + y + dy: the exponential folded into the numerator ahead of its leading
+    // 1 and of the caller's factor, so that neither rounds at the result's magnitude once more
+    DK_VM_INLINE float yq() const {
+        const float v = y + dy;
+        return v + q * (1.0f + v);
+    }
 };
 
 DK_VM_INLINE PhiParts phi_parts(float a) {
@@ -353,8 +359,8 @@ DK_VM_INLINE PhiParts phi_parts(float a) {
     y = y * u + 6.384375971e-03f;
     y = y * u + 1.197171211e-01f;
     y = y * u - 5.163001418e-01f;
-    y = y * u + 1.104151011e+00f;
-    return {e.q, e.k, y, (a - am) * (am * y - d * inv_sqrt_2pi), d};
+    y = y * u + 1.04151011e-01f;  // Y - 1: the leading 1 is added by the caller, after its factor
+    return {e.q, e.k, y, (a - am) * (am * (1.0f + y) - d * inv_sqrt_2pi), d};
 }
 
 // y 2^k for k in [-190, 63] (phi_parts' exponents lie in [-163, 0]): y 2^(k+64) is exact (a normal
@@ -365,7 +371,7 @@ DK_VM_INLINE float scale_down_f32(float y, int32_t k) { return y * pow2_f32(k + 
 DK_VM_INLINE float normal_cdf_f32(float x) {
     const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
     const PhiParts p = phi_parts(a);
-    const float lower = scale_down_f32(times_exp((p.y + p.dy) / p.d, p.e()), p.k);
+    const float lower = scale_down_f32((1.0f + p.yq()) / p.d, p.k);
     return select_f32(x < 0.0f, lower, 1.0f - lower);  // NaN: 1 - NaN
 }
 
@@ -380,7 +386,7 @@ DK_VM_INLINE float nan_at_minus_inf(float x, float y) {
 DK_VM_INLINE float gelu_f32(float x) {
     const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
     const PhiParts p = phi_parts(a);
-    const float t = scale_down_f32(times_exp((a * p.y + a * p.dy) / p.d, p.e()), p.k);  // |x| Phi(-|x|)
+    const float t = scale_down_f32((a + a * p.yq()) / p.d, p.k);  // |x| Phi(-|x|)
     return nan_at_minus_inf(x, select_f32(x < 0.0f, -t, x - t));
 }
 
@@ -391,7 +397,7 @@ DK_VM_INLINE float gelu_grad_f32(float x) {
     constexpr float inv_sqrt_2pi = 0.398942280f;
     const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
     const PhiParts p = phi_parts(a);
-    const float d = scale_down_f32(times_exp(((a * p.d) * inv_sqrt_2pi - p.y - p.dy) / p.d, p.e()), p.k);
+    const float d = scale_down_f32(times_exp((((a * p.d) * inv_sqrt_2pi - 1.0f) - (p.y + p.dy)) / p.d, p.e()), p.k);
     return nan_at_minus_inf(x, select_f32(x < 0.0f, -d, 1.0f + d));
 }
 
