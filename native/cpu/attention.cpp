@@ -20,11 +20,19 @@
 // Lk D backward (S and dP are computed in both of its passes). Traffic: the forward reads Q once
 // and K, V once per query tile; the backward reads Q, dO once per key tile and K, V once per query
 // tile. Extra memory: per-task tiles, O((kRows + kKeys) D), plus delta, O(L).
+//
+// The bf16 forward runs its two products on AMX tiles instead where cpu_amx_bf16() allows
+// (attention_amx.inc: P rounded to bf16 for P V, as FlashAttention does on tensor cores). f16 and
+// f32 stay on the f32 products: AMX's bf16 operands would round their inputs.
 #pragma GCC diagnostic ignored "-Wpsabi"
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "attention/attention.cuh"
@@ -37,12 +45,21 @@
 #define DK_ISA_BODY "attention_loops.inc"
 #include "isa_variants.h"
 
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512bf16,avx2,fma,f16c,amx-tile,amx-bf16,prefer-vector-width=512")
+namespace dk::cpu::isa_avx512 {
+#include "attention_amx.inc"
+}  // namespace dk::cpu::isa_avx512
+#pragma GCC pop_options
+
 namespace dk::cpu {
 
 namespace {
 
 template <typename T>
 void forward(const AttentionArgs& a) {
+    if constexpr (std::is_same_v<T, bf16>)
+        if (cpu_amx_bf16()) return isa_avx512::forward_amx(a);
     DK_ISA_CALL(forward<T>, a);
 }
 

@@ -12,15 +12,24 @@
 //
 // Results may differ between ISAs in the last bit (FMA contracts a * b + c on AVX2 and AVX-512),
 // never between thread counts: no body's arithmetic depends on how the work is split.
+//
+// Beyond the vector copies, a loop may use AMX's bf16 tiles (Intel since Sapphire Rapids) when
+// cpu_amx_bf16() says so; the AVX-512 copy serves it around the tile products.
 #pragma once
 
 namespace dk::cpu {
 
 enum class Isa { sse2, avx2, avx512 };
 
-// The widest ISA this CPU runs, capped by DEEPKERN_CPU_ISA (sse2, avx2 or avx512) when set: the
+// The widest ISA this CPU runs, capped by DEEPKERN_CPU_ISA (sse2, avx2, avx512 or amx) when set: the
 // tests run every copy that way, and the bench can show what each is worth.
 Isa cpu_isa();
+
+// Whether AMX-TILE + AMX-BF16 may run: the CPU has them, AVX-512 and AVX512-BF16, Linux granted
+// this process the tile data state (arch_prctl ARCH_REQ_XCOMP_PERM, asked once, on the first call),
+// and DEEPKERN_CPU_ISA is unset or amx (avx512 and below rule AMX out).
+bool cpu_amx_bf16();
+
 const char* isa_name(Isa isa);
 
 }  // namespace dk::cpu
