@@ -14,17 +14,20 @@ public final class Memory {
     private Memory() {}
 
     public static long settledInUse(Device d) {
+        // the Cleaner runs on its own thread after a collection: one unchanged reading may only mean
+        // it has not run yet, so the count must hold over three rounds in a row
         long last = DeepKern.memoryStats(d).inUse();
-        for (int round = 0; round < 50; round++) {
+        int stable = 0;
+        for (int round = 0; round < 100 && stable < 3; round++) {
             System.gc();
             try {
-                Thread.sleep(5);
+                Thread.sleep(10);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
             }
             long now = DeepKern.memoryStats(d).inUse();
-            if (now == last) return now;
+            stable = now == last ? stable + 1 : 0;
             last = now;
         }
         return last;
