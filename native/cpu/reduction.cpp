@@ -15,7 +15,7 @@
 #include "thread_pool.h"
 
 namespace dk::cpu {
-constexpr int kSumLanes = 16;  // reduction_loops.inc's f64 partial sums
+constexpr int kSumLanes = 32;  // reduction_loops.inc's f64 partial sums
 }  // namespace dk::cpu
 
 #define DK_ISA_BODY "reduction_loops.inc"

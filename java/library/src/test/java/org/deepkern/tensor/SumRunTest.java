@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
  * bits as the default run.
  */
 class SumRunTest {
-    static final int[] LENGTHS = {1, 2, 15, 16, 17, 31, 47, 1000, 1029, 65536, 65537, 200_003};
+    static final int[] LENGTHS = {1, 2, 15, 16, 17, 31, 32, 33, 47, 1000, 1029, 65536, 65537, 200_003};
     static final DType[] DTYPES = {DType.F32, DType.BF16, DType.F16};
 
     /** Unit roundoff of a dtype: half the spacing of its values at 1. */
