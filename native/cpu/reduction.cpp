@@ -1,14 +1,25 @@
 // cpu/reduction.cpp - reductions on the cpu backend: each output element's reduced elements on
 // one thread (sums in f64), the outputs spread over the thread pool, with the
 // kernels' own state and combine rule (reduction/reduction_bodies.cuh). A sum or mean over one run
-// of elements (the reduced dims merged into one, the common case) keeps eight partial sums instead
-// of one chain of dependent adds, so the compiler vectorizes it; a run longer than kSumBlock (a
-// whole tensor's sum) is cut into blocks summed on the pool, so one output does not run on one thread.
+// of elements (the reduced dims merged into one, the common case) keeps partial sums instead of
+// one chain of dependent adds: a contiguous run of floats in the per-ISA loop of
+// reduction_loops.inc (the dtype widened in the loop), any other run in eight scalar lanes. A run
+// longer than kSumBlock (a whole tensor's sum) is cut into blocks summed on the pool, so one output
+// does not run on one thread. Traffic: x read once, out written once.
+#include <type_traits>
 #include <vector>
 
+#include "isa.h"
 #include "reduction/reduction.h"
 #include "reduction/reduction_bodies.cuh"
 #include "thread_pool.h"
+
+namespace dk::cpu {
+constexpr int kSumLanes = 32;  // reduction_loops.inc's f64 partial sums
+}  // namespace dk::cpu
+
+#define DK_ISA_BODY "reduction_loops.inc"
+#include "isa_variants.h"
 
 namespace dk::cpu {
 
@@ -17,6 +28,13 @@ namespace {
 // The sum of n elements of x from `at`, `stride` apart, in Acc (integers wrap, as torch's).
 template <typename Acc, typename T>
 Acc run_sum(const T* x, int64_t at, int64_t stride, int64_t n) {
+    if constexpr (!is_integer_dtype<T>::value) {
+        if (stride == 1) {
+            double s;
+            DK_ISA_CALL(contiguous_sum<T>, x + at, n, &s);
+            return Acc(s);
+        }
+    }
     using Add = typename std::conditional<std::is_integral<Acc>::value, uint64_t, Acc>::type;
     constexpr int kLanes = 8;
     Add part[kLanes] = {};

@@ -100,10 +100,15 @@ DK_HD uint16_t float_to_half_bits(float f) {
 
 DK_HD float bf16_bits_to_float(uint16_t b) { return bits_to_float(uint32_t(b) << 16); }
 
+// Round to nearest even: add 0x7fff plus the kept part's last bit, keep the top half. A NaN gets
+// its quiet bit set and no rounding bias (which could carry it into the sign). Every step is on
+// the 32-bit word and the narrowing comes last: a select between 16-bit results made GCC narrow
+// the 32-bit masks with shuffles, which cost the vectorized bf16 loops a third of their time.
 DK_HD uint16_t float_to_bf16_bits(float f) {
     const uint32_t u = float_to_bits(f);
-    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;  // round to nearest even
-    return uint16_t(select_bits((u & 0x7fffffffu) > 0x7f800000u, (u >> 16) | 0x40u, rounded));  // NaN: quiet
+    const uint32_t nan = 0u - uint32_t((u & 0x7fffffffu) > 0x7f800000u);
+    const uint32_t bias = (0x7fffu + ((u >> 16) & 1u)) & ~nan;
+    return uint16_t(((u | (nan & 0x00400000u)) + bias) >> 16);
 }
 
 // load_float / store_float: the one place a storage dtype meets f32 math.
