@@ -87,8 +87,10 @@
 //   tanh         14.8   6.7   3.6         8.5   4.2   2.3        111.7      2.48 / 1.35 / 2.13
 //   erf          82.6  11.0   6.0         8.1   5.5   5.3         97.5      0.96 / 4.00 / 0.89
 //   erfc         48.9  47.9  30.5        20.0  12.9  11.6        110.5      3.00 / 1.65 / 2.81
-//   gelu         40.1  14.2  12.3          -     -    5.1        114.6      3.27 / 195  / 195
-// (gelu through libmvec/libm: 0.5 x erfcf(-x / sqrt2). Own erf and erfc compute both the
+//   gelu          3.3   1.16  0.87         -     -    0.48        13.9      2.72 / 195  / 195
+// (gelu's row: the current form, measured alone on the unloaded machine, so not comparable with
+// the rows above; the form before it ran 4.77 / 1.79 / 1.19 ns in the same run. gelu through
+// libmvec/libm: 0.5 x erfcf(-x / sqrt2). Own erf and erfc compute both the
 // small-argument and the tail form for every element, gelu one form; erfc in this benchmark's
 // [-10, 10] also makes subnormal results near 10, a microcode assist per vector.)
 // libmvec is up to 2-3x faster (erf, erfc, gelu) and its erfc and tanh are more accurate, but
