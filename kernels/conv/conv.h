@@ -54,6 +54,13 @@ inline int64_t conv_weight_grad_splits(const Exec& ex, const ConvGeom& g) {
     return s < 1 ? 1 : s;
 }
 
+// A 1x1 filter at stride 1 without padding: each output pixel is its input pixel's channels times
+// w, so the conv is a plain product (y = x w^T over NHWC pixels, y[n] = w x[n] per NCHW image).
+inline bool conv_is_pointwise(const ConvGeom& g) {
+    return g.r == 1 && g.s == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 &&
+           g.p == g.h && g.q == g.w;
+}
+
 // The pixels of the largest stride residue class of the data gradient (rows and columns 0 mod
 // the stride, kernels/conv/conv2d.cu): the rows of its launch grid.
 inline int64_t conv_data_grad_rows(const ConvGeom& g) {

@@ -221,9 +221,7 @@ namespace {
 
 // NHWC, groups 1, a 1x1 filter at stride 1 without padding: y [N H W, K] = x [N H W, C] @ w [K, C]^T.
 bool conv2d_is_1x1_gemm(const ConvArgs& a) {
-    const ConvGeom& g = a.g;
-    return g.nhwc && g.groups == 1 && g.r == 1 && g.s == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 &&
-           g.pad_w == 0 && g.p == g.h && g.q == g.w;
+    return a.g.nhwc && a.g.groups == 1 && conv_is_pointwise(a.g);
 }
 
 void conv2d_forward_1x1_gemm(const Exec& ex, DType dtype, const ConvArgs& a) {

@@ -83,11 +83,6 @@ void product(const Exec& ex, const float* a, bool trans_a, const float* b, bool 
     gemm(ex, DType::f32, p);
 }
 
-bool is_pointwise(const ConvGeom& g) {
-    return g.r == 1 && g.s == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_h == 0 && g.pad_w == 0 &&
-           g.p == g.h && g.q == g.w;
-}
-
 bool is_depthwise(const ConvGeom& g) { return g.groups == g.c && g.groups == g.k; }
 
 // The weight gradient of a depthwise conv gives a task at least this many channels (vectors of them).
@@ -348,7 +343,7 @@ void transpose_matrices(const T* src, T* dst, int64_t count, int64_t rows, int64
 // the forward reads its operands where they are.
 int64_t nhwc_copy_elements(const ConvArgs& a) {
     const ConvGeom& g = a.g;
-    if (g.nhwc || g.groups != 1 || g.c < kMinImplicitChannels || is_pointwise(g)) return 0;
+    if (g.nhwc || g.groups != 1 || g.c < kMinImplicitChannels || conv_is_pointwise(g)) return 0;
     return g.n * g.c * g.h * g.w + g.k * conv_red(g) + (a.residual ? 2 : 1) * g.n * g.k * g.p * g.q;
 }
 
@@ -375,7 +370,7 @@ void forward(const Exec& ex, DType dtype, const ConvArgs& a) {
     const ConvGeom& g = a.g;
     if (is_depthwise(g)) return depthwise_forward<T>(a);
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
-    if (!g.nhwc && g.groups == 1 && is_pointwise(g)) return pointwise_nchw(dtype, a);
+    if (!g.nhwc && g.groups == 1 && conv_is_pointwise(g)) return pointwise_nchw(dtype, a);
     if (nhwc_copy_elements(a)) return forward_through_nhwc<T>(dtype, a);
     // one product over all output pixels, its rows read from x while packing (no im2col tile),
     // the weight packed once per call, bias, activation and residual in its store
@@ -445,7 +440,7 @@ void backward_data(const Exec& ex, const ConvArgs& a) {
     std::vector<float> wcopy;
     const float* w = weight_f32<T>(a.w, g.k * red, wcopy);
     constexpr bool f32 = std::is_same_v<T, float>;
-    if (f32 && g.nhwc && g.groups == 1 && is_pointwise(g)) {
+    if (f32 && g.nhwc && g.groups == 1 && conv_is_pointwise(g)) {
         // dx [N*H*W, C] = dy [N*P*Q, K] @ w [K, C], bias and activation in the product's epilogue
         product(ex, reinterpret_cast<const float*>(dy), false, w, false, reinterpret_cast<float*>(dx), g.n * g.p * g.q,
                 g.c, g.k, a.bias, a.act);
@@ -536,7 +531,7 @@ void backward_weight(const Exec& ex, const ConvArgs& a) {
     }
     const int64_t kgs = g.k / g.groups, cgs = g.c / g.groups, red = conv_red(g), M = g.n * g.p * g.q;
     constexpr bool f32 = std::is_same_v<T, float>;
-    const bool x_is_col = f32 && g.nhwc && g.groups == 1 && is_pointwise(g);
+    const bool x_is_col = f32 && g.nhwc && g.groups == 1 && conv_is_pointwise(g);
     const int64_t rows = block_rows(kStageFloats, red + kgs, M);
     std::vector<float> col(x_is_col ? 0 : size_t(rows * red)), tile, part(size_t(kgs * red));
     std::vector<float> dw(size_t(g.k * red), 0.0f), db(size_t(g.k), 0.0f);

@@ -324,10 +324,14 @@ DK_VM_INLINE float erfc_f32(float x) {
 // [0.72, 1.96), where its roundings are smallest relative to it). a itself is exact, so -a^2/2 =
 // -(a1^2 + a2 (a1 + a)) / 2 from its 12-bit head a1 (exact square). u and Y are evaluated at am, a on
 // a 2^-14 grid so that am +- 2.5 and 1.5625 (am + 2.5) are exact, and g is corrected to first order
-// for dm = a - am (|dm| <= 2^-15, g' = a g - 1/sqrt(2 pi)): g = (y + dy) / d, d = 1.5625 (am + 2.5),
-// dy = dm (am y - d / sqrt(2 pi)), kept apart so that a caller folds a factor into the numerator
-// with one rounding before the one division.
+// for dm = a - am (|dm| <= 2^-15, g' = a g - 1/sqrt(2 pi)): g = (1 + y + dy) / d, y = Y - 1,
+// d = 1.5625 (am + 2.5), dy = dm (am Y - d / sqrt(2 pi)), kept apart so that a caller folds a factor
+// into the numerator with one rounding before the one division.
 constexpr float kPhiMaxArg = 15.0f;  // 15 Phi(-15) and 15^2 Phi(-15) < 2^-150: 0 in f32
+constexpr float kInvSqrt2Pi = 0.398942280f;
+
+// |x| clamped to phi_parts' domain; NaN stays NaN.
+DK_VM_INLINE float phi_arg(float x) { return select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x)); }
 
 // (Flat fields, as SigmoidParts': a nested ExpParts kept the loops from vectorizing.)
 struct PhiParts {
@@ -344,7 +348,7 @@ struct PhiParts {
 };
 
 DK_VM_INLINE PhiParts phi_parts(float a) {
-    constexpr float c = 2.5f, inv_sqrt_2pi = 0.398942280f;
+    constexpr float c = 2.5f;
     const float a1 = head_f32(a), a2 = a - a1;
     const ExpParts e = exp_parts(-0.5f * (a1 * a1), -0.5f * (a2 * (a1 + a)));
     const float am = (a + 512.0f) - 512.0f;
@@ -362,7 +366,7 @@ DK_VM_INLINE PhiParts phi_parts(float a) {
     y = y * u + 1.197171211e-01f;
     y = y * u - 5.163001418e-01f;
     y = y * u + 1.04151011e-01f;  // Y - 1: the leading 1 is added by the caller, after its factor
-    return {e.q, e.k, y, (a - am) * (am * (1.0f + y) - d * inv_sqrt_2pi), d};
+    return {e.q, e.k, y, (a - am) * (am * (1.0f + y) - d * kInvSqrt2Pi), d};
 }
 
 // y 2^k for k in [-190, 63] (phi_parts' exponents lie in [-163, 0]): y 2^(k+64) is exact (a normal
@@ -371,7 +375,7 @@ DK_VM_INLINE float scale_down_f32(float y, int32_t k) { return y * pow2_f32(k + 
 
 // Phi(x): Phi(-|x|) for x < 0, 1 - Phi(-|x|) for x >= 0.
 DK_VM_INLINE float normal_cdf_f32(float x) {
-    const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
+    const float a = phi_arg(x);
     const PhiParts p = phi_parts(a);
     const float lower = scale_down_f32((1.0f + p.yq()) / p.d, p.k);
     return select_f32(x < 0.0f, lower, 1.0f - lower);  // NaN: 1 - NaN
@@ -384,9 +388,9 @@ DK_VM_INLINE float nan_at_minus_inf(float x, float y) {
 }
 
 // gelu(x) = x Phi(x): -|x| Phi(-|x|) for x < 0, x - |x| Phi(-|x|) for x >= 0 (one rounding each).
-// -0 gives -0 (a = 0: -(0) ), NaN gives NaN (x - NaN-free t is x).
+// -0 gives -0 (x - t with t = +0), NaN gives NaN (x - t).
 DK_VM_INLINE float gelu_f32(float x) {
-    const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
+    const float a = phi_arg(x);
     const PhiParts p = phi_parts(a);
     const float t = scale_down_f32((a + a * p.yq()) / p.d, p.k);  // |x| Phi(-|x|)
     return nan_at_minus_inf(x, select_f32(x < 0.0f, -t, x - t));
@@ -396,10 +400,9 @@ DK_VM_INLINE float gelu_f32(float x) {
 // |x| phi(|x|) - Phi(-|x|) = e (|x| / sqrt(2 pi) - g), scaled once; minus that for x < 0, 1 + it
 // for x >= 0.
 DK_VM_INLINE float gelu_grad_f32(float x) {
-    constexpr float inv_sqrt_2pi = 0.398942280f;
-    const float a = select_f32(abs_f32(x) > kPhiMaxArg, kPhiMaxArg, abs_f32(x));
+    const float a = phi_arg(x);
     const PhiParts p = phi_parts(a);
-    const float d = scale_down_f32(times_exp((((a * p.d) * inv_sqrt_2pi - 1.0f) - (p.y + p.dy)) / p.d, p.e()), p.k);
+    const float d = scale_down_f32(times_exp((((a * p.d) * kInvSqrt2Pi - 1.0f) - (p.y + p.dy)) / p.d, p.e()), p.k);
     return nan_at_minus_inf(x, select_f32(x < 0.0f, -d, 1.0f + d));
 }
 
